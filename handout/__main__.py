@@ -1,0 +1,5 @@
+"""Entry point for `python -m handout`."""
+
+from handout.cli import main
+
+main()

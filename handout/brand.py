@@ -1,0 +1,192 @@
+"""Loads and checks a clinic's brand folder (brand.toml, logo, optional templates)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tomllib
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+from handout.errors import HandoutError
+from handout.qr import check_url
+from handout.resources import default_brand_dir
+
+BRAND_FILE = "brand.toml"
+MAX_LOGO_BYTES = 2 * 1024 * 1024
+MAX_LOGO_PIXELS = 4000  # per side; a print logo at 600 dpi needs far fewer
+MIN_TEXT_CONTRAST = 4.5  # WCAG 2 AA for normal text: headings and links use the primary colour
+
+REQUIRED_KEYS = ("name", "address", "phone", "primary_colour", "accent_colour", "logo", "resources_url", "disclaimer")
+OPTIONAL_KEYS = ("email", "website", "locale")
+_HEX_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}")
+_LOCALE = re.compile(r"[a-z]{2,3}(?:-[A-Z]{2})?")
+
+
+@dataclass(frozen=True)
+class Colour:
+    """An sRGB colour given as #RRGGBB."""
+
+    hex: str
+
+    @property
+    def rgb(self) -> tuple[float, float, float]:
+        """Channels from 0 to 1."""
+        return tuple(int(self.hex[i : i + 2], 16) / 255 for i in (1, 3, 5))  # type: ignore[return-value]
+
+    def contrast_with_white(self) -> float:
+        """WCAG 2 contrast ratio between this colour and white paper."""
+
+        def linear(c: float) -> float:
+            return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+        r, g, b = (linear(c) for c in self.rgb)
+        luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+        return 1.05 / (luminance + 0.05)
+
+
+@dataclass(frozen=True)
+class Brand:
+    """A clinic's identity as printed on every document."""
+
+    directory: Path
+    name: str
+    address: str
+    phone: str
+    email: str
+    website: str
+    primary_colour: Colour
+    accent_colour: Colour
+    logo: Path
+    resources_url: str
+    disclaimer: str
+    locale: str = "en-GB"
+
+    @property
+    def templates_dir(self) -> Path | None:
+        """The brand's own template overrides, if it has any."""
+        folder = self.directory / "templates"
+        return folder if folder.is_dir() else None
+
+
+def load_brand(directory: Path | None = None) -> Brand:
+    """Read and check a brand folder; the built-in example brand when none is given."""
+    directory = default_brand_dir() if directory is None else directory
+    if not directory.is_dir():
+        raise HandoutError(f"{directory}: brand folder not found")
+    path = directory / BRAND_FILE
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise HandoutError(f"{path}: file not found (a brand folder needs a {BRAND_FILE})") from None
+    except UnicodeDecodeError:
+        raise HandoutError(f"{path}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise HandoutError(f"{path}: not valid TOML: {exc}") from None
+
+    unknown = sorted(set(data) - set(REQUIRED_KEYS) - set(OPTIONAL_KEYS))
+    if unknown:
+        raise HandoutError(f"{path}: unknown key '{unknown[0]}' (allowed: {', '.join(REQUIRED_KEYS + OPTIONAL_KEYS)})")
+    for key in REQUIRED_KEYS:
+        if key not in data:
+            raise HandoutError(f"{path}: missing key '{key}'")
+    for key, value in data.items():
+        if not isinstance(value, str) or not value.strip():
+            raise HandoutError(f"{path}: key '{key}' must be a non-empty text value in quotes")
+        if "\n" in value and key != "address":
+            raise HandoutError(f"{path}: key '{key}' must be on one line")
+
+    primary = _colour(path, "primary_colour", data["primary_colour"])
+    if primary.contrast_with_white() < MIN_TEXT_CONTRAST:
+        raise HandoutError(
+            f"{path}: key 'primary_colour' {primary.hex} is too light for text "
+            f"(contrast {primary.contrast_with_white():.1f}:1 on white, needs {MIN_TEXT_CONTRAST}:1)"
+        )
+    locale = data.get("locale", "en-GB")
+    if not _LOCALE.fullmatch(locale):
+        raise HandoutError(f"{path}: key 'locale' must look like en-GB or en-US, not {locale!r}")
+    try:
+        resources_url = check_url(data["resources_url"])
+    except HandoutError as exc:
+        raise HandoutError(f"{path}: key 'resources_url': {exc.message}") from None
+    return Brand(
+        directory=directory,
+        name=data["name"].strip(),
+        address=data["address"].strip(),
+        phone=data["phone"].strip(),
+        email=data.get("email", "").strip(),
+        website=data.get("website", "").strip(),
+        primary_colour=primary,
+        accent_colour=_colour(path, "accent_colour", data["accent_colour"]),
+        logo=_checked_logo(path, directory / data["logo"]),
+        resources_url=resources_url,
+        disclaimer=data["disclaimer"].strip(),
+        locale=locale,
+    )
+
+
+def _colour(path: Path, key: str, value: str) -> Colour:
+    value = value.strip()
+    if not _HEX_COLOUR.fullmatch(value):
+        raise HandoutError(f"{path}: key '{key}' must be a colour like #1F5F8B, not {value!r}")
+    if len(value) == 4:
+        value = "#" + "".join(c * 2 for c in value[1:])
+    return Colour(value.upper())
+
+
+def _checked_logo(brand_file: Path, logo: Path) -> Path:
+    where = f"{brand_file}: key 'logo'"
+    if not logo.is_file():
+        raise HandoutError(f"{where}: file {logo} not found")
+    size = logo.stat().st_size
+    if size > MAX_LOGO_BYTES:
+        raise HandoutError(f"{where}: {logo.name} is {size / 1e6:.1f} MB; use a logo under {MAX_LOGO_BYTES // 2**20} MB")
+    suffix = logo.suffix.lower()
+    if suffix == ".png":
+        _check_png(where, logo)
+    elif suffix == ".svg":
+        _check_svg(where, logo)
+    else:
+        raise HandoutError(f"{where}: {logo.name} must be a PNG or SVG file")
+    return logo
+
+
+def _check_png(where: str, logo: Path) -> None:
+    from PIL import Image  # Pillow comes with ReportLab, which needs it for PNGs anyway
+
+    try:
+        with Image.open(logo) as image:
+            if image.format != "PNG":
+                raise HandoutError(f"{where}: {logo.name} is not a PNG image")
+            width, height = image.size
+            if max(width, height) > MAX_LOGO_PIXELS:
+                raise HandoutError(
+                    f"{where}: {logo.name} is {width}×{height} pixels; use at most {MAX_LOGO_PIXELS} on each side"
+                )
+            image.load()
+    except HandoutError:
+        raise
+    except Exception:  # Pillow raises many types for a damaged file; all mean the same to a clinic
+        raise HandoutError(f"{where}: {logo.name} is damaged or not a PNG image") from None
+
+
+def _check_svg(where: str, logo: Path) -> None:
+    try:
+        root = ET.parse(logo).getroot()
+    except ET.ParseError as exc:
+        raise HandoutError(f"{where}: {logo.name} is not a valid SVG file ({exc})") from None
+    if root.tag.rpartition("}")[2] != "svg":
+        raise HandoutError(f"{where}: {logo.name} is XML but not an SVG image")
+
+
+def init_brand(target: Path) -> Path:
+    """Copy the built-in example brand into `target` as a clinic's starting point."""
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise HandoutError(f"{target}: already exists and is not an empty folder; choose a new folder")
+    source = default_brand_dir()
+    try:
+        shutil.copytree(source, target, dirs_exist_ok=True)
+    except OSError as exc:
+        raise HandoutError(f"{target}: cannot create the brand folder ({exc.strerror})") from None
+    return target

@@ -1,0 +1,36 @@
+"""Checks resource URLs and builds their QR code module matrix (drawing happens in render/)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+import qrcode
+import qrcode.constants
+
+from handout.errors import HandoutError
+
+MAX_URL_LENGTH = 300  # past this the code gets dense and scans badly from paper
+QUIET_ZONE = 4  # modules of white on every side (ISO/IEC 18004)
+
+
+def check_url(url: str) -> str:
+    """Return the URL if a patient's phone can open it from a printed QR code, else fail clearly."""
+    url = url.strip()
+    if len(url) > MAX_URL_LENGTH:
+        raise HandoutError(f"the QR URL is {len(url)} characters long; use a short link of at most {MAX_URL_LENGTH}")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise HandoutError(f"the QR URL must start with https:// or http:// and name a website, not {url[:60]!r}")
+    if any(ch.isspace() or ord(ch) < 32 for ch in url):
+        raise HandoutError("the QR URL must not contain spaces or control characters")
+    return url
+
+
+@lru_cache(maxsize=32)
+def qr_matrix(url: str) -> tuple[tuple[bool, ...], ...]:
+    """Dark/light modules of the URL's QR code, quiet zone included, error correction M."""
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=QUIET_ZONE)
+    code.add_data(url)
+    code.make(fit=True)
+    return tuple(tuple(bool(m) for m in row) for row in code.get_matrix())

@@ -1,0 +1,1 @@
+"""Drawing: the only package that imports ReportLab."""

@@ -1,0 +1,203 @@
+"""Turns document blocks into ReportLab flowables, one small builder per block type."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from reportlab.lib.colors import HexColor
+from reportlab.lib.units import mm
+from reportlab.platypus import Flowable, KeepTogether, ListFlowable, ListItem, PageBreak, Spacer, Table, TableStyle
+from reportlab.platypus import Paragraph as RLParagraph
+
+from handout import document as doc
+from handout.brand import Brand
+from handout.render.fonts import inline_markup, text_markup
+from handout.render.graphics import QR_WIDTH, LogoFlowable, QRFlowable, TickBox, WarningSign
+from handout.render.styles import INK, RULE, WARNING, WARNING_TINT, Styles
+
+
+class Builder:
+    """Builds flowables for one brand, style set and text width; reused across documents."""
+
+    def __init__(self, brand: Brand, styles: Styles, frame_width: float) -> None:
+        self.brand = brand
+        self.styles = styles
+        self.width = frame_width
+        self._table: dict[type, Callable[[object, float], list[Flowable]]] = {
+            doc.Masthead: self.masthead,  # type: ignore[dict-item]
+            doc.Title: self.title,  # type: ignore[dict-item]
+            doc.Heading: self.heading,  # type: ignore[dict-item]
+            doc.Paragraph: self.paragraph,  # type: ignore[dict-item]
+            doc.BulletList: self.bullet_list,  # type: ignore[dict-item]
+            doc.Table: self.table,  # type: ignore[dict-item]
+            doc.Panel: self.panel,  # type: ignore[dict-item]
+            doc.QRCode: self.qr_code,  # type: ignore[dict-item]
+            doc.Keep: self.keep,  # type: ignore[dict-item]
+            doc.PageBreak: lambda block, width: [PageBreak()],
+            doc.Spacer: lambda block, width: [Spacer(1, block.height_mm * mm)],  # type: ignore[attr-defined]
+        }
+
+    def flowables(self, blocks: Sequence[doc.Block], width: float | None = None, in_panel: bool = False) -> list[Flowable]:
+        """Flowables for blocks in order, each tagged with its document role."""
+        width = self.width if width is None else width
+        result: list[Flowable] = []
+        for block in blocks:
+            built = self._table[type(block)](block, width) if not (in_panel and isinstance(block, doc.Heading)) else self.panel_heading(block)
+            for flowable in built:
+                if not hasattr(flowable, "role"):
+                    flowable.role = block.role  # type: ignore[attr-defined]
+            result.extend(built)
+        return result
+
+    def _para(self, spans: doc.Inline, style: object) -> RLParagraph:
+        return RLParagraph(inline_markup(spans, self.styles.primary_hex), style)
+
+    def masthead(self, block: doc.Masthead, width: float) -> list[Flowable]:
+        s, brand = self.styles, self.brand
+        logo = LogoFlowable(brand.logo, 42 * mm, 20 * mm, alt=brand.name)
+        contact_lines = [brand.address.replace("\n", ", "), " · ".join(x for x in (brand.phone, brand.website or brand.email) if x)]
+        text = [
+            RLParagraph(text_markup(brand.name), s.masthead_name),
+            RLParagraph("<br/>".join(text_markup(line) for line in contact_lines), s.masthead_contact),
+        ]
+        table = Table([[logo, text]], colWidths=[logo.width + 6 * mm, None], hAlign="LEFT")
+        table.setStyle(
+            TableStyle(
+                [
+                    ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                    ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 3 * mm),
+                    ("LINEBELOW", (0, 0), (-1, -1), 2.5, s.accent),
+                ]
+            )
+        )
+        table.role = doc.Role.FIGURE  # type: ignore[attr-defined]
+        return [table]
+
+    def title(self, block: doc.Title, width: float) -> list[Flowable]:
+        out: list[Flowable] = [self._para(block.text, self.styles.title)]
+        if block.subtitle:
+            out.append(self._para(block.subtitle, self.styles.subtitle))
+        return out
+
+    def heading(self, block: doc.Heading, width: float) -> list[Flowable]:
+        return [self._para(block.text, self.styles.h1 if block.level == 1 else self.styles.h2)]
+
+    def panel_heading(self, block: doc.Heading) -> list[Flowable]:
+        style = self.styles.warning_h1 if block.level == 1 else self.styles.h2
+        flowable = self._para(block.text, style)
+        flowable.role = doc.Role.HEADING  # type: ignore[attr-defined]
+        return [flowable]
+
+    def paragraph(self, block: doc.Paragraph, width: float) -> list[Flowable]:
+        return [self._para(block.text, getattr(self.styles, block.style))]
+
+    def bullet_list(self, block: doc.BulletList, width: float) -> list[Flowable]:
+        s = self.styles
+        items = [ListItem(self._para(item, s.list_item)) for item in block.items]
+        return [
+            ListFlowable(
+                items,
+                bulletType="bullet",
+                start="\u2022",
+                bulletFontName="Atkinson-Bold",
+                bulletFontSize=s.profile.body,
+                bulletColor=INK,
+                leftIndent=s.profile.body * 1.3,
+                bulletOffsetY=0,
+                spaceAfter=s.profile.body * 0.4,
+            )
+        ]
+
+    def table(self, block: doc.Table, width: float) -> list[Flowable]:
+        s = self.styles
+        total = sum(block.widths)
+        col_widths = [width * w / total for w in block.widths]
+        tick = s.profile.body * 1.1
+        rows = []
+        for index, row in enumerate(block.rows):
+            header = index < block.header_rows
+            rows.append(
+                [
+                    TickBox(tick, INK) if cell.tick else self._para(cell.text, s.cell_header if header else s.cell)
+                    for cell in row
+                ]
+            )
+        diary = block.style == "diary"
+        commands = [
+            ("GRID", (0, 0), (-1, -1), 0.6, HexColor("#8A8A8A")),
+            ("BACKGROUND", (0, 0), (-1, block.header_rows - 1), HexColor("#EEF1F4")),
+            ("LINEBELOW", (0, block.header_rows - 1), (-1, block.header_rows - 1), 1.2, INK),
+            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+            ("ALIGN", (0, 0), (-1, -1), "LEFT"),
+            ("TOPPADDING", (0, 0), (-1, -1), 3),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+        ]
+        if diary:
+            # Rows tall enough to write in by hand with a ballpoint (about 9 mm).
+            commands.append(("ALIGN", (1, block.header_rows), (1, -1), "CENTER"))
+        table = Table(
+            rows,
+            colWidths=col_widths,
+            repeatRows=block.header_rows,
+            rowHeights=[None] * block.header_rows + [9 * mm if diary else None] * (len(rows) - block.header_rows),
+            hAlign="LEFT",
+        )
+        table.setStyle(TableStyle(commands))
+        return [table]
+
+    def panel(self, block: doc.Panel, width: float) -> list[Flowable]:
+        s = self.styles
+        frame = WARNING if block.kind == "warning" else s.primary
+        tint = WARNING_TINT if block.kind == "warning" else HexColor("#F3F6F9")
+        inner_width = width - 2 * 5 * mm
+        body = self.flowables(block.children, inner_width, in_panel=True)
+        rows: list[list[object]] = []
+        commands: list[tuple[object, ...]] = [
+            ("BOX", (0, 0), (-1, -1), 2.5, frame),
+            ("BACKGROUND", (0, 1 if block.label else 0), (-1, -1), tint),
+            ("LEFTPADDING", (0, 0), (-1, -1), 5 * mm),
+            ("RIGHTPADDING", (0, 0), (-1, -1), 5 * mm),
+            ("TOPPADDING", (0, 0), (-1, -1), 3 * mm),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 2 * mm),
+        ]
+        if block.label:
+            sign = s.profile.h2 * 1.3
+            band = Table(
+                [[WarningSign(sign) if block.kind == "warning" else "", RLParagraph(text_markup(block.label.upper()), s.band)]],
+                colWidths=[sign + 3 * mm, None],
+                hAlign="LEFT",
+            )
+            band.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("LEFTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 0), ("BOTTOMPADDING", (0, 0), (-1, -1), 0)]))
+            band.role = doc.Role.HEADING  # type: ignore[attr-defined]
+            rows.append([band])
+            commands += [("BACKGROUND", (0, 0), (-1, 0), frame), ("TOPPADDING", (0, 0), (-1, 0), 2 * mm), ("BOTTOMPADDING", (0, 0), (-1, 0), 2 * mm)]
+        rows.append([body])
+        table = Table(rows, colWidths=[width], hAlign="LEFT", spaceBefore=s.profile.body * 0.8, spaceAfter=s.profile.body * 0.6)
+        table.setStyle(TableStyle(commands))
+        return [KeepTogether([table])]
+
+    def qr_code(self, block: doc.QRCode, width: float) -> list[Flowable]:
+        qr = QRFlowable(block.url, block.alt)
+        gap = 6 * mm
+        beside = self.flowables(block.children, width - QR_WIDTH - gap)
+        table = Table([[qr, beside]], colWidths=[QR_WIDTH + gap, None], hAlign="LEFT", spaceBefore=self.styles.profile.body * 0.5)
+        table.setStyle(
+            TableStyle(
+                [
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                    ("RIGHTPADDING", (0, 0), (-1, -1), 0),
+                    ("TOPPADDING", (0, 0), (-1, -1), 0),
+                    ("LINEABOVE", (0, 0), (-1, 0), 0.8, RULE),
+                    ("TOPPADDING", (0, 0), (-1, 0), 3 * mm),
+                ]
+            )
+        )
+        return [KeepTogether([table])]
+
+    def keep(self, block: doc.Keep, width: float) -> list[Flowable]:
+        return [KeepTogether(self.flowables(block.children, width))]
+
+

@@ -1,0 +1,103 @@
+"""Registers the embedded fonts and turns text into ReportLab markup that never prints a box."""
+
+from __future__ import annotations
+
+from functools import cache
+from xml.sax.saxutils import escape
+
+import fontpkg
+from reportlab import rl_config
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+
+from handout.document import Inline
+from handout.errors import HandoutError
+
+MAIN = "Atkinson"
+MAIN_BOLD = "Atkinson-Bold"
+FALLBACK = "NotoSans"
+
+# Subsets without readable ASCII encodings are ~25% smaller and print the same.
+rl_config.ttfAsciiReadable = 0
+
+
+@cache
+def register_fonts() -> None:
+    """Register Atkinson Hyperlegible (main) and Noto Sans (fallback) once per process."""
+    family = "Atkinson Hyperlegible"
+    faces = {
+        MAIN: fontpkg.path(family, 400, "normal"),
+        MAIN_BOLD: fontpkg.path(family, 700, "normal"),
+        "Atkinson-Italic": fontpkg.path(family, 400, "italic"),
+        "Atkinson-BoldItalic": fontpkg.path(family, 700, "italic"),
+        # Noto Sans ships as a variable font; ReportLab uses its default
+        # (regular) instance, so fallback text is never bold. Good enough for
+        # the few words (names in Greek, Cyrillic, Vietnamese) that need it.
+        FALLBACK: fontpkg.path("Noto Sans", 400, "normal"),
+    }
+    for name, path in faces.items():
+        pdfmetrics.registerFont(TTFont(name, str(path)))
+    # baseFontFor points the canvas and graphics defaults at Atkinson, so no
+    # document carries the non-embedded Helvetica that ReportLab starts with.
+    pdfmetrics.registerFontFamily(
+        MAIN, normal=MAIN, bold=MAIN_BOLD, italic="Atkinson-Italic", boldItalic="Atkinson-BoldItalic", baseFontFor="canvas graphics"
+    )
+    pdfmetrics.registerFontFamily(FALLBACK, normal=FALLBACK, bold=FALLBACK, italic=FALLBACK, boldItalic=FALLBACK)
+
+
+@cache
+def _coverage(font_name: str) -> frozenset[int]:
+    register_fonts()
+    font = pdfmetrics.getFont(font_name)
+    return frozenset(font.face.charToGlyph)  # type: ignore[attr-defined]
+
+
+def check_printable(text: str) -> None:
+    """Fail with the offending character when no shipped font can print it."""
+    main, fallback = _coverage(MAIN), _coverage(FALLBACK)
+    for char in text:
+        code = ord(char)
+        if code not in main and code not in fallback and not char.isspace():
+            raise HandoutError(
+                f"the character {char!r} (U+{code:04X}) cannot be printed with the fonts handout ships; "
+                "type the name in Latin, Greek or Cyrillic letters"
+            )
+
+
+def word_markup(word: str) -> str:
+    """Escape one word, switching it whole to the fallback font when the main font lacks a glyph."""
+    main = _coverage(MAIN)
+    if all(ord(c) in main for c in word):
+        return escape(word)
+    check_printable(word)
+    return f'<font name="{FALLBACK}">{escape(word)}</font>'
+
+
+def text_markup(text: str) -> str:
+    """Escape plain text for a ReportLab Paragraph, with per-word font fallback."""
+    out: list[str] = []
+    for line_no, line in enumerate(text.split("\n")):
+        if line_no:
+            out.append("<br/>")
+        out.append(" ".join(word_markup(w) for w in line.split(" ")))
+    return "".join(out)
+
+
+def inline_markup(spans: Inline, link_colour: str | None = None) -> str:
+    """ReportLab markup for a run of spans; the only place text becomes markup."""
+    parts: list[str] = []
+    for span in spans:
+        piece = text_markup(span.text)
+        if span.bold:
+            piece = f"<b>{piece}</b>"
+        if span.href:
+            colour = f' color="{link_colour}"' if link_colour else ""
+            piece = f'<a href="{escape(span.href, {chr(34): "&quot;"})}"{colour}>{piece}</a>'
+        parts.append(piece)
+    return "".join(parts)
+
+
+def string_width(text: str, size: float, bold: bool = False) -> float:
+    """Width in points of plain text set in the main font."""
+    register_fonts()
+    return pdfmetrics.stringWidth(text, MAIN_BOLD if bold else MAIN, size)

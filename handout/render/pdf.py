@@ -1,0 +1,116 @@
+"""Lays blocks out on pages with the clinic's page furniture and writes the PDF bytes."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
+
+from reportlab.lib.pagesizes import A4, LETTER
+from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
+from reportlab.platypus import Paragraph as RLParagraph
+
+from handout import __version__
+from handout import document as doc
+from handout.brand import Brand
+from handout.render.flowables import Builder
+from handout.render.fonts import MAIN, MAIN_BOLD, register_fonts, text_markup
+from handout.render.styles import MUTED, STANDARD, Profile, make_styles
+
+PAPER_SIZES = {"a4": A4, "letter": LETTER}
+MARGIN = 15 * mm  # above the 12 mm minimum, clear of most printers' unprintable edge
+FOOTER_HEIGHT = 17 * mm
+
+
+def _numbered_canvas(draw_furniture: Callable[[Canvas, int, int], None]) -> type[Canvas]:
+    """A canvas class that knows the page count when it draws each page's furniture."""
+
+    class NumberedCanvas(Canvas):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._pages: list[dict[str, Any]] = []
+
+        def showPage(self) -> None:  # noqa: N802 - ReportLab's name
+            self._pages.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self) -> None:
+            total = len(self._pages)
+            for number, state in enumerate(self._pages, start=1):
+                self.__dict__.update(state)
+                draw_furniture(self, number, total)
+                super().showPage()
+            super().save()
+
+    return NumberedCanvas
+
+
+class PdfRenderer:
+    """Renders documents for one brand and paper size; build once, render many."""
+
+    def __init__(self, brand: Brand, paper: str = "a4", profile: Profile = STANDARD) -> None:
+        register_fonts()
+        self.brand = brand
+        self.paper = paper
+        self.page_width, self.page_height = PAPER_SIZES[paper]
+        self.styles = make_styles(brand, profile)
+        self.frame_width = self.page_width - 2 * MARGIN
+        self.builder = Builder(brand, self.styles, self.frame_width)
+        footer_lines = " · ".join(x for x in (brand.name, brand.phone, brand.website or brand.email) if x)
+        self._footer_contact = RLParagraph(text_markup(footer_lines), self.styles.footer)
+        self._footer_disclaimer = RLParagraph(text_markup(brand.disclaimer), self.styles.footer)
+
+    def render(self, document: doc.Document) -> bytes:
+        """The finished PDF; identical documents give identical bytes."""
+        buffer = io.BytesIO()
+        template = BaseDocTemplate(
+            buffer,
+            pagesize=(self.page_width, self.page_height),
+            leftMargin=MARGIN,
+            rightMargin=MARGIN,
+            topMargin=MARGIN,
+            bottomMargin=MARGIN + FOOTER_HEIGHT,
+            title=document.title,
+            author=self.brand.name,
+            subject=document.subject,
+            keywords=list(document.keywords),
+            creator=f"handout {__version__}",
+            lang=document.lang,
+            displayDocTitle=1,
+            invariant=1,
+            initialFontName=MAIN,
+            pageCompression=1,
+        )
+        frame = Frame(MARGIN, MARGIN + FOOTER_HEIGHT, self.frame_width, self.page_height - 2 * MARGIN - FOOTER_HEIGHT, id="body", leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
+        template.addPageTemplates([PageTemplate(id="page", frames=[frame])])
+        template.build(self.builder.flowables(document.blocks), canvasmaker=_numbered_canvas(self._furniture(document)))
+        return buffer.getvalue()
+
+    def _furniture(self, document: doc.Document) -> Callable[[Canvas, int, int], None]:
+        def draw(canvas: Canvas, number: int, total: int) -> None:
+            # Page furniture is the same on every page and in the same place, so
+            # a reader always finds the clinic's number and the page count.
+            width, s = self.frame_width, self.styles
+            canvas.saveState()
+            canvas.setStrokeColor(s.accent)
+            canvas.setLineWidth(1.5)
+            top = MARGIN + FOOTER_HEIGHT - 4 * mm
+            canvas.line(MARGIN, top, MARGIN + width, top)
+            page_label = f"Page {number} of {total}"
+            canvas.setFont(MAIN_BOLD, 10.5)
+            canvas.setFillColor(MUTED)
+            label_width = canvas.stringWidth(page_label, MAIN_BOLD, 10.5)
+            canvas.drawRightString(MARGIN + width, top - 5 * mm, page_label)
+            text_width = width - label_width - 8 * mm
+            y = top - 2 * mm
+            for para in (self._footer_contact, self._footer_disclaimer):
+                _, height = para.wrap(text_width, FOOTER_HEIGHT)
+                y -= height
+                para.drawOn(canvas, MARGIN, y)
+                y -= 1
+            canvas.restoreState()
+
+        return draw
+

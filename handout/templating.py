@@ -1,0 +1,53 @@
+"""Builds the Jinja2 environment: clinic templates first, then the built-in ones."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import jinja2
+
+from handout.errors import HandoutError
+from handout.resources import templates_dir
+
+BUILTIN_PREFIX = "builtin/"
+
+
+def make_environment(override_dirs: Sequence[Path] = ()) -> jinja2.Environment:
+    """A strict, autoescaping environment searching `override_dirs` in order, then the built-ins.
+
+    A clinic template may `{% extends "builtin/leaflet.xml.j2" %}` and replace one block.
+    """
+    for folder in override_dirs:
+        if not folder.is_dir():
+            raise HandoutError(f"{folder}: templates folder not found")
+    builtin = jinja2.FileSystemLoader(templates_dir())
+    loader = jinja2.ChoiceLoader(
+        [
+            *(jinja2.FileSystemLoader(folder) for folder in override_dirs),
+            jinja2.PrefixLoader({BUILTIN_PREFIX.rstrip("/"): builtin}),
+            builtin,
+        ]
+    )
+    return jinja2.Environment(
+        loader=loader,
+        undefined=jinja2.StrictUndefined,
+        # Documents and HTML mail are markup: every value is escaped, so patient
+        # text can never become markup or template code. Plain-text mail is not.
+        autoescape=jinja2.select_autoescape(enabled_extensions=("xml.j2", "html.j2"), default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def render_template(env: jinja2.Environment, name: str, context: Mapping[str, object]) -> str:
+    """Fill one template, turning template mistakes into a one-line error naming the file."""
+    try:
+        return env.get_template(name).render(context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise HandoutError(f"template {exc.filename or exc.name}, line {exc.lineno}: {exc.message}") from None
+    except jinja2.UndefinedError as exc:
+        raise HandoutError(f"template {name}: {exc.message}") from None
+    except jinja2.TemplateNotFound as exc:
+        raise HandoutError(f"template {exc.name} not found") from None
