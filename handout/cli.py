@@ -7,9 +7,13 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from typer.core import TyperGroup
+
+try:  # typer 0.29+ vendors click; earlier releases use the click package
+    from typer._click.exceptions import ClickException, UsageError
+except ImportError:  # pragma: no cover
+    from click.exceptions import ClickException, UsageError  # type: ignore[assignment]
 
 from handout import __version__
 from handout.errors import EXIT_FAILURE, HandoutError
@@ -21,14 +25,14 @@ class OneLineErrors(TyperGroup):
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:  # type: ignore[override]
         try:
             result = super().main(*args, standalone_mode=False, **kwargs)
-        except click.ClickException as exc:
+        except ClickException as exc:
             hint = ""
-            if isinstance(exc, click.UsageError) and exc.ctx is not None:
+            if isinstance(exc, UsageError) and exc.ctx is not None:
                 hint = f" (see '{exc.ctx.command_path} --help')"
             _fail(exc.format_message() + hint, exc.exit_code)
         except HandoutError as exc:
             _fail(exc.message, exc.exit_code)
-        except click.Abort:
+        except typer.Abort:
             _fail("aborted", EXIT_FAILURE)
         except KeyboardInterrupt:
             _fail("interrupted", 130)

@@ -11,9 +11,15 @@ from reportlab.platypus import Paragraph as RLParagraph
 
 from handout import document as doc
 from handout.brand import Brand
-from handout.render.fonts import inline_markup, text_markup
+from handout.render.fonts import MAIN, inline_markup, text_markup
 from handout.render.graphics import QR_WIDTH, LogoFlowable, QRFlowable, TickBox, WarningSign
 from handout.render.styles import INK, RULE, WARNING, WARNING_TINT, Styles
+
+
+def _table_style(commands: list) -> TableStyle:
+    # Every table cell sets the cell font even when it holds flowables, and
+    # ReportLab's default cell font is the non-embedded Helvetica.
+    return TableStyle([("FONTNAME", (0, 0), (-1, -1), MAIN), *commands])
 
 
 class Builder:
@@ -62,7 +68,7 @@ class Builder:
         ]
         table = Table([[logo, text]], colWidths=[logo.width + 6 * mm, None], hAlign="LEFT")
         table.setStyle(
-            TableStyle(
+            _table_style(
                 [
                     ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
                     ("LEFTPADDING", (0, 0), (-1, -1), 0),
@@ -144,7 +150,7 @@ class Builder:
             rowHeights=[None] * block.header_rows + [9 * mm if diary else None] * (len(rows) - block.header_rows),
             hAlign="LEFT",
         )
-        table.setStyle(TableStyle(commands))
+        table.setStyle(_table_style(commands))
         return [table]
 
     def panel(self, block: doc.Panel, width: float) -> list[Flowable]:
@@ -169,13 +175,13 @@ class Builder:
                 colWidths=[sign + 3 * mm, None],
                 hAlign="LEFT",
             )
-            band.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("LEFTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 0), ("BOTTOMPADDING", (0, 0), (-1, -1), 0)]))
+            band.setStyle(_table_style([("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("LEFTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 0), ("BOTTOMPADDING", (0, 0), (-1, -1), 0)]))
             band.role = doc.Role.HEADING  # type: ignore[attr-defined]
             rows.append([band])
             commands += [("BACKGROUND", (0, 0), (-1, 0), frame), ("TOPPADDING", (0, 0), (-1, 0), 2 * mm), ("BOTTOMPADDING", (0, 0), (-1, 0), 2 * mm)]
         rows.append([body])
         table = Table(rows, colWidths=[width], hAlign="LEFT", spaceBefore=s.profile.body * 0.8, spaceAfter=s.profile.body * 0.6)
-        table.setStyle(TableStyle(commands))
+        table.setStyle(_table_style(commands))
         return [KeepTogether([table])]
 
     def qr_code(self, block: doc.QRCode, width: float) -> list[Flowable]:
@@ -184,7 +190,7 @@ class Builder:
         beside = self.flowables(block.children, width - QR_WIDTH - gap)
         table = Table([[qr, beside]], colWidths=[QR_WIDTH + gap, None], hAlign="LEFT", spaceBefore=self.styles.profile.body * 0.5)
         table.setStyle(
-            TableStyle(
+            _table_style(
                 [
                     ("VALIGN", (0, 0), (-1, -1), "TOP"),
                     ("LEFTPADDING", (0, 0), (-1, -1), 0),

@@ -13,6 +13,7 @@ from reportlab.platypus import Flowable, Image
 from handout.document import Role
 from handout.errors import HandoutError
 from handout.qr import qr_matrix
+from handout.render.fonts import MAIN
 
 QR_WIDTH = 30 * mm  # readable at 20–30 cm, ten times its width (guidance.md)
 
@@ -117,6 +118,8 @@ def _svg_drawing(path: Path) -> Drawing:
         drawing = None
     if drawing is None or not drawing.width or not drawing.height:
         raise HandoutError(f"{path}: the SVG logo could not be read; export it again or use a PNG")
+    # Drawings start in Helvetica, which would put a non-embedded font in the PDF.
+    drawing.initialFontName = MAIN
     return drawing
 
 

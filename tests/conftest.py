@@ -1,0 +1,38 @@
+"""Shared fixtures: a scratch copy of the example brand, and failing on any logged warning."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from handout.resources import default_brand_dir
+
+
+@pytest.fixture(autouse=True)
+def no_logged_warnings(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Any warning logged while a test runs (ReportLab, svglib, handout) fails it."""
+    caplog.set_level(logging.WARNING)
+    yield
+    noisy = [r for r in caplog.get_records("call") if r.levelno >= logging.WARNING]
+    assert not noisy, f"warnings were logged: {[r.getMessage() for r in noisy]}"
+
+
+@pytest.fixture
+def brand_dir(tmp_path: Path) -> Path:
+    """An editable copy of the built-in example brand."""
+    target = tmp_path / "brand"
+    shutil.copytree(default_brand_dir(), target)
+    return target
+
+
+def set_brand_value(brand: Path, key: str, value: str) -> None:
+    """Replace one `key = "..."` line of a brand.toml."""
+    path = brand / "brand.toml"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    replaced = [f"{key} = {value}" if line.startswith(f"{key} =") else line for line in lines]
+    assert replaced != lines, f"{key} not in brand.toml"
+    path.write_text("\n".join(replaced) + "\n", encoding="utf-8")

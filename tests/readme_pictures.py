@@ -1,0 +1,34 @@
+"""Regenerates the README's pictures of the built-in documents: `python tests/readme_pictures.py`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pypdfium2
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from handout.brand import load_brand  # noqa: E402
+from handout.content import load_article  # noqa: E402
+from handout.leaflet import Renderer  # noqa: E402
+
+OUT = Path(__file__).resolve().parents[1] / "assets" / "readme"
+DPI = 60
+
+
+def save_pages(pdf: bytes, stem: str, pages: range) -> None:
+    document = pypdfium2.PdfDocument(pdf)
+    for index in pages:
+        image = document[index].render(scale=DPI / 72).to_pil()
+        image.save(OUT / f"{stem}-page{index + 1}.png", optimize=True)
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    renderer = Renderer(load_brand(), "a4")
+    save_pages(renderer.leaflet(load_article()), "leaflet", range(2))
+
+
+if __name__ == "__main__":
+    main()
