@@ -11,7 +11,7 @@ from reportlab.platypus import Paragraph as RLParagraph
 
 from handout import document as doc
 from handout.brand import Brand
-from handout.render.fonts import MAIN, inline_markup, text_markup
+from handout.render.fonts import MAIN, MAIN_BOLD, inline_markup, text_markup
 from handout.render.graphics import QR_WIDTH, LogoFlowable, QRFlowable, TickBox, WarningSign
 from handout.render.styles import INK, RULE, WARNING, WARNING_TINT, Styles
 
@@ -107,7 +107,7 @@ class Builder:
                 items,
                 bulletType="bullet",
                 start="\u2022",
-                bulletFontName="Atkinson-Bold",
+                bulletFontName=MAIN_BOLD,
                 bulletFontSize=s.profile.body,
                 bulletColor=INK,
                 leftIndent=s.profile.body * 1.3,

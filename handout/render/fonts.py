@@ -23,31 +23,31 @@ rl_config.ttfAsciiReadable = 0
 
 @cache
 def register_fonts() -> None:
-    """Register Atkinson Hyperlegible (main) and Noto Sans (fallback) once per process."""
+    """Register Atkinson Hyperlegible, the main font, once per process."""
     family = "Atkinson Hyperlegible"
-    faces = {
-        MAIN: fontpkg.path(family, 400, "normal"),
-        MAIN_BOLD: fontpkg.path(family, 700, "normal"),
-        "Atkinson-Italic": fontpkg.path(family, 400, "italic"),
-        "Atkinson-BoldItalic": fontpkg.path(family, 700, "italic"),
-        # Noto Sans ships as a variable font; ReportLab uses its default
-        # (regular) instance, so fallback text is never bold. Good enough for
-        # the few words (names in Greek, Cyrillic, Vietnamese) that need it.
-        FALLBACK: fontpkg.path("Noto Sans", 400, "normal"),
-    }
-    for name, path in faces.items():
-        pdfmetrics.registerFont(TTFont(name, str(path)))
-    # baseFontFor points the canvas and graphics defaults at Atkinson, so no
-    # document carries the non-embedded Helvetica that ReportLab starts with.
-    pdfmetrics.registerFontFamily(
-        MAIN, normal=MAIN, bold=MAIN_BOLD, italic="Atkinson-Italic", boldItalic="Atkinson-BoldItalic", baseFontFor="canvas graphics"
-    )
+    pdfmetrics.registerFont(TTFont(MAIN, str(fontpkg.path(family, 400, "normal"))))
+    pdfmetrics.registerFont(TTFont(MAIN_BOLD, str(fontpkg.path(family, 700, "normal"))))
+    # No italics: large-print guidance uses bold for emphasis, so <i> maps to
+    # the upright faces. baseFontFor points the canvas and graphics defaults
+    # at Atkinson, so no document carries ReportLab's non-embedded Helvetica.
+    pdfmetrics.registerFontFamily(MAIN, normal=MAIN, bold=MAIN_BOLD, italic=MAIN, boldItalic=MAIN_BOLD, baseFontFor="canvas graphics")
+
+
+@cache
+def register_fallback() -> None:
+    """Register Noto Sans on first need: parsing its 4 MB file is a third of a leaflet's run time."""
+    # Noto Sans ships as a variable font; ReportLab uses its default (regular)
+    # instance, so fallback text is never bold. Good enough for the few words
+    # (names in Greek, Cyrillic, Vietnamese) that need it.
+    pdfmetrics.registerFont(TTFont(FALLBACK, str(fontpkg.path("Noto Sans", 400, "normal"))))
     pdfmetrics.registerFontFamily(FALLBACK, normal=FALLBACK, bold=FALLBACK, italic=FALLBACK, boldItalic=FALLBACK)
 
 
 @cache
 def _coverage(font_name: str) -> frozenset[int]:
     register_fonts()
+    if font_name == FALLBACK:
+        register_fallback()
     font = pdfmetrics.getFont(font_name)
     return frozenset(font.face.charToGlyph)  # type: ignore[attr-defined]
 
