@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from enum import Enum
 from pathlib import Path
@@ -11,12 +12,15 @@ import typer
 from typer.core import TyperGroup
 
 try:  # typer 0.29+ vendors click; earlier releases use the click package
-    from typer._click.exceptions import ClickException, UsageError
+    from typer._click.exceptions import ClickException
+    from typer._click.exceptions import UsageError as ClickUsageError
 except ImportError:  # pragma: no cover
-    from click.exceptions import ClickException, UsageError  # type: ignore[assignment]
+    from click.exceptions import ClickException  # type: ignore[assignment]
+    from click.exceptions import UsageError as ClickUsageError  # type: ignore[assignment]
 
 from handout import __version__
-from handout.errors import EXIT_FAILURE, HandoutError
+from handout.errors import EXIT_FAILURE, HandoutError, UsageError
+from handout.plan import DEFAULT_START_MINUTES, DEFAULT_TARGET_MINUTES, DEFAULT_WALKS_PER_WEEK, DEFAULT_WEEKS
 
 
 class OneLineErrors(TyperGroup):
@@ -27,7 +31,7 @@ class OneLineErrors(TyperGroup):
             result = super().main(*args, standalone_mode=False, **kwargs)
         except ClickException as exc:
             hint = ""
-            if isinstance(exc, UsageError) and exc.ctx is not None:
+            if isinstance(exc, ClickUsageError) and exc.ctx is not None:
                 hint = f" (see '{exc.ctx.command_path} --help')"
             _fail(exc.format_message() + hint, exc.exit_code)
         except HandoutError as exc:
@@ -107,7 +111,7 @@ def leaflet(
     """
     from handout.brand import load_brand
     from handout.content import load_article
-    from handout.leaflet import Renderer
+    from handout.pipeline import Renderer
     from handout.output import write_atomic
 
     renderer = Renderer(load_brand(brand), paper.value, _template_dirs(templates))
@@ -128,6 +132,85 @@ def init_brand(
 
     copy_brand(directory)
     typer.echo(f"Created {directory}: edit {directory / 'brand.toml'} and replace the logo, then use --brand {directory}")
+
+
+PLAN_OPTIONS = {
+    "start_minutes": "--start-minutes",
+    "target_minutes": "--target-minutes",
+    "walks_per_week": "--walks-per-week",
+    "weeks": "--weeks",
+    "start_date": "--start-date",
+}
+MAX_NAME_LENGTH = 200
+
+
+@app.command()
+def plan(
+    patient: Annotated[str, typer.Option("--patient", help="The patient's name, printed on the plan only.", show_default=False)],
+    clinician: Annotated[str, typer.Option("--clinician", help="Your name, printed on the plan.", show_default=False)] = "",
+    start_minutes: Annotated[int, typer.Option("--start-minutes", help="Minutes per walk in week 1 (1–60).")] = DEFAULT_START_MINUTES,
+    target_minutes: Annotated[int, typer.Option("--target-minutes", help="Minutes per walk to build up to (start–90).")] = DEFAULT_TARGET_MINUTES,
+    walks_per_week: Annotated[int, typer.Option("--walks-per-week", help="Walks each week (1–7).")] = DEFAULT_WALKS_PER_WEEK,
+    weeks: Annotated[int, typer.Option("--weeks", help="Length of the plan and diary in weeks (1–26).")] = DEFAULT_WEEKS,
+    start_date: Annotated[str | None, typer.Option("--start-date", help="First day of week 1, YYYY-MM-DD. Default: today.", show_default=False)] = None,
+    with_article: Annotated[bool, typer.Option("--with-article", help="Add the walking article after the diary.")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the schedule as JSON instead of writing a PDF.")] = False,
+    brand: BrandOption = None,
+    templates: TemplatesOption = None,
+    paper: PaperOption = Paper.a4,
+    qr_url: QrUrlOption = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the PDF.")] = Path("walking-plan.pdf"),
+) -> None:
+    """Make a patient's week-by-week walking plan with a printable diary.
+
+    Example: handout plan --patient "Jane Doe" --clinician "Sam Lee" --start-minutes 5
+    """
+    import json
+
+    from handout.plan import PlanInputError, PlanRequest, build_plan, plan_as_json
+
+    name = _checked_name("--patient", patient, required=True)
+    clinician_name = _checked_name("--clinician", clinician, required=False)
+    first_day = _parse_date("--start-date", start_date) if start_date else dt.date.today()
+    try:
+        request = PlanRequest(start_minutes, target_minutes, walks_per_week, weeks, first_day)
+    except PlanInputError as exc:
+        raise UsageError(f"{PLAN_OPTIONS[exc.field]} {exc.problem}") from None
+    schedule = build_plan(request)
+    if json_output:
+        typer.echo(json.dumps(plan_as_json(schedule, name), ensure_ascii=False, indent=2))
+        return
+
+    from handout.brand import load_brand
+    from handout.content import load_article
+    from handout.output import write_atomic
+    from handout.pipeline import Patient, Renderer
+
+    renderer = Renderer(load_brand(brand), paper.value, _template_dirs(templates))
+    pdf = renderer.plan(Patient(name, clinician_name), schedule, load_article(), dt.date.today(), with_article, qr_url)
+    write_atomic(output, pdf)
+    # The path is the user's own choice; the patient's name is never echoed.
+    typer.echo(f"Wrote the walking plan to {output} ({len(pdf) // 1024} KB)")
+
+
+def _checked_name(option: str, value: str, required: bool) -> str:
+    name = " ".join(value.split())
+    if required and not name:
+        raise UsageError(f"{option} must not be empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise UsageError(f"{option} must be at most {MAX_NAME_LENGTH} characters, not {len(name)}")
+    return name
+
+
+def _parse_date(option: str, value: str) -> dt.date:
+    import re
+
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+            raise ValueError
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise UsageError(f"{option} must be a real date written YYYY-MM-DD, not {value!r}") from None
 
 
 def _template_dirs(templates: Path | None) -> list[Path]:

@@ -152,7 +152,7 @@ class _Node:
 
 PARAGRAPH_STYLES = ("body", "lead", "small", "label", "summary")
 PANEL_KINDS = ("warning", "note")
-TABLE_STYLES = ("grid", "diary")
+TABLE_STYLES = ("grid", "diary", "plain")
 _ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "document": ("title", "subject", "keywords", "lang"),
     "masthead": (),

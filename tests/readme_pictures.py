@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 
@@ -11,13 +12,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from handout.brand import load_brand  # noqa: E402
 from handout.content import load_article  # noqa: E402
-from handout.leaflet import Renderer  # noqa: E402
+from handout.pipeline import Patient, Renderer  # noqa: E402
+from handout.plan import PlanRequest, build_plan  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[1] / "assets" / "readme"
 DPI = 60
 
 
-def save_pages(pdf: bytes, stem: str, pages: range) -> None:
+def save_pages(pdf: bytes, stem: str, pages: tuple[int, ...]) -> None:
     document = pypdfium2.PdfDocument(pdf)
     for index in pages:
         image = document[index].render(scale=DPI / 72).to_pil()
@@ -27,7 +29,10 @@ def save_pages(pdf: bytes, stem: str, pages: range) -> None:
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     renderer = Renderer(load_brand(), "a4")
-    save_pages(renderer.leaflet(load_article()), "leaflet", range(2))
+    save_pages(renderer.leaflet(load_article()), "leaflet", (0,))
+    plan = build_plan(PlanRequest(start_date=dt.date(2026, 12, 7)))
+    pdf = renderer.plan(Patient("Jane Doe", "Sam Lee"), plan, load_article(), dt.date(2026, 11, 27))
+    save_pages(pdf, "plan", (0, 2))
 
 
 if __name__ == "__main__":

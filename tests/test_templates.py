@@ -10,7 +10,7 @@ from handout.brand import load_brand
 from handout.content import load_article
 from handout.document import BulletList, Heading, Panel, Paragraph, QRCode, Span, Title, parse_document, plain_text
 from handout.errors import HandoutError
-from handout.leaflet import Renderer
+from handout.pipeline import Renderer
 from handout.templating import make_environment, render_template
 from helpers import body_text
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from reportlab.lib.colors import HexColor
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, KeepTogether, ListFlowable, ListItem, PageBreak, Spacer, Table, TableStyle
+from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, ListFlowable, ListItem, PageBreak, Spacer, Table, TableStyle
 from reportlab.platypus import Paragraph as RLParagraph
 
 from handout import document as doc
@@ -47,7 +48,16 @@ class Builder:
         """Flowables for blocks in order, each tagged with its document role."""
         width = self.width if width is None else width
         result: list[Flowable] = []
-        for block in blocks:
+        for index, block in enumerate(blocks):
+            following = blocks[index + 1] if index + 1 < len(blocks) else None
+            if isinstance(block, doc.Heading) and isinstance(following, doc.Table):
+                # A long table may split across pages: keep its heading with its
+                # first rows only, instead of pushing both to the next page.
+                result.append(CondPageBreak(45 * mm))
+                heading = self._para(block.text, self.styles.h1_loose if block.level == 1 else self.styles.h2_loose)
+                heading.role = block.role  # type: ignore[attr-defined]
+                result.append(heading)
+                continue
             built = self._table[type(block)](block, width) if not (in_panel and isinstance(block, doc.Heading)) else self.panel_heading(block)
             for flowable in built:
                 if not hasattr(flowable, "role"):
@@ -55,7 +65,7 @@ class Builder:
             result.extend(built)
         return result
 
-    def _para(self, spans: doc.Inline, style: object) -> RLParagraph:
+    def _para(self, spans: doc.Inline, style: ParagraphStyle) -> RLParagraph:
         return RLParagraph(inline_markup(spans, self.styles.primary_hex), style)
 
     def masthead(self, block: doc.Masthead, width: float) -> list[Flowable]:
@@ -123,32 +133,41 @@ class Builder:
         tick = s.profile.body * 1.1
         rows = []
         for index, row in enumerate(block.rows):
-            header = index < block.header_rows
+            is_header = index < block.header_rows
             rows.append(
                 [
-                    TickBox(tick, INK) if cell.tick else self._para(cell.text, s.cell_header if header else s.cell)
+                    TickBox(tick, INK) if cell.tick else self._para(cell.text, s.cell_header if is_header else s.body_cell if block.style == "plain" else s.cell)
                     for cell in row
                 ]
             )
         diary = block.style == "diary"
-        commands = [
-            ("GRID", (0, 0), (-1, -1), 0.6, HexColor("#8A8A8A")),
-            ("BACKGROUND", (0, 0), (-1, block.header_rows - 1), HexColor("#EEF1F4")),
-            ("LINEBELOW", (0, block.header_rows - 1), (-1, block.header_rows - 1), 1.2, INK),
+        header = block.header_rows
+        commands: list[tuple[object, ...]] = [
             ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
             ("ALIGN", (0, 0), (-1, -1), "LEFT"),
             ("TOPPADDING", (0, 0), (-1, -1), 3),
             ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
         ]
+        if block.style == "plain":
+            commands += [("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 1), ("BOTTOMPADDING", (0, 0), (-1, -1), 2)]
+        else:
+            commands.append(("GRID", (0, 0), (-1, -1), 0.6, HexColor("#8A8A8A")))
+        if header and block.style != "plain":
+            commands += [
+                ("BACKGROUND", (0, 0), (-1, header - 1), HexColor("#EEF1F4")),
+                ("LINEBELOW", (0, header - 1), (-1, header - 1), 1.2, INK),
+            ]
         if diary:
-            # Rows tall enough to write in by hand with a ballpoint (about 9 mm).
-            commands.append(("ALIGN", (1, block.header_rows), (1, -1), "CENTER"))
+            commands.append(("ALIGN", (1, header), (1, -1), "CENTER"))
         table = Table(
             rows,
             colWidths=col_widths,
             repeatRows=block.header_rows,
-            rowHeights=[None] * block.header_rows + [9 * mm if diary else None] * (len(rows) - block.header_rows),
+            # Diary rows are tall enough to write in by hand with a ballpoint.
+            rowHeights=[None] * header + [8 * mm if diary else None] * (len(rows) - header),
             hAlign="LEFT",
+            spaceBefore=s.profile.body * 0.2,
+            spaceAfter=s.profile.body * 0.8,
         )
         table.setStyle(_table_style(commands))
         return [table]
@@ -170,11 +189,11 @@ class Builder:
         ]
         if block.label:
             sign = s.profile.h2 * 1.3
-            band = Table(
-                [[WarningSign(sign) if block.kind == "warning" else "", RLParagraph(text_markup(block.label.upper()), s.band)]],
-                colWidths=[sign + 3 * mm, None],
-                hAlign="LEFT",
-            )
+            label = RLParagraph(text_markup(block.label.upper()), s.band)
+            if block.kind == "warning":
+                band = Table([[WarningSign(sign), label]], colWidths=[sign + 3 * mm, None], hAlign="LEFT")
+            else:
+                band = Table([[label]], hAlign="LEFT")
             band.setStyle(_table_style([("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("LEFTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 0), ("BOTTOMPADDING", (0, 0), (-1, -1), 0)]))
             band.role = doc.Role.HEADING  # type: ignore[attr-defined]
             rows.append([band])

@@ -64,22 +64,21 @@ def check_printable(text: str) -> None:
             )
 
 
-def word_markup(word: str) -> str:
-    """Escape one word, switching it whole to the fallback font when the main font lacks a glyph."""
-    main = _coverage(MAIN)
-    if all(ord(c) in main for c in word):
-        return escape(word)
-    check_printable(word)
-    return f'<font name="{FALLBACK}">{escape(word)}</font>'
-
-
 def text_markup(text: str) -> str:
-    """Escape plain text for a ReportLab Paragraph, with per-word font fallback."""
+    """Escape plain text for a ReportLab Paragraph, with font fallback.
+
+    A run the main font cannot print whole (a name in Greek, say) is set
+    entirely in the fallback font, so one name never mixes two typefaces.
+    """
+    main = _coverage(MAIN)
+    if not all(ord(c) in main or c == "\n" for c in text):
+        check_printable(text)
+        return f'<font name="{FALLBACK}">{escape(text).replace(chr(10), "<br/>")}</font>'
     out: list[str] = []
     for line_no, line in enumerate(text.split("\n")):
         if line_no:
             out.append("<br/>")
-        out.append(" ".join(word_markup(w) for w in line.split(" ")))
+        out.append(escape(line))
     return "".join(out)
 
 

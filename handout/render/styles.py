@@ -51,9 +51,12 @@ class Styles:
     subtitle: ParagraphStyle
     h1: ParagraphStyle
     h2: ParagraphStyle
+    h1_loose: ParagraphStyle
+    h2_loose: ParagraphStyle
     warning_h1: ParagraphStyle
     list_item: ParagraphStyle
     cell: ParagraphStyle
+    body_cell: ParagraphStyle
     cell_header: ParagraphStyle
     band: ParagraphStyle
     masthead_name: ParagraphStyle
@@ -73,6 +76,8 @@ def make_styles(brand: Brand, profile: Profile = STANDARD) -> Styles:
         base.update(kw)
         return ParagraphStyle(name, **base)  # type: ignore[arg-type]
 
+    h1 = style("h1", fontName=MAIN_BOLD, fontSize=p.h1, leading=p.h1 * 1.25, textColor=primary, spaceBefore=p.body * 0.8, spaceAfter=p.body * 0.35, keepWithNext=1)
+    h2 = style("h2", fontName=MAIN_BOLD, fontSize=p.h2, leading=p.h2 * 1.25, textColor=INK, spaceBefore=p.body * 0.25, spaceAfter=1, keepWithNext=1)
     return Styles(
         profile=p,
         primary=primary,
@@ -85,11 +90,14 @@ def make_styles(brand: Brand, profile: Profile = STANDARD) -> Styles:
         summary=style("summary", fontSize=p.body * 1.15, leading=p.leading * 1.15, spaceAfter=p.body * 0.6),
         title=style("title", fontName=MAIN_BOLD, fontSize=p.title, leading=p.title * 1.15, textColor=primary, spaceBefore=p.body * 0.6, spaceAfter=p.body * 0.5),
         subtitle=style("subtitle", fontSize=p.h2, leading=p.h2 * 1.3, textColor=MUTED, spaceAfter=p.body * 0.6),
-        h1=style("h1", fontName=MAIN_BOLD, fontSize=p.h1, leading=p.h1 * 1.25, textColor=primary, spaceBefore=p.body * 0.8, spaceAfter=p.body * 0.35, keepWithNext=1),
-        h2=style("h2", fontName=MAIN_BOLD, fontSize=p.h2, leading=p.h2 * 1.25, textColor=INK, spaceBefore=p.body * 0.25, spaceAfter=1, keepWithNext=1),
+        h1=h1,
+        h1_loose=ParagraphStyle("h1_loose", parent=h1, keepWithNext=0),
+        h2=h2,
+        h2_loose=ParagraphStyle("h2_loose", parent=h2, keepWithNext=0),
         warning_h1=style("warning_h1", fontName=MAIN_BOLD, fontSize=p.h1, leading=p.h1 * 1.25, textColor=WARNING, spaceAfter=p.body * 0.35, keepWithNext=1),
         list_item=style("list_item", spaceAfter=p.body * 0.3),
-        cell=style("cell", fontSize=p.body * 0.9, leading=p.leading * 0.9),
+        cell=style("cell", fontSize=p.body * 0.9, leading=p.leading * 0.85),
+        body_cell=style("body_cell"),
         cell_header=style("cell_header", fontName=MAIN_BOLD, fontSize=p.body * 0.85, leading=p.leading * 0.85, textColor=INK),
         band=style("band", fontName=MAIN_BOLD, fontSize=p.h2, leading=p.h2 * 1.2, textColor=HexColor("#FFFFFF")),
         masthead_name=style("masthead_name", fontName=MAIN_BOLD, fontSize=p.masthead_name, leading=p.masthead_name * 1.2, textColor=primary),

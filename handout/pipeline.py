@@ -1,4 +1,4 @@
-"""The leaflet pipeline: article + brand → template → document blocks → PDF bytes."""
+"""The pipeline: article, brand and plan → template → document blocks → PDF bytes."""
 
 from __future__ import annotations
 
@@ -6,16 +6,31 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import datetime as dt
+from functools import partial
+
 import jinja2
+from babel.dates import format_date
 
 from handout.brand import Brand
 from handout.content import Article
 from handout.document import Document, parse_document
+from handout.plan import Plan
 from handout.qr import check_url
 from handout.render.pdf import PdfRenderer
 from handout.templating import make_environment, render_template
 
 LEAFLET_TEMPLATE = "leaflet.xml.j2"
+PLAN_TEMPLATE = "plan.xml.j2"
+PLAN_TITLE = "Your walking plan"
+
+
+@dataclass(frozen=True)
+class Patient:
+    """Who a plan is for. The name is printed on the page and nowhere else (not in metadata, file names or logs)."""
+
+    name: str
+    clinician: str = ""
 
 
 def display_url(url: str) -> str:
@@ -38,6 +53,11 @@ class Renderer:
         if self.brand.templates_dir is not None:
             overrides.append(self.brand.templates_dir)
         self.env = make_environment(overrides)
+        locale = self.brand.locale.replace("-", "_")
+        # Dates as the clinic's patients write them: "Mon 7 Dec" (en-GB) or "Mon, Dec 7" (en-US).
+        self.env.filters["day"] = partial(format_date, format="EEE d MMM" if locale != "en_US" else "EEE, MMM d", locale=locale)
+        self.env.filters["short_date"] = partial(format_date, format="d MMM" if locale != "en_US" else "MMM d", locale=locale)
+        self.env.filters["long_date"] = partial(format_date, format="long", locale=locale)
         self.pdf = PdfRenderer(self.brand, self.paper)
 
     def lang_for(self, language: str) -> str:
@@ -48,17 +68,50 @@ class Renderer:
         """Fill a template and parse it into blocks."""
         return parse_document(render_template(self.env, template, context), template)
 
-    def leaflet_document(self, article: Article, qr_url: str | None = None) -> Document:
+    def _common(self, article: Article, qr_url: str | None) -> dict[str, object]:
         url = check_url(qr_url) if qr_url else self.brand.resources_url
-        context = {
+        return {
             "article": article,
             "brand": self.brand,
             "lang": self.lang_for(article.language),
             "qr_url": url,
             "qr_url_display": display_url(url),
         }
-        return self.document(LEAFLET_TEMPLATE, context)
+
+    def leaflet_document(self, article: Article, qr_url: str | None = None) -> Document:
+        return self.document(LEAFLET_TEMPLATE, self._common(article, qr_url))
 
     def leaflet(self, article: Article, qr_url: str | None = None) -> bytes:
         """The branded leaflet PDF for an article."""
         return self.pdf.render(self.leaflet_document(article, qr_url))
+
+    def plan_document(
+        self,
+        patient: Patient,
+        plan: Plan,
+        article: Article,
+        issued: dt.date,
+        with_article: bool = False,
+        qr_url: str | None = None,
+    ) -> Document:
+        context = {
+            **self._common(article, qr_url),
+            "title": PLAN_TITLE,
+            "patient": patient,
+            "plan": plan,
+            "issued": issued,
+            "with_article": with_article,
+        }
+        return self.document(PLAN_TEMPLATE, context)
+
+    def plan(
+        self,
+        patient: Patient,
+        plan: Plan,
+        article: Article,
+        issued: dt.date,
+        with_article: bool = False,
+        qr_url: str | None = None,
+    ) -> bytes:
+        """A patient's walking plan and diary as a PDF."""
+        return self.pdf.render(self.plan_document(patient, plan, article, issued, with_article, qr_url))
