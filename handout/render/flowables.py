@@ -199,7 +199,7 @@ class Builder:
             rows.append([band])
             commands += [("BACKGROUND", (0, 0), (-1, 0), frame), ("TOPPADDING", (0, 0), (-1, 0), 2 * mm), ("BOTTOMPADDING", (0, 0), (-1, 0), 2 * mm)]
         rows.append([body])
-        table = Table(rows, colWidths=[width], hAlign="LEFT", spaceBefore=s.profile.body * 0.8, spaceAfter=s.profile.body * 0.6)
+        table = Table(rows, colWidths=[width], hAlign="LEFT", spaceBefore=s.profile.body * 0.5, spaceAfter=s.profile.body * 0.5)
         table.setStyle(_table_style(commands))
         return [KeepTogether([table])]
 

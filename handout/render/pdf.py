@@ -21,7 +21,7 @@ from handout.render.styles import MUTED, STANDARD, Profile, make_styles
 
 PAPER_SIZES = {"a4": A4, "letter": LETTER}
 MARGIN = 15 * mm  # above the 12 mm minimum, clear of most printers' unprintable edge
-FOOTER_HEIGHT = 17 * mm
+FOOTER_HEIGHT = 15 * mm
 
 
 def _numbered_canvas(draw_furniture: Callable[[Canvas, int, int], None]) -> type[Canvas]:
