@@ -70,7 +70,7 @@ class Builder:
 
     def masthead(self, block: doc.Masthead, width: float) -> list[Flowable]:
         s, brand = self.styles, self.brand
-        logo = LogoFlowable(brand.logo, 42 * mm, 20 * mm, alt=brand.name)
+        logo = LogoFlowable(brand.logo, 40 * mm, 18 * mm, alt=brand.name)
         contact_lines = [brand.address.replace("\n", ", "), " · ".join(x for x in (brand.phone, brand.website or brand.email) if x)]
         text = [
             RLParagraph(text_markup(brand.name), s.masthead_name),
