@@ -155,6 +155,10 @@ def plan(
     start_date: Annotated[str | None, typer.Option("--start-date", help="First day of week 1, YYYY-MM-DD. Default: today.", show_default=False)] = None,
     with_article: Annotated[bool, typer.Option("--with-article", help="Add the walking article after the diary.")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print the schedule as JSON instead of writing a PDF.")] = False,
+    email: Annotated[str | None, typer.Option("--email", help="Email the plan to this address (SMTP settings from HANDOUT_SMTP_* variables).", show_default=False)] = None,
+    consent: Annotated[bool, typer.Option("--consent", help="The patient agreed to get the plan by unencrypted email.")] = False,
+    encrypt: Annotated[bool, typer.Option("--encrypt", help="Lock the PDF with a password (AES-256), from HANDOUT_PDF_PASSWORD or asked for.")] = False,
+    outbox: Annotated[Path | None, typer.Option("--outbox", help="Write the email as an .eml file in this folder instead of sending it.", show_default=False)] = None,
     brand: BrandOption = None,
     templates: TemplatesOption = None,
     paper: PaperOption = Paper.a4,
@@ -180,17 +184,53 @@ def plan(
     if json_output:
         typer.echo(json.dumps(plan_as_json(schedule, name), ensure_ascii=False, indent=2))
         return
+    address = _checked_address(email) if email is not None else None
+    if address and not (consent or encrypt):
+        raise UsageError("--email needs --consent (the patient agreed to unencrypted email) or --encrypt (a password-locked PDF)")
+    if (consent or outbox) and not address:
+        raise UsageError("--consent and --outbox go with --email ADDRESS")
+    password = _pdf_password() if encrypt else ""
+
+    import hashlib
+    import os
 
     from handout.brand import load_brand
     from handout.content import load_article
     from handout.output import write_atomic
     from handout.pipeline import Patient, Renderer
 
+    settings = None
+    if address and outbox is None:
+        from handout.mail import SmtpSettings
+
+        settings = SmtpSettings.from_env(os.environ)  # checked before any work
     renderer = Renderer(load_brand(brand), paper.value, _template_dirs(templates))
     pdf = renderer.plan(Patient(name, clinician_name), schedule, load_article(), dt.date.today(), with_article, qr_url)
+    digest = hashlib.sha256(pdf).hexdigest()
+    if encrypt:
+        from handout.encrypt import encrypt_pdf
+
+        pdf = encrypt_pdf(pdf, password)
     write_atomic(output, pdf)
     # The path is the user's own choice; the patient's name is never echoed.
     typer.echo(f"Wrote the walking plan to {output} ({len(pdf) // 1024} KB)")
+    if address:
+        from handout.mail import SmtpSender, build_message, outbox_sender, write_outbox
+
+        mail_from = settings.mail_from if settings else outbox_sender(os.environ, renderer.brand)
+        message = build_message(renderer.env, renderer.brand, renderer.brand.locale, mail_from, address, "plan", pdf, digest, encrypt)
+        if settings is None:
+            written = write_outbox(outbox, "walking-plan", message)  # type: ignore[arg-type]
+            typer.echo(f"Wrote the email to {written}; nothing was sent")
+        else:
+            from handout.mail import PermanentFailure, TemporaryFailure
+
+            try:
+                with SmtpSender(settings) as sender:
+                    sender.send(message)
+            except (PermanentFailure, TemporaryFailure) as exc:
+                raise HandoutError(f"the plan was not emailed: {exc}") from None
+            typer.echo("Emailed the walking plan")
 
 
 def _checked_name(option: str, value: str, required: bool) -> str:
@@ -211,6 +251,73 @@ def _parse_date(option: str, value: str) -> dt.date:
         return dt.date.fromisoformat(value.strip())
     except ValueError:
         raise UsageError(f"{option} must be a real date written YYYY-MM-DD, not {value!r}") from None
+
+
+def _checked_address(value: str) -> str:
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        return validate_email(value.strip(), check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise UsageError("--email is not a valid email address") from None
+
+
+def _pdf_password() -> str:
+    import os
+
+    # Never an option: a password on the command line ends up in shell history.
+    password = os.environ.get("HANDOUT_PDF_PASSWORD", "")
+    if not password:
+        if not sys.stdin.isatty():
+            raise UsageError("--encrypt needs the PDF password in HANDOUT_PDF_PASSWORD (or run it at a terminal to be asked)")
+        password = typer.prompt("PDF password", hide_input=True, confirmation_prompt=True)
+    if not password.strip():
+        raise UsageError("the PDF password must not be empty")
+    return password
+
+
+@app.command()
+def batch(
+    patients_csv: Annotated[Path, typer.Argument(metavar="PATIENTS.csv", help="The patient list: CSV with a header row and at least a name column.", show_default=False)],
+    out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for the plans and the batch journal.")] = Path("plans"),
+    workers: Annotated[int | None, typer.Option("--workers", help="Processes rendering at once. Default: one per core.", show_default=False, min=1, max=64)] = None,
+    send: Annotated[bool, typer.Option("--send", help="Email plans for real (HANDOUT_SMTP_* variables). Without it, emails go to the outbox.")] = False,
+    outbox: Annotated[Path | None, typer.Option("--outbox", help="Folder for .eml files instead of sending. Default: OUT_DIR/outbox.", show_default=False)] = None,
+    encrypt: Annotated[bool, typer.Option("--encrypt", help="Lock each PDF with its row's pdf_password (AES-256).")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Render nothing if any row is bad.")] = False,
+    resend: Annotated[bool, typer.Option("--resend", help="Email again rows the journal says were already sent.")] = False,
+    brand: BrandOption = None,
+    templates: TemplatesOption = None,
+    paper: PaperOption = Paper.a4,
+) -> None:
+    """Make walking plans for a whole patient list; email them, or list them to print.
+
+    Example: handout batch patients.csv --out-dir plans --send
+    """
+    import os
+
+    from handout.batch import BatchOptions, run_batch
+    from handout.report import ConsoleReporter, print_summary
+
+    if resend and not send:
+        raise UsageError("--resend goes with --send")
+    options = BatchOptions(
+        patients_csv=patients_csv,
+        out_dir=out_dir,
+        workers=workers or 0,
+        send=send,
+        outbox=outbox,
+        encrypt=encrypt,
+        brand_dir=brand,
+        template_dirs=tuple(_template_dirs(templates)),
+        paper=paper.value,
+        strict=strict,
+        resend=resend,
+    )
+    result = run_batch(options, os.environ, ConsoleReporter())
+    print_summary(result, options)
+    if not result.ok:
+        raise typer.Exit(EXIT_FAILURE)
 
 
 def _template_dirs(templates: Path | None) -> list[Path]:

@@ -52,16 +52,23 @@ def _coverage(font_name: str) -> frozenset[int]:
     return frozenset(font.face.charToGlyph)  # type: ignore[attr-defined]
 
 
+def first_unprintable(text: str) -> str | None:
+    """The first character no shipped font can print, if any."""
+    main = _coverage(MAIN)
+    if all(ord(c) in main or c.isspace() for c in text):
+        return None
+    fallback = _coverage(FALLBACK)
+    return next((c for c in text if ord(c) not in main and ord(c) not in fallback and not c.isspace()), None)
+
+
 def check_printable(text: str) -> None:
     """Fail with the offending character when no shipped font can print it."""
-    main, fallback = _coverage(MAIN), _coverage(FALLBACK)
-    for char in text:
-        code = ord(char)
-        if code not in main and code not in fallback and not char.isspace():
-            raise HandoutError(
-                f"the character {char!r} (U+{code:04X}) cannot be printed with the fonts handout ships; "
-                "type the name in Latin, Greek or Cyrillic letters"
-            )
+    char = first_unprintable(text)
+    if char is not None:
+        raise HandoutError(
+            f"the character {char!r} (U+{ord(char):04X}) cannot be printed with the fonts handout ships; "
+            "type the name in Latin, Greek or Cyrillic letters"
+        )
 
 
 def text_markup(text: str) -> str:

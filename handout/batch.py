@@ -1,0 +1,295 @@
+"""Batch runs: every row of a patient list rendered in parallel, then emailed, put in the outbox, or listed to print."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from handout.brand import Brand, load_brand
+from handout.errors import HandoutError
+from handout.journal import Journal
+from handout.output import write_atomic
+from handout.patients import PatientRow, read_patient_list
+
+PLAN_EXTENSION = ".pdf"
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """Everything `handout batch` was asked to do."""
+
+    patients_csv: Path
+    out_dir: Path = Path("plans")
+    workers: int = 0  # 0: one per core
+    send: bool = False
+    outbox: Path | None = None
+    encrypt: bool = False
+    brand_dir: Path | None = None
+    template_dirs: tuple[Path, ...] = ()
+    paper: str = "a4"
+    strict: bool = False
+    resend: bool = False
+    today: dt.date = field(default_factory=dt.date.today)
+
+    @property
+    def sending(self) -> bool:
+        """Real SMTP delivery: --send without --outbox."""
+        return self.send and self.outbox is None
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.outbox if self.outbox is not None else self.out_dir / "outbox"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What a worker reports back: file, identity of the content, or why it failed. Never a name."""
+
+    row: int
+    key: str
+    path: Path | None
+    document_sha256: str
+    error: str = ""
+
+
+@dataclass
+class BatchResult:
+    """Row numbers by outcome, for the summary table."""
+
+    rendered: list[int] = field(default_factory=list)
+    emailed: list[int] = field(default_factory=list)
+    already_sent: list[int] = field(default_factory=list)
+    outbox: list[int] = field(default_factory=list)
+    to_print: list[int] = field(default_factory=list)
+    failed: list[tuple[int, str]] = field(default_factory=list)
+    ignored_columns: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+class Reporter:
+    """Hooks the command line uses for progress and messages; the default stays silent."""
+
+    def warn(self, message: str) -> None: ...
+
+    def problem(self, message: str) -> None: ...
+
+    def start(self, total: int) -> None: ...
+
+    def advance(self) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter | None = None) -> BatchResult:
+    """Validate every row, render the good ones in parallel, deliver each, and journal every step."""
+    from handout.render.fonts import first_unprintable
+
+    report = reporter or Reporter()
+    brand = load_brand(options.brand_dir)
+    patients = read_patient_list(options.patients_csv, options.today, options.encrypt, first_unprintable)
+    result = BatchResult(ignored_columns=patients.ignored_columns)
+    if patients.ignored_columns:
+        report.warn(f"ignoring unknown columns: {', '.join(patients.ignored_columns)}")
+    for problem in patients.problems:
+        report.problem(str(problem))
+        result.failed.append((problem.row, f"{problem.column} {problem.reason}"))
+    if options.strict and patients.problems:
+        raise HandoutError(f"{options.patients_csv}: {len(patients.problems)} bad rows (listed above); nothing was rendered because of --strict")
+    if not patients.rows:
+        return result
+
+    settings = None
+    if options.sending:
+        from handout.mail import SmtpSettings
+
+        settings = SmtpSettings.from_env(env)  # fail on bad settings before any work
+    try:
+        options.out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise HandoutError(f"{options.out_dir}: cannot create the output folder ({exc.strerror})") from None
+    remove_partial_files(options.out_dir)
+
+    with Journal(options.out_dir) as journal, _Delivery(brand, options, env, settings, journal, result) as delivery:
+        by_row = {row.row: row for row in patients.rows}
+        report.start(len(patients.rows))
+        try:
+            for outcome in render_rows(patients.rows, options):
+                row = by_row[outcome.row]
+                if outcome.error:
+                    journal.mark(outcome.key, outcome.row, "failed", reason=outcome.error)
+                    result.failed.append((outcome.row, outcome.error))
+                    report.problem(f"{row.label}: {outcome.error}")
+                else:
+                    journal.mark(outcome.key, outcome.row, "rendered", document_sha256=outcome.document_sha256)
+                    result.rendered.append(outcome.row)
+                    delivery.deliver(row, outcome, report)
+                report.advance()
+        finally:
+            report.finish()
+    result.failed.sort()
+    return result
+
+
+def remove_partial_files(folder: Path) -> None:
+    """A run killed mid-write leaves `.name.part` files: they were never complete plans."""
+    for leftover in folder.glob(".*.part"):
+        leftover.unlink(missing_ok=True)
+
+
+def plan_path(out_dir: Path, row: PatientRow) -> Path:
+    """Named from patient_id (else the row number), never from the name."""
+    return out_dir / f"{row.key}{PLAN_EXTENSION}"
+
+
+# ---------------------------------------------------------------------------
+# Rendering, in worker processes
+
+_WORKER: dict[str, object] = {}
+
+
+def _prepare_worker(brand_dir: Path | None, template_dirs: tuple[Path, ...], paper: str, encrypt: bool, out_dir: Path, issued: dt.date) -> None:
+    """Once per worker: templates compiled, fonts registered, QR code built, article loaded."""
+    from handout.content import load_article
+    from handout.pipeline import Renderer
+
+    renderer = Renderer(load_brand(brand_dir), paper, template_dirs)
+    _WORKER.update(renderer=renderer, article=load_article(), encrypt=encrypt, out_dir=out_dir, issued=issued)
+
+
+def render_one(row: PatientRow) -> Rendered:
+    """Render, optionally encrypt, and atomically write one row's plan."""
+    from handout.pipeline import Patient, Renderer
+    from handout.plan import build_plan
+
+    renderer: Renderer = _WORKER["renderer"]  # type: ignore[assignment]
+    try:
+        pdf = renderer.plan(Patient(row.name, row.clinician), build_plan(row.request), _WORKER["article"], _WORKER["issued"])  # type: ignore[arg-type]
+        digest = hashlib.sha256(pdf).hexdigest()
+        if _WORKER["encrypt"]:
+            from handout.encrypt import encrypt_pdf
+
+            pdf = encrypt_pdf(pdf, row.pdf_password)
+        path = write_atomic(plan_path(_WORKER["out_dir"], row), pdf)  # type: ignore[arg-type]
+        return Rendered(row.row, row.key, path, digest)
+    except HandoutError as exc:
+        return Rendered(row.row, row.key, None, "", f"could not be rendered: {exc.message}")
+    except Exception as exc:  # a bug must not stop a whole clinic's batch; the row is reported failed
+        return Rendered(row.row, row.key, None, "", f"could not be rendered (internal error {type(exc).__name__})")
+
+
+def render_rows(rows: Sequence[PatientRow], options: BatchOptions) -> Iterator[Rendered]:
+    """Plans in row order, rendered across worker processes with a bounded queue (flat memory)."""
+    workers = options.workers or os.cpu_count() or 1
+    init_args = (options.brand_dir, options.template_dirs, options.paper, options.encrypt, options.out_dir, options.today)
+    if workers == 1 or len(rows) == 1:
+        _prepare_worker(*init_args)
+        yield from (render_one(row) for row in rows)
+        return
+    # forkserver: workers start clean, without the parent's threads (progress bar) or open files.
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_prepare_worker, initargs=init_args) as pool:
+        yield from _bounded_map(pool, render_one, rows, window=workers * 8)
+
+
+def _bounded_map(pool: ProcessPoolExecutor, function: Callable[[PatientRow], Rendered], items: Iterable[PatientRow], window: int) -> Iterator[Rendered]:
+    pending: deque[Future[Rendered]] = deque()
+    for item in items:
+        pending.append(pool.submit(function, item))
+        if len(pending) >= window:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
+
+
+# ---------------------------------------------------------------------------
+# Delivery, in the main process
+
+
+class _Delivery:
+    """Decides each row's fate (email, outbox, print) and carries it out, journalling each step."""
+
+    def __init__(self, brand: Brand, options: BatchOptions, env: Mapping[str, str], settings: object, journal: Journal, result: BatchResult) -> None:
+        from handout.templating import make_environment
+
+        self.brand = brand
+        self.options = options
+        self.env = env
+        self.settings = settings
+        self.journal = journal
+        self.result = result
+        overrides = [*options.template_dirs, *([brand.templates_dir] if brand.templates_dir else [])]
+        self.templates = make_environment(overrides)
+        self.sender = None
+        self.server_down = ""
+
+    def __enter__(self) -> _Delivery:
+        if self.settings is not None:
+            from handout.mail import SmtpSender
+
+            self.sender = SmtpSender(self.settings)  # type: ignore[arg-type]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.sender is not None:
+            self.sender.close()
+
+    def deliver(self, row: PatientRow, rendered: Rendered, report: Reporter) -> None:
+        from handout.mail import PermanentFailure, TemporaryFailure, build_message, outbox_sender, write_outbox
+
+        wants_email = bool(row.email) and (row.consent_email or self.options.encrypt)
+        if not wants_email:
+            self.journal.mark(row.key, row.row, "to_print")
+            self.result.to_print.append(row.row)
+            return
+        if self.options.sending and self.journal.already_sent(row.key, rendered.document_sha256) and not self.options.resend:
+            self.result.already_sent.append(row.row)
+            return
+        mail_from = self.settings.mail_from if self.options.sending else outbox_sender(self.env, self.brand)  # type: ignore[attr-defined]
+        assert rendered.path is not None
+        message = build_message(
+            self.templates,
+            self.brand,
+            self.brand.locale,
+            mail_from,
+            row.email,
+            row.key,
+            rendered.path.read_bytes(),
+            rendered.document_sha256,
+            self.options.encrypt,
+        )
+        if not self.options.sending:
+            write_outbox(self.options.outbox_dir, row.key, message)
+            self.journal.mark(row.key, row.row, "outbox")
+            self.result.outbox.append(row.row)
+            return
+        if self.server_down:
+            self._fail(row, f"not sent: {self.server_down}", report)
+            return
+        self.journal.mark(row.key, row.row, "sending", message_id=message["Message-ID"])
+        try:
+            self.sender.send(message)  # type: ignore[union-attr]
+        except PermanentFailure as exc:
+            self._fail(row, f"refused by the mail server: {exc}", report)
+            return
+        except TemporaryFailure as exc:
+            # Stop trying for the rest of the batch: the re-run sends what is left.
+            self.server_down = str(exc)
+            self._fail(row, f"not sent: {exc}", report)
+            return
+        self.journal.mark_sent(row.key, row.row, rendered.document_sha256, message["Message-ID"])
+        self.result.emailed.append(row.row)
+
+    def _fail(self, row: PatientRow, reason: str, report: Reporter) -> None:
+        self.journal.mark(row.key, row.row, "failed", reason=reason)
+        self.result.failed.append((row.row, reason))
+        report.problem(f"{row.label}: {reason}")

@@ -1,0 +1,107 @@
+"""The batch journal: an SQLite file recording each row's state, so a re-run sends only what is unsent."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from handout.errors import HandoutError
+
+JOURNAL_NAME = "handout-journal.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS rows (
+    key TEXT PRIMARY KEY,        -- patient_id, or row-N: never a name
+    row INTEGER NOT NULL,
+    state TEXT NOT NULL,         -- rendered | sending | sent | outbox | to_print | failed
+    document_sha256 TEXT,        -- of the latest unencrypted plan: identical plans, identical hashes
+    reason TEXT,                 -- why it failed
+    sent_sha256 TEXT,            -- the document the mail server accepted, kept across re-runs
+    message_id TEXT,
+    sent_at TEXT,
+    updated_at TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What the journal knows about one row."""
+
+    key: str
+    row: int
+    state: str
+    document_sha256: str | None
+    reason: str | None
+    sent_sha256: str | None
+    message_id: str | None
+    sent_at: str | None
+
+
+class Journal:
+    """One record per patient key; each change is committed at once, so a kill -9 loses nothing."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / JOURNAL_NAME
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise HandoutError(f"{self.path}: cannot open the batch journal ({exc})") from None
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._db.close()
+
+    def get(self, key: str) -> Entry | None:
+        found = self._db.execute(
+            "SELECT key, row, state, document_sha256, reason, sent_sha256, message_id, sent_at FROM rows WHERE key = ?", (key,)
+        ).fetchone()
+        return Entry(*found) if found else None
+
+    def entries(self) -> list[Entry]:
+        return [
+            Entry(*r)
+            for r in self._db.execute("SELECT key, row, state, document_sha256, reason, sent_sha256, message_id, sent_at FROM rows ORDER BY row")
+        ]
+
+    def mark(self, key: str, row: int, state: str, document_sha256: str | None = None, reason: str | None = None, message_id: str | None = None) -> None:
+        """Record a row's latest state; what was sent before is kept."""
+        self._db.execute(
+            """
+            INSERT INTO rows (key, row, state, document_sha256, reason, message_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT(key) DO UPDATE SET
+                row = excluded.row, state = excluded.state, reason = excluded.reason, updated_at = excluded.updated_at,
+                document_sha256 = COALESCE(excluded.document_sha256, rows.document_sha256),
+                message_id = COALESCE(excluded.message_id, rows.message_id)
+            """,
+            (key, row, state, document_sha256, reason, message_id, _now()),
+        )
+
+    def mark_sent(self, key: str, row: int, document_sha256: str, message_id: str) -> None:
+        """The mail server accepted this document for this row."""
+        now = _now()
+        self._db.execute(
+            """
+            INSERT INTO rows (key, row, state, document_sha256, sent_sha256, message_id, sent_at, updated_at) VALUES (?, ?, 'sent', ?, ?, ?, ?, ?)
+            ON CONFLICT(key) DO UPDATE SET
+                state = 'sent', reason = NULL, document_sha256 = excluded.document_sha256, sent_sha256 = excluded.sent_sha256,
+                message_id = excluded.message_id, sent_at = excluded.sent_at, updated_at = excluded.updated_at
+            """,
+            (key, row, document_sha256, document_sha256, message_id, now, now),
+        )
+
+    def already_sent(self, key: str, document_sha256: str) -> bool:
+        """True when the mail server has accepted this exact document for this row."""
+        entry = self.get(key)
+        return entry is not None and entry.sent_sha256 == document_sha256
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")

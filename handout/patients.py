@@ -1,0 +1,238 @@
+"""Reads a practice's patient list (CSV) into checked rows, reporting bad rows by number, never by name."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from handout.errors import HandoutError
+from handout.plan import PlanInputError, PlanRequest
+
+REQUIRED_COLUMNS = ("name",)
+OPTIONAL_COLUMNS = (
+    "patient_id",
+    "email",
+    "consent_email",
+    "clinician",
+    "start_minutes",
+    "target_minutes",
+    "walks_per_week",
+    "weeks",
+    "start_date",
+    "pdf_password",
+)
+MAX_NAME_LENGTH = 200
+_PATIENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # becomes a file name: nothing else is safe
+_YES = {"yes", "y", "true", "1"}
+_NO = {"no", "n", "false", "0", ""}
+
+
+@dataclass(frozen=True)
+class PatientRow:
+    """One checked row: everything needed to render and deliver one plan."""
+
+    row: int  # as a spreadsheet numbers it: the header is row 1
+    patient_id: str
+    name: str
+    clinician: str
+    email: str
+    consent_email: bool
+    request: PlanRequest
+    pdf_password: str
+
+    @property
+    def key(self) -> str:
+        """What identifies the row in file names, the journal and reports: never the name."""
+        return self.patient_id or f"row-{self.row}"
+
+    @property
+    def label(self) -> str:
+        """How reports refer to the row."""
+        return f"row {self.row}" + (f" (patient_id {self.patient_id})" if self.patient_id else "")
+
+    def __repr__(self) -> str:  # keep names, addresses and passwords out of any accidental log line
+        return f"PatientRow({self.label})"
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """Why a row was rejected, naming the column."""
+
+    row: int
+    patient_id: str
+    column: str
+    reason: str
+
+    def __str__(self) -> str:
+        who = f"row {self.row}" + (f" (patient_id {self.patient_id})" if self.patient_id else "")
+        return f"{who}: {self.column} {self.reason}"
+
+
+@dataclass(frozen=True)
+class PatientList:
+    """The checked list: good rows, rejected rows, and columns that were ignored."""
+
+    rows: tuple[PatientRow, ...]
+    problems: tuple[RowProblem, ...]
+    ignored_columns: tuple[str, ...]
+
+
+def read_patient_list(
+    path: Path,
+    today: dt.date,
+    require_password: bool = False,
+    find_unprintable: Callable[[str], str | None] | None = None,
+) -> PatientList:
+    """Read and check every row before any work; `find_unprintable` rejects names no font can print."""
+    text = _read_text(path)
+    delimiter = _delimiter(path, text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise HandoutError(f"{path}: the file is empty") from None
+    except csv.Error as exc:
+        raise HandoutError(f"{path}: not a readable CSV file ({exc})") from None
+    columns = [h.strip().lower() for h in header]
+    if "name" not in columns:
+        found = ", ".join(c for c in columns if c) or "none"
+        raise HandoutError(f"{path}: no 'name' column (columns found: {found[:200]}); save the list as CSV with a header row")
+    ignored = tuple(dict.fromkeys(c for c in columns if c and c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS))
+
+    rows: list[PatientRow] = []
+    problems: list[RowProblem] = []
+    seen_ids: dict[str, int] = {}
+    try:
+        # Numbered as a spreadsheet shows them (header = row 1), however many newlines a field holds.
+        for number, values in enumerate(reader, start=2):
+            if not any(v.strip() for v in values):
+                continue  # spreadsheets leave blank lines at the end
+            record = {col: (values[i] if i < len(values) else "") for i, col in enumerate(columns) if col}
+            checked = _check_row(number, record, today, require_password, find_unprintable)
+            if isinstance(checked, RowProblem):
+                problems.append(checked)
+                continue
+            if checked.patient_id:
+                if checked.patient_id in seen_ids:
+                    problems.append(RowProblem(number, checked.patient_id, "patient_id", f"repeats row {seen_ids[checked.patient_id]}"))
+                    continue
+                seen_ids[checked.patient_id] = number
+            rows.append(checked)
+    except csv.Error as exc:
+        raise HandoutError(f"{path}: not a readable CSV file ({exc})") from None
+    return PatientList(tuple(rows), tuple(problems), ignored)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise HandoutError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise HandoutError(f"{path}: cannot read the file ({exc.strerror})") from None
+    try:
+        return data.decode("utf-8-sig")  # spreadsheets often start UTF-8 files with a BOM
+    except UnicodeDecodeError:
+        raise HandoutError(f"{path}: not UTF-8 text; save it as 'CSV UTF-8'") from None
+
+
+def _delimiter(path: Path, text: str) -> str:
+    first_line = text.split("\n", 1)[0]
+    if not first_line.strip():
+        raise HandoutError(f"{path}: the file is empty")
+    # Spreadsheets in locales with a decimal comma export with semicolons.
+    return ";" if first_line.count(";") > first_line.count(",") else ","
+
+
+def _check_row(
+    number: int,
+    record: dict[str, str],
+    today: dt.date,
+    require_password: bool,
+    find_unprintable: Callable[[str], str | None] | None,
+) -> PatientRow | RowProblem:
+    patient_id = record.get("patient_id", "").strip()
+
+    def problem(column: str, reason: str) -> RowProblem:
+        return RowProblem(number, patient_id if _PATIENT_ID.fullmatch(patient_id) else "", column, reason)
+
+    if patient_id and not _PATIENT_ID.fullmatch(patient_id):
+        return problem("patient_id", "may only use letters, digits, '.', '_' and '-' (at most 64), as it names the PDF file")
+    name = " ".join(record.get("name", "").split())
+    if not name:
+        return problem("name", "is empty")
+    if len(name) > MAX_NAME_LENGTH:
+        return problem("name", f"is longer than {MAX_NAME_LENGTH} characters")
+    for column, text in (("name", name), ("clinician", " ".join(record.get("clinician", "").split()))):
+        bad = find_unprintable(text) if find_unprintable is not None else None
+        if bad is not None:
+            # The code point identifies the problem without putting any of the name in the report.
+            return problem(column, f"has a character handout's fonts cannot print (U+{ord(bad):04X})")
+    clinician = " ".join(record.get("clinician", "").split())
+    if len(clinician) > MAX_NAME_LENGTH:
+        return problem("clinician", f"is longer than {MAX_NAME_LENGTH} characters")
+
+    email = record.get("email", "").strip()
+    if email:
+        checked_email = _checked_email(email)
+        if checked_email is None:
+            return problem("email", "is not a valid email address")
+        email = checked_email
+    consent_text = record.get("consent_email", "").strip().lower()
+    if consent_text not in _YES | _NO:
+        return problem("consent_email", "must be yes or no (also y/n, true/false, 1/0)")
+
+    numbers: dict[str, int] = {}
+    for column, default in (("start_minutes", 10), ("target_minutes", 30), ("walks_per_week", 5), ("weeks", 12)):
+        raw = record.get(column, "").strip()
+        if not raw:
+            numbers[column] = default
+            continue
+        try:
+            numbers[column] = int(raw)
+        except ValueError:
+            return problem(column, f"must be a whole number, not {raw[:20]!r}")
+    raw_date = record.get("start_date", "").strip()
+    start_date = today
+    if raw_date:
+        try:
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw_date):
+                raise ValueError
+            start_date = dt.date.fromisoformat(raw_date)
+        except ValueError:
+            return problem("start_date", f"must be a real date written YYYY-MM-DD, not {raw_date[:20]!r}")
+    if numbers["target_minutes"] < numbers["start_minutes"] and not record.get("target_minutes", "").strip():
+        numbers["target_minutes"] = numbers["start_minutes"]  # only the start was given: hold it steady
+    try:
+        request = PlanRequest(start_date=start_date, **numbers)
+    except PlanInputError as exc:
+        return problem(exc.field, exc.problem)
+
+    password = record.get("pdf_password", "")
+    if require_password and not password:
+        return problem("pdf_password", "is empty, and --encrypt needs a password for every row")
+    return PatientRow(
+        row=number,
+        patient_id=patient_id,
+        name=name,
+        clinician=clinician,
+        email=email,
+        consent_email=consent_text in _YES,
+        request=request,
+        pdf_password=password,
+    )
+
+
+def _checked_email(address: str) -> str | None:
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        # Syntax only: a clinic's list is checked offline, without DNS look-ups.
+        return validate_email(address, check_deliverability=False).normalized
+    except EmailNotValidError:
+        return None

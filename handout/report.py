@@ -1,0 +1,66 @@
+"""Terminal output for batch runs: a progress bar and a summary table, with counts and row numbers only."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from handout.batch import BatchOptions, BatchResult, Reporter
+
+MAX_ROWS_LISTED = 30
+
+
+class ConsoleReporter(Reporter):
+    """Progress and problems on stderr, so stdout carries only the summary."""
+
+    def __init__(self) -> None:
+        self.console = Console(stderr=True, highlight=False)
+        self.progress: Progress | None = None
+        self.task = None
+
+    def warn(self, message: str) -> None:
+        self.console.print(f"warning: {message}", markup=False, soft_wrap=True)
+
+    def problem(self, message: str) -> None:
+        self.console.print(message, markup=False, soft_wrap=True)
+
+    def start(self, total: int) -> None:
+        self.progress = Progress(
+            TextColumn("Rendering plans"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=self.console, transient=True
+        )
+        self.progress.start()
+        self.task = self.progress.add_task("plans", total=total)
+
+    def advance(self) -> None:
+        if self.progress is not None:
+            self.progress.advance(self.task)  # type: ignore[arg-type]
+
+    def finish(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+
+def row_list(rows: list[int]) -> str:
+    """Row numbers, shortened for long lists."""
+    shown = ", ".join(str(r) for r in rows[:MAX_ROWS_LISTED])
+    return shown + (f" … (+{len(rows) - MAX_ROWS_LISTED} more)" if len(rows) > MAX_ROWS_LISTED else "")
+
+
+def print_summary(result: BatchResult, options: BatchOptions) -> None:
+    """The end-of-run table: what happened to how many rows, and which rows."""
+    table = Table(title="handout batch", title_justify="left")
+    table.add_column("Outcome")
+    table.add_column("Plans", justify="right")
+    table.add_column("Rows")
+    table.add_row("Rendered", str(len(result.rendered)), f"in {options.out_dir}")
+    if options.sending:
+        table.add_row("Emailed", str(len(result.emailed)), row_list(result.emailed))
+        if result.already_sent:
+            table.add_row("Already sent (skipped)", str(len(result.already_sent)), row_list(result.already_sent))
+    else:
+        table.add_row("Emails in the outbox", str(len(result.outbox)), f"in {options.outbox_dir}" if result.outbox else "")
+    table.add_row("To print", str(len(result.to_print)), row_list(result.to_print))
+    table.add_row("Failed", str(len(result.failed)), row_list([row for row, _ in result.failed]))
+    Console(highlight=False).print(table)
