@@ -6,6 +6,8 @@ import datetime as dt
 import hashlib
 import multiprocessing
 import os
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -157,13 +159,34 @@ def plan_path(out_dir: Path, row: PatientRow) -> Path:
 _WORKER: dict[str, object] = {}
 
 
-def _prepare_worker(brand_dir: Path | None, template_dirs: tuple[Path, ...], paper: str, encrypt: bool, out_dir: Path, issued: dt.date) -> None:
+def _prepare_worker(
+    brand_dir: Path | None, template_dirs: tuple[Path, ...], paper: str, encrypt: bool, out_dir: Path, issued: dt.date, batch_pid: int | None = None
+) -> None:
     """Once per worker: templates compiled, fonts registered, QR code built, article loaded."""
     from handout.content import load_article
     from handout.pipeline import Renderer
 
+    if batch_pid is not None:
+        _exit_with(batch_pid)
+
     renderer = Renderer(load_brand(brand_dir), paper, template_dirs)
     _WORKER.update(renderer=renderer, article=load_article(), encrypt=encrypt, out_dir=out_dir, issued=issued)
+
+
+def _exit_with(batch_pid: int) -> None:
+    """Leave when the batch process is gone (even killed with -9), instead of lingering as an orphan."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            try:
+                os.kill(batch_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:
+                pass
+
+    threading.Thread(target=watch, name="handout-batch-watch", daemon=True).start()
 
 
 def render_one(row: PatientRow) -> Rendered:
@@ -197,7 +220,7 @@ def render_rows(rows: Sequence[PatientRow], options: BatchOptions) -> Iterator[R
         return
     # forkserver: workers start clean, without the parent's threads (progress bar) or open files.
     context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_prepare_worker, initargs=init_args) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_prepare_worker, initargs=(*init_args, os.getpid())) as pool:
         yield from _bounded_map(pool, render_one, rows, window=workers * 8)
 
 

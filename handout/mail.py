@@ -117,7 +117,7 @@ def outbox_sender(env: Mapping[str, str], brand: Brand) -> str:
 
 def message_id(brand: Brand, key: str, document_sha256: str, mail_from: str) -> str:
     """Stable for one (clinic, patient, document): a re-send of the same plan is recognisable."""
-    digest = hashlib.sha256("\0".join((brand.name, key, document_sha256)).encode()).hexdigest()[:40]
+    digest = hashlib.sha256("\0".join((brand.name, key, document_sha256)).encode()).hexdigest()[:32]
     domain = mail_from.rpartition("@")[2] or "localhost"
     return f"<handout.{digest}@{domain}>"
 
@@ -203,12 +203,16 @@ class SmtpSender:
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=30, context=self._context())
         else:
             smtp = smtplib.SMTP(s.host, s.port, timeout=30)
+        try:
             if s.security == "starttls":
                 smtp.ehlo()
                 smtp.starttls(context=self._context())
-        smtp.ehlo()
-        if s.username:
-            smtp.login(s.username, s.password)
+            smtp.ehlo()
+            if s.username:
+                smtp.login(s.username, s.password)
+        except BaseException:
+            smtp.close()
+            raise
         return smtp
 
     def send(self, message: EmailMessage) -> None:

@@ -8,6 +8,7 @@ import email.policy
 import socket
 import ssl
 import threading
+import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -29,6 +30,7 @@ class Recorder:
     hold_at_mail: int | None = None  # 1-based number of the MAIL command to hold
     held: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
+    finished: threading.Event = field(default_factory=threading.Event)
     reject_rcpt: set[str] = field(default_factory=set)
     mail_count: int = 0
 
@@ -38,7 +40,10 @@ class Recorder:
             self.held.set()
             while not self.release.is_set():
                 await asyncio.sleep(0.02)
-            return "421 Service closing"
+            # Going down: refuse this message for now and hang up, as a stopping server does.
+            asyncio.get_running_loop().call_soon(server.transport.close)
+            self.finished.set()
+            return "421 Service closing transmission channel"
         envelope.mail_from = address
         return "250 OK"
 
@@ -107,7 +112,12 @@ class SmtpServer:
 
     def stop(self) -> None:
         if self.controller is not None:
-            self.recorder.release.set()
+            if self.recorder.held.is_set():
+                # Stop listening first, so the client's reconnects are refused like a real outage.
+                self.controller.loop.call_soon_threadsafe(self.controller.server.close)
+                self.recorder.release.set()
+                self.recorder.finished.wait(5)
+                time.sleep(0.5)  # let the loop finish closing the held TLS connection before it stops
             self.controller.stop()
             self.controller = None
 
