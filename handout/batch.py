@@ -298,6 +298,11 @@ class _Delivery:
         if self.server_down:
             self._fail(row, f"not sent: {self.server_down}", report)
             return
+        previous = self.journal.get(row.key)
+        if previous is not None and previous.state == "sending":
+            # The last run stopped between handing this message to the server and hearing back:
+            # it may have arrived. Send it again with the same Message-ID, so it is recognisable.
+            report.warn(f"{row.label}: the previous run stopped while sending this plan; sending it again")
         self.journal.mark(row.key, row.row, "sending", message_id=message["Message-ID"])
         try:
             self.sender.send(message)  # type: ignore[union-attr]

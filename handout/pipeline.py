@@ -7,10 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import datetime as dt
-from functools import partial
+from functools import lru_cache, partial
 
 import jinja2
-from babel.dates import format_date
 
 from handout.brand import Brand
 from handout.content import Article
@@ -23,6 +22,13 @@ from handout.templating import make_environment, render_template
 LEAFLET_TEMPLATE = "leaflet.xml.j2"
 PLAN_TEMPLATE = "plan.xml.j2"
 PLAN_TITLE = "Your walking plan"
+
+
+@lru_cache(maxsize=4096)  # a batch formats the same few hundred dates thousands of times
+def _format_date(day: dt.date, pattern: str, locale: str) -> str:
+    from babel.dates import format_date  # only plans need dates; a leaflet need not pay for importing babel
+
+    return format_date(day, format=pattern, locale=locale)
 
 
 @dataclass(frozen=True)
@@ -54,10 +60,11 @@ class Renderer:
             overrides.append(self.brand.templates_dir)
         self.env = make_environment(overrides)
         locale = self.brand.locale.replace("-", "_")
+        us = locale == "en_US"
         # Dates as the clinic's patients write them: "Mon 7 Dec" (en-GB) or "Mon, Dec 7" (en-US).
-        self.env.filters["day"] = partial(format_date, format="EEE d MMM" if locale != "en_US" else "EEE, MMM d", locale=locale)
-        self.env.filters["short_date"] = partial(format_date, format="d MMM" if locale != "en_US" else "MMM d", locale=locale)
-        self.env.filters["long_date"] = partial(format_date, format="long", locale=locale)
+        self.env.filters["day"] = partial(_format_date, pattern="EEE, MMM d" if us else "EEE d MMM", locale=locale)
+        self.env.filters["short_date"] = partial(_format_date, pattern="MMM d" if us else "d MMM", locale=locale)
+        self.env.filters["long_date"] = partial(_format_date, pattern="long", locale=locale)
         self.pdf = PdfRenderer(self.brand, self.paper)
 
     def lang_for(self, language: str) -> str:

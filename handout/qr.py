@@ -5,9 +5,6 @@ from __future__ import annotations
 from functools import lru_cache
 from urllib.parse import urlsplit
 
-import qrcode
-import qrcode.constants
-
 from handout.errors import HandoutError
 
 MAX_URL_LENGTH = 300  # past this the code gets dense and scans badly from paper
@@ -30,6 +27,9 @@ def check_url(url: str) -> str:
 @lru_cache(maxsize=32)
 def qr_matrix(url: str) -> tuple[tuple[bool, ...], ...]:
     """Dark/light modules of the URL's QR code, quiet zone included, error correction M."""
+    import qrcode  # here, not at the top: checking a brand's URL should not pay for importing it
+    import qrcode.constants
+
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=QUIET_ZONE)
     code.add_data(url)
     code.make(fit=True)

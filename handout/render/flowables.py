@@ -12,15 +12,33 @@ from reportlab.platypus import Paragraph as RLParagraph
 
 from handout import document as doc
 from handout.brand import Brand
-from handout.render.fonts import MAIN, MAIN_BOLD, inline_markup, text_markup
-from handout.render.graphics import QR_WIDTH, LogoFlowable, QRFlowable, TickBox, WarningSign
+from handout.render.fonts import MAIN, MAIN_BOLD, inline_markup, printable_in_main, string_width, text_markup
+from handout.render.graphics import QR_WIDTH, GridTable, LogoFlowable, QRFlowable, TickBox, WarningSign
 from handout.render.styles import INK, RULE, WARNING, WARNING_TINT, Styles
+
+
+HEADER_FILL = HexColor("#EEF1F4")
+GRID_RULE = HexColor("#8A8A8A")
 
 
 def _table_style(commands: list) -> TableStyle:
     # Every table cell sets the cell font even when it holds flowables, and
     # ReportLab's default cell font is the non-embedded Helvetica.
     return TableStyle([("FONTNAME", (0, 0), (-1, -1), MAIN), *commands])
+
+
+def simple_text(spans: doc.Inline, style: ParagraphStyle, width: float) -> str | None:
+    """The cell's text when it can be drawn as a plain string: one line, one look, main font only."""
+    if not spans:
+        return ""
+    if len(spans) != 1 or spans[0].href or "\n" in spans[0].text:
+        return None
+    text = spans[0].text
+    if not printable_in_main(text):
+        return None
+    if string_width(text, style.fontSize, bold=True) > width:
+        return None
+    return text
 
 
 class Builder:
@@ -130,16 +148,33 @@ class Builder:
         s = self.styles
         total = sum(block.widths)
         col_widths = [width * w / total for w in block.widths]
+        if block.style == "diary":
+            grid = self.grid(block, col_widths)
+            if grid is not None:
+                return [grid]
         tick = s.profile.body * 1.1
-        rows = []
+        rows: list[list[object]] = []
+        simple_bold: list[tuple[int, int]] = []
         for index, row in enumerate(block.rows):
             is_header = index < block.header_rows
-            rows.append(
-                [
-                    TickBox(tick, INK) if cell.tick else self._para(cell.text, s.cell_header if is_header else s.body_cell if block.style == "plain" else s.cell)
-                    for cell in row
-                ]
-            )
+            style = s.cell_header if is_header else s.body_cell if block.style == "plain" else s.cell
+            cells: list[object] = []
+            for column, cell in enumerate(row):
+                if cell.tick:
+                    cells.append(TickBox(tick, INK))
+                    continue
+                text = simple_text(cell.text, style, col_widths[column] - 12)
+                if text == "":
+                    cells.append([])  # an empty flowable list: nothing to draw at all
+                elif text is None:
+                    cells.append(self._para(cell.text, style))
+                else:
+                    # Plain strings draw many times faster than Paragraphs; a
+                    # diary has hundreds of short or empty cells.
+                    cells.append(text)
+                    if not is_header and cell.text[0].bold:
+                        simple_bold.append((column, index))
+            rows.append(cells)
         diary = block.style == "diary"
         header = block.header_rows
         commands: list[tuple[object, ...]] = [
@@ -151,14 +186,20 @@ class Builder:
         if block.style == "plain":
             commands += [("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 1), ("BOTTOMPADDING", (0, 0), (-1, -1), 2)]
         else:
-            commands.append(("GRID", (0, 0), (-1, -1), 0.6, HexColor("#8A8A8A")))
+            commands.append(("GRID", (0, 0), (-1, -1), 0.6, GRID_RULE))
         if header and block.style != "plain":
             commands += [
-                ("BACKGROUND", (0, 0), (-1, header - 1), HexColor("#EEF1F4")),
+                ("BACKGROUND", (0, 0), (-1, header - 1), HEADER_FILL),
                 ("LINEBELOW", (0, header - 1), (-1, header - 1), 1.2, INK),
             ]
         if diary:
             commands.append(("ALIGN", (1, header), (1, -1), "CENTER"))
+        body_style = s.body_cell if block.style == "plain" else s.cell
+        commands += [("FONTSIZE", (0, 0), (-1, -1), body_style.fontSize, body_style.leading), ("TEXTCOLOR", (0, 0), (-1, -1), INK)]
+        if header:
+            commands.append(("FONTSIZE", (0, 0), (-1, header - 1), s.cell_header.fontSize, s.cell_header.leading))
+            commands.append(("FONTNAME", (0, 0), (-1, header - 1), MAIN_BOLD))
+        commands += [("FONTNAME", cell, cell, MAIN_BOLD) for cell in simple_bold]
         table = Table(
             rows,
             colWidths=col_widths,
@@ -171,6 +212,37 @@ class Builder:
         )
         table.setStyle(_table_style(commands))
         return [table]
+
+    def grid(self, block: doc.Table, col_widths: list[float]) -> GridTable | None:
+        """The diary as a directly drawn grid, when every cell is one plain line (else None: use a Table)."""
+        s = self.styles
+        rows: list[list[str | None]] = []
+        for index, row in enumerate(block.rows):
+            style = s.cell_header if index < block.header_rows else s.cell
+            cells: list[str | None] = []
+            for column, cell in enumerate(row):
+                if cell.tick:
+                    cells.append(None)
+                    continue
+                text = simple_text(cell.text, style, col_widths[column] - 12)
+                if text is None:
+                    return None
+                cells.append(text)
+            rows.append(cells)
+        grid = GridTable(
+            rows,
+            block.header_rows,
+            col_widths,
+            row_height=8 * mm,  # tall enough to write in by hand with a ballpoint
+            header_height=s.cell_header.fontSize * 2,
+            font=(MAIN, MAIN_BOLD, s.cell_header.fontSize),
+            header_fill=HEADER_FILL,
+            rule=GRID_RULE,
+            ink=INK,
+            tick_size=s.profile.body * 1.1,
+        )
+        grid.spaceBefore, grid.spaceAfter = s.profile.body * 0.2, s.profile.body * 0.8
+        return grid
 
     def panel(self, block: doc.Panel, width: float) -> list[Flowable]:
         s = self.styles

@@ -61,6 +61,12 @@ def first_unprintable(text: str) -> str | None:
     return next((c for c in text if ord(c) not in main and ord(c) not in fallback and not c.isspace()), None)
 
 
+def printable_in_main(text: str) -> bool:
+    """True when the main font has every glyph of `text`."""
+    main = _coverage(MAIN)
+    return all(ord(c) in main for c in text)
+
+
 def check_printable(text: str) -> None:
     """Fail with the offending character when no shipped font can print it."""
     char = first_unprintable(text)
