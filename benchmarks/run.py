@@ -46,8 +46,13 @@ def write_patients(path: Path, count: int) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def tree_rss_bytes(pid: int) -> int:
-    """Resident memory of a process and all its descendants (Linux /proc)."""
+def tree_memory_bytes(pid: int) -> int:
+    """Memory of a process and all its descendants (Linux /proc), as proportional set size.
+
+    PSS splits pages shared between processes (Python, ReportLab, fonts) among
+    them, so the sum is what the batch really occupies; summed RSS counts
+    shared pages once per worker.
+    """
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
@@ -55,12 +60,12 @@ def tree_rss_bytes(pid: int) -> int:
             continue
         try:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            status = (entry / "status").read_text()
+            rollup = (entry / "smaps_rollup").read_text()
         except OSError:
             continue
         children.setdefault(int(fields[1]), []).append(int(entry.name))
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
+        for line in rollup.splitlines():
+            if line.startswith("Pss:"):
                 rss[int(entry.name)] = int(line.split()[1]) * 1024
     total, stack = 0, [pid]
     while stack:
@@ -84,7 +89,7 @@ def batch_in_subprocess(csv_path: Path, out_dir: Path, workers: int) -> tuple[fl
     def sample() -> None:
         nonlocal peak
         while process.poll() is None:
-            peak = max(peak, tree_rss_bytes(process.pid))
+            peak = max(peak, tree_memory_bytes(process.pid))
             time.sleep(0.05)
 
     sampler = threading.Thread(target=sample)

@@ -35,28 +35,36 @@ class QRFlowable(Flowable):
 
     def draw(self) -> None:
         canvas = self.canv
-        count = len(self.matrix)
-        module = self.width / count
         canvas.saveState()
         canvas.setFillColor(white)
         canvas.rect(0, 0, self.width, self.height, stroke=0, fill=1)
         canvas.setFillColor(HexColor("#000000"))
-        path = canvas.beginPath()
-        # One rectangle per horizontal run of dark modules keeps the PDF small.
-        for row_index, row in enumerate(self.matrix):
-            y = self.height - (row_index + 1) * module
-            col = 0
-            while col < count:
-                if row[col]:
-                    start = col
-                    while col < count and row[col]:
-                        col += 1
-                    path.rect(start * module, y, (col - start) * module, module)
-                else:
-                    col += 1
-        canvas.drawPath(path, stroke=0, fill=1)
+        canvas.addLiteral(_qr_path_operators(self.url, self.width))
         canvas.restoreState()
         canvas.linkURL(self.url, (0, 0, self.width, self.height), relative=1, thickness=0)
+
+
+@lru_cache(maxsize=32)
+def _qr_path_operators(url: str, width: float) -> str:
+    """The dark modules as PDF path operators, built once per URL: a batch draws the same code thousands of times."""
+    matrix = qr_matrix(url)
+    count = len(matrix)
+    module = width / count
+    operators: list[str] = []
+    # One rectangle per horizontal run of dark modules keeps the PDF small.
+    for row_index, row in enumerate(matrix):
+        y = width - (row_index + 1) * module
+        col = 0
+        while col < count:
+            if row[col]:
+                start = col
+                while col < count and row[col]:
+                    col += 1
+                operators.append(f"{start * module:.3f} {y:.3f} {(col - start) * module:.3f} {module:.3f} re")
+            else:
+                col += 1
+    operators.append("f")
+    return "\n".join(operators)
 
 
 class TickBox(Flowable):
