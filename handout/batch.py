@@ -170,6 +170,7 @@ def _prepare_worker(
         _exit_with(batch_pid)
 
     renderer = Renderer(load_brand(brand_dir), paper, template_dirs)
+    renderer.prepare()
     _WORKER.update(renderer=renderer, article=load_article(), encrypt=encrypt, out_dir=out_dir, issued=issued)
 
 

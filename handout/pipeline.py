@@ -67,6 +67,14 @@ class Renderer:
         self.env.filters["long_date"] = partial(_format_date, pattern="long", locale=locale)
         self.pdf = PdfRenderer(self.brand, self.paper)
 
+    def prepare(self) -> None:
+        """Do now what every document would otherwise do first: compile templates, build the QR code."""
+        from handout.render.graphics import prepare_qr
+
+        for name in (LEAFLET_TEMPLATE, PLAN_TEMPLATE):
+            self.env.get_template(name)
+        prepare_qr(self.brand.resources_url)
+
     def lang_for(self, language: str) -> str:
         """The document language tag: the brand's locale when it is the same language (en → en-GB)."""
         return self.brand.locale if self.brand.locale.split("-")[0] == language else language

@@ -149,7 +149,11 @@ def test_batch_to_outbox_end_to_end(tmp_path: Path) -> None:
     assert attachment.get_content() == (out / "P001.pdf").read_bytes()
     journal = sqlite3.connect(out / "handout-journal.sqlite")
     states = dict(journal.execute("SELECT key, state FROM rows"))
+    journal.close()
     assert states == {"P001": "outbox", "P002": "to_print", "row-4": "to_print", "P004": "outbox"}
+    journal_bytes = (out / "handout-journal.sqlite").read_bytes()
+    for secret in [*NAMES, "jane@example.org", "Zo", "Σοφία"]:
+        assert secret.encode() not in journal_bytes, secret
 
 
 def test_same_rows_twice_give_byte_identical_files(tmp_path: Path) -> None:

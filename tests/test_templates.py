@@ -105,3 +105,27 @@ def test_plain_text_mail_templates_are_not_escaped() -> None:
 def test_missing_template_is_a_clear_error() -> None:
     with pytest.raises(HandoutError, match="template nothing.xml.j2 not found"):
         render_template(make_environment(), "nothing.xml.j2", {})
+
+
+def test_a_long_diary_table_splits_across_pages_repeating_its_header(tmp_path: Path) -> None:
+    rows = "".join(f"<row><cell>Day {i}</cell><cell tick=\"yes\"/><cell/></row>" for i in range(1, 61))
+    (tmp_path / "leaflet.xml.j2").write_text(
+        '{% extends "builtin/leaflet.xml.j2" %}{% block benefits %}'
+        f'<table widths="2,1,3" header="1" style="diary"><row><cell>Day</cell><cell>Done</cell><cell>Notes</cell></row>{rows}</table>'
+        "{% endblock %}",
+        encoding="utf-8",
+    )
+    import io
+
+    import pypdf
+
+    pdf = Renderer(load_brand(), "a4", [tmp_path]).leaflet(load_article())
+    pages = [page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages]
+    text = body_text(pdf)
+    for i in range(1, 61):
+        assert f"Day {i} " in text + " "
+    assert len(pages) >= 3
+    split_pages = [p for p in pages if "Day " in p]
+    assert len(split_pages) >= 2, "the table did not split"
+    for page in split_pages:
+        assert "Day Done Notes" in page.replace("\n", " "), "a page of the table lacks its header row"

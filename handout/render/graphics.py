@@ -44,6 +44,11 @@ class QRFlowable(Flowable):
         canvas.linkURL(self.url, (0, 0, self.width, self.height), relative=1, thickness=0)
 
 
+def prepare_qr(url: str) -> None:
+    """Build a URL's QR code drawing ahead of the first document (once per batch worker)."""
+    _qr_path_operators(url, QR_WIDTH)
+
+
 @lru_cache(maxsize=32)
 def _qr_path_operators(url: str, width: float) -> str:
     """The dark modules as PDF path operators, built once per URL: a batch draws the same code thousands of times."""
