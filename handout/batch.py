@@ -120,6 +120,8 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
     except OSError as exc:
         raise HandoutError(f"{options.out_dir}: cannot create the output folder ({exc.strerror})") from None
     remove_partial_files(options.out_dir)
+    if options.outbox_dir.is_dir():
+        remove_partial_files(options.outbox_dir)
 
     with Journal(options.out_dir) as journal, _Delivery(brand, options, env, settings, journal, result) as delivery:
         by_row = {row.row: row for row in patients.rows}
