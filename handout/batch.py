@@ -16,7 +16,7 @@ from pathlib import Path
 
 from handout.brand import Brand, load_brand
 from handout.errors import HandoutError
-from handout.journal import Journal
+from handout.journal import Entry, Journal
 from handout.output import write_atomic
 from handout.patients import PatientRow, read_patient_list
 
@@ -134,9 +134,10 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
                     result.failed.append((outcome.row, outcome.error))
                     report.problem(f"{row.label}: {outcome.error}")
                 else:
+                    previous = journal.get(outcome.key)  # before this run's marks overwrite its state
                     journal.mark(outcome.key, outcome.row, "rendered", document_sha256=outcome.document_sha256)
                     result.rendered.append(outcome.row)
-                    delivery.deliver(row, outcome, report)
+                    delivery.deliver(row, outcome, previous, report)
                 report.advance()
         finally:
             report.finish()
@@ -269,7 +270,7 @@ class _Delivery:
         if self.sender is not None:
             self.sender.close()
 
-    def deliver(self, row: PatientRow, rendered: Rendered, report: Reporter) -> None:
+    def deliver(self, row: PatientRow, rendered: Rendered, previous: Entry | None, report: Reporter) -> None:
         from handout.mail import PermanentFailure, TemporaryFailure, build_message, outbox_sender, write_outbox
 
         wants_email = bool(row.email) and (row.consent_email or self.options.encrypt)
@@ -277,9 +278,12 @@ class _Delivery:
             self.journal.mark(row.key, row.row, "to_print")
             self.result.to_print.append(row.row)
             return
-        if self.options.sending and self.journal.already_sent(row.key, rendered.document_sha256) and not self.options.resend:
-            self.result.already_sent.append(row.row)
-            return
+        if self.options.sending and not self.options.resend:
+            if self.journal.already_sent(row.key, row.fingerprint):
+                self.result.already_sent.append(row.row)
+                return
+            if previous is not None and previous.sent_fingerprint is not None:
+                report.warn(f"{row.label}: the row changed since its plan was emailed (details or address); sending the new plan")
         mail_from = self.settings.mail_from if self.options.sending else outbox_sender(self.env, self.brand)  # type: ignore[attr-defined]
         assert rendered.path is not None
         message = build_message(
@@ -301,7 +305,6 @@ class _Delivery:
         if self.server_down:
             self._fail(row, f"not sent: {self.server_down}", report)
             return
-        previous = self.journal.get(row.key)
         if previous is not None and previous.state == "sending":
             # The last run stopped between handing this message to the server and hearing back:
             # it may have arrived. Send it again with the same Message-ID, so it is recognisable.
@@ -317,7 +320,7 @@ class _Delivery:
             self.server_down = str(exc)
             self._fail(row, f"not sent: {exc}", report)
             return
-        self.journal.mark_sent(row.key, row.row, rendered.document_sha256, message["Message-ID"])
+        self.journal.mark_sent(row.key, row.row, rendered.document_sha256, row.fingerprint, message["Message-ID"])
         self.result.emailed.append(row.row)
 
     def _fail(self, row: PatientRow, reason: str, report: Reporter) -> None:

@@ -12,11 +12,17 @@ import typer
 from typer.core import TyperGroup
 
 try:  # typer 0.29+ vendors click; earlier releases use the click package
-    from typer._click.exceptions import ClickException
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
     from typer._click.exceptions import UsageError as ClickUsageError
 except ImportError:  # pragma: no cover
-    from click.exceptions import ClickException  # type: ignore[assignment]
+    from click.exceptions import ClickException, NoArgsIsHelpError  # type: ignore[assignment]
     from click.exceptions import UsageError as ClickUsageError  # type: ignore[assignment]
+
+# Typer's validation messages, in the words a clinic would use.
+_PLAIN_WORDS = (
+    ("Value error, ", ""),
+    ("Input should be a valid integer, unable to parse string as an integer", "must be a whole number"),
+)
 
 from handout import __version__
 from handout.errors import EXIT_FAILURE, HandoutError, UsageError
@@ -29,11 +35,17 @@ class OneLineErrors(TyperGroup):
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:  # type: ignore[override]
         try:
             result = super().main(*args, standalone_mode=False, **kwargs)
+        except NoArgsIsHelpError as exc:
+            typer.echo(exc.format_message())  # `handout` alone: the help, not an error message
+            sys.exit(exc.exit_code)
         except ClickException as exc:
             hint = ""
             if isinstance(exc, ClickUsageError) and exc.ctx is not None:
                 hint = f" (see '{exc.ctx.command_path} --help')"
-            _fail(exc.format_message() + hint, exc.exit_code)
+            message = exc.format_message()
+            for internal, plain in _PLAIN_WORDS:
+                message = message.replace(internal, plain)
+            _fail(message + hint, exc.exit_code)
         except HandoutError as exc:
             _fail(exc.message, exc.exit_code)
         except typer.Abort:
@@ -107,15 +119,19 @@ def leaflet(
 ) -> None:
     """Render the walking and lower back pain leaflet as a branded PDF.
 
-    Example: handout leaflet --brand my-clinic --paper letter -o waiting-room.pdf
+    \b
+    Examples:
+      handout leaflet
+      handout leaflet --brand my-clinic --paper letter -o waiting-room.pdf
     """
     from handout.brand import load_brand
     from handout.content import load_article
     from handout.pipeline import Renderer
     from handout.output import write_atomic
 
+    url = _checked_qr_url(qr_url)
     renderer = Renderer(load_brand(brand), paper.value, _template_dirs(templates))
-    pdf = renderer.leaflet(load_article(), qr_url)
+    pdf = renderer.leaflet(load_article(), url)
     write_atomic(output, pdf)
     typer.echo(f"Wrote {output} ({len(pdf) // 1024} KB)")
 
@@ -126,7 +142,9 @@ def init_brand(
 ) -> None:
     """Start a clinic brand: copy the example brand into DIRECTORY to edit.
 
-    Example: handout init-brand my-clinic, then edit my-clinic/brand.toml
+    \b
+    Example:
+      handout init-brand my-clinic     (then edit my-clinic/brand.toml)
     """
     from handout.brand import init_brand as copy_brand
 
@@ -167,7 +185,11 @@ def plan(
 ) -> None:
     """Make a patient's week-by-week walking plan with a printable diary.
 
-    Example: handout plan --patient "Jane Doe" --clinician "Sam Lee" --start-minutes 5
+    \b
+    Examples:
+      handout plan --patient "Jane Doe"
+      handout plan --patient "Jane Doe" --clinician "Sam Lee" --start-minutes 5 --weeks 8
+      handout plan --patient "Jane Doe" --email jane@example.org --consent
     """
     import json
 
@@ -181,6 +203,8 @@ def plan(
     except PlanInputError as exc:
         raise UsageError(f"{PLAN_OPTIONS[exc.field]} {exc.problem}") from None
     schedule = build_plan(request)
+    if json_output and (email or encrypt or outbox or consent):
+        raise UsageError("--json only prints the schedule; leave out --email, --consent, --encrypt and --outbox")
     if json_output:
         typer.echo(json.dumps(plan_as_json(schedule, name), ensure_ascii=False, indent=2))
         return
@@ -189,6 +213,16 @@ def plan(
         raise UsageError("--email needs --consent (the patient agreed to unencrypted email) or --encrypt (a password-locked PDF)")
     if (consent or outbox) and not address:
         raise UsageError("--consent and --outbox go with --email ADDRESS")
+    url = _checked_qr_url(qr_url)
+    from handout.render.fonts import first_unprintable
+
+    for option, text in (("--patient", name), ("--clinician", clinician_name)):
+        char = first_unprintable(text)
+        if char is not None:
+            raise UsageError(
+                f"{option} has the character {char!r} (U+{ord(char):04X}), which the fonts handout ships cannot print; "
+                "use Latin, Greek or Cyrillic letters"
+            )
     password = _pdf_password() if encrypt else ""
 
     import hashlib
@@ -205,7 +239,7 @@ def plan(
 
         settings = SmtpSettings.from_env(os.environ)  # checked before any work
     renderer = Renderer(load_brand(brand), paper.value, _template_dirs(templates))
-    pdf = renderer.plan(Patient(name, clinician_name), schedule, load_article(), dt.date.today(), with_article, qr_url)
+    pdf = renderer.plan(Patient(name, clinician_name), schedule, load_article(), dt.date.today(), with_article, url)
     digest = hashlib.sha256(pdf).hexdigest()
     if encrypt:
         from handout.encrypt import encrypt_pdf
@@ -253,6 +287,17 @@ def _parse_date(option: str, value: str) -> dt.date:
         raise UsageError(f"{option} must be a real date written YYYY-MM-DD, not {value!r}") from None
 
 
+def _checked_qr_url(value: str | None) -> str | None:
+    from handout.qr import check_url
+
+    if value is None:
+        return None
+    try:
+        return check_url(value)
+    except HandoutError as exc:
+        raise UsageError(f"--qr-url: {exc.message}") from None
+
+
 def _checked_address(value: str) -> str:
     from email_validator import EmailNotValidError, validate_email
 
@@ -278,7 +323,7 @@ def _pdf_password() -> str:
 
 @app.command()
 def batch(
-    patients_csv: Annotated[Path, typer.Argument(metavar="PATIENTS.csv", help="The patient list: CSV with a header row and at least a name column.", show_default=False)],
+    patients_csv: Annotated[Path, typer.Argument(help="The patient list: CSV with a header row and at least a name column.", show_default=False)],
     out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for the plans and the batch journal.")] = Path("plans"),
     workers: Annotated[int | None, typer.Option("--workers", help="Processes rendering at once. Default: one per core.", show_default=False, min=1, max=64)] = None,
     send: Annotated[bool, typer.Option("--send", help="Email plans for real (HANDOUT_SMTP_* variables). Without it, emails go to the outbox.")] = False,
@@ -292,7 +337,10 @@ def batch(
 ) -> None:
     """Make walking plans for a whole patient list; email them, or list them to print.
 
-    Example: handout batch patients.csv --out-dir plans --send
+    \b
+    Examples:
+      handout batch patients.csv                (plans in plans/, emails in plans/outbox/)
+      handout batch patients.csv --send         (email for real: HANDOUT_SMTP_* variables)
     """
     import os
 

@@ -224,12 +224,12 @@ def _parse_tree(markup: str, source: str) -> _Node:
     try:
         parser.Parse(markup, True)
     except xml.parsers.expat.ExpatError as exc:
-        raise HandoutError(f"template {source}, line {exc.lineno}: not well-formed ({xml.parsers.expat.ErrorString(exc.code)})") from None
+        raise HandoutError(f"template {source}: not well-formed ({xml.parsers.expat.ErrorString(exc.code)}) at line {exc.lineno} of the filled-in document") from None
     return roots[0]
 
 
 def _error(source: str, node: _Node, problem: str) -> HandoutError:
-    return HandoutError(f"template {source}, line {node.line}: {problem}")
+    return HandoutError(f"template {source}: {problem} (line {node.line} of the filled-in document)")
 
 
 def _required(source: str, node: _Node, name: str) -> str:

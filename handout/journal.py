@@ -19,6 +19,7 @@ CREATE TABLE IF NOT EXISTS rows (
     document_sha256 TEXT,        -- of the latest unencrypted plan: identical plans, identical hashes
     reason TEXT,                 -- why it failed
     sent_sha256 TEXT,            -- the document the mail server accepted, kept across re-runs
+    sent_fingerprint TEXT,       -- what the row asked for (inputs and recipient) when it was sent
     message_id TEXT,
     sent_at TEXT,
     updated_at TEXT NOT NULL
@@ -38,6 +39,7 @@ class Entry:
     sent_sha256: str | None
     message_id: str | None
     sent_at: str | None
+    sent_fingerprint: str | None
 
 
 class Journal:
@@ -50,7 +52,11 @@ class Journal:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as exc:
+            if "sent_fingerprint" not in {column[1] for column in self._db.execute("PRAGMA table_info(rows)")}:
+                self._db.execute("ALTER TABLE rows ADD COLUMN sent_fingerprint TEXT")
+            self._db.execute("BEGIN IMMEDIATE")  # fails now, not mid-batch, if the journal is read-only
+            self._db.execute("ROLLBACK")
+        except sqlite3.Error as exc:
             raise HandoutError(f"{self.path}: cannot open the batch journal ({exc})") from None
 
     def __enter__(self) -> Journal:
@@ -59,21 +65,27 @@ class Journal:
     def __exit__(self, *exc: object) -> None:
         self._db.close()
 
+    def _write(self, statement: str, values: tuple[object, ...]) -> None:
+        try:
+            self._db.execute(statement, values)
+        except sqlite3.Error as exc:
+            raise HandoutError(f"{self.path}: cannot write the batch journal ({exc})") from None
+
     def get(self, key: str) -> Entry | None:
         found = self._db.execute(
-            "SELECT key, row, state, document_sha256, reason, sent_sha256, message_id, sent_at FROM rows WHERE key = ?", (key,)
+            "SELECT key, row, state, document_sha256, reason, sent_sha256, message_id, sent_at, sent_fingerprint FROM rows WHERE key = ?", (key,)
         ).fetchone()
         return Entry(*found) if found else None
 
     def entries(self) -> list[Entry]:
         return [
             Entry(*r)
-            for r in self._db.execute("SELECT key, row, state, document_sha256, reason, sent_sha256, message_id, sent_at FROM rows ORDER BY row")
+            for r in self._db.execute("SELECT key, row, state, document_sha256, reason, sent_sha256, message_id, sent_at, sent_fingerprint FROM rows ORDER BY row")
         ]
 
     def mark(self, key: str, row: int, state: str, document_sha256: str | None = None, reason: str | None = None, message_id: str | None = None) -> None:
         """Record a row's latest state; what was sent before is kept."""
-        self._db.execute(
+        self._write(
             """
             INSERT INTO rows (key, row, state, document_sha256, reason, message_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT(key) DO UPDATE SET
@@ -84,23 +96,29 @@ class Journal:
             (key, row, state, document_sha256, reason, message_id, _now()),
         )
 
-    def mark_sent(self, key: str, row: int, document_sha256: str, message_id: str) -> None:
+    def mark_sent(self, key: str, row: int, document_sha256: str, fingerprint: str, message_id: str) -> None:
         """The mail server accepted this document for this row."""
         now = _now()
-        self._db.execute(
+        self._write(
             """
-            INSERT INTO rows (key, row, state, document_sha256, sent_sha256, message_id, sent_at, updated_at) VALUES (?, ?, 'sent', ?, ?, ?, ?, ?)
+            INSERT INTO rows (key, row, state, document_sha256, sent_sha256, sent_fingerprint, message_id, sent_at, updated_at)
+            VALUES (?, ?, 'sent', ?, ?, ?, ?, ?, ?)
             ON CONFLICT(key) DO UPDATE SET
                 state = 'sent', reason = NULL, document_sha256 = excluded.document_sha256, sent_sha256 = excluded.sent_sha256,
-                message_id = excluded.message_id, sent_at = excluded.sent_at, updated_at = excluded.updated_at
+                sent_fingerprint = excluded.sent_fingerprint, message_id = excluded.message_id, sent_at = excluded.sent_at,
+                updated_at = excluded.updated_at
             """,
-            (key, row, document_sha256, document_sha256, message_id, now, now),
+            (key, row, document_sha256, document_sha256, fingerprint, message_id, now, now),
         )
 
-    def already_sent(self, key: str, document_sha256: str) -> bool:
-        """True when the mail server has accepted this exact document for this row."""
+    def already_sent(self, key: str, fingerprint: str) -> bool:
+        """True when this row's plan, as asked for now and to the same address, was accepted by the mail server.
+
+        Keyed on the row's inputs, not the PDF's bytes: the PDF prints the day it
+        was made, and a re-run on another day must not send everyone's plan again.
+        """
         entry = self.get(key)
-        return entry is not None and entry.sent_sha256 == document_sha256
+        return entry is not None and entry.sent_fingerprint == fingerprint
 
 
 def _now() -> str:

@@ -49,7 +49,7 @@ class SmtpSettings:
         """Check the settings as a whole before anything is sent."""
         host = env.get("HANDOUT_SMTP_HOST", "").strip()
         if not host:
-            raise HandoutError("HANDOUT_SMTP_HOST is not set; set the HANDOUT_SMTP_* variables to send, or leave out --send to write an outbox")
+            raise HandoutError("HANDOUT_SMTP_HOST is not set: set the HANDOUT_SMTP_* variables to send email, or write it to an outbox folder instead (--outbox)")
         security = env.get("HANDOUT_SMTP_SECURITY", "starttls").strip().lower() or "starttls"
         if security not in SECURITY_MODES:
             raise HandoutError(f"HANDOUT_SMTP_SECURITY must be starttls, ssl or none, not {security!r}")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +30,7 @@ OPTIONAL_COLUMNS = (
 )
 MAX_NAME_LENGTH = 200
 _PATIENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # becomes a file name: nothing else is safe
+_ROW_KEY = re.compile(r"row-\d+", re.IGNORECASE)  # the names of rows without a patient_id
 _YES = {"yes", "y", "true", "1"}
 _NO = {"no", "n", "false", "0", ""}
 
@@ -44,6 +47,8 @@ class PatientRow:
     consent_email: bool
     request: PlanRequest
     pdf_password: str
+    fingerprint: str  # what the clinic asked for in this row (start_date as typed), recipient included
+
 
     @property
     def key(self) -> str:
@@ -100,8 +105,13 @@ def read_patient_list(
         raise HandoutError(f"{path}: not a readable CSV file ({exc})") from None
     columns = [h.strip().lower() for h in header]
     if "name" not in columns:
-        found = ", ".join(c for c in columns if c) or "none"
-        raise HandoutError(f"{path}: no 'name' column (columns found: {found[:200]}); save the list as CSV with a header row")
+        # The header's own words are not repeated: without a header row they would be a patient's details.
+        raise HandoutError(
+            f"{path}: the first row has no 'name' column ({len(columns)} columns, separated by '{delimiter}'); "
+            "the first row must be a header naming the columns"
+        )
+    if require_password and "pdf_password" not in columns:
+        raise HandoutError(f"{path}: no 'pdf_password' column; --encrypt needs a password for every row")
     ignored = tuple(dict.fromkeys(c for c in columns if c and c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS))
 
     rows: list[PatientRow] = []
@@ -118,10 +128,12 @@ def read_patient_list(
                 problems.append(checked)
                 continue
             if checked.patient_id:
-                if checked.patient_id in seen_ids:
-                    problems.append(RowProblem(number, checked.patient_id, "patient_id", f"repeats row {seen_ids[checked.patient_id]}"))
+                # Case-insensitively: P1.pdf and p1.pdf are one file on Windows and macOS.
+                folded = checked.patient_id.casefold()
+                if folded in seen_ids:
+                    problems.append(RowProblem(number, checked.patient_id, "patient_id", f"repeats row {seen_ids[folded]}"))
                     continue
-                seen_ids[checked.patient_id] = number
+                seen_ids[folded] = number
             rows.append(checked)
     except csv.Error as exc:
         raise HandoutError(f"{path}: not a readable CSV file ({exc})") from None
@@ -163,9 +175,14 @@ def _check_row(
 
     if patient_id and not _PATIENT_ID.fullmatch(patient_id):
         return problem("patient_id", "may only use letters, digits, '.', '_' and '-' (at most 64), as it names the PDF file")
+    if _ROW_KEY.fullmatch(patient_id):
+        return problem("patient_id", "must not look like row-N: handout names rows without a patient_id that way")
     name = " ".join(record.get("name", "").split())
     if not name:
         return problem("name", "is empty")
+    for column in ("name", "clinician", "email"):
+        if has_control_characters(record.get(column, "")):
+            return problem(column, "has control characters (copy it from the original record again)")
     if len(name) > MAX_NAME_LENGTH:
         return problem("name", f"is longer than {MAX_NAME_LENGTH} characters")
     for column, text in (("name", name), ("clinician", " ".join(record.get("clinician", "").split()))):
@@ -196,7 +213,7 @@ def _check_row(
         try:
             numbers[column] = int(raw)
         except ValueError:
-            return problem(column, f"must be a whole number, not {raw[:20]!r}")
+            return problem(column, "must be a whole number")
     raw_date = record.get("start_date", "").strip()
     start_date = today
     if raw_date:
@@ -205,7 +222,7 @@ def _check_row(
                 raise ValueError
             start_date = dt.date.fromisoformat(raw_date)
         except ValueError:
-            return problem("start_date", f"must be a real date written YYYY-MM-DD, not {raw_date[:20]!r}")
+            return problem("start_date", "must be a real date written YYYY-MM-DD")
     if numbers["target_minutes"] < numbers["start_minutes"] and not record.get("target_minutes", "").strip():
         numbers["target_minutes"] = numbers["start_minutes"]  # only the start was given: hold it steady
     try:
@@ -216,6 +233,11 @@ def _check_row(
     password = record.get("pdf_password", "")
     if require_password and not password:
         return problem("pdf_password", "is empty, and --encrypt needs a password for every row")
+    fingerprint = hashlib.sha256(
+        "\0".join(
+            (name, clinician, email, str(consent_text in _YES), raw_date, *(str(numbers[k]) for k in sorted(numbers)))
+        ).encode()
+    ).hexdigest()
     return PatientRow(
         row=number,
         patient_id=patient_id,
@@ -225,7 +247,13 @@ def _check_row(
         consent_email=consent_text in _YES,
         request=request,
         pdf_password=password,
+        fingerprint=fingerprint,
     )
+
+
+def has_control_characters(text: str) -> bool:
+    """Control characters (and undecodable bytes) cannot print and break PDF text: reject them."""
+    return any(unicodedata.category(c) in ("Cc", "Cs") and c not in "\t\n\r" for c in text)
 
 
 def _checked_email(address: str) -> str | None:

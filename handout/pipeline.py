@@ -17,7 +17,7 @@ from handout.document import Document, parse_document
 from handout.plan import Plan
 from handout.qr import check_url
 from handout.render.pdf import PdfRenderer
-from handout.templating import make_environment, render_template
+from handout.templating import make_environment, render_template, template_path
 
 LEAFLET_TEMPLATE = "leaflet.xml.j2"
 PLAN_TEMPLATE = "plan.xml.j2"
@@ -81,7 +81,8 @@ class Renderer:
 
     def document(self, template: str, context: Mapping[str, object]) -> Document:
         """Fill a template and parse it into blocks."""
-        return parse_document(render_template(self.env, template, context), template)
+        markup = render_template(self.env, template, context)
+        return parse_document(markup, template_path(self.env, template))
 
     def _common(self, article: Article, qr_url: str | None) -> dict[str, object]:
         url = check_url(qr_url) if qr_url else self.brand.resources_url

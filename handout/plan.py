@@ -18,6 +18,7 @@ TARGET_MAX = 90
 WALKS_RANGE = (1, 7)
 WEEKS_RANGE = (1, 26)
 MAX_WEEKLY_STEP = 5  # minutes per walk added in one week, at most
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # a start date outside these is a typing mistake
 
 
 class PlanInputError(ValueError):
@@ -44,6 +45,8 @@ class PlanRequest:
         _check_range("target_minutes", self.target_minutes, self.start_minutes, TARGET_MAX)
         _check_range("walks_per_week", self.walks_per_week, *WALKS_RANGE)
         _check_range("weeks", self.weeks, *WEEKS_RANGE)
+        if not FIRST_YEAR <= self.start_date.year <= LAST_YEAR:
+            raise PlanInputError("start_date", f"must be a date from {FIRST_YEAR} to {LAST_YEAR}")
 
 
 def _check_range(field: str, value: int, low: int, high: int) -> None:

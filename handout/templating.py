@@ -51,3 +51,15 @@ def render_template(env: jinja2.Environment, name: str, context: Mapping[str, ob
         raise HandoutError(f"template {name}: {exc.message}") from None
     except jinja2.TemplateNotFound as exc:
         raise HandoutError(f"template {exc.name} not found") from None
+    except jinja2.TemplateError as exc:
+        raise HandoutError(f"template {name}: {exc}") from None
+    except Exception as exc:  # a filter given the wrong kind of value, say: the template's mistake, not a crash
+        raise HandoutError(f"template {name} failed while being filled in ({type(exc).__name__}: {exc})") from None
+
+
+def template_path(env: jinja2.Environment, name: str) -> str:
+    """Which file a template name resolves to: the clinic's override or the built-in one."""
+    try:
+        return env.get_template(name).filename or name
+    except jinja2.TemplateError:
+        return name

@@ -94,9 +94,9 @@ def test_bad_rows_are_reported_by_row_and_column_and_skipped(tmp_path: Path) -> 
     problems = {p.row: str(p) for p in patients.problems}
     assert problems == {
         3: "row 3 (patient_id B1): email is not a valid email address",
-        4: "row 4 (patient_id B2): start_minutes must be a whole number, not 'ten'",
+        4: "row 4 (patient_id B2): start_minutes must be a whole number",
         5: "row 5 (patient_id B3): start_minutes must be a whole number from 1 to 60, not 0",
-        6: "row 6 (patient_id B4): start_date must be a real date written YYYY-MM-DD, not '2026-02-30'",
+        6: "row 6 (patient_id B4): start_date must be a real date written YYYY-MM-DD",
         7: "row 7 (patient_id B5): consent_email must be yes or no (also y/n, true/false, 1/0)",
         8: "row 8 (patient_id B6): name is empty",
         9: "row 9 (patient_id G1): patient_id repeats row 2",
@@ -107,6 +107,25 @@ def test_bad_rows_are_reported_by_row_and_column_and_skipped(tmp_path: Path) -> 
     for message in problems.values():
         for name in ("Bad Email", "not-an-address", "Duplicate", "Target Low"):
             assert name not in message
+
+
+def test_ids_that_would_share_a_file_are_refused(tmp_path: Path) -> None:
+    text = "name,patient_id\nA,\nB,row-2\nC,P1\nD,p1\nE,Bad\x01Id\n"
+    patients = read_patient_list(write_csv(tmp_path / "p.csv", text), TODAY)
+    assert [r.key for r in patients.rows] == ["row-2", "P1"]
+    problems = [str(p) for p in patients.problems]
+    assert problems[0] == "row 3 (patient_id row-2): patient_id must not look like row-N: handout names rows without a patient_id that way"
+    assert problems[1] == "row 5 (patient_id p1): patient_id repeats row 4"
+    assert problems[2].startswith("row 6: patient_id may only use")
+
+
+def test_control_characters_and_header_values_never_reach_the_report(tmp_path: Path) -> None:
+    patients = read_patient_list(write_csv(tmp_path / "p.csv", "name,patient_id\nJane\x01Doe,P1\n"), TODAY)
+    assert str(patients.problems[0]) == "row 2 (patient_id P1): name has control characters (copy it from the original record again)"
+    with pytest.raises(HandoutError) as caught:
+        read_patient_list(write_csv(tmp_path / "q.csv", "Jane Doe,jane@example.org,yes\n"), TODAY)
+    assert "Jane" not in caught.value.message and "jane@" not in caught.value.message
+    assert "first row must be a header" in caught.value.message
 
 
 def test_encrypt_needs_a_password_on_every_row(tmp_path: Path) -> None:
@@ -179,6 +198,11 @@ def test_all_good_rows_exit_0_and_unknown_columns_warn_once(tmp_path: Path) -> N
     result = invoke(str(csv_path), "--out-dir", str(tmp_path / "plans"), "--workers", "1")
     assert result.exit_code == 0, result.stderr
     assert result.stderr.count("warning: ignoring unknown columns: shoe size") == 1
+
+
+def test_encrypt_without_a_password_column_says_so(tmp_path: Path) -> None:
+    with pytest.raises(HandoutError, match="no 'pdf_password' column"):
+        read_patient_list(write_csv(tmp_path / "p.csv", "name\nJane\n"), TODAY, require_password=True)
 
 
 def test_encrypted_plans_open_only_with_the_rows_password(tmp_path: Path) -> None:

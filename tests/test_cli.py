@@ -63,7 +63,7 @@ def test_version_and_help_on_every_command() -> None:
     for command in commands:
         assert command in out
         code, text, _ = run(command, "--help")
-        assert code == 0 and "Example:" in text, command
+        assert code == 0 and "Example" in text, command
         assert "Usage: " in text
 
 
@@ -78,7 +78,7 @@ def test_every_command_is_in_the_readme() -> None:
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        (["leaflet", "--paper", "a5"], "--paper"),
+        (["leaflet", "--paper", "a5"], "'a5' is not one of 'a4', 'letter'"),
         (["leaflet", "--no-such-option"], "--no-such-option"),
         (["no-such-command"], "no-such-command"),
     ],
@@ -96,8 +96,8 @@ def test_bad_usage_is_one_line_and_exit_2(args: list[str], fragment: str) -> Non
 def test_bad_qr_url_is_a_clear_error_and_writes_nothing(tmp_path: Path, url: str) -> None:
     target = tmp_path / "leaflet.pdf"
     code, _, err = run("leaflet", "--qr-url", url, "-o", str(target))
-    assert code == 1
-    assert_one_line_error(err, "QR URL")
+    assert code == 2
+    assert_one_line_error(err, "--qr-url", "QR URL")
     assert not target.exists()
 
 

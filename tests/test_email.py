@@ -258,3 +258,38 @@ def test_killed_mid_batch_then_rerun(certificates, tmp_path: Path) -> None:
         assert len(list(out.glob("*.pdf"))) == 14
     finally:
         smtp.stop()
+
+
+def test_rerun_on_a_later_day_sends_nothing_new_but_a_corrected_address_gets_its_plan(server: SmtpServer, tmp_path: Path) -> None:
+    import datetime as dt
+
+    from handout.batch import BatchOptions, run_batch
+
+    csv_path = tmp_path / "p.csv"
+    csv_path.write_text("name,patient_id,email,consent_email\nJane Doe,P1,jane.typo@example.org,yes\nJo Bloggs,P2,jo@example.org,yes\n", encoding="utf-8")
+    out = tmp_path / "plans"
+    first = run_batch(BatchOptions(csv_path, out_dir=out, send=True, workers=1, today=dt.date(2027, 1, 30)), server.env())
+    assert first.emailed == [2, 3]
+    next_day = run_batch(BatchOptions(csv_path, out_dir=out, send=True, workers=1, today=dt.date(2027, 1, 31)), server.env())
+    assert next_day.emailed == [] and next_day.already_sent == [2, 3]
+    csv_path.write_text(csv_path.read_text().replace("jane.typo@", "jane@"), encoding="utf-8")
+
+    class Collect:
+        warnings: list[str] = []
+
+        def warn(self, message: str) -> None:
+            self.warnings.append(message)
+
+        def problem(self, message: str) -> None: ...
+
+        def start(self, total: int) -> None: ...
+
+        def advance(self) -> None: ...
+
+        def finish(self) -> None: ...
+
+    reporter = Collect()
+    corrected = run_batch(BatchOptions(csv_path, out_dir=out, send=True, workers=1, today=dt.date(2027, 1, 31)), server.env(), reporter)  # type: ignore[arg-type]
+    assert corrected.emailed == [2] and corrected.already_sent == [3]
+    assert any("row 2 (patient_id P1): the row changed since its plan was emailed" in w for w in reporter.warnings)
+    assert [m["To"] for m in server.recorder.messages] == ["jane.typo@example.org", "jo@example.org", "jane@example.org"]

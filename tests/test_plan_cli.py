@@ -70,7 +70,7 @@ def test_json_to_stdout_writes_no_file(tmp_path: Path, monkeypatch: pytest.Monke
         (["--walks-per-week", "8"], ["--walks-per-week", "from 1 to 7"]),
         (["--weeks", "27"], ["--weeks", "from 1 to 26"]),
         (["--weeks", "0"], ["--weeks", "from 1 to 26"]),
-        (["--weeks", "twelve"], ["--weeks", "integer"]),
+        (["--weeks", "twelve"], ["--weeks", "must be a whole number"]),
         (["--start-date", "2026-02-30"], ["--start-date", "YYYY-MM-DD"]),
         (["--start-date", "07/12/2026"], ["--start-date", "YYYY-MM-DD"]),
         (["--patient", "   "], ["--patient", "empty"]),
@@ -98,7 +98,17 @@ def test_missing_patient_is_a_usage_error() -> None:
 def test_unprintable_name_fails_naming_the_character_and_writes_nothing(tmp_path: Path) -> None:
     target = tmp_path / "plan.pdf"
     result = invoke("--patient", "李华", "-o", str(target))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     line = result.stderr.strip()
     assert "'李'" in line and "U+674E" in line and "\n" not in line
     assert not target.exists()
+
+
+def test_json_refuses_options_it_would_ignore() -> None:
+    result = invoke("--patient", "Jane Doe", "--json", "--email", "jane@example.org", "--consent")
+    assert result.exit_code == 2 and "--json only prints the schedule" in result.stderr
+
+
+def test_bare_handout_prints_help_not_an_error() -> None:
+    result = runner.invoke(app, [])
+    assert "Usage: " in result.stdout and "handout: error" not in result.stderr

@@ -65,7 +65,7 @@ def test_values_are_escaped_so_text_never_becomes_markup_or_template_code() -> N
 
 
 def test_unknown_element_is_reported_with_line() -> None:
-    with pytest.raises(HandoutError, match=r"template custom.xml.j2, line 3: unknown element <marquee>"):
+    with pytest.raises(HandoutError, match=r"template custom.xml.j2: unknown element <marquee> \(line 3 of the filled-in document\)"):
         parse_document('<document title="t" lang="en">\n<p>ok</p>\n<marquee>hi</marquee></document>', "custom.xml.j2")
 
 
@@ -129,3 +129,16 @@ def test_a_long_diary_table_splits_across_pages_repeating_its_header(tmp_path: P
     assert len(split_pages) >= 2, "the table did not split"
     for page in split_pages:
         assert "Day Done Notes" in page.replace("\n", " "), "a page of the table lacks its header row"
+
+
+def test_element_errors_name_the_override_file(tmp_path: Path) -> None:
+    (tmp_path / "leaflet.xml.j2").write_text('{% extends "builtin/leaflet.xml.j2" %}{% block title %}<blink>hi</blink>{% endblock %}', encoding="utf-8")
+    with pytest.raises(HandoutError, match=r"template .*leaflet.xml.j2: unknown element <blink>") as caught:
+        Renderer(load_brand(), "a4", [tmp_path]).leaflet_document(load_article())
+    assert str(tmp_path) in caught.value.message
+
+
+def test_a_filter_misused_in_a_template_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "leaflet.xml.j2").write_text('{% extends "builtin/leaflet.xml.j2" %}{% block title %}<title>{{ brand.name | long_date }}</title>{% endblock %}', encoding="utf-8")
+    with pytest.raises(HandoutError, match=r"template leaflet.xml.j2 failed while being filled in"):
+        Renderer(load_brand(), "a4", [tmp_path]).leaflet_document(load_article())
