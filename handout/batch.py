@@ -11,13 +11,14 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from handout.brand import Brand, load_brand
 from handout.errors import HandoutError
 from handout.journal import Entry, Journal
-from handout.output import write_atomic
+from handout.output import ensure_folder, write_atomic
 from handout.patients import PatientRow, read_patient_list
 
 PLAN_EXTENSION = ".pdf"
@@ -115,12 +116,15 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
         from handout.mail import SmtpSettings
 
         settings = SmtpSettings.from_env(env)  # fail on bad settings before any work
-    try:
-        options.out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise HandoutError(f"{options.out_dir}: cannot create the output folder ({exc.strerror})") from None
+    # Everything that could fail for the whole run fails now, before any plan is made:
+    # folders, templates (plan and email), the brand's own text.
+    from handout.pipeline import PLAN_TEMPLATE, Renderer
+
+    Renderer(brand, options.paper, options.template_dirs).prepare((PLAN_TEMPLATE, "email/plan.txt.j2", "email/plan.html.j2"))
+    ensure_folder(options.out_dir)
     remove_partial_files(options.out_dir)
-    if options.outbox_dir.is_dir():
+    if any(row.email for row in patients.rows) and not options.sending:
+        ensure_folder(options.outbox_dir)
         remove_partial_files(options.outbox_dir)
 
     with Journal(options.out_dir) as journal, _Delivery(brand, options, env, settings, journal, result) as delivery:
@@ -167,13 +171,13 @@ def _prepare_worker(
 ) -> None:
     """Once per worker: templates compiled, fonts registered, QR code built, article loaded."""
     from handout.content import load_article
-    from handout.pipeline import Renderer
+    from handout.pipeline import PLAN_TEMPLATE, Renderer
 
     if batch_pid is not None:
         _exit_with(batch_pid)
 
     renderer = Renderer(load_brand(brand_dir), paper, template_dirs)
-    renderer.prepare()
+    renderer.prepare((PLAN_TEMPLATE,))
     _WORKER.update(renderer=renderer, article=load_article(), encrypt=encrypt, out_dir=out_dir, issued=issued)
 
 
@@ -225,7 +229,11 @@ def render_rows(rows: Sequence[PatientRow], options: BatchOptions) -> Iterator[R
     # forkserver: workers start clean, without the parent's threads (progress bar) or open files.
     context = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_prepare_worker, initargs=(*init_args, os.getpid())) as pool:
-        yield from _bounded_map(pool, render_one, rows, window=workers * 8)
+        try:
+            yield from _bounded_map(pool, render_one, rows, window=workers * 8)
+        except BrokenProcessPool:
+            # Start-up problems are checked in this process first; this is a worker that died (out of memory, killed).
+            raise HandoutError("a rendering process stopped unexpectedly; run again to finish the batch (finished plans are kept)") from None
 
 
 def _bounded_map(pool: ProcessPoolExecutor, function: Callable[[PatientRow], Rendered], items: Iterable[PatientRow], window: int) -> Iterator[Rendered]:

@@ -82,6 +82,8 @@ def load_brand(directory: Path | None = None) -> Brand:
         raise HandoutError(f"{path}: file not found (a brand folder needs a {BRAND_FILE})") from None
     except UnicodeDecodeError:
         raise HandoutError(f"{path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise HandoutError(f"{path}: cannot be read ({exc.strerror})") from None
     except tomllib.TOMLDecodeError as exc:
         raise HandoutError(f"{path}: not valid TOML: {exc}") from None
 
@@ -176,6 +178,8 @@ def _check_svg(where: str, logo: Path) -> None:
         root = ET.parse(logo).getroot()
     except ET.ParseError as exc:
         raise HandoutError(f"{where}: {logo.name} is not a valid SVG file ({exc})") from None
+    except OSError as exc:
+        raise HandoutError(f"{where}: {logo.name} cannot be read ({exc.strerror})") from None
     if root.tag.rpartition("}")[2] != "svg":
         raise HandoutError(f"{where}: {logo.name} is XML but not an SVG image")
 

@@ -268,6 +268,10 @@ def plan(
 
 
 def _checked_name(option: str, value: str, required: bool) -> str:
+    from handout.patients import has_control_characters
+
+    if has_control_characters(value):
+        raise UsageError(f"{option} has control characters or bytes that are not text; type it again")
     name = " ".join(value.split())
     if required and not name:
         raise UsageError(f"{option} must not be empty")

@@ -299,9 +299,12 @@ class _BlockReader:
         if tag == "pagebreak":
             return PageBreak()
         try:
-            return Spacer(float(node.attrs.get("mm", "4")))
+            height = float(node.attrs.get("mm", "4"))
+            if not 0 <= height <= 100:
+                raise ValueError
+            return Spacer(height)
         except ValueError:
-            raise _error(self.source, node, "<spacer mm=...> must be a number") from None
+            raise _error(self.source, node, "<spacer mm=...> must be a number from 0 to 100") from None
 
     def elements(self, parent: _Node, tag: str) -> list[_Node]:
         found: list[_Node] = []
@@ -334,6 +337,8 @@ class _BlockReader:
             raise _error(self.source, node, "<table> widths must be numbers separated by commas, header a whole number") from None
         if len(widths) != count:
             raise _error(self.source, node, f"<table> has {count} columns but {len(widths)} widths")
+        if not all(0 < w < 1000 for w in widths):
+            raise _error(self.source, node, "<table> widths must be positive numbers")
         return Table(rows, header, widths, _choice(self.source, node, "style", TABLE_STYLES, "grid"), node.attrs.get("caption", ""))
 
     def inline(self, node: _Node, bold: bool = False, href: str | None = None) -> Inline:

@@ -17,7 +17,7 @@ import jinja2
 
 from handout.brand import Brand
 from handout.errors import HandoutError
-from handout.output import write_atomic
+from handout.output import ensure_folder, write_atomic
 from handout.templating import render_template
 
 SECURITY_MODES = ("starttls", "ssl", "none")
@@ -71,12 +71,17 @@ class SmtpSettings:
                 raise ValueError
         except ValueError:
             raise HandoutError(f"HANDOUT_SMTP_PORT must be a port number, not {port_text!r}") from None
+        try:
+            host.encode("idna")
+        except UnicodeError:
+            raise HandoutError(f"HANDOUT_SMTP_HOST is not a valid host name: {host!r}") from None
         cafile = env.get("HANDOUT_SMTP_CAFILE", "").strip()
-        if cafile and not Path(cafile).is_file():
-            raise HandoutError(f"HANDOUT_SMTP_CAFILE: file {cafile} not found")
-        mail_from = env.get("HANDOUT_MAIL_FROM", "").strip()
-        if not mail_from or "@" not in mail_from:
-            raise HandoutError("HANDOUT_MAIL_FROM must be set to the clinic's sending address, such as plans@your-clinic.org")
+        if cafile:
+            try:
+                ssl.create_default_context().load_verify_locations(cafile)
+            except (OSError, ssl.SSLError):
+                raise HandoutError(f"HANDOUT_SMTP_CAFILE: {cafile} is not a readable PEM certificate file") from None
+        mail_from = _checked_sender(env.get("HANDOUT_MAIL_FROM", "").strip())
         return cls(
             host=host,
             port=port,
@@ -85,34 +90,47 @@ class SmtpSettings:
             password=password,
             cafile=cafile,
             mail_from=mail_from,
-            attempts=_positive_int(env, "HANDOUT_SMTP_ATTEMPTS", 4),
-            backoff_seconds=_positive_float(env, "HANDOUT_SMTP_BACKOFF", 2.0),
+            attempts=_bounded_int(env, "HANDOUT_SMTP_ATTEMPTS", 4, 1, 10),
+            backoff_seconds=_bounded_float(env, "HANDOUT_SMTP_BACKOFF", 2.0, 0.0, 60.0),
         )
 
 
-def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+def _bounded_int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     try:
         value = int(env.get(name, default))
-        if value < 1:
+        if not low <= value <= high:
             raise ValueError
         return value
     except ValueError:
-        raise HandoutError(f"{name} must be a whole number of at least 1") from None
+        raise HandoutError(f"{name} must be a whole number from {low} to {high}") from None
 
 
-def _positive_float(env: Mapping[str, str], name: str, default: float) -> float:
+def _bounded_float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
     try:
         value = float(env.get(name, default))
-        if value < 0:
+        if not low <= value <= high:  # also false for nan
             raise ValueError
         return value
     except ValueError:
-        raise HandoutError(f"{name} must be a number of seconds") from None
+        raise HandoutError(f"{name} must be a number of seconds from {low:g} to {high:g}") from None
+
+
+def _checked_sender(address: str) -> str:
+    from email_validator import EmailNotValidError, validate_email
+
+    usage = "HANDOUT_MAIL_FROM must be the clinic's sending address alone, such as plans@your-clinic.org"
+    if not address:
+        raise HandoutError(usage)
+    try:
+        return validate_email(address, check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise HandoutError(usage) from None
 
 
 def outbox_sender(env: Mapping[str, str], brand: Brand) -> str:
     """The From address for outbox files: HANDOUT_MAIL_FROM, else the brand's email."""
-    return env.get("HANDOUT_MAIL_FROM", "").strip() or brand.email or "plans@localhost"
+    configured = env.get("HANDOUT_MAIL_FROM", "").strip()
+    return _checked_sender(configured) if configured else brand.email or "plans@localhost"
 
 
 def message_id(brand: Brand, key: str, document_sha256: str, mail_from: str) -> str:
@@ -151,7 +169,7 @@ def build_message(
 
 def write_outbox(folder: Path, key: str, message: EmailMessage) -> Path:
     """Write the message as an .eml file a clinic can open and check before sending for real."""
-    folder.mkdir(parents=True, exist_ok=True)
+    ensure_folder(folder)
     return write_atomic(folder / f"{key}.eml", bytes(message))
 
 

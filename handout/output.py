@@ -40,3 +40,14 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def ensure_folder(folder: Path) -> Path:
+    """Create an output folder, or fail in one line saying why."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise HandoutError(f"{folder}: is a file, not a folder") from None
+    except OSError as exc:
+        raise HandoutError(f"{folder}: cannot create the folder ({exc.strerror})") from None
+    return folder

@@ -17,7 +17,7 @@ from handout.document import Document, parse_document
 from handout.plan import Plan
 from handout.qr import check_url
 from handout.render.pdf import PdfRenderer
-from handout.templating import make_environment, render_template, template_path
+from handout.templating import compile_template, make_environment, render_template, template_path
 
 LEAFLET_TEMPLATE = "leaflet.xml.j2"
 PLAN_TEMPLATE = "plan.xml.j2"
@@ -67,12 +67,12 @@ class Renderer:
         self.env.filters["long_date"] = partial(_format_date, pattern="long", locale=locale)
         self.pdf = PdfRenderer(self.brand, self.paper)
 
-    def prepare(self) -> None:
+    def prepare(self, templates: tuple[str, ...] = (LEAFLET_TEMPLATE, PLAN_TEMPLATE)) -> None:
         """Do now what every document would otherwise do first: compile templates, build the QR code."""
         from handout.render.graphics import prepare_qr
 
-        for name in (LEAFLET_TEMPLATE, PLAN_TEMPLATE):
-            self.env.get_template(name)
+        for name in templates:
+            compile_template(self.env, name)
         prepare_qr(self.brand.resources_url)
 
     def lang_for(self, language: str) -> str:

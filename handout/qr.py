@@ -16,7 +16,10 @@ def check_url(url: str) -> str:
     url = url.strip()
     if len(url) > MAX_URL_LENGTH:
         raise HandoutError(f"the QR URL is {len(url)} characters long; use a short link of at most {MAX_URL_LENGTH}")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise HandoutError(f"the QR URL is not a valid web address: {url[:60]!r}") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise HandoutError(f"the QR URL must start with https:// or http:// and name a website, not {url[:60]!r}")
     if any(ch.isspace() or ord(ch) < 32 for ch in url):

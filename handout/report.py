@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -54,13 +55,13 @@ def print_summary(result: BatchResult, options: BatchOptions) -> None:
     table.add_column("Outcome")
     table.add_column("Plans", justify="right")
     table.add_column("Rows")
-    table.add_row("Rendered", str(len(result.rendered)), f"in {options.out_dir}")
+    table.add_row("Rendered", str(len(result.rendered)), escape(f"in {options.out_dir}"))
     if options.sending:
         table.add_row("Emailed", str(len(result.emailed)), row_list(result.emailed))
         if result.already_sent:
             table.add_row("Already sent (skipped)", str(len(result.already_sent)), row_list(result.already_sent))
     else:
-        table.add_row("Emails in the outbox", str(len(result.outbox)), f"in {options.outbox_dir}" if result.outbox else "")
+        table.add_row("Emails in the outbox", str(len(result.outbox)), escape(f"in {options.outbox_dir}") if result.outbox else "")
     table.add_row("To print", str(len(result.to_print)), row_list(result.to_print))
     table.add_row("Failed", str(len(result.failed)), row_list([row for row, _ in result.failed]))
     Console(highlight=False).print(table)

@@ -41,10 +41,25 @@ def make_environment(override_dirs: Sequence[Path] = ()) -> jinja2.Environment:
     )
 
 
+def compile_template(env: jinja2.Environment, name: str) -> jinja2.Template:
+    """Load and compile a template, turning its mistakes into a one-line error naming the file."""
+    try:
+        return env.get_template(name)
+    except jinja2.TemplateSyntaxError as exc:
+        raise HandoutError(f"template {exc.filename or exc.name}, line {exc.lineno}: {exc.message}") from None
+    except jinja2.TemplateNotFound as exc:
+        raise HandoutError(f"template {exc.name} not found") from None
+    except UnicodeDecodeError:
+        raise HandoutError(f"template {name}: not UTF-8 text; save it as UTF-8") from None
+    except OSError as exc:
+        raise HandoutError(f"template {name}: cannot be read ({exc.strerror})") from None
+
+
 def render_template(env: jinja2.Environment, name: str, context: Mapping[str, object]) -> str:
     """Fill one template, turning template mistakes into a one-line error naming the file."""
+    template = compile_template(env, name)
     try:
-        return env.get_template(name).render(context)
+        return template.render(context)
     except jinja2.TemplateSyntaxError as exc:
         raise HandoutError(f"template {exc.filename or exc.name}, line {exc.lineno}: {exc.message}") from None
     except jinja2.UndefinedError as exc:

@@ -10,13 +10,15 @@ from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
+from reportlab.platypus.doctemplate import LayoutError
 from reportlab.platypus import Paragraph as RLParagraph
 
 from handout import __version__
 from handout import document as doc
 from handout.brand import Brand
 from handout.render.flowables import Builder
-from handout.render.fonts import MAIN, MAIN_BOLD, register_fonts, text_markup
+from handout.errors import HandoutError
+from handout.render.fonts import MAIN, MAIN_BOLD, first_unprintable, register_fonts, text_markup
 from handout.render.styles import MUTED, STANDARD, Profile, make_styles
 
 PAPER_SIZES = {"a4": A4, "letter": LETTER}
@@ -52,6 +54,13 @@ class PdfRenderer:
 
     def __init__(self, brand: Brand, paper: str = "a4", profile: Profile = STANDARD) -> None:
         register_fonts()
+        for key in ("name", "address", "phone", "email", "website", "disclaimer"):
+            char = first_unprintable(getattr(brand, key))
+            if char is not None:
+                raise HandoutError(
+                    f"{brand.directory / 'brand.toml'}: key '{key}' has the character {char!r} (U+{ord(char):04X}), "
+                    "which the fonts handout ships cannot print"
+                )
         self.brand = brand
         self.paper = paper
         self.page_width, self.page_height = PAPER_SIZES[paper]
@@ -85,7 +94,11 @@ class PdfRenderer:
         )
         frame = Frame(MARGIN, MARGIN + FOOTER_HEIGHT, self.frame_width, self.page_height - 2 * MARGIN - FOOTER_HEIGHT, id="body", leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
         template.addPageTemplates([PageTemplate(id="page", frames=[frame])])
-        template.build(self.builder.flowables(document.blocks), canvasmaker=_numbered_canvas(self._furniture(document)))
+        try:
+            template.build(self.builder.flowables(document.blocks), canvasmaker=_numbered_canvas(self._furniture(document)))
+        except LayoutError:
+            # Only a template can cause this: the built-in ones always fit.
+            raise HandoutError("a part of the document is taller than a page and cannot be split; check the templates (spacers, panels, long tables)") from None
         return buffer.getvalue()
 
     def _furniture(self, document: doc.Document) -> Callable[[Canvas, int, int], None]:
