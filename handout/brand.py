@@ -21,7 +21,8 @@ MIN_TEXT_CONTRAST = 4.5  # WCAG 2 AA for normal text: headings and links use the
 REQUIRED_KEYS = ("name", "address", "phone", "primary_colour", "accent_colour", "logo", "resources_url", "disclaimer")
 OPTIONAL_KEYS = ("email", "website", "locale")
 _HEX_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}")
-_LOCALE = re.compile(r"[a-z]{2,3}(?:-[A-Z]{2})?")
+LOCALES = ("en-GB", "en-US", "en-IE", "en-AU", "en-NZ", "en-CA", "en-ZA", "en-IN")  # English, as the article is
+MAX_DISCLAIMER = 180  # two footer lines
 
 
 @dataclass(frozen=True)
@@ -106,8 +107,10 @@ def load_brand(directory: Path | None = None) -> Brand:
             f"(contrast {primary.contrast_with_white():.1f}:1 on white, needs {MIN_TEXT_CONTRAST}:1)"
         )
     locale = data.get("locale", "en-GB")
-    if not _LOCALE.fullmatch(locale):
-        raise HandoutError(f"{path}: key 'locale' must look like en-GB or en-US, not {locale!r}")
+    if locale not in LOCALES:
+        raise HandoutError(f"{path}: key 'locale' must be one of {', '.join(LOCALES)} (the article is in English), not {locale!r}")
+    if len(data["disclaimer"]) > MAX_DISCLAIMER:
+        raise HandoutError(f"{path}: key 'disclaimer' is {len(data['disclaimer'])} characters; keep it to {MAX_DISCLAIMER} so it fits the footer")
     try:
         resources_url = check_url(data["resources_url"])
     except HandoutError as exc:

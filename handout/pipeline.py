@@ -63,7 +63,8 @@ class Renderer:
         us = locale == "en_US"
         # Dates as the clinic's patients write them: "Mon 7 Dec" (en-GB) or "Mon, Dec 7" (en-US).
         self.env.filters["day"] = partial(_format_date, pattern="EEE, MMM d" if us else "EEE d MMM", locale=locale)
-        self.env.filters["short_date"] = partial(_format_date, pattern="MMM d" if us else "d MMM", locale=locale)
+        short, short_year = ("MMM d", "MMM d, yyyy") if us else ("d MMM", "d MMM yyyy")
+        self.env.filters["short_date"] = lambda day, with_year=False: _format_date(day, short_year if with_year else short, locale)
         self.env.filters["long_date"] = partial(_format_date, pattern="long", locale=locale)
         self.pdf = PdfRenderer(self.brand, self.paper)
 

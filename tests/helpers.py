@@ -13,7 +13,7 @@ import zxingcpp
 
 # A verbatim copy of shared/seeds/000_2010e4ea982a0005.txt, the web page the article came from.
 SEED = Path(__file__).resolve().parent / "data" / "source-article.txt"
-FOOTER_TOP_PT = (15 + 15) * 72 / 25.4  # MARGIN + FOOTER_HEIGHT in render/pdf.py
+FOOTER_TOP_PT = (15 + 13) * 72 / 25.4  # MARGIN + FOOTER_HEIGHT in render/pdf.py
 WEB_PAGE_DEBRIS = {"Advice", ", ,", "Pinterest", "LinkedIn"}
 
 

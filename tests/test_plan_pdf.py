@@ -64,7 +64,8 @@ def test_first_page_has_everything_a_patient_needs(paper: str) -> None:
 def test_schedule_table_lists_every_week() -> None:
     text = body_text(default_plan())
     minutes = [10, 12, 14, 16, 18, 20, 21, 23, 25, 27, 29, 30]
-    rows = [f"{n} {d}" for n, d in zip(range(1, 13), ["7 Dec – 13 Dec", "14 Dec – 20 Dec", "21 Dec – 27 Dec", "28 Dec – 3 Jan"])]
+    # The plan runs into 2027, so its dates carry the year.
+    rows = [f"{n} {d}" for n, d in zip(range(1, 13), ["7 Dec 2026 – 13 Dec 2026", "14 Dec 2026 – 20 Dec 2026", "21 Dec 2026 – 27 Dec 2026", "28 Dec 2026 – 3 Jan 2027"])]
     assert_in_order(text, rows)
     assert_in_order(text, [f"{m} 5 {m * 5} minutes" for m in minutes])
 
@@ -72,12 +73,18 @@ def test_schedule_table_lists_every_week() -> None:
 def test_diary_has_a_table_for_every_week_and_every_day() -> None:
     text = body_text(default_plan())
     assert "Your walking diary" in text
-    headings = re.findall(r"Week (\d+): (\d+ \w+) – (\d+ \w+)\. Aim: 5 walks of (\d+) minutes", text)
+    headings = re.findall(r"Week (\d+): (\d+ \w+ \d{4}) – (\d+ \w+ \d{4})\. Aim: 5 walks of (\d+) minutes", text)
     assert [int(h[0]) for h in headings] == list(range(1, 13))
-    assert headings[0][1:] == ("7 Dec", "13 Dec", "10") and headings[-1][3] == "30"
+    assert headings[0][1:] == ("7 Dec 2026", "13 Dec 2026", "10") and headings[-1][3] == "30"
     assert text.count("Day Walked Minutes Pain 0–10 Steps Notes") == 12
     for day in ["Mon 7 Dec", "Sun 13 Dec", "Mon 22 Feb", "Sun 28 Feb"]:
         assert day in text
+
+
+def test_dates_leave_out_the_year_within_one_year() -> None:
+    plan = build_plan(PlanRequest(start_date=dt.date(2027, 3, 1), weeks=4))
+    text = body_text(renderer().plan(Patient("Jane Doe"), plan, load_article(), ISSUED))
+    assert "Week 1: 1 Mar – 7 Mar." in text and "2027 –" not in text
 
 
 def test_us_clinic_writes_dates_the_us_way(brand_dir) -> None:

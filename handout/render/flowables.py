@@ -18,6 +18,7 @@ from handout.render.styles import INK, RULE, WARNING, WARNING_TINT, Styles
 
 
 HEADER_FILL = HexColor("#EEF1F4")
+LONG_TABLE_ROWS = 15  # shorter tables move whole to the next page rather than split
 GRID_RULE = HexColor("#8A8A8A")
 
 
@@ -68,7 +69,7 @@ class Builder:
         result: list[Flowable] = []
         for index, block in enumerate(blocks):
             following = blocks[index + 1] if index + 1 < len(blocks) else None
-            if isinstance(block, doc.Heading) and isinstance(following, doc.Table):
+            if isinstance(block, doc.Heading) and isinstance(following, doc.Table) and len(following.rows) > LONG_TABLE_ROWS:
                 # A long table may split across pages: keep its heading with its
                 # first rows only, instead of pushing both to the next page.
                 result.append(CondPageBreak(45 * mm))
@@ -195,9 +196,14 @@ class Builder:
         if diary:
             commands.append(("ALIGN", (1, header), (1, -1), "CENTER"))
         body_style = s.body_cell if block.style == "plain" else s.cell
-        commands += [("FONTSIZE", (0, 0), (-1, -1), body_style.fontSize, body_style.leading), ("TEXTCOLOR", (0, 0), (-1, -1), INK)]
+        commands += [
+            ("FONTSIZE", (0, 0), (-1, -1), body_style.fontSize),
+            ("LEADING", (0, 0), (-1, -1), body_style.leading),
+            ("TEXTCOLOR", (0, 0), (-1, -1), INK),
+        ]
         if header:
-            commands.append(("FONTSIZE", (0, 0), (-1, header - 1), s.cell_header.fontSize, s.cell_header.leading))
+            commands.append(("FONTSIZE", (0, 0), (-1, header - 1), s.cell_header.fontSize))
+            commands.append(("LEADING", (0, 0), (-1, header - 1), s.cell_header.leading))
             commands.append(("FONTNAME", (0, 0), (-1, header - 1), MAIN_BOLD))
         commands += [("FONTNAME", cell, cell, MAIN_BOLD) for cell in simple_bold]
         table = Table(
@@ -279,7 +285,7 @@ class Builder:
         qr = QRFlowable(block.url, block.alt)
         gap = 6 * mm
         beside = self.flowables(block.children, width - QR_WIDTH - gap)
-        table = Table([[qr, beside]], colWidths=[QR_WIDTH + gap, None], hAlign="LEFT", spaceBefore=self.styles.profile.body * 0.5)
+        table = Table([[qr, beside]], colWidths=[QR_WIDTH + gap, None], hAlign="LEFT", spaceBefore=self.styles.profile.body * 1.2)
         table.setStyle(
             _table_style(
                 [
@@ -287,8 +293,6 @@ class Builder:
                     ("LEFTPADDING", (0, 0), (-1, -1), 0),
                     ("RIGHTPADDING", (0, 0), (-1, -1), 0),
                     ("TOPPADDING", (0, 0), (-1, -1), 0),
-                    ("LINEABOVE", (0, 0), (-1, 0), 0.8, RULE),
-                    ("TOPPADDING", (0, 0), (-1, 0), 3 * mm),
                 ]
             )
         )

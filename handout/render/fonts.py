@@ -80,13 +80,21 @@ def check_printable(text: str) -> None:
 def text_markup(text: str) -> str:
     """Escape plain text for a ReportLab Paragraph, with font fallback.
 
-    A run the main font cannot print whole (a name in Greek, say) is set
-    entirely in the fallback font, so one name never mixes two typefaces.
+    Each comma-separated part the main font cannot print whole (a name in
+    Greek, say) is set entirely in the fallback font, so one name never mixes
+    two typefaces, while "Σοφία Π., Example Clinic" keeps the clinic's name in
+    the main font.
     """
     main = _coverage(MAIN)
     if not all(ord(c) in main or c == "\n" for c in text):
         check_printable(text)
-        return f'<font name="{FALLBACK}">{escape(text).replace(chr(10), "<br/>")}</font>'
+        pieces = text.split(", ")
+        parts = []
+        for index, part in enumerate(pieces):
+            part += "," if index < len(pieces) - 1 else ""  # the comma stays with its part: no font change before it
+            marked = escape(part).replace("\n", "<br/>")
+            parts.append(marked if all(ord(c) in main or c == "\n" for c in part) else f'<font name="{FALLBACK}">{marked}</font>')
+        return " ".join(parts)
     out: list[str] = []
     for line_no, line in enumerate(text.split("\n")):
         if line_no:

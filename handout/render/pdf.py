@@ -23,7 +23,8 @@ from handout.render.styles import MUTED, STANDARD, Profile, make_styles
 
 PAPER_SIZES = {"a4": A4, "letter": LETTER}
 MARGIN = 15 * mm  # above the 12 mm minimum, clear of most printers' unprintable edge
-FOOTER_HEIGHT = 15 * mm
+FOOTER_HEIGHT = 13 * mm  # from the bottom margin to the body: rule, clinic line, disclaimer
+FOOTER_RULE_GAP = 5 * mm  # between the last line of the body and the footer rule
 
 
 def _numbered_canvas(draw_furniture: Callable[[Canvas, int, int], None]) -> type[Canvas]:
@@ -109,7 +110,7 @@ class PdfRenderer:
             canvas.saveState()
             canvas.setStrokeColor(s.accent)
             canvas.setLineWidth(1.5)
-            top = MARGIN + FOOTER_HEIGHT - 4 * mm
+            top = MARGIN + FOOTER_HEIGHT - FOOTER_RULE_GAP
             canvas.line(MARGIN, top, MARGIN + width, top)
             page_label = f"Page {number} of {total}"
             canvas.setFont(MAIN_BOLD, 10.5)

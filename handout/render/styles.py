@@ -88,7 +88,7 @@ def make_styles(brand: Brand, profile: Profile = STANDARD) -> Styles:
         small=style("small", fontSize=p.small, leading=p.small * 1.35, textColor=MUTED, spaceAfter=p.small * 0.4),
         label=style("label", fontName=MAIN_BOLD, spaceAfter=2),
         summary=style("summary", fontSize=p.body * 1.15, leading=p.leading * 1.15, spaceAfter=p.body * 0.6),
-        title=style("title", fontName=MAIN_BOLD, fontSize=p.title, leading=p.title * 1.15, textColor=primary, spaceBefore=p.body * 0.4, spaceAfter=p.body * 0.4),
+        title=style("title", fontName=MAIN_BOLD, fontSize=p.title, leading=p.title * 1.15, textColor=primary, spaceBefore=p.body * 0.4, spaceAfter=p.body * 0.4, keepWithNext=1),
         subtitle=style("subtitle", fontSize=p.h2, leading=p.h2 * 1.3, textColor=MUTED, spaceAfter=p.body * 0.6),
         h1=h1,
         h1_loose=ParagraphStyle("h1_loose", parent=h1, keepWithNext=0),
