@@ -233,20 +233,28 @@ class GridTable(Flowable):
         c.setFillColor(self.header_fill)
         c.rect(0, top - self.header_rows * self.header_height, self.width, self.header_rows * self.header_height, stroke=0, fill=1)
         c.setFillColor(self.ink)
+        # One text object for every cell: far cheaper than a drawString per cell.
+        text = c.beginText()
+        boxes: list[tuple[float, float]] = []
         y = top
         for index, (row, height) in enumerate(zip(self.rows, heights)):
-            c.setFont(bold if index < self.header_rows else regular, size)
+            text.setFont(bold if index < self.header_rows else regular, size)
             baseline = y - height / 2 - size * 0.35
             for column, cell in enumerate(row):
                 if cell is None:
-                    box = self.tick_size
-                    left = edges[column] + (self.col_widths[column] - box) / 2
-                    c.setStrokeColor(self.ink)
-                    c.setLineWidth(1.2)
-                    c.rect(left, y - (height + box) / 2, box, box, stroke=1, fill=0)
+                    boxes.append((edges[column] + (self.col_widths[column] - self.tick_size) / 2, y - (height + self.tick_size) / 2))
                 elif cell:
-                    c.drawString(edges[column] + 6, baseline, cell)
+                    text.setTextOrigin(edges[column] + 6, baseline)
+                    text.textOut(cell)
             y -= height
+        c.drawText(text)
+        if boxes:
+            c.setStrokeColor(self.ink)
+            c.setLineWidth(1.2)
+            path = c.beginPath()
+            for left, bottom in boxes:
+                path.rect(left, bottom, self.tick_size, self.tick_size)
+            c.drawPath(path, stroke=1, fill=0)
         c.setStrokeColor(self.rule)
         c.setLineWidth(0.6)
         path = c.beginPath()

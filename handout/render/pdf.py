@@ -8,6 +8,7 @@ from typing import Any
 
 from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
 from reportlab.platypus.doctemplate import LayoutError
@@ -24,7 +25,8 @@ from handout.render.styles import MUTED, STANDARD, Profile, make_styles
 PAPER_SIZES = {"a4": A4, "letter": LETTER}
 MARGIN = 15 * mm  # above the 12 mm minimum, clear of most printers' unprintable edge
 FOOTER_HEIGHT = 13 * mm  # from the bottom margin to the body: rule, clinic line, disclaimer
-FOOTER_RULE_GAP = 5 * mm  # between the last line of the body and the footer rule
+FOOTER_RULE_GAP = 5 * mm
+PAGE_LABEL_SIZE = 10.5  # between the last line of the body and the footer rule
 
 
 def _numbered_canvas(draw_furniture: Callable[[Canvas, int, int], None]) -> type[Canvas]:
@@ -69,8 +71,10 @@ class PdfRenderer:
         self.frame_width = self.page_width - 2 * MARGIN
         self.builder = Builder(brand, self.styles, self.frame_width)
         footer_lines = " · ".join(x for x in (brand.name, brand.phone, brand.website or brand.email) if x)
-        self._footer_contact = RLParagraph(text_markup(footer_lines), self.styles.footer)
-        self._footer_disclaimer = RLParagraph(text_markup(brand.disclaimer), self.styles.footer)
+        # Wrapped once here, drawn on every page of every document: the footer never changes.
+        label_room = pdfmetrics.stringWidth("Page 888 of 888", MAIN_BOLD, PAGE_LABEL_SIZE) + 8 * mm
+        self._footer = [RLParagraph(text_markup(text), self.styles.footer) for text in (footer_lines, brand.disclaimer)]
+        self._footer_heights = [para.wrap(self.frame_width - label_room, FOOTER_HEIGHT)[1] for para in self._footer]
 
     def render(self, document: doc.Document) -> bytes:
         """The finished PDF; identical documents give identical bytes."""
@@ -112,15 +116,11 @@ class PdfRenderer:
             canvas.setLineWidth(1.5)
             top = MARGIN + FOOTER_HEIGHT - FOOTER_RULE_GAP
             canvas.line(MARGIN, top, MARGIN + width, top)
-            page_label = f"Page {number} of {total}"
-            canvas.setFont(MAIN_BOLD, 10.5)
+            canvas.setFont(MAIN_BOLD, PAGE_LABEL_SIZE)
             canvas.setFillColor(MUTED)
-            label_width = canvas.stringWidth(page_label, MAIN_BOLD, 10.5)
-            canvas.drawRightString(MARGIN + width, top - 5 * mm, page_label)
-            text_width = width - label_width - 8 * mm
+            canvas.drawRightString(MARGIN + width, top - 5 * mm, f"Page {number} of {total}")
             y = top - 2 * mm
-            for para in (self._footer_contact, self._footer_disclaimer):
-                _, height = para.wrap(text_width, FOOTER_HEIGHT)
+            for para, height in zip(self._footer, self._footer_heights):
                 y -= height
                 para.drawOn(canvas, MARGIN, y)
                 y -= 1
