@@ -18,7 +18,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from handout.batch import BatchOptions, run_batch  # noqa: E402
 from handout.brand import load_brand  # noqa: E402
 from handout.content import load_article  # noqa: E402
 from handout.pipeline import Patient, Renderer  # noqa: E402

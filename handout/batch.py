@@ -15,10 +15,12 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from handout.brand import Brand, load_brand
+from handout.brand import load_brand
+from handout.delivery import Delivered, Delivery, Outcome
 from handout.errors import HandoutError
-from handout.journal import Entry, Journal
+from handout.journal import Journal
 from handout.output import ensure_folder, write_atomic
+from handout.mail import SmtpSettings
 from handout.patients import PatientRow, read_patient_list
 
 PLAN_EXTENSION = ".pdf"
@@ -78,6 +80,12 @@ class BatchResult:
     def ok(self) -> bool:
         return not self.failed
 
+    def record(self, row: int, delivered: Delivered) -> None:
+        if delivered.outcome is Outcome.FAILED:
+            self.failed.append((row, delivered.reason))
+        else:
+            getattr(self, delivered.outcome.value).append(row)
+
 
 class Reporter:
     """Hooks the command line uses for progress and messages; the default stays silent."""
@@ -111,11 +119,7 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
     if not patients.rows:
         return result
 
-    settings = None
-    if options.sending:
-        from handout.mail import SmtpSettings
-
-        settings = SmtpSettings.from_env(env)  # fail on bad settings before any work
+    settings = SmtpSettings.from_env(env) if options.sending else None  # bad settings fail before any work
     # Everything that could fail for the whole run fails now, before any plan is made:
     # folders, templates (plan and email), the brand's own text.
     from handout.pipeline import PLAN_TEMPLATE, Renderer
@@ -127,7 +131,9 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
         ensure_folder(options.outbox_dir)
         remove_partial_files(options.outbox_dir)
 
-    with Journal(options.out_dir) as journal, _Delivery(brand, options, env, settings, journal, result) as delivery:
+    with Journal(options.out_dir) as journal, Delivery(
+        brand, options.template_dirs, journal, env, settings, options.outbox_dir, options.encrypt, options.resend, report.warn
+    ) as delivery:
         by_row = {row.row: row for row in patients.rows}
         report.start(len(patients.rows))
         try:
@@ -141,7 +147,11 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
                     previous = journal.get(outcome.key)  # before this run's marks overwrite its state
                     journal.mark(outcome.key, outcome.row, "rendered", document_sha256=outcome.document_sha256)
                     result.rendered.append(outcome.row)
-                    delivery.deliver(row, outcome, previous, report)
+                    assert outcome.path is not None
+                    delivered = delivery.deliver(row, outcome.path, outcome.document_sha256, previous)
+                    result.record(row.row, delivered)
+                    if delivered.outcome is Outcome.FAILED:
+                        report.problem(f"{row.label}: {delivered.reason}")
                 report.advance()
         finally:
             report.finish()
@@ -248,90 +258,3 @@ def _bounded_map(pool: ProcessPoolExecutor, function: Callable[[PatientRow], Ren
 
 # ---------------------------------------------------------------------------
 # Delivery, in the main process
-
-
-class _Delivery:
-    """Decides each row's fate (email, outbox, print) and carries it out, journalling each step."""
-
-    def __init__(self, brand: Brand, options: BatchOptions, env: Mapping[str, str], settings: object, journal: Journal, result: BatchResult) -> None:
-        from handout.templating import make_environment
-
-        self.brand = brand
-        self.options = options
-        self.env = env
-        self.settings = settings
-        self.journal = journal
-        self.result = result
-        overrides = [*options.template_dirs, *([brand.templates_dir] if brand.templates_dir else [])]
-        self.templates = make_environment(overrides)
-        self.sender = None
-        self.server_down = ""
-
-    def __enter__(self) -> _Delivery:
-        if self.settings is not None:
-            from handout.mail import SmtpSender
-
-            self.sender = SmtpSender(self.settings)  # type: ignore[arg-type]
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.sender is not None:
-            self.sender.close()
-
-    def deliver(self, row: PatientRow, rendered: Rendered, previous: Entry | None, report: Reporter) -> None:
-        from handout.mail import PermanentFailure, TemporaryFailure, build_message, outbox_sender, write_outbox
-
-        wants_email = bool(row.email) and (row.consent_email or self.options.encrypt)
-        if not wants_email:
-            self.journal.mark(row.key, row.row, "to_print")
-            self.result.to_print.append(row.row)
-            return
-        if self.options.sending and not self.options.resend:
-            if self.journal.already_sent(row.key, row.fingerprint):
-                self.result.already_sent.append(row.row)
-                return
-            if previous is not None and previous.sent_fingerprint is not None:
-                report.warn(f"{row.label}: the row changed since its plan was emailed (details or address); sending the new plan")
-        mail_from = self.settings.mail_from if self.options.sending else outbox_sender(self.env, self.brand)  # type: ignore[attr-defined]
-        assert rendered.path is not None
-        message = build_message(
-            self.templates,
-            self.brand,
-            self.brand.locale,
-            mail_from,
-            row.email,
-            row.key,
-            rendered.path.read_bytes(),
-            rendered.document_sha256,
-            self.options.encrypt,
-        )
-        if not self.options.sending:
-            write_outbox(self.options.outbox_dir, row.key, message)
-            self.journal.mark(row.key, row.row, "outbox")
-            self.result.outbox.append(row.row)
-            return
-        if self.server_down:
-            self._fail(row, f"not sent: {self.server_down}", report)
-            return
-        if previous is not None and previous.state == "sending":
-            # The last run stopped between handing this message to the server and hearing back:
-            # it may have arrived. Send it again with the same Message-ID, so it is recognisable.
-            report.warn(f"{row.label}: the previous run stopped while sending this plan; sending it again")
-        self.journal.mark(row.key, row.row, "sending", message_id=message["Message-ID"])
-        try:
-            self.sender.send(message)  # type: ignore[union-attr]
-        except PermanentFailure as exc:
-            self._fail(row, f"refused by the mail server: {exc}", report)
-            return
-        except TemporaryFailure as exc:
-            # Stop trying for the rest of the batch: the re-run sends what is left.
-            self.server_down = str(exc)
-            self._fail(row, f"not sent: {exc}", report)
-            return
-        self.journal.mark_sent(row.key, row.row, rendered.document_sha256, row.fingerprint, message["Message-ID"])
-        self.result.emailed.append(row.row)
-
-    def _fail(self, row: PatientRow, reason: str, report: Reporter) -> None:
-        self.journal.mark(row.key, row.row, "failed", reason=reason)
-        self.result.failed.append((row.row, reason))
-        report.problem(f"{row.label}: {reason}")

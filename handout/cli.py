@@ -129,7 +129,9 @@ def leaflet(
     from handout.pipeline import Renderer
     from handout.output import write_atomic
 
-    url = _checked_qr_url(qr_url)
+    from handout.checks import qr_url as checked_qr_url
+
+    url = checked_qr_url(qr_url)
     renderer = Renderer(load_brand(brand), paper.value, _template_dirs(templates))
     pdf = renderer.leaflet(load_article(), url)
     write_atomic(output, pdf)
@@ -152,14 +154,6 @@ def init_brand(
     typer.echo(f"Created {directory}: edit {directory / 'brand.toml'} and replace the logo, then use --brand {directory}")
 
 
-PLAN_OPTIONS = {
-    "start_minutes": "--start-minutes",
-    "target_minutes": "--target-minutes",
-    "walks_per_week": "--walks-per-week",
-    "weeks": "--weeks",
-    "start_date": "--start-date",
-}
-MAX_NAME_LENGTH = 200
 
 
 @app.command()
@@ -193,37 +187,27 @@ def plan(
     """
     import json
 
-    from handout.plan import PlanInputError, PlanRequest, build_plan, plan_as_json
+    from handout import checks
+    from handout.plan import build_plan, plan_as_json
 
-    name = _checked_name("--patient", patient, required=True)
-    clinician_name = _checked_name("--clinician", clinician, required=False)
-    first_day = _parse_date("--start-date", start_date) if start_date else dt.date.today()
-    try:
-        request = PlanRequest(start_minutes, target_minutes, walks_per_week, weeks, first_day)
-    except PlanInputError as exc:
-        raise UsageError(f"{PLAN_OPTIONS[exc.field]} {exc.problem}") from None
+    name = checks.person_name("--patient", patient, required=True)
+    clinician_name = checks.person_name("--clinician", clinician, required=False)
+    request = checks.plan_request(start_minutes, target_minutes, walks_per_week, weeks, start_date)
     schedule = build_plan(request)
     if json_output and (email or encrypt or outbox or consent):
         raise UsageError("--json only prints the schedule; leave out --email, --consent, --encrypt and --outbox")
     if json_output:
         typer.echo(json.dumps(plan_as_json(schedule, name), ensure_ascii=False, indent=2))
         return
-    address = _checked_address(email) if email is not None else None
+    address = checks.email_address("--email", email) if email is not None else None
     if address and not (consent or encrypt):
         raise UsageError("--email needs --consent (the patient agreed to unencrypted email) or --encrypt (a password-locked PDF)")
     if (consent or outbox) and not address:
         raise UsageError("--consent and --outbox go with --email ADDRESS")
-    url = _checked_qr_url(qr_url)
-    from handout.render.fonts import first_unprintable
-
-    for option, text in (("--patient", name), ("--clinician", clinician_name)):
-        char = first_unprintable(text)
-        if char is not None:
-            raise UsageError(
-                f"{option} has the character {char!r} (U+{ord(char):04X}), which the fonts handout ships cannot print; "
-                "use Latin, Greek or Cyrillic letters"
-            )
-    password = _pdf_password() if encrypt else ""
+    url = checks.qr_url(qr_url)
+    checks.printable("--patient", name)
+    checks.printable("--clinician", clinician_name)
+    password = checks.pdf_password() if encrypt else ""
 
     import hashlib
     import os
@@ -249,80 +233,9 @@ def plan(
     # The path is the user's own choice; the patient's name is never echoed.
     typer.echo(f"Wrote the walking plan to {output} ({len(pdf) // 1024} KB)")
     if address:
-        from handout.mail import SmtpSender, build_message, outbox_sender, write_outbox
+        from handout.delivery import email_one_plan
 
-        mail_from = settings.mail_from if settings else outbox_sender(os.environ, renderer.brand)
-        message = build_message(renderer.env, renderer.brand, renderer.brand.locale, mail_from, address, "plan", pdf, digest, encrypt)
-        if settings is None:
-            written = write_outbox(outbox, "walking-plan", message)  # type: ignore[arg-type]
-            typer.echo(f"Wrote the email to {written}; nothing was sent")
-        else:
-            from handout.mail import PermanentFailure, TemporaryFailure
-
-            try:
-                with SmtpSender(settings) as sender:
-                    sender.send(message)
-            except (PermanentFailure, TemporaryFailure) as exc:
-                raise HandoutError(f"the plan was not emailed: {exc}") from None
-            typer.echo("Emailed the walking plan")
-
-
-def _checked_name(option: str, value: str, required: bool) -> str:
-    from handout.patients import has_control_characters
-
-    if has_control_characters(value):
-        raise UsageError(f"{option} has control characters or bytes that are not text; type it again")
-    name = " ".join(value.split())
-    if required and not name:
-        raise UsageError(f"{option} must not be empty")
-    if len(name) > MAX_NAME_LENGTH:
-        raise UsageError(f"{option} must be at most {MAX_NAME_LENGTH} characters, not {len(name)}")
-    return name
-
-
-def _parse_date(option: str, value: str) -> dt.date:
-    import re
-
-    try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
-            raise ValueError
-        return dt.date.fromisoformat(value.strip())
-    except ValueError:
-        raise UsageError(f"{option} must be a real date written YYYY-MM-DD, not {value!r}") from None
-
-
-def _checked_qr_url(value: str | None) -> str | None:
-    from handout.qr import check_url
-
-    if value is None:
-        return None
-    try:
-        return check_url(value)
-    except HandoutError as exc:
-        raise UsageError(f"--qr-url: {exc.message}") from None
-
-
-def _checked_address(value: str) -> str:
-    from email_validator import EmailNotValidError, validate_email
-
-    try:
-        return validate_email(value.strip(), check_deliverability=False).normalized
-    except EmailNotValidError:
-        raise UsageError("--email is not a valid email address") from None
-
-
-def _pdf_password() -> str:
-    import os
-
-    # Never an option: a password on the command line ends up in shell history.
-    password = os.environ.get("HANDOUT_PDF_PASSWORD", "")
-    if not password:
-        if not sys.stdin.isatty():
-            raise UsageError("--encrypt needs the PDF password in HANDOUT_PDF_PASSWORD (or run it at a terminal to be asked)")
-        password = typer.prompt("PDF password", hide_input=True, confirmation_prompt=True)
-    if not password.strip():
-        raise UsageError("the PDF password must not be empty")
-    return password
+        typer.echo(email_one_plan(renderer.brand, _template_dirs(templates), os.environ, settings, outbox, address, pdf, digest, encrypt))
 
 
 @app.command()

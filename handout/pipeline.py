@@ -13,7 +13,8 @@ import jinja2
 
 from handout.brand import Brand
 from handout.content import Article
-from handout.document import Document, parse_document
+from handout.document import Document
+from handout.markup import parse_document
 from handout.plan import Plan
 from handout.qr import check_url
 from handout.render.pdf import PdfRenderer

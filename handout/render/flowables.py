@@ -14,7 +14,7 @@ from handout import document as doc
 from handout.brand import Brand
 from handout.render.fonts import MAIN, MAIN_BOLD, inline_markup, printable_in_main, string_width, text_markup
 from handout.render.graphics import QR_WIDTH, GridTable, LogoFlowable, QRFlowable, TickBox, WarningSign
-from handout.render.styles import INK, RULE, WARNING, WARNING_TINT, Styles
+from handout.render.styles import INK, WARNING, WARNING_TINT, Styles
 
 
 HEADER_FILL = HexColor("#EEF1F4")

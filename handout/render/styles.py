@@ -15,7 +15,6 @@ INK = HexColor("#1A1A1A")  # near-black body text: 17:1 on white
 MUTED = HexColor("#404040")  # secondary text, still 10:1 on white
 WARNING = HexColor("#A1241B")  # warning panel frame and band: 7:1 on white, dark grey in B/W print
 WARNING_TINT = HexColor("#FCEFED")
-RULE = HexColor("#BDBDBD")
 
 
 @dataclass(frozen=True)

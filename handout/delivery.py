@@ -1,0 +1,136 @@
+"""Delivery: decides whether each plan is emailed, put in the outbox or printed, and carries it out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+from handout.brand import Brand
+from handout.errors import HandoutError
+from handout.journal import Entry, Journal
+from handout.mail import PermanentFailure, SmtpSender, SmtpSettings, TemporaryFailure, build_message, outbox_sender, write_outbox
+from handout.patients import PatientRow
+from handout.templating import make_environment
+
+
+class Outcome(Enum):
+    """What happened to one row's plan."""
+
+    TO_PRINT = "to_print"
+    OUTBOX = "outbox"
+    EMAILED = "emailed"
+    ALREADY_SENT = "already_sent"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Delivered:
+    outcome: Outcome
+    reason: str = ""
+
+
+class Delivery:
+    """Emails, writes to the outbox, or lists to print, one row at a time, journalling each step.
+
+    `settings` is None for a dry run into the outbox; with settings, one SMTP
+    connection carries the whole batch.
+    """
+
+    def __init__(
+        self,
+        brand: Brand,
+        template_dirs: Sequence[Path],
+        journal: Journal,
+        env: Mapping[str, str],
+        settings: SmtpSettings | None,
+        outbox: Path,
+        encrypted: bool,
+        resend: bool,
+        warn: Callable[[str], None],
+    ) -> None:
+        self.brand = brand
+        self.templates = make_environment([*template_dirs, *([brand.templates_dir] if brand.templates_dir else [])])
+        self.journal = journal
+        self.settings = settings
+        self.mail_from = settings.mail_from if settings else outbox_sender(env, brand)
+        self.outbox = outbox
+        self.encrypted = encrypted
+        self.resend = resend
+        self.warn = warn
+        self.sender = SmtpSender(settings) if settings else None
+        self.server_down = ""
+
+    def __enter__(self) -> Delivery:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.sender is not None:
+            self.sender.close()
+
+    def deliver(self, row: PatientRow, pdf_path: Path, document_sha256: str, previous: Entry | None) -> Delivered:
+        """Email the plan (only with consent, or when it is encrypted), else list it to print."""
+        if not (row.email and (row.consent_email or self.encrypted)):
+            self.journal.mark(row.key, row.row, "to_print")
+            return Delivered(Outcome.TO_PRINT)
+        sending = self.sender is not None
+        if sending and not self.resend:
+            if self.journal.already_sent(row.key, row.fingerprint):
+                return Delivered(Outcome.ALREADY_SENT)
+            if previous is not None and previous.sent_fingerprint is not None:
+                self.warn(f"{row.label}: the row changed since its plan was emailed (details or address); sending the new plan")
+        message = build_message(
+            self.templates, self.brand, self.brand.locale, self.mail_from, row.email, row.key, pdf_path.read_bytes(), document_sha256, self.encrypted
+        )
+        if not sending:
+            write_outbox(self.outbox, row.key, message)
+            self.journal.mark(row.key, row.row, "outbox")
+            return Delivered(Outcome.OUTBOX)
+        if self.server_down:
+            return self._failed(row, f"not sent: {self.server_down}")
+        if previous is not None and previous.state == "sending":
+            # The last run stopped between handing this message to the server and hearing back:
+            # it may have arrived. Send it again with the same Message-ID, so it is recognisable.
+            self.warn(f"{row.label}: the previous run stopped while sending this plan; sending it again")
+        self.journal.mark(row.key, row.row, "sending", message_id=message["Message-ID"])
+        try:
+            self.sender.send(message)  # type: ignore[union-attr]
+        except PermanentFailure as exc:
+            return self._failed(row, f"refused by the mail server: {exc}")
+        except TemporaryFailure as exc:
+            # Stop trying for the rest of the batch: the re-run sends what is left.
+            self.server_down = str(exc)
+            return self._failed(row, f"not sent: {exc}")
+        self.journal.mark_sent(row.key, row.row, document_sha256, row.fingerprint, message["Message-ID"])
+        return Delivered(Outcome.EMAILED)
+
+    def _failed(self, row: PatientRow, reason: str) -> Delivered:
+        self.journal.mark(row.key, row.row, "failed", reason=reason)
+        return Delivered(Outcome.FAILED, reason)
+
+
+def email_one_plan(
+    brand: Brand,
+    template_dirs: Sequence[Path],
+    env: Mapping[str, str],
+    settings: SmtpSettings | None,
+    outbox: Path | None,
+    address: str,
+    pdf: bytes,
+    document_sha256: str,
+    encrypted: bool,
+) -> str:
+    """Send one plan (`handout plan --email`), or write it to the outbox; returns what happened, without the address."""
+    templates = make_environment([*template_dirs, *([brand.templates_dir] if brand.templates_dir else [])])
+    mail_from = settings.mail_from if settings else outbox_sender(env, brand)
+    message = build_message(templates, brand, brand.locale, mail_from, address, "plan", pdf, document_sha256, encrypted)
+    if settings is None:
+        assert outbox is not None
+        return f"Wrote the email to {write_outbox(outbox, 'walking-plan', message)}; nothing was sent"
+    try:
+        with SmtpSender(settings) as sender:
+            sender.send(message)
+    except (PermanentFailure, TemporaryFailure) as exc:
+        raise HandoutError(f"the plan was not emailed: {exc}") from None
+    return "Emailed the walking plan"

@@ -1,0 +1,257 @@
+"""Parses a filled template into document blocks, refusing anything outside the vocabulary."""
+
+from __future__ import annotations
+
+import re
+import xml.parsers.expat
+from dataclasses import dataclass, field
+
+from handout.document import (
+    Block,
+    BulletList,
+    Cell,
+    Document,
+    Heading,
+    Inline,
+    Keep,
+    Masthead,
+    PageBreak,
+    Panel,
+    Paragraph,
+    QRCode,
+    Spacer,
+    Span,
+    Table,
+    Title,
+)
+from handout.errors import HandoutError
+
+@dataclass
+class _Node:
+    tag: str
+    attrs: dict[str, str]
+    line: int
+    children: list["_Node | str"] = field(default_factory=list)
+
+
+PARAGRAPH_STYLES = ("body", "lead", "small", "label", "summary")
+PANEL_KINDS = ("warning", "note")
+TABLE_STYLES = ("grid", "diary", "plain")
+_ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "document": ("title", "subject", "keywords", "lang"),
+    "masthead": (),
+    "title": (),
+    "subtitle": (),
+    "heading": ("level",),
+    "p": ("style",),
+    "list": (),
+    "item": (),
+    "table": ("widths", "header", "style", "caption"),
+    "row": (),
+    "cell": ("tick",),
+    "panel": ("kind", "label"),
+    "qr": ("url", "alt"),
+    "keep": (),
+    "pagebreak": (),
+    "spacer": ("mm",),
+    "b": (),
+    "a": ("href",),
+    "br": (),
+}
+_BLOCK_TAGS = ("masthead", "title", "heading", "p", "list", "table", "panel", "qr", "keep", "pagebreak", "spacer")
+_INLINE_TAGS = ("b", "a", "br")
+_SPACE = re.compile(r"\s+")
+
+
+def parse_document(markup: str, source: str) -> Document:
+    """Parse a filled template; any element outside the vocabulary is an error naming source and line."""
+    root = _parse_tree(markup, source)
+    if root.tag != "document":
+        raise _error(source, root, "the top element must be <document>")
+    reader = _BlockReader(source)
+    keywords = tuple(k.strip() for k in root.attrs.get("keywords", "").split(",") if k.strip())
+    return Document(
+        title=_required(source, root, "title"),
+        subject=root.attrs.get("subject", ""),
+        keywords=keywords,
+        lang=_required(source, root, "lang"),
+        blocks=reader.blocks(root),
+    )
+
+
+def _parse_tree(markup: str, source: str) -> _Node:
+    parser = xml.parsers.expat.ParserCreate()
+    stack: list[_Node] = []
+    roots: list[_Node] = []
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        node = _Node(tag, attrs, parser.CurrentLineNumber)
+        allowed = _ATTRIBUTES.get(tag)
+        if allowed is None:
+            raise _error(source, node, f"unknown element <{tag}>")
+        for name in attrs:
+            if name not in allowed:
+                raise _error(source, node, f"<{tag}> has no attribute '{name}'")
+        (stack[-1].children if stack else roots).append(node)
+        stack.append(node)
+
+    def end(tag: str) -> None:
+        stack.pop()
+
+    def text(data: str) -> None:
+        if stack:
+            stack[-1].children.append(data)
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = text
+    try:
+        parser.Parse(markup, True)
+    except xml.parsers.expat.ExpatError as exc:
+        raise HandoutError(f"template {source}: not well-formed ({xml.parsers.expat.ErrorString(exc.code)}) at line {exc.lineno} of the filled-in document") from None
+    return roots[0]
+
+
+def _error(source: str, node: _Node, problem: str) -> HandoutError:
+    return HandoutError(f"template {source}: {problem} (line {node.line} of the filled-in document)")
+
+
+def _required(source: str, node: _Node, name: str) -> str:
+    value = node.attrs.get(name, "").strip()
+    if not value:
+        raise _error(source, node, f"<{node.tag}> needs a non-empty '{name}' attribute")
+    return value
+
+
+def _choice(source: str, node: _Node, name: str, choices: tuple[str, ...], default: str) -> str:
+    value = node.attrs.get(name, default)
+    if value not in choices:
+        raise _error(source, node, f"<{node.tag} {name}=...> must be one of {', '.join(choices)}")
+    return value
+
+
+class _BlockReader:
+    """Turns the element tree into block dataclasses, checking what may nest where."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def blocks(self, parent: _Node) -> tuple[Block, ...]:
+        result: list[Block] = []
+        for child in parent.children:
+            if isinstance(child, str):
+                if child.strip():
+                    raise _error(self.source, parent, f"text directly inside <{parent.tag}>; put it in a <p>")
+                continue
+            if child.tag not in _BLOCK_TAGS:
+                raise _error(self.source, child, f"<{child.tag}> is not allowed inside <{parent.tag}>")
+            result.append(self.block(child))
+        return tuple(result)
+
+    def block(self, node: _Node) -> Block:
+        tag = node.tag
+        if tag == "masthead":
+            return Masthead()
+        if tag == "title":
+            main = [c for c in node.children if not (isinstance(c, _Node) and c.tag == "subtitle")]
+            subtitles = [c for c in node.children if isinstance(c, _Node) and c.tag == "subtitle"]
+            return Title(
+                text=self.inline(_Node("title", {}, node.line, main)),
+                subtitle=self.inline(subtitles[0]) if subtitles else (),
+            )
+        if tag == "heading":
+            level = node.attrs.get("level", "1")
+            if level not in ("1", "2"):
+                raise _error(self.source, node, "<heading level=...> must be 1 or 2")
+            return Heading(int(level), self.inline(node))
+        if tag == "p":
+            return Paragraph(self.inline(node), _choice(self.source, node, "style", PARAGRAPH_STYLES, "body"))
+        if tag == "list":
+            return BulletList(tuple(self.inline(item) for item in self.elements(node, "item")))
+        if tag == "table":
+            return self.table(node)
+        if tag == "panel":
+            return Panel(
+                kind=_choice(self.source, node, "kind", PANEL_KINDS, "note"),
+                label=node.attrs.get("label", ""),
+                children=self.blocks(node),
+            )
+        if tag == "qr":
+            return QRCode(url=_required(self.source, node, "url"), alt=_required(self.source, node, "alt"), children=self.blocks(node))
+        if tag == "keep":
+            return Keep(self.blocks(node))
+        if tag == "pagebreak":
+            return PageBreak()
+        try:
+            height = float(node.attrs.get("mm", "4"))
+            if not 0 <= height <= 100:
+                raise ValueError
+            return Spacer(height)
+        except ValueError:
+            raise _error(self.source, node, "<spacer mm=...> must be a number from 0 to 100") from None
+
+    def elements(self, parent: _Node, tag: str) -> list[_Node]:
+        found: list[_Node] = []
+        for child in parent.children:
+            if isinstance(child, str):
+                if child.strip():
+                    raise _error(self.source, parent, f"text directly inside <{parent.tag}>; put it in an <{tag}>")
+            elif child.tag != tag:
+                raise _error(self.source, child, f"<{parent.tag}> may only contain <{tag}>, not <{child.tag}>")
+            else:
+                found.append(child)
+        return found
+
+    def table(self, node: _Node) -> Table:
+        rows = tuple(
+            tuple(
+                Cell(text=self.inline(cell), tick=cell.attrs.get("tick", "no") == "yes")
+                for cell in self.elements(row, "cell")
+            )
+            for row in self.elements(node, "row")
+        )
+        columns = {len(r) for r in rows}
+        if len(columns) != 1:
+            raise _error(self.source, node, "every <row> of a <table> needs the same number of cells")
+        count = columns.pop()
+        try:
+            widths = tuple(float(w) for w in node.attrs["widths"].split(",")) if "widths" in node.attrs else (1.0,) * count
+            header = int(node.attrs.get("header", "1"))
+        except ValueError:
+            raise _error(self.source, node, "<table> widths must be numbers separated by commas, header a whole number") from None
+        if len(widths) != count:
+            raise _error(self.source, node, f"<table> has {count} columns but {len(widths)} widths")
+        if not all(0 < w < 1000 for w in widths):
+            raise _error(self.source, node, "<table> widths must be positive numbers")
+        return Table(rows, header, widths, _choice(self.source, node, "style", TABLE_STYLES, "grid"), node.attrs.get("caption", ""))
+
+    def inline(self, node: _Node, bold: bool = False, href: str | None = None) -> Inline:
+        spans: list[Span] = []
+        for child in node.children:
+            if isinstance(child, str):
+                text = _SPACE.sub(" ", child)
+                if text:
+                    spans.append(Span(text, bold, href))
+            elif child.tag == "br":
+                spans.append(Span("\n", bold, href))
+            elif child.tag == "b":
+                spans.extend(self.inline(child, True, href))
+            elif child.tag == "a":
+                spans.extend(self.inline(child, bold, _required(self.source, child, "href")))
+            else:
+                raise _error(self.source, child, f"<{child.tag}> is not allowed inside <{node.tag}>; only {', '.join(_INLINE_TAGS)}")
+        return _trim(tuple(spans))
+
+
+def _trim(spans: Inline) -> Inline:
+    """Drop the layout whitespace a template leaves at the start and end of a block."""
+    items = list(spans)
+    while items and items[0].text != "\n" and not items[0].text.strip():
+        items.pop(0)
+    while items and items[-1].text != "\n" and not items[-1].text.strip():
+        items.pop()
+    if items:
+        first, last = items[0], items[-1]
+        items[0] = Span(first.text.lstrip(" "), first.bold, first.href)
+        items[-1] = Span(items[-1].text.rstrip(" "), last.bold, last.href) if len(items) > 1 else Span(items[0].text.rstrip(" "), first.bold, first.href)
+    return tuple(s for s in items if s.text)
