@@ -19,8 +19,8 @@ from handout.brand import load_brand
 from handout.delivery import Delivered, Delivery, Outcome
 from handout.errors import HandoutError
 from handout.journal import Journal
-from handout.output import ensure_folder, write_atomic
 from handout.mail import SmtpSettings
+from handout.output import ensure_folder, write_atomic
 from handout.patients import PatientRow, read_patient_list
 
 PLAN_EXTENSION = ".pdf"

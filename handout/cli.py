@@ -11,6 +11,10 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from handout import __version__
+from handout.errors import EXIT_FAILURE, HandoutError, UsageError
+from handout.plan import DEFAULT_START_MINUTES, DEFAULT_TARGET_MINUTES, DEFAULT_WALKS_PER_WEEK, DEFAULT_WEEKS
+
 try:  # typer 0.29+ vendors click; earlier releases use the click package
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
     from typer._click.exceptions import UsageError as ClickUsageError
@@ -24,9 +28,6 @@ _PLAIN_WORDS = (
     ("Input should be a valid integer, unable to parse string as an integer", "must be a whole number"),
 )
 
-from handout import __version__
-from handout.errors import EXIT_FAILURE, HandoutError, UsageError
-from handout.plan import DEFAULT_START_MINUTES, DEFAULT_TARGET_MINUTES, DEFAULT_WALKS_PER_WEEK, DEFAULT_WEEKS
 
 
 class OneLineErrors(TyperGroup):
@@ -34,7 +35,7 @@ class OneLineErrors(TyperGroup):
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:  # type: ignore[override]
         try:
-            result = super().main(*args, standalone_mode=False, **kwargs)
+            result = super().main(*args, standalone_mode=False, **kwargs)  # type: ignore[misc]
         except NoArgsIsHelpError as exc:
             typer.echo(exc.format_message())  # `handout` alone: the help, not an error message
             sys.exit(exc.exit_code)
@@ -125,11 +126,10 @@ def leaflet(
       handout leaflet --brand my-clinic --paper letter -o waiting-room.pdf
     """
     from handout.brand import load_brand
-    from handout.content import load_article
-    from handout.pipeline import Renderer
-    from handout.output import write_atomic
-
     from handout.checks import qr_url as checked_qr_url
+    from handout.content import load_article
+    from handout.output import write_atomic
+    from handout.pipeline import Renderer
 
     url = checked_qr_url(qr_url)
     renderer = Renderer(load_brand(brand), paper.value, _template_dirs(templates))

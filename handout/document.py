@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Union
 
 
 class Role(StrEnum):
@@ -88,7 +87,7 @@ class Panel:
 
     kind: str
     label: str
-    children: tuple["Block", ...]
+    children: tuple[Block, ...]
     role: Role = field(default=Role.SECTION, init=False)
 
 
@@ -98,7 +97,7 @@ class QRCode:
 
     url: str
     alt: str
-    children: tuple["Block", ...]
+    children: tuple[Block, ...]
     role: Role = field(default=Role.FIGURE, init=False)
 
 
@@ -106,7 +105,7 @@ class QRCode:
 class Keep:
     """Blocks that must stay on one page."""
 
-    children: tuple["Block", ...]
+    children: tuple[Block, ...]
     role: Role = field(default=Role.SECTION, init=False)
 
 
@@ -121,7 +120,7 @@ class Spacer:
     role: Role = field(default=Role.ARTIFACT, init=False)
 
 
-Block = Union[Masthead, Title, Heading, Paragraph, BulletList, Table, Panel, QRCode, Keep, PageBreak, Spacer]
+Block = Masthead | Title | Heading | Paragraph | BulletList | Table | Panel | QRCode | Keep | PageBreak | Spacer
 
 
 @dataclass(frozen=True)

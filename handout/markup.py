@@ -26,12 +26,13 @@ from handout.document import (
 )
 from handout.errors import HandoutError
 
+
 @dataclass
 class _Node:
     tag: str
     attrs: dict[str, str]
     line: int
-    children: list["_Node | str"] = field(default_factory=list)
+    children: list[_Node | str] = field(default_factory=list)
 
 
 PARAGRAPH_STYLES = ("body", "lead", "small", "label", "summary")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-
-import datetime as dt
 from functools import lru_cache, partial
+from pathlib import Path
 
 import jinja2
 

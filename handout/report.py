@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from handout.batch import BatchOptions, BatchResult, Reporter
@@ -18,7 +18,7 @@ class ConsoleReporter(Reporter):
     def __init__(self) -> None:
         self.console = Console(stderr=True, highlight=False)
         self.progress: Progress | None = None
-        self.task = None
+        self.task: TaskID | None = None
 
     def warn(self, message: str) -> None:
         self.console.print(f"warning: {message}", markup=False, soft_wrap=True)

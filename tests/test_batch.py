@@ -18,6 +18,7 @@ from handout.batch import BatchOptions, run_batch
 from handout.cli import app
 from handout.errors import HandoutError
 from handout.patients import read_patient_list
+
 from helpers import body_text, normalise
 
 TODAY = dt.date(2026, 11, 27)

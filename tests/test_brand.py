@@ -10,12 +10,13 @@ from typer.testing import CliRunner
 
 from handout.brand import load_brand
 from handout.cli import app
+
 from conftest import set_brand_value
 
 
 def break_missing_key(brand: Path) -> None:
     path = brand / "brand.toml"
-    path.write_text("\n".join(l for l in path.read_text().splitlines() if not l.startswith("phone =")), encoding="utf-8")
+    path.write_text("\n".join(line for line in path.read_text().splitlines() if not line.startswith("phone =")), encoding="utf-8")
 
 
 def break_unknown_key(brand: Path) -> None:

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from handout import __version__
 from handout.cli import app
+
 from conftest import set_brand_value
 from helpers import decode_qr_codes
 

@@ -6,6 +6,7 @@ import pytest
 
 from handout.content import available_articles, load_article
 from handout.errors import HandoutError
+
 from helpers import article_sentences, assert_in_order, normalise
 
 

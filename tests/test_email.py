@@ -17,6 +17,7 @@ import textstat
 from typer.testing import CliRunner
 
 from handout.cli import app
+
 from helpers import normalise
 from smtp_server import SmtpServer, make_certificates
 

@@ -12,6 +12,7 @@ import pytest
 from handout.brand import load_brand
 from handout.content import load_article
 from handout.pipeline import Renderer
+
 from conftest import set_brand_value
 from helpers import article_sentences, assert_in_order, body_text, decode_qr_codes, fonts, link_uris, page_images
 

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import set_brand_value
 from handout.cli import app
+
+from conftest import set_brand_value
 
 
 def one_line(args: list[str], code: int, *fragments: str, env: dict[str, str] | None = None) -> str:

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from handout.cli import app
+
 from helpers import body_text
 
 runner = CliRunner()

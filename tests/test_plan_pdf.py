@@ -17,6 +17,7 @@ from handout.document import BulletList, Heading, Keep, Panel, Paragraph, QRCode
 from handout.errors import HandoutError
 from handout.pipeline import Patient, Renderer
 from handout.plan import PlanRequest, build_plan
+
 from helpers import article_sentences, assert_in_order, body_text, decode_qr_codes, fonts, normalise
 
 ISSUED = dt.date(2026, 11, 27)

@@ -9,10 +9,11 @@ import pytest
 from handout.brand import load_brand
 from handout.content import load_article
 from handout.document import BulletList, Heading, Panel, Paragraph, QRCode, Span, Title, plain_text
-from handout.markup import parse_document
 from handout.errors import HandoutError
+from handout.markup import parse_document
 from handout.pipeline import Renderer
 from handout.templating import make_environment, render_template
+
 from helpers import body_text
 
 

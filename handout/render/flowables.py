@@ -16,7 +16,6 @@ from handout.render.fonts import MAIN, MAIN_BOLD, inline_markup, printable_in_ma
 from handout.render.graphics import QR_WIDTH, GridTable, LogoFlowable, QRFlowable, TickBox, WarningSign
 from handout.render.styles import INK, WARNING, WARNING_TINT, Styles
 
-
 HEADER_FILL = HexColor("#EEF1F4")
 LONG_TABLE_ROWS = 15  # shorter tables move whole to the next page rather than split
 GRID_RULE = HexColor("#8A8A8A")

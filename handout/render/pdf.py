@@ -11,14 +11,14 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
-from reportlab.platypus.doctemplate import LayoutError
 from reportlab.platypus import Paragraph as RLParagraph
+from reportlab.platypus.doctemplate import LayoutError
 
 from handout import __version__
 from handout import document as doc
 from handout.brand import Brand
-from handout.render.flowables import Builder
 from handout.errors import HandoutError
+from handout.render.flowables import Builder
 from handout.render.fonts import MAIN, MAIN_BOLD, first_unprintable, register_fonts, text_markup
 from handout.render.styles import MUTED, STANDARD, Profile, make_styles
 
