@@ -148,7 +148,7 @@ class Builder:
         s = self.styles
         total = sum(block.widths)
         col_widths = [width * w / total for w in block.widths]
-        if block.style == "diary":
+        if block.style in ("diary", "grid"):
             grid = self.grid(block, col_widths)
             if grid is not None:
                 return [grid]
@@ -219,9 +219,16 @@ class Builder:
         return [table]
 
     def grid(self, block: doc.Table, col_widths: list[float]) -> GridTable | None:
-        """The diary as a directly drawn grid, when every cell is one plain line (else None: use a Table)."""
+        """A ruled table drawn directly, when every cell is one plain line (else None: use a platypus Table).
+
+        Diaries and schedules are hundreds of such cells; drawing them in one
+        text object is many times cheaper than platypus.Table's cell-by-cell work.
+        """
         s = self.styles
+        diary = block.style == "diary"
+        body_size = s.cell_header.fontSize if diary else s.cell.fontSize
         rows: list[list[str | None]] = []
+        bold: set[tuple[int, int]] = set()
         for index, row in enumerate(block.rows):
             style = s.cell_header if index < block.header_rows else s.cell
             cells: list[str | None] = []
@@ -232,15 +239,19 @@ class Builder:
                 text = simple_text(cell.text, style, col_widths[column] - 12)
                 if text is None:
                     return None
+                if text and index >= block.header_rows and cell.text[0].bold:
+                    bold.add((index, column))
                 cells.append(text)
             rows.append(cells)
         grid = GridTable(
             rows,
             block.header_rows,
             col_widths,
-            row_height=8 * mm,  # tall enough to write in by hand with a ballpoint
+            # Diary rows are tall enough to write in by hand with a ballpoint.
+            row_height=8 * mm if diary else s.cell.leading + 7,
             header_height=s.cell_header.fontSize * 2,
-            font=(MAIN, MAIN_BOLD, s.cell_header.fontSize),
+            font=(MAIN, MAIN_BOLD, body_size, s.cell_header.fontSize),
+            bold_cells=frozenset(bold),
             header_fill=HEADER_FILL,
             rule=GRID_RULE,
             ink=INK,

@@ -185,7 +185,8 @@ class GridTable(Flowable):
         col_widths: list[float],
         row_height: float,
         header_height: float,
-        font: tuple[str, str, float],
+        font: tuple[str, str, float, float],
+        bold_cells: frozenset[tuple[int, int]],
         header_fill: Color,
         rule: Color,
         ink: Color,
@@ -198,6 +199,7 @@ class GridTable(Flowable):
         self.row_height = row_height
         self.header_height = header_height
         self.font = font
+        self.bold_cells = bold_cells
         self.header_fill = header_fill
         self.rule = rule
         self.ink = ink
@@ -216,14 +218,19 @@ class GridTable(Flowable):
         head = self.rows[: self.header_rows]
         first = self.rows[: self.header_rows + fits]
         rest = head + self.rows[self.header_rows + fits :]
-        return [self._like(first), self._like(rest)]
+        return [self._like(first, self.header_rows), self._like(rest, self.header_rows + fits)]
 
-    def _like(self, rows: list[list[str | None]]) -> GridTable:
-        return GridTable(rows, self.header_rows, self.col_widths, self.row_height, self.header_height, self.font, self.header_fill, self.rule, self.ink, self.tick_size)
+    def _like(self, rows: list[list[str | None]], first_body_row: int) -> GridTable:
+        # Bold cells are numbered by row in the whole table; renumber them for this part.
+        shift = first_body_row - self.header_rows
+        bold = frozenset((r - shift if r >= self.header_rows else r, c) for r, c in self.bold_cells if r < self.header_rows or r - shift >= self.header_rows)
+        return GridTable(
+            rows, self.header_rows, self.col_widths, self.row_height, self.header_height, self.font, bold, self.header_fill, self.rule, self.ink, self.tick_size
+        )
 
     def draw(self) -> None:
         c = self.canv
-        regular, bold, size = self.font
+        regular, bold, body_size, header_size = self.font
         edges = [0.0]
         for width in self.col_widths:
             edges.append(edges[-1] + width)
@@ -238,12 +245,14 @@ class GridTable(Flowable):
         boxes: list[tuple[float, float]] = []
         y = top
         for index, (row, height) in enumerate(zip(self.rows, heights)):
-            text.setFont(bold if index < self.header_rows else regular, size)
+            header = index < self.header_rows
+            size = header_size if header else body_size
             baseline = y - height / 2 - size * 0.35
             for column, cell in enumerate(row):
                 if cell is None:
                     boxes.append((edges[column] + (self.col_widths[column] - self.tick_size) / 2, y - (height + self.tick_size) / 2))
                 elif cell:
+                    text.setFont(bold if header or (index, column) in self.bold_cells else regular, size)
                     text.setTextOrigin(edges[column] + 6, baseline)
                     text.textOut(cell)
             y -= height
