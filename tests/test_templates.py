@@ -131,6 +131,7 @@ def test_a_long_diary_table_splits_across_pages_repeating_its_header(tmp_path: P
     assert len(split_pages) >= 2, "the table did not split"
     for page in split_pages:
         assert "Day Done Notes" in page.replace("\n", " "), "a page of the table lacks its header row"
+        assert page.count("Day ") - 1 >= 3, "a page carries fewer than three rows of the table"
 
 
 def test_element_errors_name_the_override_file(tmp_path: Path) -> None:

@@ -15,7 +15,8 @@ from handout.errors import HandoutError
 from handout.qr import qr_matrix
 from handout.render.fonts import MAIN
 
-QR_WIDTH = 30 * mm  # readable at 20–30 cm, ten times its width (guidance.md)
+QR_WIDTH = 30 * mm
+MIN_ROWS_AFTER_SPLIT = 3  # readable at 20–30 cm, ten times its width (guidance.md)
 
 
 class QRFlowable(Flowable):
@@ -213,7 +214,10 @@ class GridTable(Flowable):
     def split(self, available_width: float, available_height: float) -> list[Flowable]:
         fits = int((available_height - self.header_rows * self.header_height) // self.row_height)
         body = len(self.rows) - self.header_rows
-        if fits < 1 or fits >= body:
+        if fits >= body:
+            return []
+        fits = min(fits, body - MIN_ROWS_AFTER_SPLIT)  # no lone row carried over to the next page
+        if fits < MIN_ROWS_AFTER_SPLIT:
             return []
         head = self.rows[: self.header_rows]
         first = self.rows[: self.header_rows + fits]
