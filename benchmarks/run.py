@@ -53,24 +53,25 @@ def tree_memory_bytes(pid: int) -> int:
     shared pages once per worker.
     """
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            rollup = (entry / "smaps_rollup").read_text()
-        except OSError:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
             continue
-        children.setdefault(int(fields[1]), []).append(int(entry.name))
-        for line in rollup.splitlines():
-            if line.startswith("Pss:"):
-                rss[int(entry.name)] = int(line.split()[1]) * 1024
+        children.setdefault(parent, []).append(int(entry.name))
     total, stack = 0, [pid]
     while stack:
         current = stack.pop()
-        total += rss.get(current, 0)
         stack.extend(children.get(current, []))
+        try:
+            rollup = Path(f"/proc/{current}/smaps_rollup").read_text()
+        except OSError:
+            continue  # it ended between the two looks
+        for line in rollup.splitlines():
+            if line.startswith("Pss:"):
+                total += int(line.split()[1]) * 1024
     return total
 
 
@@ -89,7 +90,7 @@ def batch_in_subprocess(csv_path: Path, out_dir: Path, workers: int) -> tuple[fl
         nonlocal peak
         while process.poll() is None:
             peak = max(peak, tree_memory_bytes(process.pid))
-            time.sleep(0.05)
+            time.sleep(0.2)  # sampling costs CPU the batch would otherwise use
 
     sampler = threading.Thread(target=sample)
     sampler.start()
@@ -111,6 +112,17 @@ def main() -> None:
         "date": dt.date.today().isoformat(),
     }
 
+    # Whole-process time first, while nothing else this script does has warmed or loaded the machine.
+    script = Path(sys.executable).with_name("handout")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "handout"]
+    with tempfile.TemporaryDirectory() as scratch:
+        times = []
+        for _ in range(9):
+            start = time.perf_counter()
+            subprocess.run([*command, "leaflet", "-o", str(Path(scratch) / "leaflet.pdf")], cwd=scratch, check=True, capture_output=True)
+            times.append(time.perf_counter() - start)
+        results["leaflet_whole_process_s"] = statistics.median(times)
+
     renderer = Renderer(load_brand(), "a4")
     article = load_article()
     plan = build_plan(PlanRequest(start_date=dt.date(2026, 12, 7)))
@@ -123,12 +135,6 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
-        times = []
-        for _ in range(7):
-            start = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "handout", "leaflet", "-o", str(work / "leaflet.pdf")], cwd=ROOT, check=True, capture_output=True)
-            times.append(time.perf_counter() - start)
-        results["leaflet_whole_process_s"] = statistics.median(times)
 
         patients = work / "patients-1000.csv"
         write_patients(patients, 1000)
@@ -147,7 +153,7 @@ def main() -> None:
     rows = [
         ("leaflet, in-process (median of 40)", f"{results['leaflet_ms']:.1f} ms", "≤ 22 ms (guidance)"),
         ("plan, in-process (median of 40)", f"{results['plan_ms']:.1f} ms", "≤ 15 ms"),
-        ("handout leaflet, whole process (median of 7)", f"{results['leaflet_whole_process_s']:.2f} s", "≤ 0.4 s"),
+        ("handout leaflet, whole process (median of 9)", f"{results['leaflet_whole_process_s']:.2f} s", "≤ 0.4 s"),
         ("leaflet PDF size", f"{results['leaflet_kb']} KB", "≤ 60 KB"),
         ("plan PDF size (12 weeks)", f"{results['plan_kb']} KB", "≤ 60 KB"),
     ]
