@@ -12,7 +12,7 @@ from handout.errors import HandoutError
 from handout.journal import Entry, Journal
 from handout.mail import PermanentFailure, SmtpSender, SmtpSettings, TemporaryFailure, build_message, outbox_sender, write_outbox
 from handout.patients import PatientRow
-from handout.templating import make_environment
+from handout.templating import environment_for
 
 
 class Outcome(Enum):
@@ -51,7 +51,7 @@ class Delivery:
         warn: Callable[[str], None],
     ) -> None:
         self.brand = brand
-        self.templates = make_environment([*template_dirs, *([brand.templates_dir] if brand.templates_dir else [])])
+        self.templates = environment_for(brand.templates_dir, template_dirs)
         self.journal = journal
         self.settings = settings
         self.mail_from = settings.mail_from if settings else outbox_sender(env, brand)
@@ -122,7 +122,7 @@ def email_one_plan(
     encrypted: bool,
 ) -> str:
     """Send one plan (`handout plan --email`), or write it to the outbox; returns what happened, without the address."""
-    templates = make_environment([*template_dirs, *([brand.templates_dir] if brand.templates_dir else [])])
+    templates = environment_for(brand.templates_dir, template_dirs)
     mail_from = settings.mail_from if settings else outbox_sender(env, brand)
     message = build_message(templates, brand, brand.locale, mail_from, address, "plan", pdf, document_sha256, encrypted)
     if settings is None:

@@ -17,7 +17,7 @@ from handout.markup import parse_document
 from handout.plan import Plan
 from handout.qr import check_url
 from handout.render.pdf import PdfRenderer
-from handout.templating import compile_template, make_environment, render_template, template_path
+from handout.templating import compile_template, environment_for, render_template, template_path
 
 LEAFLET_TEMPLATE = "leaflet.xml.j2"
 PLAN_TEMPLATE = "plan.xml.j2"
@@ -55,10 +55,7 @@ class Renderer:
     pdf: PdfRenderer = field(init=False)
 
     def __post_init__(self) -> None:
-        overrides = [*self.template_dirs]
-        if self.brand.templates_dir is not None:
-            overrides.append(self.brand.templates_dir)
-        self.env = make_environment(overrides)
+        self.env = environment_for(self.brand.templates_dir, self.template_dirs)
         locale = self.brand.locale.replace("-", "_")
         us = locale == "en_US"
         # Dates as the clinic's patients write them: "Mon 7 Dec" (en-GB) or "Mon, Dec 7" (en-US).
