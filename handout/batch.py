@@ -124,7 +124,8 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
     # folders, templates (plan and email), the brand's own text.
     from handout.pipeline import PLAN_TEMPLATE, Renderer
 
-    Renderer(brand, options.paper, options.template_dirs).prepare((PLAN_TEMPLATE, "email/plan.txt.j2", "email/plan.html.j2"))
+    checked = Renderer(brand, options.paper, options.template_dirs)
+    checked.prepare((PLAN_TEMPLATE, "email/plan.txt.j2", "email/plan.html.j2"))
     ensure_folder(options.out_dir)
     remove_partial_files(options.out_dir)
     if any(row.email for row in patients.rows) and not options.sending:
@@ -132,7 +133,7 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
         remove_partial_files(options.outbox_dir)
 
     with Journal(options.out_dir) as journal, Delivery(
-        brand, options.template_dirs, journal, env, settings, options.outbox_dir, options.encrypt, options.resend, report.warn
+        brand, checked.env, journal, env, settings, options.outbox_dir, options.encrypt, options.resend, report.warn
     ) as delivery:
         by_row = {row.row: row for row in patients.rows}
         report.start(len(patients.rows))
@@ -223,7 +224,12 @@ def render_one(row: PatientRow) -> Rendered:
         path = write_atomic(plan_path(_WORKER["out_dir"], row), pdf)  # type: ignore[arg-type]
         return Rendered(row.row, row.key, path, digest)
     except HandoutError as exc:
-        return Rendered(row.row, row.key, None, "", f"could not be rendered: {exc.message}")
+        # A template's error message can quote what it was filling in: keep the patient's details out.
+        message = exc.message
+        for private in (row.name, row.clinician, row.email, row.pdf_password):
+            if private:
+                message = message.replace(private, "<patient data>")
+        return Rendered(row.row, row.key, None, "", f"could not be rendered: {message}")
     except Exception as exc:  # a bug must not stop a whole clinic's batch; the row is reported failed
         return Rendered(row.row, row.key, None, "", f"could not be rendered (internal error {type(exc).__name__})")
 
@@ -254,7 +260,3 @@ def _bounded_map(pool: ProcessPoolExecutor, function: Callable[[PatientRow], Ren
             yield pending.popleft().result()
     while pending:
         yield pending.popleft().result()
-
-
-# ---------------------------------------------------------------------------
-# Delivery, in the main process

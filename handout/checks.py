@@ -1,4 +1,4 @@
-"""Turns command-line values into checked ones, or a one-line usage error naming the option."""
+"""Checks for values people type (names, addresses, dates), shared by the command line and the CSV reader."""
 
 from __future__ import annotations
 
@@ -6,11 +6,40 @@ import datetime as dt
 import os
 import re
 import sys
+import unicodedata
 
 from handout.errors import HandoutError, UsageError
 from handout.plan import PlanInputError, PlanRequest
 
 MAX_NAME_LENGTH = 200
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def has_control_characters(text: str) -> bool:
+    """Control characters (and undecodable bytes) cannot print and break PDF text."""
+    return any(unicodedata.category(c) in ("Cc", "Cs") and c not in "\t\n\r" for c in text)
+
+
+def valid_email(text: str) -> str | None:
+    """The address, normalised, when its syntax is valid (no network look-up); else None."""
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        return validate_email(text.strip(), check_deliverability=False).normalized
+    except EmailNotValidError:
+        return None
+
+
+def iso_date(text: str) -> dt.date | None:
+    """A real date written YYYY-MM-DD (2026-02-30 is not one); else None."""
+    try:
+        return dt.date.fromisoformat(text.strip()) if _ISO_DATE.fullmatch(text.strip()) else None
+    except ValueError:
+        return None
+
+
+# ---------------------------------------------------------------------------
+# Command-line values: each failure is a one-line usage error naming the option
 PLAN_OPTIONS = {
     "start_minutes": "--start-minutes",
     "target_minutes": "--target-minutes",
@@ -22,8 +51,6 @@ PLAN_OPTIONS = {
 
 def person_name(option: str, value: str, required: bool) -> str:
     """A name as typed, with runs of spaces closed up; never empty when required."""
-    from handout.patients import has_control_characters
-
     if has_control_characters(value):
         raise UsageError(f"{option} has control characters or bytes that are not text; type it again")
     name = " ".join(value.split())
@@ -57,12 +84,10 @@ def plan_request(start_minutes: int, target_minutes: int, walks_per_week: int, w
 
 def calendar_date(option: str, value: str) -> dt.date:
     """A real date written YYYY-MM-DD (2026-02-30 is not one)."""
-    try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
-            raise ValueError
-        return dt.date.fromisoformat(value.strip())
-    except ValueError:
-        raise UsageError(f"{option} must be a real date written YYYY-MM-DD, not {value!r}") from None
+    day = iso_date(value)
+    if day is None:
+        raise UsageError(f"{option} must be a real date written YYYY-MM-DD, not {value!r}")
+    return day
 
 
 def qr_url(value: str | None) -> str | None:
@@ -79,12 +104,10 @@ def qr_url(value: str | None) -> str | None:
 
 def email_address(option: str, value: str) -> str:
     """A syntactically valid address (no network look-up)."""
-    from email_validator import EmailNotValidError, validate_email
-
-    try:
-        return validate_email(value.strip(), check_deliverability=False).normalized
-    except EmailNotValidError:
-        raise UsageError(f"{option} is not a valid email address") from None
+    address = valid_email(value)
+    if address is None:
+        raise UsageError(f"{option} is not a valid email address")
+    return address
 
 
 def pdf_password() -> str:

@@ -235,7 +235,7 @@ def plan(
     if address:
         from handout.delivery import email_one_plan
 
-        typer.echo(email_one_plan(renderer.brand, _template_dirs(templates), os.environ, settings, outbox, address, pdf, digest, encrypt))
+        typer.echo(email_one_plan(renderer.brand, renderer.env, os.environ, settings, outbox, address, pdf, digest, encrypt))
 
 
 @app.command()

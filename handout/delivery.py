@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+
+import jinja2
 
 from handout.brand import Brand
 from handout.errors import HandoutError
 from handout.journal import Entry, Journal
 from handout.mail import PermanentFailure, SmtpSender, SmtpSettings, TemporaryFailure, build_message, outbox_sender, write_outbox
 from handout.patients import PatientRow
-from handout.templating import environment_for
 
 
 class Outcome(Enum):
@@ -41,7 +42,7 @@ class Delivery:
     def __init__(
         self,
         brand: Brand,
-        template_dirs: Sequence[Path],
+        templates: jinja2.Environment,
         journal: Journal,
         env: Mapping[str, str],
         settings: SmtpSettings | None,
@@ -51,9 +52,8 @@ class Delivery:
         warn: Callable[[str], None],
     ) -> None:
         self.brand = brand
-        self.templates = environment_for(brand.templates_dir, template_dirs)
+        self.templates = templates
         self.journal = journal
-        self.settings = settings
         self.mail_from = settings.mail_from if settings else outbox_sender(env, brand)
         self.outbox = outbox
         self.encrypted = encrypted
@@ -76,12 +76,14 @@ class Delivery:
             return Delivered(Outcome.TO_PRINT)
         sending = self.sender is not None
         if sending and not self.resend:
-            if self.journal.already_sent(row.key, row.fingerprint):
+            if self.journal.sent_before(row.key, row.fingerprint):
+                self.journal.mark(row.key, row.row, "sent")
                 return Delivered(Outcome.ALREADY_SENT)
             if previous is not None and previous.sent_fingerprint is not None:
                 self.warn(f"{row.label}: the row changed since its plan was emailed (details or address); sending the new plan")
+        # The Message-ID comes from what the row asks for, so a plan re-sent on another day keeps it.
         message = build_message(
-            self.templates, self.brand, self.brand.locale, self.mail_from, row.email, row.key, pdf_path.read_bytes(), document_sha256, self.encrypted
+            self.templates, self.brand, self.brand.locale, self.mail_from, row.email, row.key, pdf_path.read_bytes(), row.fingerprint, self.encrypted
         )
         if not sending:
             write_outbox(self.outbox, row.key, message)
@@ -96,6 +98,9 @@ class Delivery:
         self.journal.mark(row.key, row.row, "sending", message_id=message["Message-ID"])
         try:
             self.sender.send(message)  # type: ignore[union-attr]
+        except HandoutError as exc:
+            self._failed(row, f"not sent: {exc.message}")  # a settings problem: nothing was handed over
+            raise
         except PermanentFailure as exc:
             return self._failed(row, f"refused by the mail server: {exc}")
         except TemporaryFailure as exc:
@@ -112,7 +117,7 @@ class Delivery:
 
 def email_one_plan(
     brand: Brand,
-    template_dirs: Sequence[Path],
+    templates: jinja2.Environment,
     env: Mapping[str, str],
     settings: SmtpSettings | None,
     outbox: Path | None,
@@ -122,7 +127,6 @@ def email_one_plan(
     encrypted: bool,
 ) -> str:
     """Send one plan (`handout plan --email`), or write it to the outbox; returns what happened, without the address."""
-    templates = environment_for(brand.templates_dir, template_dirs)
     mail_from = settings.mail_from if settings else outbox_sender(env, brand)
     message = build_message(templates, brand, brand.locale, mail_from, address, "plan", pdf, document_sha256, encrypted)
     if settings is None:

@@ -18,13 +18,14 @@ CREATE TABLE IF NOT EXISTS rows (
     state TEXT NOT NULL,         -- rendered | sending | sent | outbox | to_print | failed
     document_sha256 TEXT,        -- of the latest unencrypted plan: identical plans, identical hashes
     reason TEXT,                 -- why it failed
-    sent_sha256 TEXT,            -- the document the mail server accepted, kept across re-runs
-    sent_fingerprint TEXT,       -- what the row asked for (inputs and recipient) when it was sent
+    sent_fingerprint TEXT,       -- what the row asked for (inputs and recipient) when the server accepted it
     message_id TEXT,
     sent_at TEXT,
     updated_at TEXT NOT NULL
 );
 """
+_COLUMNS = ("key", "row", "state", "document_sha256", "reason", "sent_fingerprint", "message_id", "sent_at", "updated_at")
+_ENTRY_FIELDS = _COLUMNS[:-1]
 
 
 @dataclass(frozen=True)
@@ -36,10 +37,9 @@ class Entry:
     state: str
     document_sha256: str | None
     reason: str | None
-    sent_sha256: str | None
+    sent_fingerprint: str | None
     message_id: str | None
     sent_at: str | None
-    sent_fingerprint: str | None
 
 
 class Journal:
@@ -52,8 +52,9 @@ class Journal:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
-            if "sent_fingerprint" not in {column[1] for column in self._db.execute("PRAGMA table_info(rows)")}:
-                self._db.execute("ALTER TABLE rows ADD COLUMN sent_fingerprint TEXT")
+            columns = [column[1] for column in self._db.execute("PRAGMA table_info(rows)")]
+            if columns != list(_COLUMNS):
+                raise HandoutError(f"{self.path}: this journal was written by another version of handout; move it aside to start afresh")
             self._db.execute("BEGIN IMMEDIATE")  # fails now, not mid-batch, if the journal is read-only
             self._db.execute("ROLLBACK")
         except sqlite3.Error as exc:
@@ -72,16 +73,8 @@ class Journal:
             raise HandoutError(f"{self.path}: cannot write the batch journal ({exc})") from None
 
     def get(self, key: str) -> Entry | None:
-        found = self._db.execute(
-            "SELECT key, row, state, document_sha256, reason, sent_sha256, message_id, sent_at, sent_fingerprint FROM rows WHERE key = ?", (key,)
-        ).fetchone()
+        found = self._db.execute(f"SELECT {', '.join(_ENTRY_FIELDS)} FROM rows WHERE key = ?", (key,)).fetchone()
         return Entry(*found) if found else None
-
-    def entries(self) -> list[Entry]:
-        return [
-            Entry(*r)
-            for r in self._db.execute("SELECT key, row, state, document_sha256, reason, sent_sha256, message_id, sent_at, sent_fingerprint FROM rows ORDER BY row")
-        ]
 
     def mark(self, key: str, row: int, state: str, document_sha256: str | None = None, reason: str | None = None, message_id: str | None = None) -> None:
         """Record a row's latest state; what was sent before is kept."""
@@ -101,24 +94,27 @@ class Journal:
         now = _now()
         self._write(
             """
-            INSERT INTO rows (key, row, state, document_sha256, sent_sha256, sent_fingerprint, message_id, sent_at, updated_at)
-            VALUES (?, ?, 'sent', ?, ?, ?, ?, ?, ?)
+            INSERT INTO rows (key, row, state, document_sha256, sent_fingerprint, message_id, sent_at, updated_at)
+            VALUES (?, ?, 'sent', ?, ?, ?, ?, ?)
             ON CONFLICT(key) DO UPDATE SET
-                state = 'sent', reason = NULL, document_sha256 = excluded.document_sha256, sent_sha256 = excluded.sent_sha256,
-                sent_fingerprint = excluded.sent_fingerprint, message_id = excluded.message_id, sent_at = excluded.sent_at,
-                updated_at = excluded.updated_at
+                state = 'sent', reason = NULL, document_sha256 = excluded.document_sha256, sent_fingerprint = excluded.sent_fingerprint,
+                message_id = excluded.message_id, sent_at = excluded.sent_at, updated_at = excluded.updated_at
             """,
-            (key, row, document_sha256, document_sha256, fingerprint, message_id, now, now),
+            (key, row, document_sha256, fingerprint, message_id, now, now),
         )
 
-    def already_sent(self, key: str, fingerprint: str) -> bool:
-        """True when this row's plan, as asked for now and to the same address, was accepted by the mail server.
+    def sent_before(self, key: str, fingerprint: str) -> bool:
+        """True when the mail server has accepted this row's plan, as asked for now and to the same address.
 
-        Keyed on the row's inputs, not the PDF's bytes: the PDF prints the day it
-        was made, and a re-run on another day must not send everyone's plan again.
+        Decided on the row's inputs, not the PDF's bytes: the PDF prints the day
+        it was made, and a re-run on another day must not send everyone's plan
+        again. A row without a patient_id is known only by its position, which
+        moves when rows are added or removed above it, so it is looked for
+        under any key.
         """
-        entry = self.get(key)
-        return entry is not None and entry.sent_fingerprint == fingerprint
+        anywhere = key.startswith("row-")
+        query = "SELECT 1 FROM rows WHERE sent_fingerprint = ?" + ("" if anywhere else " AND key = ?")
+        return self._db.execute(query, (fingerprint,) if anywhere else (fingerprint, key)).fetchone() is not None
 
 
 def _now() -> str:

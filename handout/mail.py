@@ -16,6 +16,7 @@ from pathlib import Path
 import jinja2
 
 from handout.brand import Brand
+from handout.checks import valid_email
 from handout.errors import HandoutError
 from handout.output import ensure_folder, write_atomic
 from handout.templating import render_template
@@ -64,6 +65,9 @@ class SmtpSettings:
             raise HandoutError("HANDOUT_SMTP_USERNAME is set but HANDOUT_SMTP_SECURITY=none: handout only logs in over TLS")
         if password and not username:
             raise HandoutError("HANDOUT_SMTP_PASSWORD is set without HANDOUT_SMTP_USERNAME")
+        if not (username.isascii() and password.isascii()):
+            # SMTP AUTH sends them as ASCII; smtplib would fail half-way through a batch.
+            raise HandoutError("HANDOUT_SMTP_USERNAME and HANDOUT_SMTP_PASSWORD must use plain ASCII characters")
         port_text = env.get("HANDOUT_SMTP_PORT", "").strip()
         try:
             port = int(port_text) if port_text else DEFAULT_PORTS[security]
@@ -116,15 +120,10 @@ def _bounded_float(env: Mapping[str, str], name: str, default: float, low: float
 
 
 def _checked_sender(address: str) -> str:
-    from email_validator import EmailNotValidError, validate_email
-
-    usage = "HANDOUT_MAIL_FROM must be the clinic's sending address alone, such as plans@your-clinic.org"
-    if not address:
-        raise HandoutError(usage)
-    try:
-        return validate_email(address, check_deliverability=False).normalized
-    except EmailNotValidError:
-        raise HandoutError(usage) from None
+    checked = valid_email(address) if address else None
+    if checked is None:
+        raise HandoutError("HANDOUT_MAIL_FROM must be the clinic's sending address alone, such as plans@your-clinic.org")
+    return checked
 
 
 def outbox_sender(env: Mapping[str, str], brand: Brand) -> str:
@@ -133,9 +132,9 @@ def outbox_sender(env: Mapping[str, str], brand: Brand) -> str:
     return _checked_sender(configured) if configured else brand.email or "plans@localhost"
 
 
-def message_id(brand: Brand, key: str, document_sha256: str, mail_from: str) -> str:
+def message_id(brand: Brand, key: str, document_identity: str, mail_from: str) -> str:
     """Stable for one (clinic, patient, document): a re-send of the same plan is recognisable."""
-    digest = hashlib.sha256("\0".join((brand.name, key, document_sha256)).encode()).hexdigest()[:32]
+    digest = hashlib.sha256("\0".join((brand.name, key, document_identity)).encode()).hexdigest()[:32]
     domain = mail_from.rpartition("@")[2] or "localhost"
     return f"<handout.{digest}@{domain}>"
 
@@ -148,10 +147,13 @@ def build_message(
     to: str,
     key: str,
     pdf: bytes,
-    document_sha256: str,
+    document_identity: str,
     encrypted: bool,
 ) -> EmailMessage:
-    """The plan email: text and HTML bodies from the (overridable) templates, the PDF attached."""
+    """The plan email: text and HTML bodies from the (overridable) templates, the PDF attached.
+
+    `document_identity` is a hash of what the plan says; it makes the Message-ID.
+    """
     context = {"brand": brand, "lang": lang, "encrypted": encrypted}
     message = EmailMessage()
     message["From"] = formataddr((brand.name, mail_from))
@@ -160,7 +162,7 @@ def build_message(
         message["Reply-To"] = formataddr((brand.name, brand.email))
     message["Subject"] = f"Your walking plan from {brand.name}"
     message["Date"] = formatdate(localtime=True)
-    message["Message-ID"] = message_id(brand, key, document_sha256, mail_from)
+    message["Message-ID"] = message_id(brand, key, document_identity, mail_from)
     message.set_content(render_template(env, "email/plan.txt.j2", context))
     message.add_alternative(render_template(env, "email/plan.html.j2", context), subtype="html")
     message.add_attachment(pdf, maintype="application", subtype="pdf", filename=ATTACHMENT_NAME)
@@ -243,7 +245,12 @@ class SmtpSender:
             try:
                 if self._smtp is None:
                     self._smtp = self._connect()
-                self._smtp.send_message(message)
+                try:
+                    self._smtp.send_message(message)
+                except smtplib.SMTPNotSupportedError:
+                    # The server lacks SMTPUTF8 for an address with non-ASCII letters: that one row fails.
+                    self._reset()
+                    raise PermanentFailure("the mail server cannot deliver to an address with non-ASCII letters") from None
                 return
             except ssl.SSLCertVerificationError as exc:
                 self.close()

@@ -168,7 +168,10 @@ class _BlockReader:
         if tag == "p":
             return Paragraph(self.inline(node), _choice(self.source, node, "style", PARAGRAPH_STYLES, "body"))
         if tag == "list":
-            return BulletList(tuple(self.inline(item) for item in self.elements(node, "item")))
+            items = self.elements(node, "item")
+            if not items:
+                raise _error(self.source, node, "<list> needs at least one <item>")
+            return BulletList(tuple(self.inline(item) for item in items))
         if tag == "table":
             return self.table(node)
         if tag == "panel":
@@ -222,8 +225,10 @@ class _BlockReader:
             raise _error(self.source, node, "<table> widths must be numbers separated by commas, header a whole number") from None
         if len(widths) != count:
             raise _error(self.source, node, f"<table> has {count} columns but {len(widths)} widths")
-        if not all(0 < w < 1000 for w in widths):
-            raise _error(self.source, node, "<table> widths must be positive numbers")
+        if not all(w > 0 for w in widths) or min(widths) < sum(widths) / 50:
+            raise _error(self.source, node, "<table> widths must be positive, and no column narrower than a fiftieth of the table")
+        if not 0 <= header <= len(rows):
+            raise _error(self.source, node, f"<table header=...> must be from 0 to its {len(rows)} rows")
         return Table(rows, header, widths, _choice(self.source, node, "style", TABLE_STYLES, "grid"), node.attrs.get("caption", ""))
 
     def inline(self, node: _Node, bold: bool = False, href: str | None = None) -> Inline:
@@ -252,7 +257,8 @@ def _trim(spans: Inline) -> Inline:
     while items and items[-1].text != "\n" and not items[-1].text.strip():
         items.pop()
     if items:
-        first, last = items[0], items[-1]
+        first = items[0]
         items[0] = Span(first.text.lstrip(" "), first.bold, first.href)
-        items[-1] = Span(items[-1].text.rstrip(" "), last.bold, last.href) if len(items) > 1 else Span(items[0].text.rstrip(" "), first.bold, first.href)
+        last = items[-1]  # the first span again when there is only one
+        items[-1] = Span(last.text.rstrip(" "), last.bold, last.href)
     return tuple(s for s in items if s.text)

@@ -7,11 +7,11 @@ import datetime as dt
 import hashlib
 import io
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from handout.checks import MAX_NAME_LENGTH, has_control_characters, iso_date, valid_email
 from handout.errors import HandoutError
 from handout.plan import PlanInputError, PlanRequest
 
@@ -28,7 +28,6 @@ OPTIONAL_COLUMNS = (
     "start_date",
     "pdf_password",
 )
-MAX_NAME_LENGTH = 200
 _PATIENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # becomes a file name: nothing else is safe
 _ROW_KEY = re.compile(r"row-\d+", re.IGNORECASE)  # the names of rows without a patient_id
 _YES = {"yes", "y", "true", "1"}
@@ -196,7 +195,7 @@ def _check_row(
 
     email = record.get("email", "").strip()
     if email:
-        checked_email = _checked_email(email)
+        checked_email = valid_email(email)
         if checked_email is None:
             return problem("email", "is not a valid email address")
         email = checked_email
@@ -215,14 +214,9 @@ def _check_row(
         except ValueError:
             return problem(column, "must be a whole number")
     raw_date = record.get("start_date", "").strip()
-    start_date = today
-    if raw_date:
-        try:
-            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw_date):
-                raise ValueError
-            start_date = dt.date.fromisoformat(raw_date)
-        except ValueError:
-            return problem("start_date", "must be a real date written YYYY-MM-DD")
+    start_date = iso_date(raw_date) if raw_date else today
+    if start_date is None:
+        return problem("start_date", "must be a real date written YYYY-MM-DD")
     if numbers["target_minutes"] < numbers["start_minutes"] and not record.get("target_minutes", "").strip():
         numbers["target_minutes"] = numbers["start_minutes"]  # only the start was given: hold it steady
     try:
@@ -249,18 +243,3 @@ def _check_row(
         pdf_password=password,
         fingerprint=fingerprint,
     )
-
-
-def has_control_characters(text: str) -> bool:
-    """Control characters (and undecodable bytes) cannot print and break PDF text: reject them."""
-    return any(unicodedata.category(c) in ("Cc", "Cs") and c not in "\t\n\r" for c in text)
-
-
-def _checked_email(address: str) -> str | None:
-    from email_validator import EmailNotValidError, validate_email
-
-    try:
-        # Syntax only: a clinic's list is checked offline, without DNS look-ups.
-        return validate_email(address, check_deliverability=False).normalized
-    except EmailNotValidError:
-        return None

@@ -91,16 +91,17 @@ def make_certificates(folder: Path) -> Certificates:
 class SmtpServer:
     """Start/stop a server on a fixed port, so a test can take it down and bring it back."""
 
-    def __init__(self, certificates: Certificates, implicit_tls: bool = False, port: int | None = None) -> None:
+    def __init__(self, certificates: Certificates, implicit_tls: bool = False, port: int | None = None, smtputf8: bool = True) -> None:
         self.certificates = certificates
         self.implicit_tls = implicit_tls
+        self.smtputf8 = smtputf8
         self.port = port or free_port()
         self.recorder = Recorder()
         self.controller: Controller | None = None
 
     def start(self) -> SmtpServer:
         tls = self.certificates.server_context
-        common = dict(hostname="127.0.0.1", port=self.port, authenticator=authenticator, auth_required=True)
+        common = dict(hostname="127.0.0.1", port=self.port, authenticator=authenticator, auth_required=True, enable_SMTPUTF8=self.smtputf8)
         if self.implicit_tls:
             # aiosmtpd only advertises AUTH on an implicit-TLS socket with auth_require_tls=False
             # (the socket is already encrypted; it does not know).

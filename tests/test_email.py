@@ -294,3 +294,52 @@ def test_rerun_on_a_later_day_sends_nothing_new_but_a_corrected_address_gets_its
     assert corrected.emailed == [2] and corrected.already_sent == [3]
     assert any("row 2 (patient_id P1): the row changed since its plan was emailed" in w for w in reporter.warnings)
     assert [m["To"] for m in server.recorder.messages] == ["jane.typo@example.org", "jo@example.org", "jane@example.org"]
+
+
+def test_rows_without_patient_id_are_not_resent_when_the_list_shifts(server: SmtpServer, tmp_path: Path) -> None:
+    out = tmp_path / "plans"
+    first = tmp_path / "a.csv"
+    first.write_text("name,email,consent_email\nAnn Able,ann@example.org,yes\nBen Bold,ben@example.org,yes\nCat Cole,cat@example.org,yes\n", encoding="utf-8")
+    assert run(["batch", str(first), "--out-dir", str(out), "--send"], server.env()).exit_code == 0
+    shifted = tmp_path / "b.csv"
+    shifted.write_text("name,email,consent_email\nBen Bold,ben@example.org,yes\nCat Cole,cat@example.org,yes\n", encoding="utf-8")
+    again = run(["batch", str(shifted), "--out-dir", str(out), "--send"], server.env())
+    assert again.exit_code == 0 and "Already sent" in again.stdout
+    assert sorted(m["To"] for m in server.recorder.messages) == ["ann@example.org", "ben@example.org", "cat@example.org"]
+    import sqlite3
+
+    with sqlite3.connect(out / "handout-journal.sqlite") as journal:
+        states = dict(journal.execute("SELECT key, state FROM rows"))
+    assert states["row-2"] == "sent" and states["row-3"] == "sent"
+
+
+def test_message_id_stays_the_same_when_a_plan_is_resent_on_another_day(server: SmtpServer, tmp_path: Path) -> None:
+    import datetime as dt
+
+    from handout.batch import BatchOptions, run_batch
+
+    csv_path = tmp_path / "p.csv"
+    csv_path.write_text("name,patient_id,email,consent_email,start_date\nJane Doe,P1,jane@example.org,yes,2027-03-01\n", encoding="utf-8")
+    for day in (dt.date(2027, 2, 27), dt.date(2027, 2, 28)):
+        run_batch(BatchOptions(csv_path, out_dir=tmp_path / "plans", send=True, resend=True, workers=1, today=day), server.env())
+    first, second = (m["Message-ID"].strip() for m in server.recorder.messages)
+    assert first == second
+
+
+def test_an_address_the_server_cannot_take_fails_only_its_row(certificates, tmp_path: Path) -> None:
+    server = SmtpServer(certificates, smtputf8=False).start()
+    try:
+        csv_path = tmp_path / "p.csv"
+        csv_path.write_text("name,patient_id,email,consent_email\nAnn,A1,ann@example.org,yes\nJoe,A2,jöe@example.org,yes\nCat,A3,cat@example.org,yes\n", encoding="utf-8")
+        result = run(["batch", str(csv_path), "--out-dir", str(tmp_path / "plans"), "--send"], server.env())
+        assert result.exit_code == 1
+        assert "row 3 (patient_id A2): refused by the mail server: the mail server cannot deliver to an address with non-ASCII letters" in result.stderr
+        assert sorted(m["To"] for m in server.recorder.messages) == ["ann@example.org", "cat@example.org"]
+    finally:
+        server.stop()
+
+
+def test_a_non_ascii_smtp_password_is_refused_up_front(server: SmtpServer, tmp_path: Path) -> None:
+    csv_path, _ = patients_csv(tmp_path, 1)
+    result = run(["batch", str(csv_path), "--out-dir", str(tmp_path / "plans"), "--send"], {**server.env(), "HANDOUT_SMTP_PASSWORD": "Pässwort"})
+    assert result.exit_code == 1 and "plain ASCII" in result.stderr and "Pässwort" not in result.stderr

@@ -56,6 +56,9 @@ def test_template_that_is_not_utf8(tmp_path: Path) -> None:
     [
         ('<spacer mm="5000"/>', "from 0 to 100"),
         ('<table widths="0"><row><cell>a</cell></row></table>', "widths must be positive"),
+        ("<list></list>", "needs at least one <item>"),
+        ('<table widths="1" header="3"><row><cell>a</cell></row></table>', "must be from 0 to its 1 rows"),
+        ('<table widths="0.0001,999"><row><cell>a</cell><cell>b</cell></row></table>', "no column narrower"),
         ("{{ brand.name / 2 }}", "failed while being filled in"),
     ],
 )
@@ -71,7 +74,7 @@ def test_a_panel_taller_than_a_page_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "leaflet.xml.j2").write_text(
         '{% extends "builtin/leaflet.xml.j2" %}{% block title %}<panel kind="note"><p>a</p>' + spacers + "</panel>{% endblock %}", encoding="utf-8"
     )
-    one_line(["leaflet", "--templates", str(tmp_path), "-o", str(tmp_path / "l.pdf")], 1, "taller than a page")
+    one_line(["leaflet", "--templates", str(tmp_path), "-o", str(tmp_path / "l.pdf")], 1, "could not be laid out")
 
 
 def test_brand_text_no_font_can_print(brand_dir: Path, tmp_path: Path) -> None:
@@ -135,3 +138,17 @@ def test_output_folder_with_brackets_in_its_name(tmp_path: Path, patients: Path)
     result = CliRunner().invoke(app, ["batch", str(patients), "--out-dir", str(out)])
     assert result.exit_code == 0, result.stderr
     assert "[old]" in result.stdout  # printed as written, not swallowed as markup
+
+
+def test_template_errors_in_a_batch_never_quote_the_patient(tmp_path: Path) -> None:
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "plan.xml.j2").write_text('{% extends "builtin/plan.xml.j2" %}{% block title %}{{ brand[patient.name].x }}{% endblock %}', encoding="utf-8")
+    csv_path = tmp_path / "p.csv"
+    csv_path.write_text("name,patient_id\nAlice Uniquename,P1\n", encoding="utf-8")
+    out = tmp_path / "plans"
+    result = CliRunner().invoke(app, ["batch", str(csv_path), "--out-dir", str(out), "--templates", str(templates), "--workers", "1"])
+    assert result.exit_code == 1
+    assert "row 2 (patient_id P1): could not be rendered" in result.stderr
+    assert "Uniquename" not in result.stderr + result.stdout
+    assert b"Uniquename" not in (out / "handout-journal.sqlite").read_bytes()

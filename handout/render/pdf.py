@@ -101,9 +101,12 @@ class PdfRenderer:
         template.addPageTemplates([PageTemplate(id="page", frames=[frame])])
         try:
             template.build(self.builder.flowables(document.blocks), canvasmaker=_numbered_canvas(self._furniture(document)))
-        except LayoutError:
-            # Only a template can cause this: the built-in ones always fit.
-            raise HandoutError("a part of the document is taller than a page and cannot be split; check the templates (spacers, panels, long tables)") from None
+        except (LayoutError, ValueError, IndexError):
+            # Only a template can cause this: the built-in ones always fit. ReportLab's own
+            # message quotes the text it could not place, which may be a patient's: not shown.
+            raise HandoutError(
+                "the document could not be laid out: a part is taller than a page or too narrow for its text; check the templates"
+            ) from None
         return buffer.getvalue()
 
     def _furniture(self, document: doc.Document) -> Callable[[Canvas, int, int], None]:
