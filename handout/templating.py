@@ -50,14 +50,8 @@ def compile_template(env: jinja2.Environment, name: str) -> jinja2.Template:
     """Load and compile a template, turning its mistakes into a one-line error naming the file."""
     try:
         return env.get_template(name)
-    except jinja2.TemplateSyntaxError as exc:
-        raise HandoutError(f"template {exc.filename or exc.name}, line {exc.lineno}: {exc.message}") from None
-    except jinja2.TemplateNotFound as exc:
-        raise HandoutError(f"template {exc.name} not found") from None
-    except UnicodeDecodeError:
-        raise HandoutError(f"template {name}: not UTF-8 text; save it as UTF-8") from None
-    except OSError as exc:
-        raise HandoutError(f"template {name}: cannot be read ({exc.strerror})") from None
+    except Exception as exc:
+        raise _template_error(name, exc) from None
 
 
 def render_template(env: jinja2.Environment, name: str, context: Mapping[str, object]) -> str:
@@ -65,16 +59,26 @@ def render_template(env: jinja2.Environment, name: str, context: Mapping[str, ob
     template = compile_template(env, name)
     try:
         return template.render(context)
-    except jinja2.TemplateSyntaxError as exc:
-        raise HandoutError(f"template {exc.filename or exc.name}, line {exc.lineno}: {exc.message}") from None
-    except jinja2.UndefinedError as exc:
-        raise HandoutError(f"template {name}: {exc.message}") from None
-    except jinja2.TemplateNotFound as exc:
-        raise HandoutError(f"template {exc.name} not found") from None
-    except jinja2.TemplateError as exc:
-        raise HandoutError(f"template {name}: {exc}") from None
-    except Exception as exc:  # a filter given the wrong kind of value, say: the template's mistake, not a crash
-        raise HandoutError(f"template {name} failed while being filled in ({type(exc).__name__}: {exc})") from None
+    except Exception as exc:  # parents and includes load now, and filters run: all the template's mistakes
+        raise _template_error(name, exc) from None
+
+
+def _template_error(name: str, exc: Exception) -> HandoutError:
+    """One line for any way a template can go wrong, naming the file and, where known, the line."""
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return HandoutError(f"template {exc.filename or exc.name}, line {exc.lineno}: {exc.message}")
+    if isinstance(exc, jinja2.TemplateNotFound):
+        return HandoutError(f"template {exc.name} not found")
+    if isinstance(exc, jinja2.UndefinedError):
+        return HandoutError(f"template {name}: {exc.message}")
+    if isinstance(exc, jinja2.TemplateError):
+        return HandoutError(f"template {name}: {exc}")
+    if isinstance(exc, UnicodeDecodeError):
+        return HandoutError(f"template {name}: not UTF-8 text; save it as UTF-8")
+    if isinstance(exc, OSError):
+        return HandoutError(f"template {name}: cannot be read ({exc.strerror})")
+    # A filter given the wrong kind of value, say: the template's mistake, not a crash.
+    return HandoutError(f"template {name} failed while being filled in ({type(exc).__name__}: {exc})")
 
 
 def template_path(env: jinja2.Environment, name: str) -> str:

@@ -75,6 +75,7 @@ class PdfRenderer:
         label_room = pdfmetrics.stringWidth("Page 888 of 888", MAIN_BOLD, PAGE_LABEL_SIZE) + 8 * mm
         self._footer = [RLParagraph(text_markup(text), self.styles.footer) for text in (footer_lines, brand.disclaimer)]
         self._footer_heights = [para.wrap(self.frame_width - label_room, FOOTER_HEIGHT)[1] for para in self._footer]
+        self._canvas_class = _numbered_canvas(self._draw_furniture)
 
     def render(self, document: doc.Document) -> bytes:
         """The finished PDF; identical documents give identical bytes."""
@@ -100,7 +101,7 @@ class PdfRenderer:
         frame = Frame(MARGIN, MARGIN + FOOTER_HEIGHT, self.frame_width, self.page_height - 2 * MARGIN - FOOTER_HEIGHT, id="body", leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
         template.addPageTemplates([PageTemplate(id="page", frames=[frame])])
         try:
-            template.build(self.builder.flowables(document.blocks), canvasmaker=_numbered_canvas(self._furniture(document)))
+            template.build(self.builder.flowables(document.blocks), canvasmaker=self._canvas_class)
         except (LayoutError, ValueError, IndexError):
             # Only a template can cause this: the built-in ones always fit. ReportLab's own
             # message quotes the text it could not place, which may be a patient's: not shown.
@@ -109,25 +110,23 @@ class PdfRenderer:
             ) from None
         return buffer.getvalue()
 
-    def _furniture(self, document: doc.Document) -> Callable[[Canvas, int, int], None]:
-        def draw(canvas: Canvas, number: int, total: int) -> None:
-            # Page furniture is the same on every page and in the same place, so
-            # a reader always finds the clinic's number and the page count.
-            width, s = self.frame_width, self.styles
-            canvas.saveState()
-            canvas.setStrokeColor(s.accent)
-            canvas.setLineWidth(1.5)
-            top = MARGIN + FOOTER_HEIGHT - FOOTER_RULE_GAP
-            canvas.line(MARGIN, top, MARGIN + width, top)
-            canvas.setFont(MAIN_BOLD, PAGE_LABEL_SIZE)
-            canvas.setFillColor(MUTED)
-            canvas.drawRightString(MARGIN + width, top - 5 * mm, f"Page {number} of {total}")
-            y = top - 2 * mm
-            for para, height in zip(self._footer, self._footer_heights):
-                y -= height
-                para.drawOn(canvas, MARGIN, y)
-                y -= 1
-            canvas.restoreState()
+    def _draw_furniture(self, canvas: Canvas, number: int, total: int) -> None:
+        # Page furniture is the same on every page and in the same place, so
+        # a reader always finds the clinic's number and the page count.
+        width, s = self.frame_width, self.styles
+        canvas.saveState()
+        canvas.setStrokeColor(s.accent)
+        canvas.setLineWidth(1.5)
+        top = MARGIN + FOOTER_HEIGHT - FOOTER_RULE_GAP
+        canvas.line(MARGIN, top, MARGIN + width, top)
+        canvas.setFont(MAIN_BOLD, PAGE_LABEL_SIZE)
+        canvas.setFillColor(MUTED)
+        canvas.drawRightString(MARGIN + width, top - 5 * mm, f"Page {number} of {total}")
+        y = top - 2 * mm
+        for para, height in zip(self._footer, self._footer_heights):
+            y -= height
+            para.drawOn(canvas, MARGIN, y)
+            y -= 1
+        canvas.restoreState()
 
-        return draw
 
