@@ -1,20 +1,171 @@
-"""Builds the Jinja2 environment: clinic templates first, then the built-in ones."""
+"""Builds the sandboxed Jinja2 environment (clinic templates first, then the built-in ones) and fills templates."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextvars
+import functools
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import jinja2
+from jinja2.ext import Extension
+from jinja2.lexer import TOKEN_BLOCK_BEGIN, TOKEN_BLOCK_END, TOKEN_NAME, TOKEN_PIPE, TOKEN_RPAREN, Token, TokenStream
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from handout.errors import HandoutError
 from handout.resources import templates_dir
 
 BUILTIN_PREFIX = "builtin/"
 
+# Limits on what one template fill may do. The built-in 26-week plan takes about
+# 400 steps and 60,000 characters; these leave a clinic's own templates ample room
+# while a mistaken or hostile one stops in milliseconds instead of filling memory.
+MAX_STEPS = 50_000  # loop iterations and calls (macros included), per fill
+MAX_TEXT = 1_000_000  # characters in any one value a template builds
+MAX_OUTPUT = 5_000_000  # characters a fill may print in all
+MAX_COUNT = 100_000  # any number passed to a function or filter (widths, counts)
+MAX_EXPONENT = 64
+_HUGE_FORMAT_WIDTH = re.compile(r"(%[-+ #0]*\d{6,})|(%[-+ #0]*\d*\.\d{6,})|(\{[^{}]*:[^{}]*\d{6,}[^{}]*\})")
+_LOOP_FILTER = "handout_bounded_loop"
+
+
+class _Budget:
+    """What one fill of a template has used so far."""
+
+    def __init__(self) -> None:
+        self.steps = 0
+        self.output = 0
+
+    def step(self) -> None:
+        self.steps += 1
+        if self.steps > MAX_STEPS:
+            raise SecurityError(f"the template runs more than {MAX_STEPS:,} loop steps or calls; simplify it")
+
+    def printed(self, count: int) -> None:
+        self.output += count
+        if self.output > MAX_OUTPUT:
+            raise SecurityError(f"the template prints more than {MAX_OUTPUT:,} characters; simplify it")
+
+
+_BUDGET: contextvars.ContextVar[_Budget] = contextvars.ContextVar("handout_template_budget")
+
+
+def _current_budget() -> _Budget:
+    # A fill through render_template has one budget; any other use still gets a bounded one per call.
+    try:
+        return _BUDGET.get()
+    except LookupError:
+        return _Budget()
+
+
+def _checked_size(value: object) -> object:
+    if isinstance(value, (str, bytes, list, tuple)) and len(value) > MAX_TEXT:
+        raise SecurityError(f"the template builds a value of more than {MAX_TEXT:,} characters or items")
+    return value
+
+
+def _checked_arguments(args: Iterable[object], kwargs: Mapping[str, object]) -> None:
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_COUNT:
+            raise SecurityError(f"the number {value} is too large for a template (at most {MAX_COUNT:,})")
+        if isinstance(value, str) and _HUGE_FORMAT_WIDTH.search(value):
+            raise SecurityError("a format width in the template is too large")
+
+
+def _bounded_loop(iterable: Iterable[Any]) -> Iterator[Any]:
+    budget = _current_budget()
+    for item in iterable:
+        budget.step()
+        yield item
+
+
+class _BoundedLoops(Extension):
+    """Rewrites every `{% for x in ITER %}` as `{% for x in (ITER)|handout_bounded_loop %}`, so loops count steps."""
+
+    def filter_stream(self, stream: TokenStream) -> Iterator[Token]:
+        tokens = iter(stream)
+        for token in tokens:
+            yield token
+            if token.type != TOKEN_BLOCK_BEGIN:
+                continue
+            keyword = next(tokens)
+            yield keyword
+            if keyword.type != TOKEN_NAME or keyword.value != "for":
+                continue
+            for token in tokens:  # the loop variables, up to `in`
+                yield token
+                if token.type == TOKEN_NAME and token.value == "in":
+                    break
+            yield Token(token.lineno, "lparen", "(")
+            depth = 0
+            for token in tokens:  # the iterable ends at a top-level `if`, `recursive` or the block's end
+                if depth == 0 and (token.type == TOKEN_BLOCK_END or (token.type == TOKEN_NAME and token.value in ("if", "recursive"))):
+                    yield Token(token.lineno, TOKEN_RPAREN, ")")
+                    yield Token(token.lineno, TOKEN_PIPE, "|")
+                    yield Token(token.lineno, TOKEN_NAME, _LOOP_FILTER)
+                    yield token
+                    break
+                depth += token.type in ("lparen", "lbracket", "lbrace")
+                depth -= token.type in ("rparen", "rbracket", "rbrace")
+                yield token
+
+
+class ClinicSandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox, with every loop, call, operator and filter bounded in time and size.
+
+    A clinic's own templates are served to a web page (`handout serve`) and
+    filled with patient data: they must not reach Python, change data, or
+    exhaust the machine, whoever wrote them.
+    """
+
+    intercepted_binops = frozenset({"*", "**", "%", "+"})
+
+    def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, (int, float)) and abs(right) > MAX_EXPONENT:
+            raise SecurityError(f"the power {right} is too large for a template (at most {MAX_EXPONENT})")
+        if operator == "*":
+            for sequence, times in ((left, right), (right, left)):
+                if isinstance(sequence, (str, list, tuple)) and isinstance(times, int) and len(sequence) * times > MAX_TEXT:
+                    raise SecurityError(f"the template builds a value of more than {MAX_TEXT:,} characters or items")
+            if isinstance(left, int) and isinstance(right, int) and max(abs(left), abs(right)) > 10**100:
+                raise SecurityError("a number in the template is too large")
+        if operator == "%" and isinstance(left, str):
+            _checked_arguments((left,), {})
+        return _checked_size(super().call_binop(context, operator, left, right))
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        # "{:>999999999}".format(1) would build a gigabyte before any size check could run.
+        if getattr(value, "__name__", "") in ("format", "format_map") and isinstance(getattr(value, "__self__", None), str):
+            _checked_arguments((value.__self__,), {})
+        return super().wrap_str_format(value)
+
+    def call(__self, __context: jinja2.runtime.Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 - Jinja's signature
+        _current_budget().step()
+        _checked_arguments(args, kwargs)
+        return _checked_size(super().call(__context, __obj, *args, **kwargs))
+
+
+def _bounded_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(function)  # keeps Jinja's pass_context/pass_environment marks
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        values = [a for a in args if not isinstance(a, (jinja2.runtime.Context, jinja2.Environment, jinja2.nodes.EvalContext))]
+        _checked_arguments(values, kwargs)
+        return _checked_size(function(*args, **kwargs))
+
+    return bounded
+
+
+def _finalize(value: object) -> object:
+    # Every {{ value }} passes here: the one place that sees all a template prints.
+    if isinstance(value, str):
+        _current_budget().printed(len(value))
+    return value
+
 
 def make_environment(override_dirs: Sequence[Path] = ()) -> jinja2.Environment:
-    """A strict, autoescaping environment searching `override_dirs` in order, then the built-ins.
+    """A strict, autoescaping, sandboxed environment searching `override_dirs` in order, then the built-ins.
 
     A clinic template may `{% extends "builtin/leaflet.xml.j2" %}` and replace one block.
     """
@@ -29,7 +180,7 @@ def make_environment(override_dirs: Sequence[Path] = ()) -> jinja2.Environment:
             builtin,
         ]
     )
-    return jinja2.Environment(
+    env = ClinicSandbox(
         loader=loader,
         undefined=jinja2.StrictUndefined,
         # Documents and HTML mail are markup: every value is escaped, so patient
@@ -38,7 +189,13 @@ def make_environment(override_dirs: Sequence[Path] = ()) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=_finalize,
+        extensions=[_BoundedLoops],
     )
+    env.globals.pop("lipsum", None)  # placeholder text has no place in a patient's document
+    env.filters = {name: _bounded_filter(name, function) for name, function in env.filters.items()}
+    env.filters[_LOOP_FILTER] = _bounded_loop
+    return env
 
 
 def environment_for(brand_templates: Path | None, template_dirs: Sequence[Path] = ()) -> jinja2.Environment:
@@ -57,10 +214,17 @@ def compile_template(env: jinja2.Environment, name: str) -> jinja2.Template:
 def render_template(env: jinja2.Environment, name: str, context: Mapping[str, object]) -> str:
     """Fill one template, turning template mistakes into a one-line error naming the file."""
     template = compile_template(env, name)
+    budget = _BUDGET.set(_Budget())
     try:
         return template.render(context)
+    except RecursionError:
+        raise HandoutError(f"template {name}: a macro or include calls itself without end") from None
+    except MemoryError:
+        raise HandoutError(f"template {name}: filling it in needs more memory than this computer has; simplify it") from None
     except Exception as exc:  # parents and includes load now, and filters run: all the template's mistakes
         raise _template_error(name, exc) from None
+    finally:
+        _BUDGET.reset(budget)
 
 
 def _template_error(name: str, exc: Exception) -> HandoutError:
@@ -69,16 +233,36 @@ def _template_error(name: str, exc: Exception) -> HandoutError:
         return HandoutError(f"template {exc.filename or exc.name}, line {exc.lineno}: {exc.message}")
     if isinstance(exc, jinja2.TemplateNotFound):
         return HandoutError(f"template {exc.name} not found")
+    where = _template_line(name, exc)
+    if isinstance(exc, SecurityError):
+        return HandoutError(f"template {where}: not allowed: {exc.message}")
     if isinstance(exc, jinja2.UndefinedError):
-        return HandoutError(f"template {name}: {exc.message}")
+        return HandoutError(f"template {where}: {exc.message}")
     if isinstance(exc, jinja2.TemplateError):
-        return HandoutError(f"template {name}: {exc}")
+        return HandoutError(f"template {where}: {exc}")
     if isinstance(exc, UnicodeDecodeError):
         return HandoutError(f"template {name}: not UTF-8 text; save it as UTF-8")
     if isinstance(exc, OSError):
         return HandoutError(f"template {name}: cannot be read ({exc.strerror})")
     # A filter given the wrong kind of value, say: the template's mistake, not a crash.
     return HandoutError(f"template {name} failed while being filled in ({type(exc).__name__}: {exc})")
+
+
+def _template_line(name: str, exc: BaseException) -> str:
+    """`name, line N` from the innermost template frame of the error (Jinja maps frames to template lines)."""
+    found = name
+    tb = exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if not filename.endswith(".py") and not filename.startswith("<"):
+            found = f"{_short_name(filename, name)}, line {tb.tb_lineno}"
+        tb = tb.tb_next
+    return found
+
+
+def _short_name(filename: str, name: str) -> str:
+    # The clinic's own file by its path (it may have several overrides); a built-in by its name.
+    return filename if not filename.startswith(str(templates_dir())) else Path(filename).relative_to(templates_dir()).as_posix()
 
 
 def template_path(env: jinja2.Environment, name: str) -> str:
