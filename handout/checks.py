@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import os
 import re
 import sys
 import unicodedata
+from collections.abc import Mapping
 
 from handout.errors import HandoutError, UsageError
-from handout.plan import PlanInputError, PlanRequest
+from handout.plan import (
+    DEFAULT_START_MINUTES,
+    DEFAULT_TARGET_MINUTES,
+    DEFAULT_WALKS_PER_WEEK,
+    DEFAULT_WEEKS,
+    PlanInputError,
+    PlanRequest,
+)
 
 MAX_NAME_LENGTH = 200
+MIN_PASSWORD_LENGTH = 8
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -38,8 +48,36 @@ def iso_date(text: str) -> dt.date | None:
         return None
 
 
+def password_problem(password: str) -> str | None:
+    """Why a PDF password is too weak to guard health information (the rule it breaks), or None.
+
+    The one rule for `handout plan --encrypt` and the CSV's pdf_password column.
+    """
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"must be at least {MIN_PASSWORD_LENGTH} characters long"
+    if len({_character_kind(c) for c in password}) < 2:
+        # All digits or all one case falls to a guessing program in moments.
+        return "must mix at least two kinds of character (lowercase letters, capitals, digits, symbols)"
+    return None
+
+
+def _character_kind(char: str) -> str:
+    if char.islower():
+        return "lowercase"
+    if char.isupper():
+        return "capital"
+    return "digit" if char.isdigit() else "symbol"  # letters without case (Chinese, say) count with symbols
+
+
 # ---------------------------------------------------------------------------
 # Command-line values: each failure is a one-line usage error naming the option
+PLAN_DEFAULTS = {
+    "start_minutes": DEFAULT_START_MINUTES,
+    "target_minutes": DEFAULT_TARGET_MINUTES,
+    "walks_per_week": DEFAULT_WALKS_PER_WEEK,
+    "weeks": DEFAULT_WEEKS,
+}
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")  # ASCII digits only: int() would also take "1_0" and other scripts' digits
 PLAN_OPTIONS = {
     "start_minutes": "--start-minutes",
     "target_minutes": "--target-minutes",
@@ -73,21 +111,48 @@ def printable(option: str, text: str) -> None:
         )
 
 
-def plan_request(start_minutes: int, target_minutes: int, walks_per_week: int, weeks: int, start_date: str | None) -> PlanRequest:
-    """The plan the options ask for, starting today unless --start-date says otherwise."""
-    first_day = calendar_date("--start-date", start_date) if start_date else dt.date.today()
+def plan_request(given: Mapping[str, str], today: dt.date) -> PlanRequest:
+    """The plan asked for, from values as typed (an option or a CSV cell; absent or empty: the default).
+
+    The one rule for both faces, so they share limits and words; PlanInputError names the field.
+    """
+    numbers: dict[str, int] = {}
+    for field, default in PLAN_DEFAULTS.items():
+        raw = given.get(field, "").strip()
+        if not raw:
+            numbers[field] = default
+        elif _WHOLE_NUMBER.fullmatch(raw):
+            numbers[field] = int(raw)
+        else:
+            raise PlanInputError(field, "must be a whole number")
+    if not given.get("target_minutes", "").strip():
+        # Only the start was given: hold the target there rather than blame a target nobody typed.
+        numbers["target_minutes"] = max(numbers["target_minutes"], numbers["start_minutes"])
+    raw_date = given.get("start_date", "").strip()
+    start_date = iso_date(raw_date) if raw_date else today
+    if start_date is None:
+        raise PlanInputError("start_date", "must be a real date written YYYY-MM-DD")
+    return PlanRequest(start_date=start_date, **numbers)
+
+
+def plan_options(given: Mapping[str, str | int | None]) -> PlanRequest:
+    """The plan the command-line options ask for (None: not typed), starting today unless --start-date says otherwise."""
+    typed = {field: str(value) for field, value in given.items() if value is not None}
     try:
-        return PlanRequest(start_minutes, target_minutes, walks_per_week, weeks, first_day)
+        return plan_request(typed, dt.date.today())
     except PlanInputError as exc:
         raise UsageError(f"{PLAN_OPTIONS[exc.field]} {exc.problem}") from None
 
 
-def calendar_date(option: str, value: str) -> dt.date:
-    """A real date written YYYY-MM-DD (2026-02-30 is not one)."""
-    day = iso_date(value)
-    if day is None:
-        raise UsageError(f"{option} must be a real date written YYYY-MM-DD, not {value!r}")
-    return day
+def text_encoding(option: str, value: str | None) -> str | None:
+    """A text encoding Python knows (cp1252, utf-16, latin-1 ...), by its canonical name; None when not given."""
+    if value is None:
+        return None
+    try:
+        b"".decode(value)  # also refuses codecs that are not text encodings (base64, rot13)
+    except LookupError:
+        raise UsageError(f"{option}: {value!r} is not a text encoding handout knows; try utf-8, cp1252 or utf-16") from None
+    return codecs.lookup(value).name
 
 
 def qr_url(value: str | None) -> str | None:
@@ -120,6 +185,7 @@ def pdf_password() -> str:
         if not sys.stdin.isatty():
             raise UsageError("--encrypt needs the PDF password in HANDOUT_PDF_PASSWORD (or run it at a terminal to be asked)")
         password = typer.prompt("PDF password", hide_input=True, confirmation_prompt=True)
-    if not password.strip():
-        raise UsageError("the PDF password must not be empty")
+    problem = password_problem(password)
+    if problem is not None:
+        raise UsageError(f"the PDF password {problem}")
     return password

@@ -161,7 +161,10 @@ def plan(
     patient: Annotated[str, typer.Option("--patient", help="The patient's name, printed on the plan only.", show_default=False)],
     clinician: Annotated[str, typer.Option("--clinician", help="Your name, printed on the plan.", show_default=False)] = "",
     start_minutes: Annotated[int, typer.Option("--start-minutes", help="Minutes per walk in week 1 (1–60).")] = DEFAULT_START_MINUTES,
-    target_minutes: Annotated[int, typer.Option("--target-minutes", help="Minutes per walk to build up to (start–90).")] = DEFAULT_TARGET_MINUTES,
+    target_minutes: Annotated[
+        int | None,
+        typer.Option("--target-minutes", help=f"Minutes per walk to build up to (start–90). Default: {DEFAULT_TARGET_MINUTES}, or the start if higher.", show_default=False),
+    ] = None,
     walks_per_week: Annotated[int, typer.Option("--walks-per-week", help="Walks each week (1–7).")] = DEFAULT_WALKS_PER_WEEK,
     weeks: Annotated[int, typer.Option("--weeks", help="Length of the plan and diary in weeks (1–26).")] = DEFAULT_WEEKS,
     start_date: Annotated[str | None, typer.Option("--start-date", help="First day of week 1, YYYY-MM-DD. Default: today.", show_default=False)] = None,
@@ -192,7 +195,9 @@ def plan(
 
     name = checks.person_name("--patient", patient, required=True)
     clinician_name = checks.person_name("--clinician", clinician, required=False)
-    request = checks.plan_request(start_minutes, target_minutes, walks_per_week, weeks, start_date)
+    request = checks.plan_options(
+        {"start_minutes": start_minutes, "target_minutes": target_minutes, "walks_per_week": walks_per_week, "weeks": weeks, "start_date": start_date}
+    )
     schedule = build_plan(request)
     if json_output and (email or encrypt or outbox or consent):
         raise UsageError("--json only prints the schedule; leave out --email, --consent, --encrypt and --outbox")

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from handout.checks import MAX_NAME_LENGTH, has_control_characters, iso_date, valid_email
+from handout.checks import MAX_NAME_LENGTH, PLAN_DEFAULTS, has_control_characters, password_problem, plan_request, valid_email
 from handout.errors import HandoutError
 from handout.plan import PlanInputError, PlanRequest
 
@@ -203,30 +203,19 @@ def _check_row(
     if consent_text not in _YES | _NO:
         return problem("consent_email", "must be yes or no (also y/n, true/false, 1/0)")
 
-    numbers: dict[str, int] = {}
-    for column, default in (("start_minutes", 10), ("target_minutes", 30), ("walks_per_week", 5), ("weeks", 12)):
-        raw = record.get(column, "").strip()
-        if not raw:
-            numbers[column] = default
-            continue
-        try:
-            numbers[column] = int(raw)
-        except ValueError:
-            return problem(column, "must be a whole number")
-    raw_date = record.get("start_date", "").strip()
-    start_date = iso_date(raw_date) if raw_date else today
-    if start_date is None:
-        return problem("start_date", "must be a real date written YYYY-MM-DD")
-    if numbers["target_minutes"] < numbers["start_minutes"] and not record.get("target_minutes", "").strip():
-        numbers["target_minutes"] = numbers["start_minutes"]  # only the start was given: hold it steady
     try:
-        request = PlanRequest(start_date=start_date, **numbers)
+        request = plan_request(record, today)  # the same rule, limits and words as the command line
     except PlanInputError as exc:
         return problem(exc.field, exc.problem)
+    raw_date = record.get("start_date", "").strip()
+    numbers = {field: getattr(request, field) for field in PLAN_DEFAULTS}
 
     password = record.get("pdf_password", "")
     if require_password and not password:
         return problem("pdf_password", "is empty, and --encrypt needs a password for every row")
+    weakness = password_problem(password) if require_password else None
+    if weakness is not None:
+        return problem("pdf_password", weakness)  # the rule it breaks, never the value
     fingerprint = hashlib.sha256(
         "\0".join(
             (name, clinician, email, str(consent_text in _YES), raw_date, *(str(numbers[k]) for k in sorted(numbers)))
