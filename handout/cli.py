@@ -128,14 +128,14 @@ def leaflet(
     from handout.brand import load_brand
     from handout.checks import qr_url as checked_qr_url
     from handout.content import load_article
-    from handout.output import write_atomic
+    from handout.output import is_standard_output, write_output
     from handout.pipeline import Renderer
 
     url = checked_qr_url(qr_url)
     renderer = Renderer(load_brand(brand), paper.value, _template_dirs(templates))
     pdf = renderer.leaflet(load_article(), url)
-    write_atomic(output, pdf)
-    typer.echo(f"Wrote {output} ({len(pdf) // 1024} KB)")
+    where = write_output(output, pdf)
+    typer.echo(f"Wrote the leaflet to {where} ({len(pdf) // 1024} KB)", err=is_standard_output(output))
 
 
 @app.command("init-brand")
@@ -219,7 +219,7 @@ def plan(
 
     from handout.brand import load_brand
     from handout.content import load_article
-    from handout.output import write_atomic
+    from handout.output import is_standard_output, write_output
     from handout.pipeline import Patient, Renderer
 
     settings = None
@@ -234,13 +234,14 @@ def plan(
         from handout.encrypt import encrypt_pdf
 
         pdf = encrypt_pdf(pdf, password)
-    write_atomic(output, pdf)
+    where = write_output(output, pdf)
     # The path is the user's own choice; the patient's name is never echoed.
-    typer.echo(f"Wrote the walking plan to {output} ({len(pdf) // 1024} KB)")
+    # With `-o -` the PDF is on standard output, so every message goes to stderr.
+    typer.echo(f"Wrote the walking plan to {where} ({len(pdf) // 1024} KB)", err=is_standard_output(output))
     if address:
         from handout.delivery import email_one_plan
 
-        typer.echo(email_one_plan(renderer.brand, renderer.env, os.environ, settings, outbox, address, pdf, digest, encrypt))
+        typer.echo(email_one_plan(renderer.brand, renderer.env, os.environ, settings, outbox, address, pdf, digest, encrypt), err=is_standard_output(output))
 
 
 @app.command()

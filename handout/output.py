@@ -1,19 +1,55 @@
-"""Writes files atomically, so no half-written PDF is ever left behind."""
+"""Writes finished files: atomically into regular files, streamed to standard output, pipes and devices."""
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
+import sys
 import tempfile
 from pathlib import Path
 
-from handout.errors import HandoutError
+from handout.errors import HandoutError, UsageError
+
+STANDARD_OUTPUT = "-"
+
+
+def is_standard_output(path: Path) -> bool:
+    """True for `-o -`, the conventional name for standard output."""
+    return str(path) == STANDARD_OUTPUT
+
+
+def write_output(path: Path, data: bytes) -> str:
+    """Write a document where the user's `-o` points, and say where it went.
+
+    A regular file (or a new path) is replaced atomically: never half-written.
+    `-` is standard output. A named pipe or a character device (a print
+    queue's pipe, /dev/null) is written to as a stream, as the user clearly
+    meant; it is never replaced by a file. Anything else is refused.
+    """
+    if is_standard_output(path):
+        _write_standard_output(data)
+        return "standard output"
+    mode = _mode(path)
+    if mode is not None and (stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)):
+        _write_stream(path, data, stat.S_ISFIFO(mode))
+        return str(path)
+    write_atomic(path, data)
+    return str(path)
 
 
 def write_atomic(path: Path, data: bytes) -> Path:
-    """Write `data` to a temporary file beside `path`, flush it to disk, then rename it into place."""
+    """Write `data` to a temporary file beside `path`, flush it to disk, then rename it into place.
+
+    Only for regular files: a symbolic link keeps pointing where it did (its
+    target is replaced), and a pipe, device, socket or folder is refused
+    rather than replaced by a file.
+    """
+    path = _through_links(path)
+    mode = _mode(path)
+    if mode is not None and not stat.S_ISREG(mode):
+        raise HandoutError(f"{path}: is {_kind(mode)}, not a file; give the name of a file to write")
     folder = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise HandoutError(f"{path}: is a folder; give a file name such as {path / 'leaflet.pdf'}")
     if not folder.is_dir():
         raise HandoutError(f"{folder}: output folder not found")
     try:
@@ -33,6 +69,73 @@ def write_atomic(path: Path, data: bytes) -> Path:
             raise HandoutError(f"{path}: cannot write the file ({exc.strerror})") from None
         raise
     return path
+
+
+def _through_links(path: Path) -> Path:
+    # Renaming onto a symbolic link would replace the link itself with a file.
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
+def _mode(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_mode
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise HandoutError(f"{path}: cannot be checked ({exc.strerror})") from None
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def _write_standard_output(data: bytes) -> None:
+    if sys.stdout.isatty():
+        raise UsageError("-o - writes the PDF to standard output, which is a terminal here; redirect it (> file.pdf, | lp) or give a file name")
+    try:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    except BrokenPipeError:
+        # The reading program stopped early (`| head`): its choice, and nothing on disk is affected.
+        _silence_broken_pipe()
+        raise HandoutError("standard output: the program reading the PDF stopped before the end") from None
+
+
+def _silence_broken_pipe() -> None:
+    # Python would report the broken pipe again when it flushes stdout at exit.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def _write_stream(path: Path, data: bytes, pipe: bool) -> None:
+    # O_NONBLOCK makes opening a pipe nobody reads fail at once instead of waiting for ever.
+    flags = os.O_WRONLY | (os.O_NONBLOCK if pipe else 0)
+    try:
+        handle = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:
+            raise HandoutError(f"{path}: is a named pipe and nothing is reading from it; start the reading program first") from None
+        raise HandoutError(f"{path}: cannot be opened for writing ({exc.strerror})") from None
+    try:
+        if pipe:
+            os.set_blocking(handle, True)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(handle, view) :]
+    except OSError as exc:
+        raise HandoutError(f"{path}: writing stopped part-way ({exc.strerror})") from None
+    finally:
+        os.close(handle)
 
 
 def _umask() -> int:
