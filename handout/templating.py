@@ -157,6 +157,11 @@ def _bounded_filter(name: str, function: Callable[..., Any]) -> Callable[..., An
     return bounded
 
 
+def quantity(count: int, singular: str, plural: str) -> str:
+    """`3 | quantity("minute", "minutes")` is "3 minutes"; 1 takes the singular ("1 minute")."""
+    return f"{count} {singular if count == 1 else plural}"
+
+
 def _finalize(value: object) -> object:
     # Every {{ value }} passes here: the one place that sees all a template prints.
     if isinstance(value, str):
@@ -195,6 +200,7 @@ def make_environment(override_dirs: Sequence[Path] = ()) -> jinja2.Environment:
     env.globals.pop("lipsum", None)  # placeholder text has no place in a patient's document
     env.filters = {name: _bounded_filter(name, function) for name, function in env.filters.items()}
     env.filters[_LOOP_FILTER] = _bounded_loop
+    env.filters["quantity"] = quantity
     return env
 
 
