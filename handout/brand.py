@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
+from handout.checks import bidi_control, composed
 from handout.errors import HandoutError
 from handout.qr import check_url
 from handout.resources import default_brand_dir
@@ -101,6 +102,10 @@ def load_brand(directory: Path | None = None) -> Brand:
             raise HandoutError(f"{path}: key '{key}' must be on one line")
 
     primary = _colour(path, "primary_colour", data["primary_colour"])
+        control = bidi_control(value)
+        if control is not None:
+            raise HandoutError(f"{path}: key '{key}' has the direction control U+{ord(control):04X}, which can disguise text; type it again without it")
+    data = {key: composed(value) for key, value in data.items()}  # accents joined to their letters, as drawn
     if primary.contrast_with_white() < MIN_TEXT_CONTRAST:
         raise HandoutError(
             f"{path}: key 'primary_colour' {primary.hex} is too light for text "

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from handout.checks import MAX_NAME_LENGTH, PLAN_DEFAULTS, has_control_characters, password_problem, plan_request, valid_email
+from handout.checks import MAX_NAME_LENGTH, PLAN_DEFAULTS, bidi_control, composed, has_control_characters, password_problem, plan_request, valid_email
 from handout.errors import HandoutError
 from handout.plan import PlanInputError, PlanRequest
 
@@ -176,7 +176,7 @@ def _check_row(
         return problem("patient_id", "may only use letters, digits, '.', '_' and '-' (at most 64), as it names the PDF file")
     if _ROW_KEY.fullmatch(patient_id):
         return problem("patient_id", "must not look like row-N: handout names rows without a patient_id that way")
-    name = " ".join(record.get("name", "").split())
+    name = " ".join(composed(record.get("name", "")).split())
     if not name:
         return problem("name", "is empty")
     for column in ("name", "clinician", "email"):
@@ -184,12 +184,12 @@ def _check_row(
             return problem(column, "has control characters (copy it from the original record again)")
     if len(name) > MAX_NAME_LENGTH:
         return problem("name", f"is longer than {MAX_NAME_LENGTH} characters")
-    for column, text in (("name", name), ("clinician", " ".join(record.get("clinician", "").split()))):
+    clinician = " ".join(composed(record.get("clinician", "")).split())
+    for column, text in (("name", name), ("clinician", clinician)):
         bad = find_unprintable(text) if find_unprintable is not None else None
         if bad is not None:
             # The code point identifies the problem without putting any of the name in the report.
             return problem(column, f"has a character handout's fonts cannot print (U+{ord(bad):04X})")
-    clinician = " ".join(record.get("clinician", "").split())
     if len(clinician) > MAX_NAME_LENGTH:
         return problem("clinician", f"is longer than {MAX_NAME_LENGTH} characters")
 
@@ -231,4 +231,8 @@ def _check_row(
         request=request,
         pdf_password=password,
         fingerprint=fingerprint,
+    for column in ("name", "clinician"):
+        control = bidi_control(record.get(column, ""))
+        if control is not None:
+            return problem(column, f"has the direction control U+{ord(control):04X}, which can disguise text (type it again without it)")
     )

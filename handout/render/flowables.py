@@ -12,7 +12,7 @@ from reportlab.platypus import Paragraph as RLParagraph
 
 from handout import document as doc
 from handout.brand import Brand
-from handout.render.fonts import MAIN, MAIN_BOLD, inline_markup, printable_in_main, string_width, text_markup
+from handout.render.fonts import MAIN, MAIN_BOLD, inline_markup, paragraph, printable_in_main, string_width, text_markup
 from handout.render.graphics import QR_WIDTH, GridTable, LogoFlowable, QRFlowable, TickBox, WarningSign
 from handout.render.styles import INK, WARNING, WARNING_TINT, Styles
 
@@ -84,15 +84,15 @@ class Builder:
         return result
 
     def _para(self, spans: doc.Inline, style: ParagraphStyle) -> RLParagraph:
-        return RLParagraph(inline_markup(spans, self.styles.primary_hex), style)
+        return paragraph(inline_markup(spans, self.styles.primary_hex), style)
 
     def masthead(self, block: doc.Masthead, width: float) -> list[Flowable]:
         s, brand = self.styles, self.brand
         logo = LogoFlowable(brand.logo, 40 * mm, 18 * mm, alt=brand.name)
         contact_lines = [brand.address.replace("\n", ", "), " · ".join(x for x in (brand.phone, brand.website or brand.email) if x)]
         text = [
-            RLParagraph(text_markup(brand.name), s.masthead_name),
-            RLParagraph("<br/>".join(text_markup(line) for line in contact_lines), s.masthead_contact),
+            paragraph(text_markup(brand.name), s.masthead_name),
+            paragraph("<br/>".join(text_markup(line) for line in contact_lines), s.masthead_contact),
         ]
         table = Table([[logo, text]], colWidths=[logo.width + 6 * mm, None], hAlign="LEFT")
         table.setStyle(
@@ -277,7 +277,7 @@ class Builder:
         ]
         if block.label:
             sign = s.profile.h2 * 1.3
-            label = RLParagraph(text_markup(block.label.upper()), s.band)
+            label = paragraph(text_markup(block.label.upper()), s.band)
             if block.kind == "warning":
                 band = Table([[WarningSign(sign), label]], colWidths=[sign + 3 * mm, None], hAlign="LEFT")
             else:

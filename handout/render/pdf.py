@@ -11,7 +11,6 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
-from reportlab.platypus import Paragraph as RLParagraph
 from reportlab.platypus.doctemplate import LayoutError
 
 from handout import __version__
@@ -19,7 +18,7 @@ from handout import document as doc
 from handout.brand import Brand
 from handout.errors import HandoutError
 from handout.render.flowables import Builder
-from handout.render.fonts import MAIN, MAIN_BOLD, first_unprintable, register_fonts, text_markup
+from handout.render.fonts import MAIN, MAIN_BOLD, first_unprintable, paragraph, register_fonts, text_markup
 from handout.render.styles import MUTED, STANDARD, Profile, make_styles
 
 PAPER_SIZES = {"a4": A4, "letter": LETTER}
@@ -73,7 +72,7 @@ class PdfRenderer:
         footer_lines = " · ".join(x for x in (brand.name, brand.phone, brand.website or brand.email) if x)
         # Wrapped once here, drawn on every page of every document: the footer never changes.
         label_room = pdfmetrics.stringWidth("Page 888 of 888", MAIN_BOLD, PAGE_LABEL_SIZE) + 8 * mm
-        self._footer = [RLParagraph(text_markup(text), self.styles.footer) for text in (footer_lines, brand.disclaimer)]
+        self._footer = [paragraph(text_markup(text), self.styles.footer) for text in (footer_lines, brand.disclaimer)]
         self._footer_heights = [para.wrap(self.frame_width - label_room, FOOTER_HEIGHT)[1] for para in self._footer]
         self._canvas_class = _numbered_canvas(self._draw_furniture)
 
