@@ -23,7 +23,9 @@ REQUIRED_KEYS = ("name", "address", "phone", "primary_colour", "accent_colour", 
 OPTIONAL_KEYS = ("email", "website", "locale")
 _HEX_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}")
 LOCALES = ("en-GB", "en-US", "en-IE", "en-AU", "en-NZ", "en-CA", "en-ZA", "en-IN")  # English, as the article is
-MAX_DISCLAIMER = 180  # two footer lines
+# Longest accepted text per printed key. The masthead and footer wrap text of these
+# lengths inside the page (a test renders them all); longer is refused with the limit.
+MAX_LENGTHS = {"name": 60, "address": 120, "phone": 30, "email": 80, "website": 60, "disclaimer": 180}
 
 
 @dataclass(frozen=True)
@@ -100,12 +102,12 @@ def load_brand(directory: Path | None = None) -> Brand:
             raise HandoutError(f"{path}: key '{key}' must be a non-empty text value in quotes")
         if "\n" in value and key != "address":
             raise HandoutError(f"{path}: key '{key}' must be on one line")
-
-    primary = _colour(path, "primary_colour", data["primary_colour"])
         control = bidi_control(value)
         if control is not None:
             raise HandoutError(f"{path}: key '{key}' has the direction control U+{ord(control):04X}, which can disguise text; type it again without it")
     data = {key: composed(value) for key, value in data.items()}  # accents joined to their letters, as drawn
+
+    primary = _colour(path, "primary_colour", data["primary_colour"])
     if primary.contrast_with_white() < MIN_TEXT_CONTRAST:
         raise HandoutError(
             f"{path}: key 'primary_colour' {primary.hex} is too light for text "
@@ -114,8 +116,10 @@ def load_brand(directory: Path | None = None) -> Brand:
     locale = data.get("locale", "en-GB")
     if locale not in LOCALES:
         raise HandoutError(f"{path}: key 'locale' must be one of {', '.join(LOCALES)} (the article is in English), not {locale!r}")
-    if len(data["disclaimer"]) > MAX_DISCLAIMER:
-        raise HandoutError(f"{path}: key 'disclaimer' is {len(data['disclaimer'])} characters; keep it to {MAX_DISCLAIMER} so it fits the footer")
+    for key, limit in MAX_LENGTHS.items():
+        length = len(data.get(key, "").strip())
+        if length > limit:
+            raise HandoutError(f"{path}: key '{key}' is {length} characters; keep it to {limit} so it fits the page")
     try:
         resources_url = check_url(data["resources_url"])
     except HandoutError as exc:
@@ -190,6 +194,45 @@ def _check_svg(where: str, logo: Path) -> None:
         raise HandoutError(f"{where}: {logo.name} cannot be read ({exc.strerror})") from None
     if root.tag.rpartition("}")[2] != "svg":
         raise HandoutError(f"{where}: {logo.name} is XML but not an SVG image")
+    reference = _external_reference(root, logo)
+    if reference is not None:
+        raise HandoutError(
+            f"{where}: {logo.name} refers to {reference[:60]!r} outside the logo file; "
+            "use a self-contained SVG (pictures inside it as data: URIs) or a PNG"
+        )
+
+
+_CSS_URL = re.compile(r"""url\(\s*['"]?([^'")]*)""", re.IGNORECASE)
+
+
+def _external_reference(root: ET.Element, logo: Path) -> str | None:
+    """The first reference an SVG makes to anything but itself (another file, a web address), if any.
+
+    Any such reference could read a file outside the brand folder when the logo is
+    drawn, so the rule is simply: none at all. In-document #fragments and data: URIs
+    are allowed.
+    """
+
+    def external(target: str) -> bool:
+        target = target.strip()
+        return bool(target) and not target.startswith("#") and not target.lower().startswith("data:")
+
+    if b"<?xml-stylesheet" in logo.read_bytes():
+        return "an xml-stylesheet"
+    for element in root.iter():
+        for name, value in element.attrib.items():
+            if name.rpartition("}")[2] == "href" and external(value):
+                return value
+            for target in _CSS_URL.findall(value):
+                if external(target):
+                    return target
+        if element.tag.rpartition("}")[2] == "style" and element.text:
+            if "@import" in element.text.lower():
+                return "an @import"
+            for target in _CSS_URL.findall(element.text):
+                if external(target):
+                    return target
+    return None
 
 
 def init_brand(target: Path) -> Path:

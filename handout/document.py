@@ -137,3 +137,21 @@ class Document:
 def plain_text(spans: Inline) -> str:
     """The text of an inline run, as a reader would hear it."""
     return "".join(s.text for s in spans)
+
+
+def has_content(blocks: tuple[Block, ...]) -> bool:
+    """Whether blocks put anything on paper for a reader: text, a table, the masthead or a QR code (spacers and page breaks do not)."""
+    for block in blocks:
+        if isinstance(block, Masthead | Table | QRCode):
+            return True
+        if isinstance(block, Title) and plain_text(block.text + block.subtitle).strip():
+            return True
+        if isinstance(block, Heading | Paragraph) and plain_text(block.text).strip():
+            return True
+        if isinstance(block, BulletList) and any(plain_text(item).strip() for item in block.items):
+            return True
+        if isinstance(block, Panel) and (block.label.strip() or has_content(block.children)):
+            return True
+        if isinstance(block, Keep) and has_content(block.children):
+            return True
+    return False

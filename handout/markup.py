@@ -23,6 +23,7 @@ from handout.document import (
     Span,
     Table,
     Title,
+    has_content,
 )
 from handout.errors import HandoutError
 
@@ -62,6 +63,8 @@ _ATTRIBUTES: dict[str, tuple[str, ...]] = {
 _BLOCK_TAGS = ("masthead", "title", "heading", "p", "list", "table", "panel", "qr", "keep", "pagebreak", "spacer")
 _INLINE_TAGS = ("b", "a", "br")
 _SPACE = re.compile(r"\s+")
+LINK_SCHEMES = ("http", "https", "mailto", "tel")  # what a PDF reader should open; never javascript:, file:, data:
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 
 
 def parse_document(markup: str, source: str) -> Document:
@@ -71,13 +74,12 @@ def parse_document(markup: str, source: str) -> Document:
         raise _error(source, root, "the top element must be <document>")
     reader = _BlockReader(source)
     keywords = tuple(k.strip() for k in root.attrs.get("keywords", "").split(",") if k.strip())
-    return Document(
-        title=_required(source, root, "title"),
-        subject=root.attrs.get("subject", ""),
-        keywords=keywords,
-        lang=_required(source, root, "lang"),
-        blocks=reader.blocks(root),
-    )
+    title, lang = _required(source, root, "title"), _required(source, root, "lang")
+    blocks = reader.blocks(root)
+    if not has_content(blocks):
+        # Else a blank or zero-page PDF would be printed or emailed as if it were a plan.
+        raise HandoutError(f"template {source}: the document has nothing to print (no text, table, masthead or QR code)")
+    return Document(title=title, subject=root.attrs.get("subject", ""), keywords=keywords, lang=lang, blocks=blocks)
 
 
 def _parse_tree(markup: str, source: str) -> _Node:
@@ -121,6 +123,24 @@ def _required(source: str, node: _Node, name: str) -> str:
     value = node.attrs.get(name, "").strip()
     if not value:
         raise _error(source, node, f"<{node.tag}> needs a non-empty '{name}' attribute")
+    return value
+
+
+def _link(source: str, node: _Node, name: str) -> str:
+    """A link attribute that is an http, https, mailto or tel address."""
+    value = _required(source, node, name)
+    scheme = _SCHEME.match(value)
+    problem = ""
+    if scheme is None:
+        problem = "it has no scheme"
+    elif scheme.group(1).lower() not in LINK_SCHEMES:
+        problem = f"not {scheme.group(1)[:20]}:"
+    elif any(ch.isspace() or ord(ch) < 32 for ch in value):
+        problem = "it has spaces or control characters"
+    elif scheme.group(1).lower() in ("http", "https") and not value[scheme.end() :].startswith("//"):
+        problem = "a web address needs // and a site name"
+    if problem:
+        raise _error(source, node, f"<{node.tag} {name}=...> must be an http, https, mailto or tel link ({problem})")
     return value
 
 
@@ -181,7 +201,7 @@ class _BlockReader:
                 children=self.blocks(node),
             )
         if tag == "qr":
-            return QRCode(url=_required(self.source, node, "url"), alt=_required(self.source, node, "alt"), children=self.blocks(node))
+            return QRCode(url=_link(self.source, node, "url"), alt=_required(self.source, node, "alt"), children=self.blocks(node))
         if tag == "keep":
             return Keep(self.blocks(node))
         if tag == "pagebreak":
@@ -243,7 +263,7 @@ class _BlockReader:
             elif child.tag == "b":
                 spans.extend(self.inline(child, True, href))
             elif child.tag == "a":
-                spans.extend(self.inline(child, bold, _required(self.source, child, "href")))
+                spans.extend(self.inline(child, bold, _link(self.source, child, "href")))
             else:
                 raise _error(self.source, child, f"<{child.tag}> is not allowed inside <{node.tag}>; only {', '.join(_INLINE_TAGS)}")
         return _trim(tuple(spans))

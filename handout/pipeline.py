@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
@@ -13,6 +14,7 @@ import jinja2
 from handout.brand import Brand
 from handout.content import Article
 from handout.document import Document
+from handout.errors import HandoutError
 from handout.markup import parse_document
 from handout.plan import Plan
 from handout.qr import check_url
@@ -29,6 +31,17 @@ def _format_date(day: dt.date, pattern: str, locale: str) -> str:
     from babel.dates import format_date  # only plans need dates; a leaflet need not pay for importing babel
 
     return format_date(day, format=pattern, locale=locale)
+
+
+def document_date(day: dt.date) -> dt.datetime:
+    """The date a PDF carries: midnight UTC of `day`, or SOURCE_DATE_EPOCH when set (reproducible builds' convention)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not epoch:
+        return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+    try:
+        return dt.datetime.fromtimestamp(int(epoch), dt.UTC)
+    except (ValueError, OverflowError, OSError):
+        raise HandoutError(f"SOURCE_DATE_EPOCH must be a whole number of seconds since 1970-01-01 UTC, not {epoch[:30]!r}") from None
 
 
 @dataclass(frozen=True)
@@ -96,8 +109,8 @@ class Renderer:
         return self.document(LEAFLET_TEMPLATE, self._common(article, qr_url))
 
     def leaflet(self, article: Article, qr_url: str | None = None) -> bytes:
-        """The branded leaflet PDF for an article."""
-        return self.pdf.render(self.leaflet_document(article, qr_url))
+        """The branded leaflet PDF for an article, dated the day it is made."""
+        return self.pdf.render(self.leaflet_document(article, qr_url), document_date(dt.date.today()))
 
     def plan_document(
         self,
@@ -127,5 +140,5 @@ class Renderer:
         with_article: bool = False,
         qr_url: str | None = None,
     ) -> bytes:
-        """A patient's walking plan and diary as a PDF."""
-        return self.pdf.render(self.plan_document(patient, plan, article, issued, with_article, qr_url))
+        """A patient's walking plan and diary as a PDF, dated the day it is issued."""
+        return self.pdf.render(self.plan_document(patient, plan, article, issued, with_article, qr_url), document_date(issued))

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from reportlab.lib.colors import HexColor
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import CondPageBreak, Flowable, KeepTogether, ListFlowable, ListItem, PageBreak, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, KeepTogether, ListFlowable, ListItem, PageBreak, Spacer, Table, TableStyle
 from reportlab.platypus import Paragraph as RLParagraph
 
 from handout import document as doc
@@ -17,8 +17,9 @@ from handout.render.graphics import QR_WIDTH, GridTable, LogoFlowable, QRFlowabl
 from handout.render.styles import INK, WARNING, WARNING_TINT, Styles
 
 HEADER_FILL = HexColor("#EEF1F4")
-LONG_TABLE_ROWS = 15  # shorter tables move whole to the next page rather than split
+LONG_TABLE_ROWS = 15  # a heading takes shorter grids whole to the next page rather than split them
 GRID_RULE = HexColor("#8A8A8A")
+DIARY_ROW_HEIGHT = 9 * mm  # tall enough to write in by hand with a ballpoint
 
 
 def _table_style(commands: list) -> TableStyle:
@@ -39,6 +40,23 @@ def simple_text(spans: doc.Inline, style: ParagraphStyle, width: float) -> str |
     if string_width(text, style.fontSize, bold=True) > width:
         return None
     return text
+
+
+class Kept(KeepTogether):
+    """Flowables that stay on one page, or, given `start_room`, start on this page whenever that much room is left.
+
+    Nesting flattens: ReportLab cannot measure a KeepTogether inside another.
+    """
+
+    def __init__(self, flowables: Sequence[Flowable], start_room: float | None = None) -> None:
+        self.members: list[Flowable] = [m for f in flowables for m in (f.members if isinstance(f, Kept) else [f])]
+        self.start_room = start_room
+        super().__init__(self.members)
+
+    def split(self, available_width: float, available_height: float) -> list[Flowable]:
+        if self.start_room is not None and available_height >= self.start_room:
+            return list(self.members)  # start here; the last member splits where the page ends
+        return super().split(available_width, available_height)
 
 
 class Builder:
@@ -62,26 +80,52 @@ class Builder:
             doc.Spacer: lambda block, width: [Spacer(1, block.height_mm * mm)],  # type: ignore[attr-defined]
         }
 
-    def flowables(self, blocks: Sequence[doc.Block], width: float | None = None, in_panel: bool = False) -> list[Flowable]:
-        """Flowables for blocks in order, each tagged with its document role."""
+    def flowables(self, blocks: Sequence[doc.Block], width: float | None = None) -> list[Flowable]:
+        """Flowables for blocks on the page, in order; a heading never ends a page without the start of what follows it."""
         width = self.width if width is None else width
         result: list[Flowable] = []
-        for index, block in enumerate(blocks):
-            following = blocks[index + 1] if index + 1 < len(blocks) else None
-            if isinstance(block, doc.Heading) and isinstance(following, doc.Table) and len(following.rows) > LONG_TABLE_ROWS:
-                # A long table may split across pages: keep its heading with its
-                # first rows only, instead of pushing both to the next page.
-                result.append(CondPageBreak(45 * mm))
-                heading = self._para(block.text, self.styles.h1_loose if block.level == 1 else self.styles.h2_loose)
-                heading.role = block.role  # type: ignore[attr-defined]
-                result.append(heading)
-                continue
-            built = self._table[type(block)](block, width) if not (in_panel and isinstance(block, doc.Heading)) else self.panel_heading(block)
-            for flowable in built:
-                if not hasattr(flowable, "role"):
-                    flowable.role = block.role  # type: ignore[attr-defined]
-            result.extend(built)
+        heads: list[Flowable] = []  # titles and headings (and spacers between them) waiting for the block they introduce
+        for block in blocks:
+            built = self._build(block, width)
+            if isinstance(block, doc.Title | doc.Heading) or (heads and isinstance(block, doc.Spacer)):
+                heads += built
+            elif heads and not isinstance(block, doc.PageBreak):  # a page break after a heading is the template's choice
+                result.append(self.keep_with_next(heads, built, width))
+                heads = []
+            else:
+                result += heads + built
+                heads = []
+        return result + heads
+
+    def cell_flowables(self, blocks: Sequence[doc.Block], width: float, in_panel: bool = False) -> list[Flowable]:
+        """Flowables for blocks inside a table cell (a panel, beside the QR code): they never split, so nothing to keep together."""
+        result: list[Flowable] = []
+        for block in blocks:
+            built = self.panel_heading(block) if in_panel and isinstance(block, doc.Heading) else self._build(block, width)
+            result += [m for f in built for m in (f.members if isinstance(f, Kept) else [f])]
         return result
+
+    def _build(self, block: doc.Block, width: float) -> list[Flowable]:
+        built = self._table[type(block)](block, width)
+        for flowable in built:
+            if not hasattr(flowable, "role"):
+                flowable.role = block.role  # type: ignore[attr-defined]
+        return built
+
+    def keep_with_next(self, heads: list[Flowable], following: list[Flowable], width: float) -> Flowable:
+        """Headings kept on one page with the block they introduce, or with its first rows when it is a long grid.
+
+        ReportLab's own keepWithNext skips lists, panels and kept groups, so
+        the builder groups headings itself.
+        """
+        group = [*heads, *following]
+        if len(following) == 1 and isinstance(following[0], GridTable) and following[0].body_rows > LONG_TABLE_ROWS:
+            # A long grid starts below its heading when at least its first rows fit
+            # there, instead of leaving the rest of the page empty.
+            grid = following[0]
+            heads_height = sum(h.wrap(width, 1e6)[1] + h.getSpaceBefore() + h.getSpaceAfter() for h in heads)
+            return Kept(group, start_room=heads_height + grid.getSpaceBefore() + grid.min_split_height() + 2)
+        return Kept(group)
 
     def _para(self, spans: doc.Inline, style: ParagraphStyle) -> RLParagraph:
         return paragraph(inline_markup(spans, self.styles.primary_hex), style)
@@ -209,8 +253,7 @@ class Builder:
             rows,
             colWidths=col_widths,
             repeatRows=block.header_rows,
-            # Diary rows are tall enough to write in by hand with a ballpoint.
-            rowHeights=[None] * header + [8 * mm if diary else None] * (len(rows) - header),
+            rowHeights=[None] * header + [DIARY_ROW_HEIGHT if diary else None] * (len(rows) - header),
             hAlign="LEFT",
             spaceBefore=s.profile.body * 0.2,
             spaceAfter=s.profile.body * 0.8,
@@ -247,8 +290,7 @@ class Builder:
             rows,
             block.header_rows,
             col_widths,
-            # Diary rows are tall enough to write in by hand with a ballpoint.
-            row_height=8 * mm if diary else s.cell.leading + 7,
+            row_height=DIARY_ROW_HEIGHT if diary else s.cell.leading + 7,
             header_height=s.cell_header.fontSize * 2,
             font=(MAIN, MAIN_BOLD, body_size, s.cell_header.fontSize),
             bold_cells=frozenset(bold),
@@ -265,7 +307,7 @@ class Builder:
         frame = WARNING if block.kind == "warning" else s.primary
         tint = WARNING_TINT if block.kind == "warning" else HexColor("#F3F6F9")
         inner_width = width - 2 * 5 * mm
-        body = self.flowables(block.children, inner_width, in_panel=True)
+        body = self.cell_flowables(block.children, inner_width, in_panel=True)
         rows: list[list[object]] = []
         commands: list[tuple[object, ...]] = [
             ("BOX", (0, 0), (-1, -1), 2.5, frame),
@@ -289,12 +331,12 @@ class Builder:
         rows.append([body])
         table = Table(rows, colWidths=[width], hAlign="LEFT", spaceBefore=s.profile.body * 0.5, spaceAfter=s.profile.body * 0.5)
         table.setStyle(_table_style(commands))
-        return [KeepTogether([table])]
+        return [Kept([table])]
 
     def qr_code(self, block: doc.QRCode, width: float) -> list[Flowable]:
         qr = QRFlowable(block.url, block.alt)
         gap = 6 * mm
-        beside = self.flowables(block.children, width - QR_WIDTH - gap)
+        beside = self.cell_flowables(block.children, width - QR_WIDTH - gap)
         table = Table([[qr, beside]], colWidths=[QR_WIDTH + gap, None], hAlign="LEFT", spaceBefore=self.styles.profile.body * 1.2)
         table.setStyle(
             _table_style(
@@ -306,9 +348,9 @@ class Builder:
                 ]
             )
         )
-        return [KeepTogether([table])]
+        return [Kept([table])]
 
     def keep(self, block: doc.Keep, width: float) -> list[Flowable]:
-        return [KeepTogether(self.flowables(block.children, width))]
+        return [Kept(self.flowables(block.children, width))]
 
 

@@ -208,6 +208,14 @@ class GridTable(Flowable):
         self.width = sum(col_widths)
         self.height = header_rows * header_height + (len(rows) - header_rows) * row_height
 
+    @property
+    def body_rows(self) -> int:
+        return len(self.rows) - self.header_rows
+
+    def min_split_height(self) -> float:
+        """The least room the grid's first part needs when it splits: the header and the first rows."""
+        return self.header_rows * self.header_height + MIN_ROWS_AFTER_SPLIT * self.row_height
+
     def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
         return self.width, self.height
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from reportlab.lib.pagesizes import A4, LETTER
@@ -23,18 +26,33 @@ from handout.render.styles import MUTED, STANDARD, Profile, make_styles
 
 PAPER_SIZES = {"a4": A4, "letter": LETTER}
 MARGIN = 15 * mm  # above the 12 mm minimum, clear of most printers' unprintable edge
-FOOTER_HEIGHT = 13 * mm  # from the bottom margin to the body: rule, clinic line, disclaimer
-FOOTER_RULE_GAP = 5 * mm
-PAGE_LABEL_SIZE = 10.5  # between the last line of the body and the footer rule
+MIN_FOOTER_HEIGHT = 13 * mm  # from the bottom margin to the body: footer text, rule, gap
+FOOTER_TEXT_GAP = 1.5 * mm  # between the footer rule and the footer text under it
+FOOTER_RULE_GAP = 4 * mm  # between the last line of the body and the footer rule
+FOOTER_LINE_GAP = 1  # points between the clinic line and the disclaimer
+PAGE_LABEL_SIZE = 10.5
+
+
+@dataclass(frozen=True)
+class _DocumentDate:
+    """What ReportLab's PDFDate reads from its TimeStamp: the document's date and time in UTC."""
+
+    YMDhms: tuple[int, int, int, int, int, int]  # noqa: N815 - ReportLab's name
+    dhh: int = 0
+    dmm: int = 0
 
 
 def _numbered_canvas(draw_furniture: Callable[[Canvas, int, int], None]) -> type[Canvas]:
-    """A canvas class that knows the page count when it draws each page's furniture."""
+    """A canvas class that knows the page count when it draws each page's furniture, and dates its document."""
 
     class NumberedCanvas(Canvas):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
+        def __init__(self, *args: Any, created: dt.datetime, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self._pages: list[dict[str, Any]] = []
+            # ReportLab's invariant mode dates every file 1 January 2000. The document's
+            # own date keeps the file reproducible and true; the file ID follows it too.
+            self._doc._timeStamp = _DocumentDate(created.astimezone(dt.UTC).timetuple()[:6])  # type: ignore[arg-type]
+            self._doc.updateSignature(created.isoformat())
 
         def showPage(self) -> None:  # noqa: N802 - ReportLab's name
             self._pages.append(dict(self.__dict__))
@@ -71,13 +89,18 @@ class PdfRenderer:
         self.builder = Builder(brand, self.styles, self.frame_width)
         footer_lines = " · ".join(x for x in (brand.name, brand.phone, brand.website or brand.email) if x)
         # Wrapped once here, drawn on every page of every document: the footer never changes.
+        # The body ends above however many lines the brand's footer wraps to, so the footer
+        # always sits inside the bottom margin's edge, never over the body or off the page.
         label_room = pdfmetrics.stringWidth("Page 888 of 888", MAIN_BOLD, PAGE_LABEL_SIZE) + 8 * mm
         self._footer = [paragraph(text_markup(text), self.styles.footer) for text in (footer_lines, brand.disclaimer)]
-        self._footer_heights = [para.wrap(self.frame_width - label_room, FOOTER_HEIGHT)[1] for para in self._footer]
+        self._footer_heights = [para.wrap(self.frame_width - label_room, self.page_height)[1] for para in self._footer]
+        text_height = sum(self._footer_heights) + FOOTER_LINE_GAP * (len(self._footer) - 1)
+        self._footer_rule = MARGIN + text_height + FOOTER_TEXT_GAP
+        self.body_bottom = max(MARGIN + MIN_FOOTER_HEIGHT, self._footer_rule + FOOTER_RULE_GAP)
         self._canvas_class = _numbered_canvas(self._draw_furniture)
 
-    def render(self, document: doc.Document) -> bytes:
-        """The finished PDF; identical documents give identical bytes."""
+    def render(self, document: doc.Document, created: dt.datetime) -> bytes:
+        """The finished PDF, dated `created` (its CreationDate and ModDate); identical documents and dates give identical bytes."""
         buffer = io.BytesIO()
         template = BaseDocTemplate(
             buffer,
@@ -85,7 +108,7 @@ class PdfRenderer:
             leftMargin=MARGIN,
             rightMargin=MARGIN,
             topMargin=MARGIN,
-            bottomMargin=MARGIN + FOOTER_HEIGHT,
+            bottomMargin=self.body_bottom,
             title=document.title,
             author=self.brand.name,
             subject=document.subject,
@@ -97,10 +120,10 @@ class PdfRenderer:
             initialFontName=MAIN,
             pageCompression=1,
         )
-        frame = Frame(MARGIN, MARGIN + FOOTER_HEIGHT, self.frame_width, self.page_height - 2 * MARGIN - FOOTER_HEIGHT, id="body", leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
+        frame = Frame(MARGIN, self.body_bottom, self.frame_width, self.page_height - MARGIN - self.body_bottom, id="body", leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
         template.addPageTemplates([PageTemplate(id="page", frames=[frame])])
         try:
-            template.build(self.builder.flowables(document.blocks), canvasmaker=self._canvas_class)
+            template.build(self.builder.flowables(document.blocks), canvasmaker=partial(self._canvas_class, created=created))
         except (LayoutError, ValueError, IndexError):
             # Only a template can cause this: the built-in ones always fit. ReportLab's own
             # message quotes the text it could not place, which may be a patient's: not shown.
@@ -116,16 +139,16 @@ class PdfRenderer:
         canvas.saveState()
         canvas.setStrokeColor(s.accent)
         canvas.setLineWidth(1.5)
-        top = MARGIN + FOOTER_HEIGHT - FOOTER_RULE_GAP
+        top = self._footer_rule
         canvas.line(MARGIN, top, MARGIN + width, top)
         canvas.setFont(MAIN_BOLD, PAGE_LABEL_SIZE)
         canvas.setFillColor(MUTED)
-        canvas.drawRightString(MARGIN + width, top - 5 * mm, f"Page {number} of {total}")
-        y = top - 2 * mm
+        y = top - FOOTER_TEXT_GAP
+        canvas.drawRightString(MARGIN + width, y - self.styles.footer.fontSize, f"Page {number} of {total}")  # on the clinic line's baseline
         for para, height in zip(self._footer, self._footer_heights):
             y -= height
             para.drawOn(canvas, MARGIN, y)
-            y -= 1
+            y -= FOOTER_LINE_GAP
         canvas.restoreState()
 
 

@@ -50,8 +50,6 @@ class Styles:
     subtitle: ParagraphStyle
     h1: ParagraphStyle
     h2: ParagraphStyle
-    h1_loose: ParagraphStyle
-    h2_loose: ParagraphStyle
     warning_h1: ParagraphStyle
     list_item: ParagraphStyle
     cell: ParagraphStyle
@@ -71,12 +69,14 @@ def make_styles(brand: Brand, profile: Profile = STANDARD) -> Styles:
     p = profile
 
     def style(name: str, **kw: object) -> ParagraphStyle:
-        base: dict[str, object] = dict(fontName=MAIN, fontSize=p.body, leading=p.leading, textColor=INK, alignment=TA_LEFT)
+        # No paragraph leaves its first line alone at the foot of a page (orphan) or its
+        # last line alone at the top of the next (widow): a split keeps two lines each side.
+        base: dict[str, object] = dict(fontName=MAIN, fontSize=p.body, leading=p.leading, textColor=INK, alignment=TA_LEFT, allowWidows=0, allowOrphans=0)
         base.update(kw)
         return ParagraphStyle(name, **base)  # type: ignore[arg-type]
 
-    h1 = style("h1", fontName=MAIN_BOLD, fontSize=p.h1, leading=p.h1 * 1.25, textColor=primary, spaceBefore=p.body * 0.8, spaceAfter=p.body * 0.35, keepWithNext=1)
-    h2 = style("h2", fontName=MAIN_BOLD, fontSize=p.h2, leading=p.h2 * 1.25, textColor=INK, spaceBefore=p.body * 0.25, spaceAfter=1, keepWithNext=1)
+    h1 = style("h1", fontName=MAIN_BOLD, fontSize=p.h1, leading=p.h1 * 1.25, textColor=primary, spaceBefore=p.body * 0.8, spaceAfter=p.body * 0.35)
+    h2 = style("h2", fontName=MAIN_BOLD, fontSize=p.h2, leading=p.h2 * 1.25, textColor=INK, spaceBefore=p.body * 0.25, spaceAfter=1)
     return Styles(
         profile=p,
         primary=primary,
@@ -87,13 +87,11 @@ def make_styles(brand: Brand, profile: Profile = STANDARD) -> Styles:
         small=style("small", fontSize=p.small, leading=p.small * 1.35, textColor=MUTED, spaceAfter=p.small * 0.4),
         label=style("label", fontName=MAIN_BOLD, spaceAfter=2),
         summary=style("summary", fontSize=p.body * 1.15, leading=p.leading * 1.15, spaceAfter=p.body * 0.6),
-        title=style("title", fontName=MAIN_BOLD, fontSize=p.title, leading=p.title * 1.15, textColor=primary, spaceBefore=p.body * 0.4, spaceAfter=p.body * 0.4, keepWithNext=1),
+        title=style("title", fontName=MAIN_BOLD, fontSize=p.title, leading=p.title * 1.15, textColor=primary, spaceBefore=p.body * 0.4, spaceAfter=p.body * 0.4),
         subtitle=style("subtitle", fontSize=p.h2, leading=p.h2 * 1.3, textColor=MUTED, spaceAfter=p.body * 0.6),
         h1=h1,
-        h1_loose=ParagraphStyle("h1_loose", parent=h1, keepWithNext=0),
         h2=h2,
-        h2_loose=ParagraphStyle("h2_loose", parent=h2, keepWithNext=0),
-        warning_h1=style("warning_h1", fontName=MAIN_BOLD, fontSize=p.h1, leading=p.h1 * 1.25, textColor=WARNING, spaceAfter=p.body * 0.35, keepWithNext=1),
+        warning_h1=style("warning_h1", fontName=MAIN_BOLD, fontSize=p.h1, leading=p.h1 * 1.25, textColor=WARNING, spaceAfter=p.body * 0.35),
         list_item=style("list_item", spaceAfter=p.body * 0.3),
         cell=style("cell", fontSize=p.body * 0.9, leading=p.leading * 0.85),
         body_cell=style("body_cell"),
