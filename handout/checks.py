@@ -25,6 +25,24 @@ MIN_PASSWORD_LENGTH = 8
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
+# Embeddings, overrides and isolates change the order of what follows them
+# (a name could be made to show as something else): refused. The plain
+# direction marks (LRM, RLM, ALM) only come along when a name is copied from
+# right-to-left text; they draw nothing and handout orders text itself: dropped.
+BIDI_CONTROLS = frozenset(range(0x202A, 0x202F)) | frozenset(range(0x2066, 0x206A))
+_DIRECTION_MARKS = dict.fromkeys((0x200E, 0x200F, 0x061C))
+
+
+def bidi_control(text: str) -> str | None:
+    """The first character that overrides text direction, if any."""
+    return next((c for c in text if ord(c) in BIDI_CONTROLS), None)
+
+
+def composed(text: str) -> str:
+    """Text as it is drawn and compared: NFC (an accent joined to its letter), without direction marks."""
+    return unicodedata.normalize("NFC", text.translate(_DIRECTION_MARKS))
+
+
 def has_control_characters(text: str) -> bool:
     """Control characters (and undecodable bytes) cannot print and break PDF text."""
     return any(unicodedata.category(c) in ("Cc", "Cs") and c not in "\t\n\r" for c in text)
@@ -91,7 +109,10 @@ def person_name(option: str, value: str, required: bool) -> str:
     """A name as typed, with runs of spaces closed up; never empty when required."""
     if has_control_characters(value):
         raise UsageError(f"{option} has control characters or bytes that are not text; type it again")
-    name = " ".join(value.split())
+    control = bidi_control(value)
+    if control is not None:
+        raise UsageError(f"{option} has the direction control U+{ord(control):04X}, which can disguise text; type it again without it")
+    name = " ".join(composed(value).split())
     if required and not name:
         raise UsageError(f"{option} must not be empty")
     if len(name) > MAX_NAME_LENGTH:
@@ -101,13 +122,13 @@ def person_name(option: str, value: str, required: bool) -> str:
 
 def printable(option: str, text: str) -> None:
     """Refuse text with a character no shipped font has, rather than print an empty box."""
-    from handout.render.fonts import first_unprintable
+    from handout.render.fonts import SUPPORTED_SCRIPTS, first_unprintable
 
     char = first_unprintable(text)
     if char is not None:
         raise UsageError(
             f"{option} has the character {char!r} (U+{ord(char):04X}), which the fonts handout ships cannot print; "
-            "use Latin, Greek or Cyrillic letters"
+            f"use {SUPPORTED_SCRIPTS}"
         )
 
 
@@ -149,10 +170,13 @@ def text_encoding(option: str, value: str | None) -> str | None:
     if value is None:
         return None
     try:
-        b"".decode(value)  # also refuses codecs that are not text encodings (base64, rot13)
+        codec = codecs.lookup(value)
     except LookupError:
-        raise UsageError(f"{option}: {value!r} is not a text encoding handout knows; try utf-8, cp1252 or utf-16") from None
-    return codecs.lookup(value).name
+        codec = None
+    # Python's codec registry also holds byte transforms (base64, zlib) that are no text encoding.
+    if codec is None or not getattr(codec, "_is_text_encoding", True):
+        raise UsageError(f"{option}: {value!r} is not a text encoding handout knows; try utf-8, cp1252 or utf-16")
+    return codec.name
 
 
 def qr_url(value: str | None) -> str | None:

@@ -1,24 +1,69 @@
-"""Registers the embedded fonts and turns text into ReportLab markup that never prints a box."""
+"""Registers the embedded fonts and turns text into ReportLab markup that never prints a box or a wrong shape."""
 
 from __future__ import annotations
 
+import io
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import cache
 from xml.sax.saxutils import escape
 
 import fontpkg
 from reportlab import rl_config
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import Paragraph
 
 from handout.document import Inline
 from handout.errors import HandoutError
 
 MAIN = "Atkinson"
 MAIN_BOLD = "Atkinson-Bold"
-FALLBACK = "NotoSans"
+SUPPORTED_SCRIPTS = "Latin, Greek, Cyrillic, Arabic, Devanagari, Tamil, Telugu, Thai or Khmer letters"
 
 # Subsets without readable ASCII encodings are ~25% smaller and print the same.
 rl_config.ttfAsciiReadable = 0
+
+
+@dataclass(frozen=True)
+class Face:
+    """A fallback type family: the letters that send text to it, and its ReportLab names."""
+
+    regular: str
+    family: str  # as fontpkg knows it
+    ranges: tuple[tuple[int, int], ...] = ()
+    right_to_left: bool = False
+
+    @property
+    def bold(self) -> str:
+        return f"{self.regular}-Bold"
+
+
+# Latin letters Atkinson lacks, Greek, Cyrillic, Vietnamese.
+GENERAL = Face("NotoSans", "Noto Sans")
+FALLBACK = GENERAL.regular
+# Scripts whose letters change shape with their neighbours: drawn only after HarfBuzz shapes them.
+SCRIPTS = {
+    "Arabic": Face("NotoSansArabic", "Noto Sans Arabic", ((0x0600, 0x06FF), (0x0750, 0x077F), (0x0870, 0x08FF), (0xFB50, 0xFDFF), (0xFE70, 0xFEFF)), True),
+    "Devanagari": Face("NotoSansDevanagari", "Noto Sans Devanagari", ((0x0900, 0x097F), (0xA8E0, 0xA8FF), (0x1CD0, 0x1CFF))),
+    "Tamil": Face("NotoSansTamil", "Noto Sans Tamil", ((0x0B80, 0x0BFF), (0x11FC0, 0x11FFF))),
+    "Telugu": Face("NotoSansTelugu", "Noto Sans Telugu", ((0x0C00, 0x0C7F),)),
+    "Thai": Face("NotoSansThai", "Noto Sans Thai", ((0x0E00, 0x0E7F),)),
+    "Khmer": Face("NotoSansKhmer", "Noto Sans Khmer", ((0x1780, 0x17FF), (0x19E0, 0x19FF))),
+}
+_FACES = {name: face for face in (GENERAL, *SCRIPTS.values()) for name in (face.regular, face.bold)}
+_WEIGHTS = {face.bold: 700 for face in _FACES.values()}
+_SCRIPT_CHAR = re.compile("[" + "".join(f"\\U{a:08X}-\\U{b:08X}" for face in SCRIPTS.values() for a, b in face.ranges) + "]")
+# Combining marks NFC could not fold into a letter need HarfBuzz's mark placement too.
+_NEEDS_SHAPING = re.compile(_SCRIPT_CHAR.pattern[:-1] + "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+_FALLBACK_TAG = re.compile(r'<font name="(' + "|".join(face.regular for face in (GENERAL, *SCRIPTS.values())) + r')">')
+_MIRRORED = dict(zip("()[]{}<>«»‹›", ")(][}{><»«›‹"))
+_STRONG_LEFT = {"L"}
+_STRONG_RIGHT = {"R", "AL"}
+_DIGITS = {"EN", "AN"}
 
 
 @cache
@@ -33,32 +78,190 @@ def register_fonts() -> None:
     pdfmetrics.registerFontFamily(MAIN, normal=MAIN, bold=MAIN_BOLD, italic=MAIN, boldItalic=MAIN_BOLD, baseFontFor="canvas graphics")
 
 
+def face_for_script(script: str) -> Face:
+    """The fallback face for a script named in SCRIPTS, or the general one for Latin, Greek and Cyrillic."""
+    return SCRIPTS.get(script, GENERAL)
+
+
 @cache
+def font_data(name: str) -> bytes:
+    """The static font file a fallback font name is drawn with (what HarfBuzz shapes and the PDF embeds).
+
+    The Noto families ship as variable fonts, and ReportLab can only use
+    their default (regular) outlines. HarfBuzz's instancer pins the weight
+    axis to make a true bold, in a few milliseconds, kept for the process.
+    """
+    import uharfbuzz
+
+    face = uharfbuzz.Face(fontpkg.path(_FACES[name].family, 400, "normal").read_bytes())
+    request = uharfbuzz.SubsetInput()
+    request.keep_everything()
+    request.pin_axis_location(face, "wght", _WEIGHTS.get(name, 400))
+    request.pin_axis_location(face, "wdth", 100)
+    return bytes(uharfbuzz.subset(face, request).blob.data)
+
+
+@cache
+def register_face(face: Face) -> None:
+    """Register both weights of a fallback face, on first need: parsing them costs more than a leaflet."""
+    register_fonts()
+    for name in (face.regular, face.bold):
+        font = TTFont(name, io.BytesIO(font_data(name)))
+        font.face.name = name.encode()  # both instances keep the family's PostScript name; the PDF must tell them apart
+        _name_unmapped_glyphs(font)
+        pdfmetrics.registerFont(font)
+    pdfmetrics.registerFontFamily(face.regular, normal=face.regular, bold=face.bold, italic=face.regular, boldItalic=face.bold)
+
+
 def register_fallback() -> None:
-    """Register Noto Sans on first need: parsing its 4 MB file is a third of a leaflet's run time."""
-    # Noto Sans ships as a variable font; ReportLab uses its default (regular)
-    # instance, so fallback text is never bold. Good enough for the few words
-    # (names in Greek, Cyrillic, Vietnamese) that need it.
-    pdfmetrics.registerFont(TTFont(FALLBACK, str(fontpkg.path("Noto Sans", 400, "normal"))))
-    pdfmetrics.registerFontFamily(FALLBACK, normal=FALLBACK, bold=FALLBACK, italic=FALLBACK, boldItalic=FALLBACK)
+    """Register Noto Sans, the fallback for Latin, Greek and Cyrillic letters Atkinson lacks."""
+    register_face(GENERAL)
+
+
+def _name_unmapped_glyphs(font: TTFont) -> None:
+    # ReportLab puts a shaped glyph that has no character of its own (a
+    # conjunct, a joined Arabic form) into the PDF under a private-use code
+    # chosen in the order glyphs are first met in the process, so a plan's
+    # bytes would depend on the plans drawn before it. Naming every such
+    # glyph up front, in glyph order, keeps identical inputs byte-identical.
+    face = font.face
+    code = 0xE000
+    for glyph in range(face.numGlyphs):
+        if glyph in face.glyphToChar:
+            continue
+        while code in face.charToGlyph:
+            code += 1
+        face.charToGlyph[code] = glyph
+        face.glyphToChar[glyph] = [code]
+        face.charWidths[code] = face._pdfScale(face.hmetrics[glyph][0])
+        code += 1
 
 
 @cache
 def _coverage(font_name: str) -> frozenset[int]:
     register_fonts()
-    if font_name == FALLBACK:
-        register_fallback()
+    if font_name in _FACES:
+        register_face(_FACES[font_name])
     font = pdfmetrics.getFont(font_name)
-    return frozenset(font.face.charToGlyph)  # type: ignore[attr-defined]
+    return frozenset(c for c in font.face.charToGlyph if not 0xE000 <= c <= 0xF8FF)  # type: ignore[attr-defined]
+
+
+def _script_face(char: str) -> Face | None:
+    if not _SCRIPT_CHAR.match(char):
+        return None
+    code = ord(char)
+    return next(face for face in SCRIPTS.values() if any(a <= code <= b for a, b in face.ranges))
+
+
+def _in_main(text: str) -> bool:
+    main = _coverage(MAIN)
+    return all(ord(c) in main or c == "\n" for c in text)
+
+
+def _word_face(word: str) -> Face:
+    return next((face for face in map(_script_face, word) if face is not None), GENERAL)
+
+
+def font_runs(text: str) -> Iterator[tuple[Face | None, str]]:
+    """The text in runs, each with the fallback face it is set in (None: the main font).
+
+    Each comma-separated part the main font cannot print whole (a name in
+    Greek, say) is set entirely in one fallback face, so one name never mixes
+    two typefaces, while "Σοφία Π., Example Clinic" keeps the clinic's name in
+    the main font. Only a part that mixes scripts changes face, between words,
+    so every word ReportLab shapes is in one font.
+    """
+    for part in re.split(r"(?<=, )", text):
+        if not part:
+            continue
+        if _in_main(part):
+            yield None, part
+            continue
+        scripts = {face for face in map(_script_face, part) if face is not None}
+        if len(scripts) <= 1:
+            face = scripts.pop() if scripts else GENERAL
+            coverage = _coverage(face.regular)
+            if all(ord(c) in coverage or c.isspace() for c in part):
+                yield face, part
+                continue
+        for word in re.findall(r"\S+\s*|\s+", part):
+            yield _word_face(word), word
+
+
+def _bidi_class(char: str) -> str:
+    return unicodedata.bidirectional(char)
+
+
+def _right_to_left_problem(text: str) -> str | None:
+    """A character that would land in the wrong place beside right-to-left letters, if any.
+
+    The page reads left to right; a right-to-left run is drawn as HarfBuzz
+    orders it. Digits after Arabic letters, or Latin letters joined to them
+    in one word, would need the full bidirectional algorithm: refused.
+    """
+    last_strong = "L"
+    for word in text.split():
+        classes = [_bidi_class(c) for c in word]
+        has_right = any(k in _STRONG_RIGHT for k in classes)
+        for char, kind in zip(word, classes):
+            if kind in _DIGITS and last_strong in _STRONG_RIGHT:
+                return char
+            if has_right and (kind in _STRONG_LEFT or (unicodedata.mirrored(char) and char not in _MIRRORED)):
+                return char
+            if kind in _STRONG_LEFT | _STRONG_RIGHT:
+                last_strong = kind
+    return None
+
+
+def _visual_right_to_left(text: str) -> str:
+    """Text for ReportLab, whose shaper reverses each right-to-left word as a whole.
+
+    Words of one right-to-left run are joined with no-break spaces so HarfBuzz
+    orders the whole run (the first word on the right); punctuation that
+    belongs to the left-to-right page around it (a comma after the name) is
+    moved to the end HarfBuzz's reversal brings back to its place.
+    """
+    out: list[str] = []
+    for segment in re.split(r"(\n)", text):
+        tokens = re.split(r"(\s+)", segment)
+        index = 0
+        while index < len(tokens):
+            token = tokens[index]
+            if not any(_bidi_class(c) in _STRONG_RIGHT for c in token):
+                out.append(token)
+                index += 1
+                continue
+            run = [token]
+            while index + 2 < len(tokens) and any(_bidi_class(c) in _STRONG_RIGHT for c in tokens[index + 2]):
+                run += ["\u00a0", tokens[index + 2]]
+                index += 2
+            joined = "".join(run)
+            strong = [i for i, c in enumerate(joined) if _bidi_class(c) in _STRONG_RIGHT]
+            first, last = strong[0], strong[-1]
+            lead, core, trail = joined[:first], joined[first : last + 1], joined[last + 1 :]
+            mirror = "".join(_MIRRORED.get(c, c) for c in trail[::-1])
+            out.append(mirror + core + "".join(_MIRRORED.get(c, c) for c in lead[::-1]))
+            index += 1
+    return "".join(out)
 
 
 def first_unprintable(text: str) -> str | None:
-    """The first character no shipped font can print, if any."""
-    main = _coverage(MAIN)
-    if all(ord(c) in main or c.isspace() for c in text):
+    """The first character no shipped font can print (or place correctly), if any."""
+    text = unicodedata.normalize("NFC", text)
+    if _in_main(text):
         return None
-    fallback = _coverage(FALLBACK)
-    return next((c for c in text if ord(c) not in main and ord(c) not in fallback and not c.isspace()), None)
+    for face, run in font_runs(text):
+        if face is None:
+            continue
+        coverage = _coverage(face.regular)
+        bad = next((c for c in run if ord(c) not in coverage and not c.isspace()), None)
+        if bad is not None:
+            return bad
+        if face.right_to_left:
+            bad = _right_to_left_problem(run)
+            if bad is not None:
+                return bad
+    return None
 
 
 def printable_in_main(text: str) -> bool:
@@ -73,48 +276,70 @@ def check_printable(text: str) -> None:
     if char is not None:
         raise HandoutError(
             f"the character {char!r} (U+{ord(char):04X}) cannot be printed with the fonts handout ships; "
-            "type the name in Latin, Greek or Cyrillic letters"
+            f"type the name in {SUPPORTED_SCRIPTS}"
         )
 
 
 def text_markup(text: str) -> str:
-    """Escape plain text for a ReportLab Paragraph, with font fallback.
+    """Escape plain text for a ReportLab Paragraph, with font fallback (see font_runs)."""
+    return _markup([text])[0]
 
-    Each comma-separated part the main font cannot print whole (a name in
-    Greek, say) is set entirely in the fallback font, so one name never mixes
-    two typefaces, while "Σοφία Π., Example Clinic" keeps the clinic's name in
-    the main font.
-    """
-    main = _coverage(MAIN)
-    if not all(ord(c) in main or c == "\n" for c in text):
-        check_printable(text)
-        pieces = text.split(", ")
-        parts = []
-        for index, part in enumerate(pieces):
-            part += "," if index < len(pieces) - 1 else ""  # the comma stays with its part: no font change before it
-            marked = escape(part).replace("\n", "<br/>")
-            parts.append(marked if all(ord(c) in main or c == "\n" for c in part) else f'<font name="{FALLBACK}">{marked}</font>')
-        return " ".join(parts)
+
+def _markup(texts: list[str]) -> list[str]:
+    """Markup for consecutive pieces of one text; faces are chosen for the whole, so no word changes font mid-way."""
+    texts = [unicodedata.normalize("NFC", text) for text in texts]
+    whole = "".join(texts)
+    if _in_main(whole):
+        return [escape(text).replace("\n", "<br/>") for text in texts]
+    check_printable(whole)
     out: list[str] = []
-    for line_no, line in enumerate(text.split("\n")):
-        if line_no:
-            out.append("<br/>")
-        out.append(escape(line))
-    return "".join(out)
+    runs = list(font_runs(whole))
+    for text in texts:
+        parts: list[str] = []
+        while text:
+            face, run = runs[0]
+            take = min(len(run), len(text))
+            piece, text = text[:take], text[take:]
+            runs[0] = (face, run[take:])
+            if not runs[0][1]:
+                runs.pop(0)
+            if face is not None and face.right_to_left:
+                piece = _visual_right_to_left(piece)
+            marked = escape(piece).replace("\n", "<br/>")
+            parts.append(marked if face is None else f'<font name="{face.regular}">{marked}</font>')
+        out.append("".join(parts))
+    return out
 
 
 def inline_markup(spans: Inline, link_colour: str | None = None) -> str:
     """ReportLab markup for a run of spans; the only place text becomes markup."""
     parts: list[str] = []
-    for span in spans:
-        piece = text_markup(span.text)
+    for span, piece in zip(spans, _markup([span.text for span in spans])):
         if span.bold:
-            piece = f"<b>{piece}</b>"
+            piece = f"<b>{_bold_fallback(piece)}</b>"
         if span.href:
             colour = f' color="{link_colour}"' if link_colour else ""
             piece = f'<a href="{escape(span.href, {chr(34): "&quot;"})}"{colour}>{piece}</a>'
         parts.append(piece)
     return "".join(parts)
+
+
+def paragraph(markup: str, style: ParagraphStyle) -> Paragraph:
+    """A Paragraph of this module's markup, shaped by HarfBuzz only where a script or mark needs it (shaping costs time)."""
+    if style.fontName == MAIN_BOLD:
+        markup = _bold_fallback(markup)
+    return Paragraph(markup, _shaping(style) if _NEEDS_SHAPING.search(markup) else style)
+
+
+def _bold_fallback(markup: str) -> str:
+    # ReportLab's <font name=...> starts regular even inside <b> or a bold
+    # style: naming the bold instance keeps a fallback name as bold as its label.
+    return _FALLBACK_TAG.sub(r'<font name="\1-Bold">', markup)
+
+
+@cache
+def _shaping(style: ParagraphStyle) -> ParagraphStyle:
+    return ParagraphStyle(f"{style.name}-shaped", parent=style, shaping=1)
 
 
 def string_width(text: str, size: float, bold: bool = False) -> float:
