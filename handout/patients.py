@@ -182,6 +182,10 @@ def _check_row(
     for column in ("name", "clinician", "email"):
         if has_control_characters(record.get(column, "")):
             return problem(column, "has control characters (copy it from the original record again)")
+    for column in ("name", "clinician"):
+        control = bidi_control(record.get(column, ""))
+        if control is not None:
+            return problem(column, f"has the direction control U+{ord(control):04X}, which can disguise text (type it again without it)")
     if len(name) > MAX_NAME_LENGTH:
         return problem("name", f"is longer than {MAX_NAME_LENGTH} characters")
     clinician = " ".join(composed(record.get("clinician", "")).split())
@@ -231,8 +235,4 @@ def _check_row(
         request=request,
         pdf_password=password,
         fingerprint=fingerprint,
-    for column in ("name", "clinician"):
-        control = bidi_control(record.get(column, ""))
-        if control is not None:
-            return problem(column, f"has the direction control U+{ord(control):04X}, which can disguise text (type it again without it)")
     )
