@@ -354,27 +354,52 @@ def paragraph_texts(blocks: tuple[Block, ...]) -> list[str]:
 
 
 def pagination_problems(pdf: bytes, blocks: tuple[Block, ...]) -> list[str]:
-    paragraphs = paragraph_texts(blocks)
+    return page_break_problems([body_lines(page) for page in read_pages(pdf)], paragraph_texts(blocks))
+
+
+def page_break_problems(pages: list[list[Line]], paragraphs: list[str]) -> list[str]:
+    """A heading last on a page, or a paragraph's single first line (orphan) or last line (widow) alone on a page."""
     problems: list[str] = []
-    pages = [body_lines(page) for page in read_pages(pdf)]
+
+    def squeeze(text: str) -> str:
+        return re.sub(r"\s+", "", text)
+
     for number, lines in enumerate(pages, start=1):
         if not lines:
             problems.append(f"page {number} has no body text")
             continue
         last = lines[-1]
-        if last.heading and number < len(pages):
-            problems.append(f"page {number} ends with the heading {last.text!r}")
-        squeezed = re.sub(r"\s+", "", last.text)
-        if any(p.startswith(squeezed) and p != squeezed for p in paragraphs) and number < len(pages):
-            next_first = re.sub(r"\s+", "", pages[number][0].text)
-            if any(p.startswith(squeezed + next_first) for p in paragraphs):
+        if number < len(pages) and pages[number]:
+            if last.heading:
+                problems.append(f"page {number} ends with the heading {last.text!r}")
+            if any(p.startswith(squeeze(last.text) + squeeze(pages[number][0].text)) for p in paragraphs):
                 problems.append(f"page {number} ends with the single first line {last.text!r} of a paragraph")
-        if number > 1:
-            first = re.sub(r"\s+", "", lines[0].text)
-            previous = re.sub(r"\s+", "", pages[number - 2][-1].text)
-            if any(p.endswith(previous + first) and p != first for p in paragraphs):
+        if number > 1 and pages[number - 2]:
+            previous, first = squeeze(pages[number - 2][-1].text), squeeze(lines[0].text)
+            if any(p.endswith(previous + first) for p in paragraphs):
                 problems.append(f"page {number} starts with the single last line {lines[0].text!r} of a paragraph")
     return problems
+
+
+def test_the_page_break_checker_sees_lone_headings_orphans_and_widows() -> None:
+    def page(*texts: str, heading_last: bool = False) -> list[Line]:
+        return [Line(text, 700 - 20 * i, heading_last and i == len(texts) - 1) for i, text in enumerate(texts)]
+
+    paragraph = ["Filloneline", "Fillthisineachday.Ithelpsyouandyourphysio", "Aline.Bline.Cline."]
+    assert page_break_problems([page("Intro", "Your weekly times", heading_last=True), page("Week 1")], paragraph) == [
+        "page 1 ends with the heading 'Your weekly times'"
+    ]
+    assert page_break_problems([page("x", "Fill this in each day. It helps you"), page("and your physio", "y")], paragraph) == [
+        "page 1 ends with the single first line 'Fill this in each day. It helps you' of a paragraph",
+        "page 2 starts with the single last line 'and your physio' of a paragraph",
+    ]
+    assert page_break_problems([page("x", "A line."), page("B line.", "C line.")], paragraph) == [
+        "page 1 ends with the single first line 'A line.' of a paragraph"
+    ]
+    assert page_break_problems([page("x", "A line.", "B line."), page("C line.", "y")], paragraph) == [
+        "page 2 starts with the single last line 'C line.' of a paragraph"
+    ]
+    assert page_break_problems([page("Fill one line"), page("Week 1")], paragraph) == []
 
 
 @pytest.mark.parametrize("with_article", [False, True], ids=["plan", "with-article"])
