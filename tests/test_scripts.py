@@ -77,21 +77,22 @@ def _outline_key(glyf: object, hmtx: object, name: str) -> tuple:
     return (hmtx[name][0], tuple(tuple(round(v) for v in xy) for xy in coords), tuple(ends))  # type: ignore[index]
 
 
-def drawn_glyphs(pdf: bytes, base_font: str, original: bytes) -> list[set[int]]:
-    """For every glyph drawn in fonts named `base_font` (any subset), the original font's glyph ids it can be.
+def drawn_glyphs(pdf: bytes, originals: dict[str, bytes]) -> list[set[int]]:
+    """For every glyph drawn, in page order, in a font named in `originals` (any subset), the glyph ids it can be in that font's file.
 
     The embedded subset's own cmap gives each code's glyph; its outline and
     advance say which glyph of the original font file it was copied from.
     """
-    index = _outline_index(original)
     out: list[set[int]] = []
     with pikepdf.open(io.BytesIO(pdf)) as doc:
         for page in doc.pages:
             fonts = page.Resources.get("/Font", {})
             decoders: dict[str, dict[int, set[int]]] = {}
             for key, font in fonts.items():
-                if str(font.BaseFont).split("+", 1)[-1] != base_font:
+                base_font = str(font.BaseFont).split("+", 1)[-1]
+                if base_font not in originals:
                     continue
+                index = _outline_index(originals[base_font])
                 sub = TTFont(io.BytesIO(font.FontDescriptor.FontFile2.read_bytes()))
                 glyf, hmtx = sub["glyf"], sub["hmtx"]
                 decoders[key] = {code: set(index.get(_outline_key(glyf, hmtx, name), [])) for code, name in sub["cmap"].tables[0].cmap.items()}
@@ -225,7 +226,7 @@ def test_shaped_names_draw_harfbuzz_glyphs_in_bold_and_regular(script: str) -> N
     pdf = make_plan(name, clinician=name)
     for bold in (True, False):  # "For <name>" is bold, "From <clinician>, clinic" is not
         base, data = font_file(script, bold)
-        drawn = drawn_glyphs(pdf, base, data)
+        drawn = drawn_glyphs(pdf, {base: data})
         assert drawn, f"nothing drawn in {base}"
         # Right to left is one run: HarfBuzz orders the glyphs visually.
         words = [name] if script == "Arabic" else name.split()
@@ -237,7 +238,7 @@ def test_shaped_names_draw_harfbuzz_glyphs_in_bold_and_regular(script: str) -> N
 
 def test_virama_is_not_drawn_as_a_visible_sign() -> None:
     base, data = font_file("Devanagari", True)
-    drawn = drawn_glyphs(make_plan("स्मिता"), base, data)
+    drawn = drawn_glyphs(make_plan("स्मिता"), {base: data})
     virama_alone = harfbuzz_glyphs("\u094d", data)[0]
     assert drawn and not any(g == {virama_alone} for g in drawn)
 
@@ -246,11 +247,24 @@ def test_arabic_name_keeps_its_place_and_the_comma_stays_after_it() -> None:
     name = SHAPED_NAMES["Arabic"]
     pdf = make_plan("Jane Doe", clinician=name)
     base, data = font_file("Arabic", False)
-    drawn = drawn_glyphs(pdf, base, data)
-    drawn = spaces_as_one(drawn, data)
+    drawn = spaces_as_one(drawn_glyphs(pdf, {base: data}), data)
     expected = harfbuzz_glyphs(name, data) + harfbuzz_glyphs(",", data)
     assert contains_run(drawn, expected)
     assert "Example Physiotherapy Clinic" in all_text(pdf)
+
+
+def test_bold_arabic_name_before_a_plain_comma_keeps_the_comma_after_it() -> None:
+    from handout import document as doc
+    from handout.render.pdf import PdfRenderer
+
+    name = SHAPED_NAMES["Arabic"]
+    spans = (doc.Span("From "), doc.Span(name, bold=True), doc.Span(", Example Physiotherapy Clinic"))
+    document = doc.Document("t", "s", (), "en", (doc.Paragraph(spans),))
+    pdf = PdfRenderer(load_brand()).render(document, dt.datetime(2026, 11, 27, tzinfo=dt.UTC))
+    (base, data), (regular, regular_data) = font_file("Arabic", True), font_file("Arabic", False)
+    # The weights share glyph ids (one variable font, two instances): whichever the comma takes, it follows the run.
+    drawn = spaces_as_one(drawn_glyphs(pdf, {base: data, regular: regular_data}), data)
+    assert contains_run(drawn, harfbuzz_glyphs(name, data) + harfbuzz_glyphs(",", data))
 
 
 def test_shaped_name_gives_byte_identical_pdfs_whatever_was_drawn_before(tmp_path: Path) -> None:

@@ -233,7 +233,7 @@ def _visual_right_to_left(text: str) -> str:
                 continue
             run = [token]
             while index + 2 < len(tokens) and any(_bidi_class(c) in _STRONG_RIGHT for c in tokens[index + 2]):
-                run += ["\u00a0", tokens[index + 2]]
+                run += ["\u00a0" * len(tokens[index + 1]), tokens[index + 2]]  # as long as before: spans are cut by length
                 index += 2
             joined = "".join(run)
             strong = [i for i, c in enumerate(joined) if _bidi_class(c) in _STRONG_RIGHT]
@@ -293,18 +293,18 @@ def _markup(texts: list[str]) -> list[str]:
         return [escape(text).replace("\n", "<br/>") for text in texts]
     check_printable(whole)
     out: list[str] = []
-    runs = list(font_runs(whole))
+    # Right-to-left runs are reordered whole, before they are cut into spans: ReportLab
+    # shapes a word as one piece even when formatting changes inside it.
+    runs = [(face, _visual_right_to_left(run) if face is not None and face.right_to_left else run) for face, run in font_runs(whole)]
     for text in texts:
         parts: list[str] = []
         while text:
             face, run = runs[0]
             take = min(len(run), len(text))
-            piece, text = text[:take], text[take:]
+            piece, text = run[:take], text[take:]
             runs[0] = (face, run[take:])
             if not runs[0][1]:
                 runs.pop(0)
-            if face is not None and face.right_to_left:
-                piece = _visual_right_to_left(piece)
             marked = escape(piece).replace("\n", "<br/>")
             parts.append(marked if face is None else f'<font name="{face.regular}">{marked}</font>')
         out.append("".join(parts))
