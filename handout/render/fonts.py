@@ -8,6 +8,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
+from itertools import groupby
 from xml.sax.saxutils import escape
 
 import fontpkg
@@ -213,36 +214,39 @@ def _right_to_left_problem(text: str) -> str | None:
     return None
 
 
-def _visual_right_to_left(text: str) -> str:
-    """Text for ReportLab, whose shaper reverses each right-to-left word as a whole.
+def _has_right(text: str) -> bool:
+    return any(_bidi_class(c) in _STRONG_RIGHT for c in text)
 
-    Words of one right-to-left run are joined with no-break spaces so HarfBuzz
-    orders the whole run (the first word on the right); punctuation that
-    belongs to the left-to-right page around it (a comma after the name) is
-    moved to the end HarfBuzz's reversal brings back to its place.
+
+def _visual_right_to_left(text: str) -> list[tuple[int, str]]:
+    """The order ReportLab needs the characters in, as (index in `text`, character to draw).
+
+    ReportLab's shaper hands each word to HarfBuzz whole, and HarfBuzz lays
+    a word with Arabic letters out right to left. So the words of one
+    right-to-left run are joined with no-break spaces (the first word lands
+    on the right), and punctuation that belongs to the left-to-right page
+    around the run (a comma after the name) is moved, mirrored, to the end
+    HarfBuzz's reversal brings back to its place.
     """
-    out: list[str] = []
-    for segment in re.split(r"(\n)", text):
-        tokens = re.split(r"(\s+)", segment)
-        index = 0
-        while index < len(tokens):
-            token = tokens[index]
-            if not any(_bidi_class(c) in _STRONG_RIGHT for c in token):
-                out.append(token)
-                index += 1
-                continue
-            run = [token]
-            while index + 2 < len(tokens) and any(_bidi_class(c) in _STRONG_RIGHT for c in tokens[index + 2]):
-                run += ["\u00a0" * len(tokens[index + 1]), tokens[index + 2]]  # as long as before: spans are cut by length
-                index += 2
-            joined = "".join(run)
-            strong = [i for i, c in enumerate(joined) if _bidi_class(c) in _STRONG_RIGHT]
-            first, last = strong[0], strong[-1]
-            lead, core, trail = joined[:first], joined[first : last + 1], joined[last + 1 :]
-            mirror = "".join(_MIRRORED.get(c, c) for c in trail[::-1])
-            out.append(mirror + core + "".join(_MIRRORED.get(c, c) for c in lead[::-1]))
+    out: list[tuple[int, str]] = []
+    words = [m.span() for m in re.finditer(r"\S+", text)]
+    done = index = 0
+    while index < len(words):
+        if not _has_right(text[slice(*words[index])]):
             index += 1
-    return "".join(out)
+            continue
+        last_word = index
+        while last_word + 1 < len(words) and _has_right(text[slice(*words[last_word + 1])]) and "\n" not in text[words[last_word][1] : words[last_word + 1][0]]:
+            last_word += 1
+        start, end = words[index][0], words[last_word][1]
+        strong = [i for i in range(start, end) if _bidi_class(text[i]) in _STRONG_RIGHT]
+        first, last = strong[0], strong[-1]
+        out += [(i, text[i]) for i in range(done, start)]
+        out += [(i, _MIRRORED.get(text[i], text[i])) for i in reversed(range(last + 1, end))]
+        out += [(i, "\u00a0" if text[i].isspace() else text[i]) for i in range(first, last + 1)]
+        out += [(i, _MIRRORED.get(text[i], text[i])) for i in reversed(range(start, first))]
+        done, index = end, last_word + 1
+    return out + [(i, text[i]) for i in range(done, len(text))]
 
 
 def first_unprintable(text: str) -> str | None:
@@ -282,39 +286,40 @@ def check_printable(text: str) -> None:
 
 def text_markup(text: str) -> str:
     """Escape plain text for a ReportLab Paragraph, with font fallback (see font_runs)."""
-    return _markup([text])[0]
+    return "".join(markup for _, markup in _markup([text]))
 
 
-def _markup(texts: list[str]) -> list[str]:
-    """Markup for consecutive pieces of one text; faces are chosen for the whole, so no word changes font mid-way."""
+def _markup(texts: list[str]) -> list[tuple[int, str]]:
+    """Markup for consecutive pieces of one text, as (which piece, markup) in drawing order.
+
+    Faces are chosen for the whole text, so no word changes font where
+    formatting changes; right-to-left runs are reordered whole, each
+    character keeping its own piece (a plain comma after a bold name).
+    """
     texts = [unicodedata.normalize("NFC", text) for text in texts]
     whole = "".join(texts)
     if _in_main(whole):
-        return [escape(text).replace("\n", "<br/>") for text in texts]
+        return [(number, escape(text).replace("\n", "<br/>")) for number, text in enumerate(texts)]
     check_printable(whole)
-    out: list[str] = []
-    # Right-to-left runs are reordered whole, before they are cut into spans: ReportLab
-    # shapes a word as one piece even when formatting changes inside it.
-    runs = [(face, _visual_right_to_left(run) if face is not None and face.right_to_left else run) for face, run in font_runs(whole)]
-    for text in texts:
-        parts: list[str] = []
-        while text:
-            face, run = runs[0]
-            take = min(len(run), len(text))
-            piece, text = run[:take], text[take:]
-            runs[0] = (face, run[take:])
-            if not runs[0][1]:
-                runs.pop(0)
-            marked = escape(piece).replace("\n", "<br/>")
-            parts.append(marked if face is None else f'<font name="{face.regular}">{marked}</font>')
-        out.append("".join(parts))
+    owner = [number for number, text in enumerate(texts) for _ in text]
+    drawn: list[tuple[int, Face | None, str]] = []  # (piece, face, character) in drawing order
+    offset = 0
+    for face, run in font_runs(whole):
+        order = _visual_right_to_left(run) if face is not None and face.right_to_left else list(enumerate(run))
+        drawn += [(owner[offset + i], face, char) for i, char in order]
+        offset += len(run)
+    out: list[tuple[int, str]] = []
+    for (number, face), group in groupby(drawn, key=lambda d: (d[0], d[1])):
+        marked = escape("".join(char for _, _, char in group)).replace("\n", "<br/>")
+        out.append((number, marked if face is None else f'<font name="{face.regular}">{marked}</font>'))
     return out
 
 
 def inline_markup(spans: Inline, link_colour: str | None = None) -> str:
     """ReportLab markup for a run of spans; the only place text becomes markup."""
     parts: list[str] = []
-    for span, piece in zip(spans, _markup([span.text for span in spans])):
+    for number, piece in _markup([span.text for span in spans]):
+        span = spans[number]
         if span.bold:
             piece = f"<b>{_bold_fallback(piece)}</b>"
         if span.href:
