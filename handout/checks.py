@@ -122,14 +122,11 @@ def person_name(option: str, value: str, required: bool) -> str:
 
 def printable(option: str, text: str) -> None:
     """Refuse text with a character no shipped font has, rather than print an empty box."""
-    from handout.render.fonts import SUPPORTED_SCRIPTS, first_unprintable
+    from handout.render.fonts import first_unprintable, unprintable_reason
 
     char = first_unprintable(text)
     if char is not None:
-        raise UsageError(
-            f"{option} has the character {char!r} (U+{ord(char):04X}), which the fonts handout ships cannot print; "
-            f"use {SUPPORTED_SCRIPTS}"
-        )
+        raise UsageError(f"{option} has the character {char!r} (U+{ord(char):04X}), {unprintable_reason(char)}")
 
 
 def plan_request(given: Mapping[str, str], today: dt.date) -> PlanRequest:

@@ -265,6 +265,7 @@ def test_bold_arabic_name_before_a_plain_comma_keeps_the_comma_after_it() -> Non
     # The weights share glyph ids (one variable font, two instances): whichever the comma takes, it follows the run.
     drawn = spaces_as_one(drawn_glyphs(pdf, {base: data, regular: regular_data}), data)
     assert contains_run(drawn, harfbuzz_glyphs(name, data) + harfbuzz_glyphs(",", data))
+    assert contains_run(spaces_as_one(drawn_glyphs(pdf, {base: data}), data), harfbuzz_glyphs(name, data)), "every letter of the name is bold"
 
 
 def test_shaped_name_gives_byte_identical_pdfs_whatever_was_drawn_before(tmp_path: Path) -> None:
@@ -337,3 +338,9 @@ def test_unsupported_scripts_are_refused_naming_the_code_point_and_what_works(na
     assert code == 2 and code_point in stderr
     for script in ("Latin", "Greek", "Cyrillic", "Arabic", "Devanagari", "Tamil", "Telugu", "Thai", "Khmer"):
         assert script in stderr, script
+
+
+def test_digits_after_an_arabic_name_are_refused_as_misplaced_not_unprintable() -> None:
+    code, _, stderr = run(["plan", "--patient", "فاطمة 2", "-o", "/nonexistent/never.pdf"])
+    assert code == 2 and "--patient" in stderr and "U+0032" in stderr
+    assert "right-to-left" in stderr and "cannot print" not in stderr, stderr

@@ -268,6 +268,13 @@ def first_unprintable(text: str) -> str | None:
     return None
 
 
+def unprintable_reason(char: str) -> str:
+    """Why `char`, as found by first_unprintable, stops a name: no font has it, or it cannot stand where it is."""
+    if ord(char) in _coverage(MAIN) or ord(char) in _coverage(GENERAL.regular) or _script_face(char) is not None:
+        return "which cannot be placed in a right-to-left (Arabic) name: write digits and Latin letters apart from it"
+    return f"which the fonts handout ships cannot print; use {SUPPORTED_SCRIPTS}"
+
+
 def printable_in_main(text: str) -> bool:
     """True when the main font has every glyph of `text`."""
     main = _coverage(MAIN)
@@ -278,10 +285,7 @@ def check_printable(text: str) -> None:
     """Fail with the offending character when no shipped font can print it."""
     char = first_unprintable(text)
     if char is not None:
-        raise HandoutError(
-            f"the character {char!r} (U+{ord(char):04X}) cannot be printed with the fonts handout ships; "
-            f"type the name in {SUPPORTED_SCRIPTS}"
-        )
+        raise HandoutError(f"the character {char!r} (U+{ord(char):04X}), {unprintable_reason(char)}")
 
 
 def text_markup(text: str) -> str:
