@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from handout.checks import MAX_NAME_LENGTH, PLAN_DEFAULTS, bidi_control, composed, has_control_characters, password_problem, plan_request, valid_email
+from handout.encoding import DecodedText, NotText, decode_export
 from handout.errors import HandoutError
 from handout.plan import PlanInputError, PlanRequest
 
@@ -32,6 +33,7 @@ _PATIENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # becomes a file n
 _ROW_KEY = re.compile(r"row-\d+", re.IGNORECASE)  # the names of rows without a patient_id
 _YES = {"yes", "y", "true", "1"}
 _NO = {"no", "n", "false", "0", ""}
+_DELIMITER_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs"}  # the order breaks ties: a comma first
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ class PatientList:
     rows: tuple[PatientRow, ...]
     problems: tuple[RowProblem, ...]
     ignored_columns: tuple[str, ...]
+    encoding: str  # how the file's text was read, for the summary: "UTF-8", "Windows-1252 (detected)"
 
 
 def read_patient_list(
@@ -91,36 +94,48 @@ def read_patient_list(
     today: dt.date,
     require_password: bool = False,
     find_unprintable: Callable[[str], str | None] | None = None,
+    encoding: str | None = None,
 ) -> PatientList:
-    """Read and check every row before any work; `find_unprintable` rejects names no font can print."""
-    text = _read_text(path)
-    delimiter = _delimiter(path, text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise HandoutError(f"{path}: the file is empty") from None
-    except csv.Error as exc:
-        raise HandoutError(f"{path}: not a readable CSV file ({exc})") from None
-    columns = [h.strip().lower() for h in header]
-    if "name" not in columns:
-        # The header's own words are not repeated: without a header row they would be a patient's details.
-        raise HandoutError(
-            f"{path}: the first row has no 'name' column ({len(columns)} columns, separated by '{delimiter}'); "
-            "the first row must be a header naming the columns"
-        )
-    if require_password and "pdf_password" not in columns:
-        raise HandoutError(f"{path}: no 'pdf_password' column; --encrypt needs a password for every row")
-    ignored = tuple(dict.fromkeys(c for c in columns if c and c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS))
+    """Read and check every row before any work; `find_unprintable` rejects names no font can print.
 
-    rows: list[PatientRow] = []
-    problems: list[RowProblem] = []
-    seen_ids: dict[str, int] = {}
+    `encoding` overrides the detection of how the file's text is encoded (UTF-8, a byte-order mark, a Windows code page).
+    """
+    decoded = _read_text(path, encoding)
+    text = decoded.text
+    delimiter = _delimiter(path, text)
+    # strict: a quote left open must stop here rather than swallow the rows after it.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    records_read = 0  # rows as a spreadsheet numbers them (header = row 1), however many newlines a field holds
     try:
-        # Numbered as a spreadsheet shows them (header = row 1), however many newlines a field holds.
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise HandoutError(f"{path}: the file is empty") from None
+        records_read = 1
+        columns = [h.strip().lower() for h in header]
+        if "name" not in columns:
+            # The header's own words are not repeated: without a header row they would be a patient's details.
+            raise HandoutError(
+                f"{path}: the first row has no 'name' column ({len(columns)} columns, separated by {_DELIMITER_NAMES[delimiter]}); "
+                "the first row must be a header naming the columns"
+            )
+        if require_password and "pdf_password" not in columns:
+            raise HandoutError(f"{path}: no 'pdf_password' column; --encrypt needs a password for every row")
+        ignored = tuple(dict.fromkeys(c for c in columns if c and c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS))
+        # Cells under blank header cells at the end carry nothing; a row may leave them off.
+        width = max(i for i, c in enumerate(columns) if c) + 1
+
+        rows: list[PatientRow] = []
+        problems: list[RowProblem] = []
+        seen_ids: dict[str, int] = {}
         for number, values in enumerate(reader, start=2):
+            records_read = number
             if not any(v.strip() for v in values):
                 continue  # spreadsheets leave blank lines at the end
+            shape = _shape_problem(number, values, width, delimiter)
+            if shape is not None:
+                problems.append(shape)
+                continue
             record = {col: (values[i] if i < len(values) else "") for i, col in enumerate(columns) if col}
             checked = _check_row(number, record, today, require_password, find_unprintable)
             if isinstance(checked, RowProblem):
@@ -135,11 +150,49 @@ def read_patient_list(
                 seen_ids[folded] = number
             rows.append(checked)
     except csv.Error as exc:
-        raise HandoutError(f"{path}: not a readable CSV file ({exc})") from None
-    return PatientList(tuple(rows), tuple(problems), ignored)
+        raise HandoutError(f"{path}: {_csv_error(records_read + 1, exc)}") from None
+    return PatientList(tuple(rows), tuple(problems), ignored, decoded.encoding)
 
 
-def _read_text(path: Path) -> str:
+def _shape_problem(number: int, values: list[str], width: int, delimiter: str) -> RowProblem | None:
+    """A row whose cells cannot be matched to the header: reading it anyway would put values in the wrong columns.
+
+    No patient_id is named: in a shifted row, the patient_id cell may hold part of a name.
+    """
+    if len(values) > width and any(v.strip() for v in values[width:]):
+        return RowProblem(
+            number, "", "the row", f"has {len(values)} cells but the header has {width}; put a value that contains {delimiter!r} in double quotes"
+        )
+    if len(values) < width:
+        # A cell left off the end cannot be told from one lost in the middle, which shifts every value after it.
+        return RowProblem(
+            number, "", "the row", f"has {len(values)} cells but the header has {width}; every row needs a cell for each column, even an empty one"
+        )
+    for value in values:
+        lines = value.splitlines()
+        if any(line.count(delimiter) >= max(1, width - 1) for line in lines[1:]):
+            # A quote opened in this row closed only in a later one: those rows were read into this cell.
+            return RowProblem(
+                number, "", "the row", f"has a quote (\") that runs on over the next {_lines(len(lines) - 1)}, which look like rows of their own; close the quote"
+            )
+    return None
+
+
+def _lines(count: int) -> str:
+    return f"{count} line" if count == 1 else f"{count} lines"
+
+
+def _csv_error(row: int, exc: csv.Error) -> str:
+    if "field larger than field limit" in str(exc):
+        return f"row {row} has a value longer than {csv.field_size_limit()} characters"
+    # The only other errors strict parsing raises: a quote never closed, or closed in mid-value.
+    return (
+        f"row {row} opens a quote (\") that is not closed where its value ends, so the rows after it would run together "
+        "and be lost; fix that row (a quote inside a quoted value is written twice, \"\")"
+    )
+
+
+def _read_text(path: Path, encoding: str | None) -> DecodedText:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -147,17 +200,17 @@ def _read_text(path: Path) -> str:
     except OSError as exc:
         raise HandoutError(f"{path}: cannot read the file ({exc.strerror})") from None
     try:
-        return data.decode("utf-8-sig")  # spreadsheets often start UTF-8 files with a BOM
-    except UnicodeDecodeError:
-        raise HandoutError(f"{path}: not UTF-8 text; save it as 'CSV UTF-8'") from None
+        return decode_export(data, encoding)
+    except NotText as exc:
+        raise HandoutError(f"{path}: {exc}") from None
 
 
 def _delimiter(path: Path, text: str) -> str:
     first_line = text.split("\n", 1)[0]
     if not first_line.strip():
         raise HandoutError(f"{path}: the file is empty")
-    # Spreadsheets in locales with a decimal comma export with semicolons.
-    return ";" if first_line.count(";") > first_line.count(",") else ","
+    # Semicolons: spreadsheets in locales with a decimal comma. Tabs: Excel's "Unicode Text". A tie stays a comma.
+    return max(_DELIMITER_NAMES, key=first_line.count)
 
 
 def _check_row(

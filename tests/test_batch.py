@@ -62,7 +62,7 @@ def test_comma_delimited_with_quotes(tmp_path: Path) -> None:
         ("", "empty"),
         ("\n\n", "empty"),
         ("patient;email\nJane;j@x.org\n", "no 'name' column"),
-        ("name\tpatient_id\nJane\tP1\n", "no 'name' column"),
+        ("patient\temail\nJane\tj@x.org\n", "no 'name' column"),
     ],
 )
 def test_whole_file_problems(tmp_path: Path, text: str, fragment: str) -> None:
@@ -71,8 +71,9 @@ def test_whole_file_problems(tmp_path: Path, text: str, fragment: str) -> None:
 
 
 def test_not_utf8_is_a_clear_error(tmp_path: Path) -> None:
+    # Windows-1252 is now read (tests/test_csv_input.py); Czech in Windows-1250 also reads as Windows-1252: unsure.
     with pytest.raises(HandoutError, match="not UTF-8"):
-        read_patient_list(write_csv(tmp_path / "p.csv", "name\nZoë\n", "latin-1"), TODAY)
+        read_patient_list(write_csv(tmp_path / "p.csv", "name\nJiří Dvořák\n", "cp1250"), TODAY)
 
 
 def test_bad_rows_are_reported_by_row_and_column_and_skipped(tmp_path: Path) -> None:
