@@ -132,7 +132,7 @@ def font_file(script: str, bold: bool) -> tuple[str, bytes]:
     """The PDF base font name and the exact font bytes handout draws `script` names with."""
     from handout.render import fonts
 
-    face = fonts.face_for_script(script)
+    face = fonts.SCRIPTS.get(script, fonts.GENERAL)
     name = face.bold if bold else face.regular
     return name, fonts.font_data(name)
 

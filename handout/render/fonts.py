@@ -45,7 +45,6 @@ class Face:
 
 # Latin letters Atkinson lacks, Greek, Cyrillic, Vietnamese.
 GENERAL = Face("NotoSans", "Noto Sans")
-FALLBACK = GENERAL.regular
 # Scripts whose letters change shape with their neighbours: drawn only after HarfBuzz shapes them.
 SCRIPTS = {
     "Arabic": Face("NotoSansArabic", "Noto Sans Arabic", ((0x0600, 0x06FF), (0x0750, 0x077F), (0x0870, 0x08FF), (0xFB50, 0xFDFF), (0xFE70, 0xFEFF)), True),
@@ -79,11 +78,6 @@ def register_fonts() -> None:
     pdfmetrics.registerFontFamily(MAIN, normal=MAIN, bold=MAIN_BOLD, italic=MAIN, boldItalic=MAIN_BOLD, baseFontFor="canvas graphics")
 
 
-def face_for_script(script: str) -> Face:
-    """The fallback face for a script named in SCRIPTS, or the general one for Latin, Greek and Cyrillic."""
-    return SCRIPTS.get(script, GENERAL)
-
-
 @cache
 def font_data(name: str) -> bytes:
     """The static font file a fallback font name is drawn with (what HarfBuzz shapes and the PDF embeds).
@@ -112,11 +106,6 @@ def register_face(face: Face) -> None:
         _name_unmapped_glyphs(font)
         pdfmetrics.registerFont(font)
     pdfmetrics.registerFontFamily(face.regular, normal=face.regular, bold=face.bold, italic=face.regular, boldItalic=face.bold)
-
-
-def register_fallback() -> None:
-    """Register Noto Sans, the fallback for Latin, Greek and Cyrillic letters Atkinson lacks."""
-    register_face(GENERAL)
 
 
 def _name_unmapped_glyphs(font: TTFont) -> None:
