@@ -42,6 +42,7 @@ class BatchOptions:
     strict: bool = False
     resend: bool = False
     today: dt.date = field(default_factory=dt.date.today)
+    encoding: str | None = None  # the patient list's text encoding; None: detected
 
     @property
     def sending(self) -> bool:
@@ -75,6 +76,7 @@ class BatchResult:
     to_print: list[int] = field(default_factory=list)
     failed: list[tuple[int, str]] = field(default_factory=list)
     ignored_columns: tuple[str, ...] = ()
+    encoding: str = ""  # how the patient list was read, for the summary
 
     @property
     def ok(self) -> bool:
@@ -107,8 +109,8 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
 
     report = reporter or Reporter()
     brand = load_brand(options.brand_dir)
-    patients = read_patient_list(options.patients_csv, options.today, options.encrypt, first_unprintable)
-    result = BatchResult(ignored_columns=patients.ignored_columns)
+    patients = read_patient_list(options.patients_csv, options.today, options.encrypt, first_unprintable, options.encoding)
+    result = BatchResult(ignored_columns=patients.ignored_columns, encoding=patients.encoding)
     if patients.ignored_columns:
         report.warn(f"ignoring unknown columns: {', '.join(patients.ignored_columns)}")
     for problem in patients.problems:

@@ -254,6 +254,10 @@ def batch(
     encrypt: Annotated[bool, typer.Option("--encrypt", help="Lock each PDF with its row's pdf_password (AES-256).")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Render nothing if any row is bad.")] = False,
     resend: Annotated[bool, typer.Option("--resend", help="Email again rows the journal says were already sent.")] = False,
+    encoding: Annotated[
+        str | None,
+        typer.Option("--encoding", help="The CSV's text encoding (utf-8, cp1252, utf-16 ...). Default: detected.", show_default=False),
+    ] = None,
     brand: BrandOption = None,
     templates: TemplatesOption = None,
     paper: PaperOption = Paper.a4,
@@ -268,10 +272,12 @@ def batch(
     import os
 
     from handout.batch import BatchOptions, run_batch
+    from handout.checks import text_encoding
     from handout.report import ConsoleReporter, print_summary
 
     if resend and not send:
         raise UsageError("--resend goes with --send")
+    csv_encoding = text_encoding("--encoding", encoding)
     options = BatchOptions(
         patients_csv=patients_csv,
         out_dir=out_dir,
@@ -284,6 +290,7 @@ def batch(
         paper=paper.value,
         strict=strict,
         resend=resend,
+        encoding=csv_encoding,
     )
     result = run_batch(options, os.environ, ConsoleReporter())
     print_summary(result, options)

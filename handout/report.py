@@ -64,4 +64,7 @@ def print_summary(result: BatchResult, options: BatchOptions) -> None:
         table.add_row("Emails in the outbox", str(len(result.outbox)), escape(f"in {options.outbox_dir}") if result.outbox else "")
     table.add_row("To print", str(len(result.to_print)), row_list(result.to_print))
     table.add_row("Failed", str(len(result.failed)), row_list([row for row, _ in result.failed]))
+    if result.encoding:
+        table.caption = f"Patient list read as {result.encoding}"
+        table.caption_justify = "left"
     Console(highlight=False).print(table)
