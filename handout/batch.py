@@ -6,24 +6,29 @@ import datetime as dt
 import hashlib
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from handout.brand import load_brand
-from handout.delivery import Delivered, Delivery, Outcome
+from handout.delivery import Delivered, Delivery, Outcome, wants_email
 from handout.errors import HandoutError
 from handout.journal import Journal
 from handout.mail import SmtpSettings
 from handout.output import ensure_folder, write_atomic
 from handout.patients import PatientRow, read_patient_list
+from handout.printing import Printable, remove_to_print, write_to_print
 
 PLAN_EXTENSION = ".pdf"
+LOCK_NAME = ".handout-batch.lock"
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,7 @@ class Rendered:
     path: Path | None
     document_sha256: str
     error: str = ""
+    printable: bytes | None = None  # the unencrypted plan of an encrypted row that is to print, for to-print.pdf
 
 
 @dataclass
@@ -75,6 +81,13 @@ class BatchResult:
     outbox: list[int] = field(default_factory=list)
     to_print: list[int] = field(default_factory=list)
     failed: list[tuple[int, str]] = field(default_factory=list)
+    repeated: list[int] = field(default_factory=list)  # rows without a patient_id that repeat an earlier row exactly
+    patient_ids: dict[int, str] = field(default_factory=dict)  # row number -> patient_id, for lists a clinic can act on
+    to_print_file: Path | None = None  # the merged plans to print, when there are any
+    to_print_pages: int = 0
+    total: int = 0  # plans this run set out to make
+    done: int = 0  # of those, how many were finished (made and delivered, or failed)
+    interrupted_by: int | None = None  # the signal that stopped the run early
     ignored_columns: tuple[str, ...] = ()
     encoding: str = ""  # how the patient list was read, for the summary
 
@@ -129,37 +142,117 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
     checked = Renderer(brand, options.paper, options.template_dirs)
     checked.prepare((PLAN_TEMPLATE, "email/plan.txt.j2", "email/plan.html.j2"))
     ensure_folder(options.out_dir)
-    remove_partial_files(options.out_dir)
-    if any(row.email for row in patients.rows) and not options.sending:
-        ensure_folder(options.outbox_dir)
-        remove_partial_files(options.outbox_dir)
-
-    with Journal(options.out_dir) as journal, Delivery(
-        brand, checked.env, journal, env, settings, options.outbox_dir, options.encrypt, options.resend, report.warn
-    ) as delivery:
-        by_row = {row.row: row for row in patients.rows}
-        report.start(len(patients.rows))
-        try:
-            for outcome in render_rows(patients.rows, options):
-                row = by_row[outcome.row]
-                if outcome.error:
-                    journal.mark(outcome.key, outcome.row, "failed", reason=outcome.error)
-                    result.failed.append((outcome.row, outcome.error))
-                    report.problem(f"{row.label}: {outcome.error}")
-                else:
-                    previous = journal.get(outcome.key)  # before this run's marks overwrite its state
-                    journal.mark(outcome.key, outcome.row, "rendered", document_sha256=outcome.document_sha256)
-                    result.rendered.append(outcome.row)
-                    assert outcome.path is not None
-                    delivered = delivery.deliver(row, outcome.path, outcome.document_sha256, previous)
-                    result.record(row.row, delivered)
-                    if delivered.outcome is Outcome.FAILED:
-                        report.problem(f"{row.label}: {delivered.reason}")
-                report.advance()
-        finally:
-            report.finish()
+    with folder_lock(options.out_dir), stop_requests() as stop:
+        # Only now, with the folder ours: another run's half-written files are not ours to remove.
+        remove_partial_files(options.out_dir)
+        remove_to_print(options.out_dir)  # last run's list must not be printed again by mistake
+        if any(row.email for row in patients.rows) and not options.sending:
+            ensure_folder(options.outbox_dir)
+            remove_partial_files(options.outbox_dir)
+        with Journal(options.out_dir) as journal, Delivery(
+            brand, checked.env, journal, env, settings, options.outbox_dir, options.encrypt, options.resend, report.warn
+        ) as delivery:
+            rows = _without_repeats(patients.rows, journal, result, report)
+            result.patient_ids = {row.row: row.patient_id for row in rows}
+            result.total = len(rows)
+            printables: list[Printable] = []
+            by_row = {row.row: row for row in rows}
+            report.start(len(rows))
+            try:
+                for outcome in render_rows(rows, options) if stop.signal_number is None else ():
+                    row = by_row[outcome.row]
+                    if outcome.error:
+                        journal.mark(outcome.key, outcome.row, "failed", reason=outcome.error)
+                        result.failed.append((outcome.row, outcome.error))
+                        report.problem(f"{row.label}: {outcome.error}")
+                    else:
+                        journal.mark(outcome.key, outcome.row, "rendered", document_hmac=journal.keyed(outcome.document_sha256))
+                        result.rendered.append(outcome.row)
+                        assert outcome.path is not None
+                        delivered = delivery.deliver(row, outcome.path)
+                        result.record(row.row, delivered)
+                        if delivered.outcome is Outcome.FAILED:
+                            report.problem(f"{row.label}: {delivered.reason}")
+                        elif delivered.outcome is Outcome.TO_PRINT:
+                            printables.append(Printable(row.row, row.patient_id, outcome.printable or outcome.path))
+                    result.done += 1
+                    report.advance()
+                    if stop.signal_number is not None:
+                        break  # the plan in hand is finished and journalled; the rest waits for the re-run
+            finally:
+                report.finish()
+            result.interrupted_by = stop.signal_number
+            if printables and result.interrupted_by is None:
+                result.to_print_file, result.to_print_pages = write_to_print(options.out_dir, printables)
     result.failed.sort()
     return result
+
+
+def _without_repeats(rows: Sequence[PatientRow], journal: Journal, result: BatchResult, report: Reporter) -> list[PatientRow]:
+    """Rows without a patient_id that say exactly the same are one patient listed twice: one plan, and a warning."""
+    first: dict[str, int] = {}
+    kept: list[PatientRow] = []
+    for row in rows:
+        fingerprint = journal.fingerprint(row)  # includes the patient_id: rows with ids never repeat (ids are unique)
+        if fingerprint in first:
+            report.warn(f"row {row.row} repeats row {first[fingerprint]} exactly (no patient_id): one plan for both")
+            journal.mark(row.key, row.row, "repeated")
+            result.repeated.append(row.row)
+            continue
+        first[fingerprint] = row.row
+        kept.append(row)
+    return kept
+
+
+@contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """One batch at a time per output folder: a second run refuses at once rather than emailing the same patients.
+
+    An flock on a file in the folder: the system releases it when the process
+    ends in any way (even kill -9), so a crash never leaves the folder locked.
+    """
+    import fcntl
+
+    try:
+        handle = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        raise HandoutError(f"{folder}: cannot write here ({exc.strerror})") from None
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise HandoutError(f"{folder}: another handout batch is using this folder; wait for it to finish, or use another --out-dir") from None
+        yield
+    finally:
+        os.close(handle)
+
+
+@dataclass
+class StopRequest:
+    """Set by Ctrl-C or SIGTERM: the batch finishes the plan in hand, reports, and leaves."""
+
+    signal_number: int | None = None
+
+
+@contextmanager
+def stop_requests() -> Iterator[StopRequest]:
+    """Turn the first Ctrl-C or SIGTERM into a request to stop between plans; a second one stops at once."""
+    request = StopRequest()
+    if threading.current_thread() is not threading.main_thread():
+        yield request  # signal handlers belong to the main thread; elsewhere the caller handles stopping
+        return
+
+    def ask_to_stop(signal_number: int, frame: object) -> None:
+        if request.signal_number is not None:
+            raise KeyboardInterrupt
+        request.signal_number = signal_number
+
+    previous = {number: signal.signal(number, ask_to_stop) for number in STOP_SIGNALS}
+    try:
+        yield request
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def remove_partial_files(folder: Path) -> None:
@@ -188,6 +281,9 @@ def _prepare_worker(
 
     if batch_pid is not None:
         _exit_with(batch_pid)
+        # Ctrl-C reaches every process of the terminal's job: the batch decides when to stop, not its workers.
+        for number in STOP_SIGNALS:
+            signal.signal(number, signal.SIG_IGN)
 
     renderer = Renderer(load_brand(brand_dir), paper, template_dirs)
     renderer.prepare((PLAN_TEMPLATE,))
@@ -219,12 +315,15 @@ def render_one(row: PatientRow) -> Rendered:
     try:
         pdf = renderer.plan(Patient(row.name, row.clinician), build_plan(row.request), _WORKER["article"], _WORKER["issued"])  # type: ignore[arg-type]
         digest = hashlib.sha256(pdf).hexdigest()
+        printable = None
         if _WORKER["encrypt"]:
             from handout.encrypt import encrypt_pdf
 
+            # A plan to print needs no password on paper: to-print.pdf is made from the unlocked plan, kept in memory only.
+            printable = None if wants_email(row, True) else pdf
             pdf = encrypt_pdf(pdf, row.pdf_password)
         path = write_atomic(plan_path(_WORKER["out_dir"], row), pdf)  # type: ignore[arg-type]
-        return Rendered(row.row, row.key, path, digest)
+        return Rendered(row.row, row.key, path, digest, printable=printable)
     except HandoutError as exc:
         # A template's error message can quote what it was filling in: keep the patient's details out.
         message = exc.message
@@ -252,6 +351,9 @@ def render_rows(rows: Sequence[PatientRow], options: BatchOptions) -> Iterator[R
         except BrokenProcessPool:
             # Start-up problems are checked in this process first; this is a worker that died (out of memory, killed).
             raise HandoutError("a rendering process stopped unexpectedly; run again to finish the batch (finished plans are kept)") from None
+        finally:
+            # Stopped early (Ctrl-C): plans not yet started are dropped, the ones in hand finish, the workers leave cleanly.
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _bounded_map(pool: ProcessPoolExecutor, function: Callable[[PatientRow], Rendered], items: Iterable[PatientRow], window: int) -> Iterator[Rendered]:

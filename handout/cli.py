@@ -294,6 +294,8 @@ def batch(
     )
     result = run_batch(options, os.environ, ConsoleReporter())
     print_summary(result, options)
+    if result.interrupted_by is not None:
+        raise typer.Exit(128 + result.interrupted_by)  # as a shell reports a job stopped by that signal
     if not result.ok:
         raise typer.Exit(EXIT_FAILURE)
 

@@ -11,7 +11,7 @@ import jinja2
 
 from handout.brand import Brand
 from handout.errors import HandoutError
-from handout.journal import Entry, Journal
+from handout.journal import Journal
 from handout.mail import PermanentFailure, SmtpSender, SmtpSettings, TemporaryFailure, build_message, outbox_sender, write_outbox
 from handout.patients import PatientRow
 
@@ -69,21 +69,25 @@ class Delivery:
         if self.sender is not None:
             self.sender.close()
 
-    def deliver(self, row: PatientRow, pdf_path: Path, document_sha256: str, previous: Entry | None) -> Delivered:
+    def deliver(self, row: PatientRow, pdf_path: Path) -> Delivered:
         """Email the plan (only with consent, or when it is encrypted), else list it to print."""
-        if not (row.email and (row.consent_email or self.encrypted)):
+        if not wants_email(row, self.encrypted):
             self.journal.mark(row.key, row.row, "to_print")
             return Delivered(Outcome.TO_PRINT)
         sending = self.sender is not None
+        # Known by what the row asks for and its patient_id, never by its position in the list.
+        fingerprint = self.journal.fingerprint(row)
+        earlier = self.journal.delivery(fingerprint)
         if sending and not self.resend:
-            if self.journal.sent_before(row.key, row.fingerprint):
+            if earlier is not None and earlier.state == "sent":
                 self.journal.mark(row.key, row.row, "sent")
                 return Delivered(Outcome.ALREADY_SENT)
-            if previous is not None and previous.sent_fingerprint is not None:
+            if row.patient_id and self.journal.sent_to_patient(row.patient_id):
                 self.warn(f"{row.label}: the row changed since its plan was emailed (details or address); sending the new plan")
-        # The Message-ID comes from what the row asks for, so a plan re-sent on another day keeps it.
+        # The Message-ID comes from the keyed fingerprint: a plan re-sent on another day keeps it, and it cannot be
+        # recomputed from a patient's details without this folder's secret.
         message = build_message(
-            self.templates, self.brand, self.brand.locale, self.mail_from, row.email, row.key, pdf_path.read_bytes(), row.fingerprint, self.encrypted
+            self.templates, self.brand, self.brand.locale, self.mail_from, row.email, row.key, pdf_path.read_bytes(), fingerprint, self.encrypted
         )
         if not sending:
             write_outbox(self.outbox, row.key, message)
@@ -91,28 +95,37 @@ class Delivery:
             return Delivered(Outcome.OUTBOX)
         if self.server_down:
             return self._failed(row, f"not sent: {self.server_down}")
-        if previous is not None and previous.state == "sending":
+        if earlier is not None and earlier.state == "sending":
             # The last run stopped between handing this message to the server and hearing back:
             # it may have arrived. Send it again with the same Message-ID, so it is recognisable.
             self.warn(f"{row.label}: the previous run stopped while sending this plan; sending it again")
-        self.journal.mark(row.key, row.row, "sending", message_id=message["Message-ID"])
+        self.journal.mark_sending(fingerprint, row.patient_id, message["Message-ID"])
+        self.journal.mark(row.key, row.row, "sending")
         try:
             self.sender.send(message)  # type: ignore[union-attr]
         except HandoutError as exc:
-            self._failed(row, f"not sent: {exc.message}")  # a settings problem: nothing was handed over
+            self._failed(row, f"not sent: {exc.message}", fingerprint)  # a settings problem: nothing was handed over
             raise
         except PermanentFailure as exc:
-            return self._failed(row, f"refused by the mail server: {exc}")
+            return self._failed(row, f"refused by the mail server: {exc}", fingerprint)
         except TemporaryFailure as exc:
             # Stop trying for the rest of the batch: the re-run sends what is left.
             self.server_down = str(exc)
-            return self._failed(row, f"not sent: {exc}")
-        self.journal.mark_sent(row.key, row.row, document_sha256, row.fingerprint, message["Message-ID"])
+            return self._failed(row, f"not sent: {exc}", fingerprint)
+        self.journal.mark_sent(fingerprint)
+        self.journal.mark(row.key, row.row, "sent")
         return Delivered(Outcome.EMAILED)
 
-    def _failed(self, row: PatientRow, reason: str) -> Delivered:
+    def _failed(self, row: PatientRow, reason: str, fingerprint: str | None = None) -> Delivered:
+        if fingerprint is not None:
+            self.journal.forget_sending(fingerprint)  # the server did not take it: nothing to warn about next time
         self.journal.mark(row.key, row.row, "failed", reason=reason)
         return Delivered(Outcome.FAILED, reason)
+
+
+def wants_email(row: PatientRow, encrypted: bool) -> bool:
+    """Emailed when the row has an address and the patient consented or the PDF is locked; else printed."""
+    return bool(row.email and (row.consent_email or encrypted))
 
 
 def email_one_plan(

@@ -3,62 +3,89 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
+import os
+import secrets
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
 from handout.errors import HandoutError
+from handout.patients import PatientRow
 
 JOURNAL_NAME = "handout-journal.sqlite"
+SECRET_NAME = "handout-journal.key"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS rows (
     key TEXT PRIMARY KEY,        -- patient_id, or row-N: never a name
     row INTEGER NOT NULL,
-    state TEXT NOT NULL,         -- rendered | sending | sent | outbox | to_print | failed
-    document_sha256 TEXT,        -- of the latest unencrypted plan: identical plans, identical hashes
+    state TEXT NOT NULL,         -- rendered | sending | sent | outbox | to_print | repeated | failed
+    document_hmac TEXT,          -- keyed hash of the latest unencrypted plan: identical plans, identical hashes
     reason TEXT,                 -- why it failed
-    sent_fingerprint TEXT,       -- what the row asked for (inputs and recipient) when the server accepted it
-    message_id TEXT,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deliveries (
+    fingerprint TEXT PRIMARY KEY, -- keyed hash of the patient_id and what the row asks for, recipient included
+    patient_id TEXT NOT NULL,     -- '' for rows without one
+    state TEXT NOT NULL,          -- sending | sent
+    message_id TEXT NOT NULL,
     sent_at TEXT,
     updated_at TEXT NOT NULL
 );
 """
-_COLUMNS = ("key", "row", "state", "document_sha256", "reason", "sent_fingerprint", "message_id", "sent_at", "updated_at")
-_ENTRY_FIELDS = _COLUMNS[:-1]
+_ROW_COLUMNS = ["key", "row", "state", "document_hmac", "reason", "updated_at"]
+_DELIVERY_COLUMNS = ["fingerprint", "patient_id", "state", "message_id", "sent_at", "updated_at"]
 
 
 @dataclass(frozen=True)
-class Entry:
-    """What the journal knows about one row."""
+class MailRecord:
+    """What the journal knows about one plan handed to the mail server."""
 
-    key: str
-    row: int
     state: str
-    document_sha256: str | None
-    reason: str | None
-    sent_fingerprint: str | None
-    message_id: str | None
-    sent_at: str | None
+    message_id: str
 
 
 class Journal:
-    """One record per patient key; each change is committed at once, so a kill -9 loses nothing."""
+    """Row states by key, deliveries by keyed fingerprint; each change is committed at once, so a kill -9 loses nothing.
+
+    A plan counts as sent when the mail server accepted one with the same
+    fingerprint: the patient_id (or none) and what the row asks for, never its
+    position, so inserting, deleting or reordering rows re-sends nothing.
+    Fingerprints are HMAC-SHA256 with a random secret kept beside the journal:
+    someone holding only the journal cannot test candidate names against it.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.path = folder / JOURNAL_NAME
+        is_new = not self.path.exists()
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
-            columns = [column[1] for column in self._db.execute("PRAGMA table_info(rows)")]
-            if columns != list(_COLUMNS):
-                raise HandoutError(f"{self.path}: this journal was written by another version of handout; move it aside to start afresh")
-            self._db.execute("BEGIN IMMEDIATE")  # fails now, not mid-batch, if the journal is read-only
-            self._db.execute("ROLLBACK")
         except sqlite3.Error as exc:
             raise HandoutError(f"{self.path}: cannot open the batch journal ({exc})") from None
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._check_version()
+            self._db.executescript(_SCHEMA)
+            self._db.execute("BEGIN IMMEDIATE")  # fails now, not mid-batch, if the journal is read-only
+            self._db.execute("ROLLBACK")
+            self._secret = _journal_secret(folder / SECRET_NAME, create=is_new or self._is_empty())
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise HandoutError(f"{self.path}: cannot open the batch journal ({exc})") from None
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _check_version(self) -> None:
+        tables = {name: [c[1] for c in self._db.execute(f"PRAGMA table_info({name})")] for name in ("rows", "deliveries")}
+        if any(tables.values()) and tables != {"rows": _ROW_COLUMNS, "deliveries": _DELIVERY_COLUMNS}:
+            raise HandoutError(f"{self.path}: this journal was written by another version of handout; move it aside to start afresh")
+
+    def _is_empty(self) -> bool:
+        return self._db.execute("SELECT (SELECT COUNT(*) FROM rows) + (SELECT COUNT(*) FROM deliveries)").fetchone()[0] == 0
 
     def __enter__(self) -> Journal:
         return self
@@ -66,55 +93,90 @@ class Journal:
     def __exit__(self, *exc: object) -> None:
         self._db.close()
 
+    def keyed(self, text: str) -> str:
+        """HMAC-SHA256 under this folder's secret: stable here, meaningless without the secret."""
+        return hmac.new(self._secret, text.encode(), hashlib.sha256).hexdigest()
+
+    def fingerprint(self, row: PatientRow) -> str:
+        """Who the plan is for and what it says: the patient_id (or none) and the row's inputs, recipient included."""
+        return self.keyed(f"{row.patient_id}\0{row.fingerprint}")
+
     def _write(self, statement: str, values: tuple[object, ...]) -> None:
         try:
             self._db.execute(statement, values)
         except sqlite3.Error as exc:
             raise HandoutError(f"{self.path}: cannot write the batch journal ({exc})") from None
 
-    def get(self, key: str) -> Entry | None:
-        found = self._db.execute(f"SELECT {', '.join(_ENTRY_FIELDS)} FROM rows WHERE key = ?", (key,)).fetchone()
-        return Entry(*found) if found else None
-
-    def mark(self, key: str, row: int, state: str, document_sha256: str | None = None, reason: str | None = None, message_id: str | None = None) -> None:
-        """Record a row's latest state; what was sent before is kept."""
+    def mark(self, key: str, row: int, state: str, document_hmac: str | None = None, reason: str | None = None) -> None:
+        """Record a row's latest state."""
         self._write(
             """
-            INSERT INTO rows (key, row, state, document_sha256, reason, message_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO rows (key, row, state, document_hmac, reason, updated_at) VALUES (?, ?, ?, ?, ?, ?)
             ON CONFLICT(key) DO UPDATE SET
                 row = excluded.row, state = excluded.state, reason = excluded.reason, updated_at = excluded.updated_at,
-                document_sha256 = COALESCE(excluded.document_sha256, rows.document_sha256),
-                message_id = COALESCE(excluded.message_id, rows.message_id)
+                document_hmac = COALESCE(excluded.document_hmac, rows.document_hmac)
             """,
-            (key, row, state, document_sha256, reason, message_id, _now()),
+            (key, row, state, document_hmac, reason, _now()),
         )
 
-    def mark_sent(self, key: str, row: int, document_sha256: str, fingerprint: str, message_id: str) -> None:
-        """The mail server accepted this document for this row."""
-        now = _now()
+    def delivery(self, fingerprint: str) -> MailRecord | None:
+        """The plan with this fingerprint was handed to the mail server ('sending') or accepted by it ('sent')."""
+        found = self._db.execute("SELECT state, message_id FROM deliveries WHERE fingerprint = ?", (fingerprint,)).fetchone()
+        return MailRecord(*found) if found else None
+
+    def sent_to_patient(self, patient_id: str) -> bool:
+        """A plan for this patient_id was accepted before (perhaps with other details)."""
+        return self._db.execute("SELECT 1 FROM deliveries WHERE patient_id = ? AND state = 'sent'", (patient_id,)).fetchone() is not None
+
+    def mark_sending(self, fingerprint: str, patient_id: str, message_id: str) -> None:
+        """About to hand the plan to the server: if the run dies now, the next one knows it may have arrived."""
         self._write(
             """
-            INSERT INTO rows (key, row, state, document_sha256, sent_fingerprint, message_id, sent_at, updated_at)
-            VALUES (?, ?, 'sent', ?, ?, ?, ?, ?)
-            ON CONFLICT(key) DO UPDATE SET
-                state = 'sent', reason = NULL, document_sha256 = excluded.document_sha256, sent_fingerprint = excluded.sent_fingerprint,
-                message_id = excluded.message_id, sent_at = excluded.sent_at, updated_at = excluded.updated_at
+            INSERT INTO deliveries (fingerprint, patient_id, state, message_id, updated_at) VALUES (?, ?, 'sending', ?, ?)
+            ON CONFLICT(fingerprint) DO UPDATE SET message_id = excluded.message_id, updated_at = excluded.updated_at,
+                state = CASE state WHEN 'sent' THEN 'sent' ELSE 'sending' END  -- a forced re-send that fails was still sent once
             """,
-            (key, row, document_sha256, fingerprint, message_id, now, now),
+            (fingerprint, patient_id, message_id, _now()),
         )
 
-    def sent_before(self, key: str, fingerprint: str) -> bool:
-        """True when the mail server has accepted this row's plan, as asked for now and to the same address.
+    def mark_sent(self, fingerprint: str) -> None:
+        """The mail server accepted the plan."""
+        now = _now()
+        self._write("UPDATE deliveries SET state = 'sent', sent_at = ?, updated_at = ? WHERE fingerprint = ?", (now, now, fingerprint))
 
-        Decided on the row's inputs, not the PDF's bytes: the PDF prints the day
-        it was made, and a re-run on another day must not send everyone's plan
-        again. A row without a patient_id is known only by its position, which
-        moves when rows are added or removed above it, so it is looked for
-        under any key.
-        """
-        anywhere = key.startswith("row-")
-        query = "SELECT 1 FROM rows WHERE sent_fingerprint = ?" + ("" if anywhere else " AND key = ?")
-        return self._db.execute(query, (fingerprint,) if anywhere else (fingerprint, key)).fetchone() is not None
+    def forget_sending(self, fingerprint: str) -> None:
+        """The server refused the plan for good or before taking it: nothing arrived."""
+        self._write("DELETE FROM deliveries WHERE fingerprint = ? AND state = 'sending'", (fingerprint,))
+
+
+def _journal_secret(path: Path, create: bool) -> bytes:
+    """The folder's random HMAC key, readable by its owner only; made once, atomically, with the first journal."""
+    try:
+        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except FileNotFoundError:
+        if not create:
+            raise HandoutError(
+                f"{path} is missing: without it the journal cannot tell which plans were sent; "
+                "restore it from a backup, or move the journal aside to start afresh"
+            ) from None
+    except (OSError, ValueError):
+        raise HandoutError(f"{path}: cannot read the journal's key; restore it from a backup, or move the journal aside to start afresh") from None
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+    try:
+        # Made 0600 from the start (not chmod-ed later) and linked into place, so it is never seen half-written or readable by others.
+        handle = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(handle, "w", encoding="ascii") as stream:
+            stream.write(secrets.token_hex(32) + "\n")
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.link(temp, path)
+    except FileExistsError:
+        pass  # made a moment ago by another process: use that one
+    except OSError as exc:
+        raise HandoutError(f"{path}: cannot create the journal's key ({exc.strerror})") from None
+    finally:
+        temp.unlink(missing_ok=True)
+    return _journal_secret(path, create=False)
 
 
 def _now() -> str:

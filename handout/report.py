@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
@@ -49,6 +51,13 @@ def row_list(rows: list[int]) -> str:
     return shown + (f" … (+{len(rows) - MAX_ROWS_LISTED} more)" if len(rows) > MAX_ROWS_LISTED else "")
 
 
+def print_list(result: BatchResult) -> str:
+    """The rows to print, by patient_id where they have one (the row number for finding them in the list), shortened."""
+    labels = [f"{result.patient_ids[r]} (row {r})" if result.patient_ids.get(r) else f"row {r}" for r in result.to_print[:MAX_ROWS_LISTED]]
+    more = len(result.to_print) - MAX_ROWS_LISTED
+    return ", ".join(labels) + (f" … (+{more} more)" if more > 0 else "")
+
+
 def print_summary(result: BatchResult, options: BatchOptions) -> None:
     """The end-of-run table: what happened to how many rows, and which rows."""
     table = Table(title="handout batch", title_justify="left")
@@ -62,9 +71,27 @@ def print_summary(result: BatchResult, options: BatchOptions) -> None:
             table.add_row("Already sent (skipped)", str(len(result.already_sent)), row_list(result.already_sent))
     else:
         table.add_row("Emails in the outbox", str(len(result.outbox)), escape(f"in {options.outbox_dir}") if result.outbox else "")
-    table.add_row("To print", str(len(result.to_print)), row_list(result.to_print))
+    table.add_row("To print", str(len(result.to_print)), escape(print_list(result)))
+    if result.repeated:
+        table.add_row("Repeated rows (one plan)", str(len(result.repeated)), row_list(result.repeated))
     table.add_row("Failed", str(len(result.failed)), row_list([row for row, _ in result.failed]))
+    if result.interrupted_by is not None:
+        table.add_row("Not done (interrupted)", str(result.total - result.done), "")
     if result.encoding:
         table.caption = f"Patient list read as {result.encoding}"
         table.caption_justify = "left"
     Console(highlight=False).print(table)
+    if result.to_print_file is not None:
+        Console(highlight=False).print(
+            f"To print: {result.to_print_file} ({len(result.to_print)} plan{'' if len(result.to_print) == 1 else 's'}, {result.to_print_pages} pages, each starting on a new sheet "
+            f"when printed double-sided); the list is in {result.to_print_file.with_suffix('.txt')}",
+            markup=False,
+            soft_wrap=True,
+        )
+    if result.interrupted_by is not None:
+        Console(stderr=True, highlight=False).print(
+            f"Interrupted ({'Ctrl-C' if result.interrupted_by == signal.SIGINT else 'SIGTERM'}) before the batch finished; to finish, "
+            "run the same command again: finished plans are kept and plans already emailed are not sent again.",
+            markup=False,
+            soft_wrap=True,
+        )

@@ -152,7 +152,7 @@ def test_batch_to_outbox_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "plans"
     result = invoke(str(csv_path), "--out-dir", str(out), "--workers", "2")
     assert result.exit_code == 1, result.output  # row 6 cannot be printed
-    assert sorted(p.name for p in out.glob("*.pdf")) == ["P001.pdf", "P002.pdf", "P004.pdf", "row-4.pdf"]
+    assert sorted(p.name for p in out.glob("*.pdf")) == ["P001.pdf", "P002.pdf", "P004.pdf", "row-4.pdf", "to-print.pdf"]
     assert "row 6 (patient_id P005): name has a character" in result.stderr
     for name in [*NAMES, "王", "jane@", "zoe@", "ann@"]:
         assert name not in result.stdout and name not in result.stderr, name
@@ -184,7 +184,7 @@ def test_same_rows_twice_give_byte_identical_files(tmp_path: Path) -> None:
         out = tmp_path / run
         run_batch(BatchOptions(csv_path, out_dir=out, workers=2, today=TODAY), {})
         hashes.append({p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in out.glob("*.pdf")})
-    assert hashes[0] == hashes[1] and len(hashes[0]) == 4
+    assert hashes[0] == hashes[1] and len(hashes[0]) == 5  # four plans and to-print.pdf
 
 
 def test_strict_renders_nothing_when_a_row_is_bad(tmp_path: Path) -> None:

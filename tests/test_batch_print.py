@@ -1,0 +1,108 @@
+"""Printing a batch: one merged, double-sided-ready to-print.pdf and a to-print list by patient_id, never a name."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pypdf
+from typer.testing import CliRunner
+
+from handout.cli import app
+
+from helpers import normalise
+
+HEADER = "name,patient_id,email,consent_email,weeks,pdf_password"
+ROWS = [
+    # name, patient_id, email, consent, weeks (3 pages for 3 weeks, 2 for 1 week)
+    ("Ann Able", "P1", "", "", 3),  # to print, 3 pages: padded to 4
+    ("Ben Bold", "P2", "ben@example.org", "yes", 1),  # emailed (outbox), not printed
+    ("Cat Cole", "", "", "", 1),  # to print, 2 pages
+    ("Dan Dale", "P4", "dan@example.org", "no", 3),  # no consent: to print, padded to 4
+]
+
+
+def write_csv(folder: Path, rows: list[tuple[str, str, str, str, int]]) -> Path:
+    lines = [HEADER] + [f"{name},{pid},{email},{consent},{weeks},pw-{name.split()[0].lower()}-4242" for name, pid, email, consent, weeks in rows]
+    path = folder / "patients.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def batch(csv_path: Path, out: Path, *extra: str):
+    return CliRunner().invoke(app, ["batch", str(csv_path), "--out-dir", str(out), "--workers", "1", *extra])
+
+
+def page_texts(pdf: bytes) -> list[str]:
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    assert not reader.is_encrypted
+    return [normalise(page.extract_text()) for page in reader.pages]
+
+
+def plans_in(pages: list[str]) -> list[tuple[str, int]]:
+    """(name, pages) for each plan in the merged file, in order: a plan starts on the page that greets its patient."""
+    found: list[tuple[str, int]] = []
+    for text in pages:
+        greeting = re.search(r"For (\w+ \w+)", text)
+        if greeting and (not found or greeting.group(1) != found[-1][0]):
+            found.append((greeting.group(1), 1))
+        else:
+            assert found, "the merged file starts without a plan"
+            found[-1] = (found[-1][0], found[-1][1] + 1)
+    return found
+
+
+def test_to_print_pdf_holds_each_printed_plan_on_its_own_sheets_in_row_order(tmp_path: Path) -> None:
+    out = tmp_path / "plans"
+    result = batch(write_csv(tmp_path, ROWS), out)
+    assert result.exit_code == 0, result.stderr
+    merged = (out / "to-print.pdf").read_bytes()
+    pages = page_texts(merged)
+    singles = {key: len(pypdf.PdfReader(out / f"{key}.pdf").pages) for key in ("P1", "row-4", "P4")}
+    assert singles == {"P1": 3, "row-4": 2, "P4": 3}
+    # Each plan starts on a new sheet: odd page counts get one blank page after them.
+    assert plans_in(pages) == [("Ann Able", 4), ("Cat Cole", 2), ("Dan Dale", 4)]
+    assert pages[3] == "" and pages[9] == "" and len(pages) == 10
+    for key, first in (("P1", 0), ("row-4", 4), ("P4", 6)):
+        assert pages[first : first + singles[key]] == page_texts((out / f"{key}.pdf").read_bytes())
+    assert "Ben Bold" not in " ".join(pages)
+
+    listing = (out / "to-print.txt").read_text(encoding="utf-8")
+    assert [line.split("\t") for line in listing.splitlines()[-3:]] == [["P1", "2", "1-4"], ["", "4", "5-6"], ["P4", "5", "7-10"]]
+    for name in ("Ann", "Cat", "Dan", "Able"):
+        assert name not in listing and name not in result.stdout
+    assert "P1 (row 2), row 4, P4 (row 5)" in result.stdout
+    assert "to-print.pdf" in result.stdout
+
+    # Identical inputs, identical bytes: again in the same folder, and in a fresh one.
+    assert batch(write_csv(tmp_path, ROWS), out).exit_code == 0
+    assert (out / "to-print.pdf").read_bytes() == merged
+    assert batch(write_csv(tmp_path, ROWS), tmp_path / "elsewhere").exit_code == 0
+    assert (tmp_path / "elsewhere" / "to-print.pdf").read_bytes() == merged
+
+
+def test_a_run_with_nothing_to_print_leaves_no_old_to_print_file(tmp_path: Path) -> None:
+    out = tmp_path / "plans"
+    assert batch(write_csv(tmp_path, ROWS), out).exit_code == 0
+    assert (out / "to-print.pdf").exists() and (out / "to-print.txt").exists()
+    emailed_only = [row for row in ROWS if row[3] == "yes"]
+    assert batch(write_csv(tmp_path, emailed_only), out).exit_code == 0
+    assert not (out / "to-print.pdf").exists() and not (out / "to-print.txt").exists()
+
+
+def test_with_encrypt_the_printed_plans_need_no_password_and_no_unlocked_copy_is_left(tmp_path: Path) -> None:
+    out = tmp_path / "plans"
+    result = batch(write_csv(tmp_path, ROWS), out, "--encrypt")
+    assert result.exit_code == 0, result.stderr
+    pages = page_texts((out / "to-print.pdf").read_bytes())  # opens without a password
+    # With --encrypt every row with an address is emailed, so Dan's plan goes by email, locked.
+    assert plans_in(pages) == [("Ann Able", 4), ("Cat Cole", 2)]
+    plans = sorted(p.name for p in out.glob("*.pdf"))
+    assert plans == ["P1.pdf", "P2.pdf", "P4.pdf", "row-4.pdf", "to-print.pdf"]
+    for name in plans[:-1]:
+        assert pypdf.PdfReader(out / name).is_encrypted, name  # each plan's own file stays locked
+    unlocked = [p.name for p in out.rglob("*") if p.is_file() and p.name != "to-print.pdf" and p.read_bytes().startswith(b"%PDF") and not pypdf.PdfReader(p).is_encrypted]
+    assert unlocked == [], "an unencrypted copy of a plan was left on disk"
+    for secret in ("pw-ann-4242", "pw-cat-4242"):
+        assert secret not in result.stdout + result.stderr
