@@ -124,6 +124,12 @@ def load_brand(directory: Path | None = None) -> Brand:
         resources_url = check_url(data["resources_url"])
     except HandoutError as exc:
         raise HandoutError(f"{path}: key 'resources_url': {exc.message}") from None
+    if "email" in data:
+        from handout.checks import valid_email
+
+        # Checked now, not when the first email is built: it becomes the Reply-To (or From) of every message.
+        if valid_email(data["email"]) is None:
+            raise HandoutError(f"{path}: key 'email' must be one email address, such as hello@your-clinic.org")
     return Brand(
         directory=directory,
         name=data["name"].strip(),
