@@ -21,7 +21,7 @@ from handout.brand import load_brand
 from handout.delivery import Delivered, Delivery, Outcome, wants_email
 from handout.errors import HandoutError
 from handout.journal import Journal
-from handout.mail import SmtpSettings
+from handout.mail import SmtpSettings, outbox_sender
 from handout.output import ensure_folder, write_atomic
 from handout.patients import PatientRow, read_patient_list
 from handout.printing import Printable, remove_to_print, write_to_print
@@ -135,6 +135,8 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
         return result
 
     settings = SmtpSettings.from_env(env) if options.sending else None  # bad settings fail before any work
+    if not options.sending and any(wants_email(row, options.encrypt) for row in patients.rows):
+        outbox_sender(env, brand)  # the outbox's messages need a From address: say so before any plan is made
     # Everything that could fail for the whole run fails now, before any plan is made:
     # folders, templates (plan and email), the brand's own text.
     from handout.pipeline import PLAN_TEMPLATE, Renderer

@@ -228,6 +228,11 @@ def plan(
 
         settings = SmtpSettings.from_env(os.environ)  # checked before any work
     renderer = Renderer(load_brand(brand), paper.value, _template_dirs(templates))
+    if address:
+        from handout.mail import outbox_sender
+
+        # The From address is checked before the plan is made: never a plan written and its email not.
+        mail_from = settings.mail_from if settings else outbox_sender(os.environ, renderer.brand)
     pdf = renderer.plan(Patient(name, clinician_name), schedule, load_article(), dt.date.today(), with_article, url)
     digest = hashlib.sha256(pdf).hexdigest()
     if encrypt:
@@ -241,7 +246,7 @@ def plan(
     if address:
         from handout.delivery import email_one_plan
 
-        typer.echo(email_one_plan(renderer.brand, renderer.env, os.environ, settings, outbox, address, pdf, digest, encrypt), err=is_standard_output(output))
+        typer.echo(email_one_plan(renderer.brand, renderer.env, mail_from, settings, outbox, address, pdf, digest, encrypt), err=is_standard_output(output))
 
 
 @app.command()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from enum import Enum
 from pathlib import Path
 
@@ -12,7 +13,17 @@ import jinja2
 from handout.brand import Brand
 from handout.errors import HandoutError
 from handout.journal import Journal
-from handout.mail import PermanentFailure, SmtpSender, SmtpSettings, TemporaryFailure, build_message, outbox_sender, write_outbox
+from handout.mail import (
+    MailAddress,
+    PermanentFailure,
+    RecipientDeferred,
+    SmtpSender,
+    SmtpSettings,
+    TemporaryFailure,
+    build_message,
+    write_new_outbox_file,
+    write_outbox,
+)
 from handout.patients import PatientRow
 
 
@@ -54,13 +65,21 @@ class Delivery:
         self.brand = brand
         self.templates = templates
         self.journal = journal
-        self.mail_from = settings.mail_from if settings else outbox_sender(env, brand)
+        self.settings = settings
+        self.env = env
         self.outbox = outbox
         self.encrypted = encrypted
         self.resend = resend
         self.warn = warn
         self.sender = SmtpSender(settings) if settings else None
         self.server_down = ""
+
+    @cached_property
+    def mail_from(self) -> MailAddress:
+        """Looked up for the first message: a list with nothing to email needs no sending address."""
+        from handout.mail import outbox_sender
+
+        return self.settings.mail_from if self.settings else outbox_sender(self.env, self.brand)
 
     def __enter__(self) -> Delivery:
         return self
@@ -94,7 +113,7 @@ class Delivery:
             self.journal.mark(row.key, row.row, "outbox")
             return Delivered(Outcome.OUTBOX)
         if self.server_down:
-            return self._failed(row, f"not sent: {self.server_down}")
+            return self._failed(row, f"not sent: the mail server became unavailable at {self.server_down}; run the batch again to send it")
         if earlier is not None and earlier.state == "sending":
             # The last run stopped between handing this message to the server and hearing back:
             # it may have arrived. Send it again with the same Message-ID, so it is recognisable.
@@ -108,9 +127,12 @@ class Delivery:
             raise
         except PermanentFailure as exc:
             return self._failed(row, f"refused by the mail server: {exc}", fingerprint)
+        except RecipientDeferred as exc:
+            # Only this recipient waits; the server is working, so the batch goes on.
+            return self._failed(row, f"not sent: {exc}; run the batch again later to send it", fingerprint)
         except TemporaryFailure as exc:
             # Stop trying for the rest of the batch: the re-run sends what is left.
-            self.server_down = str(exc)
+            self.server_down = row.label
             return self._failed(row, f"not sent: {exc}", fingerprint)
         self.journal.mark_sent(fingerprint)
         self.journal.mark(row.key, row.row, "sent")
@@ -131,7 +153,7 @@ def wants_email(row: PatientRow, encrypted: bool) -> bool:
 def email_one_plan(
     brand: Brand,
     templates: jinja2.Environment,
-    env: Mapping[str, str],
+    mail_from: MailAddress,
     settings: SmtpSettings | None,
     outbox: Path | None,
     address: str,
@@ -139,15 +161,17 @@ def email_one_plan(
     document_sha256: str,
     encrypted: bool,
 ) -> str:
-    """Send one plan (`handout plan --email`), or write it to the outbox; returns what happened, without the address."""
-    mail_from = settings.mail_from if settings else outbox_sender(env, brand)
+    """Send one plan (`handout plan --email`), or write it to the outbox; returns what happened, without the address.
+
+    `mail_from` is checked by the caller before the plan is made, so a missing sender never leaves a plan half done.
+    """
     message = build_message(templates, brand, brand.locale, mail_from, address, "plan", pdf, document_sha256, encrypted)
     if settings is None:
         assert outbox is not None
-        return f"Wrote the email to {write_outbox(outbox, 'walking-plan', message)}; nothing was sent"
+        return f"Wrote the email to {write_new_outbox_file(outbox, message)}; nothing was sent"
     try:
         with SmtpSender(settings) as sender:
             sender.send(message)
-    except (PermanentFailure, TemporaryFailure) as exc:
+    except (PermanentFailure, RecipientDeferred, TemporaryFailure) as exc:
         raise HandoutError(f"the plan was not emailed: {exc}") from None
     return "Emailed the walking plan"
