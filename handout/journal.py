@@ -17,7 +17,7 @@ from handout.patients import PatientRow
 JOURNAL_NAME = "handout-journal.sqlite"
 SECRET_NAME = "handout-journal.key"
 
-_SCHEMA = """
+_ROWS_TABLE = """
 CREATE TABLE IF NOT EXISTS rows (
     key TEXT PRIMARY KEY,        -- patient_id, or row-N: never a name
     row INTEGER NOT NULL,
@@ -25,7 +25,8 @@ CREATE TABLE IF NOT EXISTS rows (
     document_hmac TEXT,          -- keyed hash of the latest unencrypted plan: identical plans, identical hashes
     reason TEXT,                 -- why it failed
     updated_at TEXT NOT NULL
-);
+)"""
+_DELIVERIES_TABLE = """
 CREATE TABLE IF NOT EXISTS deliveries (
     fingerprint TEXT PRIMARY KEY, -- keyed hash of the patient_id and what the row asks for, recipient included
     patient_id TEXT NOT NULL,     -- '' for rows without one
@@ -33,8 +34,8 @@ CREATE TABLE IF NOT EXISTS deliveries (
     message_id TEXT NOT NULL,
     sent_at TEXT,
     updated_at TEXT NOT NULL
-);
-"""
+)"""
+_PREVIOUS_ROW_COLUMNS = ["key", "row", "state", "document_sha256", "reason", "sent_fingerprint", "message_id", "sent_at", "updated_at"]  # handout 0.1
 _ROW_COLUMNS = ["key", "row", "state", "document_hmac", "reason", "updated_at"]
 _DELIVERY_COLUMNS = ["fingerprint", "patient_id", "state", "message_id", "sent_at", "updated_at"]
 
@@ -67,11 +68,17 @@ class Journal:
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
-            self._check_version()
-            self._db.executescript(_SCHEMA)
+            self._db.execute("PRAGMA secure_delete=ON")  # what is replaced or deleted is overwritten, not left in free pages
+            previous_version = self._columns("rows") == _PREVIOUS_ROW_COLUMNS
+            if not previous_version:
+                self._check_version()
+                self._db.execute(_ROWS_TABLE)
+            self._db.execute(_DELIVERIES_TABLE)
             self._db.execute("BEGIN IMMEDIATE")  # fails now, not mid-batch, if the journal is read-only
             self._db.execute("ROLLBACK")
-            self._secret = _journal_secret(folder / SECRET_NAME, create=is_new or self._is_empty())
+            self._secret = _journal_secret(folder / SECRET_NAME, create=is_new or previous_version or self._is_empty())
+            if previous_version:
+                self._upgrade_plain_fingerprints()
         except sqlite3.Error as exc:
             self._db.close()
             raise HandoutError(f"{self.path}: cannot open the batch journal ({exc})") from None
@@ -79,10 +86,40 @@ class Journal:
             self._db.close()
             raise
 
+    def _columns(self, table: str) -> list[str]:
+        return [column[1] for column in self._db.execute(f"PRAGMA table_info({table})")]
+
     def _check_version(self) -> None:
-        tables = {name: [c[1] for c in self._db.execute(f"PRAGMA table_info({name})")] for name in ("rows", "deliveries")}
+        tables = {name: self._columns(name) for name in ("rows", "deliveries")}
         if any(tables.values()) and tables != {"rows": _ROW_COLUMNS, "deliveries": _DELIVERY_COLUMNS}:
             raise HandoutError(f"{self.path}: this journal was written by another version of handout; move it aside to start afresh")
+
+    def _upgrade_plain_fingerprints(self) -> None:
+        """handout 0.1 kept plain SHA-256 fingerprints: key them under the new secret, then wipe the plain ones from the file.
+
+        Its fingerprint is the one the row still has, so every plan it sent is
+        still recognised: upgrading handout never emails anyone again.
+        """
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            old = db.execute("SELECT key, row, state, reason, sent_fingerprint, message_id, sent_at, updated_at FROM rows").fetchall()
+            db.execute("DROP TABLE rows")
+            db.execute(_ROWS_TABLE)
+            for key, row, state, reason, plain, message_id, sent_at, updated_at in old:
+                db.execute("INSERT INTO rows (key, row, state, reason, updated_at) VALUES (?, ?, ?, ?, ?)", (key, row, state, reason, updated_at))
+                if plain:
+                    patient_id = "" if key.startswith("row-") else key
+                    db.execute(
+                        "INSERT OR IGNORE INTO deliveries VALUES (?, ?, 'sent', ?, ?, ?)",
+                        (self.keyed(f"{patient_id}\0{plain}"), patient_id, message_id or "", sent_at, updated_at),
+                    )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("VACUUM")  # rewrites every page: nothing of the old table survives in the file
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def _is_empty(self) -> bool:
         return self._db.execute("SELECT (SELECT COUNT(*) FROM rows) + (SELECT COUNT(*) FROM deliveries)").fetchone()[0] == 0

@@ -226,6 +226,42 @@ def test_a_journal_whose_secret_is_lost_is_refused_rather_than_sending_everyone_
     assert len(server.recorder.messages) == 1
 
 
+OLD_JOURNAL_SCHEMA = """
+CREATE TABLE rows (
+    key TEXT PRIMARY KEY, row INTEGER NOT NULL, state TEXT NOT NULL, document_sha256 TEXT, reason TEXT,
+    sent_fingerprint TEXT, message_id TEXT, sent_at TEXT, updated_at TEXT NOT NULL
+);
+"""
+
+
+def test_a_journal_from_the_previous_version_is_upgraded_without_sending_anyone_again(server: SmtpServer, tmp_path: Path) -> None:
+    import sqlite3
+
+    jane, ann = Patient("Jane Doe", "P1", "jane@example.org", 1), Patient("Ann Able", "", "ann@example.org", 1)
+    csv_path = write_list(tmp_path / "p.csv", [jane, ann])
+    jane_row, ann_row = read_patient_list(csv_path, TODAY).rows
+    out = tmp_path / "plans"
+    out.mkdir()
+    # What handout 0.1.0 left after emailing both: plain SHA-256 fingerprints of each row.
+    with sqlite3.connect(out / "handout-journal.sqlite") as old:
+        old.executescript(OLD_JOURNAL_SCHEMA)
+        for row in (jane_row, ann_row):
+            old.execute(
+                "INSERT INTO rows VALUES (?, ?, 'sent', ?, NULL, ?, ?, ?, ?)",
+                (row.key, row.row, "0" * 64, row.fingerprint, f"<handout.{row.row}@example-physio.org>", "2026-11-20T10:00:00+00:00", "2026-11-20T10:00:00+00:00"),
+            )
+    old.close()
+    # Ann moved down a row since: she is still recognised.
+    moved = write_list(tmp_path / "moved.csv", [Patient("Cat Cole", "", "cat@example.org", 1), jane, ann])
+    result = send(moved, out, server)
+    assert result.emailed == [2] and result.already_sent == [3, 4]
+    assert [m["To"] for m in server.recorder.messages] == ["cat@example.org"]
+    stored = journal_bytes(out)
+    for row in (jane_row, ann_row):
+        assert row.fingerprint.encode() not in stored, "the old plain fingerprints must not stay in the file"
+    assert stat.S_IMODE((out / "handout-journal.key").stat().st_mode) == 0o600
+
+
 # ---------------------------------------------------------------------------
 # Items 4 and 12: real processes
 
