@@ -162,8 +162,10 @@ def test_batch_to_outbox_end_to_end(tmp_path: Path) -> None:
         assert f"For {name}" in body_text((out / f"{key}.pdf").read_bytes())
     # Consented rows with an address are in the outbox; the others are to print.
     outbox = out / "outbox"
-    assert sorted(p.name for p in outbox.iterdir()) == ["P001.eml", "P004.eml"]
-    message = email.message_from_bytes((outbox / "P001.eml").read_bytes(), policy=email.policy.default)
+    # Named by patient_id and Message-ID (issue 7): two lists' messages never share a file.
+    assert sorted(p.name.split("-")[0] for p in outbox.iterdir()) == ["P001", "P004"]
+    (p001,) = outbox.glob("P001-*.eml")
+    message = email.message_from_bytes(p001.read_bytes(), policy=email.policy.default)
     assert message["To"] == "jane@example.org"
     attachment = next(message.iter_attachments())
     assert attachment.get_filename() == "walking-plan.pdf"
@@ -226,7 +228,8 @@ def test_encrypted_plans_open_only_with_the_rows_password(tmp_path: Path) -> Non
     assert reader.is_encrypted and reader.decrypt("correct-horse-42")
     assert "For Jane Doe" in normalise(" ".join(page.extract_text() for page in reader.pages))
     # Encrypted rows with an address are emailed even without consent; the password goes nowhere.
-    eml = (out / "outbox" / "P1.eml").read_bytes()
+    (eml_path,) = (out / "outbox").glob("P1-*.eml")
+    eml = eml_path.read_bytes()
     assert b"correct-horse-42" not in eml and "password" in eml.decode("ascii", "replace").lower()
     assert "correct-horse-42" not in result.stdout + result.stderr
     journal = (out / "handout-journal.sqlite").read_bytes()
