@@ -19,8 +19,8 @@ try:  # typer 0.29+ vendors click; earlier releases use the click package
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
     from typer._click.exceptions import UsageError as ClickUsageError
 except ImportError:  # pragma: no cover
-    from click.exceptions import ClickException, NoArgsIsHelpError  # type: ignore[assignment]
-    from click.exceptions import UsageError as ClickUsageError  # type: ignore[assignment]
+    from click.exceptions import ClickException, NoArgsIsHelpError  # type: ignore[assignment,no-redef]
+    from click.exceptions import UsageError as ClickUsageError  # type: ignore[assignment,no-redef]
 
 # Typer's validation messages, in the words a clinic would use.
 _PLAIN_WORDS = (

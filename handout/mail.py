@@ -230,7 +230,7 @@ def build_message(
 def message_bytes(message: EmailMessage) -> bytes:
     """The message as a mail program reads it; UTF-8 headers (RFC 6532) only when an address needs them."""
     international = any(not a.addr_spec.isascii() for field in ("From", "To") for a in message[field].addresses)
-    return message.as_bytes(policy=message.policy.clone(utf8=international))
+    return message.as_bytes(policy=message.policy.clone(utf8=international))  # type: ignore[call-arg]  # EmailPolicy takes utf8; the stubs know only the base class
 
 
 def write_outbox(folder: Path, key: str, message: EmailMessage) -> Path:
@@ -468,7 +468,7 @@ class _ImplicitTls(smtplib.SMTP_SSL):
     """SMTP over implicit TLS that tells a failed handshake (wrong settings) from a failed connection (try later)."""
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
-        plain = smtplib.SMTP._get_socket(self, host, port, timeout)  # refused or timed out: temporary
+        plain = smtplib.SMTP._get_socket(self, host, port, timeout)  # type: ignore[attr-defined]  # refused or timed out: temporary
         try:
             return self.context.wrap_socket(plain, server_hostname=self._host)  # type: ignore[attr-defined]
         except ssl.SSLCertVerificationError:

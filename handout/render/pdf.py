@@ -97,7 +97,7 @@ class PdfRenderer:
         text_height = sum(self._footer_heights) + FOOTER_LINE_GAP * (len(self._footer) - 1)
         self._footer_rule = MARGIN + text_height + FOOTER_TEXT_GAP
         self.body_bottom = max(MARGIN + MIN_FOOTER_HEIGHT, self._footer_rule + FOOTER_RULE_GAP)
-        self._canvas_class = _numbered_canvas(self._draw_furniture)
+        self._canvas_class: Callable[..., Canvas] = _numbered_canvas(self._draw_furniture)
 
     def render(self, document: doc.Document, created: dt.datetime) -> bytes:
         """The finished PDF, dated `created` (its CreationDate and ModDate); identical documents and dates give identical bytes."""
