@@ -24,7 +24,7 @@ from handout.journal import Journal
 from handout.mail import SmtpSettings, outbox_sender
 from handout.output import ensure_folder, write_atomic
 from handout.patients import PatientRow, read_patient_list
-from handout.printing import Printable, remove_to_print, write_to_print
+from handout.printing import Printable, ToPrint, ToPrintWriter, remove_to_print
 
 PLAN_EXTENSION = ".pdf"
 LOCK_NAME = ".handout-batch.lock"
@@ -83,8 +83,7 @@ class BatchResult:
     failed: list[tuple[int, str]] = field(default_factory=list)
     repeated: list[int] = field(default_factory=list)  # rows without a patient_id that repeat an earlier row exactly
     patient_ids: dict[int, str] = field(default_factory=dict)  # row number -> patient_id, for lists a clinic can act on
-    to_print_file: Path | None = None  # the merged plans to print, when there are any
-    to_print_pages: int = 0
+    to_print_files: ToPrint | None = None  # the merged plans to print, when there are any
     total: int = 0  # plans this run set out to make
     done: int = 0  # of those, how many were finished (made and delivered, or failed)
     interrupted_by: int | None = None  # the signal that stopped the run early
@@ -157,7 +156,7 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
             rows = _without_repeats(patients.rows, journal, result, report)
             result.patient_ids = {row.row: row.patient_id for row in rows}
             result.total = len(rows)
-            printables: list[Printable] = []
+            printing = ToPrintWriter(options.out_dir)
             by_row = {row.row: row for row in rows}
             report.start(len(rows))
             try:
@@ -176,7 +175,7 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
                         if delivered.outcome is Outcome.FAILED:
                             report.problem(f"{row.label}: {delivered.reason}")
                         elif delivered.outcome is Outcome.TO_PRINT:
-                            printables.append(Printable(row.row, row.patient_id, outcome.printable or outcome.path))
+                            printing.add(Printable(row.row, row.patient_id, outcome.printable or outcome.path))
                     result.done += 1
                     report.advance()
                     if stop.signal_number is not None:
@@ -184,8 +183,10 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
             finally:
                 report.finish()
             result.interrupted_by = stop.signal_number
-            if printables and result.interrupted_by is None:
-                result.to_print_file, result.to_print_pages = write_to_print(options.out_dir, printables)
+            if result.interrupted_by is None:
+                result.to_print_files = printing.finish()
+            else:
+                remove_to_print(options.out_dir)  # a part of the list would look like all of it
     result.failed.sort()
     return result
 

@@ -1,8 +1,9 @@
-"""The batch's to-print file: the plans to hand over merged into one double-sided-ready PDF, and their list by patient_id."""
+"""The batch's to-print files: the plans to hand over merged into double-sided-ready PDFs, and their list by patient_id."""
 
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -12,7 +13,11 @@ from handout.output import write_atomic
 
 TO_PRINT_PDF = "to-print.pdf"
 TO_PRINT_LIST = "to-print.txt"
-LIST_HEADER = "patient_id\trow\tpages"
+LIST_HEADER = "patient_id\trow\tfile\tpages"
+# Plans per merged file. A clinic printer's queue takes a 600-page job (100 twelve-week plans)
+# comfortably, and merging holds every plan of a file in memory (about 0.25 MB each), so
+# a 10,000-row list stays within the batch's memory instead of growing with the list.
+PLANS_PER_FILE = 100
 
 
 @dataclass(frozen=True)
@@ -24,23 +29,78 @@ class Printable:
     plan: Path | bytes
 
 
+@dataclass(frozen=True)
+class ToPrint:
+    """What was written: the merged files in order, and their pages in all."""
+
+    files: tuple[Path, ...]
+    pages: int
+
+    @property
+    def listing(self) -> Path:
+        return self.files[0].with_name(TO_PRINT_LIST)
+
+
 def remove_to_print(folder: Path) -> None:
     """An earlier run's files go before a new run starts: last week's plans must not be printed again by mistake."""
-    for name in (TO_PRINT_PDF, TO_PRINT_LIST):
-        (folder / name).unlink(missing_ok=True)
+    for path in (folder / TO_PRINT_LIST, folder / TO_PRINT_PDF, *folder.glob("to-print-*.pdf")):
+        path.unlink(missing_ok=True)
 
 
-def write_to_print(folder: Path, plans: Sequence[Printable]) -> tuple[Path, int]:
-    """Write to-print.pdf and to-print.txt atomically; returns the PDF's path and page count.
+class ToPrintWriter:
+    """Merges plans to print as the batch hands them over, a file at a time, so memory stays flat.
 
-    Each plan starts on a new sheet when printed double-sided: a plan with an
-    odd number of pages is followed by a blank page of the same size. Only the
-    pages are copied, not the plans' titles or metadata, and the file ID is
-    derived from the content, so identical plans give a byte-identical file.
+    One file, `to-print.pdf`, up to PLANS_PER_FILE plans; beyond that,
+    `to-print-1.pdf`, `to-print-2.pdf`, … in row order. Each plan starts on
+    a new sheet when printed double-sided: a plan with an odd number of
+    pages is followed by a blank page of the same size.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._waiting: list[Printable] = []
+        self._files: list[Path] = []
+        self._entries: list[tuple[str, int, int, str]] = []  # patient_id, row, which file, its pages there
+        self._pages = 0
+
+    def add(self, plan: Printable) -> None:
+        self._waiting.append(plan)
+        if len(self._waiting) == PLANS_PER_FILE:
+            self._write_file()
+
+    def finish(self) -> ToPrint | None:
+        """Write what is waiting and the list; None when there was nothing to print."""
+        if self._waiting:
+            self._write_file()
+        if not self._files:
+            return None
+        if len(self._files) == 1:  # the usual case gets the plain name
+            single = self.folder / TO_PRINT_PDF
+            os.replace(self._files[0], single)
+            self._files = [single]
+        lines = [LIST_HEADER] + [f"{pid}\t{row}\t{self._files[index].name}\t{pages}" for pid, row, index, pages in self._entries]
+        write_atomic(self.folder / TO_PRINT_LIST, ("\n".join(lines) + "\n").encode("utf-8"))
+        return ToPrint(tuple(self._files), self._pages)
+
+    def _write_file(self) -> None:
+        path = self.folder / f"to-print-{len(self._files) + 1}.pdf"
+        data, ranges, pages = merge_plans(self._waiting)
+        write_atomic(path, data)
+        self._entries.extend((plan.patient_id, plan.row, len(self._files), pages_there) for plan, pages_there in zip(self._waiting, ranges))
+        self._files.append(path)
+        self._pages += pages
+        self._waiting = []
+
+
+def merge_plans(plans: Sequence[Printable]) -> tuple[bytes, list[str], int]:
+    """The plans merged into one PDF, each plan's pages there ("5-8"), and the page count.
+
+    Only the pages are copied, not the plans' titles or metadata, and the file
+    ID is derived from the content, so identical plans give identical bytes.
     """
     import pikepdf
 
-    lines = [LIST_HEADER]
+    ranges: list[str] = []
     with ExitStack() as stack:
         merged = stack.enter_context(pikepdf.new())
         for plan in plans:
@@ -52,11 +112,8 @@ def write_to_print(folder: Path, plans: Sequence[Printable]) -> tuple[Path, int]
             if len(source.pages) % 2:
                 box = source.pages[-1].mediabox
                 merged.add_blank_page(page_size=(float(box[2]) - float(box[0]), float(box[3]) - float(box[1])))
-            lines.append(f"{plan.patient_id}\t{plan.row}\t{first}-{len(merged.pages)}")
+            ranges.append(f"{first}-{len(merged.pages)}")
         merged.docinfo["/Title"] = "Walking plans to print"
-        page_count = len(merged.pages)
         buffer = io.BytesIO()
         merged.save(buffer, deterministic_id=True)
-    path = write_atomic(folder / TO_PRINT_PDF, buffer.getvalue())
-    write_atomic(folder / TO_PRINT_LIST, ("\n".join(lines) + "\n").encode("utf-8"))
-    return path, page_count
+        return buffer.getvalue(), ranges, len(merged.pages)

@@ -81,10 +81,12 @@ def print_summary(result: BatchResult, options: BatchOptions) -> None:
         table.caption = f"Patient list read as {result.encoding}"
         table.caption_justify = "left"
     Console(highlight=False).print(table)
-    if result.to_print_file is not None:
+    if result.to_print_files is not None:
+        files = result.to_print_files.files
+        where = str(files[0]) if len(files) == 1 else f"{len(files)} files, {files[0].name} to {files[-1].name} in {files[0].parent}"
         Console(highlight=False).print(
-            f"To print: {result.to_print_file} ({len(result.to_print)} plan{'' if len(result.to_print) == 1 else 's'}, {result.to_print_pages} pages, each starting on a new sheet "
-            f"when printed double-sided); the list is in {result.to_print_file.with_suffix('.txt')}",
+            f"To print: {where} ({len(result.to_print)} plan{'' if len(result.to_print) == 1 else 's'}, {result.to_print_files.pages} pages, each starting on a new sheet "
+            f"when printed double-sided); the list is in {result.to_print_files.listing}",
             markup=False,
             soft_wrap=True,
         )

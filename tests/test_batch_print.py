@@ -7,8 +7,10 @@ import re
 from pathlib import Path
 
 import pypdf
+import pytest
 from typer.testing import CliRunner
 
+from handout import printing
 from handout.cli import app
 
 from helpers import normalise
@@ -69,7 +71,12 @@ def test_to_print_pdf_holds_each_printed_plan_on_its_own_sheets_in_row_order(tmp
     assert "Ben Bold" not in " ".join(pages)
 
     listing = (out / "to-print.txt").read_text(encoding="utf-8")
-    assert [line.split("\t") for line in listing.splitlines()[-3:]] == [["P1", "2", "1-4"], ["", "4", "5-6"], ["P4", "5", "7-10"]]
+    assert listing.splitlines()[0] == "patient_id\trow\tfile\tpages"
+    assert [line.split("\t") for line in listing.splitlines()[1:]] == [
+        ["P1", "2", "to-print.pdf", "1-4"],
+        ["", "4", "to-print.pdf", "5-6"],
+        ["P4", "5", "to-print.pdf", "7-10"],
+    ]
     for name in ("Ann", "Cat", "Dan", "Able"):
         assert name not in listing and name not in result.stdout
     assert "P1 (row 2), row 4, P4 (row 5)" in result.stdout
@@ -106,3 +113,22 @@ def test_with_encrypt_the_printed_plans_need_no_password_and_no_unlocked_copy_is
     assert unlocked == [], "an unencrypted copy of a plan was left on disk"
     for secret in ("pw-ann-4242", "pw-cat-4242"):
         assert secret not in result.stdout + result.stderr
+
+
+def test_a_long_list_to_print_is_split_into_files_of_bounded_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Merging holds a file's plans in memory: a 10,000-row list must not merge into one.
+    monkeypatch.setattr(printing, "PLANS_PER_FILE", 2)
+    out = tmp_path / "plans"
+    result = batch(write_csv(tmp_path, ROWS), out)
+    assert result.exit_code == 0, result.stderr
+    assert not (out / "to-print.pdf").exists()
+    first, second = (page_texts((out / f"to-print-{n}.pdf").read_bytes()) for n in (1, 2))
+    assert plans_in(first) == [("Ann Able", 4), ("Cat Cole", 2)] and plans_in(second) == [("Dan Dale", 4)]
+    rows = [line.split("\t") for line in (out / "to-print.txt").read_text(encoding="utf-8").splitlines()[1:]]
+    assert [(r[0], r[2], r[3]) for r in rows] == [("P1", "to-print-1.pdf", "1-4"), ("", "to-print-1.pdf", "5-6"), ("P4", "to-print-2.pdf", "1-4")]
+    assert "2 files, to-print-1.pdf to to-print-2.pdf" in normalise(result.stdout)
+
+    # A later, shorter run leaves one plain to-print.pdf and none of the earlier run's files.
+    monkeypatch.setattr(printing, "PLANS_PER_FILE", 100)
+    assert batch(write_csv(tmp_path, ROWS[:1]), out).exit_code == 0
+    assert sorted(p.name for p in out.glob("to-print*")) == ["to-print.pdf", "to-print.txt"]
