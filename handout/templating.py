@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2.compiler import CodeGenerator, Frame
 from jinja2.ext import Extension
 from jinja2.lexer import TOKEN_BLOCK_BEGIN, TOKEN_BLOCK_END, TOKEN_NAME, TOKEN_PIPE, TOKEN_RPAREN, Token, TokenStream
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
@@ -74,6 +75,42 @@ def _checked_arguments(args: Iterable[object], kwargs: Mapping[str, object]) -> 
             raise SecurityError("a format width in the template is too large")
 
 
+def _checked_join(items: Iterable[Any], separator: str) -> list[Any]:
+    """The items to join, as a list, once the joined text is known to fit the limit.
+
+    Checked before joining: ["x" * 1000000] * 300 | join would fill 300 MB
+    before any check of the result could run.
+    """
+    listed = items if isinstance(items, list) else list(items)
+    total = sum(len(item) if isinstance(item, str) else len(str(item)) for item in listed) + len(separator) * max(0, len(listed) - 1)
+    if total > MAX_TEXT:
+        raise SecurityError(f"the template builds a value of more than {MAX_TEXT:,} characters or items")
+    return listed
+
+
+def _check_replace(text: Any, old: Any, new: Any) -> None:
+    """Refuse, before it runs, a replace whose result would pass the limit."""
+    if isinstance(text, str) and isinstance(old, str):
+        count = text.count(old) if old else len(text) + 1
+        if len(text) + count * max(0, len(str(new)) - len(old)) > MAX_TEXT:
+            raise SecurityError(f"the template builds a value of more than {MAX_TEXT:,} characters or items")
+
+
+def checked_concat(value: str) -> str:
+    """The result of `a ~ b`: each part is already bounded, so checking the result bounds memory at twice the limit."""
+    _checked_size(value)
+    return value
+
+
+class _CheckedConcat(CodeGenerator):
+    """Compiles `a ~ b ~ c` so that its result passes the size check, like every other operator."""
+
+    def visit_Concat(self, node: jinja2.nodes.Concat, frame: Frame) -> None:  # noqa: N802 - Jinja's name
+        self.write("environment.checked_concat(")
+        super().visit_Concat(node, frame)
+        self.write(")")
+
+
 def _bounded_loop(iterable: Iterable[Any]) -> Iterator[Any]:
     budget = _current_budget()
     for item in iterable:
@@ -121,6 +158,8 @@ class ClinicSandbox(ImmutableSandboxedEnvironment):
     """
 
     intercepted_binops = frozenset({"*", "**", "%", "+"})
+    code_generator_class = _CheckedConcat
+    checked_concat = staticmethod(checked_concat)
 
     def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
         if operator == "**" and isinstance(right, (int, float)) and abs(right) > MAX_EXPONENT:
@@ -144,15 +183,27 @@ class ClinicSandbox(ImmutableSandboxedEnvironment):
     def call(__self, __context: jinja2.runtime.Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 - Jinja's signature
         _current_budget().step()
         _checked_arguments(args, kwargs)
+        text = getattr(__obj, "__self__", None)
+        if isinstance(text, str) and args:
+            if __obj.__name__ == "join":
+                args = (_checked_join(args[0], text), *args[1:])
+            elif __obj.__name__ == "replace" and len(args) >= 2:
+                _check_replace(text, args[0], args[1])
         return _checked_size(super().call(__context, __obj, *args, **kwargs))
 
 
 def _bounded_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(function)  # keeps Jinja's pass_context/pass_environment marks
     def bounded(*args: Any, **kwargs: Any) -> Any:
-        values = [a for a in args if not isinstance(a, (jinja2.runtime.Context, jinja2.Environment, jinja2.nodes.EvalContext))]
+        passed = [a for a in args if isinstance(a, (jinja2.runtime.Context, jinja2.Environment, jinja2.nodes.EvalContext))]
+        values = args[len(passed) :]
         _checked_arguments(values, kwargs)
-        return _checked_size(function(*args, **kwargs))
+        if name == "join" and values:
+            separator = values[1] if len(values) > 1 else kwargs.get("d", "")
+            values = (_checked_join(values[0], str(separator)), *values[1:])
+        elif name == "replace" and len(values) >= 3:
+            _check_replace(*values[:3])
+        return _checked_size(function(*passed, *values, **kwargs))
 
     return bounded
 
