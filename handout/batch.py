@@ -138,8 +138,9 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
         outbox_sender(env, brand)  # the outbox's messages need a From address: say so before any plan is made
     # Everything that could fail for the whole run fails now, before any plan is made:
     # folders, templates (plan and email), the brand's own text.
-    from handout.pipeline import PLAN_TEMPLATE, Renderer
+    from handout.pipeline import PLAN_TEMPLATE, Renderer, document_date
 
+    document_date(options.today)  # a bad SOURCE_DATE_EPOCH is one line now, not the same failure on every row
     checked = Renderer(brand, options.paper, options.template_dirs)
     checked.prepare((PLAN_TEMPLATE, "email/plan.txt.j2", "email/plan.html.j2"))
     ensure_folder(options.out_dir)
