@@ -48,6 +48,7 @@ class BatchOptions:
     resend: bool = False
     today: dt.date = field(default_factory=dt.date.today)
     encoding: str | None = None  # the patient list's text encoding; None: detected
+    large_print: bool = False  # the print size of rows whose `large_print` cell is empty (--large-print)
 
     @property
     def sending(self) -> bool:
@@ -121,7 +122,7 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
 
     report = reporter or Reporter()
     brand = load_brand(options.brand_dir)
-    patients = read_patient_list(options.patients_csv, options.today, options.encrypt, first_unprintable, options.encoding)
+    patients = read_patient_list(options.patients_csv, options.today, options.encrypt, first_unprintable, options.encoding, options.large_print)
     result = BatchResult(ignored_columns=patients.ignored_columns, encoding=patients.encoding)
     if patients.ignored_columns:
         report.warn(f"ignoring unknown columns: {', '.join(patients.ignored_columns)}")
@@ -291,7 +292,8 @@ def _prepare_worker(
 
     renderer = Renderer(load_brand(brand_dir), paper, template_dirs)
     renderer.prepare((PLAN_TEMPLATE,))
-    _WORKER.update(renderer=renderer, article=load_article(), encrypt=encrypt, out_dir=out_dir, issued=issued)
+    # One renderer per print size: the large-print one is made when a row first asks for it.
+    _WORKER.update(renderers={False: renderer}, article=load_article(), encrypt=encrypt, out_dir=out_dir, issued=issued)
 
 
 def _exit_with(batch_pid: int) -> None:
@@ -315,7 +317,11 @@ def render_one(row: PatientRow) -> Rendered:
     from handout.pipeline import Patient, Renderer
     from handout.plan import build_plan
 
-    renderer: Renderer = _WORKER["renderer"]  # type: ignore[assignment]
+    renderers: dict[bool, Renderer] = _WORKER["renderers"]  # type: ignore[assignment]
+    if row.large_print not in renderers:
+        standard = renderers[False]
+        renderers[row.large_print] = Renderer(standard.brand, standard.paper, standard.template_dirs, large_print=row.large_print)
+    renderer = renderers[row.large_print]
     try:
         pdf = renderer.plan(Patient(row.name, row.clinician), build_plan(row.request), _WORKER["article"], _WORKER["issued"])  # type: ignore[arg-type]
         digest = hashlib.sha256(pdf).hexdigest()

@@ -96,6 +96,11 @@ QrUrlOption = Annotated[
     typer.Option("--qr-url", help="Web address the QR code opens (http or https). Default: the brand's resources_url.", show_default=False),
 ]
 
+LargePrintOption = Annotated[
+    bool,
+    typer.Option("--large-print", help="Large print: 18 pt text, 22 pt headings, 7:1 contrast; more pages, nothing left out."),
+]
+
 
 def _version(value: bool) -> None:
     if value:
@@ -116,6 +121,7 @@ def leaflet(
     templates: TemplatesOption = None,
     paper: PaperOption = Paper.a4,
     qr_url: QrUrlOption = None,
+    large_print: LargePrintOption = False,
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the PDF.")] = Path("leaflet.pdf"),
 ) -> None:
     """Render the walking and lower back pain leaflet as a branded PDF.
@@ -132,7 +138,7 @@ def leaflet(
     from handout.pipeline import Renderer
 
     url = checked_qr_url(qr_url)
-    renderer = Renderer(load_brand(brand), paper.value, _template_dirs(templates))
+    renderer = Renderer(load_brand(brand), paper.value, _template_dirs(templates), large_print=large_print)
     pdf = renderer.leaflet(load_article(), url)
     where = write_output(output, pdf)
     typer.echo(f"Wrote the leaflet to {where} ({len(pdf) // 1024} KB)", err=is_standard_output(output))
@@ -178,6 +184,7 @@ def plan(
     templates: TemplatesOption = None,
     paper: PaperOption = Paper.a4,
     qr_url: QrUrlOption = None,
+    large_print: LargePrintOption = False,
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the PDF.")] = Path("walking-plan.pdf"),
 ) -> None:
     """Make a patient's week-by-week walking plan with a printable diary.
@@ -227,7 +234,7 @@ def plan(
         from handout.mail import SmtpSettings
 
         settings = SmtpSettings.from_env(os.environ)  # checked before any work
-    renderer = Renderer(load_brand(brand), paper.value, _template_dirs(templates))
+    renderer = Renderer(load_brand(brand), paper.value, _template_dirs(templates), large_print=large_print)
     if address:
         from handout.mail import outbox_sender
 
@@ -266,6 +273,7 @@ def batch(
     brand: BrandOption = None,
     templates: TemplatesOption = None,
     paper: PaperOption = Paper.a4,
+    large_print: Annotated[bool, typer.Option("--large-print", help="Large print for rows whose 'large_print' cell is empty.")] = False,
 ) -> None:
     """Make walking plans for a whole patient list; email them, or list them to print.
 
@@ -296,6 +304,7 @@ def batch(
         strict=strict,
         resend=resend,
         encoding=csv_encoding,
+        large_print=large_print,
     )
     result = run_batch(options, os.environ, ConsoleReporter())
     print_summary(result, options)

@@ -28,6 +28,7 @@ OPTIONAL_COLUMNS = (
     "weeks",
     "start_date",
     "pdf_password",
+    "large_print",
 )
 _PATIENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # becomes a file name: nothing else is safe
 # Names handout gives its own files in the output folder (rows without a patient_id, the
@@ -51,6 +52,7 @@ class PatientRow:
     request: PlanRequest
     pdf_password: str
     fingerprint: str  # what the clinic asked for in this row (start_date as typed), recipient included
+    large_print: bool = False  # the `large_print` cell, else batch --large-print
 
 
     @property
@@ -97,6 +99,7 @@ def read_patient_list(
     require_password: bool = False,
     find_unprintable: Callable[[str], str | None] | None = None,
     encoding: str | None = None,
+    default_large_print: bool = False,
 ) -> PatientList:
     """Read and check every row before any work; `find_unprintable` rejects names no font can print.
 
@@ -139,7 +142,7 @@ def read_patient_list(
                 problems.append(shape)
                 continue
             record = {col: (values[i] if i < len(values) else "") for i, col in enumerate(columns) if col}
-            checked = _check_row(number, record, today, require_password, find_unprintable)
+            checked = _check_row(number, record, today, require_password, find_unprintable, default_large_print)
             if isinstance(checked, RowProblem):
                 problems.append(checked)
                 continue
@@ -221,6 +224,7 @@ def _check_row(
     today: dt.date,
     require_password: bool,
     find_unprintable: Callable[[str], str | None] | None,
+    default_large_print: bool = False,
 ) -> PatientRow | RowProblem:
     patient_id = record.get("patient_id", "").strip()
 
@@ -269,6 +273,13 @@ def _check_row(
     raw_date = record.get("start_date", "").strip()
     numbers = {field: getattr(request, field) for field in PLAN_DEFAULTS}
 
+    large_print_text = record.get("large_print", "").strip().lower()
+    if large_print_text not in _YES | _NO:
+        return problem("large_print", "must be yes or no (also y/n, true/false, 1/0), or empty for the batch's --large-print")
+    large_print = large_print_text in _YES if large_print_text else default_large_print
+    # A large-print plan is a new plan; standard rows keep the fingerprints their journals hold.
+    in_large_print = ("large_print",) if large_print else ()
+
     password = record.get("pdf_password", "")
     if require_password and not password:
         return problem("pdf_password", "is empty, and --encrypt needs a password for every row")
@@ -277,7 +288,7 @@ def _check_row(
         return problem("pdf_password", weakness)  # the rule it breaks, never the value
     fingerprint = hashlib.sha256(
         "\0".join(
-            (name, clinician, email, str(consent_text in _YES), raw_date, *(str(numbers[k]) for k in sorted(numbers)))
+            (name, clinician, email, str(consent_text in _YES), raw_date, *(str(numbers[k]) for k in sorted(numbers)), *in_large_print)
         ).encode()
     ).hexdigest()
     return PatientRow(
@@ -290,4 +301,5 @@ def _check_row(
         request=request,
         pdf_password=password,
         fingerprint=fingerprint,
+        large_print=large_print,
     )

@@ -14,12 +14,12 @@ from handout import document as doc
 from handout.brand import Brand
 from handout.render.fonts import MAIN, MAIN_BOLD, inline_markup, paragraph, printable_in_main, string_width, text_markup
 from handout.render.graphics import QR_WIDTH, GridTable, LogoFlowable, QRFlowable, TickBox, WarningSign
-from handout.render.styles import INK, WARNING, WARNING_TINT, Styles
+from handout.render.styles import INK, NOTE_TINT, WARNING, WARNING_TINT, Styles
 
 HEADER_FILL = HexColor("#EEF1F4")
 LONG_TABLE_ROWS = 15  # a heading takes shorter grids whole to the next page rather than split them
 GRID_RULE = HexColor("#8A8A8A")
-DIARY_ROW_HEIGHT = 9 * mm  # tall enough to write in by hand with a ballpoint
+CELL_PADDING = 12  # points of a cell's width left of and right of its text
 
 
 def _table_style(commands: list) -> TableStyle:
@@ -40,6 +40,20 @@ def simple_text(spans: doc.Inline, style: ParagraphStyle, width: float) -> str |
     if string_width(text, style.fontSize, bold=True) > width:
         return None
     return text
+
+
+def fit_columns(widths: list[float], needs: list[float]) -> list[float] | None:
+    """Widths giving each column at least what it needs, taken from the columns with room to spare in proportion to that room.
+
+    The widths themselves when they already suffice; None when the needs add up to more than the table's width.
+    """
+    if all(width >= need for width, need in zip(widths, needs)):
+        return widths
+    if sum(needs) > sum(widths):
+        return None
+    short = sum(need - width for width, need in zip(widths, needs) if need > width)
+    spare = sum(width - need for width, need in zip(widths, needs) if width > need)
+    return [need if need >= width else width - (width - need) * short / spare for width, need in zip(widths, needs)]
 
 
 class Kept(KeepTogether):
@@ -132,7 +146,8 @@ class Builder:
 
     def masthead(self, block: doc.Masthead, width: float) -> list[Flowable]:
         s, brand = self.styles, self.brand
-        logo = LogoFlowable(brand.logo, 40 * mm, 18 * mm, alt=brand.name)
+        logo_width, logo_height = s.profile.logo_mm
+        logo = LogoFlowable(brand.logo, logo_width * mm, logo_height * mm, alt=brand.name)
         contact_lines = [brand.address.replace("\n", ", "), " · ".join(x for x in (brand.phone, brand.website or brand.email) if x)]
         text = [
             paragraph(text_markup(brand.name), s.masthead_name),
@@ -196,7 +211,9 @@ class Builder:
             grid = self.grid(block, col_widths)
             if grid is not None:
                 return [grid]
-        tick = s.profile.body * 1.1
+        # Cells wrap at spaces here: every column is at least as wide as its longest word, if the table can be.
+        col_widths = fit_columns(col_widths, self.column_needs(block, whole=False)) or col_widths
+        tick = s.profile.tick
         rows: list[list[object]] = []
         simple_bold: list[tuple[int, int]] = []
         for index, row in enumerate(block.rows):
@@ -207,7 +224,7 @@ class Builder:
                 if cell.tick:
                     cells.append(TickBox(tick, INK))
                     continue
-                text = simple_text(cell.text, style, col_widths[column] - 12)
+                text = simple_text(cell.text, style, col_widths[column] - CELL_PADDING)
                 if text == "":
                     cells.append([])  # an empty flowable list: nothing to draw at all
                 elif text is None:
@@ -253,13 +270,28 @@ class Builder:
             rows,
             colWidths=col_widths,
             repeatRows=block.header_rows,
-            rowHeights=[None] * header + [DIARY_ROW_HEIGHT if diary else None] * (len(rows) - header),
+            rowHeights=[None] * header + [s.profile.diary_row_mm * mm if diary else None] * (len(rows) - header),
             hAlign="LEFT",
             spaceBefore=s.profile.body * 0.2,
             spaceAfter=s.profile.body * 0.8,
         )
         table.setStyle(_table_style(commands))
         return [table]
+
+    def column_needs(self, block: doc.Table, whole: bool) -> list[float]:
+        """The narrowest each column can be: for its widest cell text when `whole`, else for its longest word (text that wraps)."""
+        s = self.styles
+        needs = [0.0] * len(block.widths)
+        for index, row in enumerate(block.rows):
+            style = s.cell_header if index < block.header_rows else s.body_cell if block.style == "plain" else s.cell
+            for column, cell in enumerate(row):
+                if cell.tick:
+                    width = s.profile.tick
+                else:
+                    text = doc.plain_text(cell.text)
+                    width = max((string_width(part, style.fontSize, bold=True) for part in ([text] if whole else text.split())), default=0.0)
+                needs[column] = max(needs[column], width + CELL_PADDING)
+        return needs
 
     def grid(self, block: doc.Table, col_widths: list[float]) -> GridTable | None:
         """A ruled table drawn directly, when every cell is one plain line (else None: use a platypus Table).
@@ -268,6 +300,10 @@ class Builder:
         text object is many times cheaper than platypus.Table's cell-by-cell work.
         """
         s = self.styles
+        fitted = fit_columns(col_widths, self.column_needs(block, whole=True))
+        if fitted is None:
+            return None
+        col_widths = fitted
         diary = block.style == "diary"
         body_size = s.cell_header.fontSize if diary else s.cell.fontSize
         rows: list[list[str | None]] = []
@@ -279,7 +315,7 @@ class Builder:
                 if cell.tick:
                     cells.append(None)
                     continue
-                text = simple_text(cell.text, style, col_widths[column] - 12)
+                text = simple_text(cell.text, style, col_widths[column] - CELL_PADDING)
                 if text is None:
                     return None
                 if text and index >= block.header_rows and cell.text[0].bold:
@@ -290,14 +326,14 @@ class Builder:
             rows,
             block.header_rows,
             col_widths,
-            row_height=DIARY_ROW_HEIGHT if diary else s.cell.leading + 7,
+            row_height=s.profile.diary_row_mm * mm if diary else s.cell.leading + 7,
             header_height=s.cell_header.fontSize * 2,
             font=(MAIN, MAIN_BOLD, body_size, s.cell_header.fontSize),
             bold_cells=frozenset(bold),
             header_fill=HEADER_FILL,
             rule=GRID_RULE,
             ink=INK,
-            tick_size=s.profile.body * 1.1,
+            tick_size=s.profile.tick,
         )
         grid.spaceBefore, grid.spaceAfter = s.profile.body * 0.2, s.profile.body * 0.8
         return grid
@@ -305,7 +341,7 @@ class Builder:
     def panel(self, block: doc.Panel, width: float) -> list[Flowable]:
         s = self.styles
         frame = WARNING if block.kind == "warning" else s.primary
-        tint = WARNING_TINT if block.kind == "warning" else HexColor("#F3F6F9")
+        tint = WARNING_TINT if block.kind == "warning" else NOTE_TINT
         inner_width = width - 2 * 5 * mm
         body = self.cell_flowables(block.children, inner_width, in_panel=True)
         rows: list[list[object]] = []

@@ -30,7 +30,6 @@ MIN_FOOTER_HEIGHT = 13 * mm  # from the bottom margin to the body: footer text, 
 FOOTER_TEXT_GAP = 1.5 * mm  # between the footer rule and the footer text under it
 FOOTER_RULE_GAP = 4 * mm  # between the last line of the body and the footer rule
 FOOTER_LINE_GAP = 1  # points between the clinic line and the disclaimer
-PAGE_LABEL_SIZE = 10.5
 
 
 @dataclass(frozen=True)
@@ -91,7 +90,7 @@ class PdfRenderer:
         # Wrapped once here, drawn on every page of every document: the footer never changes.
         # The body ends above however many lines the brand's footer wraps to, so the footer
         # always sits inside the bottom margin's edge, never over the body or off the page.
-        label_room = pdfmetrics.stringWidth("Page 888 of 888", MAIN_BOLD, PAGE_LABEL_SIZE) + 8 * mm
+        label_room = pdfmetrics.stringWidth("Page 888 of 888", MAIN_BOLD, profile.page_label) + 8 * mm
         self._footer = [paragraph(text_markup(text), self.styles.footer) for text in (footer_lines, brand.disclaimer)]
         self._footer_heights = [para.wrap(self.frame_width - label_room, self.page_height)[1] for para in self._footer]
         text_height = sum(self._footer_heights) + FOOTER_LINE_GAP * (len(self._footer) - 1)
@@ -141,7 +140,7 @@ class PdfRenderer:
         canvas.setLineWidth(1.5)
         top = self._footer_rule
         canvas.line(MARGIN, top, MARGIN + width, top)
-        canvas.setFont(MAIN_BOLD, PAGE_LABEL_SIZE)
+        canvas.setFont(MAIN_BOLD, s.profile.page_label)
         canvas.setFillColor(MUTED)
         y = top - FOOTER_TEXT_GAP
         canvas.drawRightString(MARGIN + width, y - self.styles.footer.fontSize, f"Page {number} of {total}")  # on the clinic line's baseline
