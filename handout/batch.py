@@ -118,11 +118,11 @@ class Reporter:
 
 def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter | None = None) -> BatchResult:
     """Validate every row, render the good ones in parallel, deliver each, and journal every step."""
-    from handout.render.fonts import first_unprintable
+    from handout.checks import unprintable_problem
 
     report = reporter or Reporter()
     brand = load_brand(options.brand_dir)
-    patients = read_patient_list(options.patients_csv, options.today, options.encrypt, first_unprintable, options.encoding, options.large_print)
+    patients = read_patient_list(options.patients_csv, options.today, options.encrypt, unprintable_problem, options.encoding, options.large_print)
     result = BatchResult(ignored_columns=patients.ignored_columns, encoding=patients.encoding)
     if patients.ignored_columns:
         report.warn(f"ignoring unknown columns: {', '.join(patients.ignored_columns)}")

@@ -120,13 +120,19 @@ def person_name(option: str, value: str, required: bool) -> str:
     return name
 
 
-def printable(option: str, text: str) -> None:
-    """Refuse text with a character no shipped font has, rather than print an empty box."""
+def unprintable_problem(text: str) -> str | None:
+    """Why a name cannot be printed as typed, or None; the character is named by code point only, as it is part of a name."""
     from handout.render.fonts import first_unprintable, unprintable_reason
 
     char = first_unprintable(text)
-    if char is not None:
-        raise UsageError(f"{option} has the character {char!r} (U+{ord(char):04X}), {unprintable_reason(char)}")
+    return None if char is None else f"has the character U+{ord(char):04X}, {unprintable_reason(char)}"
+
+
+def printable(option: str, text: str) -> None:
+    """Refuse text with a character no shipped font has, rather than print an empty box."""
+    problem = unprintable_problem(text)
+    if problem is not None:
+        raise UsageError(f"{option} {problem}")
 
 
 def plan_request(given: Mapping[str, str], today: dt.date) -> PlanRequest:

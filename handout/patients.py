@@ -101,7 +101,7 @@ def read_patient_list(
     encoding: str | None = None,
     default_large_print: bool = False,
 ) -> PatientList:
-    """Read and check every row before any work; `find_unprintable` rejects names no font can print.
+    """Read and check every row before any work; `find_unprintable` says why a name cannot be printed (None: it can).
 
     `encoding` overrides the detection of how the file's text is encoded (UTF-8, a byte-order mark, a Windows code page).
     """
@@ -249,10 +249,9 @@ def _check_row(
         return problem("name", f"is longer than {MAX_NAME_LENGTH} characters")
     clinician = " ".join(composed(record.get("clinician", "")).split())
     for column, text in (("name", name), ("clinician", clinician)):
-        bad = find_unprintable(text) if find_unprintable is not None else None
-        if bad is not None:
-            # The code point identifies the problem without putting any of the name in the report.
-            return problem(column, f"has a character handout's fonts cannot print (U+{ord(bad):04X})")
+        unprintable = find_unprintable(text) if find_unprintable is not None else None
+        if unprintable is not None:
+            return problem(column, unprintable)  # the same words as the command line, the character by code point only
     if len(clinician) > MAX_NAME_LENGTH:
         return problem("clinician", f"is longer than {MAX_NAME_LENGTH} characters")
 

@@ -153,7 +153,7 @@ def test_batch_to_outbox_end_to_end(tmp_path: Path) -> None:
     result = invoke(str(csv_path), "--out-dir", str(out), "--workers", "2")
     assert result.exit_code == 1, result.output  # row 6 cannot be printed
     assert sorted(p.name for p in out.glob("*.pdf")) == ["P001.pdf", "P002.pdf", "P004.pdf", "row-4.pdf", "to-print.pdf"]
-    assert "row 6 (patient_id P005): name has a character" in result.stderr
+    assert "row 6 (patient_id P005): name has the character U+738B" in result.stderr
     for name in [*NAMES, "王", "jane@", "zoe@", "ann@"]:
         assert name not in result.stdout and name not in result.stderr, name
     assert "To print" in result.stdout and "Failed" in result.stdout

@@ -97,7 +97,7 @@ def test_unparseable_qr_url(tmp_path: Path) -> None:
     [
         (["--patient", "Jane\x01Doe"], "--patient has control characters"),
         (["--patient", "Jane Doe", "--start-date", "9999-12-31"], "--start-date must be a date from 2000 to 2100"),
-        (["--patient", "Jane Doe", "--clinician", "Dr 李"], "--clinician has the character '李'"),
+        (["--patient", "Jane Doe", "--clinician", "Dr 李"], "--clinician has the character U+674E"),
     ],
 )
 def test_plan_values(tmp_path: Path, args: list[str], fragment: str) -> None:

@@ -343,4 +343,19 @@ def test_unsupported_scripts_are_refused_naming_the_code_point_and_what_works(na
 def test_digits_after_an_arabic_name_are_refused_as_misplaced_not_unprintable() -> None:
     code, _, stderr = run(["plan", "--patient", "فاطمة 2", "-o", "/nonexistent/never.pdf"])
     assert code == 2 and "--patient" in stderr and "U+0032" in stderr
-    assert "right-to-left" in stderr and "cannot print" not in stderr, stderr
+    assert "after Arabic letters" in stderr and "cannot print" not in stderr, stderr
+    assert "فاطمة" not in stderr
+
+
+def test_a_batch_row_gives_the_same_reason_as_the_command_line(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from handout.cli import app
+
+    _, _, command_line = run(["plan", "--patient", "فاطمة 2", "-o", "/nonexistent/never.pdf"])
+    reason = command_line.strip().split("--patient ", 1)[1]
+    patients = tmp_path / "patients.csv"
+    patients.write_text("name,patient_id\nفاطمة 2,P1\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["batch", str(patients), "--out-dir", str(tmp_path / "out")])
+    assert f"row 2 (patient_id P1): name {reason}" in result.stderr, result.stderr
+    assert "فاطمة" not in result.stdout + result.stderr

@@ -197,7 +197,7 @@ def first_unprintable(text: str) -> str | None:
 def unprintable_reason(char: str) -> str:
     """Why `char`, as found by first_unprintable, stops a name: no font has it, or it cannot stand where it is."""
     if ord(char) in _coverage(MAIN) or ord(char) in _coverage(GENERAL.regular) or _script_face(char) is not None:
-        return "which cannot be placed in a right-to-left (Arabic) name: write digits and Latin letters apart from it"
+        return "which handout cannot place correctly after Arabic letters: put digits before the Arabic words, and Latin letters in words of their own"
     return f"which the fonts handout ships cannot print; use {SUPPORTED_SCRIPTS}"
 
 
