@@ -48,6 +48,7 @@ class BatchOptions:
     resend: bool = False
     today: dt.date = field(default_factory=dt.date.today)
     encoding: str | None = None  # the patient list's text encoding; None: detected
+    language: str = "en"  # the language of rows whose `language` cell is empty (--lang)
     large_print: bool = False  # the print size of rows whose `large_print` cell is empty (--large-print)
 
     @property
@@ -122,7 +123,7 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
 
     report = reporter or Reporter()
     brand = load_brand(options.brand_dir)
-    patients = read_patient_list(options.patients_csv, options.today, options.encrypt, unprintable_problem, options.encoding, options.large_print)
+    patients = read_patient_list(options.patients_csv, options.today, options.encrypt, unprintable_problem, options.encoding, options.language, options.large_print)
     result = BatchResult(ignored_columns=patients.ignored_columns, encoding=patients.encoding)
     if patients.ignored_columns:
         report.warn(f"ignoring unknown columns: {', '.join(patients.ignored_columns)}")
@@ -282,6 +283,7 @@ def _prepare_worker(
 ) -> None:
     """Once per worker: templates compiled, fonts registered, QR code built, article loaded."""
     from handout.content import load_article
+    from handout.i18n import available_languages
     from handout.pipeline import PLAN_TEMPLATE, Renderer
 
     if batch_pid is not None:
@@ -293,7 +295,9 @@ def _prepare_worker(
     renderer = Renderer(load_brand(brand_dir), paper, template_dirs)
     renderer.prepare((PLAN_TEMPLATE,))
     # One renderer per print size: the large-print one is made when a row first asks for it.
-    _WORKER.update(renderers={False: renderer}, article=load_article(), encrypt=encrypt, out_dir=out_dir, issued=issued)
+    # Every language's article, loaded once: a list can mix languages row by row.
+    articles = {language: load_article(language=language) for language in available_languages()}
+    _WORKER.update(renderers={False: renderer}, articles=articles, encrypt=encrypt, out_dir=out_dir, issued=issued)
 
 
 def _exit_with(batch_pid: int) -> None:
@@ -323,7 +327,7 @@ def render_one(row: PatientRow) -> Rendered:
         renderers[row.large_print] = Renderer(standard.brand, standard.paper, standard.template_dirs, large_print=row.large_print)
     renderer = renderers[row.large_print]
     try:
-        pdf = renderer.plan(Patient(row.name, row.clinician), build_plan(row.request), _WORKER["article"], _WORKER["issued"])  # type: ignore[arg-type]
+        pdf = renderer.plan(Patient(row.name, row.clinician), build_plan(row.request), _WORKER["articles"][row.language], _WORKER["issued"])  # type: ignore[arg-type, index]
         digest = hashlib.sha256(pdf).hexdigest()
         printable = None
         if _WORKER["encrypt"]:

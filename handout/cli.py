@@ -95,10 +95,13 @@ QrUrlOption = Annotated[
     str | None,
     typer.Option("--qr-url", help="Web address the QR code opens (http or https). Default: the brand's resources_url.", show_default=False),
 ]
-
 LargePrintOption = Annotated[
     bool,
     typer.Option("--large-print", help="Large print: 18 pt text, 22 pt headings, 7:1 contrast; more pages, nothing left out."),
+]
+LangOption = Annotated[
+    str,
+    typer.Option("--lang", help="Language of the document and email: a code such as en or es (the languages whose files are installed)."),
 ]
 
 
@@ -121,6 +124,7 @@ def leaflet(
     templates: TemplatesOption = None,
     paper: PaperOption = Paper.a4,
     qr_url: QrUrlOption = None,
+    lang: LangOption = "en",
     large_print: LargePrintOption = False,
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the PDF.")] = Path("leaflet.pdf"),
 ) -> None:
@@ -130,16 +134,19 @@ def leaflet(
     Examples:
       handout leaflet
       handout leaflet --brand my-clinic --paper letter -o waiting-room.pdf
+      handout leaflet --lang es -o folleto.pdf
     """
     from handout.brand import load_brand
     from handout.checks import qr_url as checked_qr_url
     from handout.content import load_article
+    from handout.i18n import checked_language
     from handout.output import is_standard_output, write_output
     from handout.pipeline import Renderer
 
+    language = checked_language("--lang", lang)
     url = checked_qr_url(qr_url)
     renderer = Renderer(load_brand(brand), paper.value, _template_dirs(templates), large_print=large_print)
-    pdf = renderer.leaflet(load_article(), url)
+    pdf = renderer.leaflet(load_article(language=language), url)
     where = write_output(output, pdf)
     typer.echo(f"Wrote the leaflet to {where} ({len(pdf) // 1024} KB)", err=is_standard_output(output))
 
@@ -184,6 +191,7 @@ def plan(
     templates: TemplatesOption = None,
     paper: PaperOption = Paper.a4,
     qr_url: QrUrlOption = None,
+    lang: LangOption = "en",
     large_print: LargePrintOption = False,
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the PDF.")] = Path("walking-plan.pdf"),
 ) -> None:
@@ -194,12 +202,15 @@ def plan(
       handout plan --patient "Jane Doe"
       handout plan --patient "Jane Doe" --clinician "Sam Lee" --start-minutes 5 --weeks 8
       handout plan --patient "Jane Doe" --email jane@example.org --consent
+      handout plan --patient "Ana García" --lang es
     """
     import json
 
     from handout import checks
+    from handout.i18n import checked_language
     from handout.plan import build_plan, plan_as_json
 
+    language = checked_language("--lang", lang)
     name = checks.person_name("--patient", patient, required=True)
     clinician_name = checks.person_name("--clinician", clinician, required=False)
     request = checks.plan_options(
@@ -240,7 +251,7 @@ def plan(
 
         # The From address is checked before the plan is made: never a plan written and its email not.
         mail_from = settings.mail_from if settings else outbox_sender(os.environ, renderer.brand)
-    pdf = renderer.plan(Patient(name, clinician_name), schedule, load_article(), dt.date.today(), with_article, url)
+    pdf = renderer.plan(Patient(name, clinician_name), schedule, load_article(language=language), dt.date.today(), with_article, url)
     digest = hashlib.sha256(pdf).hexdigest()
     if encrypt:
         from handout.encrypt import encrypt_pdf
@@ -253,7 +264,7 @@ def plan(
     if address:
         from handout.delivery import email_one_plan
 
-        typer.echo(email_one_plan(renderer.brand, renderer.env, mail_from, settings, outbox, address, pdf, digest, encrypt), err=is_standard_output(output))
+        typer.echo(email_one_plan(renderer.brand, renderer.env, mail_from, settings, outbox, address, pdf, digest, encrypt, language), err=is_standard_output(output))
 
 
 @app.command()
@@ -273,6 +284,9 @@ def batch(
     brand: BrandOption = None,
     templates: TemplatesOption = None,
     paper: PaperOption = Paper.a4,
+    lang: Annotated[
+        str, typer.Option("--lang", help="Language of the plans and emails of rows whose 'language' cell is empty: a code such as en or es.")
+    ] = "en",
     large_print: Annotated[bool, typer.Option("--large-print", help="Large print for rows whose 'large_print' cell is empty.")] = False,
 ) -> None:
     """Make walking plans for a whole patient list; email them, or list them to print.
@@ -286,11 +300,13 @@ def batch(
 
     from handout.batch import BatchOptions, run_batch
     from handout.checks import text_encoding
+    from handout.i18n import checked_language
     from handout.report import ConsoleReporter, print_summary
 
     if resend and not send:
         raise UsageError("--resend goes with --send")
     csv_encoding = text_encoding("--encoding", encoding)
+    language = checked_language("--lang", lang)
     options = BatchOptions(
         patients_csv=patients_csv,
         out_dir=out_dir,
@@ -304,6 +320,7 @@ def batch(
         strict=strict,
         resend=resend,
         encoding=csv_encoding,
+        language=language,
         large_print=large_print,
     )
     result = run_batch(options, os.environ, ConsoleReporter())

@@ -11,7 +11,9 @@ from pathlib import Path
 import jinja2
 
 from handout.brand import Brand
+from handout.content import DEFAULT_LANGUAGE
 from handout.errors import HandoutError
+from handout.i18n import language_tag
 from handout.journal import Journal
 from handout.mail import (
     MailAddress,
@@ -106,7 +108,7 @@ class Delivery:
         # The Message-ID comes from the keyed fingerprint: a plan re-sent on another day keeps it, and it cannot be
         # recomputed from a patient's details without this folder's secret.
         message = build_message(
-            self.templates, self.brand, self.brand.locale, self.mail_from, row.email, row.key, pdf_path.read_bytes(), fingerprint, self.encrypted
+            self.templates, self.brand, language_tag(self.brand.locale, row.language), self.mail_from, row.email, row.key, pdf_path.read_bytes(), fingerprint, self.encrypted
         )
         if not sending:
             write_outbox(self.outbox, row.key, message)
@@ -160,12 +162,13 @@ def email_one_plan(
     pdf: bytes,
     document_sha256: str,
     encrypted: bool,
+    language: str = DEFAULT_LANGUAGE,
 ) -> str:
     """Send one plan (`handout plan --email`), or write it to the outbox; returns what happened, without the address.
 
     `mail_from` is checked by the caller before the plan is made, so a missing sender never leaves a plan half done.
     """
-    message = build_message(templates, brand, brand.locale, mail_from, address, "plan", pdf, document_sha256, encrypted)
+    message = build_message(templates, brand, language_tag(brand.locale, language), mail_from, address, "plan", pdf, document_sha256, encrypted)
     if settings is None:
         assert outbox is not None
         return f"Wrote the email to {write_new_outbox_file(outbox, message)}; nothing was sent"

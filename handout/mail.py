@@ -24,6 +24,7 @@ import jinja2
 
 from handout.brand import Brand
 from handout.errors import HandoutError
+from handout.i18n import gettext, use_language
 from handout.output import ensure_folder, write_atomic
 from handout.templating import render_template
 
@@ -31,6 +32,7 @@ SECURITY_MODES = ("starttls", "ssl", "none")
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
 ATTACHMENT_NAME = "walking-plan.pdf"  # neutral: no name, no diagnosis
+SUBJECT = "Your walking plan from {clinic}"  # a message: written in the plan's language
 _ADDRESS = re.compile(r"[^\s<>\"']+@[^\s<>\"']+")
 _DISPLAY_NAME_FORM = re.compile(r"(?P<name>[^<>]*)<(?P<address>[^<>]*)>")
 _NO_HARD_LINKS = (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EXDEV)
@@ -206,6 +208,7 @@ def build_message(
 ) -> EmailMessage:
     """The plan email: text and HTML bodies from the (overridable) templates, the PDF attached.
 
+    `lang` is the language tag of the plan (en-GB, es): the email is written in its language.
     `document_identity` is a hash of what the plan says; it makes the Message-ID.
     """
     context = {"brand": brand, "lang": lang, "encrypted": encrypted}
@@ -218,11 +221,12 @@ def build_message(
     reply_to = mail_address(brand.email, brand.name) if brand.email else None
     if reply_to is not None and reply_to.addr_spec != mail_from.addr_spec:
         message["Reply-To"] = reply_to.header()
-    message["Subject"] = f"Your walking plan from {brand.name}"
-    message["Date"] = formatdate(localtime=True)
-    message["Message-ID"] = message_id(brand, key, document_identity, mail_from)
-    message.set_content(render_template(env, "email/plan.txt.j2", context))
-    message.add_alternative(render_template(env, "email/plan.html.j2", context), subtype="html")
+    with use_language(lang.split("-")[0].lower()):
+        message["Subject"] = gettext(SUBJECT).format(clinic=brand.name)
+        message["Date"] = formatdate(localtime=True)
+        message["Message-ID"] = message_id(brand, key, document_identity, mail_from)
+        message.set_content(render_template(env, "email/plan.txt.j2", context))
+        message.add_alternative(render_template(env, "email/plan.html.j2", context), subtype="html")
     message.add_attachment(pdf, maintype="application", subtype="pdf", filename=ATTACHMENT_NAME)
     return message
 

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from handout.checks import MAX_NAME_LENGTH, PLAN_DEFAULTS, bidi_control, composed, has_control_characters, password_problem, plan_request, valid_email
+from handout.content import DEFAULT_LANGUAGE
 from handout.encoding import DecodedText, NotText, decode_export
 from handout.errors import HandoutError
+from handout.i18n import available_languages
 from handout.plan import PlanInputError, PlanRequest
 
 REQUIRED_COLUMNS = ("name",)
@@ -28,6 +30,7 @@ OPTIONAL_COLUMNS = (
     "weeks",
     "start_date",
     "pdf_password",
+    "language",
     "large_print",
 )
 _PATIENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # becomes a file name: nothing else is safe
@@ -52,6 +55,7 @@ class PatientRow:
     request: PlanRequest
     pdf_password: str
     fingerprint: str  # what the clinic asked for in this row (start_date as typed), recipient included
+    language: str = DEFAULT_LANGUAGE  # the plan's and its email's language: the `language` cell, else batch --lang
     large_print: bool = False  # the `large_print` cell, else batch --large-print
 
 
@@ -99,11 +103,13 @@ def read_patient_list(
     require_password: bool = False,
     find_unprintable: Callable[[str], str | None] | None = None,
     encoding: str | None = None,
+    default_language: str = DEFAULT_LANGUAGE,
     default_large_print: bool = False,
 ) -> PatientList:
     """Read and check every row before any work; `find_unprintable` says why a name cannot be printed (None: it can).
 
     `encoding` overrides the detection of how the file's text is encoded (UTF-8, a byte-order mark, a Windows code page).
+    `default_language` is the language of rows whose `language` cell is empty (batch --lang).
     """
     decoded = _read_text(path, encoding)
     text = decoded.text
@@ -142,7 +148,7 @@ def read_patient_list(
                 problems.append(shape)
                 continue
             record = {col: (values[i] if i < len(values) else "") for i, col in enumerate(columns) if col}
-            checked = _check_row(number, record, today, require_password, find_unprintable, default_large_print)
+            checked = _check_row(number, record, today, require_password, find_unprintable, default_language, default_large_print)
             if isinstance(checked, RowProblem):
                 problems.append(checked)
                 continue
@@ -224,6 +230,7 @@ def _check_row(
     today: dt.date,
     require_password: bool,
     find_unprintable: Callable[[str], str | None] | None,
+    default_language: str = DEFAULT_LANGUAGE,
     default_large_print: bool = False,
 ) -> PatientRow | RowProblem:
     patient_id = record.get("patient_id", "").strip()
@@ -272,6 +279,12 @@ def _check_row(
     raw_date = record.get("start_date", "").strip()
     numbers = {field: getattr(request, field) for field in PLAN_DEFAULTS}
 
+    language = record.get("language", "").strip().lower().replace("_", "-") or default_language
+    if language not in available_languages():
+        return problem("language", f"must be one of: {', '.join(available_languages())} (or empty for {default_language})")
+    # A plan in another language is a new plan; English rows keep the fingerprints their journals hold.
+    in_language = (f"language={language}",) if language != DEFAULT_LANGUAGE else ()
+
     large_print_text = record.get("large_print", "").strip().lower()
     if large_print_text not in _YES | _NO:
         return problem("large_print", "must be yes or no (also y/n, true/false, 1/0), or empty for the batch's --large-print")
@@ -287,7 +300,7 @@ def _check_row(
         return problem("pdf_password", weakness)  # the rule it breaks, never the value
     fingerprint = hashlib.sha256(
         "\0".join(
-            (name, clinician, email, str(consent_text in _YES), raw_date, *(str(numbers[k]) for k in sorted(numbers)), *in_large_print)
+            (name, clinician, email, str(consent_text in _YES), raw_date, *(str(numbers[k]) for k in sorted(numbers)), *in_language, *in_large_print)
         ).encode()
     ).hexdigest()
     return PatientRow(
@@ -300,5 +313,6 @@ def _check_row(
         request=request,
         pdf_password=password,
         fingerprint=fingerprint,
+        language=language,
         large_print=large_print,
     )

@@ -6,7 +6,7 @@ import datetime as dt
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache, partial
+from functools import lru_cache
 from pathlib import Path
 
 import jinja2
@@ -15,6 +15,7 @@ from handout.brand import Brand
 from handout.content import Article
 from handout.document import Document
 from handout.errors import HandoutError
+from handout.i18n import current_language, gettext, language_tag, use_language
 from handout.markup import parse_document
 from handout.plan import Plan
 from handout.qr import check_url
@@ -24,7 +25,10 @@ from handout.templating import compile_template, environment_for, render_templat
 
 LEAFLET_TEMPLATE = "leaflet.xml.j2"
 PLAN_TEMPLATE = "plan.xml.j2"
-PLAN_TITLE = "Your walking plan"
+PLAN_TITLE = "Your walking plan"  # a message: printed in the document's language
+
+
+_SHORT_DATES = {False: {False: "d MMM", True: "d MMM yyyy"}, True: {False: "MMM d", True: "MMM d, yyyy"}}  # [US?][with year?]
 
 
 @lru_cache(maxsize=4096)  # a batch formats the same few hundred dates thousands of times
@@ -71,14 +75,18 @@ class Renderer:
 
     def __post_init__(self) -> None:
         self.env = environment_for(self.brand.templates_dir, self.template_dirs)
-        locale = self.brand.locale.replace("-", "_")
-        us = locale == "en_US"
-        # Dates as the clinic's patients write them: "Mon 7 Dec" (en-GB) or "Mon, Dec 7" (en-US).
-        self.env.filters["day"] = partial(_format_date, pattern="EEE, MMM d" if us else "EEE d MMM", locale=locale)
-        short, short_year = ("MMM d", "MMM d, yyyy") if us else ("d MMM", "d MMM yyyy")
-        self.env.filters["short_date"] = lambda day, with_year=False: _format_date(day, short_year if with_year else short, locale)
-        self.env.filters["long_date"] = partial(_format_date, pattern="long", locale=locale)
+        # Dates in the document's language, as its readers write them: "Mon 7 Dec" (en-GB),
+        # "Mon, Dec 7" (en-US), "lun 7 dic" (es). The language is the document's, not the process's.
+        self.env.filters["day"] = lambda day: _format_date(day, "EEE, MMM d" if self._us() else "EEE d MMM", self._date_locale())
+        self.env.filters["short_date"] = lambda day, with_year=False: _format_date(day, _SHORT_DATES[self._us()][with_year], self._date_locale())
+        self.env.filters["long_date"] = lambda day: _format_date(day, "long", self._date_locale())
         self.pdf = PdfRenderer(self.brand, self.paper, LARGE_PRINT if self.large_print else STANDARD)
+
+    def _date_locale(self) -> str:
+        return self.lang_for(current_language()).replace("-", "_")
+
+    def _us(self) -> bool:
+        return self._date_locale() == "en_US"
 
     def prepare(self, templates: tuple[str, ...] = (LEAFLET_TEMPLATE, PLAN_TEMPLATE)) -> None:
         """Do now what every document would otherwise do first: compile templates, build the QR code."""
@@ -90,11 +98,14 @@ class Renderer:
 
     def lang_for(self, language: str) -> str:
         """The document language tag: the brand's locale when it is the same language (en → en-GB)."""
-        return self.brand.locale if self.brand.locale.split("-")[0] == language else language
+        return language_tag(self.brand.locale, language)
 
     def document(self, template: str, context: Mapping[str, object]) -> Document:
-        """Fill a template and parse it into blocks."""
-        markup = render_template(self.env, template, context)
+        """Fill a template and parse it into blocks (in the language of the article in the context)."""
+        article = context["article"]
+        assert isinstance(article, Article)
+        with use_language(article.language):
+            markup = render_template(self.env, template, context)
         return parse_document(markup, template_path(self.env, template))
 
     def _common(self, article: Article, qr_url: str | None) -> dict[str, object]:
@@ -112,7 +123,9 @@ class Renderer:
 
     def leaflet(self, article: Article, qr_url: str | None = None) -> bytes:
         """The branded leaflet PDF for an article, dated the day it is made."""
-        return self.pdf.render(self.leaflet_document(article, qr_url), document_date(dt.date.today()))
+        document = self.leaflet_document(article, qr_url)
+        with use_language(article.language):  # the page label
+            return self.pdf.render(document, document_date(dt.date.today()))
 
     def plan_document(
         self,
@@ -125,7 +138,7 @@ class Renderer:
     ) -> Document:
         context = {
             **self._common(article, qr_url),
-            "title": PLAN_TITLE,
+            "title": self.plan_title(article.language),
             "patient": patient,
             "plan": plan,
             "issued": issued,
@@ -143,4 +156,12 @@ class Renderer:
         qr_url: str | None = None,
     ) -> bytes:
         """A patient's walking plan and diary as a PDF, dated the day it is issued."""
-        return self.pdf.render(self.plan_document(patient, plan, article, issued, with_article, qr_url), document_date(issued))
+        document = self.plan_document(patient, plan, article, issued, with_article, qr_url)
+        with use_language(article.language):  # the page label
+            return self.pdf.render(document, document_date(issued))
+
+    @staticmethod
+    def plan_title(language: str) -> str:
+        """The plan's title in `language`."""
+        with use_language(language):
+            return gettext(PLAN_TITLE)

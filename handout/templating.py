@@ -15,6 +15,7 @@ from jinja2.ext import Extension
 from jinja2.lexer import TOKEN_BLOCK_BEGIN, TOKEN_BLOCK_END, TOKEN_NAME, TOKEN_PIPE, TOKEN_RPAREN, Token, TokenStream
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
+from handout import i18n
 from handout.errors import HandoutError
 from handout.resources import templates_dir
 
@@ -246,8 +247,12 @@ def make_environment(override_dirs: Sequence[Path] = ()) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         finalize=_finalize,
-        extensions=[_BoundedLoops],
+        extensions=[_BoundedLoops, "jinja2.ext.i18n"],
     )
+    # {% trans %} and _() take the language of the document being filled (set per
+    # document by i18n.use_language), so one process can write several languages.
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=False)  # type: ignore[attr-defined]
+    env.policies["ext.i18n.trimmed"] = True  # a sentence wrapped over lines in a template is one message
     env.globals.pop("lipsum", None)  # placeholder text has no place in a patient's document
     env.filters = {name: _bounded_filter(name, function) for name, function in env.filters.items()}
     env.filters[_LOOP_FILTER] = _bounded_loop

@@ -33,6 +33,8 @@ def main() -> None:
     plan = build_plan(PlanRequest(start_date=dt.date(2026, 12, 7)))
     pdf = renderer.plan(Patient("Jane Doe", "Sam Lee"), plan, load_article(), dt.date(2026, 11, 27))
     save_pages(pdf, "plan", (0, 2))
+    spanish = renderer.plan(Patient("Ana Núñez", "Sam Lee"), plan, load_article(language="es"), dt.date(2026, 11, 27))
+    save_pages(spanish, "plan-es", (0,))
     large = Renderer(load_brand(), "a4", large_print=True)
     save_pages(large.leaflet(load_article()), "leaflet-large-print", (0,))
     save_pages(large.plan(Patient("Jane Doe", "Sam Lee"), plan, load_article(), dt.date(2026, 11, 27)), "plan-large-print", (4,))

@@ -20,6 +20,7 @@ from handout import __version__
 from handout import document as doc
 from handout.brand import Brand
 from handout.errors import HandoutError
+from handout.i18n import gettext
 from handout.render.flowables import Builder
 from handout.render.fonts import MAIN, MAIN_BOLD, first_unprintable, paragraph, register_fonts, text_markup
 from handout.render.styles import MUTED, STANDARD, Profile, make_styles
@@ -30,6 +31,18 @@ MIN_FOOTER_HEIGHT = 13 * mm  # from the bottom margin to the body: footer text, 
 FOOTER_TEXT_GAP = 1.5 * mm  # between the footer rule and the footer text under it
 FOOTER_RULE_GAP = 4 * mm  # between the last line of the body and the footer rule
 FOOTER_LINE_GAP = 1  # points between the clinic line and the disclaimer
+PAGE_LABEL = "Page {number} of {total}"  # a message: translated through the catalog like the templates' words
+
+
+@dataclass(frozen=True)
+class _Footer:
+    """The page furniture at the foot of every page, laid out for one language's page label."""
+
+    page_label: str  # "Page {number} of {total}" in the document's language
+    paragraphs: tuple[Any, ...]  # the clinic line and the disclaimer, wrapped
+    heights: tuple[float, ...]
+    rule: float  # height of the rule above the footer text
+    body_bottom: float  # where the body's frame ends
 
 
 @dataclass(frozen=True)
@@ -41,12 +54,13 @@ class _DocumentDate:
     dmm: int = 0
 
 
-def _numbered_canvas(draw_furniture: Callable[[Canvas, int, int], None]) -> type[Canvas]:
+def _numbered_canvas(draw_furniture: Callable[[Canvas, _Footer, int, int], None]) -> type[Canvas]:
     """A canvas class that knows the page count when it draws each page's furniture, and dates its document."""
 
     class NumberedCanvas(Canvas):
-        def __init__(self, *args: Any, created: dt.datetime, **kwargs: Any) -> None:
+        def __init__(self, *args: Any, created: dt.datetime, footer: _Footer, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
+            self._footer = footer
             self._pages: list[dict[str, Any]] = []
             # ReportLab's invariant mode dates every file 1 January 2000. The document's
             # own date keeps the file reproducible and true; the file ID follows it too.
@@ -61,7 +75,7 @@ def _numbered_canvas(draw_furniture: Callable[[Canvas, int, int], None]) -> type
             total = len(self._pages)
             for number, state in enumerate(self._pages, start=1):
                 self.__dict__.update(state)
-                draw_furniture(self, number, total)
+                draw_furniture(self, self._footer, number, total)
                 super().showPage()
             super().save()
 
@@ -86,28 +100,35 @@ class PdfRenderer:
         self.styles = make_styles(brand, profile)
         self.frame_width = self.page_width - 2 * MARGIN
         self.builder = Builder(brand, self.styles, self.frame_width)
-        footer_lines = " · ".join(x for x in (brand.name, brand.phone, brand.website or brand.email) if x)
-        # Wrapped once here, drawn on every page of every document: the footer never changes.
+        self._footer_lines = (" · ".join(x for x in (brand.name, brand.phone, brand.website or brand.email) if x), brand.disclaimer)
+        self._footers: dict[str, _Footer] = {}
+        self.body_bottom = self._footer_for(PAGE_LABEL).body_bottom
+        self._canvas_class: Callable[..., Canvas] = _numbered_canvas(self._draw_furniture)
+
+    def _footer_for(self, page_label: str) -> _Footer:
+        # Wrapped once per language, drawn on every page of every document: the footer never changes.
         # The body ends above however many lines the brand's footer wraps to, so the footer
         # always sits inside the bottom margin's edge, never over the body or off the page.
-        label_room = pdfmetrics.stringWidth("Page 888 of 888", MAIN_BOLD, profile.page_label) + 8 * mm
-        self._footer = [paragraph(text_markup(text), self.styles.footer) for text in (footer_lines, brand.disclaimer)]
-        self._footer_heights = [para.wrap(self.frame_width - label_room, self.page_height)[1] for para in self._footer]
-        text_height = sum(self._footer_heights) + FOOTER_LINE_GAP * (len(self._footer) - 1)
-        self._footer_rule = MARGIN + text_height + FOOTER_TEXT_GAP
-        self.body_bottom = max(MARGIN + MIN_FOOTER_HEIGHT, self._footer_rule + FOOTER_RULE_GAP)
-        self._canvas_class: Callable[..., Canvas] = _numbered_canvas(self._draw_furniture)
+        if page_label not in self._footers:
+            widest = page_label.format(number=888, total=888)
+            label_room = pdfmetrics.stringWidth(widest, MAIN_BOLD, self.styles.profile.page_label) + 8 * mm
+            paragraphs = tuple(paragraph(text_markup(text), self.styles.footer) for text in self._footer_lines)
+            heights = tuple(para.wrap(self.frame_width - label_room, self.page_height)[1] for para in paragraphs)
+            rule = MARGIN + sum(heights) + FOOTER_LINE_GAP * (len(paragraphs) - 1) + FOOTER_TEXT_GAP
+            self._footers[page_label] = _Footer(page_label, paragraphs, heights, rule, max(MARGIN + MIN_FOOTER_HEIGHT, rule + FOOTER_RULE_GAP))
+        return self._footers[page_label]
 
     def render(self, document: doc.Document, created: dt.datetime) -> bytes:
         """The finished PDF, dated `created` (its CreationDate and ModDate); identical documents and dates give identical bytes."""
         buffer = io.BytesIO()
+        footer = self._footer_for(gettext(PAGE_LABEL))  # in the language in use (i18n.use_language)
         template = BaseDocTemplate(
             buffer,
             pagesize=(self.page_width, self.page_height),
             leftMargin=MARGIN,
             rightMargin=MARGIN,
             topMargin=MARGIN,
-            bottomMargin=self.body_bottom,
+            bottomMargin=footer.body_bottom,
             title=document.title,
             author=self.brand.name,
             subject=document.subject,
@@ -119,10 +140,10 @@ class PdfRenderer:
             initialFontName=MAIN,
             pageCompression=1,
         )
-        frame = Frame(MARGIN, self.body_bottom, self.frame_width, self.page_height - MARGIN - self.body_bottom, id="body", leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
+        frame = Frame(MARGIN, footer.body_bottom, self.frame_width, self.page_height - MARGIN - footer.body_bottom, id="body", leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
         template.addPageTemplates([PageTemplate(id="page", frames=[frame])])
         try:
-            template.build(self.builder.flowables(document.blocks), canvasmaker=partial(self._canvas_class, created=created))
+            template.build(self.builder.flowables(document.blocks), canvasmaker=partial(self._canvas_class, created=created, footer=footer))
         except (LayoutError, ValueError, IndexError):
             # Only a template can cause this: the built-in ones always fit. ReportLab's own
             # message quotes the text it could not place, which may be a patient's: not shown.
@@ -131,20 +152,20 @@ class PdfRenderer:
             ) from None
         return buffer.getvalue()
 
-    def _draw_furniture(self, canvas: Canvas, number: int, total: int) -> None:
+    def _draw_furniture(self, canvas: Canvas, footer: _Footer, number: int, total: int) -> None:
         # Page furniture is the same on every page and in the same place, so
         # a reader always finds the clinic's number and the page count.
         width, s = self.frame_width, self.styles
         canvas.saveState()
         canvas.setStrokeColor(s.accent)
         canvas.setLineWidth(1.5)
-        top = self._footer_rule
+        top = footer.rule
         canvas.line(MARGIN, top, MARGIN + width, top)
         canvas.setFont(MAIN_BOLD, s.profile.page_label)
         canvas.setFillColor(MUTED)
         y = top - FOOTER_TEXT_GAP
-        canvas.drawRightString(MARGIN + width, y - self.styles.footer.fontSize, f"Page {number} of {total}")  # on the clinic line's baseline
-        for para, height in zip(self._footer, self._footer_heights):
+        canvas.drawRightString(MARGIN + width, y - self.styles.footer.fontSize, footer.page_label.format(number=number, total=total))  # on the clinic line's baseline
+        for para, height in zip(footer.paragraphs, footer.heights):
             y -= height
             para.drawOn(canvas, MARGIN, y)
             y -= FOOTER_LINE_GAP
