@@ -203,7 +203,7 @@ def _check_svg(where: str, logo: Path) -> None:
     reference = _external_reference(root, logo)
     if reference is not None:
         raise HandoutError(
-            f"{where}: {logo.name} refers to {reference[:60]!r} outside the logo file; "
+            f"{where}: {logo.name} {reference} outside the logo file; "
             "use a self-contained SVG (pictures inside it as data: URIs) or a PNG"
         )
 
@@ -212,7 +212,7 @@ _CSS_URL = re.compile(r"""url\(\s*['"]?([^'")]*)""", re.IGNORECASE)
 
 
 def _external_reference(root: ET.Element, logo: Path) -> str | None:
-    """The first reference an SVG makes to anything but itself (another file, a web address), if any.
+    """How an SVG reaches outside itself ("refers to 'x.png'", "uses a CSS @import"), if it does.
 
     Any such reference could read a file outside the brand folder when the logo is
     drawn, so the rule is simply: none at all. In-document #fragments and data: URIs
@@ -224,20 +224,20 @@ def _external_reference(root: ET.Element, logo: Path) -> str | None:
         return bool(target) and not target.startswith("#") and not target.lower().startswith("data:")
 
     if b"<?xml-stylesheet" in logo.read_bytes():
-        return "an xml-stylesheet"
+        return "uses an xml-stylesheet"
     for element in root.iter():
         for name, value in element.attrib.items():
             if name.rpartition("}")[2] == "href" and external(value):
-                return value
+                return f"refers to {value[:60]!r}"
             for target in _CSS_URL.findall(value):
                 if external(target):
-                    return target
+                    return f"refers to {target[:60]!r}"
         if element.tag.rpartition("}")[2] == "style" and element.text:
             if "@import" in element.text.lower():
-                return "an @import"
+                return "uses a CSS @import"
             for target in _CSS_URL.findall(element.text):
                 if external(target):
-                    return target
+                    return f"refers to {target[:60]!r}"
     return None
 
 

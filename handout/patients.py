@@ -170,27 +170,29 @@ def _shape_problem(number: int, values: list[str], width: int, delimiter: str) -
 
     No patient_id is named: in a shifted row, the patient_id cell may hold part of a name.
     """
-    if len(values) > width and any(v.strip() for v in values[width:]):
-        return RowProblem(
-            number, "", "the row", f"has {len(values)} cells but the header has {width}; put a value that contains {delimiter!r} in double quotes"
-        )
-    if len(values) < width:
-        # A cell left off the end cannot be told from one lost in the middle, which shifts every value after it.
-        return RowProblem(
-            number, "", "the row", f"has {len(values)} cells but the header has {width}; every row needs a cell for each column, even an empty one"
-        )
+    # First the rows a quote swallowed: such a row usually has too few or too many cells as well,
+    # and "close the quote" is the fix to give, not "add a cell".
     for value in values:
         lines = value.splitlines()
         if any(line.count(delimiter) >= max(1, width - 1) for line in lines[1:]):
             # A quote opened in this row closed only in a later one: those rows were read into this cell.
             return RowProblem(
-                number, "", "the row", f"has a quote (\") that runs on over the next {_lines(len(lines) - 1)}, which look like rows of their own; close the quote"
+                number, "", "the row", f"has a quote (\") that runs on over the next {_count(len(lines) - 1, 'line')}, which look like rows of their own; close the quote"
             )
+    if len(values) > width and any(v.strip() for v in values[width:]):
+        return RowProblem(
+            number, "", "the row", f"has {_count(len(values), 'cell')} but the header has {width}; put a value that contains {delimiter!r} in double quotes"
+        )
+    if len(values) < width:
+        # A cell left off the end cannot be told from one lost in the middle, which shifts every value after it.
+        return RowProblem(
+            number, "", "the row", f"has {_count(len(values), 'cell')} but the header has {width}; every row needs a cell for each column, even an empty one"
+        )
     return None
 
 
-def _lines(count: int) -> str:
-    return f"{count} line" if count == 1 else f"{count} lines"
+def _count(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _csv_error(row: int, exc: csv.Error) -> str:

@@ -45,17 +45,11 @@ class ConsoleReporter(Reporter):
             self.progress = None
 
 
-def row_list(rows: list[int]) -> str:
-    """Row numbers, shortened for long lists."""
-    shown = ", ".join(str(r) for r in rows[:MAX_ROWS_LISTED])
-    return shown + (f" … (+{len(rows) - MAX_ROWS_LISTED} more)" if len(rows) > MAX_ROWS_LISTED else "")
-
-
-def print_list(result: BatchResult) -> str:
-    """The rows to print, by patient_id where they have one (the row number for finding them in the list), shortened."""
-    labels = [f"{result.patient_ids[r]} (row {r})" if result.patient_ids.get(r) else f"row {r}" for r in result.to_print[:MAX_ROWS_LISTED]]
-    more = len(result.to_print) - MAX_ROWS_LISTED
-    return ", ".join(labels) + (f" … (+{more} more)" if more > 0 else "")
+def row_list(result: BatchResult, rows: list[int]) -> str:
+    """Rows by patient_id where they have one (with the row number, for finding them in the list), shortened."""
+    labels = [f"{result.patient_ids[r]} (row {r})" if result.patient_ids.get(r) else f"row {r}" for r in rows[:MAX_ROWS_LISTED]]
+    more = len(rows) - MAX_ROWS_LISTED
+    return escape(", ".join(labels) + (f" … (+{more} more)" if more > 0 else ""))
 
 
 def print_summary(result: BatchResult, options: BatchOptions) -> None:
@@ -66,21 +60,20 @@ def print_summary(result: BatchResult, options: BatchOptions) -> None:
     table.add_column("Rows")
     table.add_row("Rendered", str(len(result.rendered)), escape(f"in {options.out_dir}"))
     if options.sending:
-        table.add_row("Emailed", str(len(result.emailed)), row_list(result.emailed))
+        table.add_row("Emailed", str(len(result.emailed)), row_list(result, result.emailed))
         if result.already_sent:
-            table.add_row("Already sent (skipped)", str(len(result.already_sent)), row_list(result.already_sent))
+            table.add_row("Already sent (skipped)", str(len(result.already_sent)), row_list(result, result.already_sent))
     else:
         table.add_row("Emails in the outbox", str(len(result.outbox)), escape(f"in {options.outbox_dir}") if result.outbox else "")
-    table.add_row("To print", str(len(result.to_print)), escape(print_list(result)))
+    table.add_row("To print", str(len(result.to_print)), row_list(result, result.to_print))
     if result.repeated:
-        table.add_row("Repeated rows (one plan)", str(len(result.repeated)), row_list(result.repeated))
-    table.add_row("Failed", str(len(result.failed)), row_list([row for row, _ in result.failed]))
+        table.add_row("Repeated rows (one plan)", str(len(result.repeated)), row_list(result, result.repeated))
+    table.add_row("Failed", str(len(result.failed)), row_list(result, [row for row, _ in result.failed]))
     if result.interrupted_by is not None:
         table.add_row("Not done (interrupted)", str(result.total - result.done), "")
-    if result.encoding:
-        table.caption = f"Patient list read as {result.encoding}"
-        table.caption_justify = "left"
     Console(highlight=False).print(table)
+    if result.encoding:  # a line of its own: as the table's caption it wrapped at the table's width
+        Console(highlight=False).print(f"Patient list read as {result.encoding}", markup=False, soft_wrap=True)
     if result.to_print_files is not None:
         files = result.to_print_files.files
         where = str(files[0]) if len(files) == 1 else f"{len(files)} files, {files[0].name} to {files[-1].name} in {files[0].parent}"

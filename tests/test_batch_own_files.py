@@ -34,3 +34,12 @@ def test_a_bad_source_date_epoch_stops_the_batch_once_before_any_plan(tmp_path: 
     lines = result.stderr.strip().splitlines()
     assert lines == ["handout: error: SOURCE_DATE_EPOCH must be a whole number of seconds since 1970-01-01 UTC, not 'yesterday'"]
     assert not list((tmp_path / "plans").glob("*.pdf")) if (tmp_path / "plans").exists() else True
+
+
+def test_the_summary_says_how_the_list_was_read_on_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # short paths make a narrow table, which a caption would wrap within
+    Path("p.csv").write_bytes("\ufeffname,patient_id\nAlice Able,P1\n".encode())
+    result = CliRunner().invoke(app, ["batch", "p.csv", "--out-dir", "p", "--workers", "1"])
+    assert result.exit_code == 0, result.stderr
+    (line,) = [line for line in result.stdout.splitlines() if "Patient list read as" in line]
+    assert line.strip() == "Patient list read as UTF-8 (with a byte-order mark)"

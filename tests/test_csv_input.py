@@ -96,6 +96,26 @@ def test_a_quote_closed_rows_later_fails_the_row_that_swallowed_the_others(tmp_p
     assert str(problem) == 'row 3: the row has a quote (") that runs on over the next 2 lines, which look like rows of their own; close the quote'
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        'name,patient_id,email\n"Ivy Late,B10,\nJoe Row,B11,\nKay Row,B12,"\nLee Good,B13,\n',  # closes at a line's end
+        'name,patient_id,email\n"Ivy Late,B10,\nJoe Row,B11,\nKay Row,B12",\nLee Good,B13,\n',  # closes before the last cell
+    ],
+    ids=["at the end of a line", "mid-line"],
+)
+def test_wherever_a_late_quote_closes_the_fix_given_is_to_close_it(tmp_path: Path, text: str) -> None:
+    patients = read(tmp_path, text)
+    assert [r.key for r in patients.rows] == ["B13"]
+    (problem,) = patients.problems
+    assert str(problem) == 'row 2: the row has a quote (") that runs on over the next 2 lines, which look like rows of their own; close the quote'
+
+
+def test_a_row_with_one_cell_says_one_cell(tmp_path: Path) -> None:
+    (problem,) = read(tmp_path, "name,patient_id,email\nAnn Able\n").problems
+    assert "the row has 1 cell but the header has 3" in str(problem)
+
+
 def test_an_unclosed_quote_renders_nothing(tmp_path: Path) -> None:
     csv_path = write_bytes(tmp_path, 'name,patient_id\nAnn Able,P1\n"Zoë Müller,P2\nJane Doe,P3\n'.encode())
     out = tmp_path / "plans"
