@@ -209,6 +209,8 @@ def pdf_password() -> str:
     # Never an option: a password on the command line ends up in shell history.
     password = os.environ.get("HANDOUT_PDF_PASSWORD", "")
     if not password:
+        if "HANDOUT_PDF_PASSWORD" in os.environ:
+            raise UsageError("HANDOUT_PDF_PASSWORD is set but empty; set it to the PDF's password, or unset it to be asked")
         if not sys.stdin.isatty():
             raise UsageError("--encrypt needs the PDF password in HANDOUT_PDF_PASSWORD (or run it at a terminal to be asked)")
         password = typer.prompt("PDF password", hide_input=True, confirmation_prompt=True)

@@ -26,6 +26,8 @@ except ImportError:  # pragma: no cover
 _PLAIN_WORDS = (
     ("Value error, ", ""),
     ("Input should be a valid integer, unable to parse string as an integer", "must be a whole number"),
+    ("Input should be greater than or equal to", "must be at least"),
+    ("Input should be less than or equal to", "must be at most"),
 )
 
 
@@ -135,6 +137,7 @@ def leaflet(
       handout leaflet
       handout leaflet --brand my-clinic --paper letter -o waiting-room.pdf
       handout leaflet --lang es -o folleto.pdf
+      handout leaflet --large-print -o leaflet-large-print.pdf
     """
     from handout.brand import load_brand
     from handout.checks import qr_url as checked_qr_url
@@ -193,7 +196,7 @@ def plan(
     qr_url: QrUrlOption = None,
     lang: LangOption = "en",
     large_print: LargePrintOption = False,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the PDF.")] = Path("walking-plan.pdf"),
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Where to write the PDF (- for standard output). Default: walking-plan.pdf.", show_default=False)] = None,
 ) -> None:
     """Make a patient's week-by-week walking plan with a printable diary.
 
@@ -203,6 +206,7 @@ def plan(
       handout plan --patient "Jane Doe" --clinician "Sam Lee" --start-minutes 5 --weeks 8
       handout plan --patient "Jane Doe" --email jane@example.org --consent
       handout plan --patient "Ana García" --lang es
+      handout plan --patient "Jane Doe" --large-print
     """
     import json
 
@@ -217,6 +221,9 @@ def plan(
         {"start_minutes": start_minutes, "target_minutes": target_minutes, "walks_per_week": walks_per_week, "weeks": weeks, "start_date": start_date}
     )
     schedule = build_plan(request)
+    if json_output and output is not None:
+        raise UsageError("--json prints the schedule on standard output, not to a file; leave out -o (to keep it: > plan.json)")
+    output = output if output is not None else Path("walking-plan.pdf")
     if json_output and (email or encrypt or outbox or consent):
         raise UsageError("--json only prints the schedule; leave out --email, --consent, --encrypt and --outbox")
     if json_output:
@@ -269,7 +276,7 @@ def plan(
 
 @app.command()
 def batch(
-    patients_csv: Annotated[Path, typer.Argument(help="The patient list: CSV with a header row and at least a name column.", show_default=False)],
+    patients_csv: Annotated[Path, typer.Argument(help="The patient list: CSV with a header row and at least a name column.", show_default=False, metavar="PATIENTS_CSV")],
     out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for the plans and the batch journal.")] = Path("plans"),
     workers: Annotated[int | None, typer.Option("--workers", help="Processes rendering at once. Default: one per core.", show_default=False, min=1, max=64)] = None,
     send: Annotated[bool, typer.Option("--send", help="Email plans for real (HANDOUT_SMTP_* variables). Without it, emails go to the outbox.")] = False,
