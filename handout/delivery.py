@@ -98,7 +98,7 @@ class Delivery:
         sending = self.sender is not None
         # Known by what the row asks for and its patient_id, never by its position in the list.
         fingerprint = self.journal.fingerprint(row)
-        earlier = self.journal.delivery(fingerprint)
+        earlier = self.journal.delivery(fingerprint) or self.journal.sent_before_upgrade(row, fingerprint)
         if sending and not self.resend:
             if earlier is not None and earlier.state == "sent":
                 self.journal.mark(row.key, row.row, "sent")

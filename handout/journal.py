@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
 _PREVIOUS_ROW_COLUMNS = ["key", "row", "state", "document_sha256", "reason", "sent_fingerprint", "message_id", "sent_at", "updated_at"]  # handout 0.1
 _ROW_COLUMNS = ["key", "row", "state", "document_hmac", "reason", "updated_at"]
 _DELIVERY_COLUMNS = ["fingerprint", "patient_id", "state", "message_id", "sent_at", "updated_at"]
+_UPGRADED_FROM_0_1 = 1  # the journal's PRAGMA user_version once it has been upgraded from handout 0.1's
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class Journal:
             self._secret = _journal_secret(folder / SECRET_NAME, create=is_new or previous_version or self._is_empty())
             if previous_version:
                 self._upgrade_plain_fingerprints()
+            self._upgraded_from_0_1 = self._db.execute("PRAGMA user_version").fetchone()[0] == _UPGRADED_FROM_0_1
         except sqlite3.Error as exc:
             self._db.close()
             raise HandoutError(f"{self.path}: cannot open the batch journal ({exc})") from None
@@ -97,8 +99,9 @@ class Journal:
     def _upgrade_plain_fingerprints(self) -> None:
         """handout 0.1 kept plain SHA-256 fingerprints: key them under the new secret, then wipe the plain ones from the file.
 
-        Its fingerprint is the one the row still has, so every plan it sent is
-        still recognised: upgrading handout never emails anyone again.
+        0.1 fingerprinted names as typed; rows keep that fingerprint beside
+        today's (see `sent_before_upgrade`), so every plan it sent is still
+        recognised: upgrading handout never emails anyone again.
         """
         db = self._db
         db.execute("BEGIN IMMEDIATE")
@@ -114,6 +117,7 @@ class Journal:
                         "INSERT OR IGNORE INTO deliveries VALUES (?, ?, 'sent', ?, ?, ?)",
                         (self.keyed(f"{patient_id}\0{plain}"), patient_id, message_id or "", sent_at, updated_at),
                     )
+            db.execute(f"PRAGMA user_version = {_UPGRADED_FROM_0_1}")
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -160,6 +164,26 @@ class Journal:
         """The plan with this fingerprint was handed to the mail server ('sending') or accepted by it ('sent')."""
         found = self._db.execute("SELECT state, message_id FROM deliveries WHERE fingerprint = ?", (fingerprint,)).fetchone()
         return MailRecord(*found) if found else None
+
+    def sent_before_upgrade(self, row: PatientRow, fingerprint: str) -> MailRecord | None:
+        """The plan handout 0.1 sent for this row, if this journal came from 0.1; recorded under `fingerprint` from now on.
+
+        0.1 fingerprinted the name as typed: decomposed accents (as Macs save
+        them) or direction marks gave another fingerprint than today's NFC one.
+        """
+        if not self._upgraded_from_0_1 or not row.legacy_fingerprint:
+            return None
+        found = self._db.execute(
+            "SELECT message_id, sent_at FROM deliveries WHERE fingerprint = ? AND state = 'sent'",
+            (self.keyed(f"{row.patient_id}\0{row.legacy_fingerprint}"),),
+        ).fetchone()
+        if found is None:
+            return None
+        message_id, sent_at = found
+        self._write(
+            "INSERT OR IGNORE INTO deliveries VALUES (?, ?, 'sent', ?, ?, ?)", (fingerprint, row.patient_id, message_id, sent_at, _now())
+        )
+        return MailRecord("sent", message_id)
 
     def sent_to_patient(self, patient_id: str) -> bool:
         """A plan for this patient_id was accepted before (perhaps with other details)."""

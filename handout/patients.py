@@ -55,6 +55,10 @@ class PatientRow:
     request: PlanRequest
     pdf_password: str
     fingerprint: str  # what the clinic asked for in this row (start_date as typed), recipient included
+    # The fingerprint as handout 0.1 computed it, from the name and clinician cells as typed (before NFC and dropping
+    # direction marks), so a journal upgraded from 0.1 still knows the plans it sent. "" for a row that asks for
+    # something 0.1 could not make (it cannot have been sent by 0.1).
+    legacy_fingerprint: str
     language: str = DEFAULT_LANGUAGE  # the plan's and its email's language: the `language` cell, else batch --lang
     large_print: bool = False  # the `large_print` cell, else batch --large-print
 
@@ -305,6 +309,12 @@ def _check_row(
             (name, clinician, email, str(consent_text in _YES), raw_date, *(str(numbers[k]) for k in sorted(numbers)), *in_language, *in_large_print)
         ).encode()
     ).hexdigest()
+    typed_name, typed_clinician = (" ".join(record.get(column, "").split()) for column in ("name", "clinician"))
+    legacy_fingerprint = hashlib.sha256(  # handout 0.1's formula, kept as it was: see PatientRow.legacy_fingerprint
+        "\0".join(
+            (typed_name, typed_clinician, email, str(consent_text in _YES), raw_date, *(str(numbers[k]) for k in sorted(numbers)))
+        ).encode()
+    ).hexdigest()
     return PatientRow(
         row=number,
         patient_id=patient_id,
@@ -315,6 +325,7 @@ def _check_row(
         request=request,
         pdf_password=password,
         fingerprint=fingerprint,
+        legacy_fingerprint=legacy_fingerprint if language == DEFAULT_LANGUAGE and not large_print else "",  # 0.1 wrote only English, standard print
         language=language,
         large_print=large_print,
     )
