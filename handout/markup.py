@@ -62,7 +62,7 @@ _ATTRIBUTES: dict[str, tuple[str, ...]] = {
 }
 _BLOCK_TAGS = ("masthead", "title", "heading", "p", "list", "table", "panel", "qr", "keep", "pagebreak", "spacer")
 _INLINE_TAGS = ("b", "a", "br")
-_SPACE = re.compile(r"\s+")
+_SPACE = re.compile(r"[ \t\n\r\f\v]+")  # ASCII white space only: a no-break space (| nowrap) must survive
 LINK_SCHEMES = ("http", "https", "mailto", "tel")  # what a PDF reader should open; never javascript:, file:, data:
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 

@@ -214,6 +214,11 @@ def quantity(count: int, singular: str, plural: str) -> str:
     return f"{count} {singular if count == 1 else plural}"
 
 
+def nowrap(text: str) -> str:
+    """`{{ brand.phone | nowrap }}`: no-break spaces, so a line never ends inside it (a split phone number cannot be dialled)."""
+    return str(text).replace(" ", "\u00a0")
+
+
 def _finalize(value: object) -> object:
     # Every {{ value }} passes here: the one place that sees all a template prints.
     if isinstance(value, str):
@@ -257,6 +262,7 @@ def make_environment(override_dirs: Sequence[Path] = ()) -> jinja2.Environment:
     env.filters = {name: _bounded_filter(name, function) for name, function in env.filters.items()}
     env.filters[_LOOP_FILTER] = _bounded_loop
     env.filters["quantity"] = quantity
+    env.filters["nowrap"] = nowrap
     return env
 
 

@@ -181,7 +181,7 @@ def test_spanish_singular_forms(tmp_path: Path) -> None:
     text = all_text(make(tmp_path, "plan", "--patient", "Ana", "--lang", "es", *args))
     assert "Esta semana, camine 1 minuto, 1 día a la semana." in text
     assert "Meta: 1 paseo de 1 minuto" in text and "lun 4 ene" in text
-    assert "Siga así cada semana." in text
+    assert "Este plan es para una semana." in text and "Siga así cada semana." not in text
 
 
 def test_spanish_email_in_the_outbox(tmp_path: Path) -> None:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
+from pathlib import Path
 
+import pypdf
 import pytest
 
 from handout.brand import load_brand
@@ -41,3 +44,23 @@ def test_counts_agree_with_their_nouns_everywhere_in_a_plan(request_values: dict
     assert not WRONG_SINGULAR.findall(text), WRONG_SINGULAR.findall(text)
     assert not WRONG_PLURAL.findall(text), WRONG_PLURAL.findall(text)
     assert f"Walk {request_values['start_minutes']} minute" in text
+
+
+def test_a_one_week_plan_says_so_even_when_it_holds_steady() -> None:
+    plan = build_plan(PlanRequest(start_date=dt.date(2026, 12, 7), start_minutes=30, target_minutes=30, walks_per_week=1, weeks=1))
+    text = normalise(all_text(Renderer(load_brand(), "a4").plan(Patient("Jane Doe"), plan, load_article(), dt.date(2026, 11, 27))))
+    assert "This plan is for one week." in text and "each week" not in text
+
+
+def test_a_phone_number_is_never_split_over_two_lines(brand_dir: Path) -> None:
+    from conftest import set_brand_value
+
+    # In large print's 14 pt footer this name puts the line's end inside the phone number.
+    set_brand_value(brand_dir, "name", '"The Exampleton Spinal Heal"')
+    set_brand_value(brand_dir, "phone", '"+44 (0)1632 960 123 ext. 4567"')
+    pdf = Renderer(load_brand(brand_dir), "a4", large_print=True).leaflet(load_article())
+    lines = [line.replace("\xa0", " ") for page in pypdf.PdfReader(io.BytesIO(pdf)).pages for line in page.extract_text().splitlines()]
+    with_extension = [line for line in lines if "4567" in line]
+    assert with_extension, lines
+    for line in with_extension:  # the masthead and every footer
+        assert "+44 (0)1632 960 123 ext. 4567" in line, line

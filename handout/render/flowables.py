@@ -15,6 +15,7 @@ from handout.brand import Brand
 from handout.render.fonts import MAIN, MAIN_BOLD, inline_markup, paragraph, printable_in_main, string_width, text_markup
 from handout.render.graphics import QR_WIDTH, GridTable, LogoFlowable, QRFlowable, TickBox, WarningSign
 from handout.render.styles import INK, NOTE_TINT, WARNING, WARNING_TINT, Styles
+from handout.templating import nowrap
 
 HEADER_FILL = HexColor("#EEF1F4")
 LONG_TABLE_ROWS = 15  # a heading takes shorter grids whole to the next page rather than split them
@@ -148,7 +149,7 @@ class Builder:
         s, brand = self.styles, self.brand
         logo_width, logo_height = s.profile.logo_mm
         logo = LogoFlowable(brand.logo, logo_width * mm, logo_height * mm, alt=brand.name)
-        contact_lines = [brand.address.replace("\n", ", "), " · ".join(x for x in (brand.phone, brand.website or brand.email) if x)]
+        contact_lines = [brand.address.replace("\n", ", "), " · ".join(x for x in (nowrap(brand.phone), brand.website or brand.email) if x)]
         text = [
             paragraph(text_markup(brand.name), s.masthead_name),
             paragraph("<br/>".join(text_markup(line) for line in contact_lines), s.masthead_contact),

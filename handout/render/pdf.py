@@ -24,6 +24,7 @@ from handout.i18n import gettext
 from handout.render.flowables import Builder
 from handout.render.fonts import MAIN, MAIN_BOLD, first_unprintable, paragraph, register_fonts, text_markup
 from handout.render.styles import MUTED, STANDARD, Profile, make_styles
+from handout.templating import nowrap
 
 PAPER_SIZES = {"a4": A4, "letter": LETTER}
 MARGIN = 15 * mm  # above the 12 mm minimum, clear of most printers' unprintable edge
@@ -100,7 +101,7 @@ class PdfRenderer:
         self.styles = make_styles(brand, profile)
         self.frame_width = self.page_width - 2 * MARGIN
         self.builder = Builder(brand, self.styles, self.frame_width)
-        self._footer_lines = (" · ".join(x for x in (brand.name, brand.phone, brand.website or brand.email) if x), brand.disclaimer)
+        self._footer_lines = (" · ".join(x for x in (brand.name, nowrap(brand.phone), brand.website or brand.email) if x), brand.disclaimer)
         self._footers: dict[str, _Footer] = {}
         self.body_bottom = self._footer_for(PAGE_LABEL).body_bottom
         self._canvas_class: Callable[..., Canvas] = _numbered_canvas(self._draw_furniture)
