@@ -6,14 +6,12 @@ import datetime as dt
 import hashlib
 import multiprocessing
 import os
-import signal
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,10 +23,9 @@ from handout.mail import SmtpSettings, outbox_sender
 from handout.output import ensure_folder, write_atomic
 from handout.patients import PatientRow, read_patient_list
 from handout.printing import Printable, ToPrint, ToPrintWriter, remove_to_print
+from handout.runcontrol import folder_lock, ignore_stop_signals, stop_requests
 
 PLAN_EXTENSION = ".pdf"
-LOCK_NAME = ".handout-batch.lock"
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @dataclass(frozen=True)
@@ -210,57 +207,6 @@ def _without_repeats(rows: Sequence[PatientRow], journal: Journal, result: Batch
     return kept
 
 
-@contextmanager
-def folder_lock(folder: Path) -> Iterator[None]:
-    """One batch at a time per output folder: a second run refuses at once rather than emailing the same patients.
-
-    An flock on a file in the folder: the system releases it when the process
-    ends in any way (even kill -9), so a crash never leaves the folder locked.
-    """
-    import fcntl
-
-    try:
-        handle = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    except OSError as exc:
-        raise HandoutError(f"{folder}: cannot write here ({exc.strerror})") from None
-    try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise HandoutError(f"{folder}: another handout batch is using this folder; wait for it to finish, or use another --out-dir") from None
-        yield
-    finally:
-        os.close(handle)
-
-
-@dataclass
-class StopRequest:
-    """Set by Ctrl-C or SIGTERM: the batch finishes the plan in hand, reports, and leaves."""
-
-    signal_number: int | None = None
-
-
-@contextmanager
-def stop_requests() -> Iterator[StopRequest]:
-    """Turn the first Ctrl-C or SIGTERM into a request to stop between plans; a second one stops at once."""
-    request = StopRequest()
-    if threading.current_thread() is not threading.main_thread():
-        yield request  # signal handlers belong to the main thread; elsewhere the caller handles stopping
-        return
-
-    def ask_to_stop(signal_number: int, frame: object) -> None:
-        if request.signal_number is not None:
-            raise KeyboardInterrupt
-        request.signal_number = signal_number
-
-    previous = {number: signal.signal(number, ask_to_stop) for number in STOP_SIGNALS}
-    try:
-        yield request
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
-
-
 def remove_partial_files(folder: Path) -> None:
     """A run killed mid-write leaves `.name.part` files: they were never complete plans."""
     for leftover in folder.glob(".*.part"):
@@ -288,9 +234,7 @@ def _prepare_worker(
 
     if batch_pid is not None:
         _exit_with(batch_pid)
-        # Ctrl-C reaches every process of the terminal's job: the batch decides when to stop, not its workers.
-        for number in STOP_SIGNALS:
-            signal.signal(number, signal.SIG_IGN)
+        ignore_stop_signals()
 
     renderer = Renderer(load_brand(brand_dir), paper, template_dirs)
     renderer.prepare((PLAN_TEMPLATE,))

@@ -1,0 +1,73 @@
+"""One batch per folder and clean stops on Ctrl-C/SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from handout.errors import HandoutError
+
+LOCK_NAME = ".handout-batch.lock"
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """One batch at a time per output folder: a second run refuses at once rather than emailing the same patients.
+
+    An flock on a file in the folder: the system releases it when the process
+    ends in any way (even kill -9), so a crash never leaves the folder locked.
+    """
+    import fcntl
+
+    try:
+        handle = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        raise HandoutError(f"{folder}: cannot write here ({exc.strerror})") from None
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise HandoutError(f"{folder}: another handout batch is using this folder; wait for it to finish, or use another --out-dir") from None
+        yield
+    finally:
+        os.close(handle)
+
+
+@dataclass
+class StopRequest:
+    """Set by Ctrl-C or SIGTERM: the batch finishes the plan in hand, reports, and leaves."""
+
+    signal_number: int | None = None
+
+
+@contextmanager
+def stop_requests() -> Iterator[StopRequest]:
+    """Turn the first Ctrl-C or SIGTERM into a request to stop between plans; a second one stops at once."""
+    request = StopRequest()
+    if threading.current_thread() is not threading.main_thread():
+        yield request  # signal handlers belong to the main thread; elsewhere the caller handles stopping
+        return
+
+    def ask_to_stop(signal_number: int, frame: object) -> None:
+        if request.signal_number is not None:
+            raise KeyboardInterrupt
+        request.signal_number = signal_number
+
+    previous = {number: signal.signal(number, ask_to_stop) for number in STOP_SIGNALS}
+    try:
+        yield request
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def ignore_stop_signals() -> None:
+    """In a worker process: Ctrl-C reaches every process of the terminal's job, and the batch decides when to stop, not its workers."""
+    for number in STOP_SIGNALS:
+        signal.signal(number, signal.SIG_IGN)
