@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,13 +20,17 @@ from handout.brand import load_brand
 from handout.delivery import Delivered, Delivery, Outcome, wants_email
 from handout.errors import HandoutError
 from handout.journal import Journal
-from handout.mail import SmtpSettings, outbox_sender
+from handout.mail import outbox_sender
 from handout.output import ensure_folder, write_atomic
 from handout.patients import PatientRow, read_patient_list
 from handout.printing import Printable, ToPrint, ToPrintWriter, remove_to_print
 from handout.runcontrol import folder_lock, ignore_stop_signals, stop_requests
+from handout.smtp import SmtpSettings
 
 PLAN_EXTENSION = ".pdf"
+OUT_DIR_BUSY = "another handout batch is using this folder; wait for it to finish, or use another --out-dir"
+OUTBOX_BUSY = "another handout run is writing to this outbox; wait for it to finish, or use another --outbox"
+OUTBOX_PATIENCE_SECONDS = 2.0  # a single plan holds the outbox only while it writes its message
 
 
 @dataclass(frozen=True)
@@ -143,12 +148,15 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
     checked = Renderer(brand, options.paper, options.template_dirs)
     checked.prepare((PLAN_TEMPLATE, "email/plan.txt.j2", "email/plan.html.j2"))
     ensure_folder(options.out_dir)
-    with folder_lock(options.out_dir), stop_requests() as stop:
+    with folder_lock(options.out_dir, OUT_DIR_BUSY), ExitStack() as outbox_lock, stop_requests() as stop:
         # Only now, with the folder ours: another run's half-written files are not ours to remove.
         remove_partial_files(options.out_dir)
         remove_to_print(options.out_dir)  # last run's list must not be printed again by mistake
         if any(row.email for row in patients.rows) and not options.sending:
             ensure_folder(options.outbox_dir)
+            if options.outbox_dir.resolve() != options.out_dir.resolve():
+                # A shared --outbox: other batches and single plans write there too.
+                outbox_lock.enter_context(folder_lock(options.outbox_dir, OUTBOX_BUSY, patience_seconds=OUTBOX_PATIENCE_SECONDS))
             remove_partial_files(options.outbox_dir)
         with Journal(options.out_dir) as journal, Delivery(
             brand, checked.env, journal, env, settings, options.outbox_dir, options.encrypt, options.resend, report.warn
@@ -238,9 +246,9 @@ def _prepare_worker(
 
     renderer = Renderer(load_brand(brand_dir), paper, template_dirs)
     renderer.prepare((PLAN_TEMPLATE,))
-    # One renderer per print size: the large-print one is made when a row first asks for it.
     # Every language's article, loaded once: a list can mix languages row by row.
     articles = {language: load_article(language=language) for language in available_languages()}
+    # One renderer per print size: the large-print one is made when a row first asks for it.
     _WORKER.update(renderers={False: renderer}, articles=articles, encrypt=encrypt, out_dir=out_dir, issued=issued)
 
 

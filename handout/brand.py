@@ -125,11 +125,15 @@ def load_brand(directory: Path | None = None) -> Brand:
     except HandoutError as exc:
         raise HandoutError(f"{path}: key 'resources_url': {exc.message}") from None
     if "email" in data:
-        from handout.checks import valid_email
+        from handout.checks import email_parts
 
         # Checked now, not when the first email is built: it becomes the Reply-To (or From) of every message.
-        if valid_email(data["email"]) is None:
+        checked = email_parts(data["email"])
+        if checked is None:
             raise HandoutError(f"{path}: key 'email' must be one email address, such as hello@your-clinic.org")
+        if not checked.local_part.isascii():
+            # Every message carries it, so any server must be able to take it; the domain may be international (IDNA).
+            raise HandoutError(f"{path}: key 'email' must use plain ASCII letters before the @, so every mail server can deliver replies to it")
     return Brand(
         directory=directory,
         name=data["name"].strip(),

@@ -9,6 +9,7 @@ import re
 import sys
 import unicodedata
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from handout.errors import HandoutError, UsageError
 from handout.plan import (
@@ -48,14 +49,30 @@ def has_control_characters(text: str) -> bool:
     return any(unicodedata.category(c) in ("Cc", "Cs") and c not in "\t\n\r" for c in text)
 
 
+@dataclass(frozen=True)
+class EmailAddress:
+    """A syntactically valid address: as stored and compared, and the parts it travels as."""
+
+    normalized: str  # as the CSV and the journal's fingerprints keep it
+    local_part: str  # NFC
+    ascii_domain: str  # IDNA (punycode): every server takes it
+
+
 def valid_email(text: str) -> str | None:
-    """The address, normalised, when its syntax is valid (no network look-up); else None."""
+    """The address, normalised, when its syntax is valid (see `email_parts`); else None."""
+    parts = email_parts(text)
+    return None if parts is None else parts.normalized
+
+
+def email_parts(text: str) -> EmailAddress | None:
+    """The one address rule (syntax only, no network look-up), for the CSV, the command line, the brand and mail."""
     from email_validator import EmailNotValidError, validate_email
 
     try:
-        return validate_email(text.strip(), check_deliverability=False).normalized
+        checked = validate_email(text.strip(), check_deliverability=False)
     except EmailNotValidError:
         return None
+    return EmailAddress(checked.normalized, unicodedata.normalize("NFC", checked.local_part), checked.ascii_domain)
 
 
 def iso_date(text: str) -> dt.date | None:

@@ -249,7 +249,7 @@ def plan(
 
     settings = None
     if address and outbox is None:
-        from handout.mail import SmtpSettings
+        from handout.smtp import SmtpSettings
 
         settings = SmtpSettings.from_env(os.environ)  # checked before any work
     renderer = Renderer(load_brand(brand), paper.value, _template_dirs(templates), large_print=large_print)

@@ -15,18 +15,10 @@ from handout.content import DEFAULT_LANGUAGE
 from handout.errors import HandoutError
 from handout.i18n import language_tag
 from handout.journal import Journal
-from handout.mail import (
-    MailAddress,
-    PermanentFailure,
-    RecipientDeferred,
-    SmtpSender,
-    SmtpSettings,
-    TemporaryFailure,
-    build_message,
-    write_new_outbox_file,
-    write_outbox,
-)
+from handout.mail import MailAddress, build_message
+from handout.outbox import write_new_outbox_file, write_outbox
 from handout.patients import PatientRow
+from handout.smtp import NotDelivered, PermanentFailure, RecipientDeferred, SmtpSender, SmtpSettings, TemporaryFailure
 
 
 class Outcome(Enum):
@@ -108,18 +100,18 @@ class Delivery:
         # The Message-ID comes from the keyed fingerprint: a plan re-sent on another day keeps it, and it cannot be
         # recomputed from a patient's details without this folder's secret.
         message = build_message(
-            self.templates, self.brand, language_tag(self.brand.locale, row.language), self.mail_from, row.email, row.key, pdf_path.read_bytes(), fingerprint, self.encrypted
+            self.templates, self.brand, language_tag(self.brand.locale, row.language), self.mail_from, row.email, row.patient_id, pdf_path.read_bytes(), fingerprint, self.encrypted
         )
         if not sending:
-            write_outbox(self.outbox, row.key, message)
+            write_outbox(self.outbox, row.patient_id, message)
             self.journal.mark(row.key, row.row, "outbox")
             return Delivered(Outcome.OUTBOX)
         if self.server_down:
             return self._failed(row, f"not sent: the mail server became unavailable at {self.server_down}; run the batch again to send it")
         if earlier is not None and earlier.state == "sending":
-            # The last run stopped between handing this message to the server and hearing back:
+            # The last run stopped, or lost the server, between handing this message over and hearing back:
             # it may have arrived. Send it again with the same Message-ID, so it is recognisable.
-            self.warn(f"{row.label}: the previous run stopped while sending this plan; sending it again")
+            self.warn(f"{row.label}: the previous run was cut off while sending this plan (it may have arrived); sending it again")
         self.journal.mark_sending(fingerprint, row.patient_id, message["Message-ID"])
         self.journal.mark(row.key, row.row, "sending")
         try:
@@ -128,20 +120,24 @@ class Delivery:
             self._failed(row, f"not sent: {exc.message}", fingerprint)  # a settings problem: nothing was handed over
             raise
         except PermanentFailure as exc:
-            return self._failed(row, f"refused by the mail server: {exc}", fingerprint)
+            return self._failed(row, f"refused by the mail server: {exc}", fingerprint, exc)
         except RecipientDeferred as exc:
             # Only this recipient waits; the server is working, so the batch goes on.
-            return self._failed(row, f"not sent: {exc}; run the batch again later to send it", fingerprint)
+            return self._failed(row, f"not sent: {exc}; run the batch again later to send it", fingerprint, exc)
         except TemporaryFailure as exc:
             # Stop trying for the rest of the batch: the re-run sends what is left.
             self.server_down = row.label
-            return self._failed(row, f"not sent: {exc}", fingerprint)
+            return self._failed(row, f"not sent: {exc}", fingerprint, exc)
         self.journal.mark_sent(fingerprint)
         self.journal.mark(row.key, row.row, "sent")
         return Delivered(Outcome.EMAILED)
 
-    def _failed(self, row: PatientRow, reason: str, fingerprint: str | None = None) -> Delivered:
-        if fingerprint is not None:
+    def _failed(self, row: PatientRow, reason: str, fingerprint: str | None = None, failure: NotDelivered | None = None) -> Delivered:
+        if failure is not None and failure.may_have_arrived:
+            # The whole message went over and the line dropped before the reply: 'sending' stays, so the re-run
+            # warns and sends it again with the same Message-ID.
+            reason += " (it may have arrived: the connection dropped after the whole message was sent)"
+        elif fingerprint is not None:
             self.journal.forget_sending(fingerprint)  # the server did not take it: nothing to warn about next time
         self.journal.mark(row.key, row.row, "failed", reason=reason)
         return Delivered(Outcome.FAILED, reason)
@@ -168,13 +164,15 @@ def email_one_plan(
 
     `mail_from` is checked by the caller before the plan is made, so a missing sender never leaves a plan half done.
     """
-    message = build_message(templates, brand, language_tag(brand.locale, language), mail_from, address, "plan", pdf, document_sha256, encrypted)
+    message = build_message(templates, brand, language_tag(brand.locale, language), mail_from, address, "", pdf, document_sha256, encrypted)
     if settings is None:
         assert outbox is not None
         return f"Wrote the email to {write_new_outbox_file(outbox, message)}; nothing was sent"
     try:
         with SmtpSender(settings) as sender:
             sender.send(message)
-    except (PermanentFailure, RecipientDeferred, TemporaryFailure) as exc:
+    except NotDelivered as exc:
+        if exc.may_have_arrived:
+            raise HandoutError(f"the plan may not have been emailed: {exc}; the connection dropped after the whole message was sent, so it may have arrived") from None
         raise HandoutError(f"the plan was not emailed: {exc}") from None
     return "Emailed the walking plan"

@@ -7,11 +7,13 @@ import os
 import stat
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from handout.errors import HandoutError, UsageError
 
 STANDARD_OUTPUT = "-"
+_NO_HARD_LINKS = (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EXDEV)
 
 
 def is_standard_output(path: Path) -> bool:
@@ -52,8 +54,58 @@ def write_atomic(path: Path, data: bytes) -> Path:
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise HandoutError(f"{folder}: output folder not found")
+    temp = _write_temporary(folder, f".{path.name}.", data)
     try:
-        handle, temp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".part")
+        os.replace(temp, path)
+    except BaseException as exc:
+        temp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise HandoutError(f"{path}: cannot write the file ({exc.strerror})") from None
+        raise
+    return path
+
+
+def write_exclusive(folder: Path, new_name: Callable[[], str], data: bytes) -> Path:
+    """Write `data` in full under a temporary name, then give it a name that did not exist yet (from `new_name`).
+
+    Never replaces a file, even when two processes write into `folder` at the
+    same moment: the name is taken by a hard link, which fails rather than replaces.
+    """
+    temp = _write_temporary(folder, ".", data)
+    try:
+        for _ in range(100):
+            target = folder / new_name()
+            try:
+                os.link(temp, target)
+                return target
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                if exc.errno not in _NO_HARD_LINKS:
+                    raise
+                # A USB stick or network share without hard links: create the name exclusively and write into it.
+                try:
+                    with target.open("xb") as stream:
+                        stream.write(data)
+                        stream.flush()
+                        os.fsync(stream.fileno())
+                except FileExistsError:
+                    continue
+                except BaseException:
+                    target.unlink(missing_ok=True)
+                    raise
+                return target
+        raise HandoutError(f"{folder}: could not find a free file name")
+    except OSError as exc:
+        raise HandoutError(f"{folder}: cannot write the file ({exc.strerror})") from None
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _write_temporary(folder: Path, prefix: str, data: bytes) -> Path:
+    """`data` flushed to disk in a new `.part` file in `folder` (what a batch sweeps up if the writer dies)."""
+    try:
+        handle, temp_name = tempfile.mkstemp(dir=folder, prefix=prefix, suffix=".part")
     except OSError as exc:
         raise HandoutError(f"{folder}: cannot write here ({exc.strerror})") from None
     try:
@@ -62,13 +114,12 @@ def write_atomic(path: Path, data: bytes) -> Path:
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(temp_name, 0o666 & ~_umask())
-        os.replace(temp_name, path)
     except BaseException as exc:
         Path(temp_name).unlink(missing_ok=True)
         if isinstance(exc, OSError):
-            raise HandoutError(f"{path}: cannot write the file ({exc.strerror})") from None
+            raise HandoutError(f"{folder}: cannot write the file ({exc.strerror})") from None
         raise
-    return path
+    return Path(temp_name)
 
 
 def _through_links(path: Path) -> Path:

@@ -1,10 +1,11 @@
-"""One batch per folder and clean stops on Ctrl-C/SIGTERM."""
+"""One run at a time per folder (folder locks) and clean stops on Ctrl-C/SIGTERM."""
 
 from __future__ import annotations
 
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,11 +18,14 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @contextmanager
-def folder_lock(folder: Path) -> Iterator[None]:
-    """One batch at a time per output folder: a second run refuses at once rather than emailing the same patients.
+def folder_lock(folder: Path, busy: str, shared: bool = False, patience_seconds: float = 0.0) -> Iterator[None]:
+    """Hold the folder's lock, or stop with the one line `busy` when another run holds it past `patience_seconds`.
 
-    An flock on a file in the folder: the system releases it when the process
-    ends in any way (even kill -9), so a crash never leaves the folder locked.
+    A batch holds it exclusively for its whole run (one batch per folder; it
+    sweeps `.part` files, so no one may be writing there); a single plan holds
+    it shared for the moment it writes its message. An flock on a file in the
+    folder: the system releases it when the process ends in any way (even
+    kill -9), so a crash never leaves the folder locked.
     """
     import fcntl
 
@@ -30,10 +34,15 @@ def folder_lock(folder: Path) -> Iterator[None]:
     except OSError as exc:
         raise HandoutError(f"{folder}: cannot write here ({exc.strerror})") from None
     try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise HandoutError(f"{folder}: another handout batch is using this folder; wait for it to finish, or use another --out-dir") from None
+        give_up = time.monotonic() + patience_seconds
+        while True:
+            try:
+                fcntl.flock(handle, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= give_up:
+                    raise HandoutError(f"{folder}: {busy}") from None
+                time.sleep(0.05)
         yield
     finally:
         os.close(handle)

@@ -163,7 +163,7 @@ def test_batch_to_outbox_end_to_end(tmp_path: Path) -> None:
     # Consented rows with an address are in the outbox; the others are to print.
     outbox = out / "outbox"
     # Named by patient_id and Message-ID (issue 7): two lists' messages never share a file.
-    assert sorted(p.name.split("-")[0] for p in outbox.iterdir()) == ["P001", "P004"]
+    assert sorted(p.name.split("-")[0] for p in outbox.glob("*.eml")) == ["P001", "P004"]
     (p001,) = outbox.glob("P001-*.eml")
     message = email.message_from_bytes(p001.read_bytes(), policy=email.policy.default)
     assert message["To"] == "jane@example.org"
@@ -272,14 +272,14 @@ def test_send_without_smtp_settings_fails_before_any_work(tmp_path: Path) -> Non
     ],
 )
 def test_smtp_settings_are_checked(env: dict[str, str], fragment: str) -> None:
-    from handout.mail import SmtpSettings
+    from handout.smtp import SmtpSettings
 
     with pytest.raises(HandoutError, match=fragment):
         SmtpSettings.from_env(env)
 
 
 def test_plain_smtp_is_allowed_on_localhost_only() -> None:
-    from handout.mail import SmtpSettings
+    from handout.smtp import SmtpSettings
 
     settings = SmtpSettings.from_env({"HANDOUT_SMTP_HOST": "127.0.0.1", "HANDOUT_SMTP_SECURITY": "none", "HANDOUT_MAIL_FROM": "a@b.org", "HANDOUT_SMTP_PASSWORD": ""})
     assert settings.port == 25 and "password" not in repr(settings).lower()

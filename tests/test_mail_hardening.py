@@ -122,7 +122,7 @@ def test_two_single_plan_outbox_runs_keep_both_messages(tmp_path: Path) -> None:
         assert patient in attached_pdf_text(message)
         for private in ("ann", "ben", "able", "bold"):
             assert private not in f.name.lower()
-    assert not list(outbox.glob(".*")), "a temporary file was left behind"
+    assert not list(outbox.glob(".*.part")), "a temporary file was left behind"
 
 
 def test_single_plan_outbox_runs_at_the_same_time_each_keep_their_message(tmp_path: Path) -> None:
@@ -169,7 +169,8 @@ def test_batch_outbox_files_are_unique_across_lists_and_a_rerun_does_not_pile_up
     result = run(["batch", str(monday), "--out-dir", str(tmp_path / "monday"), "--outbox", str(outbox), "--send", "--workers", "1"], env)
     assert result.exit_code == 0, result.stderr
     assert sorted(outbox.glob("*.eml")) == files
-    # A corrected address is a new message, kept beside the old one (never replacing it).
+    # A corrected address is a new message; rows without a patient_id cannot say which old message it replaces,
+    # so the old one stays (a row with a patient_id replaces it: see test_mail_review).
     batch_csv(tmp_path, "monday.csv", [("Ann Able", "ann.new@example.org"), ("Ben Bold", "ben@example.org")])
     result = run(["batch", str(monday), "--out-dir", str(tmp_path / "monday"), "--outbox", str(outbox), "--send", "--workers", "1"], env)
     assert result.exit_code == 0, result.stderr

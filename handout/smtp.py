@@ -1,0 +1,350 @@
+"""Sending through the clinic's mail server: SMTP settings from the environment, retries, TLS mismatch detection."""
+
+from __future__ import annotations
+
+import re
+import smtplib
+import socket
+import ssl
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import TYPE_CHECKING
+
+from handout.errors import HandoutError
+from handout.mail import SENDER_EXAMPLE, MailAddress, parse_sender
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
+
+SECURITY_MODES = ("starttls", "ssl", "none")
+DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+_ADDRESS = re.compile(r"[^\s<>\"']+@[^\s<>\"']+")
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """How to reach the clinic's mail server; read from HANDOUT_* variables, never the command line."""
+
+    host: str
+    port: int
+    security: str
+    username: str
+    password: str
+    cafile: str
+    mail_from: MailAddress
+    attempts: int = 4
+    backoff_seconds: float = 2.0
+    timeout_seconds: float = 30.0
+
+    def __repr__(self) -> str:  # the password never reaches a log or traceback
+        return f"SmtpSettings(host={self.host!r}, port={self.port}, security={self.security!r})"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SmtpSettings:
+        """Check the settings as a whole before anything is sent."""
+        host = env.get("HANDOUT_SMTP_HOST", "").strip()
+        if not host:
+            raise HandoutError("HANDOUT_SMTP_HOST is not set: set the HANDOUT_SMTP_* variables to send email, or write it to an outbox folder instead (--outbox)")
+        security = env.get("HANDOUT_SMTP_SECURITY", "starttls").strip().lower() or "starttls"
+        if security not in SECURITY_MODES:
+            raise HandoutError(f"HANDOUT_SMTP_SECURITY must be starttls, ssl or none, not {security!r}")
+        if security == "none" and host.lower().strip("[]") not in LOOPBACK_HOSTS:
+            raise HandoutError(
+                f"HANDOUT_SMTP_SECURITY=none is only allowed for a server on this computer (localhost), not {host}: "
+                "patient plans must not cross a network unencrypted"
+            )
+        username = env.get("HANDOUT_SMTP_USERNAME", "")
+        password = env.get("HANDOUT_SMTP_PASSWORD", "")
+        if username and security == "none":
+            raise HandoutError("HANDOUT_SMTP_USERNAME is set but HANDOUT_SMTP_SECURITY=none: handout only logs in over TLS")
+        if password and not username:
+            raise HandoutError("HANDOUT_SMTP_PASSWORD is set without HANDOUT_SMTP_USERNAME")
+        if not (username.isascii() and password.isascii()):
+            # SMTP AUTH sends them as ASCII; smtplib would fail half-way through a batch.
+            raise HandoutError("HANDOUT_SMTP_USERNAME and HANDOUT_SMTP_PASSWORD must use plain ASCII characters")
+        port_text = env.get("HANDOUT_SMTP_PORT", "").strip()
+        try:
+            port = int(port_text) if port_text else DEFAULT_PORTS[security]
+            if not 0 < port < 65536:
+                raise ValueError
+        except ValueError:
+            raise HandoutError(f"HANDOUT_SMTP_PORT must be a port number, not {port_text!r}") from None
+        try:
+            host.encode("idna")
+        except UnicodeError:
+            raise HandoutError(f"HANDOUT_SMTP_HOST is not a valid host name: {host!r}") from None
+        cafile = env.get("HANDOUT_SMTP_CAFILE", "").strip()
+        if cafile:
+            try:
+                ssl.create_default_context().load_verify_locations(cafile)
+            except (OSError, ssl.SSLError):
+                raise HandoutError(f"HANDOUT_SMTP_CAFILE: {cafile} is not a readable PEM certificate file") from None
+        configured_from = env.get("HANDOUT_MAIL_FROM", "").strip()
+        if not configured_from:
+            raise HandoutError(f"HANDOUT_MAIL_FROM is not set: set it to the clinic's sending address, {SENDER_EXAMPLE}")
+        mail_from = parse_sender(configured_from)
+        return cls(
+            host=host,
+            port=port,
+            security=security,
+            username=username,
+            password=password,
+            cafile=cafile,
+            mail_from=mail_from,
+            attempts=_bounded_int(env, "HANDOUT_SMTP_ATTEMPTS", 4, 1, 10),
+            backoff_seconds=_bounded_float(env, "HANDOUT_SMTP_BACKOFF", 2.0, 0.0, 60.0),
+            timeout_seconds=_bounded_float(env, "HANDOUT_SMTP_TIMEOUT", 30.0, 1.0, 300.0),
+        )
+
+
+def _bounded_int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    try:
+        value = int(env.get(name, default))
+        if not low <= value <= high:
+            raise ValueError
+        return value
+    except ValueError:
+        raise HandoutError(f"{name} must be a whole number from {low} to {high}") from None
+
+
+def _bounded_float(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    try:
+        value = float(env.get(name, default))
+        if not low <= value <= high:  # also false for nan
+            raise ValueError
+        return value
+    except ValueError:
+        raise HandoutError(f"{name} must be a number of seconds from {low:g} to {high:g}") from None
+
+
+class NotDelivered(Exception):
+    """The server did not accept the message; `may_have_arrived` when a connection dropped after the whole message went over."""
+
+    def __init__(self, reason: str, may_have_arrived: bool = False) -> None:
+        super().__init__(reason)
+        self.may_have_arrived = may_have_arrived
+
+
+class TemporaryFailure(NotDelivered):
+    """The server could not be reached or asked to try later, after every retry."""
+
+
+class PermanentFailure(NotDelivered):
+    """The server refused this message for good (a 5xx reply)."""
+
+
+class RecipientDeferred(NotDelivered):
+    """The server asked to try this one recipient later (a 4xx reply to RCPT), after every retry: only this row waits."""
+
+
+def scrub(text: str) -> str:
+    """Server replies often echo the recipient: keep addresses out of reports and the journal."""
+    return _ADDRESS.sub("<address>", text)
+
+
+class SmtpSender:
+    """One SMTP connection reused for a whole batch, reconnecting with backoff when it drops."""
+
+    def __init__(self, settings: SmtpSettings, sleep: object = time.sleep) -> None:
+        self.settings = settings
+        self._smtp: _Smtp | None = None
+        self._sleep = sleep
+
+    def __enter__(self) -> SmtpSender:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                self._smtp.close()
+            self._smtp = None
+
+    def _context(self) -> ssl.SSLContext:
+        # Certificate and hostname checks stay on; a clinic's own CA can be added, never replace them.
+        context = ssl.create_default_context()
+        if self.settings.cafile:
+            context.load_verify_locations(self.settings.cafile)
+        return context
+
+    def _connect(self) -> _Smtp:
+        s = self.settings
+        if s.security == "ssl":
+            smtp: _Smtp = _ImplicitTls(s.host, s.port, timeout=s.timeout_seconds, context=self._context())
+        else:
+            try:
+                smtp = _Smtp(s.host, s.port, timeout=s.timeout_seconds)
+            except (TimeoutError, smtplib.SMTPServerDisconnected, ConnectionResetError):
+                # Connected but no greeting: a slow server, or one that waits for TLS first (port 465).
+                if self._speaks_tls():
+                    raise _mismatch(s.host, s.port, "the server expects TLS from the first byte (implicit TLS)") from None
+                raise
+        try:
+            if s.security == "starttls":
+                smtp.ehlo()
+                try:
+                    smtp.starttls(context=self._context())
+                except ssl.SSLCertVerificationError:
+                    raise
+                except ssl.SSLError as exc:
+                    raise _mismatch(s.host, s.port, f"the TLS handshake after STARTTLS failed ({_tls_reason(exc)})") from None
+            smtp.ehlo()
+            if s.username:
+                smtp.login(s.username, s.password)
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+    def _speaks_tls(self) -> bool:
+        """Whether the port answers a TLS handshake; nothing is sent over it but the handshake."""
+        s = self.settings
+        try:
+            with socket.create_connection((s.host, s.port), timeout=s.timeout_seconds) as plain:
+                with self._context().wrap_socket(plain, server_hostname=s.host):
+                    return True
+        except ssl.SSLCertVerificationError:
+            return True  # it sent a certificate: it speaks TLS
+        except OSError:
+            return False
+
+    def send(self, message: EmailMessage) -> None:
+        """Deliver one message, retrying temporary failures with exponential backoff."""
+        s = self.settings
+        sender = message["From"].addresses[0].addr_spec
+        recipients = [address.addr_spec for address in message["To"].addresses]
+        last = ""
+        deferred = False  # whether the latest attempt failed because the server deferred this recipient
+        handed_over = False  # whether an attempt sent the whole message and lost the connection before the reply
+        for attempt in range(s.attempts):
+            if attempt:
+                self._sleep(s.backoff_seconds * 2 ** (attempt - 1))  # type: ignore[operator]
+            deferred = False
+            try:
+                if self._smtp is None:
+                    self._smtp = self._connect()
+                self._smtp.message_sent = False
+                try:
+                    self._smtp.send_message(message, from_addr=sender, to_addrs=recipients)
+                except smtplib.SMTPNotSupportedError:
+                    # Only a non-ASCII local part needs SMTPUTF8 (domains travel as punycode).
+                    self._reset()
+                    if not sender.isascii():
+                        raise HandoutError(
+                            f"{s.host} cannot take HANDOUT_MAIL_FROM, which has non-ASCII letters before the @ "
+                            "(the server lacks SMTPUTF8): use a plain ASCII sending address"
+                        ) from None
+                    raise PermanentFailure(
+                        "the mail server cannot deliver to an address with non-ASCII letters before the @ (it lacks SMTPUTF8)", handed_over
+                    ) from None
+                return
+            except ssl.SSLCertVerificationError as exc:
+                self.close()
+                raise HandoutError(f"the certificate of {s.host} could not be verified ({exc.verify_message}); set HANDOUT_SMTP_CAFILE if the clinic uses its own CA") from None
+            except smtplib.SMTPAuthenticationError:
+                self.close()
+                raise HandoutError(f"{s.host} refused the login: check HANDOUT_SMTP_USERNAME and HANDOUT_SMTP_PASSWORD") from None
+            except smtplib.SMTPNotSupportedError as exc:
+                self.close()
+                raise HandoutError(f"{s.host} does not support what handout needs ({exc}); check HANDOUT_SMTP_SECURITY and HANDOUT_SMTP_PORT") from None
+            except smtplib.SMTPRecipientsRefused as exc:
+                codes = [code for code, _ in exc.recipients.values()]
+                if 421 in codes:
+                    # The server is closing the connection: a server problem, not this recipient's.
+                    self._drop()
+                    last = "the server closed the connection (421)"
+                    continue
+                self._reset()
+                if all(400 <= c < 500 for c in codes):
+                    deferred, last = True, f"recipient deferred ({codes[0]})"
+                    continue
+                raise PermanentFailure(f"recipient refused ({codes[0]})", handed_over) from None
+            except smtplib.SMTPResponseException as exc:
+                reply = scrub(exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error))
+                if 400 <= exc.smtp_code < 500:
+                    self._reset()
+                    last = f"{exc.smtp_code} {reply}"
+                    continue
+                self._reset()
+                raise PermanentFailure(f"{exc.smtp_code} {reply}", handed_over) from None
+            except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as exc:
+                # No reply after the whole message went over: the server may have taken it.
+                handed_over = handed_over or (self._smtp is not None and self._smtp.message_sent)
+                self._drop()
+                last = scrub(type(exc).__name__ + (f": {exc.strerror}" if isinstance(exc, OSError) and exc.strerror else ""))
+                continue
+        if deferred:
+            raise RecipientDeferred(last, handed_over)
+        raise TemporaryFailure(f"{s.host} unavailable after {s.attempts} attempts ({last})", handed_over)
+
+    def _reset(self) -> None:
+        """After a refused message, clear the transaction so the connection can carry the next one."""
+        if self._smtp is None:
+            return
+        try:
+            self._smtp.rset()
+        except (smtplib.SMTPException, OSError):
+            self._drop()
+
+    def _drop(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.close()
+            except OSError:
+                pass
+            self._smtp = None
+
+
+class _Smtp(smtplib.SMTP):
+    """SMTP that notes when the whole message has gone over (DATA's content sent), before the server's reply."""
+
+    message_sent = False
+    _in_data = False
+
+    def data(self, msg: ReadableBuffer | str) -> tuple[int, bytes]:
+        self._in_data = True
+        try:
+            return super().data(msg)
+        finally:
+            self._in_data = False
+
+    def send(self, s: ReadableBuffer | str) -> None:
+        super().send(s)
+        if self._in_data and not isinstance(s, str):  # commands are str; only the message content goes as bytes
+            self.message_sent = True
+
+
+class _ImplicitTls(_Smtp, smtplib.SMTP_SSL):
+    """SMTP over implicit TLS that tells a failed handshake (wrong settings) from a failed connection (try later)."""
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        plain = smtplib.SMTP._get_socket(self, host, port, timeout)  # type: ignore[attr-defined]  # refused or timed out: temporary
+        try:
+            return self.context.wrap_socket(plain, server_hostname=self._host)  # type: ignore[attr-defined]
+        except ssl.SSLCertVerificationError:
+            plain.close()
+            raise
+        except (ssl.SSLError, ConnectionResetError, ConnectionAbortedError, BrokenPipeError) as exc:
+            plain.close()
+            raise _mismatch(host, port, f"no TLS handshake ({_tls_reason(exc)}), so it is not an implicit-TLS port") from None
+
+
+def _tls_reason(exc: OSError) -> str:
+    if isinstance(exc, ssl.SSLError) and exc.reason:
+        return exc.reason.replace("_", " ").lower()
+    return "the server closed the connection during the TLS handshake"
+
+
+def _mismatch(host: str, port: int, problem: str) -> HandoutError:
+    """A TLS mismatch is a settings mistake: retrying cannot fix it."""
+    return HandoutError(
+        f"{host}:{port}: {problem}; check HANDOUT_SMTP_SECURITY and HANDOUT_SMTP_PORT "
+        "(ssl for an implicit-TLS port, usually 465; starttls for a STARTTLS port, usually 587)"
+    )
