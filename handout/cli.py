@@ -239,7 +239,6 @@ def plan(
     checks.printable("--clinician", clinician_name)
     password = checks.pdf_password() if encrypt else ""
 
-    import hashlib
     import os
 
     from handout.brand import load_brand
@@ -259,7 +258,6 @@ def plan(
         # The From address is checked before the plan is made: never a plan written and its email not.
         mail_from = settings.mail_from if settings else outbox_sender(os.environ, renderer.brand)
     pdf = renderer.plan(Patient(name, clinician_name), schedule, load_article(language=language), dt.date.today(), with_article, url)
-    digest = hashlib.sha256(pdf).hexdigest()
     if encrypt:
         from handout.encrypt import encrypt_pdf
 
@@ -271,7 +269,7 @@ def plan(
     if address:
         from handout.delivery import email_one_plan
 
-        typer.echo(email_one_plan(renderer.brand, renderer.env, mail_from, settings, outbox, address, pdf, digest, encrypt, language), err=is_standard_output(output))
+        typer.echo(email_one_plan(renderer.brand, renderer.env, mail_from, settings, outbox, address, pdf, encrypt, language), err=is_standard_output(output))
 
 
 @app.command()

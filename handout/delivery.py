@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -156,7 +157,6 @@ def email_one_plan(
     outbox: Path | None,
     address: str,
     pdf: bytes,
-    document_sha256: str,
     encrypted: bool,
     language: str = DEFAULT_LANGUAGE,
 ) -> str:
@@ -164,7 +164,9 @@ def email_one_plan(
 
     `mail_from` is checked by the caller before the plan is made, so a missing sender never leaves a plan half done.
     """
-    message = build_message(templates, brand, language_tag(brand.locale, language), mail_from, address, "", pdf, document_sha256, encrypted)
+    # A random Message-ID: one derived from the plan (no journal, so no secret key) would let
+    # anyone who sees the headers test guessed names against it, even of a locked PDF.
+    message = build_message(templates, brand, language_tag(brand.locale, language), mail_from, address, "", pdf, secrets.token_hex(16), encrypted)
     if settings is None:
         assert outbox is not None
         return f"Wrote the email to {write_new_outbox_file(outbox, message)}; nothing was sent"

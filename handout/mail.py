@@ -77,7 +77,7 @@ def outbox_sender(env: Mapping[str, str], brand: Brand) -> MailAddress:
 def message_id(brand: Brand, patient_id: str, document_identity: str, mail_from: MailAddress) -> str:
     """Stable for one (clinic, patient, plan), wherever the row sits in the list: a re-send of the same plan is recognisable.
 
-    `document_identity` is the row's keyed fingerprint in a batch (the plan's hash for a single plan).
+    `document_identity` is the row's keyed fingerprint in a batch (a random token for a single plan).
     """
     digest = hashlib.sha256("\0".join((brand.name, patient_id, document_identity)).encode()).hexdigest()[:32]
     return f"<handout.{digest}@{mail_from.ascii_domain}>"

@@ -113,7 +113,8 @@ def read_patient_list(
     """Read and check every row before any work; `find_unprintable` says why a name cannot be printed (None: it can).
 
     `encoding` overrides the detection of how the file's text is encoded (UTF-8, a byte-order mark, a Windows code page).
-    `default_language` is the language of rows whose `language` cell is empty (batch --lang).
+    `default_language` is the language of rows whose `language` cell is empty (batch --lang);
+    `default_large_print` the print size of rows whose `large_print` cell is empty (batch --large-print).
     """
     decoded = _read_text(path, encoding)
     text = decoded.text

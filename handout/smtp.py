@@ -282,7 +282,7 @@ class SmtpSender:
                 continue
         if deferred:
             raise RecipientDeferred(last, handed_over)
-        raise TemporaryFailure(f"{s.host} unavailable after {s.attempts} attempts ({last})", handed_over)
+        raise TemporaryFailure(f"{s.host} unavailable after {s.attempts} {'attempt' if s.attempts == 1 else 'attempts'} ({last})", handed_over)
 
     def _reset(self) -> None:
         """After a refused message, clear the transaction so the connection can carry the next one."""

@@ -228,3 +228,47 @@ def test_mail_modules_have_one_job_each() -> None:
         docstring = ast.get_docstring(tree)
         assert docstring and "\n" not in docstring.strip()
     assert len(sources["mail.py"].splitlines()) < 250
+
+
+def test_a_single_plans_message_id_reveals_nothing_about_the_patient(tmp_path: Path) -> None:
+    # Derived from the plan without a secret, anyone who saw the headers could test guessed names
+    # against it by rendering candidate plans, even when the PDF itself is locked.
+    import hashlib
+    from email import message_from_bytes
+
+    from typer.testing import CliRunner
+
+    from handout.brand import load_brand
+    from handout.cli import app
+
+    ids = []
+    for attempt in range(2):
+        output = tmp_path / f"plan-{attempt}.pdf"
+        result = CliRunner().invoke(
+            app,
+            ["plan", "--patient", "Priya Patel", "--start-date", "2027-01-04", "--email", "p@example.org", "--consent", "--outbox", str(tmp_path / "out"), "-o", str(output)],
+            env={"HANDOUT_MAIL_FROM": "plans@example.org"},
+        )
+        assert result.exit_code == 0, result.stderr
+        guessable = hashlib.sha256("\0".join((load_brand().name, "", hashlib.sha256(output.read_bytes()).hexdigest())).encode()).hexdigest()[:32]
+        (eml,) = set((tmp_path / "out").glob("*.eml")) - {path for path, _ in ids}
+        message_id = message_from_bytes(eml.read_bytes())["Message-ID"]
+        assert guessable not in message_id
+        ids.append((eml, message_id))
+    assert ids[0][1] != ids[1][1], "the same plan sent twice by hand is two messages"
+
+
+def test_one_attempt_is_one_attempt(tmp_path: Path) -> None:
+    import socket
+
+    from typer.testing import CliRunner
+
+    from handout.cli import app
+
+    with socket.socket() as probe:  # a port nothing listens on: connection refused at once
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {"HANDOUT_SMTP_HOST": "127.0.0.1", "HANDOUT_SMTP_PORT": str(port), "HANDOUT_SMTP_SECURITY": "none", "HANDOUT_MAIL_FROM": "plans@example.org", "HANDOUT_SMTP_ATTEMPTS": "1"}
+    result = CliRunner().invoke(app, ["plan", "--patient", "Jane Doe", "--email", "j@example.org", "--consent", "-o", str(tmp_path / "p.pdf")], env=env)
+    assert result.exit_code == 1
+    assert "unavailable after 1 attempt (" in result.stderr, result.stderr
