@@ -14,10 +14,10 @@ from handout.output import write_atomic
 TO_PRINT_PDF = "to-print.pdf"
 TO_PRINT_LIST = "to-print.txt"
 LIST_HEADER = "patient_id\trow\tfile\tpages"
-# Plans per merged file. A clinic printer's queue takes a 600-page job (100 twelve-week plans)
+# Plans per merged file. A clinic printer's queue takes a 300-page job (50 twelve-week plans)
 # comfortably, and merging holds every plan of a file in memory (about 0.25 MB each), so
 # a 10,000-row list stays within the batch's memory instead of growing with the list.
-PLANS_PER_FILE = 100
+PLANS_PER_FILE = 50
 
 
 @dataclass(frozen=True)
@@ -104,9 +104,9 @@ def merge_plans(plans: Sequence[Printable]) -> tuple[bytes, list[str], int]:
     with ExitStack() as stack:
         merged = stack.enter_context(pikepdf.new())
         for plan in plans:
-            data = plan.plan.read_bytes() if isinstance(plan.plan, Path) else plan.plan
             # Each source stays open until the merged file is saved: pikepdf copies its objects then.
-            source = stack.enter_context(pikepdf.open(io.BytesIO(data)))
+            # A plan on disk is read from there as needed, not held in memory as bytes.
+            source = stack.enter_context(pikepdf.open(plan.plan if isinstance(plan.plan, Path) else io.BytesIO(plan.plan)))
             first = len(merged.pages) + 1
             merged.pages.extend(source.pages)
             if len(source.pages) % 2:
