@@ -121,3 +121,11 @@ def link_uris(pdf: bytes) -> list[str]:
             if action and "/URI" in action:
                 uris.append(str(action["/URI"]))
     return uris
+
+
+def one_line_error(result) -> str:  # type: ignore[no-untyped-def]
+    """A CliRunner result's whole stderr, less the test SMTP server's own deprecation notice: exactly one handout line."""
+    lines = [line for line in result.stderr.splitlines() if "login_data is deprecated" not in line]
+    assert len(lines) == 1 and lines[0].startswith("handout: error: "), result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return lines[0]

@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from handout.cli import app
 
 from conftest import set_brand_value
+from helpers import one_line_error
 from smtp_server import Recorder, SmtpServer, make_certificates
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,14 +77,6 @@ def plain_server(certificates) -> Iterator[SmtpServer]:
 
 def run(args: list[str], env: dict[str, str | None]):
     return CliRunner().invoke(app, args, env=env)
-
-
-def one_line_error(result) -> str:
-    """The whole of stderr apart from the test server's own deprecation notice: exactly one handout line."""
-    lines = [line for line in result.stderr.splitlines() if "login_data is deprecated" not in line]
-    assert len(lines) == 1 and lines[0].startswith("handout: error: "), result.stderr
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return lines[0]
 
 
 def plan_args(tmp_path: Path, patient: str, address: str, *extra: str) -> list[str]:

@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 from handout.cli import app
 
 from conftest import set_brand_value
+from helpers import one_line_error
 from smtp_server import Recorder, SmtpServer, make_certificates
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,13 +29,6 @@ ENV = {"HANDOUT_MAIL_FROM": "plans@example-physio.org"}
 
 def run(args: list[str], env: dict[str, str | None]):
     return CliRunner().invoke(app, args, env=env)
-
-
-def one_line_error(result) -> str:
-    lines = [line for line in result.stderr.splitlines() if "login_data is deprecated" not in line]
-    assert len(lines) == 1 and lines[0].startswith("handout: error: "), result.stderr
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return lines[0]
 
 
 def write_csv(path: Path, header: str, rows: list[str]) -> Path:
