@@ -209,11 +209,6 @@ def _bounded_filter(name: str, function: Callable[..., Any]) -> Callable[..., An
     return bounded
 
 
-def quantity(count: int, singular: str, plural: str) -> str:
-    """`3 | quantity("minute", "minutes")` is "3 minutes"; 1 takes the singular ("1 minute")."""
-    return f"{count} {singular if count == 1 else plural}"
-
-
 def nowrap(text: str) -> str:
     """`{{ brand.phone | nowrap }}`: no-break spaces, so a line never ends inside it (a split phone number cannot be dialled)."""
     return str(text).replace(" ", "\u00a0")
@@ -261,7 +256,6 @@ def make_environment(override_dirs: Sequence[Path] = ()) -> jinja2.Environment:
     env.globals.pop("lipsum", None)  # placeholder text has no place in a patient's document
     env.filters = {name: _bounded_filter(name, function) for name, function in env.filters.items()}
     env.filters[_LOOP_FILTER] = _bounded_loop
-    env.filters["quantity"] = quantity
     env.filters["nowrap"] = nowrap
     return env
 
