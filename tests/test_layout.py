@@ -483,7 +483,11 @@ def test_a_plan_is_dated_its_issue_day_and_identical_inputs_give_identical_bytes
     again, _ = plan_pdf("a4", 4, False)
     assert again == pdf
     with pikepdf.open(io.BytesIO(pdf)) as document:
-        assert "/Metadata" not in document.Root  # nothing else in the file carries a date or a random ID
+        # The XMP packet carries the same date, and nothing in the file a random ID.
+        xmp = document.Root.Metadata.read_bytes().decode()
+        assert "<xmp:CreateDate>2026-11-27T00:00:00Z</xmp:CreateDate>" in xmp
+        assert "<xmp:ModifyDate>2026-11-27T00:00:00Z</xmp:ModifyDate>" in xmp
+        assert "uuid" not in xmp.lower() and "DocumentID" not in xmp
     renderer = plan_renderer("a4")
     plan = build_plan(PlanRequest(start_date=START, weeks=4))
     later = renderer.plan(Patient("Jane Doe", "Sam Lee"), plan, load_article(), dt.date(2027, 3, 1))

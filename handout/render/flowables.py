@@ -7,14 +7,15 @@ from collections.abc import Callable, Sequence
 from reportlab.lib.colors import HexColor
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, KeepTogether, ListFlowable, ListItem, PageBreak, Spacer, Table, TableStyle
-from reportlab.platypus import Paragraph as RLParagraph
+from reportlab.platypus import Flowable, KeepTogether, PageBreak, Spacer, TableStyle
 
 from handout import document as doc
 from handout.brand import Brand
 from handout.render.fonts import MAIN, MAIN_BOLD, inline_markup, paragraph, printable_in_main, string_width, text_markup
-from handout.render.graphics import QR_WIDTH, GridTable, LogoFlowable, QRFlowable, TickBox, WarningSign
+from handout.render.graphics import QR_WIDTH, BulletItem, GridTable, LogoFlowable, QRFlowable, TickBox, WarningSign
 from handout.render.styles import INK, NOTE_TINT, WARNING, WARNING_TINT, Styles
+from handout.render.tagging import Node, TaggedParagraph
+from handout.render.tagging import TaggedTable as Table
 from handout.templating import nowrap
 
 HEADER_FILL = HexColor("#EEF1F4")
@@ -81,7 +82,7 @@ class Builder:
         self.brand = brand
         self.styles = styles
         self.width = frame_width
-        self._table: dict[type, Callable[[object, float], list[Flowable]]] = {
+        self._table: dict[type, Callable[[object, float, Node], list[Flowable]]] = {
             doc.Masthead: self.masthead,  # type: ignore[dict-item]
             doc.Title: self.title,  # type: ignore[dict-item]
             doc.Heading: self.heading,  # type: ignore[dict-item]
@@ -91,17 +92,20 @@ class Builder:
             doc.Panel: self.panel,  # type: ignore[dict-item]
             doc.QRCode: self.qr_code,  # type: ignore[dict-item]
             doc.Keep: self.keep,  # type: ignore[dict-item]
-            doc.PageBreak: lambda block, width: [PageBreak()],
-            doc.Spacer: lambda block, width: [Spacer(1, block.height_mm * mm)],  # type: ignore[attr-defined]
+            doc.PageBreak: lambda block, width, parent: [PageBreak()],
+            doc.Spacer: lambda block, width, parent: [Spacer(1, block.height_mm * mm)],  # type: ignore[attr-defined]
         }
 
-    def flowables(self, blocks: Sequence[doc.Block], width: float | None = None) -> list[Flowable]:
-        """Flowables for blocks on the page, in order; a heading never ends a page without the start of what follows it."""
+    def flowables(self, blocks: Sequence[doc.Block], parent: Node, width: float | None = None) -> list[Flowable]:
+        """Flowables for blocks on the page, in order, their structure elements added under `parent` in reading order.
+
+        A heading never ends a page without the start of what follows it.
+        """
         width = self.width if width is None else width
         result: list[Flowable] = []
         heads: list[Flowable] = []  # titles and headings (and spacers between them) waiting for the block they introduce
         for block in blocks:
-            built = self._build(block, width)
+            built = self._build(block, width, parent)
             if isinstance(block, doc.Title | doc.Heading) or (heads and isinstance(block, doc.Spacer)):
                 heads += built
             elif heads and not isinstance(block, doc.PageBreak):  # a page break after a heading is the template's choice
@@ -112,16 +116,16 @@ class Builder:
                 heads = []
         return result + heads
 
-    def cell_flowables(self, blocks: Sequence[doc.Block], width: float, in_panel: bool = False) -> list[Flowable]:
+    def cell_flowables(self, blocks: Sequence[doc.Block], width: float, parent: Node, in_panel: bool = False) -> list[Flowable]:
         """Flowables for blocks inside a table cell (a panel, beside the QR code): they never split, so nothing to keep together."""
         result: list[Flowable] = []
         for block in blocks:
-            built = self.panel_heading(block) if in_panel and isinstance(block, doc.Heading) else self._build(block, width)
+            built = self.panel_heading(block, parent) if in_panel and isinstance(block, doc.Heading) else self._build(block, width, parent)
             result += [m for f in built for m in (f.members if isinstance(f, Kept) else [f])]
         return result
 
-    def _build(self, block: doc.Block, width: float) -> list[Flowable]:
-        built = self._table[type(block)](block, width)
+    def _build(self, block: doc.Block, width: float, parent: Node) -> list[Flowable]:
+        built = self._table[type(block)](block, width, parent)
         for flowable in built:
             if not hasattr(flowable, "role"):
                 flowable.role = block.role  # type: ignore[attr-defined]
@@ -142,17 +146,17 @@ class Builder:
             return Kept(group, start_room=heads_height + grid.getSpaceBefore() + grid.min_split_height() + 2)
         return Kept(group)
 
-    def _para(self, spans: doc.Inline, style: ParagraphStyle) -> RLParagraph:
-        return paragraph(inline_markup(spans, self.styles.primary_hex), style)
+    def _para(self, spans: doc.Inline, style: ParagraphStyle, tag: Node | None) -> TaggedParagraph:
+        return paragraph(inline_markup(spans, self.styles.primary_hex), style, tag, doc.plain_text(spans))
 
-    def masthead(self, block: doc.Masthead, width: float) -> list[Flowable]:
+    def masthead(self, block: doc.Masthead, width: float, parent: Node) -> list[Flowable]:
         s, brand = self.styles, self.brand
         logo_width, logo_height = s.profile.logo_mm
-        logo = LogoFlowable(brand.logo, logo_width * mm, logo_height * mm, alt=brand.name)
+        logo = LogoFlowable(brand.logo, logo_width * mm, logo_height * mm, alt=brand.name, tag=parent.add("Figure", alt=f"{brand.name} logo"))
         contact_lines = [brand.address.replace("\n", ", "), " · ".join(x for x in (nowrap(brand.phone), brand.website or brand.email) if x)]
         text = [
-            paragraph(text_markup(brand.name), s.masthead_name),
-            paragraph("<br/>".join(text_markup(line) for line in contact_lines), s.masthead_contact),
+            paragraph(text_markup(brand.name), s.masthead_name, parent.add("P"), brand.name),
+            paragraph("<br/>".join(text_markup(line) for line in contact_lines), s.masthead_contact, parent.add("P"), "\n".join(contact_lines)),
         ]
         table = Table([[logo, text]], colWidths=[logo.width + 6 * mm, None], hAlign="LEFT")
         table.setStyle(
@@ -169,47 +173,45 @@ class Builder:
         table.role = doc.Role.FIGURE  # type: ignore[attr-defined]
         return [table]
 
-    def title(self, block: doc.Title, width: float) -> list[Flowable]:
-        out: list[Flowable] = [self._para(block.text, self.styles.title)]
+    def title(self, block: doc.Title, width: float, parent: Node) -> list[Flowable]:
+        out: list[Flowable] = [self._para(block.text, self.styles.title, parent.add("H1"))]
         if block.subtitle:
-            out.append(self._para(block.subtitle, self.styles.subtitle))
+            out.append(self._para(block.subtitle, self.styles.subtitle, parent.add("P")))
         return out
 
-    def heading(self, block: doc.Heading, width: float) -> list[Flowable]:
-        return [self._para(block.text, self.styles.h1 if block.level == 1 else self.styles.h2)]
+    def heading(self, block: doc.Heading, width: float, parent: Node) -> list[Flowable]:
+        # The title is the only H1: a template's level-1 headings are the document's sections.
+        return [self._para(block.text, self.styles.h1 if block.level == 1 else self.styles.h2, parent.add(heading_tag(block.level)))]
 
-    def panel_heading(self, block: doc.Heading) -> list[Flowable]:
+    def panel_heading(self, block: doc.Heading, parent: Node) -> list[Flowable]:
         style = self.styles.warning_h1 if block.level == 1 else self.styles.h2
-        flowable = self._para(block.text, style)
+        flowable = self._para(block.text, style, parent.add(heading_tag(block.level)))
         flowable.role = doc.Role.HEADING  # type: ignore[attr-defined]
         return [flowable]
 
-    def paragraph(self, block: doc.Paragraph, width: float) -> list[Flowable]:
-        return [self._para(block.text, getattr(self.styles, block.style))]
+    def paragraph(self, block: doc.Paragraph, width: float, parent: Node) -> list[Flowable]:
+        return [self._para(block.text, getattr(self.styles, block.style), parent.add("P"))]
 
-    def bullet_list(self, block: doc.BulletList, width: float) -> list[Flowable]:
+    def bullet_list(self, block: doc.BulletList, width: float, parent: Node) -> list[Flowable]:
         s = self.styles
-        items = [ListItem(self._para(item, s.list_item)) for item in block.items]
-        return [
-            ListFlowable(
-                items,
-                bulletType="bullet",
-                start="\u2022",
-                bulletFontName=MAIN_BOLD,
-                bulletFontSize=s.profile.body,
-                bulletColor=INK,
-                leftIndent=s.profile.body * 1.3,
-                bulletOffsetY=0,
-                spaceAfter=s.profile.body * 0.4,
-            )
-        ]
+        tag = parent.add("L")
+        items: list[Flowable] = []
+        for item in block.items:
+            entry = tag.add("LI")
+            label = entry.add("Lbl")
+            items.append(BulletItem("\u2022", label, self._para(item, s.list_item, entry.add("LBody")), MAIN_BOLD, s.profile.body, INK, indent=s.profile.body * 1.3))
+        if items:
+            items[-1].spaceAfter = s.profile.body * 0.4
+        return items
 
-    def table(self, block: doc.Table, width: float) -> list[Flowable]:
+    def table(self, block: doc.Table, width: float, parent: Node) -> list[Flowable]:
         s = self.styles
         total = sum(block.widths)
         col_widths = [width * w / total for w in block.widths]
+        tag = parent.add("Table")
+        cell_tags = table_cells(tag, block)
         if block.style in ("diary", "grid"):
-            grid = self.grid(block, col_widths)
+            grid = self.grid(block, col_widths, cell_tags)
             if grid is not None:
                 return [grid]
         # Cells wrap at spaces here: every column is at least as wide as its longest word, if the table can be.
@@ -229,7 +231,7 @@ class Builder:
                 if text == "":
                     cells.append([])  # an empty flowable list: nothing to draw at all
                 elif text is None:
-                    cells.append(self._para(cell.text, style))
+                    cells.append(self._para(cell.text, style, cell_tags[index][column]))  # drawn inside that TH/TD: the tag folds into it
                 else:
                     # Plain strings draw many times faster than Paragraphs; a
                     # diary has hundreds of short or empty cells.
@@ -269,6 +271,7 @@ class Builder:
         commands += [("FONTNAME", cell, cell, MAIN_BOLD) for cell in simple_bold]
         table = Table(
             rows,
+            cells=cell_tags,
             colWidths=col_widths,
             repeatRows=block.header_rows,
             rowHeights=[None] * header + [s.profile.diary_row_mm * mm if diary else None] * (len(rows) - header),
@@ -294,7 +297,7 @@ class Builder:
                 needs[column] = max(needs[column], width + CELL_PADDING)
         return needs
 
-    def grid(self, block: doc.Table, col_widths: list[float]) -> GridTable | None:
+    def grid(self, block: doc.Table, col_widths: list[float], cell_tags: list[list[Node | None]]) -> GridTable | None:
         """A ruled table drawn directly, when every cell is one plain line (else None: use a platypus Table).
 
         Diaries and schedules are hundreds of such cells; drawing them in one
@@ -335,16 +338,19 @@ class Builder:
             rule=GRID_RULE,
             ink=INK,
             tick_size=s.profile.tick,
+            cell_tags=cell_tags,
         )
         grid.spaceBefore, grid.spaceAfter = s.profile.body * 0.2, s.profile.body * 0.8
         return grid
 
-    def panel(self, block: doc.Panel, width: float) -> list[Flowable]:
+    def panel(self, block: doc.Panel, width: float, parent: Node) -> list[Flowable]:
         s = self.styles
         frame = WARNING if block.kind == "warning" else s.primary
         tint = WARNING_TINT if block.kind == "warning" else NOTE_TINT
         inner_width = width - 2 * 5 * mm
-        body = self.cell_flowables(block.children, inner_width, in_panel=True)
+        section = parent.add("Sect")
+        label_tag = section.add("P") if block.label else None  # the band's words, read before the panel's own heading
+        body = self.cell_flowables(block.children, inner_width, section, in_panel=True)
         rows: list[list[object]] = []
         commands: list[tuple[object, ...]] = [
             ("BOX", (0, 0), (-1, -1), 2.5, frame),
@@ -356,7 +362,7 @@ class Builder:
         ]
         if block.label:
             sign = s.profile.h2 * 1.3
-            label = paragraph(text_markup(block.label.upper()), s.band)
+            label = paragraph(text_markup(block.label.upper()), s.band, label_tag, block.label)
             if block.kind == "warning":
                 band = Table([[WarningSign(sign), label]], colWidths=[sign + 3 * mm, None], hAlign="LEFT")
             else:
@@ -370,10 +376,10 @@ class Builder:
         table.setStyle(_table_style(commands))
         return [Kept([table])]
 
-    def qr_code(self, block: doc.QRCode, width: float) -> list[Flowable]:
-        qr = QRFlowable(block.url, block.alt)
+    def qr_code(self, block: doc.QRCode, width: float, parent: Node) -> list[Flowable]:
+        qr = QRFlowable(block.url, block.alt, tag=parent.add("Figure", alt=block.alt))
         gap = 6 * mm
-        beside = self.cell_flowables(block.children, width - QR_WIDTH - gap)
+        beside = self.cell_flowables(block.children, width - QR_WIDTH - gap, parent)
         table = Table([[qr, beside]], colWidths=[QR_WIDTH + gap, None], hAlign="LEFT", spaceBefore=self.styles.profile.body * 1.2)
         table.setStyle(
             _table_style(
@@ -387,7 +393,27 @@ class Builder:
         )
         return [Kept([table])]
 
-    def keep(self, block: doc.Keep, width: float) -> list[Flowable]:
-        return [Kept(self.flowables(block.children, width))]
+    def keep(self, block: doc.Keep, width: float, parent: Node) -> list[Flowable]:
+        return [Kept(self.flowables(block.children, parent, width))]
+
+
+def heading_tag(level: int) -> str:
+    """A template heading's structure type: level 1 → H2, 2 → H3, … (H1 is the title's)."""
+    return f"H{min(level + 1, 6)}"
+
+
+def table_cells(table: Node, block: doc.Table) -> list[list[Node | None]]:
+    """The table's rows and cells as TR › TH/TD elements: header cells head their columns (or rows)."""
+    rows: list[list[Node | None]] = []
+    table.title = block.caption or None  # not printed: it names the table for a screen reader (/T)
+    # A diary's days and a details table's labels head their rows.
+    row_headers = block.style == "diary" or block.header_rows == 0
+    for index, row in enumerate(block.rows):
+        tr = table.add("TR")
+        if index < block.header_rows:
+            rows.append([tr.add("TH", scope="Column") for _ in row])
+        else:
+            rows.append([tr.add("TH", scope="Row") if column == 0 and row_headers else tr.add("TD") for column in range(len(row))])
+    return rows
 
 

@@ -16,11 +16,11 @@ from reportlab import rl_config
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.platypus import Paragraph
 
 from handout.document import Inline
 from handout.errors import HandoutError
 from handout.render.bidi import right_to_left_problem, visual_right_to_left
+from handout.render.tagging import Node, TaggedParagraph
 
 MAIN = "Atkinson"
 MAIN_BOLD = "Atkinson-Bold"
@@ -259,11 +259,22 @@ def inline_markup(spans: Inline, link_colour: str | None = None) -> str:
     return "".join(parts)
 
 
-def paragraph(markup: str, style: ParagraphStyle) -> Paragraph:
-    """A Paragraph of this module's markup, shaped by HarfBuzz only where a script or mark needs it (shaping costs time)."""
+def paragraph(markup: str, style: ParagraphStyle, tag: Node | None = None, text: str = "") -> TaggedParagraph:
+    """A Paragraph of this module's markup, shaped by HarfBuzz only where a script or mark needs it (shaping costs time).
+
+    Drawn as `tag`'s content. Shaped glyphs (and right-to-left runs, drawn in
+    visual order) may not map back to the letters typed, so then the element
+    also carries `text`, the words as typed, for screen readers and copying (/ActualText).
+    """
     if style.fontName == MAIN_BOLD:
         markup = _bold_fallback(markup)
-    return Paragraph(markup, _shaping(style) if _NEEDS_SHAPING.search(markup) else style)
+    shaped = _NEEDS_SHAPING.search(markup)
+    para = TaggedParagraph(markup, _shaping(style) if shaped else style)
+    if tag is not None:
+        if shaped and text:
+            tag.actual_text = unicodedata.normalize("NFC", text)
+        para.tag = tag
+    return para
 
 
 def _bold_fallback(markup: str) -> str:

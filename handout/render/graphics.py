@@ -8,12 +8,14 @@ from pathlib import Path
 from reportlab.graphics.shapes import Drawing
 from reportlab.lib.colors import Color, HexColor, white
 from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Image
 
 from handout.document import Role
 from handout.errors import HandoutError
 from handout.qr import qr_matrix
 from handout.render.fonts import MAIN
+from handout.render.tagging import ARTIFACT_PAGINATION_HEADER, Node, TaggedCanvas, TaggedParagraph, artifact, tagged
 
 QR_WIDTH = 30 * mm
 MIN_ROWS_AFTER_SPLIT = 3  # readable at 20–30 cm, ten times its width (guidance.md)
@@ -24,10 +26,11 @@ class QRFlowable(Flowable):
 
     role = Role.FIGURE
 
-    def __init__(self, url: str, alt: str, width: float = QR_WIDTH) -> None:
+    def __init__(self, url: str, alt: str, width: float = QR_WIDTH, tag: Node | None = None) -> None:
         super().__init__()
         self.url = url
         self.alt = alt
+        self.tag = tag  # a Figure whose alt text names the URL; the link annotation hangs under it
         self.matrix = qr_matrix(url)
         self.width = self.height = width
 
@@ -36,13 +39,23 @@ class QRFlowable(Flowable):
 
     def draw(self) -> None:
         canvas = self.canv
-        canvas.saveState()
-        canvas.setFillColor(white)
-        canvas.rect(0, 0, self.width, self.height, stroke=0, fill=1)
-        canvas.setFillColor(HexColor("#000000"))
-        canvas.addLiteral(_qr_path_operators(self.url, self.width))
-        canvas.restoreState()
-        canvas.linkURL(self.url, (0, 0, self.width, self.height), relative=1, thickness=0)
+        with tagged(canvas, self.tag):
+            set_bbox(canvas, self.tag, self.width, self.height)
+            canvas.saveState()
+            canvas.setFillColor(white)
+            canvas.rect(0, 0, self.width, self.height, stroke=0, fill=1)
+            canvas.setFillColor(HexColor("#000000"))
+            canvas.addLiteral(_qr_path_operators(self.url, self.width))
+            canvas.restoreState()
+            canvas.linkURL(self.url, (0, 0, self.width, self.height), relative=1, thickness=0)
+
+
+def set_bbox(canvas: Canvas, tag: Node | None, width: float, height: float) -> None:
+    """Record where a figure is on the page (its /BBox), from the canvas's current origin."""
+    if tag is not None:
+        x0, y0 = canvas.absolutePosition(0, 0)
+        x1, y1 = canvas.absolutePosition(width, height)
+        tag.bbox = (x0, y0, x1, y1)
 
 
 def prepare_qr(url: str) -> None:
@@ -87,11 +100,12 @@ class TickBox(Flowable):
         return self.size, self.size
 
     def draw(self) -> None:
-        self.canv.saveState()
-        self.canv.setStrokeColor(self.colour)
-        self.canv.setLineWidth(1.2)
-        self.canv.rect(0, 0, self.size, self.size, stroke=1, fill=0)
-        self.canv.restoreState()
+        with artifact(self.canv):
+            self.canv.saveState()
+            self.canv.setStrokeColor(self.colour)
+            self.canv.setLineWidth(1.2)
+            self.canv.rect(0, 0, self.size, self.size, stroke=1, fill=0)
+            self.canv.restoreState()
 
 
 class WarningSign(Flowable):
@@ -107,6 +121,10 @@ class WarningSign(Flowable):
         return self.size, self.size
 
     def draw(self) -> None:
+        with artifact(self.canv):
+            self._draw_sign()
+
+    def _draw_sign(self) -> None:
         c, s = self.canv, self.size
         c.saveState()
         c.setFillColor(white)
@@ -142,10 +160,11 @@ class LogoFlowable(Flowable):
 
     role = Role.FIGURE
 
-    def __init__(self, path: Path, max_width: float, max_height: float, alt: str) -> None:
+    def __init__(self, path: Path, max_width: float, max_height: float, alt: str, tag: Node | None = None) -> None:
         super().__init__()
         self.path = path
         self.alt = alt
+        self.tag = tag
         if path.suffix.lower() == ".svg":
             self.drawing: Drawing | None = _svg_drawing(path)
             natural_w, natural_h = self.drawing.width, self.drawing.height
@@ -161,13 +180,15 @@ class LogoFlowable(Flowable):
         return self.width, self.height
 
     def draw(self) -> None:
-        if self.drawing is not None:
-            self.canv.saveState()
-            self.canv.scale(self.scale, self.scale)
-            self.drawing.drawOn(self.canv, 0, 0)
-            self.canv.restoreState()
-        else:
-            self.canv.drawImage(self.image.filename, 0, 0, self.width, self.height, mask="auto")
+        with tagged(self.canv, self.tag):
+            set_bbox(self.canv, self.tag, self.width, self.height)
+            if self.drawing is not None:
+                self.canv.saveState()
+                self.canv.scale(self.scale, self.scale)
+                self.drawing.drawOn(self.canv, 0, 0)
+                self.canv.restoreState()
+            else:
+                self.canv.drawImage(self.image.filename, 0, 0, self.width, self.height, mask="auto")
 
 
 class GridTable(Flowable):
@@ -192,9 +213,12 @@ class GridTable(Flowable):
         rule: Color,
         ink: Color,
         tick_size: float,
+        cell_tags: list[list[Node | None]] | None = None,
     ) -> None:
         super().__init__()
         self.rows = rows
+        # Each cell's TH/TD; None marks a header row repeated overleaf (an artifact).
+        self.cell_tags: list[list[Node | None]] = cell_tags if cell_tags is not None else [[None] * len(row) for row in rows]
         self.header_rows = header_rows
         self.col_widths = col_widths
         self.row_height = row_height
@@ -228,16 +252,18 @@ class GridTable(Flowable):
         if fits < MIN_ROWS_AFTER_SPLIT:
             return []
         head = self.rows[: self.header_rows]
-        first = self.rows[: self.header_rows + fits]
-        rest = head + self.rows[self.header_rows + fits :]
-        return [self._like(first, self.header_rows), self._like(rest, self.header_rows + fits)]
+        cut = self.header_rows + fits
+        first = self.rows[:cut]
+        rest = head + self.rows[cut:]
+        repeated: list[list[Node | None]] = [[None] * len(row) for row in head]
+        return [self._like(first, self.header_rows, self.cell_tags[:cut]), self._like(rest, cut, repeated + self.cell_tags[cut:])]
 
-    def _like(self, rows: list[list[str | None]], first_body_row: int) -> GridTable:
+    def _like(self, rows: list[list[str | None]], first_body_row: int, cell_tags: list[list[Node | None]]) -> GridTable:
         # Bold cells are numbered by row in the whole table; renumber them for this part.
         shift = first_body_row - self.header_rows
         bold = frozenset((r - shift if r >= self.header_rows else r, c) for r, c in self.bold_cells if r < self.header_rows or r - shift >= self.header_rows)
         return GridTable(
-            rows, self.header_rows, self.col_widths, self.row_height, self.header_height, self.font, bold, self.header_fill, self.rule, self.ink, self.tick_size
+            rows, self.header_rows, self.col_widths, self.row_height, self.header_height, self.font, bold, self.header_fill, self.rule, self.ink, self.tick_size, cell_tags
         )
 
     def draw(self) -> None:
@@ -249,9 +275,11 @@ class GridTable(Flowable):
         heights = [self.header_height] * self.header_rows + [self.row_height] * (len(self.rows) - self.header_rows)
         c.saveState()
         top = self.height
-        c.setFillColor(self.header_fill)
-        c.rect(0, top - self.header_rows * self.header_height, self.width, self.header_rows * self.header_height, stroke=0, fill=1)
+        with artifact(c):
+            c.setFillColor(self.header_fill)
+            c.rect(0, top - self.header_rows * self.header_height, self.width, self.header_rows * self.header_height, stroke=0, fill=1)
         c.setFillColor(self.ink)
+        marking = isinstance(c, TaggedCanvas)
         # One text object for every cell: far cheaper than a drawString per cell.
         text = c.beginText()
         boxes: list[tuple[float, float]] = []
@@ -266,9 +294,19 @@ class GridTable(Flowable):
                 elif cell:
                     text.setFont(bold if header or (index, column) in self.bold_cells else regular, size)
                     text.setTextOrigin(edges[column] + 6, baseline)
-                    text.textOut(cell)
+                    if marking:  # each cell its own TH/TD, inside the one text object
+                        tag = self.cell_tags[index][column]
+                        if tag is None:
+                            c.begin_artifact(ARTIFACT_PAGINATION_HEADER, text._code)
+                        else:
+                            c.begin_tag(tag, text._code)
+                    text.textOut(cell + " ")  # the space keeps cells apart when a reader copies a row
+                    if marking:
+                        c.end_marked(text._code)
             y -= height
         c.drawText(text)
+        if marking:
+            c.begin_artifact()  # tick boxes and rules
         if boxes:
             c.setStrokeColor(self.ink)
             c.setLineWidth(1.2)
@@ -292,4 +330,55 @@ class GridTable(Flowable):
         c.setLineWidth(1.2)
         line = top - self.header_rows * self.header_height
         c.line(0, line, self.width, line)
+        if marking:
+            c.end_marked()
         c.restoreState()
+
+
+class BulletItem(Flowable):
+    """One list item: its bullet (Lbl) and its text (LBody). A long item splits; its bullet stays with the first part."""
+
+    role = Role.LIST
+
+    def __init__(self, bullet: str, label: Node | None, body: TaggedParagraph, font: str, size: float, colour: Color, indent: float) -> None:
+        super().__init__()
+        self.bullet = bullet
+        self.label = label
+        self.body = body
+        self.font = font
+        self.size = size
+        self.colour = colour
+        self.indent = indent
+        self.spaceAfter = 0.0
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        self.width = available_width
+        _, self.height = self.body.wrap(available_width - self.indent, available_height)
+        return self.width, self.height
+
+    def split(self, available_width: float, available_height: float) -> list[Flowable]:
+        parts = self.body.split(available_width - self.indent, available_height)
+        if len(parts) != 2:
+            return []
+        first = BulletItem(self.bullet, self.label, parts[0], self.font, self.size, self.colour, self.indent)
+        rest = BulletItem("", None, parts[1], self.font, self.size, self.colour, self.indent)
+        rest.spaceAfter = self.spaceAfter
+        return [first, rest]
+
+    def getSpaceBefore(self) -> float:  # noqa: N802 - ReportLab's name
+        return float(self.body.getSpaceBefore())
+
+    def getSpaceAfter(self) -> float:  # noqa: N802 - ReportLab's name
+        return max(float(self.spaceAfter), float(self.body.getSpaceAfter()))
+
+    def draw(self) -> None:
+        c = self.canv
+        if self.bullet:
+            # On the first line's baseline, where the paragraph sets it (its font size below the top).
+            with tagged(c, self.label):
+                c.saveState()
+                c.setFillColor(self.colour)
+                c.setFont(self.font, self.size)
+                c.drawString(0, self.height - self.body.style.fontSize, self.bullet)
+                c.restoreState()
+        self.body.drawOn(c, self.indent, 0)

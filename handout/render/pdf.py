@@ -24,6 +24,7 @@ from handout.i18n import gettext
 from handout.render.flowables import Builder
 from handout.render.fonts import MAIN, MAIN_BOLD, first_unprintable, paragraph, register_fonts, text_markup
 from handout.render.styles import MUTED, STANDARD, Profile, make_styles
+from handout.render.tagging import ARTIFACT_PAGINATION, Node, TaggedCanvas
 from handout.templating import nowrap
 
 PAPER_SIZES = {"a4": A4, "letter": LETTER}
@@ -55,13 +56,14 @@ class _DocumentDate:
     dmm: int = 0
 
 
-def _numbered_canvas(draw_furniture: Callable[[Canvas, _Footer, int, int], None]) -> type[Canvas]:
-    """A canvas class that knows the page count when it draws each page's furniture, and dates its document."""
+def _numbered_canvas(draw_furniture: Callable[[Canvas, _Footer, int, int], None]) -> type[TaggedCanvas]:
+    """A tagging canvas class that knows the page count when it draws each page's furniture, and dates its document."""
 
-    class NumberedCanvas(Canvas):
-        def __init__(self, *args: Any, created: dt.datetime, footer: _Footer, **kwargs: Any) -> None:
+    class NumberedCanvas(TaggedCanvas):
+        def __init__(self, *args: Any, created: dt.datetime, footer: _Footer, title: str, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self._footer = footer
+            self._created, self._title, self._lang = created, title, kwargs["lang"]  # the template passes its lang on
             self._pages: list[dict[str, Any]] = []
             # ReportLab's invariant mode dates every file 1 January 2000. The document's
             # own date keeps the file reproducible and true; the file ID follows it too.
@@ -76,8 +78,10 @@ def _numbered_canvas(draw_furniture: Callable[[Canvas, _Footer, int, int], None]
             total = len(self._pages)
             for number, state in enumerate(self._pages, start=1):
                 self.__dict__.update(state)
-                draw_furniture(self, self._footer, number, total)
+                with self.artifact(ARTIFACT_PAGINATION):
+                    draw_furniture(self, self._footer, number, total)
                 super().showPage()
+            self.write_structure(self._title, self._lang, self._created)
             super().save()
 
     return NumberedCanvas
@@ -143,8 +147,10 @@ class PdfRenderer:
         )
         frame = Frame(MARGIN, footer.body_bottom, self.frame_width, self.page_height - MARGIN - footer.body_bottom, id="body", leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
         template.addPageTemplates([PageTemplate(id="page", frames=[frame])])
+        root = Node("Document")
+        canvas_class = partial(self._canvas_class, created=created, footer=footer, root=root, title=document.title)
         try:
-            template.build(self.builder.flowables(document.blocks), canvasmaker=partial(self._canvas_class, created=created, footer=footer))
+            template.build(self.builder.flowables(document.blocks, root), canvasmaker=canvas_class)
         except (LayoutError, ValueError, IndexError):
             # Only a template can cause this: the built-in ones always fit. ReportLab's own
             # message quotes the text it could not place, which may be a patient's: not shown.

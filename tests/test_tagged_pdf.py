@@ -1,0 +1,292 @@
+"""Every PDF handout writes is tagged (PDF/UA-1 structure): read back with pikepdf, poppler's pdfinfo and the pdfua checker."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import shutil
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+
+import pikepdf
+import pytest
+from pdf_structure import Element, check_structure
+
+from handout.brand import load_brand
+from handout.content import load_article
+from handout.encrypt import encrypt_pdf
+from handout.pipeline import Patient, Renderer
+from handout.plan import PlanRequest, build_plan
+
+from helpers import article_sentences, normalise
+
+START = dt.date(2026, 11, 30)
+ISSUED = dt.date(2026, 11, 27)
+needs_poppler = pytest.mark.skipif(shutil.which("pdfinfo") is None, reason="poppler-utils (pdfinfo) is not installed; .ci/run installs it")
+
+
+@cache
+def renderer(paper: str = "a4", large_print: bool = False) -> Renderer:
+    return Renderer(load_brand(None), paper, large_print=large_print)
+
+
+@cache
+def leaflet(paper: str = "a4", large_print: bool = False, language: str = "en") -> bytes:
+    return renderer(paper, large_print).leaflet(load_article(language=language))
+
+
+@cache
+def plan(weeks: int = 4, with_article: bool = True, name: str = "Jane Doe", paper: str = "a4", large_print: bool = False, language: str = "en") -> bytes:
+    schedule = build_plan(PlanRequest(start_date=START, weeks=weeks))
+    return renderer(paper, large_print).plan(Patient(name, "Sam Lee"), schedule, load_article(language=language), ISSUED, with_article=with_article)
+
+
+EVERY_KIND = {
+    "leaflet": lambda: leaflet(),
+    "leaflet-letter": lambda: leaflet("letter"),
+    "leaflet-large-print": lambda: leaflet(large_print=True),
+    "leaflet-spanish": lambda: leaflet(language="es"),
+    "plan-with-article": lambda: plan(),
+    "plan-26-weeks": lambda: plan(26, False),
+    "plan-large-print": lambda: plan(6, large_print=True),
+    "plan-spanish-letter": lambda: plan(language="es", paper="letter"),
+    "plan-arabic-name": lambda: plan(2, False, "ليلى حداد"),
+}
+
+
+def kinds(structure: Element) -> list[str]:
+    return structure.text_kinds()
+
+
+@pytest.mark.parametrize("kind", EVERY_KIND)
+def test_every_document_is_tagged_with_no_problem_a_structure_walker_finds(kind: str) -> None:
+    structure = check_structure(EVERY_KIND[kind]())
+    assert structure.root is not None
+    assert structure.problems == []
+
+
+def test_the_walker_finds_each_kind_of_broken_file() -> None:
+    """Each check in the walker fails on a file broken on purpose, so a clean report means something."""
+    good = plan(2, False)
+
+    def broken(change) -> list[str]:  # type: ignore[no-untyped-def]
+        with pikepdf.open(io.BytesIO(good)) as pdf:
+            change(pdf)
+            out = io.BytesIO()
+            pdf.save(out)
+        return check_structure(out.getvalue()).problems
+
+    def text_outside_markers(pdf: pikepdf.Pdf) -> None:
+        page = pdf.pages[0]
+        font = next(iter(page.obj.Resources.Font.keys()))
+        page.contents_add(pdf.make_stream(f"BT {font} 12 Tf 50 50 Td (x) Tj ET".encode()), prepend=False)
+
+    def drop_parent_tree_entry(pdf: pikepdf.Pdf) -> None:
+        nums = pdf.Root.StructTreeRoot.ParentTree.Nums
+        nums[1] = pikepdf.Array(list(nums[1])[:-1])
+
+    def drop_struct_parent(pdf: pikepdf.Pdf) -> None:
+        for page in pdf.pages:
+            for annotation in page.obj.get("/Annots", []):
+                del annotation["/StructParent"]
+
+    def drop_alt(pdf: pikepdf.Pdf) -> None:
+        for obj in pdf.objects:
+            if isinstance(obj, pikepdf.Dictionary) and obj.get("/S") == "/Figure":
+                del obj["/Alt"]
+
+    def drop_scope(pdf: pikepdf.Pdf) -> None:
+        for obj in pdf.objects:
+            if isinstance(obj, pikepdf.Dictionary) and obj.get("/S") == "/TH":
+                del obj["/A"]
+
+    def artifact_inside_tag(pdf: pikepdf.Pdf) -> None:
+        page = pdf.pages[0]
+        content = re.sub(rb"(/H1 <</MCID \d+>> BDC)", rb"\1 /Artifact BMC 0 0 1 1 re f EMC", page.Contents.read_bytes(), count=1)
+        page.Contents = pdf.make_stream(content)
+
+    def untag_catalog(pdf: pikepdf.Pdf) -> None:
+        del pdf.Root["/MarkInfo"]
+        del pdf.Root["/Lang"]
+        pdf.pages[0].obj.Tabs = pikepdf.Name("/R")
+
+    expectations = {
+        text_outside_markers: "painted outside marked content",
+        drop_parent_tree_entry: "has no ParentTree entry",
+        drop_struct_parent: "annotation without /StructParent",
+        drop_alt: "Figure without /Alt",
+        drop_scope: "TH without /Scope",
+        artifact_inside_tag: "inside tagged content",
+        untag_catalog: "/MarkInfo",
+    }
+    assert check_structure(good).problems == []
+    for change, expected in expectations.items():
+        problems = broken(change)
+        assert any(expected in p for p in problems), (change.__name__, problems)
+    assert any("/Tabs" in p for p in broken(untag_catalog)) and any("/Lang" in p for p in broken(untag_catalog))
+
+
+def test_the_leaflet_structure_is_the_article_in_reading_order() -> None:
+    structure = check_structure(leaflet())
+    assert structure.root is not None and structure.root.kind == "Document"
+    tags = kinds(structure.root)
+    assert tags.count("H1") == 1  # the title
+    assert tags[: tags.index("H1")] == ["Document", "Figure", "P", "P"]  # logo, clinic name, contact: the masthead
+    assert {"H2", "H3", "P", "L", "LI", "Lbl", "LBody", "Sect", "Link"} <= set(tags)
+    figures = [e for e in structure.elements if e.kind == "Figure"]
+    assert [str(f.obj.Alt) for f in figures] == ["Example Physiotherapy Clinic logo", "QR code that opens https://example-physio.org/back"]
+    assert all(len(f.obj.A.BBox) == 4 for f in figures)
+    # Every list item is a label and a body.
+    for item in (e for e in structure.elements if e.kind == "LI"):
+        assert [k.kind for k in item.kids if isinstance(k, Element)] == ["Lbl", "LBody"]
+
+
+@needs_poppler
+@pytest.mark.parametrize("kind", ["leaflet", "plan-with-article", "leaflet-spanish", "plan-large-print"])
+def test_pdfinfo_prints_the_structure_in_reading_order_with_all_the_text(kind: str, tmp_path: Path) -> None:
+    path = tmp_path / "document.pdf"
+    path.write_bytes(EVERY_KIND[kind]())
+    printed = subprocess.run(["pdfinfo", "-struct-text", str(path)], capture_output=True, text=True, check=True).stdout
+    struct_text = normalise(" ".join(re.findall(r'^\s*"(.*)"\s*$', printed, re.M)))
+    visible = normalise(subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout)
+    footer = re.compile(r"^(Page|Página) \d+ (of|de) \d+$")
+    # Every word a reader sees on the page, less the page furniture, is reachable in the structure.
+    struct_words = set(struct_text.split())
+    furniture = set(normalise("Example Physiotherapy Clinic · 01632 960 123 · www.example-physio.org Page of Página de").split())
+    missing = {w for w in visible.split() if w not in struct_words and w not in furniture and not w.isdigit() and not footer.match(w)}
+    disclaimer = set(load_brand(None).disclaimer.split())
+    assert missing - disclaimer == set()
+    if kind == "leaflet":
+        # …and in the order the article gives it.
+        position = 0
+        for sentence in article_sentences()[1:]:
+            found = struct_text.find(sentence.replace("’", "’"), position)
+            assert found >= 0, sentence
+            position = found
+        assert "Page 1 of 2" not in struct_text and load_brand(None).disclaimer not in struct_text  # furniture is an artifact
+
+
+@needs_poppler
+def test_the_diary_is_a_table_with_headed_columns_and_rows_and_its_tick_boxes_are_artifacts(tmp_path: Path) -> None:
+    structure = check_structure(plan(2, False))
+    tables = [e for e in structure.elements if e.kind == "Table"]
+    assert [str(t.obj.T) for t in tables] == ["Plan details", "Weekly walking times", "Diary for week 1", "Diary for week 2"]
+    diary = tables[2]
+    rows = [r for r in diary.kids if isinstance(r, Element)]
+    assert len(rows) == 8 and all(r.kind == "TR" for r in rows)
+    header = [c for c in rows[0].kids if isinstance(c, Element)]
+    assert [c.kind for c in header] == ["TH"] * 6 and all(c.obj.A.Scope == "/Column" for c in header)
+    for row in rows[1:]:
+        cells = [c for c in row.kids if isinstance(c, Element)]
+        assert [c.kind for c in cells] == ["TH"] + ["TD"] * 5 and cells[0].obj.A.Scope == "/Row"
+        walked = cells[1]
+        assert walked.kids == []  # the tick box is drawn as an artifact, not as the cell's content
+    with pikepdf.open(io.BytesIO(plan(2, False))) as pdf:
+        content = b"".join(page.Contents.read_bytes() for page in pdf.pages)
+    assert content.count(b"/Artifact") > 10
+
+
+def test_a_table_continued_overleaf_repeats_its_header_as_an_artifact_only() -> None:
+    structure = check_structure(plan(26, False, large_print=True))
+    schedule = next(e for e in structure.elements if e.kind == "Table" and str(e.obj.T) == "Weekly walking times")
+    rows = [r for r in schedule.kids if isinstance(r, Element)]
+    assert len(rows) == 27  # one header row, 26 weeks: the repeat on the next page is not in the tree
+    pages = {page for row in rows for cell in row.kids if isinstance(cell, Element) for page, _ in (k for k in cell.kids if isinstance(k, tuple))}
+    assert len(pages) >= 2  # it did continue overleaf
+    assert structure.problems == []
+
+
+def test_a_name_in_a_shaped_script_carries_its_letters_as_typed() -> None:
+    name = "ليلى حداد"
+    structure = check_structure(plan(2, False, name))
+    assert any(str(e.obj.get("/ActualText", "")) == name for e in structure.elements)
+
+
+def test_links_are_link_elements_owning_their_annotations() -> None:
+    with pikepdf.open(io.BytesIO(leaflet())) as pdf:
+        annotations = [a for page in pdf.pages for a in page.obj.get("/Annots", [])]
+        assert annotations and all(int(a.F) == 4 and str(a.Contents).startswith("https://") and "/StructParent" in a for a in annotations)
+    structure = check_structure(leaflet())
+    links = [e for e in structure.elements if e.kind == "Link"]
+    assert len(links) == len(annotations) and all("OBJR" in link.kids for link in links)
+
+
+def test_pdf_ua_identification_and_catalog() -> None:
+    with pikepdf.open(io.BytesIO(plan(language="es"))) as pdf:
+        assert str(pdf.Root.Lang) == "es"
+        assert pdf.Root.MarkInfo.Marked is True and pdf.Root.ViewerPreferences.DisplayDocTitle is True
+        xmp = pdf.Root.Metadata.read_bytes().decode()
+        assert "<pdfuaid:part>1</pdfuaid:part>" in xmp and "Su plan para caminar" in xmp
+        assert pdf.pdf_version == "1.7"
+        assert all(page.obj.Tabs == "/S" for page in pdf.pages)
+
+
+def test_tagging_keeps_identical_inputs_byte_identical() -> None:
+    first = renderer().leaflet(load_article())
+    assert renderer().leaflet(load_article()) == first
+    schedule = build_plan(PlanRequest(start_date=START, weeks=12))
+    a = Renderer(load_brand(None)).plan(Patient("Jane Doe"), schedule, load_article(), ISSUED)
+    b = Renderer(load_brand(None)).plan(Patient("Jane Doe"), schedule, load_article(), ISSUED)
+    assert a == b
+
+
+def test_pdfua_checker_reports_no_errors(tmp_path: Path) -> None:
+    paths = []
+    for kind in ("leaflet", "plan-with-article", "plan-large-print", "plan-arabic-name", "leaflet-spanish"):
+        path = tmp_path / f"{kind}.pdf"
+        path.write_bytes(EVERY_KIND[kind]())
+        paths.append(str(path))
+    checker = Path(sys.executable).with_name("pdfua")
+    result = subprocess.run([str(checker), "check", "--min-severity", "warning", *paths], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("result: PASS (no findings)") == len(paths)
+
+
+def test_the_pdfua_checker_can_fail(tmp_path: Path) -> None:
+    with pikepdf.open(io.BytesIO(leaflet())) as pdf:
+        del pdf.Root["/Lang"]
+        pdf.save(tmp_path / "no-lang.pdf")
+    result = subprocess.run([str(Path(sys.executable).with_name("pdfua")), "check", str(tmp_path / "no-lang.pdf")], capture_output=True, text=True)
+    assert result.returncode != 0 and "UA-06-001" in result.stdout
+
+
+@needs_poppler
+def test_a_locked_plan_keeps_its_structure_for_screen_readers(tmp_path: Path) -> None:
+    plain, locked = tmp_path / "plain.pdf", tmp_path / "locked.pdf"
+    plain.write_bytes(plan(2, False))
+    locked.write_bytes(encrypt_pdf(plan(2, False), "Walk-2-day"))
+
+    def struct(path: Path, *args: str) -> str:
+        printed = subprocess.run(["pdfinfo", *args, "-struct-text", str(path)], capture_output=True, text=True, check=True).stdout
+        return re.sub(r"Object \d+ 0", "Object", printed)  # the locked file numbers its objects anew
+
+    assert struct(locked, "-upw", "Walk-2-day") == struct(plain)
+    assert "Jane Doe" in struct(plain)
+    with pikepdf.open(locked, password="Walk-2-day") as pdf:
+        assert pdf.allow.accessibility
+    assert check_structure(locked.read_bytes(), password="Walk-2-day").problems == []
+
+
+def test_a_wrapping_table_split_over_pages_keeps_one_row_element_per_row() -> None:
+    """A table whose cells wrap is drawn by platypus (not the fast grid); its split repeats the header as an artifact too."""
+    from handout import document as doc
+
+    words = doc.Span("Walk slowly on flat ground and rest when you need to, then carry on " * 2)
+    rows = [(doc.Cell((doc.Span("Week"),)), doc.Cell((doc.Span("What to do"),)))]
+    rows += [(doc.Cell((doc.Span(str(n)),)), doc.Cell((words,))) for n in range(1, 41)]
+    table = doc.Table(tuple(rows), header_rows=1, widths=(1, 4), caption="Long table")
+    document = doc.Document("Test", "Test", (), "en-GB", (doc.Title((doc.Span("Test"),)), table))
+    pdf = renderer().pdf.render(document, dt.datetime(2026, 11, 27, tzinfo=dt.UTC))
+    structure = check_structure(pdf)
+    assert structure.problems == []
+    element = next(e for e in structure.elements if e.kind == "Table")
+    table_rows = [r for r in element.kids if isinstance(r, Element)]
+    assert len(table_rows) == 41
+    pages = {page for row in table_rows for cell in row.kids if isinstance(cell, Element) for page, _ in (k for k in cell.kids if isinstance(k, tuple))}
+    assert len(pages) >= 2
+    assert sum(1 for (page, _), text in structure.marked_text.items() if page > 0) > 0
+    with pikepdf.open(io.BytesIO(pdf)) as opened:
+        assert b"/Artifact <</Type /Pagination /Subtype /Header>>" in opened.pages[1].Contents.read_bytes()
