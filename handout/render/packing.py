@@ -9,7 +9,6 @@ here, as ready-made bytes, is much faster than ReportLab's formatter.
 
 from __future__ import annotations
 
-import struct
 import zlib
 from typing import Any
 
@@ -26,6 +25,22 @@ class Packed(PDFObject):
 
     def format(self, document: Any) -> bytes:
         return self.body
+
+
+def register(document: PDFDocument, objects: list[Packed]) -> int:
+    """Give objects consecutive numbers in the document, as document.Reference does one at a time; returns the first.
+
+    A plan has hundreds of structure elements: registering them in one pass is measurably faster.
+    """
+    first = document.objectcounter + 1
+    for n, obj in enumerate(objects, start=first):
+        name = f"R{n}"
+        obj.__InternalName__ = name  # type: ignore[attr-defined]
+        document.idToObjectNumberAndVersion[name] = (n, 0)
+        document.numberToId[n] = name
+        document.idToObject[name] = obj
+    document.objectcounter = first + len(objects) - 1
+    return first
 
 
 def number(document: PDFDocument, ref: PDFObjectReference) -> int:
@@ -91,12 +106,14 @@ def _xref_rows(entries: list[tuple[int, int, int]]) -> bytes:
     """The cross-reference rows, each stored as its difference from the row above (PNG "Up"), then deflated.
 
     Packed objects' rows differ by one from each other, so they shrink to almost nothing.
+    The bytes of a row are subtracted all at once as one 56-bit number, without borrows between bytes.
     """
-    previous = bytes(7)
+    high = 0x80808080808080
+    previous = 0
     out = bytearray()
-    for entry in entries:
-        row = struct.pack(">BIH", *entry)
-        out.append(2)  # the PNG "Up" filter
-        out += bytes((a - b) & 0xFF for a, b in zip(row, previous))
+    for kind, field2, field3 in entries:
+        row = kind << 48 | field2 << 16 | field3
+        difference = ((row | high) - (previous & ~high)) ^ ((row ^ ~previous) & high)
+        out += b"\x02" + (difference & 0xFFFFFFFFFFFFFF).to_bytes(7, "big")
         previous = row
     return zlib.compress(bytes(out))

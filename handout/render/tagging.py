@@ -20,7 +20,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.pdfgen.textobject import PDFTextObject
 from reportlab.platypus import Paragraph, Table
 
-from handout.render.packing import Packed, PackingDocument, number
+from handout.render.packing import Packed, PackingDocument, number, register
 
 
 @dataclass(frozen=True)
@@ -206,25 +206,26 @@ class TaggedCanvas(Canvas):
     def write_structure(self, title: str, lang: str, created: dt.datetime) -> None:
         """Add the structure tree, MarkInfo and the XMP packet to the document (call after the last page is written)."""
         doc = self._doc
-        tree_root, parent_tree = Packed(), Packed()
-        tree_ref, parent_tree_ref = doc.Reference(tree_root), doc.Reference(parent_tree)
         nodes = self.root.walk()
-        packed = {id(node): Packed() for node in nodes}
-        numbers = {id(node): number(doc, doc.Reference(packed[id(node)])) for node in nodes}
+        objects = [Packed() for _ in range(len(nodes) + 2)]  # the tree root, the ParentTree, then every element
+        first = register(doc, objects)
+        tree_root, parent_tree = objects[0], objects[1]
+        numbers = {id(node): first + 2 + index for index, node in enumerate(nodes)}
+        numbers[id(None)] = first  # the Document element's parent is the tree root
         pages = {index: number(doc, ref) for index, ref in self._page_refs.items()}
         total_pages = len(pages)
         annotation_keys: dict[str, int] = {}
         for index, (_, ref) in enumerate(self._annotations):
             annotation_keys[ref.name] = total_pages + index
             doc.idToObject[doc.annotationName(ref.name)]["StructParent"] = total_pages + index
-        for node in nodes:
-            packed[id(node)].body = self._element(node, numbers, pages, number(doc, tree_ref))
+        for node, obj in zip(nodes, objects[2:]):
+            obj.body = self._element(node, numbers, pages)
         nums = [b"%d[%s]" % (page, b" ".join(b"%d 0 R" % numbers[id(node)] for node in self._page_marks.get(page, []))) for page in range(total_pages)]
         nums += [b"%d %d 0 R" % (annotation_keys[ref.name], numbers[id(link)]) for link, ref in self._annotations]
         parent_tree.body = b"<</Nums[" + b" ".join(nums) + b"]>>"
         tree_root.body = b"<</Type/StructTreeRoot/K %d 0 R/ParentTree %d 0 R/ParentTreeNextKey %d>>" % (
             numbers[id(self.root)],
-            number(doc, parent_tree_ref),
+            first + 1,
             total_pages + len(self._annotations),
         )
         catalog = doc.Catalog
@@ -232,29 +233,34 @@ class TaggedCanvas(Canvas):
         catalog.MarkInfo = PDFDictionary({"Marked": "true"})
         catalog.Metadata = _MetadataStream(xmp_packet(title, lang, created).encode("utf-8"))
 
-    def _element(self, node: Node, numbers: dict[int, int], pages: dict[int, int], tree_root: int) -> bytes:
-        """A structure element's dictionary, as PDF bytes."""
-        doc = self._doc
-        parent = numbers[id(node.parent)] if node.parent is not None else tree_root
-        out = [b"<</S/%s/P %d 0 R" % (node.kind.encode(), parent)]  # /Type /StructElem is optional: a tenth of the tree's size
+    def _element(self, node: Node, numbers: dict[int, int], pages: dict[int, int]) -> bytes:
+        """A structure element's dictionary, as PDF bytes (/Type /StructElem is optional: left out, it is a tenth of the tree)."""
+        head = b"<</S/%s/P %d 0 R" % (node.kind.encode(), numbers[id(node.parent)])
+        kids = node.kids
+        plain = node.alt is None and node.actual_text is None and node.title is None and node.scope is None and node.bbox is None
+        if plain and not kids:
+            return head + b">>"  # an empty table cell
+        if plain and len(kids) == 1 and isinstance(kids[0], Mark):
+            return head + b"/Pg %d 0 R/K %d>>" % (pages[kids[0].page], kids[0].mcid)  # most cells and paragraphs
+        out = [head]
         page = _first_page(node)
         if page is not None:
             out.append(b"/Pg %d 0 R" % pages[page])
-        kids: list[bytes] = []
-        for kid in node.kids:
+        parts: list[bytes] = []
+        for kid in kids:
             if isinstance(kid, Node):
-                kids.append(b"%d 0 R" % numbers[id(kid)])
+                parts.append(b"%d 0 R" % numbers[id(kid)])
             elif isinstance(kid, Mark):
-                kids.append(b"%d" % kid.mcid if kid.page == page else b"<</Type/MCR/Pg %d 0 R/MCID %d>>" % (pages[kid.page], kid.mcid))
+                parts.append(b"%d" % kid.mcid if kid.page == page else b"<</Type/MCR/Pg %d 0 R/MCID %d>>" % (pages[kid.page], kid.mcid))
             else:
-                annotation = number(doc, doc.refAnnotation(kid.name))
-                kids.append(b"<</Type/OBJR/Obj %d 0 R/Pg %d 0 R>>" % (annotation, pages[kid.page]))
-        if kids:
+                annotation = number(self._doc, self._doc.refAnnotation(kid.name))
+                parts.append(b"<</Type/OBJR/Obj %d 0 R/Pg %d 0 R>>" % (annotation, pages[kid.page]))
+        if parts:
             # A lone kid as a scalar: the pdfua checker cannot read a one-element array.
-            out.append(b"/K " + kids[0] if len(kids) == 1 else b"/K[" + b" ".join(kids) + b"]")
-        for key, text in (("Alt", node.alt), ("ActualText", node.actual_text), ("T", node.title)):
+            out.append(b"/K " + parts[0] if len(parts) == 1 else b"/K[" + b" ".join(parts) + b"]")
+        for key, text in ((b"Alt", node.alt), (b"ActualText", node.actual_text), (b"T", node.title)):
             if text is not None:
-                out.append(b"/%s %s" % (key.encode(), PDFString(text).format(doc)))
+                out.append(b"/%s %s" % (key, PDFString(text).format(self._doc)))
         if node.scope is not None:
             out.append(b"/A<</O/Table/Scope/%s>>" % node.scope.encode())
         if node.bbox is not None:
