@@ -8,8 +8,10 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from handout.output import write_atomic
+from handout.xmp import xmp_packet
 
 TO_PRINT_PDF = "to-print.pdf"
 TO_PRINT_LIST = "to-print.txt"
@@ -97,23 +99,96 @@ def merge_plans(plans: Sequence[Printable]) -> tuple[bytes, list[str], int]:
 
     Only the pages are copied, not the plans' titles or metadata, and the file
     ID is derived from the content, so identical plans give identical bytes.
+    The file stays tagged: each plan's structure becomes a Part of one tree.
     """
     import pikepdf
 
     ranges: list[str] = []
     with ExitStack() as stack:
         merged = stack.enter_context(pikepdf.new())
+        tree = _StructureMerger(merged)
         for plan in plans:
             # Each source stays open until the merged file is saved: pikepdf copies its objects then.
             # A plan on disk is read from there as needed, not held in memory as bytes.
             source = stack.enter_context(pikepdf.open(plan.plan if isinstance(plan.plan, Path) else io.BytesIO(plan.plan)))
             first = len(merged.pages) + 1
             merged.pages.extend(source.pages)
+            tree.add(source, first - 1)
             if len(source.pages) % 2:
                 box = source.pages[-1].mediabox
                 merged.add_blank_page(page_size=(float(box[2]) - float(box[0]), float(box[3]) - float(box[1])))
             ranges.append(f"{first}-{len(merged.pages)}")
-        merged.docinfo["/Title"] = "Walking plans to print"
+        title = "Walking plans to print"
+        merged.docinfo["/Title"] = title
+        tree.finish(title)
         buffer = io.BytesIO()
         merged.save(buffer, deterministic_id=True)
         return buffer.getvalue(), ranges, len(merged.pages)
+
+
+class _StructureMerger:
+    """Builds the merged file's structure tree from the plans' own: each plan's Document becomes a Part, keeping its language."""
+
+    def __init__(self, merged: Any) -> None:
+        import pikepdf
+
+        self.pikepdf = pikepdf
+        self.merged = merged
+        self.document = merged.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.StructElem, S=pikepdf.Name.Document, K=pikepdf.Array()))
+        self.nums: Any = pikepdf.Array()  # the new ParentTree: keys and values alternate
+        self.next_key = 0
+        self.lang = ""
+
+    def add(self, source: Any, first_page: int) -> None:
+        """Graft a plan's tree in, after its pages were copied (from index `first_page`): references to them resolve to the copies."""
+        pikepdf, merged = self.pikepdf, self.merged
+        tree = source.Root.get("/StructTreeRoot")
+        if tree is None:
+            return
+        self.lang = self.lang or str(source.Root.get("/Lang", ""))
+        old = {int(tree.ParentTree.Nums[i]): tree.ParentTree.Nums[i + 1] for i in range(0, len(tree.ParentTree.Nums), 2)}
+        keys: dict[int, int] = {}
+        for offset, page in enumerate(source.pages):
+            keys[int(page.obj.StructParents)] = self._key()
+            copy = merged.pages[first_page + offset].obj
+            copy.StructParents = keys[int(page.obj.StructParents)]
+            for annotation in copy.get("/Annots", []):
+                if "/StructParent" in annotation:
+                    keys.setdefault(int(annotation.StructParent), self._key())
+                    annotation.StructParent = keys[int(annotation.StructParent)]
+        part = tree.K
+        del part["/P"]  # so copying it does not bring the plan's old tree root along
+        part = merged.copy_foreign(part)
+        part.S = pikepdf.Name.Part
+        part.P = self.document
+        if "/Lang" in source.Root:
+            part.Lang = source.Root.Lang  # a Spanish plan among English ones is read in Spanish
+        self.document.K.append(part)
+        for old_key, new_key in sorted(keys.items(), key=lambda item: item[1]):
+            value = old[old_key]
+            mapped = pikepdf.Array([merged.copy_foreign(ref) for ref in value]) if isinstance(value, pikepdf.Array) else merged.copy_foreign(value)
+            self.nums.extend([new_key, mapped])
+
+    def _key(self) -> int:
+        self.next_key += 1
+        return self.next_key - 1
+
+    def finish(self, title: str) -> None:
+        pikepdf, merged = self.pikepdf, self.merged
+        for page in merged.pages:  # the blank backs of odd-length plans
+            if "/StructParents" not in page.obj:
+                key = self._key()
+                page.obj.StructParents = key
+                self.nums.extend([key, pikepdf.Array()])
+            page.obj.Tabs = pikepdf.Name.S
+        root = merged.make_indirect(
+            pikepdf.Dictionary(Type=pikepdf.Name.StructTreeRoot, K=self.document, ParentTree=merged.make_indirect(pikepdf.Dictionary(Nums=self.nums)), ParentTreeNextKey=self.next_key)
+        )
+        self.document.P = root
+        merged.Root.StructTreeRoot = root
+        merged.Root.MarkInfo = pikepdf.Dictionary(Marked=True)
+        merged.Root.Lang = pikepdf.String(self.lang or "en")
+        merged.Root.ViewerPreferences = pikepdf.Dictionary(DisplayDocTitle=True)
+        metadata = merged.make_stream(xmp_packet(title, self.lang or "en", None).encode("utf-8"))
+        metadata.Type, metadata.Subtype = pikepdf.Name.Metadata, pikepdf.Name.XML
+        merged.Root.Metadata = metadata

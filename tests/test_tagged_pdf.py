@@ -290,3 +290,25 @@ def test_a_wrapping_table_split_over_pages_keeps_one_row_element_per_row() -> No
     assert sum(1 for (page, _), text in structure.marked_text.items() if page > 0) > 0
     with pikepdf.open(io.BytesIO(pdf)) as opened:
         assert b"/Artifact <</Type /Pagination /Subtype /Header>>" in opened.pages[1].Contents.read_bytes()
+
+
+@needs_poppler
+def test_a_batch_to_print_file_is_tagged_too_each_plan_a_part_in_its_language(tmp_path: Path) -> None:
+    from handout.printing import Printable, merge_plans
+
+    plans = [plan(2, False), plan(2, False, "Ana García", language="es"), plan(1, False, "ليلى حداد")]
+    data, ranges, pages = merge_plans([Printable(n + 2, f"P{n}", p) for n, p in enumerate(plans)])
+    assert ranges == ["1-4", "5-8", "9-10"]
+    structure = check_structure(data)
+    assert structure.problems == []
+    assert structure.root is not None
+    parts = [kid for kid in structure.root.kids if isinstance(kid, Element)]
+    assert [p.kind for p in parts] == ["Part"] * 3
+    assert [str(p.obj.Lang) for p in parts] == ["en-GB", "es", "en-GB"]
+    path = tmp_path / "to-print.pdf"
+    path.write_bytes(data)
+    printed = subprocess.run(["pdfinfo", "-struct-text", str(path)], capture_output=True, text=True, check=True).stdout
+    assert printed.index('"Jane Doe"') < printed.index('"Ana García"')
+    result = subprocess.run([str(Path(sys.executable).with_name("pdfua")), "check", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+    assert merge_plans([Printable(n + 2, f"P{n}", p) for n, p in enumerate(plans)])[0] == data

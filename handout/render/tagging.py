@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
-from xml.sax.saxutils import escape
 
 from reportlab.pdfbase.pdfdoc import PDFDictionary, PDFName, PDFObject, PDFObjectReference, PDFStream, PDFString, PDFZCompress
 from reportlab.pdfgen.canvas import Canvas
@@ -21,6 +20,7 @@ from reportlab.pdfgen.textobject import PDFTextObject
 from reportlab.platypus import Paragraph, Table
 
 from handout.render.packing import Packed, PackingDocument, number, register
+from handout.xmp import xmp_packet
 
 
 @dataclass(frozen=True)
@@ -290,22 +290,6 @@ def _first_page(node: Node) -> int | None:
     return None
 
 
-def xmp_packet(title: str, lang: str, created: dt.datetime) -> str:
-    """The XMP metadata packet PDF/UA asks for: the title, the language and the PDF/UA part."""
-    stamp = created.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return f"""<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
-<x:xmpmeta xmlns:x="adobe:ns:meta/">
-<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
-<rdf:Description rdf:about="" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:pdfuaid="http://www.aiim.org/pdfua/ns/id/">
-<dc:title><rdf:Alt><rdf:li xml:lang="x-default">{escape(title)}</rdf:li></rdf:Alt></dc:title>
-<dc:language><rdf:Bag><rdf:li>{escape(lang)}</rdf:li></rdf:Bag></dc:language>
-<xmp:CreateDate>{stamp}</xmp:CreateDate>
-<xmp:ModifyDate>{stamp}</xmp:ModifyDate>
-<pdfuaid:part>1</pdfuaid:part>
-</rdf:Description>
-</rdf:RDF>
-</x:xmpmeta>
-<?xpacket end="w"?>"""
 
 
 @contextmanager
