@@ -74,8 +74,11 @@ class Brand:
         return folder if folder.is_dir() else None
 
 
-def load_brand(directory: Path | None = None) -> Brand:
-    """Read and check a brand folder; the built-in example brand when none is given."""
+def load_brand(directory: Path | None = None, *, refuse_light_primary: bool = True) -> Brand:
+    """Read and check a brand folder; the built-in example brand when none is given.
+
+    `handout check` passes `refuse_light_primary=False` so a too-light primary colour is reported with its fix, not refused.
+    """
     directory = default_brand_dir() if directory is None else directory
     if not directory.is_dir():
         raise HandoutError(f"{directory}: brand folder not found")
@@ -108,7 +111,7 @@ def load_brand(directory: Path | None = None) -> Brand:
     data = {key: composed(value) for key, value in data.items()}  # accents joined to their letters, as drawn
 
     primary = _colour(path, "primary_colour", data["primary_colour"])
-    if primary.contrast_with_white() < MIN_TEXT_CONTRAST:
+    if refuse_light_primary and primary.contrast_with_white() < MIN_TEXT_CONTRAST:
         raise HandoutError(
             f"{path}: key 'primary_colour' {primary.hex} is too light for text "
             f"(contrast {primary.contrast_with_white():.1f}:1 on white, needs {MIN_TEXT_CONTRAST}:1)"

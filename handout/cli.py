@@ -336,6 +336,34 @@ def batch(
         raise typer.Exit(EXIT_FAILURE)
 
 
+@app.command()
+def check(
+    brand: BrandOption = None,
+    templates: TemplatesOption = None,
+    lang: LangOption = "en",
+    paper: PaperOption = Paper.a4,
+    large_print: LargePrintOption = False,
+) -> None:
+    """Check a brand and its templates before printing: reading level, contrast, type size, QR code, fonts, tagging.
+
+    Renders the leaflet and a sample plan and prints PASS or FAIL with the numbers for each
+    check, then what to fix. Exits 0 when everything passes, 1 otherwise.
+
+    \b
+    Examples:
+      handout check
+      handout check --brand my-clinic --templates my-templates
+      handout check --brand my-clinic --lang es --large-print
+    """
+    from handout.i18n import checked_language
+    from handout.preflight import run_checks
+
+    report = run_checks(brand, _template_dirs(templates), checked_language("--lang", lang), paper.value, large_print)
+    typer.echo(report.text())
+    if not report.passed:
+        raise typer.Exit(EXIT_FAILURE)
+
+
 def _template_dirs(templates: Path | None) -> list[Path]:
     return [templates] if templates is not None else []
 
