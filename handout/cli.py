@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import sys
 from enum import Enum
@@ -209,67 +210,54 @@ def plan(
       handout plan --patient "Jane Doe" --large-print
     """
     import json
-
-    from handout import checks
-    from handout.i18n import checked_language
-    from handout.plan import build_plan, plan_as_json
-
-    language = checked_language("--lang", lang)
-    name = checks.person_name("--patient", patient, required=True)
-    clinician_name = checks.person_name("--clinician", clinician, required=False)
-    request = checks.plan_options(
-        {"start_minutes": start_minutes, "target_minutes": target_minutes, "walks_per_week": walks_per_week, "weeks": weeks, "start_date": start_date}
-    )
-    schedule = build_plan(request)
-    if json_output and output is not None:
-        raise UsageError("--json prints the schedule on standard output, not to a file; leave out -o (to keep it: > plan.json)")
-    output = output if output is not None else Path("walking-plan.pdf")
-    if json_output and (email or encrypt or outbox or consent):
-        raise UsageError("--json only prints the schedule; leave out --email, --consent, --encrypt and --outbox")
-    if json_output:
-        typer.echo(json.dumps(plan_as_json(schedule, name), ensure_ascii=False, indent=2))
-        return
-    address = checks.email_address("--email", email) if email is not None else None
-    if address and not (consent or encrypt):
-        raise UsageError("--email needs --consent (the patient agreed to unencrypted email) or --encrypt (a password-locked PDF)")
-    if (consent or outbox) and not address:
-        raise UsageError("--consent and --outbox go with --email ADDRESS")
-    url = checks.qr_url(qr_url)
-    checks.printable("--patient", name)
-    checks.printable("--clinician", clinician_name)
-    password = checks.pdf_password() if encrypt else ""
-
     import os
 
-    from handout.brand import load_brand
-    from handout.content import load_article
-    from handout.output import is_standard_output, write_output
-    from handout.pipeline import Patient, Renderer
+    from handout import checks
+    from handout.plan import plan_as_json
+    from handout.service import PlanForm, check_plan_form
 
-    settings = None
-    if address and outbox is None:
-        from handout.smtp import SmtpSettings
-
-        settings = SmtpSettings.from_env(os.environ)  # checked before any work
-    renderer = Renderer(load_brand(brand), paper.value, _template_dirs(templates), large_print=large_print)
-    if address:
-        from handout.mail import outbox_sender
-
-        # The From address is checked before the plan is made: never a plan written and its email not.
-        mail_from = settings.mail_from if settings else outbox_sender(os.environ, renderer.brand)
-    pdf = renderer.plan(Patient(name, clinician_name), schedule, load_article(language=language), dt.date.today(), with_article, url)
+    if json_output and output is not None:
+        raise UsageError("--json prints the schedule on standard output, not to a file; leave out -o (to keep it: > plan.json)")
+    if json_output and (email or encrypt or outbox or consent):
+        raise UsageError("--json only prints the schedule; leave out --email, --consent, --encrypt and --outbox")
+    if (consent or outbox) and not email:
+        raise UsageError("--consent and --outbox go with --email ADDRESS")
+    form = PlanForm(
+        patient=patient,
+        clinician=clinician,
+        start_minutes=str(start_minutes),
+        target_minutes="" if target_minutes is None else str(target_minutes),
+        walks_per_week=str(walks_per_week),
+        weeks=str(weeks),
+        start_date=start_date or "",
+        language=lang,
+        large_print=large_print,
+        with_article=with_article,
+        qr_url=qr_url or "",
+        email=email or "",
+        consent=consent,
+        encrypt=encrypt,  # the password is read (or asked for) once everything else is right
+    )
+    order = check_plan_form(form, dt.date.today())
+    if json_output:
+        typer.echo(json.dumps(plan_as_json(order.schedule, order.patient.name), ensure_ascii=False, indent=2))
+        return
     if encrypt:
-        from handout.encrypt import encrypt_pdf
+        order = dataclasses.replace(order, password=checks.pdf_password())
+    output = output if output is not None else Path("walking-plan.pdf")
 
-        pdf = encrypt_pdf(pdf, password)
+    from handout.output import is_standard_output, write_output
+    from handout.service import Clinic
+
+    clinic = Clinic(brand, _template_dirs(templates), paper.value)
+    mailer = clinic.mailer(os.environ, outbox) if order.email else None
+    pdf = clinic.plan(order, dt.date.today())
     where = write_output(output, pdf)
     # The path is the user's own choice; the patient's name is never echoed.
     # With `-o -` the PDF is on standard output, so every message goes to stderr.
     typer.echo(f"Wrote the walking plan to {where} ({len(pdf) // 1024} KB)", err=is_standard_output(output))
-    if address:
-        from handout.delivery import email_one_plan
-
-        typer.echo(email_one_plan(renderer.brand, renderer.env, mail_from, settings, outbox, address, pdf, encrypt, language), err=is_standard_output(output))
+    if mailer is not None:
+        typer.echo(clinic.email_plan(mailer, order, pdf), err=is_standard_output(output))
 
 
 @app.command()

@@ -1,0 +1,211 @@
+"""The operations both faces offer, the command line and the web page: check what was typed, make a leaflet or a plan, email a plan."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from handout import checks
+from handout.brand import Brand, load_brand
+from handout.errors import UsageError
+from handout.pipeline import Patient, Renderer
+from handout.plan import Plan, PlanInputError, build_plan
+
+if TYPE_CHECKING:  # imported when email is used, not by every command
+    from handout.mail import MailAddress
+    from handout.smtp import SmtpSettings
+
+# What each plan field is called on the command line; a web page passes its own labels.
+# Messages are "<label> <problem>": the problem is in the same words on both faces.
+CLI_LABELS = {
+    "patient": "--patient",
+    "clinician": "--clinician",
+    "start_minutes": "--start-minutes",
+    "target_minutes": "--target-minutes",
+    "walks_per_week": "--walks-per-week",
+    "weeks": "--weeks",
+    "start_date": "--start-date",
+    "language": "--lang",
+    "qr_url": "--qr-url",
+    "email": "--email",
+    "consent": "--consent",
+    "password": "the PDF password",
+    "encrypt": "--encrypt",
+}
+PLAN_NUMBER_FIELDS = ("start_minutes", "target_minutes", "walks_per_week", "weeks", "start_date")
+
+
+@dataclass(frozen=True)
+class PlanForm:
+    """A plan as typed, on either face: text as it came ('' = not given: the default)."""
+
+    patient: str = ""
+    clinician: str = ""
+    start_minutes: str = ""
+    target_minutes: str = ""
+    walks_per_week: str = ""
+    weeks: str = ""
+    start_date: str = ""
+    language: str = "en"
+    large_print: bool = False
+    with_article: bool = False
+    qr_url: str = ""
+    email: str = ""
+    consent: bool = False
+    encrypt: bool = False  # lock the PDF with a password (asked for, typed or generated after the check)
+    password: str = ""
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One field's problem, as a whole sentence naming the field by its label."""
+
+    field: str
+    message: str
+
+
+class FormProblems(UsageError):
+    """Every problem in a form, each tied to its field; as an error, the first one's sentence (a command line shows one line)."""
+
+    def __init__(self, problems: Sequence[FieldProblem]) -> None:
+        super().__init__(problems[0].message)
+        self.problems = tuple(problems)
+
+    def for_field(self, name: str) -> str | None:
+        return next((p.message for p in self.problems if p.field == name), None)
+
+
+@dataclass(frozen=True)
+class PlanOrder:
+    """A plan that passed every check: who it is for, the schedule, and how it is to be made and sent."""
+
+    patient: Patient
+    schedule: Plan
+    language: str
+    large_print: bool
+    with_article: bool
+    qr_url: str | None
+    email: str | None
+    consent: bool
+    password: str = field(repr=False)  # '' = not locked; never shown in a repr or a log
+
+
+def check_plan_form(form: PlanForm, today: dt.date, labels: Mapping[str, str] = CLI_LABELS) -> PlanOrder:
+    """The plan the form asks for, or FormProblems listing every field that is wrong (the one rule for both faces)."""
+    from handout.i18n import checked_language
+
+    problems: list[FieldProblem] = []
+
+    def checked(name: str, check, *args):  # type: ignore[no-untyped-def]
+        try:
+            return check(labels[name], *args)
+        except UsageError as exc:
+            problems.append(FieldProblem(name, exc.message))
+            return None
+
+    language = checked("language", checked_language, form.language)
+    patient = checked("patient", checks.person_name, form.patient, True)
+    clinician = checked("clinician", checks.person_name, form.clinician, False)
+    schedule = None
+    try:
+        request = checks.plan_request({name: getattr(form, name) for name in PLAN_NUMBER_FIELDS}, today)
+        schedule = build_plan(request)
+    except PlanInputError as exc:
+        problems.append(FieldProblem(exc.field, f"{labels[exc.field]} {exc.problem}"))
+    address = checked("email", checks.email_address, form.email) if form.email.strip() else None
+    if address and not (form.consent or form.encrypt):
+        problems.append(
+            FieldProblem(
+                "email",
+                f"{labels['email']} needs {labels['consent']} (the patient agreed to unencrypted email) or {labels['encrypt']} (a password-locked PDF)",
+            )
+        )
+    url = checked("qr_url", _qr_url, form.qr_url) if form.qr_url.strip() else None
+    if patient:
+        checked("patient", checks.printable, patient)
+    if clinician:
+        checked("clinician", checks.printable, clinician)
+    if form.encrypt and form.password:
+        problem = checks.password_problem(form.password)
+        if problem is not None:
+            problems.append(FieldProblem("password", f"{labels['password']} {problem}"))
+    if problems:
+        raise FormProblems(problems)
+    assert schedule is not None and language is not None
+    return PlanOrder(
+        Patient(patient, clinician or ""), schedule, language, form.large_print, form.with_article, url, address, form.consent, form.password if form.encrypt else ""
+    )
+
+
+def _qr_url(label: str, value: str) -> str:
+    from handout.errors import HandoutError
+    from handout.qr import check_url
+
+    try:
+        return check_url(value)
+    except HandoutError as exc:
+        raise UsageError(f"{label}: {exc.message}") from None
+
+
+class Clinic:
+    """One clinic's brand, templates and paper, loaded once, and the documents made with them."""
+
+    def __init__(self, brand_dir: Path | None, template_dirs: Sequence[Path] = (), paper: str = "a4") -> None:
+        self.brand: Brand = load_brand(brand_dir)
+        self.template_dirs = tuple(template_dirs)
+        self.paper = paper
+        self._renderers: dict[bool, Renderer] = {}
+
+    def renderer(self, large_print: bool) -> Renderer:
+        """The renderer for standard or large print, built on first use (fonts, styles and templates are prepared once)."""
+        if large_print not in self._renderers:
+            self._renderers[large_print] = Renderer(self.brand, self.paper, self.template_dirs, large_print=large_print)
+        return self._renderers[large_print]
+
+    def leaflet(self, language: str, qr_url: str | None = None, large_print: bool = False) -> bytes:
+        """The waiting-room leaflet in `language`."""
+        from handout.content import load_article
+
+        return self.renderer(large_print).leaflet(load_article(language=language), qr_url)
+
+    def plan(self, order: PlanOrder, issued: dt.date) -> bytes:
+        """The patient's plan, issued today: locked with the order's password when it has one."""
+        from handout.content import load_article
+
+        pdf = self.renderer(order.large_print).plan(order.patient, order.schedule, load_article(language=order.language), issued, order.with_article, order.qr_url)
+        if order.password:
+            from handout.encrypt import encrypt_pdf
+
+            pdf = encrypt_pdf(pdf, order.password)
+        return pdf
+
+    def mailer(self, env: Mapping[str, str], outbox: Path | None) -> Mailer:
+        """How plans will be emailed: SMTP settings from HANDOUT_SMTP_* (or an outbox folder) and the From address.
+
+        Checked before a plan is made, so a missing setting never leaves a plan made and not sent.
+        """
+        from handout.mail import outbox_sender
+        from handout.smtp import SmtpSettings
+
+        settings = SmtpSettings.from_env(env) if outbox is None else None
+        return Mailer(settings, outbox, settings.mail_from if settings else outbox_sender(env, self.brand))
+
+    def email_plan(self, mailer: Mailer, order: PlanOrder, pdf: bytes) -> str:
+        """Send the plan to the order's address (or write it to the outbox); what happened, without the address."""
+        from handout.delivery import email_one_plan
+
+        assert order.email is not None
+        renderer = self.renderer(order.large_print)
+        return email_one_plan(self.brand, renderer.env, mailer.mail_from, mailer.settings, mailer.outbox, order.email, pdf, bool(order.password), order.language)
+
+
+@dataclass(frozen=True)
+class Mailer:
+    """Where emailed plans go: an SMTP server (settings) or an outbox folder, and the From address."""
+
+    settings: SmtpSettings | None
+    outbox: Path | None
+    mail_from: MailAddress
