@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from reportlab.lib.colors import HexColor
+from reportlab.lib.colors import Color, HexColor
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, KeepTogether, PageBreak, Spacer, TableStyle
@@ -12,9 +12,9 @@ from reportlab.platypus import Flowable, KeepTogether, PageBreak, Spacer, TableS
 from handout import document as doc
 from handout.brand import Brand
 from handout.render.fonts import MAIN, MAIN_BOLD, inline_markup, paragraph, printable_in_main, string_width, text_markup
-from handout.render.graphics import QR_WIDTH, BulletItem, GridTable, LogoFlowable, QRFlowable, TickBox, WarningSign
+from handout.render.graphics import QR_WIDTH, GridTable, LogoFlowable, QRFlowable, TickBox, WarningSign
 from handout.render.styles import INK, NOTE_TINT, WARNING, WARNING_TINT, Styles
-from handout.render.tagging import Node, TaggedParagraph
+from handout.render.tagging import Node, TaggedParagraph, tagged
 from handout.render.tagging import TaggedTable as Table
 from handout.templating import nowrap
 
@@ -73,6 +73,55 @@ class Kept(KeepTogether):
         if self.start_room is not None and available_height >= self.start_room:
             return list(self.members)  # start here; the last member splits where the page ends
         return super().split(available_width, available_height)
+
+
+class BulletItem(Flowable):
+    """One list item: its bullet (Lbl) and its text (LBody). A long item splits; its bullet stays with the first part."""
+
+    role = doc.Role.LIST
+
+    def __init__(self, bullet: str, label: Node | None, body: TaggedParagraph, font: str, size: float, colour: Color, indent: float) -> None:
+        super().__init__()
+        self.bullet = bullet
+        self.label = label
+        self.body = body
+        self.font = font
+        self.size = size
+        self.colour = colour
+        self.indent = indent
+        self.spaceAfter = 0.0
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        self.width = available_width
+        _, self.height = self.body.wrap(available_width - self.indent, available_height)
+        return self.width, self.height
+
+    def split(self, available_width: float, available_height: float) -> list[Flowable]:
+        parts = self.body.split(available_width - self.indent, available_height)
+        if len(parts) != 2:
+            return []
+        first = BulletItem(self.bullet, self.label, parts[0], self.font, self.size, self.colour, self.indent)
+        rest = BulletItem("", None, parts[1], self.font, self.size, self.colour, self.indent)
+        rest.spaceAfter = self.spaceAfter
+        return [first, rest]
+
+    def getSpaceBefore(self) -> float:  # noqa: N802 - ReportLab's name
+        return float(self.body.getSpaceBefore())
+
+    def getSpaceAfter(self) -> float:  # noqa: N802 - ReportLab's name
+        return max(float(self.spaceAfter), float(self.body.getSpaceAfter()))
+
+    def draw(self) -> None:
+        c = self.canv
+        if self.bullet:
+            # On the first line's baseline, where the paragraph sets it (its font size below the top).
+            with tagged(c, self.label):
+                c.saveState()
+                c.setFillColor(self.colour)
+                c.setFont(self.font, self.size)
+                c.drawString(0, self.height - self.body.style.fontSize, self.bullet)
+                c.restoreState()
+        self.body.drawOn(c, self.indent, 0)
 
 
 class Builder:

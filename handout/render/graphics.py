@@ -15,7 +15,7 @@ from handout.document import Role
 from handout.errors import HandoutError
 from handout.qr import qr_matrix
 from handout.render.fonts import MAIN
-from handout.render.tagging import ARTIFACT_PAGINATION_HEADER, Node, TaggedCanvas, TaggedParagraph, artifact, tagged
+from handout.render.tagging import ARTIFACT_PAGINATION_HEADER, Node, TaggedCanvas, artifact, tagged
 
 QR_WIDTH = 30 * mm
 MIN_ROWS_AFTER_SPLIT = 3  # readable at 20–30 cm, ten times its width (guidance.md)
@@ -334,51 +334,3 @@ class GridTable(Flowable):
             c.end_marked()
         c.restoreState()
 
-
-class BulletItem(Flowable):
-    """One list item: its bullet (Lbl) and its text (LBody). A long item splits; its bullet stays with the first part."""
-
-    role = Role.LIST
-
-    def __init__(self, bullet: str, label: Node | None, body: TaggedParagraph, font: str, size: float, colour: Color, indent: float) -> None:
-        super().__init__()
-        self.bullet = bullet
-        self.label = label
-        self.body = body
-        self.font = font
-        self.size = size
-        self.colour = colour
-        self.indent = indent
-        self.spaceAfter = 0.0
-
-    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
-        self.width = available_width
-        _, self.height = self.body.wrap(available_width - self.indent, available_height)
-        return self.width, self.height
-
-    def split(self, available_width: float, available_height: float) -> list[Flowable]:
-        parts = self.body.split(available_width - self.indent, available_height)
-        if len(parts) != 2:
-            return []
-        first = BulletItem(self.bullet, self.label, parts[0], self.font, self.size, self.colour, self.indent)
-        rest = BulletItem("", None, parts[1], self.font, self.size, self.colour, self.indent)
-        rest.spaceAfter = self.spaceAfter
-        return [first, rest]
-
-    def getSpaceBefore(self) -> float:  # noqa: N802 - ReportLab's name
-        return float(self.body.getSpaceBefore())
-
-    def getSpaceAfter(self) -> float:  # noqa: N802 - ReportLab's name
-        return max(float(self.spaceAfter), float(self.body.getSpaceAfter()))
-
-    def draw(self) -> None:
-        c = self.canv
-        if self.bullet:
-            # On the first line's baseline, where the paragraph sets it (its font size below the top).
-            with tagged(c, self.label):
-                c.saveState()
-                c.setFillColor(self.colour)
-                c.setFont(self.font, self.size)
-                c.drawString(0, self.height - self.body.style.fontSize, self.bullet)
-                c.restoreState()
-        self.body.drawOn(c, self.indent, 0)
