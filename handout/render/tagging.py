@@ -45,7 +45,7 @@ class Node:
     Mutable on purpose: marks are added as the element's content is drawn, page by page.
     """
 
-    __slots__ = ("kind", "parent", "kids", "alt", "actual_text", "scope", "bbox", "title")
+    __slots__ = ("kind", "parent", "kids", "alt", "actual_text", "scope", "bbox", "title", "tree")
 
     def __init__(self, kind: str, parent: Node | None = None, alt: str | None = None, actual_text: str | None = None, scope: str | None = None) -> None:
         self.kind = kind
@@ -56,22 +56,16 @@ class Node:
         self.scope = scope  # "Column" or "Row" on a table header cell
         self.bbox: tuple[float, float, float, float] | None = None  # a figure's place on its page
         self.title: str | None = None  # a name for the element that is not printed (a table's caption)
+        # Every element of the tree in the order made, shared by all of them: the tree is
+        # written in that order (object numbers need not follow reading order).
+        self.tree: list[Node] = parent.tree if parent is not None else []
+        self.tree.append(self)
 
     def add(self, kind: str, alt: str | None = None, actual_text: str | None = None, scope: str | None = None) -> Node:
         """A new child element, after the ones already added (reading order)."""
         child = Node(kind, self, alt, actual_text, scope)
         self.kids.append(child)
         return child
-
-    def walk(self) -> list[Node]:
-        """This element and every element under it, in reading order."""
-        found: list[Node] = []
-        stack = [self]
-        while stack:
-            node = stack.pop()
-            found.append(node)
-            stack += reversed([kid for kid in node.kids if isinstance(kid, Node)])
-        return found
 
 
 class SpacedTextObject(PDFTextObject):
@@ -206,7 +200,7 @@ class TaggedCanvas(Canvas):
     def write_structure(self, title: str, lang: str, created: dt.datetime) -> None:
         """Add the structure tree, MarkInfo and the XMP packet to the document (call after the last page is written)."""
         doc = self._doc
-        nodes = self.root.walk()
+        nodes = self.root.tree
         objects = [Packed() for _ in range(len(nodes) + 2)]  # the tree root, the ParentTree, then every element
         first = register(doc, objects)
         tree_root, parent_tree = objects[0], objects[1]
