@@ -85,6 +85,13 @@ class Paper(str, Enum):
     letter = "letter"
 
 
+class Layout(str, Enum):
+    """How the leaflet sits on the paper."""
+
+    standard = "standard"
+    trifold = "trifold"
+
+
 BrandOption = Annotated[
     Path | None,
     typer.Option("--brand", help="Brand folder (brand.toml, logo, optional templates/). Default: the built-in example clinic.", show_default=False),
@@ -129,9 +136,21 @@ def leaflet(
     qr_url: QrUrlOption = None,
     lang: LangOption = "en",
     large_print: LargePrintOption = False,
+    layout: Annotated[
+        Layout,
+        typer.Option(
+            "--layout",
+            help="standard: portrait pages. trifold: one landscape sheet, both sides, folded in three; print it two-sided, flip on short edge, at actual size.",
+            case_sensitive=False,
+        ),
+    ] = Layout.standard,
     output: Annotated[Path, typer.Option("--output", "-o", help="Where to write the PDF.")] = Path("leaflet.pdf"),
 ) -> None:
     """Render the walking and lower back pain leaflet as a branded PDF.
+
+    A tri-fold (--layout trifold) is one landscape sheet: print it on both
+    sides with "flip on short edge" at actual size (not "fit to page"), then
+    fold it along the grey ticks, the right-hand inside panel first.
 
     \b
     Examples:
@@ -139,6 +158,7 @@ def leaflet(
       handout leaflet --brand my-clinic --paper letter -o waiting-room.pdf
       handout leaflet --lang es -o folleto.pdf
       handout leaflet --large-print -o leaflet-large-print.pdf
+      handout leaflet --layout trifold -o trifold.pdf
     """
     from handout.brand import load_brand
     from handout.checks import qr_url as checked_qr_url
@@ -147,12 +167,17 @@ def leaflet(
     from handout.output import is_standard_output, write_output
     from handout.pipeline import Renderer
 
+    if large_print and layout is Layout.trifold:
+        raise UsageError("--large-print does not go with --layout trifold: 18 pt large print does not fit a tri-fold's panels; use the standard layout")
     language = checked_language("--lang", lang)
     url = checked_qr_url(qr_url)
     renderer = Renderer(load_brand(brand), paper.value, _template_dirs(templates), large_print=large_print)
-    pdf = renderer.leaflet(load_article(language=language), url)
+    pdf = renderer.leaflet(load_article(language=language), url, layout.value)
     where = write_output(output, pdf)
-    typer.echo(f"Wrote the leaflet to {where} ({len(pdf) // 1024} KB)", err=is_standard_output(output))
+    if layout is Layout.trifold:
+        typer.echo(f"Wrote the tri-fold leaflet to {where} ({len(pdf) // 1024} KB): print both sides, flip on short edge, actual size", err=is_standard_output(output))
+    else:
+        typer.echo(f"Wrote the leaflet to {where} ({len(pdf) // 1024} KB)", err=is_standard_output(output))
 
 
 @app.command("init-brand")

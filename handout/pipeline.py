@@ -121,9 +121,20 @@ class Renderer:
     def leaflet_document(self, article: Article, qr_url: str | None = None) -> Document:
         return self.document(LEAFLET_TEMPLATE, self._common(article, qr_url))
 
-    def leaflet(self, article: Article, qr_url: str | None = None) -> bytes:
-        """The branded leaflet PDF for an article, dated the day it is made."""
+    def leaflet(self, article: Article, qr_url: str | None = None, layout: str = "standard") -> bytes:
+        """The branded leaflet PDF for an article, dated the day it is made.
+
+        `layout` "standard": portrait pages; "trifold": one landscape sheet, both sides, that folds in three (render/trifold.py).
+        """
+        if layout not in ("standard", "trifold"):
+            raise ValueError(f"unknown leaflet layout {layout!r}")
         document = self.leaflet_document(article, qr_url)
+        if layout == "trifold":
+            from handout.render.trifold import NO_LARGE_PRINT, TrifoldRenderer
+
+            if self.large_print:
+                raise HandoutError(NO_LARGE_PRINT)
+            return TrifoldRenderer(self.brand, self.paper).render(document, document_date(dt.date.today()))
         with use_language(article.language):  # the page label
             return self.pdf.render(document, document_date(dt.date.today()))
 

@@ -19,10 +19,10 @@ OUT = Path(__file__).resolve().parents[1] / "assets" / "readme"
 DPI = 60
 
 
-def save_pages(pdf: bytes, stem: str, pages: tuple[int, ...]) -> None:
+def save_pages(pdf: bytes, stem: str, pages: tuple[int, ...], dpi: int = DPI) -> None:
     document = pypdfium2.PdfDocument(pdf)
     for index in pages:
-        image = document[index].render(scale=DPI / 72).to_pil()
+        image = document[index].render(scale=dpi / 72).to_pil()
         image.save(OUT / f"{stem}-page{index + 1}.png", optimize=True)
 
 
@@ -30,6 +30,8 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     renderer = Renderer(load_brand(), "a4")
     save_pages(renderer.leaflet(load_article()), "leaflet", (0,))
+    # Both sides of the tri-fold, a little sharper: a landscape sheet shows six narrow panels at once.
+    save_pages(renderer.leaflet(load_article(), layout="trifold"), "leaflet-trifold", (0, 1), dpi=80)
     plan = build_plan(PlanRequest(start_date=dt.date(2026, 12, 7)))
     pdf = renderer.plan(Patient("Jane Doe", "Sam Lee"), plan, load_article(), dt.date(2026, 11, 27))
     save_pages(pdf, "plan", (0, 2))

@@ -54,6 +54,8 @@ EVERY_KIND = {
     "plan-large-print": lambda: plan(6, large_print=True),
     "plan-spanish-letter": lambda: plan(language="es", paper="letter"),
     "plan-arabic-name": lambda: plan(2, False, "ليلى حداد"),
+    "trifold": lambda: renderer().leaflet(load_article(), layout="trifold"),
+    "trifold-spanish-letter": lambda: renderer("letter").leaflet(load_article(language="es"), layout="trifold"),
 }
 
 
