@@ -48,7 +48,7 @@ class _Footer:
 
 
 @dataclass(frozen=True)
-class _DocumentDate:
+class DocumentDate:
     """What ReportLab's PDFDate reads from its TimeStamp: the document's date and time in UTC."""
 
     YMDhms: tuple[int, int, int, int, int, int]  # noqa: N815 - ReportLab's name
@@ -67,7 +67,7 @@ def _numbered_canvas(draw_furniture: Callable[[Canvas, _Footer, int, int], None]
             self._pages: list[dict[str, Any]] = []
             # ReportLab's invariant mode dates every file 1 January 2000. The document's
             # own date keeps the file reproducible and true; the file ID follows it too.
-            self._doc._timeStamp = _DocumentDate(created.astimezone(dt.UTC).timetuple()[:6])  # type: ignore[arg-type]
+            self._doc._timeStamp = DocumentDate(created.astimezone(dt.UTC).timetuple()[:6])  # type: ignore[arg-type]
             self._doc.updateSignature(created.isoformat())
 
         def showPage(self) -> None:  # noqa: N802 - ReportLab's name

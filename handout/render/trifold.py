@@ -23,7 +23,7 @@ from handout.errors import HandoutError
 from handout.render.flowables import Builder, heading_tag
 from handout.render.fonts import MAIN, inline_markup, paragraph, register_fonts, string_width, text_markup
 from handout.render.graphics import QR_WIDTH, LogoFlowable, QRFlowable
-from handout.render.pdf import PAPER_SIZES, _DocumentDate
+from handout.render.pdf import PAPER_SIZES, DocumentDate
 from handout.render.styles import INK, MUTED, NOTE_TINT, Profile, Styles, make_styles
 from handout.render.tagging import Node, TaggedCanvas, artifact
 from handout.templating import nowrap
@@ -248,7 +248,7 @@ class _SheetCanvas(TaggedCanvas):
     def __init__(self, *args: Any, created: dt.datetime, title: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._created, self._title, self._lang = created, title, kwargs["lang"]  # the template passes its lang on
-        self._doc._timeStamp = _DocumentDate(created.astimezone(dt.UTC).timetuple()[:6])  # type: ignore[arg-type]
+        self._doc._timeStamp = DocumentDate(created.astimezone(dt.UTC).timetuple()[:6])  # type: ignore[arg-type]
         self._doc.updateSignature(created.isoformat())
 
     def save(self) -> None:
