@@ -160,19 +160,14 @@ def leaflet(
       handout leaflet --large-print -o leaflet-large-print.pdf
       handout leaflet --layout trifold -o trifold.pdf
     """
-    from handout.brand import load_brand
     from handout.checks import qr_url as checked_qr_url
-    from handout.content import load_article
     from handout.i18n import checked_language
     from handout.output import is_standard_output, write_output
-    from handout.pipeline import Renderer
+    from handout.service import Clinic
 
-    if large_print and layout is Layout.trifold:
-        raise UsageError("--large-print does not go with --layout trifold: 18 pt large print does not fit a tri-fold's panels; use the standard layout")
     language = checked_language("--lang", lang)
     url = checked_qr_url(qr_url)
-    renderer = Renderer(load_brand(brand), paper.value, _template_dirs(templates), large_print=large_print)
-    pdf = renderer.leaflet(load_article(language=language), url, layout.value)
+    pdf = Clinic(brand, _template_dirs(templates), paper.value).leaflet(language, url, large_print, layout.value)
     where = write_output(output, pdf)
     if layout is Layout.trifold:
         typer.echo(f"Wrote the tri-fold leaflet to {where} ({len(pdf) // 1024} KB): print both sides, flip on short edge, actual size", err=is_standard_output(output))

@@ -35,6 +35,7 @@ CLI_LABELS = {
     "password": "the PDF password",
     "encrypt": "--encrypt",
 }
+NO_LARGE_PRINT_TRIFOLD = "--large-print does not go with --layout trifold: 18 pt large print does not fit a tri-fold's panels; use the standard layout"
 PLAN_NUMBER_FIELDS = ("start_minutes", "target_minutes", "walks_per_week", "weeks", "start_date")
 
 
@@ -165,11 +166,13 @@ class Clinic:
             self._renderers[large_print] = Renderer(self.brand, self.paper, self.template_dirs, large_print=large_print)
         return self._renderers[large_print]
 
-    def leaflet(self, language: str, qr_url: str | None = None, large_print: bool = False) -> bytes:
-        """The waiting-room leaflet in `language`."""
+    def leaflet(self, language: str, qr_url: str | None = None, large_print: bool = False, layout: str = "standard") -> bytes:
+        """The waiting-room leaflet in `language`: portrait pages, or a tri-fold sheet (`layout="trifold"`, never in large print)."""
         from handout.content import load_article
 
-        return self.renderer(large_print).leaflet(load_article(language=language), qr_url)
+        if large_print and layout == "trifold":
+            raise UsageError(NO_LARGE_PRINT_TRIFOLD)
+        return self.renderer(large_print).leaflet(load_article(language=language), qr_url, layout)
 
     def plan(self, order: PlanOrder, issued: dt.date) -> bytes:
         """The patient's plan, issued today: locked with the order's password when it has one."""
