@@ -135,7 +135,7 @@ class _StructureMerger:
         self.pikepdf = pikepdf
         self.merged = merged
         self.document = merged.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.StructElem, S=pikepdf.Name.Document, K=pikepdf.Array()))
-        self.nums: Any = pikepdf.Array()  # the new ParentTree: keys and values alternate
+        self.nums: list[Any] = []  # the new ParentTree: keys and values alternate (one pikepdf Array at the end: extending one copies it)
         self.next_key = 0
         self.lang = ""
 
@@ -146,7 +146,8 @@ class _StructureMerger:
         if tree is None:
             return
         self.lang = self.lang or str(source.Root.get("/Lang", ""))
-        old = {int(tree.ParentTree.Nums[i]): tree.ParentTree.Nums[i + 1] for i in range(0, len(tree.ParentTree.Nums), 2)}
+        entries = list(tree.ParentTree.Nums)
+        old = {int(entries[i]): entries[i + 1] for i in range(0, len(entries), 2)}
         keys: dict[int, int] = {}
         for offset, page in enumerate(source.pages):
             keys[int(page.obj.StructParents)] = self._key()
@@ -182,7 +183,7 @@ class _StructureMerger:
                 self.nums.extend([key, pikepdf.Array()])
             page.obj.Tabs = pikepdf.Name.S
         root = merged.make_indirect(
-            pikepdf.Dictionary(Type=pikepdf.Name.StructTreeRoot, K=self.document, ParentTree=merged.make_indirect(pikepdf.Dictionary(Nums=self.nums)), ParentTreeNextKey=self.next_key)
+            pikepdf.Dictionary(Type=pikepdf.Name.StructTreeRoot, K=self.document, ParentTree=merged.make_indirect(pikepdf.Dictionary(Nums=pikepdf.Array(self.nums))), ParentTreeNextKey=self.next_key)
         )
         self.document.P = root
         merged.Root.StructTreeRoot = root
