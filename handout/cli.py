@@ -372,6 +372,28 @@ def check(
         raise typer.Exit(EXIT_FAILURE)
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on. Anything but 127.0.0.1 needs HANDOUT_WEB_PASSWORD.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.", min=1, max=65535)] = 8400,
+    brand: BrandOption = None,
+    templates: TemplatesOption = None,
+    paper: PaperOption = Paper.a4,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Folder for the outbox of plans emailed from the page. Default: your user data folder.", show_default=False)] = None,
+    open_browser: Annotated[bool, typer.Option("--open", help="Open the page in the default browser.")] = False,
+) -> None:
+    """Offer leaflets and plans on a web page for the front desk, on this computer.
+
+    \b
+    Examples:
+      handout serve --open
+      handout serve --brand my-clinic --paper letter
+    """
+    from handout.web.server import run_server
+
+    run_server(host, port, brand, _template_dirs(templates), paper.value, data_dir, open_browser)
+
+
 def _template_dirs(templates: Path | None) -> list[Path]:
     return [templates] if templates is not None else []
 

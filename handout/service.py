@@ -124,7 +124,7 @@ def check_plan_form(form: PlanForm, today: dt.date, labels: Mapping[str, str] = 
                 f"{labels['email']} needs {labels['consent']} (the patient agreed to unencrypted email) or {labels['encrypt']} (a password-locked PDF)",
             )
         )
-    url = checked("qr_url", _qr_url, form.qr_url) if form.qr_url.strip() else None
+    url = checked("qr_url", qr_address, form.qr_url) if form.qr_url.strip() else None
     if patient:
         checked("patient", checks.printable, patient)
     if clinician:
@@ -141,7 +141,8 @@ def check_plan_form(form: PlanForm, today: dt.date, labels: Mapping[str, str] = 
     )
 
 
-def _qr_url(label: str, value: str) -> str:
+def qr_address(label: str, value: str) -> str:
+    """A web address for the QR code, checked the one way for both faces."""
     from handout.errors import HandoutError
     from handout.qr import check_url
 

@@ -33,12 +33,16 @@ def free_port() -> int:
 
 @contextmanager
 def served(data_dir: Path, env: dict[str, str] | None = None, *extra: str) -> Iterator[str]:
-    """`handout serve` on a free loopback port, as a user starts it; yields its address and stops it with Ctrl-C."""
+    """`handout serve` on a free loopback port, as a user starts it; yields its address and stops it with Ctrl-C.
+
+    All it prints (its log included) goes to `serve.log` beside `data_dir`, for tests to read.
+    """
     port = free_port()
+    log = (data_dir.parent / "serve.log").open("w", encoding="utf-8")
     process = subprocess.Popen(
         [sys.executable, "-m", "handout", "serve", "--port", str(port), "--data-dir", str(data_dir), *extra],
         env={**os.environ, **(env or {})},
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
@@ -51,8 +55,7 @@ def served(data_dir: Path, env: dict[str, str] | None = None, *extra: str) -> It
                     break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    output = process.stdout.read() if process.stdout else ""
-                    raise RuntimeError(f"handout serve did not start: {output}") from None
+                    raise RuntimeError(f"handout serve did not start: {(data_dir.parent / 'serve.log').read_text()}") from None
                 time.sleep(0.2)
         yield url
     finally:
@@ -62,6 +65,7 @@ def served(data_dir: Path, env: dict[str, str] | None = None, *extra: str) -> It
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        log.close()
 
 
 @contextmanager

@@ -1,0 +1,251 @@
+"""The front desk's pages: thin handlers that read a form, call handout.service, and fill a template."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import secrets
+import string
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from handout import document as doc
+from handout.checks import password_problem
+from handout.errors import HandoutError
+from handout.i18n import available_languages, checked_language
+from handout.service import CLI_LABELS, Clinic, FieldProblem, FormProblems, PlanForm, PlanOrder, check_plan_form, qr_address
+from handout.templating import render_template
+from handout.web.security import CSRF_FIELD, Sessions
+from handout.web.store import ExpiringStore
+
+# The plan form's labels: a problem reads "<label> <problem>", the same words as the command line's.
+WEB_LABELS = {
+    **CLI_LABELS,
+    "patient": "Patient name",
+    "clinician": "Clinician",
+    "start_minutes": "Start minutes",
+    "target_minutes": "Target minutes",
+    "walks_per_week": "Walks a week",
+    "weeks": "Weeks",
+    "start_date": "Start date",
+    "language": "Language",
+    "qr_url": "QR address",
+    "email": "Email address",
+    "consent": "the consent box",
+    "encrypt": "a PDF password",
+    "password": "The PDF password",
+}
+
+
+@dataclass(frozen=True)
+class HeldPlan:
+    """A made plan waiting on the preview page: the form it came from, its order and its PDF."""
+
+    form: PlanForm
+    order: PlanOrder
+    pdf: bytes
+
+
+class FrontDesk:
+    """The pages for one clinic: its documents (through the service layer), the session cookies and the plans held in memory."""
+
+    def __init__(self, clinic: Clinic, data_dir: Path, today: Callable[[], dt.date] = dt.date.today, store: ExpiringStore[HeldPlan] | None = None) -> None:
+        self.clinic = clinic
+        self.data_dir = data_dir
+        self.today = today
+        self.sessions = Sessions()
+        self.plans: ExpiringStore[HeldPlan] = store or ExpiringStore()
+        self.clinicians: dict[str, str] = {}  # session id → the clinician's name, remembered for the session
+        self.env = clinic.renderer(False).env
+
+    # -- shared ------------------------------------------------------------
+
+    def page(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        sid = self.sessions.session_id(request)
+        html = render_template(
+            self.env,
+            f"web/{template}",
+            {"brand": self.clinic.brand, "error": None, "problems": None, "values": {}, "csrf_field": CSRF_FIELD, "csrf": self.sessions.csrf_token(sid), "languages": available_languages(), **context},
+        )
+        response = HTMLResponse(html, status_code=status)
+        self.sessions.keep(response, sid)
+        return response
+
+    async def checked_form(self, request: Request) -> Mapping[str, str] | None:
+        """The posted form when its CSRF token matches the session's; None when it does not."""
+        form = await request.form()
+        sid = self.sessions.session_id(request)
+        token = form.get(CSRF_FIELD, "")
+        if not isinstance(token, str) or not self.sessions.csrf_ok(sid, token):
+            return None
+        return {key: value for key, value in form.items() if isinstance(value, str)}
+
+    def refused(self, request: Request) -> HTMLResponse:
+        return self.page(request, "error.html.j2", 403, message="This form has expired. Go back, reload the page and try again.")
+
+    # -- pages ---------------------------------------------------------------
+
+    async def home(self, request: Request) -> Response:
+        return self.page(request, "home.html.j2")
+
+    async def leaflet_form(self, request: Request) -> Response:
+        return self.page(request, "leaflet.html.j2", values={"paper": self.clinic.paper, "language": "en", "layout": "standard"}, error=None)
+
+    async def leaflet(self, request: Request) -> Response:
+        form = await self.checked_form(request)
+        if form is None:
+            return self.refused(request)
+        values = {key: form.get(key, "") for key in ("paper", "qr_url", "language", "layout", "large_print")}
+        try:
+            clinic = self.clinic if values["paper"] in ("", self.clinic.paper) else Clinic(self.clinic.brand.directory, self.clinic.template_dirs, _paper(values["paper"]))
+            language = checked_language(WEB_LABELS["language"], values["language"] or "en")
+            url = qr_address(WEB_LABELS["qr_url"], values["qr_url"]) if values["qr_url"].strip() else None
+            if values["layout"] not in ("", "standard", "trifold"):
+                raise HandoutError("layout must be standard or trifold")
+            pdf = clinic.leaflet(language, url, values["large_print"] == "on", values["layout"] or "standard")
+        except HandoutError as exc:
+            return self.page(request, "leaflet.html.j2", 422, values=values, error=exc.message)
+        return _pdf(pdf, "leaflet.pdf", inline=form.get("action") == "print")
+
+    async def plan_form(self, request: Request) -> Response:
+        sid = self.sessions.session_id(request)
+        values = {"clinician": self.clinicians.get(sid, ""), "start_date": self.today().isoformat(), "language": "en"}
+        return self.page(request, "plan.html.j2", values=values, problems=None)
+
+    async def plan(self, request: Request) -> Response:
+        form = await self.checked_form(request)
+        if form is None:
+            return self.refused(request)
+        typed = PlanForm(
+            patient=form.get("patient", ""),
+            clinician=form.get("clinician", ""),
+            start_minutes=form.get("start_minutes", ""),
+            target_minutes=form.get("target_minutes", ""),
+            walks_per_week=form.get("walks_per_week", ""),
+            weeks=form.get("weeks", ""),
+            start_date=form.get("start_date", ""),
+            language=form.get("language") or "en",
+            large_print=form.get("large_print") == "on",
+            with_article=form.get("with_article") == "on",
+        )
+        try:
+            order = check_plan_form(typed, self.today(), WEB_LABELS)
+            pdf = self.clinic.plan(order, self.today())
+        except FormProblems as exc:
+            return self.page(request, "plan.html.j2", 422, values=dict(form), problems=exc)
+        except HandoutError as exc:
+            return self.page(request, "plan.html.j2", 422, values=dict(form), problems=None, error=exc.message)
+        self.clinicians[self.sessions.session_id(request)] = order.patient.clinician
+        token = self.plans.put(HeldPlan(typed, order, pdf))
+        # POST, then redirect, then GET: the URL carries a random token, never the patient's name.
+        return RedirectResponse(f"/plans/{token}", status_code=303)
+
+    async def preview(self, request: Request) -> Response:
+        held = self.plans.get(request.path_params["token"])
+        if held is None:
+            return self.page(request, "error.html.j2", 404, message="This plan is no longer here: plans are kept for 30 minutes. Make it again.")
+        return self.preview_page(request, held, request.path_params["token"])
+
+    def preview_page(self, request: Request, held: HeldPlan, token: str, status: int = 200, **context: Any) -> HTMLResponse:
+        document = self.clinic.renderer(held.order.large_print).plan_document(
+            held.order.patient, held.order.schedule, _article(held.order.language), self.today(), held.order.with_article, held.order.qr_url
+        )
+        summary, table = _summary_and_schedule(document)
+        context.setdefault("values", {})
+        context.setdefault("problems", None)
+        return self.page(request, "preview.html.j2", status, token=token, summary=summary, table=table, smtp=bool(os.environ.get("HANDOUT_SMTP_HOST")), **context)
+
+    async def plan_pdf(self, request: Request) -> Response:
+        form = await self.checked_form(request)
+        if form is None:
+            return self.refused(request)
+        held = self.plans.get(request.path_params["token"])
+        if held is None:
+            return self.page(request, "error.html.j2", 404, message="This plan is no longer here: plans are kept for 30 minutes. Make it again.")
+        return _pdf(held.pdf, "walking-plan.pdf", inline=form.get("action") == "print")
+
+    async def email(self, request: Request) -> Response:
+        form = await self.checked_form(request)
+        if form is None:
+            return self.refused(request)
+        token = request.path_params["token"]
+        held = self.plans.get(token)
+        if held is None:
+            return self.page(request, "error.html.j2", 404, message="This plan is no longer here: plans are kept for 30 minutes. Make it again.")
+        locked = form.get("protection") == "password"
+        password = form.get("password", "") if locked else ""
+        generated = locked and not password
+        if generated:
+            password = new_password()
+        typed = dataclasses.replace(held.form, email=form.get("email", ""), consent=form.get("protection") == "consent", encrypt=locked, password=password)
+        values = {"email": typed.email, "protection": form.get("protection", "")}
+        try:
+            order = check_plan_form(typed, self.today(), WEB_LABELS)
+            if not order.email:
+                raise FormProblems([FieldProblem("email", f"{WEB_LABELS['email']} must not be empty")])
+            outbox = None if os.environ.get("HANDOUT_SMTP_HOST") else self.data_dir / "outbox"
+            mailer = self.clinic.mailer(os.environ, outbox)
+            pdf = self.clinic.plan(order, self.today())
+            said = self.clinic.email_plan(mailer, order, pdf)
+        except FormProblems as exc:
+            return self.preview_page(request, held, token, 422, values=values, problems=exc)
+        except HandoutError as exc:
+            return self.preview_page(request, held, token, 422, values=values, error=exc.message)
+        # The outbox file's path is the clinic's own; the address is never shown back.
+        return self.page(request, "sent.html.j2", said=said, password=password if generated else "", token=token)
+
+
+def new_password() -> str:
+    """A password staff read out to the patient: 12 letters and digits without look-alikes (0/O, 1/l/I), in groups of four."""
+    alphabet = "".join(c for c in string.ascii_letters + string.digits if c not in "0O1lI")
+    while True:
+        groups = ["".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(3)]
+        password = "-".join(groups)
+        if password_problem(password) is None and any(c.isdigit() for c in password):
+            return password
+
+
+def _paper(value: str) -> str:
+    if value not in ("a4", "letter"):
+        raise HandoutError(f"paper must be a4 or letter, not {value[:20]!r}")
+    return value
+
+
+def _article(language: str) -> Any:
+    from handout.content import load_article
+
+    return load_article(language=language)
+
+
+def _pdf(pdf: bytes, name: str, inline: bool) -> Response:
+    # The file name is fixed: a patient's name never reaches a file name or the browser's download list.
+    disposition = "inline" if inline else "attachment"
+    return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": f'{disposition}; filename="{name}"'})
+
+
+def _summary_and_schedule(document: doc.Document) -> tuple[str, list[list[str]]]:
+    """The plan's summary sentence and weekly table, taken from the document as printed (not worded again here)."""
+    summary = ""
+    table: list[list[str]] = []
+    for block in _walk(document.blocks):
+        if not summary and isinstance(block, doc.Paragraph) and block.style == "summary":
+            summary = doc.plain_text(block.text)
+        if not table and isinstance(block, doc.Table) and block.header_rows == 1 and block.style == "grid":
+            table = [[doc.plain_text(cell.text) for cell in row] for row in block.rows]
+    return summary, table
+
+
+def _walk(blocks: tuple[doc.Block, ...]) -> list[doc.Block]:
+    found: list[doc.Block] = []
+    for block in blocks:
+        found.append(block)
+        if isinstance(block, doc.Keep | doc.Panel | doc.QRCode):
+            found += _walk(block.children)
+    return found
+
