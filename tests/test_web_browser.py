@@ -12,6 +12,12 @@ from helpers import all_text
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "assets" / "readme"
 
 
+def wait_for_page(driver: object, part: str) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 10).until(lambda d: part in d.current_url and d.execute_script("return document.readyState") == "complete")
+
+
 def no_violations(driver: object, page: str) -> None:
     violations = axe_violations(driver)
     assert violations == [], f"{page}: " + "; ".join(f"{v['id']}: {v.get('help')}" for v in violations)
@@ -21,6 +27,7 @@ def no_violations(driver: object, page: str) -> None:
 def test_a_receptionist_makes_prints_and_emails_a_plan_with_the_keyboard_and_every_page_passes_axe(tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
 
     downloads = tmp_path / "downloads"
     downloads.mkdir()
@@ -35,6 +42,7 @@ def test_a_receptionist_makes_prints_and_emails_a_plan_with_the_keyboard_and_eve
         # A mistake first: the error is announced, sits by its field, and what was typed stays.
         driver.find_element(By.ID, "weeks").send_keys("30")  # type: ignore[attr-defined]
         driver.find_element(By.ID, "weeks").send_keys(Keys.ENTER)  # type: ignore[attr-defined]
+        WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.ID, "patient-error"))
         assert driver.find_element(By.ID, "patient-error").text == "Patient name must not be empty"  # type: ignore[attr-defined]
         assert driver.find_element(By.ID, "weeks").get_attribute("value") == "30"  # type: ignore[attr-defined]
         no_violations(driver, "plan form with errors")
@@ -47,6 +55,7 @@ def test_a_receptionist_makes_prints_and_emails_a_plan_with_the_keyboard_and_eve
         driver.find_element(By.ID, "clinician").send_keys("Sam Lee")  # type: ignore[attr-defined]
         driver.save_screenshot(str(tmp_path / "web-plan-form.png"))  # type: ignore[attr-defined]
         weeks.send_keys(Keys.ENTER)
+        wait_for_page(driver, "/plans/")
         assert "/plans/" in driver.current_url and "Ana" not in driver.current_url  # type: ignore[attr-defined]
         assert driver.find_element(By.CSS_SELECTOR, "p.summary").text.startswith("Walk 10 minutes, 5 days a week this week.")  # type: ignore[attr-defined]
         no_violations(driver, "plan preview")
@@ -59,6 +68,7 @@ def test_a_receptionist_makes_prints_and_emails_a_plan_with_the_keyboard_and_eve
         driver.find_element(By.ID, "email").send_keys("ana@example.org")  # type: ignore[attr-defined]
         driver.find_element(By.ID, "locked").click()  # type: ignore[attr-defined]
         driver.find_element(By.CSS_SELECTOR, "form[action$='/email'] button").click()  # type: ignore[attr-defined]
+        WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, "p.password"))
         password = driver.find_element(By.CSS_SELECTOR, "p.password").text  # type: ignore[attr-defined]
         assert len(password) == 14
         no_violations(driver, "emailed")
@@ -83,7 +93,7 @@ def test_nothing_typed_reaches_the_server_log(tmp_path: Path) -> None:
         driver.get(url + "/plan")  # type: ignore[attr-defined]
         driver.find_element(By.ID, "patient").send_keys("Zoë Secretname")  # type: ignore[attr-defined]
         driver.find_element(By.CSS_SELECTOR, "form button").click()  # type: ignore[attr-defined]
-        assert "/plans/" in driver.current_url  # type: ignore[attr-defined]
+        wait_for_page(driver, "/plans/")  # type: ignore[attr-defined]
         history = driver.execute_script("return window.location.href + ' ' + document.referrer")  # type: ignore[attr-defined]
         assert "Secretname" not in history
     log = (tmp_path / "serve.log").read_text(encoding="utf-8")
