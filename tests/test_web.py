@@ -239,3 +239,30 @@ def test_serve_says_in_one_line_when_its_port_is_taken(tmp_path: Path) -> None:
         result = CliRunner().invoke(cli, ["serve", "--port", str(port), "--data-dir", str(tmp_path)])
     assert result.exit_code == 1
     assert result.stderr.strip() == f"handout: error: port {port} is already in use (another handout serve?): choose another with --port"
+
+
+def test_the_clinic_page_shows_the_brand_and_the_pre_flight_report(client: TestClient, tmp_path: Path) -> None:
+    page = client.get("/clinic")
+    assert page.status_code == 200
+    assert "Example Physiotherapy Clinic" in page.text and "#1D5C7A, contrast 7.3:1 on white paper" in page.text
+    assert page.text.count("<td>Pass</td>") == 13 and "Everything passes." in page.text
+    logo = client.get("/clinic/logo")
+    assert logo.status_code == 200 and logo.headers["content-type"] == "image/svg+xml"
+
+
+def test_the_clinic_page_reports_a_failing_check_with_its_fix(tmp_path: Path, clock: Clock) -> None:
+    brand = tmp_path / "brand"
+    assert CliRunner().invoke(cli, ["init-brand", str(brand)]).exit_code == 0
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "leaflet.xml.j2").write_text(
+        '{% extends "builtin/leaflet.xml.j2" %}{% block title %}<title>{{ article.title }}</title>'
+        "<p>Notwithstanding comprehensive physiotherapeutic considerations, interdisciplinary musculoskeletal rehabilitation necessitates individualised, evidence-based prescriptive methodologies.</p>{% endblock %}",
+        encoding="utf-8",
+    )
+    clinic = Clinic(brand, [templates])
+    desk = FrontDesk(clinic, tmp_path / "data", today=lambda: TODAY, store=ExpiringStore(clock=clock))
+    with TestClient(create_app(clinic, tmp_path / "data", desk=desk), base_url=BASE) as other:
+        page = other.get("/clinic")
+    assert page.status_code == 200
+    assert "<td>Fail</td>" in page.text and "Something needs fixing" in page.text and "<h2>To fix</h2>" in page.text

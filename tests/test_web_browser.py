@@ -37,6 +37,10 @@ def test_a_receptionist_makes_prints_and_emails_a_plan_with_the_keyboard_and_eve
         no_violations(driver, "home")
         driver.get(url + "/leaflet")  # type: ignore[attr-defined]
         no_violations(driver, "leaflet")
+        driver.get(url + "/clinic")  # type: ignore[attr-defined]
+        no_violations(driver, "clinic")
+        assert driver.execute_script("return document.querySelector('img.logo').naturalWidth > 0")  # type: ignore[attr-defined]
+        driver.save_screenshot(str(tmp_path / "web-clinic.png"))  # type: ignore[attr-defined]
         driver.get(url + "/plan")  # type: ignore[attr-defined]
         no_violations(driver, "plan form")
         # A mistake first: the error is announced, sits by its field, and what was typed stays.
@@ -79,7 +83,7 @@ def test_a_receptionist_makes_prints_and_emails_a_plan_with_the_keyboard_and_eve
         driver.execute_script("document.body.style.zoom = '200%'")  # type: ignore[attr-defined]
         assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")  # type: ignore[attr-defined]
     if os.environ.get("HANDOUT_README_SCREENSHOTS"):
-        for shot in ("web-plan-form.png", "web-plan-preview.png"):
+        for shot in ("web-plan-form.png", "web-plan-preview.png", "web-clinic.png"):
             (SCREENSHOTS / shot).write_bytes((tmp_path / shot).read_bytes())
 
 

@@ -44,6 +44,8 @@ def create_app(clinic: Clinic, data_dir: Path, allowed_hosts: tuple[str, ...] = 
 
     routes = [
         Route("/", desk.home),
+        Route("/clinic", desk.clinic_page, methods=["GET"]),
+        Route("/clinic/logo", desk.logo, methods=["GET"]),
         Route("/leaflet", desk.leaflet_form, methods=["GET"]),
         Route("/leaflet", desk.leaflet, methods=["POST"]),
         Route("/plan", desk.plan_form, methods=["GET"]),

@@ -94,6 +94,20 @@ class FrontDesk:
     async def home(self, request: Request) -> Response:
         return self.page(request, "home.html.j2")
 
+    async def clinic_page(self, request: Request) -> Response:
+        """The brand as it will print, and `handout check`'s report on it (the same checks, the same words)."""
+        from handout.preflight import run_checks
+
+        brand = self.clinic.brand
+        report = run_checks(brand.directory, self.clinic.template_dirs, "en", self.clinic.paper)
+        colours = [("Primary colour (headings, links)", brand.primary_colour), ("Accent colour (rules)", brand.accent_colour)]
+        return self.page(request, "clinic.html.j2", report=report, colours=[(label, c.hex, round(c.contrast_with_white(), 1)) for label, c in colours])
+
+    async def logo(self, request: Request) -> Response:
+        from starlette.responses import FileResponse
+
+        return FileResponse(self.clinic.brand.logo)
+
     async def leaflet_form(self, request: Request) -> Response:
         return self.page(request, "leaflet.html.j2", values={"paper": self.clinic.paper, "language": "en", "layout": "standard"}, error=None)
 
