@@ -266,3 +266,13 @@ def test_the_clinic_page_reports_a_failing_check_with_its_fix(tmp_path: Path, cl
         page = other.get("/clinic")
     assert page.status_code == 200
     assert "<td>Fail</td>" in page.text and "Something needs fixing" in page.text and "<h2>To fix</h2>" in page.text
+
+
+def test_the_plan_pages_qr_address_is_checked_by_the_same_rule_and_printed_as_a_scannable_code(client: TestClient) -> None:
+    bad = client.post("/plan", data={"csrf": csrf(client), "patient": "Jane Doe", "qr_url": "ftp://x"})
+    assert field_errors(bad.text)["qr_url"].startswith("QR address: the QR URL must start with https:// or http://")
+    location = make_plan(client, qr_url="https://example.org/walk")
+    pdf = client.post(f"{location}/pdf", data={"csrf": csrf(client), "action": "download"}).content
+    from helpers import decode_qr_codes
+
+    assert "https://example.org/walk" in decode_qr_codes(pdf)

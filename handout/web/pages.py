@@ -145,6 +145,7 @@ class FrontDesk:
             weeks=form.get("weeks", ""),
             start_date=form.get("start_date", ""),
             language=form.get("language") or "en",
+            qr_url=form.get("qr_url", ""),
             large_print=form.get("large_print") == "on",
             with_article=form.get("with_article") == "on",
         )
