@@ -314,3 +314,26 @@ def test_a_batch_to_print_file_is_tagged_too_each_plan_a_part_in_its_language(tm
     result = subprocess.run([str(Path(sys.executable).with_name("pdfua")), "check", str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
     assert merge_plans([Printable(n + 2, f"P{n}", p) for n, p in enumerate(plans)])[0] == data
+
+
+@needs_poppler
+def test_many_structure_elements_are_split_over_object_streams_that_every_reader_indexes_alike(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An xref row's index field holds 65,535 at most: packing splits the elements so none overflows (proven with a small limit)."""
+    from handout.render import packing
+
+    schedule = build_plan(PlanRequest(start_date=START, weeks=4))
+    whole = tmp_path / "whole.pdf"
+    whole.write_bytes(Renderer(load_brand(None)).plan(Patient("Jane Doe"), schedule, load_article(), ISSUED))
+    monkeypatch.setattr(packing, "OBJECTS_PER_STREAM", 50)
+    split = tmp_path / "split.pdf"
+    split.write_bytes(Renderer(load_brand(None)).plan(Patient("Jane Doe"), schedule, load_article(), ISSUED))
+    assert split.read_bytes().count(b"/Type/ObjStm") > 5
+    assert check_structure(split.read_bytes()).problems == []
+
+    def struct(path: Path) -> str:
+        return subprocess.run(["pdfinfo", "-struct-text", str(path)], capture_output=True, text=True, check=True).stdout
+
+    assert struct(split) == struct(whole) and "wrong type" not in struct(split)
+    import pypdfium2
+
+    assert len(pypdfium2.PdfDocument(split.read_bytes())) == len(pypdfium2.PdfDocument(whole.read_bytes()))

@@ -14,6 +14,8 @@ from typing import Any
 
 from reportlab.pdfbase.pdfdoc import PDFDocument, PDFFile, PDFIndirectObject, PDFObject, PDFObjectReference
 
+OBJECTS_PER_STREAM = 10_000  # well under the 65,536 an xref row's 2-byte index field can hold
+
 
 class Packed(PDFObject):
     """An object written as given bytes inside the object stream (never a stream itself)."""
@@ -71,14 +73,23 @@ class PackingDocument(PDFDocument):
                 continue
             entries[counter] = (1, out.add(PDFIndirectObject(name, obj).format(self)), 0)
         del self.__accum__
+        if counter - 1 != len(self.numberToId):  # ReportLab's own check: an object after a gap would be lost
+            raise ValueError(f"object numbers have a gap: {counter - 1} written, {len(self.numberToId)} registered")
         stream_number = counter
-        if packed:
-            header = b" ".join(b"%d %d" % (n, offset) for n, offset in _offsets(packed)) + b" "
-            data = zlib.compress(header + b"".join(body + b"\n" for _, body in packed))
-            entries[stream_number] = (1, out.add(b"%d 0 obj\n<</Type/ObjStm/N %d/First %d/Filter/FlateDecode/Length %d>>\nstream\n" % (stream_number, len(packed), len(header), len(data)) + data + b"\nendstream\nendobj\n"), 0)
-            for index, (n, _) in enumerate(packed):
+        # Several streams of at most OBJECTS_PER_STREAM: an object's index in its stream
+        # must fit the xref's 2-byte field, and readers handle modest streams best.
+        for first in range(0, len(packed), OBJECTS_PER_STREAM):
+            chunk = packed[first : first + OBJECTS_PER_STREAM]
+            header = b" ".join(b"%d %d" % (n, offset) for n, offset in _offsets(chunk)) + b" "
+            data = zlib.compress(header + b"".join(body + b"\n" for _, body in chunk))
+            entries[stream_number] = (1, out.add(b"%d 0 obj\n<</Type/ObjStm/N %d/First %d/Filter/FlateDecode/Length %d>>\nstream\n" % (stream_number, len(chunk), len(header), len(data)) + data + b"\nendstream\nendobj\n"), 0)
+            for index, (n, _) in enumerate(chunk):
                 entries[n] = (2, stream_number, index)
+            stream_number += 1
+        stream_number -= 1 if packed else 0
         xref_number = stream_number + 1
+        if out.offset >= 1 << 32:
+            raise ValueError("a PDF over 4 GB cannot be indexed with 4-byte offsets")
         xref_offset = out.offset
         entries[xref_number] = (1, xref_offset, 0)
         rows = _xref_rows([entries.get(n, (0, 0, 0)) for n in range(xref_number + 1)])
