@@ -122,7 +122,8 @@ def merge_plans(plans: Sequence[Printable]) -> tuple[bytes, list[str], int]:
         merged.docinfo["/Title"] = title
         tree.finish(title)
         buffer = io.BytesIO()
-        merged.save(buffer, deterministic_id=True)
+        # Object streams keep 50 plans' structure trees small; 1.7 is the version PDF/UA is defined on.
+        merged.save(buffer, deterministic_id=True, object_stream_mode=pikepdf.ObjectStreamMode.generate, min_version="1.7")
         return buffer.getvalue(), ranges, len(merged.pages)
 
 

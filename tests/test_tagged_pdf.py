@@ -337,3 +337,13 @@ def test_many_structure_elements_are_split_over_object_streams_that_every_reader
     import pypdfium2
 
     assert len(pypdfium2.PdfDocument(split.read_bytes())) == len(pypdfium2.PdfDocument(whole.read_bytes()))
+
+
+def test_a_to_print_file_is_pdf_1_7_with_its_structure_compressed() -> None:
+    from handout.printing import Printable, merge_plans
+
+    one = plan(12, False)
+    data, _, _ = merge_plans([Printable(n, f"P{n}", one) for n in range(10)])
+    assert data.startswith(b"%PDF-1.7")
+    assert len(data) < 10 * len(one) * 1.1  # no bigger than the plans it holds (it was 2.4 times their size)
+    assert check_structure(data).problems == []
