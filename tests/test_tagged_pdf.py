@@ -347,3 +347,17 @@ def test_a_to_print_file_is_pdf_1_7_with_its_structure_compressed() -> None:
     assert data.startswith(b"%PDF-1.7")
     assert len(data) < 10 * len(one) * 1.1  # no bigger than the plans it holds (it was 2.4 times their size)
     assert check_structure(data).problems == []
+
+
+def test_an_svg_logo_naming_its_own_fonts_still_embeds_every_font(brand_dir: Path) -> None:
+    (brand_dir / "logo.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="80" viewBox="0 0 200 80"><rect width="200" height="80" fill="#1D5C7A"/>'
+        '<text x="10" y="30" font-family="Times New Roman, serif" font-size="20" fill="white">Physio</text>'
+        '<text x="10" y="60" font-family="Courier" font-weight="bold" font-size="20" fill="white">Clinic</text></svg>',
+        encoding="utf-8",
+    )
+    pdf = Renderer(load_brand(brand_dir)).leaflet(load_article())
+    assert check_structure(pdf).problems == []
+    with pikepdf.open(io.BytesIO(pdf)) as opened:
+        names = {str(font.BaseFont) for page in opened.pages for font in page.obj.Resources.Font.values()}
+    assert all("Atkinson" in name for name in names), names

@@ -14,7 +14,7 @@ from reportlab.platypus import Flowable, Image
 from handout.document import Role
 from handout.errors import HandoutError
 from handout.qr import qr_matrix
-from handout.render.fonts import MAIN
+from handout.render.fonts import MAIN, MAIN_BOLD
 from handout.render.tagging import ARTIFACT_PAGINATION_HEADER, Node, TaggedCanvas, artifact, tagged
 
 QR_WIDTH = 30 * mm
@@ -150,9 +150,22 @@ def _svg_drawing(path: Path) -> Drawing:
         drawing = None
     if drawing is None or not drawing.width or not drawing.height:
         raise HandoutError(f"{path}: the SVG logo could not be read; export it again or use a PNG")
-    # Drawings start in Helvetica, which would put a non-embedded font in the PDF.
+    # Drawings start in Helvetica, and a logo's text names its own fonts (Times, Courier…):
+    # ReportLab would write those unembedded, so every text is set in the embedded fonts.
     drawing.initialFontName = MAIN
+    _embedded_fonts(drawing)
     return drawing
+
+
+def _embedded_fonts(node: object) -> None:
+    """Set every String in a drawing in the main font (bold where its font was bold)."""
+    from reportlab.graphics.shapes import Group, String
+
+    if isinstance(node, String):
+        node.fontName = MAIN_BOLD if "bold" in str(node.fontName).lower() else MAIN
+    elif isinstance(node, Group):
+        for child in node.contents:
+            _embedded_fonts(child)
 
 
 class LogoFlowable(Flowable):
