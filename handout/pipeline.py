@@ -6,8 +6,9 @@ import datetime as dt
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
 
@@ -22,6 +23,9 @@ from handout.qr import check_url
 from handout.render.pdf import PdfRenderer
 from handout.render.styles import LARGE_PRINT, STANDARD
 from handout.templating import compile_template, environment_for, render_template, template_path
+
+if TYPE_CHECKING:  # the tri-fold layout is imported only when a tri-fold is made
+    from handout.render.trifold import TrifoldRenderer
 
 LEAFLET_TEMPLATE = "leaflet.xml.j2"
 PLAN_TEMPLATE = "plan.xml.j2"
@@ -121,6 +125,13 @@ class Renderer:
     def leaflet_document(self, article: Article, qr_url: str | None = None) -> Document:
         return self.document(LEAFLET_TEMPLATE, self._common(article, qr_url))
 
+    @cached_property
+    def _trifold(self) -> TrifoldRenderer:
+        """The tri-fold layout's renderer, built on first use (its seven style sets), then reused like `pdf`."""
+        from handout.render.trifold import TrifoldRenderer
+
+        return TrifoldRenderer(self.brand, self.paper)
+
     def leaflet(self, article: Article, qr_url: str | None = None, layout: str = "standard") -> bytes:
         """The branded leaflet PDF for an article, dated the day it is made.
 
@@ -130,11 +141,11 @@ class Renderer:
             raise ValueError(f"unknown leaflet layout {layout!r}")
         document = self.leaflet_document(article, qr_url)
         if layout == "trifold":
-            from handout.render.trifold import NO_LARGE_PRINT, TrifoldRenderer
+            from handout.render.trifold import NO_LARGE_PRINT
 
             if self.large_print:
                 raise HandoutError(NO_LARGE_PRINT)
-            return TrifoldRenderer(self.brand, self.paper).render(document, document_date(dt.date.today()))
+            return self._trifold.render(document, document_date(dt.date.today()))
         with use_language(article.language):  # the page label
             return self.pdf.render(document, document_date(dt.date.today()))
 

@@ -226,12 +226,12 @@ class GridTable(Flowable):
         rule: Color,
         ink: Color,
         tick_size: float,
-        cell_tags: list[list[Node | None]] | None = None,
+        cell_tags: list[list[Node | None]],
     ) -> None:
         super().__init__()
         self.rows = rows
         # Each cell's TH/TD; None marks a header row repeated overleaf (an artifact).
-        self.cell_tags: list[list[Node | None]] = cell_tags if cell_tags is not None else [[None] * len(row) for row in rows]
+        self.cell_tags = cell_tags
         self.header_rows = header_rows
         self.col_widths = col_widths
         self.row_height = row_height

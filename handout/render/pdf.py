@@ -47,28 +47,14 @@ class _Footer:
     body_bottom: float  # where the body's frame ends
 
 
-@dataclass(frozen=True)
-class DocumentDate:
-    """What ReportLab's PDFDate reads from its TimeStamp: the document's date and time in UTC."""
-
-    YMDhms: tuple[int, int, int, int, int, int]  # noqa: N815 - ReportLab's name
-    dhh: int = 0
-    dmm: int = 0
-
-
 def _numbered_canvas(draw_furniture: Callable[[Canvas, _Footer, int, int], None]) -> type[TaggedCanvas]:
     """A tagging canvas class that knows the page count when it draws each page's furniture, and dates its document."""
 
     class NumberedCanvas(TaggedCanvas):
-        def __init__(self, *args: Any, created: dt.datetime, footer: _Footer, title: str, **kwargs: Any) -> None:
+        def __init__(self, *args: Any, footer: _Footer, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self._footer = footer
-            self._created, self._title, self._lang = created, title, kwargs["lang"]  # the template passes its lang on
             self._pages: list[dict[str, Any]] = []
-            # ReportLab's invariant mode dates every file 1 January 2000. The document's
-            # own date keeps the file reproducible and true; the file ID follows it too.
-            self._doc._timeStamp = DocumentDate(created.astimezone(dt.UTC).timetuple()[:6])  # type: ignore[arg-type]
-            self._doc.updateSignature(created.isoformat())
 
         def showPage(self) -> None:  # noqa: N802 - ReportLab's name
             self._pages.append(dict(self.__dict__))
@@ -81,10 +67,25 @@ def _numbered_canvas(draw_furniture: Callable[[Canvas, _Footer, int, int], None]
                 with self.artifact(ARTIFACT_PAGINATION):
                     draw_furniture(self, self._footer, number, total)
                 super().showPage()
-            self.write_structure(self._title, self._lang, self._created)
             super().save()
 
     return NumberedCanvas
+
+
+def document_settings(document: doc.Document, brand: Brand) -> dict[str, Any]:
+    """What every handout PDF's doc template is given, whatever its layout: metadata, reproducibility, compression."""
+    return {
+        "title": document.title,
+        "author": brand.name,
+        "subject": document.subject,
+        "keywords": list(document.keywords),
+        "creator": f"handout {__version__}",
+        "lang": document.lang,
+        "displayDocTitle": 1,
+        "invariant": 1,
+        "initialFontName": MAIN,  # the page preamble's font: Helvetica would be an unembedded font
+        "pageCompression": 1,
+    }
 
 
 class PdfRenderer:
@@ -134,16 +135,7 @@ class PdfRenderer:
             rightMargin=MARGIN,
             topMargin=MARGIN,
             bottomMargin=footer.body_bottom,
-            title=document.title,
-            author=self.brand.name,
-            subject=document.subject,
-            keywords=list(document.keywords),
-            creator=f"handout {__version__}",
-            lang=document.lang,
-            displayDocTitle=1,
-            invariant=1,
-            initialFontName=MAIN,
-            pageCompression=1,
+            **document_settings(document, self.brand),
         )
         frame = Frame(MARGIN, footer.body_bottom, self.frame_width, self.page_height - MARGIN - footer.body_bottom, id="body", leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
         template.addPageTemplates([PageTemplate(id="page", frames=[frame])])

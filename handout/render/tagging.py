@@ -24,6 +24,15 @@ from handout.xmp import xmp_packet
 
 
 @dataclass(frozen=True)
+class DocumentDate:
+    """What ReportLab's PDFDate reads from its TimeStamp: the document's date and time in UTC."""
+
+    YMDhms: tuple[int, int, int, int, int, int]  # noqa: N815 - ReportLab's name
+    dhh: int = 0
+    dmm: int = 0
+
+
+@dataclass(frozen=True)
 class Mark:
     """A marked-content sequence: the page it is on and its MCID there."""
 
@@ -93,8 +102,9 @@ class TaggedCanvas(Canvas):
     artifact inside tagged content and tagged content inside an artifact.
     """
 
-    def __init__(self, *args: Any, root: Node, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, root: Node, created: dt.datetime, title: str, **kwargs: Any) -> None:
         self.root = root  # built with the flowables, before the canvas exists
+        self._created, self._title, self._lang = created, title, kwargs["lang"]  # the doc template passes its lang on
         self._page_marks: dict[int, list[Node]] = {}  # page index → the node of each MCID
         self._page_refs: dict[int, PDFObjectReference] = {}
         self._annotations: list[tuple[Node, AnnotationRef]] = []
@@ -106,6 +116,15 @@ class TaggedCanvas(Canvas):
         # The structure tree goes into an object stream; PDF/UA-1 is defined on PDF 1.7.
         self._doc.__class__ = PackingDocument
         self._doc._pdfVersion = (1, 7)
+        # ReportLab's invariant mode dates every file 1 January 2000. The document's
+        # own date keeps the file reproducible and true; the file ID follows it too.
+        self._doc._timeStamp = DocumentDate(created.astimezone(dt.UTC).timetuple()[:6])  # type: ignore[arg-type]
+        self._doc.updateSignature(created.isoformat())
+
+    def save(self) -> None:
+        """Write the structure tree (every page is written by now), then the file."""
+        self.write_structure()
+        super().save()
 
     # -- marked content -------------------------------------------------
 
@@ -197,7 +216,7 @@ class TaggedCanvas(Canvas):
 
     # -- the tree, written at save ---------------------------------------
 
-    def write_structure(self, title: str, lang: str, created: dt.datetime) -> None:
+    def write_structure(self) -> None:
         """Add the structure tree, MarkInfo and the XMP packet to the document (call after the last page is written)."""
         doc = self._doc
         nodes = self.root.tree
@@ -225,7 +244,7 @@ class TaggedCanvas(Canvas):
         catalog = doc.Catalog
         catalog.StructTreeRoot = tree_root
         catalog.MarkInfo = PDFDictionary({"Marked": "true"})
-        catalog.Metadata = _MetadataStream(xmp_packet(title, lang, created).encode("utf-8"))
+        catalog.Metadata = _MetadataStream(xmp_packet(self._title, self._lang, self._created).encode("utf-8"))
 
     def _element(self, node: Node, numbers: dict[int, int], pages: dict[int, int]) -> bytes:
         """A structure element's dictionary, as PDF bytes (/Type /StructElem is optional: left out, it is a tenth of the tree)."""

@@ -16,14 +16,13 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate
 from reportlab.platypus.doctemplate import ActionFlowable, LayoutError
 
-from handout import __version__
 from handout import document as doc
 from handout.brand import Brand
 from handout.errors import HandoutError
 from handout.render.flowables import Builder, heading_tag
-from handout.render.fonts import MAIN, inline_markup, paragraph, register_fonts, string_width, text_markup
+from handout.render.fonts import inline_markup, paragraph, register_fonts, string_width, text_markup
 from handout.render.graphics import QR_WIDTH, LogoFlowable, QRFlowable
-from handout.render.pdf import PAPER_SIZES, DocumentDate
+from handout.render.pdf import PAPER_SIZES, document_settings
 from handout.render.styles import INK, MUTED, NOTE_TINT, Profile, Styles, make_styles
 from handout.render.tagging import Node, TaggedCanvas, artifact
 from handout.templating import nowrap
@@ -242,20 +241,6 @@ class _BothSides(ActionFlowable):
             template.clean_hanging()  # begin page 2 now: ReportLab drops a page nothing is placed on
 
 
-class _SheetCanvas(TaggedCanvas):
-    """A tagging canvas dated as every handout PDF is (render/pdf.py's NumberedCanvas), writing the structure tree when saved."""
-
-    def __init__(self, *args: Any, created: dt.datetime, title: str, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._created, self._title, self._lang = created, title, kwargs["lang"]  # the template passes its lang on
-        self._doc._timeStamp = DocumentDate(created.astimezone(dt.UTC).timetuple()[:6])  # type: ignore[arg-type]
-        self._doc.updateSignature(created.isoformat())
-
-    def save(self) -> None:
-        self.write_structure(self._title, self._lang, self._created)
-        super().save()
-
-
 @dataclass(frozen=True)
 class _Placed:
     """A flowable wrapped to its column, ready to draw."""
@@ -378,19 +363,10 @@ class TrifoldRenderer:
             rightMargin=0,
             topMargin=0,
             bottomMargin=0,
-            title=document.title,
-            author=self.brand.name,
-            subject=document.subject,
-            keywords=list(document.keywords),
-            creator=f"handout {__version__}",
-            lang=document.lang,
-            displayDocTitle=1,
             # A print dialog that reads these prints the back the way the folds need, at full size (fit to page would move the folds).
             duplex="DuplexFlipShortEdge",
             printScaling="None",
-            invariant=1,
-            initialFontName=MAIN,
-            pageCompression=1,
+            **document_settings(document, self.brand),
         )
         frames = [
             Frame(p.column_left, sheet.column_bottom, p.column_width, sheet.column_height, id=p.name, leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
@@ -412,7 +388,7 @@ class TrifoldRenderer:
             ]
         )
         try:
-            template.build([*article, _BothSides()], canvasmaker=partial(_SheetCanvas, created=created, title=document.title, root=root))
+            template.build([*article, _BothSides()], canvasmaker=partial(TaggedCanvas, created=created, title=document.title, root=root))
         except LayoutError:
             raise _DoesNotFit from None  # a part that cannot split is taller than a panel
         except (ValueError, IndexError):
