@@ -379,10 +379,10 @@ def serve(
     brand: BrandOption = None,
     templates: TemplatesOption = None,
     paper: PaperOption = Paper.a4,
-    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Folder for the outbox of plans emailed from the page. Default: your user data folder.", show_default=False)] = None,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Folder for the outbox and the patient lists' journal. Default: your user data folder.", show_default=False)] = None,
     open_browser: Annotated[bool, typer.Option("--open", help="Open the page in the default browser.")] = False,
 ) -> None:
-    """Offer leaflets and plans on a web page for the front desk, on this computer.
+    """Offer leaflets, plans and patient lists on a web page for the front desk, on this computer.
 
     \b
     Examples:

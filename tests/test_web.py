@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
+import os
 import re
+import signal
 import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import zipfile
 from collections.abc import Iterator
+from html import unescape
 from pathlib import Path
+from typing import Any
 
 import pikepdf
 import pypdf
@@ -18,7 +29,9 @@ from typer.testing import CliRunner
 from handout.cli import app as cli
 from handout.service import Clinic
 from handout.web.app import create_app
+from handout.web.lists import PatientLists
 from handout.web.pages import FrontDesk, new_password
+from handout.web.security import SIGNED_IN_SECONDS, Sessions
 from handout.web.store import ExpiringStore
 
 from helpers import all_text
@@ -41,11 +54,23 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture
-def client(tmp_path: Path, clock: Clock) -> Iterator[TestClient]:
+def front_desk(data: Path, clock: Clock, password: str | None = None) -> FrontDesk:
+    """The app's pages with a fixed today, the test's clock, and lists made in this process (workers=1: no process start-up)."""
     clinic = Clinic(None)
-    desk = FrontDesk(clinic, tmp_path / "data", today=lambda: TODAY, store=ExpiringStore(clock=clock))
-    with TestClient(create_app(clinic, tmp_path / "data", desk=desk), base_url=BASE, follow_redirects=False) as test_client:
+    lists = PatientLists(clinic, data, lambda: TODAY, workers=1, clock=clock)
+    desk = FrontDesk(clinic, data, today=lambda: TODAY, store=ExpiringStore(clock=clock), password=password, lists=lists)
+    desk.sessions = Sessions(password, wrong_password_delay=0, clock=clock)
+    return desk
+
+
+@pytest.fixture
+def desk(tmp_path: Path, clock: Clock) -> FrontDesk:
+    return front_desk(tmp_path / "data", clock)
+
+
+@pytest.fixture
+def client(desk: FrontDesk) -> Iterator[TestClient]:
+    with TestClient(create_app(desk.clinic, desk.data_dir, desk=desk), base_url=BASE, follow_redirects=False) as test_client:
         yield test_client
 
 
@@ -61,10 +86,10 @@ def make_plan(client: TestClient, **fields: str) -> str:
 
 
 def field_errors(html: str) -> dict[str, str]:
-    return dict(re.findall(r'<p class="error" id="([a-z_]+)-error">([^<]+)</p>', html))
+    return {field: unescape(message) for field, message in re.findall(r'<p class="error" id="([a-z_]+)-error">([^<]+)</p>', html)}
 
 
-@pytest.mark.parametrize("path", ["/", "/plan", "/leaflet", "/no-such-page", "/static/handout.css"])
+@pytest.mark.parametrize("path", ["/", "/plan", "/leaflet", "/lists", "/sign-in", "/no-such-page", "/static/handout.css", "/static/progress.js", "/clinic/colours.css"])
 def test_every_response_carries_the_security_headers(client: TestClient, path: str) -> None:
     response = client.get(path)
     assert response.headers["content-security-policy"].startswith("default-src 'self'; script-src 'self'")
@@ -261,7 +286,7 @@ def test_the_clinic_page_reports_a_failing_check_with_its_fix(tmp_path: Path, cl
         encoding="utf-8",
     )
     clinic = Clinic(brand, [templates])
-    desk = FrontDesk(clinic, tmp_path / "data", today=lambda: TODAY, store=ExpiringStore(clock=clock))
+    desk = FrontDesk(clinic, tmp_path / "data", today=lambda: TODAY, store=ExpiringStore(clock=clock), lists=PatientLists(clinic, tmp_path / "data", workers=1))
     with TestClient(create_app(clinic, tmp_path / "data", desk=desk), base_url=BASE) as other:
         page = other.get("/clinic")
     assert page.status_code == 200
@@ -276,3 +301,347 @@ def test_the_plan_pages_qr_address_is_checked_by_the_same_rule_and_printed_as_a_
     from helpers import decode_qr_codes
 
     assert "https://example.org/walk" in decode_qr_codes(pdf)
+
+
+# -- the request log ---------------------------------------------------------------
+
+
+def test_the_request_log_names_routes_never_tokens_names_or_queries(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="handout.web.access")
+    location = make_plan(client)
+    client.get(location + "?patient=Jane+Doe")
+    client.get("/Jane-Doe")
+    lines = [record.getMessage() for record in caplog.records if record.name == "handout.web.access"]
+    assert "POST /plan 303" in lines and "GET /plans/{token} 200" in lines and "GET (no such page) 404" in lines
+    token = location.rsplit("/", 1)[1]
+    assert not any("Jane" in line or token in line or "?" in line for line in lines)
+
+
+# -- sign-in (HANDOUT_WEB_PASSWORD) --------------------------------------------------
+
+PASSWORD = "Front-desk 2026"
+
+
+@pytest.fixture
+def guarded(tmp_path: Path, clock: Clock) -> Iterator[TestClient]:
+    desk = front_desk(tmp_path / "data", clock, password=PASSWORD)
+    with TestClient(create_app(desk.clinic, desk.data_dir, allowed_hosts=(), desk=desk), base_url="http://clinic-pc.example:8400", follow_redirects=False) as test_client:
+        yield test_client
+
+
+def test_with_a_password_every_page_waits_for_sign_in(guarded: TestClient) -> None:
+    for path in ("/", "/plan", "/lists", "/clinic", "/clinic/logo", "/plans/abc", "/no-such-page"):
+        response = guarded.get(path)
+        assert (response.status_code, response.headers["location"]) == (303, "/sign-in"), path
+        assert response.headers["cache-control"] == "no-store" and "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert guarded.post("/plan", data={"patient": "Jane Doe"}).headers["location"] == "/sign-in"
+    assert guarded.get("/static/handout.css").status_code == 200  # the sign-in page's look
+    page = guarded.get("/sign-in")
+    assert page.status_code == 200 and '<label for="password">Password</label>' in page.text
+    assert 'autocomplete="current-password"' in page.text and 'href="/plan"' not in page.text  # no menu to pages it cannot open
+
+
+def test_signing_in_replaces_the_session_and_signing_out_ends_it(guarded: TestClient) -> None:
+    token = csrf(guarded, "/sign-in")
+    before = guarded.cookies["handout_session"]
+    wrong = guarded.post("/sign-in", data={"csrf": token, "password": "front-desk 2026"})
+    assert wrong.status_code == 422 and field_errors(wrong.text) == {"password": "Password is not right: type it again"}
+    assert 'aria-describedby="password-error"' in wrong.text and PASSWORD not in wrong.text
+    assert guarded.post("/sign-in", data={"password": PASSWORD}).status_code == 403  # no CSRF token
+    right = guarded.post("/sign-in", data={"csrf": token, "password": PASSWORD})
+    assert (right.status_code, right.headers["location"]) == (303, "/")
+    cookie = right.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "samesite=strict" in cookie.lower() and "Secure" not in cookie  # plain HTTP: no Secure flag
+    assert guarded.cookies["handout_session"] != before  # a session id known before sign-in is worth nothing after
+    plan = guarded.get("/plan")
+    assert plan.status_code == 200 and 'action="/sign-out"' in plan.text
+    assert guarded.get("/sign-in").headers["location"] == "/"
+    assert guarded.post("/sign-out", data={"csrf": csrf(guarded)}).headers["location"] == "/sign-in"
+    assert guarded.get("/plan").headers["location"] == "/sign-in"
+
+
+def test_a_sign_in_lasts_a_working_day(guarded: TestClient, clock: Clock) -> None:
+    token = csrf(guarded, "/sign-in")
+    assert guarded.post("/sign-in", data={"csrf": token, "password": PASSWORD}).status_code == 303
+    clock.now += SIGNED_IN_SECONDS - 1
+    assert guarded.get("/plan").status_code == 200
+    clock.now += 1
+    assert guarded.get("/plan").headers["location"] == "/sign-in"
+
+
+def test_behind_a_tls_proxy_the_session_cookie_is_secure(guarded: TestClient) -> None:
+    cookie = guarded.get("/sign-in", headers={"x-forwarded-proto": "https"}).headers["set-cookie"]
+    assert "HttpOnly" in cookie  # the test client speaks plain HTTP; the Secure flag follows the scheme the server sees
+    secure = TestClient(guarded.app, base_url="https://clinic-pc.example", follow_redirects=False)
+    assert "Secure" in secure.get("/sign-in").headers["set-cookie"]
+
+
+def test_serve_refuses_a_weak_web_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HANDOUT_WEB_PASSWORD", "short")
+    result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "handout: error: HANDOUT_WEB_PASSWORD must be at least 8 characters long"
+
+
+def test_serve_with_a_password_listens_beyond_this_computer_warns_about_tls_and_stops_cleanly(tmp_path: Path) -> None:
+    from browser import free_port
+
+    port = free_port()
+    env = {**os.environ, "HANDOUT_WEB_PASSWORD": PASSWORD}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "handout", "serve", "--host", "0.0.0.0", "--port", str(port), "--data-dir", str(tmp_path / "data")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/sign-in", timeout=2) as response:
+                    assert response.status == 200
+                    break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+                time.sleep(0.2)
+        # Another host name is fine here: the password, not the Host header, keeps others out.
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/plan", headers={"Host": "clinic-pc.example"})
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert response.url.endswith("/sign-in")
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=20)
+    assert process.returncode == 0
+    assert f"front desk at http://{socket.gethostname()}:{port}/" in out and "handout stopped serving." in out
+    assert "warning: other computers can reach this page" in err and "TLS" in err and "Traceback" not in err
+    assert "GET (before sign-in) 303" in err and "GET /sign-in 200" in err  # the request log: method, route, status
+
+
+# -- patient lists ---------------------------------------------------------------------
+
+LIST = (
+    "name,patient_id,email,consent_email,weeks\n"
+    "Jane Doe,P1,jane@example.org,yes,2\n"
+    "Ann Lee,P2,,,3\n"
+    "Bob Stone,P3,not-an-address,yes,2\n"
+    "Eve\u202eliam,P4,,,2\n"
+    "Max Power,P5,,,30\n"
+)
+
+
+def upload(client: TestClient, text: str | bytes, status: int = 303, **fields: str) -> str:
+    data = text.encode() if isinstance(text, str) else text
+    response = client.post("/lists", data={"csrf": csrf(client, "/lists"), **fields}, files={"patients_csv": ("patients.csv", data, "text/csv")})
+    assert response.status_code == status, response.text
+    return str(response.headers.get("location", response.text))
+
+
+def run_list(client: TestClient, location: str, delivery: str = "outbox") -> str:
+    started = client.post(f"{location}/run", data={"csrf": csrf(client), "delivery": delivery})
+    assert (started.status_code, started.headers["location"]) == (303, location), started.text
+    assert wait_for_run(client, location) == "done", client.get(location).text
+    return client.get(location).text
+
+
+def wait_for_run(client: TestClient, location: str) -> str:
+    """How the list's run ended."""
+    deadline = time.monotonic() + 30
+    while (state := client.get(f"{location}/progress").json()["state"]) == "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    return str(state)
+
+
+def test_a_list_is_checked_row_by_row_before_anything_is_made(client: TestClient, desk: FrontDesk, tmp_path: Path) -> None:
+    location = upload(client, LIST)
+    assert re.fullmatch(r"/lists/[A-Za-z0-9_-]{24}", location)
+    page = client.get(location)
+    assert page.status_code == 200 and "Nothing has been made or sent yet." in page.text
+    assert "2 rows are ready: 1 to email, 1 to print." in page.text and "3 rows have problems and will be skipped." in page.text
+    rows = re.findall(r'<tr><th scope="row">(\d+)</th><td>([^<]*)</td><td>([^<]+)</td></tr>', page.text)
+    assert rows == [
+        ("4", "P3", "email is not a valid email address"),
+        ("5", "P4", "name has the direction control U+202E, which can disguise text (type it again without it)"),
+        ("6", "P5", "weeks must be a whole number from 1 to 26, not 30"),
+    ]
+    assert "Jane" not in page.text and "Eve" not in page.text  # rows are named by number and patient_id only
+    assert not (tmp_path / "data" / "batch").exists() and not (tmp_path / "data" / "outbox").exists()  # nothing made, nothing journalled
+    assert client.get(f"{location}/progress").json() == {"state": "checked", "done": 0, "total": 0}
+
+
+def test_a_list_is_made_into_a_zip_of_plans_and_the_to_print_file_and_emails_go_to_the_outbox(client: TestClient, desk: FrontDesk, tmp_path: Path) -> None:
+    location = upload(client, LIST, language="es")
+    done = run_list(client, location)
+    assert "Patient list done" in done and "Emails in the outbox" in done and "P1 (row 2)" in done
+    assert re.search(r'<th scope="row">Failed</th><td>3</td>', done)
+    download = client.post(f"{location}/zip", data={"csrf": csrf(client)})
+    assert download.headers["content-type"] == "application/zip"
+    assert download.headers["content-disposition"] == 'attachment; filename="walking-plans.zip"'
+    archive = zipfile.ZipFile(io.BytesIO(download.content))
+    assert sorted(archive.namelist()) == ["plans/P1.pdf", "plans/P2.pdf", "report.txt", "to-print.pdf", "to-print.txt"]
+    assert "Jane Doe" in all_text(archive.read("plans/P1.pdf")) and "Semana" in all_text(archive.read("plans/P1.pdf"))  # the list's default language
+    assert "Ann Lee" in all_text(archive.read("to-print.pdf"))
+    assert archive.read("to-print.txt").decode().splitlines()[1].startswith("P2\t3\t")
+    report = archive.read("report.txt").decode()
+    assert "Emails in the outbox: 1 (P1 (row 2))" in report and "row 4: email is not a valid email address" in report
+    assert not any(name in report for name in ("Jane", "Ann", "Bob"))
+    (message,) = (tmp_path / "data" / "outbox").glob("P1-*.eml")
+    assert "jane@example.org" in message.read_text(encoding="utf-8")
+    # The plans live only in the list's ZIP: the batch folder keeps its journal and nothing else.
+    assert sorted(p.name for p in (tmp_path / "data" / "batch").iterdir()) == [".handout-batch.lock", "handout-journal.key", "handout-journal.sqlite"]
+    job = desk.lists.get(location.rsplit("/", 1)[1])
+    assert job is not None and sorted(p.name for p in job.folder.iterdir()) == ["walking-plans.zip"]  # the uploaded CSV is gone too
+
+
+def test_the_same_list_run_twice_emails_nobody_twice(client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "tls").mkdir()
+    server = SmtpServer(make_certificates(tmp_path / "tls")).start()
+    try:
+        for key, value in server.env().items():
+            monkeypatch.setenv(key, value)
+        text = "name,patient_id,email,consent_email\nJane Doe,P1,jane@example.org,yes\nAnn Lee,P2,ann@example.org,yes\n"
+        first = upload(client, text)
+        assert 'id="delivery-send"' in client.get(first).text
+        assert "Emailed</th><td>2</td>" in run_list(client, first, "send")
+        second = upload(client, text)  # uploaded again, as a receptionist would the next day
+        page = run_list(client, second, "send")
+        assert "Emailed</th><td>0</td>" in page and "Already sent (skipped)</th><td>2</td><td>P1 (row 2), P2 (row 3)</td>" in page
+        assert sorted(envelope[0] for envelope in server.recorder.envelopes) == ["ann@example.org", "jane@example.org"]
+    finally:
+        server.stop()
+
+
+def test_bad_mail_settings_are_shown_before_anything_is_made(client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HANDOUT_SMTP_HOST", "mail.example.org")
+    monkeypatch.setenv("HANDOUT_SMTP_SECURITY", "carrier-pigeon")
+    location = upload(client, LIST)
+    response = client.post(f"{location}/run", data={"csrf": csrf(client), "delivery": "send"})
+    assert response.status_code == 422 and "HANDOUT_SMTP_SECURITY must be starttls, ssl or none" in response.text
+    assert 'role="alert"' in response.text and "Nothing has been made or sent yet." in response.text
+    assert not (tmp_path / "data" / "batch").exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "fields", "field", "message"),
+    [
+        (b"", {}, "patients_csv", "Patient list: the file is empty"),
+        (b"patient,email\nJane,j@example.org\n", {}, "patients_csv", "Patient list: the first row has no 'name' column (2 columns, separated by commas)"),
+        (b'name\n"Jane Doe\n', {}, "patients_csv", "Patient list: row 2 opens a quote"),
+        ("name\nJiří Dvořák\n".encode("cp1250"), {}, "patients_csv", "Patient list: not UTF-8, and handout cannot tell for sure which encoding it is; re-save it as 'CSV UTF-8' or type its name under Text encoding (for example cp1252)"),
+        (b"name\nJane Doe\n", {"encoding": "base64"}, "encoding", "Text encoding: 'base64' is not a text encoding handout knows"),
+        (b"name\nJane Doe\n", {"language": "xx"}, "language", "Language"),
+        (b"name\nJane Doe\n", {"encrypt": "on"}, "patients_csv", "Patient list: no 'pdf_password' column; locking each PDF needs a password for every row"),
+        (b"name\n" + b"Jane Doe\n" * 5_001, {}, "patients_csv", "Patient list has 5,001 rows; the page makes at most 5,000 at a time"),
+        (b"name\n" + b"x" * (2 * 1024 * 1024), {}, "patients_csv", "Patient list is larger than 2 MB: split it into shorter lists, or use handout batch"),
+        (b"name\n" + b"x" * (3 * 1024 * 1024), {}, "patients_csv", "Patient list is larger than 2 MB: split it into shorter lists, or use handout batch"),
+    ],
+)
+def test_a_list_that_cannot_be_read_is_a_clear_message_by_its_field(
+    client: TestClient, tmp_path: Path, data: bytes, fields: dict[str, str], field: str, message: str
+) -> None:
+    response = client.post("/lists", data={"csrf": csrf(client, "/lists"), "large_print": "on", **fields}, files={"patients_csv": ("patients.csv", data, "text/csv")})
+    assert response.status_code in (413, 422)
+    assert field_errors(response.text)[field].startswith(message), field_errors(response.text)
+    assert 'role="alert"' in response.text and str(tmp_path) not in response.text and "/tmp/" not in response.text
+    if len(data) < 3 * 1024 * 1024:  # (a body over the limit is not read, so there is nothing to keep)
+        assert 'id="large_print" name="large_print" checked' in response.text  # what was chosen is kept
+
+
+def test_a_list_upload_needs_a_file_and_the_csrf_token(client: TestClient) -> None:
+    response = client.post("/lists", data={"csrf": csrf(client, "/lists")})
+    assert response.status_code == 422 and field_errors(response.text)["patients_csv"] == "Patient list: choose the CSV file your practice system exported"
+    assert 'aria-describedby="patients_csv-hint patients_csv-error"' in response.text
+    assert client.post("/lists", files={"patients_csv": ("p.csv", b"name\nJane\n", "text/csv")}).status_code == 403
+    location = upload(client, LIST)
+    assert client.post(f"{location}/run", data={"delivery": "outbox"}).status_code == 403
+    assert client.post(f"{location}/zip", data={}).status_code == 403
+
+
+def test_one_list_is_made_at_a_time_and_its_progress_shows_without_script(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from handout.web import lists
+
+    release = threading.Event()
+    real_run = lists.run_batch
+
+    def held_back(*args: Any) -> Any:
+        assert release.wait(20)
+        return real_run(*args)
+
+    monkeypatch.setattr(lists, "run_batch", held_back)
+    location = upload(client, LIST)
+    client.post(f"{location}/run", data={"csrf": csrf(client), "delivery": "outbox"})
+    try:
+        page = client.get(location)
+        assert "<h1>Making the plans</h1>" in page.text and '<progress id="progress-bar" max="2" value="0">' in page.text
+        assert '<label for="progress-bar">Plans made</label>' in page.text and f'<a href="{location}" class="button">Check progress</a>' in page.text
+        assert '<script src="/static/progress.js" defer></script>' in page.text and 'http-equiv="refresh"' not in page.text
+        assert client.get(f"{location}/progress").json() == {"state": "running", "done": 0, "total": 2}
+        assert client.post(f"{location}/run", data={"csrf": csrf(client), "delivery": "outbox"}).status_code == 303  # a second click does nothing
+        other = upload(client, LIST)
+        busy = client.post(f"{other}/run", data={"csrf": csrf(client), "delivery": "outbox"})
+        assert busy.status_code == 422 and "another patient list is being made; wait for it to finish, then make this one" in busy.text
+    finally:
+        release.set()
+    wait_for_run(client, location)
+    assert client.get(f"{location}/progress").json() == {"state": "done", "done": 2, "total": 2}
+    assert "Patient list done" in run_list(client, other)  # the next list, once the first is made
+
+
+def test_a_list_stopped_mid_run_keeps_nothing_and_says_how_to_finish(client: TestClient, desk: FrontDesk, tmp_path: Path) -> None:
+    location = upload(client, LIST)
+    job = desk.lists.get(location.rsplit("/", 1)[1])
+    assert job is not None
+    job.stop_asked = True  # as when the server is stopped: the run ends after the plan in hand
+    client.post(f"{location}/run", data={"csrf": csrf(client), "delivery": "outbox"})
+    assert wait_for_run(client, location) == "stopped"
+    page = client.get(location).text
+    assert "<h1>Patient list stopped</h1>" in page and "upload the list again" in page
+    assert not list((tmp_path / "data" / "batch").glob("*.pdf"))
+    assert client.post(f"{location}/zip", data={"csrf": csrf(client)}).status_code == 404
+
+
+def test_a_held_list_and_its_folder_go_after_30_minutes_and_at_shutdown(desk: FrontDesk, clock: Clock) -> None:
+    with TestClient(create_app(desk.clinic, desk.data_dir, desk=desk), base_url=BASE, follow_redirects=False) as client:
+        location = upload(client, LIST)
+        job = desk.lists.get(location.rsplit("/", 1)[1])
+        assert job is not None and (job.folder / "patients.csv").is_file()
+        assert oct(job.folder.stat().st_mode & 0o777) == "0o700"
+        clock.now += 31 * 60
+        gone = client.get(location)
+        assert gone.status_code == 404 and "lists are kept for 30 minutes" in gone.text
+        assert not job.folder.exists()
+        kept = upload(client, LIST)
+        kept_job = desk.lists.get(kept.rsplit("/", 1)[1])
+        assert kept_job is not None
+    assert not kept_job.folder.exists()  # the server stopped
+
+
+def test_the_clinics_colour_is_used_on_the_page_when_it_is_dark_enough(client: TestClient) -> None:
+    css = client.get("/clinic/colours.css")
+    assert css.headers["content-type"].startswith("text/css") and css.text == ":root { --primary: #1D5C7A; }\n"
+    assert '<link rel="stylesheet" href="/clinic/colours.css">' in client.get("/").text
+
+
+def test_a_bug_is_a_plain_page_with_the_usual_headers_and_only_its_type_in_the_log(
+    client: TestClient, desk: FrontDesk, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*args: object) -> bytes:
+        raise KeyError("Jane Doe")
+
+    monkeypatch.setattr(desk.clinic, "plan", broken)
+    response = client.post("/plan", data={"csrf": csrf(client), "patient": "Jane Doe"})
+    assert response.status_code == 500 and "<h1>Something went wrong</h1>" in response.text and "Jane" not in response.text
+    assert response.headers["cache-control"] == "no-store" and response.headers["x-frame-options"] == "DENY"
+    messages = [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR]
+    assert messages == ["unexpected KeyError while handling POST /plan"]
+    caplog.clear()  # the one error this test expects
+
+
+def test_plans_a_killed_server_left_in_the_batch_folder_go_at_the_next_start(desk: FrontDesk) -> None:
+    batch = desk.data_dir / "batch"
+    batch.mkdir(parents=True)
+    for name in ("P1.pdf", "to-print.pdf", "to-print.txt", ".P2.pdf.part", "handout-journal.sqlite"):
+        (batch / name).write_bytes(b"x")
+    with TestClient(create_app(desk.clinic, desk.data_dir, desk=desk), base_url=BASE):
+        assert sorted(p.name for p in batch.iterdir()) == [".handout-batch.lock", "handout-journal.sqlite"]

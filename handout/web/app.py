@@ -2,50 +2,62 @@
 
 from __future__ import annotations
 
-import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from handout.errors import HandoutError
 from handout.resources import templates_dir
 from handout.service import Clinic
+from handout.web.list_pages import UPLOAD_DRAIN_LIMIT, ListPages
 from handout.web.pages import FrontDesk
-from handout.web.security import LOOPBACK_NAMES, Guard
+from handout.web.security import LOOPBACK_NAMES, SIGN_IN_PATH, Guard
 
-log = logging.getLogger("handout.web")
+FORM_BODY_LIMIT = 64 * 1024  # every form but the patient list's: a plan's fields are a few hundred bytes
 
 
-def create_app(clinic: Clinic, data_dir: Path, allowed_hosts: tuple[str, ...] = LOOPBACK_NAMES, desk: FrontDesk | None = None) -> Starlette:
-    """The front desk's app for one clinic; `allowed_hosts` empty accepts any Host (a server bound beyond this computer)."""
-    desk = desk or FrontDesk(clinic, data_dir)
+def create_app(
+    clinic: Clinic, data_dir: Path, allowed_hosts: tuple[str, ...] = LOOPBACK_NAMES, desk: FrontDesk | None = None, password: str | None = None
+) -> Starlette:
+    """The front desk's app for one clinic; `allowed_hosts` empty accepts any Host (a server bound beyond this computer).
+
+    With `password` (HANDOUT_WEB_PASSWORD) every page needs a signed-in session.
+    """
+    desk = desk or FrontDesk(clinic, data_dir, password=password)
+    lists = ListPages(desk)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        desk.lists.sweep()  # a server killed mid-run left plans in the batch folder
+        try:
+            yield
+        finally:
+            desk.close()  # held plans and lists vanish with the server
 
     async def not_found(request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 404
-        return desk.page(request, "error.html.j2", status, message="There is no such page here." if status == 404 else "That request cannot be handled here.")
+        messages = {404: "There is no such page here.", 405: "That request cannot be handled here.", 413: "That form sent more than this page takes."}
+        return desk.page(request, "error.html.j2", status, message=messages.get(status, "That request cannot be handled here."))
 
     async def user_error(request: Request, exc: Exception) -> Response:
         return desk.page(request, "error.html.j2", 422, message=exc.message if isinstance(exc, HandoutError) else "")
 
-    async def server_error(request: Request, exc: Exception) -> Response:
-        # Only the type: a message may quote what was typed, and that may be a patient's.
-        log.error("unexpected %s while handling %s %s", type(exc).__name__, request.method, request.url.path)
-        return HTMLResponse(
-            "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Something went wrong</title></head>"
-            "<body><main><h1>Something went wrong</h1><p>Nothing was saved. Go back and try again.</p></main></body></html>",
-            status_code=500,
-        )
-
     routes = [
         Route("/", desk.home),
+        Route(SIGN_IN_PATH, desk.sign_in_form, methods=["GET"]),
+        Route(SIGN_IN_PATH, desk.sign_in, methods=["POST"]),
+        Route("/sign-out", desk.sign_out, methods=["POST"]),
         Route("/clinic", desk.clinic_page, methods=["GET"]),
         Route("/clinic/logo", desk.logo, methods=["GET"]),
+        Route("/clinic/colours.css", desk.colours, methods=["GET"]),
         Route("/leaflet", desk.leaflet_form, methods=["GET"]),
         Route("/leaflet", desk.leaflet, methods=["POST"]),
         Route("/plan", desk.plan_form, methods=["GET"]),
@@ -53,10 +65,19 @@ def create_app(clinic: Clinic, data_dir: Path, allowed_hosts: tuple[str, ...] = 
         Route("/plans/{token}", desk.preview, methods=["GET"]),
         Route("/plans/{token}/pdf", desk.plan_pdf, methods=["POST"]),
         Route("/plans/{token}/email", desk.email, methods=["POST"]),
+        Route("/lists", lists.upload_form, methods=["GET"]),
+        Route("/lists", lists.upload, methods=["POST"], max_body_size=UPLOAD_DRAIN_LIMIT),
+        Route("/lists/{token}", lists.show, methods=["GET"]),
+        Route("/lists/{token}/run", lists.run, methods=["POST"]),
+        Route("/lists/{token}/progress", lists.progress, methods=["GET"]),
+        Route("/lists/{token}/zip", lists.download, methods=["POST"]),
         Mount("/static", StaticFiles(directory=templates_dir() / "web" / "static"), name="static"),
     ]
     return Starlette(
         routes=routes,
-        middleware=[Middleware(Guard, allowed_hosts=allowed_hosts)],
-        exception_handlers={HTTPException: not_found, HandoutError: user_error, Exception: server_error},
+        middleware=[Middleware(Guard, allowed_hosts=allowed_hosts, sessions=desk.sessions)],
+        # Anything else (a bug) becomes a plain "something went wrong" page in Guard, logged by its type only.
+        exception_handlers={HTTPException: not_found, HandoutError: user_error},
+        lifespan=lifespan,
+        max_body_size=FORM_BODY_LIMIT,
     )

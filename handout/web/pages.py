@@ -21,6 +21,7 @@ from handout.errors import HandoutError
 from handout.i18n import available_languages, checked_language
 from handout.service import CLI_LABELS, Clinic, FieldProblem, FormProblems, PlanForm, PlanOrder, check_plan_form, qr_address
 from handout.templating import render_template
+from handout.web.lists import PatientLists
 from handout.web.security import CSRF_FIELD, Sessions
 from handout.web.store import ExpiringStore
 
@@ -41,6 +42,7 @@ WEB_LABELS = {
     "encrypt": "a PDF password",
     "password": "The PDF password",
 }
+PLAN_GONE = "This plan is no longer here: plans are kept for 30 minutes. Make it again."
 
 
 @dataclass(frozen=True)
@@ -53,16 +55,30 @@ class HeldPlan:
 
 
 class FrontDesk:
-    """The pages for one clinic: its documents (through the service layer), the session cookies and the plans held in memory."""
+    """The pages for one clinic: its documents (through the service layer), the sessions, and the plans and lists held in memory."""
 
-    def __init__(self, clinic: Clinic, data_dir: Path, today: Callable[[], dt.date] = dt.date.today, store: ExpiringStore[HeldPlan] | None = None) -> None:
+    def __init__(
+        self,
+        clinic: Clinic,
+        data_dir: Path,
+        today: Callable[[], dt.date] = dt.date.today,
+        store: ExpiringStore[HeldPlan] | None = None,
+        password: str | None = None,
+        lists: PatientLists | None = None,
+    ) -> None:
         self.clinic = clinic
         self.data_dir = data_dir
         self.today = today
-        self.sessions = Sessions()
+        self.sessions = Sessions(password)
         self.plans: ExpiringStore[HeldPlan] = store or ExpiringStore()
+        self.lists = lists or PatientLists(clinic, data_dir, today)
         self.clinicians: dict[str, str] = {}  # session id → the clinician's name, remembered for the session
         self.env = clinic.renderer(False).env
+
+    def close(self) -> None:
+        """At shutdown: held plans and lists go (a list being made stops after the plan in hand)."""
+        self.plans.clear()
+        self.lists.close()
 
     # -- shared ------------------------------------------------------------
 
@@ -71,10 +87,20 @@ class FrontDesk:
         html = render_template(
             self.env,
             f"web/{template}",
-            {"brand": self.clinic.brand, "error": None, "problems": None, "values": {}, "csrf_field": CSRF_FIELD, "csrf": self.sessions.csrf_token(sid), "languages": available_languages(), **context},
+            {
+                "brand": self.clinic.brand,
+                "error": None,
+                "problems": None,
+                "values": {},
+                "csrf_field": CSRF_FIELD,
+                "csrf": self.sessions.csrf_token(sid),
+                "languages": available_languages(),
+                "signed_in": self.sessions.sign_in_required and self.sessions.signed_in(sid),
+                **context,
+            },
         )
         response = HTMLResponse(html, status_code=status)
-        self.sessions.keep(response, sid)
+        self.sessions.keep(response, sid, request)
         return response
 
     async def checked_form(self, request: Request) -> Mapping[str, str] | None:
@@ -89,10 +115,39 @@ class FrontDesk:
     def refused(self, request: Request) -> HTMLResponse:
         return self.page(request, "error.html.j2", 403, message="This form has expired. Go back, reload the page and try again.")
 
+    def gone(self, request: Request, message: str) -> HTMLResponse:
+        return self.page(request, "error.html.j2", 404, message=message)
+
     # -- pages ---------------------------------------------------------------
 
     async def home(self, request: Request) -> Response:
         return self.page(request, "home.html.j2")
+
+    async def sign_in_form(self, request: Request) -> Response:
+        if self.sessions.signed_in(self.sessions.session_id(request)):
+            return RedirectResponse("/", status_code=303)
+        return self.page(request, "sign-in.html.j2")
+
+    async def sign_in(self, request: Request) -> Response:
+        form = await self.checked_form(request)
+        if form is None:
+            return self.refused(request)
+        if not self.sessions.sign_in_required:
+            return RedirectResponse("/", status_code=303)
+        sid = await self.sessions.sign_in(form.get("password", ""))
+        if sid is None:
+            problems = FormProblems([FieldProblem("password", "Password is not right: type it again")])
+            return self.page(request, "sign-in.html.j2", 422, problems=problems)
+        response = RedirectResponse("/", status_code=303)
+        self.sessions.keep(response, sid, request)
+        return response
+
+    async def sign_out(self, request: Request) -> Response:
+        form = await self.checked_form(request)
+        if form is None:
+            return self.refused(request)
+        self.sessions.sign_out(self.sessions.session_id(request))
+        return RedirectResponse("/sign-in", status_code=303)
 
     async def clinic_page(self, request: Request) -> Response:
         """The brand as it will print, and `handout check`'s report on it (the same checks, the same words)."""
@@ -102,6 +157,12 @@ class FrontDesk:
         report = run_checks(brand.directory, self.clinic.template_dirs, "en", self.clinic.paper)
         colours = [("Primary colour (headings, links)", brand.primary_colour), ("Accent colour (rules)", brand.accent_colour)]
         return self.page(request, "clinic.html.j2", report=report, colours=[(label, c.hex, round(c.contrast_with_white(), 1)) for label, c in colours])
+
+    async def colours(self, request: Request) -> Response:
+        """The clinic's primary colour for headings, links and buttons: only when it passes 4.5:1 on white (else handout's own blue)."""
+        primary = self.clinic.brand.primary_colour
+        css = f":root {{ --primary: {primary.hex}; }}\n" if primary.contrast_with_white() >= 4.5 else ""
+        return Response(css, media_type="text/css")
 
     async def logo(self, request: Request) -> Response:
         from starlette.responses import FileResponse
@@ -164,7 +225,7 @@ class FrontDesk:
     async def preview(self, request: Request) -> Response:
         held = self.plans.get(request.path_params["token"])
         if held is None:
-            return self.page(request, "error.html.j2", 404, message="This plan is no longer here: plans are kept for 30 minutes. Make it again.")
+            return self.gone(request, PLAN_GONE)
         return self.preview_page(request, held, request.path_params["token"])
 
     def preview_page(self, request: Request, held: HeldPlan, token: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -182,7 +243,7 @@ class FrontDesk:
             return self.refused(request)
         held = self.plans.get(request.path_params["token"])
         if held is None:
-            return self.page(request, "error.html.j2", 404, message="This plan is no longer here: plans are kept for 30 minutes. Make it again.")
+            return self.gone(request, PLAN_GONE)
         return _pdf(held.pdf, "walking-plan.pdf", inline=form.get("action") == "print")
 
     async def email(self, request: Request) -> Response:
@@ -192,7 +253,7 @@ class FrontDesk:
         token = request.path_params["token"]
         held = self.plans.get(token)
         if held is None:
-            return self.page(request, "error.html.j2", 404, message="This plan is no longer here: plans are kept for 30 minutes. Make it again.")
+            return self.gone(request, PLAN_GONE)
         locked = form.get("protection") == "password"
         password = form.get("password", "") if locked else ""
         generated = locked and not password

@@ -1,66 +1,166 @@
-"""What every response and request goes through: security headers, the Host check, the session cookie and CSRF tokens."""
+"""What every response and request goes through: security headers, the Host check, sign-in, the session cookie, CSRF tokens and the access log."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import logging
 import secrets
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Callable
 
-from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
-from starlette.types import ASGIApp
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 SESSION_COOKIE = "handout_session"
 CSRF_FIELD = "csrf"
 # No inline script, nothing from another origin, never framed: pages hold patient data.
 CONTENT_SECURITY_POLICY = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+SIGN_IN_PATH = "/sign-in"
+WRONG_PASSWORD_DELAY_SECONDS = 1.0  # with attempts taken one at a time: at most one guess a second
+SIGNED_IN_SECONDS = 12 * 60 * 60  # a clinic's working day; then the password is asked again
+
+# Plain HTML, not a template: it must show even when a brand's templates are what failed.
+SOMETHING_WENT_WRONG = (
+    "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Something went wrong</title></head>"
+    "<body><main><h1>Something went wrong</h1><p>Nothing was saved. Go back and try again.</p></main></body></html>"
+)
+
+log = logging.getLogger("handout.web")
+access_log = logging.getLogger("handout.web.access")
 
 
-class Guard(BaseHTTPMiddleware):
-    """Refuses requests for another host name (DNS rebinding) and adds the security headers to every response.
-
-    Every response is `Cache-Control: no-store`: nearly every page holds a patient's data,
-    and a page that does not costs nothing to fetch again.
-    """
-
-    def __init__(self, app: ASGIApp, allowed_hosts: tuple[str, ...]) -> None:
-        super().__init__(app)
-        self.allowed_hosts = allowed_hosts
-
-    async def dispatch(self, request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        host = request.headers.get("host", "").lower()
-        name = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0] + "]"
-        if self.allowed_hosts and name not in self.allowed_hosts:
-            response: Response = PlainTextResponse("This address is not handout's: open it as http://127.0.0.1 instead.", status_code=400)
-        else:
-            response = await call_next(request)
-        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["Cache-Control"] = "no-store"
-        return response
+def route_path(request: Request) -> str:
+    """The path as the app's route names it (`/plans/{token}`): a log line never holds a token, a query or what someone typed."""
+    route = request.scope.get("route")
+    path = getattr(route, "path", None)
+    if path is None:
+        return "(no such page)"
+    return "/static/…" if path == "/static" else str(path)
 
 
 class Sessions:
-    """Random session ids in an HttpOnly, SameSite=Strict cookie, and a CSRF token derived from each with a per-server secret."""
+    """Random session ids in an HttpOnly, SameSite=Strict cookie, a CSRF token derived from each, and who has signed in.
 
-    def __init__(self) -> None:
+    With a password (HANDOUT_WEB_PASSWORD) every page but the sign-in page needs a
+    session that signed in; a session id is replaced at sign-in, so one handed out
+    before it (fixation) is worth nothing after.
+    """
+
+    def __init__(
+        self, password: str | None = None, wrong_password_delay: float = WRONG_PASSWORD_DELAY_SECONDS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._secret = secrets.token_bytes(32)  # new at every start: nothing survives a restart
+        # Compared as digests: the comparison takes the same time whatever the length typed.
+        self._password = hashlib.sha256(password.encode()).digest() if password else None
+        self._signed_in: dict[str, float] = {}  # session id → when its sign-in ends
+        self._clock = clock
+        self._attempts = asyncio.Lock()
+        self.wrong_password_delay = wrong_password_delay
+
+    @property
+    def sign_in_required(self) -> bool:
+        return self._password is not None
 
     def session_id(self, request: Request) -> str:
         """The request's session id, or a new one (the caller sets it on the response with `keep`)."""
         sid = request.cookies.get(SESSION_COOKIE, "")
         return sid if len(sid) == 43 and sid.replace("-", "").replace("_", "").isalnum() else secrets.token_urlsafe(32)
 
-    def keep(self, response: Response, sid: str) -> None:
-        response.set_cookie(SESSION_COOKIE, sid, httponly=True, samesite="strict", path="/")
+    def keep(self, response: Response, sid: str, request: Request) -> None:
+        # Secure when the page came over HTTPS (a TLS proxy in front): the cookie then never travels unencrypted.
+        response.set_cookie(SESSION_COOKIE, sid, httponly=True, samesite="strict", path="/", secure=request.url.scheme == "https")
 
     def csrf_token(self, sid: str) -> str:
         return hmac.new(self._secret, sid.encode(), hashlib.sha256).hexdigest()
 
     def csrf_ok(self, sid: str, token: str) -> bool:
         return hmac.compare_digest(self.csrf_token(sid), token)
+
+    def signed_in(self, sid: str) -> bool:
+        if self._password is None:
+            return True
+        ends = self._signed_in.get(sid)
+        if ends is not None and ends <= self._clock():
+            self._signed_in.pop(sid, None)
+            return False
+        return ends is not None
+
+    async def sign_in(self, password: str) -> str | None:
+        """A new signed-in session id when the password is right; None (after a pause) when it is not."""
+        assert self._password is not None
+        async with self._attempts:  # one attempt at a time, so the pause limits guessing in parallel too
+            if hmac.compare_digest(hashlib.sha256(password.encode()).digest(), self._password):
+                sid = secrets.token_urlsafe(32)
+                now = self._clock()
+                # Ended sign-ins go here, so the table does not grow with every sign-in of a long-running server.
+                for ended in [s for s, ends in self._signed_in.items() if ends <= now]:
+                    del self._signed_in[ended]
+                self._signed_in[sid] = now + SIGNED_IN_SECONDS
+                return sid
+            await asyncio.sleep(self.wrong_password_delay)
+            return None
+
+    def sign_out(self, sid: str) -> None:
+        self._signed_in.pop(sid, None)
+
+
+class Guard:
+    """Refuses requests for another host name (DNS rebinding), sends unsigned-in visitors to sign in, adds the
+    security headers to every response, logs each request's method, route and status, and turns any unexpected
+    error into a plain page (the log names only the error's type: its message may quote a patient's details).
+
+    Every response is `Cache-Control: no-store`: nearly every page holds a patient's data,
+    and a page that does not costs nothing to fetch again.
+    """
+
+    def __init__(self, app: ASGIApp, allowed_hosts: tuple[str, ...], sessions: Sessions) -> None:
+        self.app = app
+        self.allowed_hosts = allowed_hosts
+        self.sessions = sessions
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        status = 0
+
+        async def send_secured(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = MutableHeaders(scope=message)
+                headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["X-Frame-Options"] = "DENY"
+                headers["Referrer-Policy"] = "no-referrer"
+                headers["Cache-Control"] = "no-store"
+            await send(message)
+
+        host = request.headers.get("host", "").lower()
+        name = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0] + "]"
+        if self.allowed_hosts and name not in self.allowed_hosts:
+            route = "(another host name)"
+            await PlainTextResponse("This address is not handout's: open it as http://127.0.0.1 instead.", status_code=400)(scope, receive, send_secured)
+        elif not self._open_to_all(request.url.path) and not self.sessions.signed_in(self.sessions.session_id(request)):
+            route = "(before sign-in)"
+            await RedirectResponse(SIGN_IN_PATH, status_code=303)(scope, receive, send_secured)
+        else:
+            try:
+                await self.app(scope, receive, send_secured)
+            except Exception as exc:
+                log.error("unexpected %s while handling %s %s", type(exc).__name__, request.method, route_path(request))
+                if status == 0:  # nothing sent yet: the page can still say so
+                    await HTMLResponse(SOMETHING_WENT_WRONG, status_code=500)(scope, receive, send_secured)
+            route = route_path(request)
+        access_log.info("%s %s %s", request.method, route, status)
+
+    @staticmethod
+    def _open_to_all(path: str) -> bool:
+        # The sign-in page and its stylesheets; everything else holds or makes patient data.
+        return path in (SIGN_IN_PATH, "/clinic/colours.css") or path.startswith("/static/")

@@ -1,4 +1,4 @@
-"""Starts the front desk's web server: checks where it may listen, prints the address, and stops cleanly on Ctrl-C."""
+"""Starts the front desk's web server: checks where it may listen and who may sign in, prints the address, and stops cleanly on Ctrl-C."""
 
 from __future__ import annotations
 
@@ -6,14 +6,17 @@ import errno
 import logging
 import os
 import socket
+import sys
 import webbrowser
 from collections.abc import Sequence
 from pathlib import Path
 
+from handout.checks import password_problem
 from handout.errors import EXIT_FAILURE, HandoutError, UsageError
 from handout.web.security import LOOPBACK_NAMES
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+PASSWORD_VARIABLE = "HANDOUT_WEB_PASSWORD"
 
 
 def default_data_dir() -> Path:
@@ -30,27 +33,54 @@ def run_server(host: str, port: int, brand_dir: Path | None, template_dirs: Sequ
     from handout.service import Clinic
     from handout.web.app import create_app
 
-    if host not in LOOPBACK_HOSTS:
-        # Beyond this computer the pages need a password; sign-in is not built yet, so refuse.
-        if not os.environ.get("HANDOUT_WEB_PASSWORD"):
-            raise UsageError(f"--host {host} would let other computers reach patient data: set HANDOUT_WEB_PASSWORD to require a sign-in, or leave out --host")
-        raise UsageError("--host other than 127.0.0.1 is not available yet: the sign-in page is still to be built; use 127.0.0.1")
+    password = os.environ.get(PASSWORD_VARIABLE) or None
+    loopback = host in LOOPBACK_HOSTS
+    if not loopback and password is None:
+        raise UsageError(f"--host {host} would let other computers reach patient data: set {PASSWORD_VARIABLE} to require a sign-in, or leave out --host")
+    if password is not None and (problem := password_problem(password)) is not None:
+        raise UsageError(f"{PASSWORD_VARIABLE} {problem}")
     clinic = Clinic(brand_dir, template_dirs, paper)
     folder = data_dir if data_dir is not None else default_data_dir()
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     _check_port_free(host, port)
-    address = f"http://{'127.0.0.1' if host == 'localhost' else host}:{port}/"
+    address = _address(host, port)
     print(f"handout is serving {clinic.brand.name}'s front desk at {address}  (Ctrl-C to stop)", flush=True)
+    if not loopback:
+        print(
+            f"warning: other computers can reach this page at --host {host}; staff sign in with {PASSWORD_VARIABLE}, but the connection "
+            "is not encrypted: put a proxy with TLS (HTTPS) in front of it, or serve on 127.0.0.1 only",
+            file=sys.stderr,
+            flush=True,
+        )
     if open_browser:
-        webbrowser.open(address)
-    # The access log shows method, path and status only: paths carry random tokens, never names.
-    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
-    config = uvicorn.Config(create_app(clinic, folder, LOOPBACK_NAMES), host=host, port=port, log_level="warning", access_log=False, server_header=False)
+        webbrowser.open(_address("127.0.0.1", port) if host in ("0.0.0.0", "::") else address)
+    _log_requests()
+    # uvicorn's own access log would print query strings; handout's (security.Guard) prints method, route and status only.
+    app = create_app(clinic, folder, LOOPBACK_NAMES if loopback else (), password=password)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, server_header=False)
     try:
         uvicorn.Server(config).run()
     except KeyboardInterrupt:
         pass
     print("handout stopped serving.", flush=True)
+
+
+def _address(host: str, port: int) -> str:
+    """The address to type: a server listening on every address (0.0.0.0) is reached by the computer's name."""
+    if host in ("0.0.0.0", "::"):
+        host = socket.gethostname()
+    name = "127.0.0.1" if host == "localhost" else f"[{host}]" if ":" in host else host
+    return f"http://{name}:{port}/"
+
+
+def _log_requests() -> None:
+    """Each request as one line on stderr: time, method, route (`/plans/{token}`, never the token), status."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
+    web = logging.getLogger("handout.web")
+    web.addHandler(handler)
+    web.setLevel(logging.INFO)
+    web.propagate = False
 
 
 def _check_port_free(host: str, port: int) -> None:

@@ -1,4 +1,4 @@
-"""Plans waiting to be downloaded, printed or emailed, held in memory only, under random tokens, for 30 minutes."""
+"""Plans and patient lists waiting on the page, held in memory only, under random tokens, for 30 minutes."""
 
 from __future__ import annotations
 
@@ -20,28 +20,55 @@ class _Held(Generic[T]):
 
 
 class ExpiringStore(Generic[T]):
-    """Values under unguessable tokens that vanish after a lifetime (and with the process: nothing is written to disk)."""
+    """Values under unguessable tokens that vanish after a lifetime (and with the process: nothing is written to disk).
 
-    def __init__(self, lifetime: float = LIFETIME_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
+    `on_expire` is called with each value that goes, by expiry or `clear`: a held patient list
+    removes its folder then.
+    """
+
+    def __init__(self, lifetime: float = LIFETIME_SECONDS, clock: Callable[[], float] = time.monotonic, on_expire: Callable[[T], None] | None = None) -> None:
         self.lifetime = lifetime
         self.clock = clock
+        self.on_expire = on_expire
         self._held: dict[str, _Held[T]] = {}
         self._lock = threading.Lock()
 
     def put(self, value: T) -> str:
         token = secrets.token_urlsafe(18)
         with self._lock:
-            self._drop_expired()
+            gone = self._drop_expired()
             self._held[token] = _Held(value, self.clock() + self.lifetime)
+        self._expired(gone)
         return token
 
     def get(self, token: str) -> T | None:
         with self._lock:
-            self._drop_expired()
+            gone = self._drop_expired()
             held = self._held.get(token)
-            return None if held is None else held.value
+        self._expired(gone)
+        return None if held is None else held.value
 
-    def _drop_expired(self) -> None:
+    def renew(self, token: str) -> None:
+        """Start the token's lifetime again (a list's plans are kept 30 minutes from when they are made, not uploaded)."""
+        with self._lock:
+            held = self._held.get(token)
+            if held is not None:
+                self._held[token] = _Held(held.value, self.clock() + self.lifetime)
+
+    def clear(self) -> None:
+        """Drop everything, as at shutdown."""
+        with self._lock:
+            gone = [held.value for held in self._held.values()]
+            self._held.clear()
+        self._expired(gone)
+
+    def _drop_expired(self) -> list[T]:
         now = self.clock()
-        for token in [t for t, held in self._held.items() if held.expires <= now]:
-            del self._held[token]
+        gone = [token for token, held in self._held.items() if held.expires <= now]
+        return [self._held.pop(token).value for token in gone]
+
+    def _expired(self, values: list[T]) -> None:
+        # Outside the lock: removing a list's folder takes a moment, and must not hold up other pages.
+        if self.on_expire is not None:
+            for value in values:
+                self.on_expire(value)

@@ -1,0 +1,164 @@
+"""The patient-list pages: upload a CSV, see every row's problem before anything is made, follow the run, download its ZIP."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.types import Message, Receive
+
+from handout.checks import text_encoding
+from handout.errors import HandoutError, UsageError
+from handout.i18n import checked_language
+from handout.service import FieldProblem, FormProblems
+from handout.web.lists import LIST_LABEL, MAX_ROWS, MAX_UPLOAD_BYTES, TOO_LARGE, ZIP_NAME, ListJob, ListReading, RunState, in_page_words, outcomes, row_label
+from handout.web.pages import FrontDesk
+from handout.web.security import CSRF_FIELD
+
+LIST_GONE = "This patient list is no longer here: lists are kept for 30 minutes. Upload it again (plans already emailed are not sent twice)."
+# The upload form's own fields, as labelled on the page: a problem reads "<label> <problem>", as on the plan page.
+LABELS = {"patients_csv": LIST_LABEL, "encoding": "Text encoding", "language": "Language"}
+UPLOAD_BODY_LIMIT = MAX_UPLOAD_BYTES + 64 * 1024  # the file, the form's other fields and the multipart framing
+# A larger upload is still read to its end (and dropped), so the browser shows the page saying why
+# instead of a reset connection; beyond this, the server refuses it with a bare 413.
+UPLOAD_DRAIN_LIMIT = 32 * 1024 * 1024
+
+
+class ListPages:
+    """Thin handlers over handout.web.lists: read the form, call it, fill a template."""
+
+    def __init__(self, desk: FrontDesk) -> None:
+        self.desk = desk
+        self.lists = desk.lists
+
+    def upload_page(self, request: Request, status: int = 200, values: Mapping[str, str] | None = None, problems: FormProblems | None = None) -> Response:
+        return self.desk.page(
+            request, "lists.html.j2", status, values=values or {"language": "en"}, problems=problems, max_megabytes=MAX_UPLOAD_BYTES // (1024 * 1024), max_rows=f"{MAX_ROWS:,}"
+        )
+
+    async def upload_form(self, request: Request) -> Response:
+        return self.upload_page(request)
+
+    async def upload(self, request: Request) -> Response:
+        body = await _bounded_body(request)
+        if body is None:
+            return self.upload_page(request, 413, problems=FormProblems([FieldProblem("patients_csv", TOO_LARGE)]))
+        try:
+            async with Request(request.scope, _replay(body)).form(max_files=1, max_fields=10) as form:
+                token = form.get(CSRF_FIELD, "")
+                if not isinstance(token, str) or not self.desk.sessions.csrf_ok(self.desk.sessions.session_id(request), token):
+                    return self.desk.refused(request)
+                values = {key: value for key, value in form.items() if isinstance(value, str) and key != CSRF_FIELD}
+                upload = form.get("patients_csv")
+                chosen = isinstance(upload, UploadFile) and bool(upload.filename)
+                data = await upload.read(MAX_UPLOAD_BYTES + 1) if isinstance(upload, UploadFile) else b""
+        except MultiPartException:
+            return self.upload_page(request, 400, problems=FormProblems([FieldProblem("patients_csv", f"{LIST_LABEL} could not be read from the form: choose the file again")]))
+        problems: list[FieldProblem] = []
+        if not chosen:
+            problems.append(FieldProblem("patients_csv", f"{LIST_LABEL}: choose the CSV file your practice system exported"))
+        encoding = language = None
+        try:
+            encoding = text_encoding(LABELS["encoding"], values.get("encoding", "").strip() or None)
+        except UsageError as exc:
+            problems.append(FieldProblem("encoding", exc.message))
+        try:
+            language = checked_language(LABELS["language"], values.get("language") or "en")
+        except UsageError as exc:
+            problems.append(FieldProblem("language", exc.message))
+        if not problems:
+            assert language is not None
+            reading = ListReading(encoding, language, values.get("large_print") == "on", values.get("encrypt") == "on")
+            try:
+                list_token = await run_in_threadpool(self.lists.check, data, reading)  # a long list takes a second to check
+            except HandoutError as exc:
+                problems.append(FieldProblem("patients_csv", exc.message))
+        if problems:
+            return self.upload_page(request, 413 if problems[0].message == TOO_LARGE else 422, values, FormProblems(problems))
+        # POST, then redirect, then GET: the list's address is a random token.
+        return RedirectResponse(f"/lists/{list_token}", status_code=303)
+
+    async def show(self, request: Request) -> Response:
+        """The list as it stands: its row report (nothing made yet), its progress, or what the run did."""
+        token = request.path_params["token"]
+        job = self.lists.get(token)
+        if job is None:
+            return self.desk.gone(request, LIST_GONE)
+        return self.list_page(request, token, job)
+
+    def list_page(self, request: Request, token: str, job: ListJob, status: int = 200, error: str | None = None) -> Response:
+        if job.state is RunState.CHECKED:
+            smtp = bool(os.environ.get("HANDOUT_SMTP_HOST"))
+            row_problems = [(p.row, p.patient_id, in_page_words(f"{p.column} {p.reason}")) for p in job.patients.problems]
+            return self.desk.page(
+                request, "list-checked.html.j2", status, token=token, job=job, row_problems=row_problems, smtp=smtp, outbox=self.lists.outbox, error=error
+            )
+        if job.state is RunState.RUNNING:
+            return self.desk.page(request, "list-running.html.j2", status, token=token, job=job)
+        result = job.result
+        return self.desk.page(
+            request,
+            "list-done.html.j2",
+            status,
+            token=token,
+            job=job,
+            outcomes=outcomes(result, job.sending) if result else [],
+            failed=[(row_label(result, row), in_page_words(reason)) for row, reason in result.failed] if result else [],
+            outbox=self.lists.outbox,
+        )
+
+    async def run(self, request: Request) -> Response:
+        form = await self.desk.checked_form(request)
+        if form is None:
+            return self.desk.refused(request)
+        token = request.path_params["token"]
+        job = self.lists.get(token)
+        if job is None:
+            return self.desk.gone(request, LIST_GONE)
+        try:
+            self.lists.start(token, job, form.get("delivery") == "send", os.environ)
+        except HandoutError as exc:
+            return self.list_page(request, token, job, 422, error=exc.message)
+        return RedirectResponse(f"/lists/{token}", status_code=303)
+
+    async def progress(self, request: Request) -> Response:
+        """How far the run is, for the progress page's optional script: counts only."""
+        job = self.lists.get(request.path_params["token"])
+        if job is None:
+            return JSONResponse({"state": "gone"}, status_code=404)
+        return JSONResponse({"state": job.state.value, "done": job.done, "total": job.total})
+
+    async def download(self, request: Request) -> Response:
+        form = await self.desk.checked_form(request)
+        if form is None:
+            return self.desk.refused(request)
+        job = self.lists.get(request.path_params["token"])
+        if job is None or not job.zip_path.is_file():
+            return self.desk.gone(request, LIST_GONE)
+        # The file name is fixed: no patient's name reaches the browser's download list.
+        return FileResponse(job.zip_path, media_type="application/zip", filename=ZIP_NAME)
+
+
+async def _bounded_body(request: Request) -> bytes | None:
+    """The upload's body, or None when it is over the limit (read to its end all the same, and dropped)."""
+    body = bytearray()
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size <= UPLOAD_BODY_LIMIT:
+            body += chunk
+    return bytes(body) if size <= UPLOAD_BODY_LIMIT else None
+
+
+def _replay(body: bytes) -> Receive:
+    """An ASGI `receive` handing over a body already read, for Starlette's form parser."""
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive

@@ -1,0 +1,334 @@
+"""Patient lists from the page: an upload checked row by row before anything is made, then run like `handout batch` in a background thread, its plans zipped."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+import zipfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+from handout.batch import OUT_DIR_BUSY, BatchOptions, BatchResult, Reporter, run_batch
+from handout.checks import unprintable_problem
+from handout.delivery import wants_email
+from handout.errors import HandoutError
+from handout.output import ensure_folder
+from handout.patients import PatientList, read_patient_list
+from handout.printing import TO_PRINT_LIST
+from handout.report import row_list
+from handout.runcontrol import folder_lock
+from handout.service import Clinic
+from handout.web.store import ExpiringStore
+
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024  # a 5,000-row list with every column filled is about 1 MB
+MAX_ROWS = 5_000  # about two minutes of rendering on two cores; longer lists belong to `handout batch`
+LIST_LABEL = "Patient list"  # how messages about the uploaded file name it (never by the server's path for it)
+ZIP_NAME = "walking-plans.zip"
+REPORT_NAME = "report.txt"
+TOO_LARGE = f"{LIST_LABEL} is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB: split it into shorter lists, or use handout batch"
+BUSY = "another patient list is being made; wait for it to finish, then make this one"
+
+# The batch's messages name its command-line options; the page names its own fields instead (same words otherwise).
+_PAGE_WORDS = (
+    ("pass --encoding NAME (for example --encoding cp1252)", "type its name under Text encoding (for example cp1252)"),
+    ("pass --encoding utf-16-le", "type utf-16-le under Text encoding"),
+    ("--encoding", "Text encoding"),
+    ("--encrypt needs", "locking each PDF needs"),
+    ("the batch's --large-print", "the Large print box"),
+)
+
+log = logging.getLogger("handout.web")
+
+
+def in_page_words(message: str) -> str:
+    for option, field in _PAGE_WORDS:
+        message = message.replace(option, field)
+    return message
+
+
+class RunState(Enum):
+    """Where a list is: checked and waiting, being made, or finished one way or another."""
+
+    CHECKED = "checked"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True)
+class ListReading:
+    """How to read the list, as `handout batch` options: its encoding, the defaults for empty cells, and --encrypt."""
+
+    encoding: str | None = None  # None: detected
+    language: str = "en"
+    large_print: bool = False
+    encrypt: bool = False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One line of a run's summary: what happened, to how many plans, which rows (by patient_id and row number)."""
+
+    what: str
+    count: int
+    rows: str
+
+
+class StopAsked(Exception):
+    """Raised between plans when the server is stopping: the plan in hand is finished and journalled first."""
+
+
+class ListJob:
+    """One uploaded list: its private folder, its rows as checked, and its run's progress and outcome."""
+
+    def __init__(self, folder: Path, patients: PatientList, reading: ListReading) -> None:
+        self.folder = folder
+        self.patients = patients
+        self.reading = reading
+        self.state = RunState.CHECKED
+        self.sending = False  # by SMTP (else to the outbox)
+        self.done = 0
+        self.total = 0
+        self.result: BatchResult | None = None
+        self.message = ""  # why a run failed
+        self.warnings: list[str] = []
+        self.stop_asked = False
+        self.discarded = False
+        self._lock = threading.Lock()
+
+    @property
+    def csv(self) -> Path:
+        return self.folder / "patients.csv"
+
+    @property
+    def zip_path(self) -> Path:
+        return self.folder / ZIP_NAME
+
+    @property
+    def to_email(self) -> int:
+        return sum(wants_email(row, self.reading.encrypt) for row in self.patients.rows)
+
+    def discard(self) -> None:
+        """Expired or the server is stopping: the folder goes now, or when a run in progress has stopped."""
+        with self._lock:
+            self.discarded = True
+            running = self.state is RunState.RUNNING
+            self.stop_asked = running
+        if not running:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def begin(self, sending: bool) -> None:
+        self.state, self.sending, self.total = RunState.RUNNING, sending, len(self.patients.rows)
+
+    def end(self, state: RunState, result: BatchResult | None, message: str = "") -> bool:
+        """Record how the run ended; True when the list was discarded meanwhile (its folder is then removed here)."""
+        with self._lock:
+            self.state, self.result, self.message = state, result, message
+            discarded = self.discarded
+        if discarded:
+            shutil.rmtree(self.folder, ignore_errors=True)
+        return discarded
+
+
+class ListProgress(Reporter):
+    """The batch's reporter for the page: counts plans as they are made, keeps warnings, and stops the run when asked."""
+
+    def __init__(self, job: ListJob) -> None:
+        self.job = job
+
+    def warn(self, message: str) -> None:
+        self.job.warnings.append(message)
+
+    def start(self, total: int) -> None:
+        self.job.total = total
+
+    def advance(self) -> None:
+        self.job.done += 1
+        # run_batch stops between plans on Ctrl-C, but signals reach only the main thread;
+        # this is the same point, reached from the thread the page runs it in.
+        if self.job.stop_asked:
+            raise StopAsked
+
+
+class PatientLists:
+    """The lists uploaded to this server (each in a private temporary folder, kept 30 minutes) and the one run at a time that makes their plans.
+
+    Runs use one batch folder in the data dir, whose journal makes emailing exactly-once across
+    runs and uploads, as for `handout batch`; plans are there only while a run is under way,
+    then go into the list's ZIP.
+    """
+
+    def __init__(
+        self, clinic: Clinic, data_dir: Path, today: Callable[[], dt.date] = dt.date.today, workers: int = 0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.clinic = clinic
+        self.data_dir = data_dir
+        self.today = today
+        # 0: one process per core, and at least two. Never one by default: `handout batch` renders with
+        # one worker in its own process, which here is the server's, beside the pages' own rendering,
+        # and ReportLab's font registry is shared by the whole process. (A one-row list still renders
+        # in-process, as in `handout batch`: a few tens of milliseconds.)
+        self.workers = workers
+        self.held: ExpiringStore[ListJob] = ExpiringStore(clock=clock, on_expire=ListJob.discard)
+        self._start = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def batch_dir(self) -> Path:
+        return self.data_dir / "batch"
+
+    @property
+    def outbox(self) -> Path:
+        return self.data_dir / "outbox"
+
+    def check(self, data: bytes, reading: ListReading) -> str:
+        """Keep the upload and check every row, making nothing; its token. A file-wide problem is a HandoutError."""
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise HandoutError(TOO_LARGE)
+        folder = Path(tempfile.mkdtemp(prefix="handout-list-"))  # readable by this user only, gone with the list
+        path = folder / "patients.csv"
+        try:
+            handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(handle, "wb") as file:
+                file.write(data)
+            patients = read_patient_list(path, self.today(), reading.encrypt, unprintable_problem, reading.encoding, reading.language, reading.large_print)
+            rows = len(patients.rows) + len(patients.problems)
+            if rows > MAX_ROWS:
+                raise HandoutError(f"{LIST_LABEL} has {rows:,} rows; the page makes at most {MAX_ROWS:,} at a time: split it into shorter lists, or use handout batch")
+        except HandoutError as exc:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise HandoutError(in_page_words(exc.message.replace(str(path), LIST_LABEL))) from None
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        return self.held.put(ListJob(folder, patients, reading))
+
+    def get(self, token: str) -> ListJob | None:
+        return self.held.get(token)
+
+    def start(self, token: str, job: ListJob, sending: bool, env: Mapping[str, str]) -> None:
+        """Make the list's plans in the background; a second start of the same list does nothing."""
+        if job.to_email:
+            # The mail settings are checked now, so a mistake shows on the page before anything is made.
+            self.clinic.mailer(env, None if sending else self.outbox)
+        with self._start:
+            if job.state is not RunState.CHECKED:
+                return
+            if self._thread is not None and self._thread.is_alive():
+                raise HandoutError(BUSY)
+            ensure_folder(self.batch_dir)
+            options = BatchOptions(
+                patients_csv=job.csv,
+                out_dir=self.batch_dir,
+                workers=self.workers or max(2, os.cpu_count() or 1),
+                send=sending,
+                outbox=None if sending else self.outbox,
+                encrypt=job.reading.encrypt,
+                brand_dir=self.clinic.brand.directory,
+                template_dirs=self.clinic.template_dirs,
+                paper=self.clinic.paper,
+                today=self.today(),
+                encoding=job.reading.encoding,
+                language=job.reading.language,
+                large_print=job.reading.large_print,
+            )
+            job.begin(sending)
+            self._thread = threading.Thread(target=self._run, args=(token, job, options, dict(env)), name="handout-list", daemon=True)
+            self._thread.start()
+
+    def _run(self, token: str, job: ListJob, options: BatchOptions, env: Mapping[str, str]) -> None:
+        result: BatchResult | None = None
+        state, message = RunState.DONE, ""
+        try:
+            try:
+                result = run_batch(options, env, ListProgress(job))
+            except StopAsked:
+                state = RunState.STOPPED
+            except HandoutError as exc:
+                state, message = RunState.FAILED, in_page_words(exc.message.replace(str(job.csv), LIST_LABEL))
+            if result is not None and not job.discarded:
+                with folder_lock(self.batch_dir, OUT_DIR_BUSY):
+                    self._zip(job, result)
+        except HandoutError as exc:
+            state, message = RunState.FAILED, exc.message
+        except Exception as exc:  # a bug: the page says so, the log names only its type (its message may quote a patient's details)
+            log.error("unexpected %s while making a patient list", type(exc).__name__)
+            state, message = RunState.FAILED, "something went wrong while making the plans"
+        finally:
+            # However the run ended, its plans leave the batch folder: they are in the ZIP, or the re-run makes them again.
+            self.sweep()
+            job.csv.unlink(missing_ok=True)
+            if not job.end(state, result, message):
+                self.held.renew(token)  # the ZIP is kept 30 minutes from now
+
+    def _zip(self, job: ListJob, result: BatchResult) -> None:
+        """This run's plans as patient_id.pdf (or row-N.pdf) under plans/, the to-print files, and the run's report."""
+        with zipfile.ZipFile(job.zip_path, "w") as archive:
+            for row in result.rendered:
+                name = f"{result.patient_ids.get(row) or f'row-{row}'}.pdf"
+                archive.write(self.batch_dir / name, f"plans/{name}", compress_type=zipfile.ZIP_STORED)  # PDFs are compressed already
+            if result.to_print_files is not None:
+                for path in result.to_print_files.files:
+                    archive.write(path, path.name, compress_type=zipfile.ZIP_STORED)
+                archive.write(result.to_print_files.listing, TO_PRINT_LIST, compress_type=zipfile.ZIP_DEFLATED)
+            archive.writestr(REPORT_NAME, report_text(result, job.sending), compress_type=zipfile.ZIP_DEFLATED)
+
+    def sweep(self) -> None:
+        """Remove the plans a run left in the batch folder (at start: a server killed mid-run), unless a batch is using it."""
+        if not self.batch_dir.is_dir():
+            return
+        try:
+            with folder_lock(self.batch_dir, OUT_DIR_BUSY):
+                remove_plans(self.batch_dir)
+        except HandoutError:
+            pass
+
+    def close(self, timeout: float = 30.0) -> None:
+        """At shutdown: a run stops after the plan in hand, and every list's folder goes."""
+        self.held.clear()
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+
+
+def remove_plans(folder: Path) -> None:
+    """The batch folder's plans and to-print files; the journal, its key and the lock stay."""
+    for path in (*folder.glob("*.pdf"), *folder.glob(".*.part"), folder / TO_PRINT_LIST):
+        path.unlink(missing_ok=True)
+
+
+def outcomes(result: BatchResult, sending: bool) -> list[Outcome]:
+    """What happened to the list's rows, in the order of `handout batch`'s summary."""
+    lines = [Outcome("Made", len(result.rendered), "")]
+    if sending:
+        lines.append(Outcome("Emailed", len(result.emailed), row_list(result, result.emailed)))
+        if result.already_sent:
+            lines.append(Outcome("Already sent (skipped)", len(result.already_sent), row_list(result, result.already_sent)))
+    else:
+        lines.append(Outcome("Emails in the outbox", len(result.outbox), row_list(result, result.outbox)))
+    lines.append(Outcome("To print", len(result.to_print), row_list(result, result.to_print)))
+    if result.repeated:
+        lines.append(Outcome("Repeated rows (one plan)", len(result.repeated), row_list(result, result.repeated)))
+    lines.append(Outcome("Failed", len(result.failed), row_list(result, [row for row, _ in result.failed])))
+    return lines
+
+
+def row_label(result: BatchResult, row: int) -> str:
+    return f"{result.patient_ids[row]} (row {row})" if result.patient_ids.get(row) else f"row {row}"
+
+
+def report_text(result: BatchResult, sending: bool) -> str:
+    """The run's summary for the ZIP: counts, rows by patient_id and number, and why rows failed. Never a name."""
+    lines = [f"Patient list read as {result.encoding}", ""]
+    lines += [f"{line.what}: {line.count}" + (f" ({line.rows})" if line.rows else "") for line in outcomes(result, sending)]
+    if result.failed:
+        lines += ["", "Why:"] + [f"{row_label(result, row)}: {in_page_words(reason)}" for row, reason in result.failed]
+    return "\n".join(lines) + "\n"
