@@ -162,7 +162,8 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
             brand, checked.env, journal, env, settings, options.outbox_dir, options.encrypt, options.resend, report.warn
         ) as delivery:
             rows = _without_repeats(patients.rows, journal, result, report)
-            result.patient_ids = {row.row: row.patient_id for row in rows}
+            # Rows rejected on reading are named by their patient_id too, as the upload's row report names them.
+            result.patient_ids = {problem.row: problem.patient_id for problem in patients.problems} | {row.row: row.patient_id for row in rows}
             result.total = len(rows)
             printing = ToPrintWriter(options.out_dir)
             by_row = {row.row: row for row in rows}

@@ -113,6 +113,14 @@ def axe_violations(driver: object) -> list[dict[str, object]]:
     return list(result)
 
 
+def fits_at_double_zoom(driver: object) -> bool:
+    """At 200 % zoom nothing makes the page scroll sideways (WCAG 1.4.10 reflow)."""
+    driver.execute_script("document.body.style.zoom = '200%'")  # type: ignore[attr-defined]
+    fits = bool(driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1"))  # type: ignore[attr-defined]
+    driver.execute_script("document.body.style.zoom = ''")  # type: ignore[attr-defined]
+    return fits
+
+
 def wait_for_file(folder: Path, suffix: str, timeout: float = 20) -> Path:
     """The first finished download in `folder` ending in `suffix`."""
     deadline = time.monotonic() + timeout

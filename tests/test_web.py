@@ -484,7 +484,7 @@ def test_a_list_is_made_into_a_zip_of_plans_and_the_to_print_file_and_emails_go_
     assert "Ann Lee" in all_text(archive.read("to-print.pdf"))
     assert archive.read("to-print.txt").decode().splitlines()[1].startswith("P2\t3\t")
     report = archive.read("report.txt").decode()
-    assert "Emails in the outbox: 1 (P1 (row 2))" in report and "row 4: email is not a valid email address" in report
+    assert "Emails in the outbox: 1 (P1 (row 2))" in report and "P3 (row 4): email is not a valid email address" in report
     assert not any(name in report for name in ("Jane", "Ann", "Bob"))
     (message,) = (tmp_path / "data" / "outbox").glob("P1-*.eml")
     assert "jane@example.org" in message.read_text(encoding="utf-8")
