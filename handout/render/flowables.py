@@ -426,9 +426,14 @@ class Builder:
         return [Kept([table])]
 
     def qr_code(self, block: doc.QRCode, width: float, parent: Node) -> list[Flowable]:
-        qr = QRFlowable(block.url, block.alt, tag=parent.add("Figure", alt=block.alt))
         gap = 6 * mm
+        first = len(parent.kids)
         beside = self.cell_flowables(block.children, width - QR_WIDTH - gap, parent)
+        figure = parent.add("Figure", alt=block.alt)
+        # Drawn left of the words, but read after their heading ("Find out more"): a screen
+        # reader hears what the code is for before the code itself.
+        parent.kids.insert(first + 1 if block.children and isinstance(block.children[0], doc.Heading) else first, parent.kids.pop())
+        qr = QRFlowable(block.url, block.alt, tag=figure)
         table = Table([[qr, beside]], colWidths=[QR_WIDTH + gap, None], hAlign="LEFT", spaceBefore=self.styles.profile.body * 1.2)
         table.setStyle(
             _table_style(

@@ -259,6 +259,11 @@ def inline_markup(spans: Inline, link_colour: str | None = None) -> str:
     return "".join(parts)
 
 
+def needs_shaping(text: str) -> bool:
+    """Whether HarfBuzz shapes the text: its glyphs may then not map back to its letters, so it needs /ActualText."""
+    return _NEEDS_SHAPING.search(text) is not None
+
+
 def paragraph(markup: str, style: ParagraphStyle, tag: Node | None = None, text: str = "") -> TaggedParagraph:
     """A Paragraph of this module's markup, shaped by HarfBuzz only where a script or mark needs it (shaping costs time).
 
@@ -268,7 +273,7 @@ def paragraph(markup: str, style: ParagraphStyle, tag: Node | None = None, text:
     """
     if style.fontName == MAIN_BOLD:
         markup = _bold_fallback(markup)
-    shaped = _NEEDS_SHAPING.search(markup)
+    shaped = needs_shaping(markup)
     para = TaggedParagraph(markup, _shaping(style) if shaped else style)
     if tag is not None:
         if shaped and text:

@@ -22,9 +22,9 @@ from handout.brand import Brand
 from handout.errors import HandoutError
 from handout.i18n import gettext
 from handout.render.flowables import Builder
-from handout.render.fonts import MAIN, MAIN_BOLD, first_unprintable, paragraph, register_fonts, text_markup
+from handout.render.fonts import MAIN, MAIN_BOLD, first_unprintable, needs_shaping, paragraph, register_fonts, text_markup
 from handout.render.styles import MUTED, STANDARD, Profile, make_styles
-from handout.render.tagging import ARTIFACT_PAGINATION, Node, TaggedCanvas
+from handout.render.tagging import ARTIFACT_PAGINATION, Node, TaggedCanvas, artifact, tagged
 from handout.templating import nowrap
 
 PAPER_SIZES = {"a4": A4, "letter": LETTER}
@@ -41,14 +41,19 @@ class _Footer:
     """The page furniture at the foot of every page, laid out for one language's page label."""
 
     page_label: str  # "Page {number} of {total}" in the document's language
-    paragraphs: tuple[Any, ...]  # the clinic line and the disclaimer, wrapped
+    texts: tuple[str, ...]  # the clinic line and the disclaimer
+    paragraphs: tuple[Any, ...]  # the same, wrapped
     heights: tuple[float, ...]
     rule: float  # height of the rule above the footer text
     body_bottom: float  # where the body's frame ends
 
 
-def _numbered_canvas(draw_furniture: Callable[[Canvas, _Footer, int, int], None]) -> type[TaggedCanvas]:
-    """A tagging canvas class that knows the page count when it draws each page's furniture, and dates its document."""
+def _numbered_canvas(draw_furniture: Callable[[Canvas, _Footer, int, int, tuple[Node, ...] | None], None]) -> type[TaggedCanvas]:
+    """A tagging canvas class that knows the page count when it draws each page's furniture, and dates its document.
+
+    The footer's words are furniture on every page but the last, where they are the
+    document's closing paragraphs: a screen reader hears the disclaimer once, at the end.
+    """
 
     class NumberedCanvas(TaggedCanvas):
         def __init__(self, *args: Any, footer: _Footer, **kwargs: Any) -> None:
@@ -64,8 +69,10 @@ def _numbered_canvas(draw_furniture: Callable[[Canvas, _Footer, int, int], None]
             total = len(self._pages)
             for number, state in enumerate(self._pages, start=1):
                 self.__dict__.update(state)
-                with self.artifact(ARTIFACT_PAGINATION):
-                    draw_furniture(self, self._footer, number, total)
+                said = None
+                if number == total:
+                    said = tuple(self.root.add("P", actual_text=text if needs_shaping(text) else None) for text in self._footer.texts)
+                draw_furniture(self, self._footer, number, total, said)
                 super().showPage()
             super().save()
 
@@ -121,7 +128,7 @@ class PdfRenderer:
             paragraphs = tuple(paragraph(text_markup(text), self.styles.footer) for text in self._footer_lines)
             heights = tuple(para.wrap(self.frame_width - label_room, self.page_height)[1] for para in paragraphs)
             rule = MARGIN + sum(heights) + FOOTER_LINE_GAP * (len(paragraphs) - 1) + FOOTER_TEXT_GAP
-            self._footers[page_label] = _Footer(page_label, paragraphs, heights, rule, max(MARGIN + MIN_FOOTER_HEIGHT, rule + FOOTER_RULE_GAP))
+            self._footers[page_label] = _Footer(page_label, self._footer_lines, paragraphs, heights, rule, max(MARGIN + MIN_FOOTER_HEIGHT, rule + FOOTER_RULE_GAP))
         return self._footers[page_label]
 
     def render(self, document: doc.Document, created: dt.datetime) -> bytes:
@@ -151,23 +158,24 @@ class PdfRenderer:
             ) from None
         return buffer.getvalue()
 
-    def _draw_furniture(self, canvas: Canvas, footer: _Footer, number: int, total: int) -> None:
+    def _draw_furniture(self, canvas: Canvas, footer: _Footer, number: int, total: int, said: tuple[Node, ...] | None) -> None:
         # Page furniture is the same on every page and in the same place, so
         # a reader always finds the clinic's number and the page count.
+        # `said`: the footer paragraphs' elements on the page where they are read (else artifacts).
         width, s = self.frame_width, self.styles
         canvas.saveState()
-        canvas.setStrokeColor(s.accent)
-        canvas.setLineWidth(1.5)
-        top = footer.rule
-        canvas.line(MARGIN, top, MARGIN + width, top)
-        canvas.setFont(MAIN_BOLD, s.profile.page_label)
-        canvas.setFillColor(MUTED)
-        y = top - FOOTER_TEXT_GAP
-        canvas.drawRightString(MARGIN + width, y - self.styles.footer.fontSize, footer.page_label.format(number=number, total=total))  # on the clinic line's baseline
-        for para, height in zip(footer.paragraphs, footer.heights):
+        with artifact(canvas, ARTIFACT_PAGINATION):
+            canvas.setStrokeColor(s.accent)
+            canvas.setLineWidth(1.5)
+            top = footer.rule
+            canvas.line(MARGIN, top, MARGIN + width, top)
+            canvas.setFont(MAIN_BOLD, s.profile.page_label)
+            canvas.setFillColor(MUTED)
+            y = top - FOOTER_TEXT_GAP
+            canvas.drawRightString(MARGIN + width, y - self.styles.footer.fontSize, footer.page_label.format(number=number, total=total))  # on the clinic line's baseline
+        for index, (para, height) in enumerate(zip(footer.paragraphs, footer.heights)):
             y -= height
-            para.drawOn(canvas, MARGIN, y)
+            with artifact(canvas, ARTIFACT_PAGINATION) if said is None else tagged(canvas, said[index]):
+                para.drawOn(canvas, MARGIN, y)
             y -= FOOTER_LINE_GAP
         canvas.restoreState()
-
-

@@ -108,6 +108,7 @@ class TaggedCanvas(Canvas):
         self._page_marks: dict[int, list[Node]] = {}  # page index → the node of each MCID
         self._page_refs: dict[int, PDFObjectReference] = {}
         self._annotations: list[tuple[Node, AnnotationRef]] = []
+        self._link_targets: dict[int, str] = {}  # id of a Link element → where it goes
         self._page_index = 0
         # One entry per begun sequence: the node of a written tag, ARTIFACT for a written
         # artifact, None for one folded into the sequence around it.
@@ -192,7 +193,13 @@ class TaggedCanvas(Canvas):
     def linkURL(self, url: str, rect: Any, relative: int = 0, thickness: int = 0, color: Any = None, dashArray: Any = None, kind: str = "URI", **kw: Any) -> None:  # noqa: N802, N803
         # /Contents says where the link goes for a reader; /F 4 prints it (PDF/UA 7.18.1).
         super().linkURL(url, rect, relative, thickness, color, dashArray, kind, Contents=PDFString(url), F=4, **kw)
-        link = self.current_node().add("Link")
+        node = self.current_node()
+        last = node.kids[-1] if node.kids else None
+        if isinstance(last, Node) and last.kind == "Link" and self._link_targets.get(id(last)) == url:
+            link = last  # the same link wrapped onto the next line: one link, one annotation per line
+        else:
+            link = node.add("Link")
+            self._link_targets[id(link)] = url
         self._annotations.append((link, AnnotationRef(self._page_index, f"NUMBER{self._annotationCount}")))
         link.kids.append(self._annotations[-1][1])
 
