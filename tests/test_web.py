@@ -617,6 +617,69 @@ def test_a_held_list_and_its_folder_go_after_30_minutes_and_at_shutdown(desk: Fr
     assert not kept_job.folder.exists()  # the server stopped
 
 
+def test_a_list_being_made_is_not_stopped_by_its_30_minutes(client: TestClient, desk: FrontDesk, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    import handout.web.lists as lists_module
+
+    release = threading.Event()
+    real_run_batch = lists_module.run_batch
+
+    def slow_run_batch(*args: Any) -> Any:
+        assert release.wait(10)
+        return real_run_batch(*args)
+
+    monkeypatch.setattr(lists_module, "run_batch", slow_run_batch)
+    location = upload(client, LIST)
+    clock.now += 29 * 60  # the row report read for 29 minutes before "Make the plans"
+    assert client.post(f"{location}/run", data={"csrf": csrf(client), "delivery": "outbox"}).status_code == 303
+    clock.now += 5 * 60  # 34 minutes after the upload, still being made
+    assert client.get(f"{location}/progress").json()["state"] == "running"
+    desk.lists.held.expire()
+    release.set()
+    assert wait_for_run(client, location) == "done"
+    job = desk.lists.get(location.rsplit("/", 1)[1])
+    assert job is not None and job.zip_path.is_file() and job.result is not None and len(job.result.rendered) == 2
+    clock.now += 29 * 60  # the ZIP is kept 30 minutes from when the plans were made
+    assert client.get(location).status_code == 200
+    clock.now += 2 * 60
+    assert client.get(location).status_code == 404 and not job.folder.exists()
+
+
+def test_an_idle_server_forgets_expired_plans_and_lists_without_a_visit(desk: FrontDesk, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    import handout.web.app as app_module
+
+    monkeypatch.setattr(app_module, "EXPIRY_CHECK_SECONDS", 0.02)
+    with TestClient(create_app(desk.clinic, desk.data_dir, desk=desk), base_url=BASE, follow_redirects=False) as client:
+        location = upload(client, LIST)
+        make_plan(client)
+        job = desk.lists.get(location.rsplit("/", 1)[1])
+        assert job is not None and job.folder.exists()
+        clock.now += 31 * 60
+        deadline = time.monotonic() + 5
+        while job.folder.exists() or desk.plans._held:
+            assert time.monotonic() < deadline, "expired patient data was kept until the next visit"
+            time.sleep(0.02)
+
+
+def test_lists_a_killed_server_left_go_at_the_next_start_but_not_another_servers(desk: FrontDesk, clock: Clock, caplog: pytest.LogCaptureFixture) -> None:
+    left = desk.data_dir / "lists" / "list-killed"
+    left.mkdir(parents=True)
+    (left / "patients.csv").write_text("name\nJane Doe\n", encoding="utf-8")
+    with TestClient(create_app(desk.clinic, desk.data_dir, desk=desk), base_url=BASE, follow_redirects=False) as client:
+        assert not left.exists()
+        location = upload(client, LIST)
+        job = desk.lists.get(location.rsplit("/", 1)[1])
+        assert job is not None
+        # A second server on the same data folder (another port) leaves this one's lists alone.
+        other = front_desk(desk.data_dir, clock)
+        with TestClient(create_app(other.clinic, other.data_dir, desk=other), base_url=BASE):
+            assert job.folder.exists()
+        assert [r.getMessage() for r in caplog.records if r.name == "handout.web"] == [
+            "another handout serve uses this data folder: the patient lists it holds are left to it"
+        ]
+        caplog.clear()  # the warning was expected
+    assert not job.folder.exists()
+
+
 def test_the_clinics_colour_is_used_on_the_page_when_it_is_dark_enough(client: TestClient) -> None:
     css = client.get("/clinic/colours.css")
     assert css.headers["content-type"].startswith("text/css") and css.text == ":root { --primary: #1D5C7A; }\n"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -24,6 +26,17 @@ from handout.web.security import LOOPBACK_NAMES, SIGN_IN_PATH, Guard
 FORM_BODY_LIMIT = 64 * 1024  # every form but the patient list's: a plan's fields are a few hundred bytes
 
 
+EXPIRY_CHECK_SECONDS = 60  # how late, at most, an expired plan or list is forgotten on a server nobody is using
+
+
+async def forget_expired(desk: FrontDesk) -> None:
+    """Drop expired plans and lists every minute, so patient data does not wait for the next visit to go."""
+    while True:
+        await asyncio.sleep(EXPIRY_CHECK_SECONDS)
+        desk.plans.expire()
+        await run_in_threadpool(desk.lists.held.expire)  # removing a list's folder touches the disk
+
+
 def create_app(
     clinic: Clinic, data_dir: Path, allowed_hosts: tuple[str, ...] = LOOPBACK_NAMES, desk: FrontDesk | None = None, password: str | None = None
 ) -> Starlette:
@@ -36,10 +49,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        desk.lists.sweep()  # a server killed mid-run left plans in the batch folder
+        desk.lists.open()
+        forgetting = asyncio.create_task(forget_expired(desk))
         try:
             yield
         finally:
+            forgetting.cancel()
             desk.close()  # held plans and lists vanish with the server
 
     async def not_found(request: Request, exc: Exception) -> Response:

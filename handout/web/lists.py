@@ -11,6 +11,7 @@ import threading
 import time
 import zipfile
 from collections.abc import Callable, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -33,6 +34,7 @@ LIST_LABEL = "Patient list"  # how messages about the uploaded file name it (nev
 ZIP_NAME = "walking-plans.zip"
 REPORT_NAME = "report.txt"
 TOO_LARGE = f"{LIST_LABEL} is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB: split it into shorter lists, or use handout batch"
+SERVER_BUSY = "another handout serve uses this data folder"
 BUSY = "another patient list is being made; wait for it to finish, then make this one"
 
 # The batch's messages name its command-line options; the page names its own fields instead (same words otherwise).
@@ -177,13 +179,19 @@ class PatientLists:
         # and ReportLab's font registry is shared by the whole process. (A one-row list still renders
         # in-process, as in `handout batch`: a few tens of milliseconds.)
         self.workers = workers
-        self.held: ExpiringStore[ListJob] = ExpiringStore(clock=clock, on_expire=ListJob.discard)
+        # A list being made never expires mid-run: its 30 minutes start again when its plans are made.
+        self.held: ExpiringStore[ListJob] = ExpiringStore(clock=clock, on_expire=ListJob.discard, busy=lambda job: job.state is RunState.RUNNING)
         self._start = threading.Lock()
+        self._server_lock = ExitStack()  # the lists folder's lock, held from open() to close()
         self._thread: threading.Thread | None = None
 
     @property
     def batch_dir(self) -> Path:
         return self.data_dir / "batch"
+
+    @property
+    def lists_dir(self) -> Path:
+        return self.data_dir / "lists"
 
     @property
     def outbox(self) -> Path:
@@ -193,7 +201,10 @@ class PatientLists:
         """Keep the upload and check every row, making nothing; its token. A file-wide problem is a HandoutError."""
         if len(data) > MAX_UPLOAD_BYTES:
             raise HandoutError(TOO_LARGE)
-        folder = Path(tempfile.mkdtemp(prefix="handout-list-"))  # readable by this user only, gone with the list
+        # In the data folder, readable by this user only, gone with the list; a folder a crash left is
+        # removed at the next start (sweep), which a system temporary folder would not promise.
+        ensure_folder(self.lists_dir)
+        folder = Path(tempfile.mkdtemp(prefix="list-", dir=self.lists_dir))
         path = folder / "patients.csv"
         try:
             handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -266,8 +277,8 @@ class PatientLists:
             # However the run ended, its plans leave the batch folder: they are in the ZIP, or the re-run makes them again.
             self.sweep()
             job.csv.unlink(missing_ok=True)
-            if not job.end(state, result, message):
-                self.held.renew(token)  # the ZIP is kept 30 minutes from now
+            self.held.renew(token)  # the ZIP is kept 30 minutes from now (renewed while still busy, so it cannot expire in between)
+            job.end(state, result, message)
 
     def _zip(self, job: ListJob, result: BatchResult) -> None:
         """This run's plans as patient_id.pdf (or row-N.pdf) under plans/, the to-print files, and the run's report."""
@@ -281,8 +292,26 @@ class PatientLists:
                 archive.write(result.to_print_files.listing, TO_PRINT_LIST, compress_type=zipfile.ZIP_DEFLATED)
             archive.writestr(REPORT_NAME, report_text(result, job.sending), compress_type=zipfile.ZIP_DEFLATED)
 
+    def open(self) -> None:
+        """At start: remove what a server killed mid-run left (uploaded lists, their ZIPs, plans in the batch folder).
+
+        The lists folder stays locked while this server runs, so a second server on the same
+        data folder leaves the first one's lists alone.
+        """
+        ensure_folder(self.lists_dir)
+        lock = ExitStack()
+        try:
+            lock.enter_context(folder_lock(self.lists_dir, SERVER_BUSY))
+        except HandoutError:
+            log.warning("another handout serve uses this data folder: the patient lists it holds are left to it")
+        else:
+            self._server_lock = lock
+            for folder in self.lists_dir.glob("list-*"):
+                shutil.rmtree(folder, ignore_errors=True)
+        self.sweep()
+
     def sweep(self) -> None:
-        """Remove the plans a run left in the batch folder (at start: a server killed mid-run), unless a batch is using it."""
+        """Remove the plans a run left in the batch folder, unless a batch is using it."""
         if not self.batch_dir.is_dir():
             return
         try:
@@ -297,6 +326,7 @@ class PatientLists:
         thread = self._thread
         if thread is not None:
             thread.join(timeout)
+        self._server_lock.close()
 
 
 def remove_plans(folder: Path) -> None:

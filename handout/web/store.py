@@ -23,13 +23,21 @@ class ExpiringStore(Generic[T]):
     """Values under unguessable tokens that vanish after a lifetime (and with the process: nothing is written to disk).
 
     `on_expire` is called with each value that goes, by expiry or `clear`: a held patient list
-    removes its folder then.
+    removes its folder then. A value that `busy` says is in use (a list being made) does not
+    expire: its lifetime starts again when it is no longer busy.
     """
 
-    def __init__(self, lifetime: float = LIFETIME_SECONDS, clock: Callable[[], float] = time.monotonic, on_expire: Callable[[T], None] | None = None) -> None:
+    def __init__(
+        self,
+        lifetime: float = LIFETIME_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+        on_expire: Callable[[T], None] | None = None,
+        busy: Callable[[T], bool] | None = None,
+    ) -> None:
         self.lifetime = lifetime
         self.clock = clock
         self.on_expire = on_expire
+        self.busy = busy
         self._held: dict[str, _Held[T]] = {}
         self._lock = threading.Lock()
 
@@ -55,6 +63,12 @@ class ExpiringStore(Generic[T]):
             if held is not None:
                 self._held[token] = _Held(held.value, self.clock() + self.lifetime)
 
+    def expire(self) -> None:
+        """Drop what has expired now, without waiting for the next visit (a server left idle still forgets)."""
+        with self._lock:
+            gone = self._drop_expired()
+        self._expired(gone)
+
     def clear(self) -> None:
         """Drop everything, as at shutdown."""
         with self._lock:
@@ -64,7 +78,7 @@ class ExpiringStore(Generic[T]):
 
     def _drop_expired(self) -> list[T]:
         now = self.clock()
-        gone = [token for token, held in self._held.items() if held.expires <= now]
+        gone = [token for token, held in self._held.items() if held.expires <= now and not (self.busy is not None and self.busy(held.value))]
         return [self._held.pop(token).value for token in gone]
 
     def _expired(self, values: list[T]) -> None:

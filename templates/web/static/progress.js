@@ -9,19 +9,23 @@
   }
   async function poll() {
     try {
-      const response = await fetch(status.dataset.progressUrl, { cache: "no-store", credentials: "same-origin" });
-      if (response.ok) {
-        const progress = await response.json();
-        if (progress.state !== "running") {
-          window.location.reload();
-          return;
-        }
-        bar.max = progress.total || 1;
-        bar.value = progress.done;
-        const text = progress.done + " of " + progress.total + " plans made.";
-        if (status.textContent !== text) {
-          status.textContent = text;
-        }
+      const response = await fetch(status.dataset.progressUrl, { cache: "no-store", credentials: "same-origin", redirect: "manual" });
+      const json = (response.headers.get("content-type") || "").startsWith("application/json");
+      if (!response.ok || !json) {
+        // The list is gone (expired, server restarted) or the sign-in has ended: the page itself says so.
+        window.location.reload();
+        return;
+      }
+      const progress = await response.json();
+      if (progress.state !== "running") {
+        window.location.reload();
+        return;
+      }
+      bar.max = progress.total || 1;
+      bar.value = progress.done;
+      const text = progress.done + " of " + progress.total + " plans made.";
+      if (status.textContent !== text) {
+        status.textContent = text;
       }
     } catch (error) {
       // The link still works; try again at the next tick.
