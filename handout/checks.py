@@ -191,12 +191,21 @@ def text_encoding(option: str, value: str | None) -> str | None:
         return None
     try:
         codec = codecs.lookup(value)
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a name with a NUL in it
         codec = None
-    # Python's codec registry also holds byte transforms (base64, zlib) that are no text encoding.
-    if codec is None or not getattr(codec, "_is_text_encoding", True):
+    # Python's codec registry also holds byte transforms (base64, zlib) that are no text encoding,
+    # and codecs that cannot read a file's text at all ("undefined" refuses everything, "idna" is for host names).
+    if codec is None or not getattr(codec, "_is_text_encoding", True) or not _reads_text(codec):
         raise UsageError(f"{option}: {value!r} is not a text encoding handout knows; try utf-8, cp1252 or utf-16")
     return codec.name
+
+
+def _reads_text(codec: codecs.CodecInfo) -> bool:
+    sample = "name,email\r\nJane Doe,jane@example.org\r\n"
+    try:
+        return codec.decode(codec.encode(sample)[0])[0] == sample
+    except (UnicodeError, ValueError, TypeError):
+        return False
 
 
 def qr_url(value: str | None) -> str | None:

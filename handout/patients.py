@@ -101,6 +101,10 @@ class PatientList:
     encoding: str  # how the file's text was read, for the summary: "UTF-8", "Windows-1252 (detected)"
 
 
+def _and(numbers: list[int]) -> str:
+    return ", ".join(map(str, numbers[:-1])) + f" and {numbers[-1]}"
+
+
 def read_patient_list(
     path: Path,
     today: dt.date,
@@ -135,9 +139,15 @@ def read_patient_list(
                 f"{path}: the first row has no 'name' column ({len(columns)} columns, separated by {_DELIMITER_NAMES[delimiter]}); "
                 "the first row must be a header naming the columns"
             )
+        used = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+        for column in used:
+            where = [i + 1 for i, c in enumerate(columns) if c == column]
+            if len(where) > 1:
+                # Which one is meant cannot be told: the wrong email column would send a plan to someone else.
+                raise HandoutError(f"{path}: the column '{column}' is there twice (columns {_and(where)}); keep one and delete the other")
         if require_password and "pdf_password" not in columns:
             raise HandoutError(f"{path}: no 'pdf_password' column; --encrypt needs a password for every row")
-        ignored = tuple(dict.fromkeys(c for c in columns if c and c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS))
+        ignored = tuple(dict.fromkeys(c for c in columns if c and c not in used))
         # Cells under blank header cells at the end carry nothing; a row may leave them off.
         width = max(i for i, c in enumerate(columns) if c) + 1
 

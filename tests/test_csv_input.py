@@ -54,6 +54,25 @@ def test_an_unquoted_comma_is_a_row_error_that_names_no_value(tmp_path: Path) ->
     no_names_in(str(problem), ("Doe Jane", "jane@example.org"))
 
 
+@pytest.mark.parametrize(
+    ("header", "column", "where"),
+    [("name,email,email", "email", "2 and 3"), ("Name,patient_id, NAME ,Email", "name", "1 and 3"), ("name,weeks,x,weeks,weeks", "weeks", "2, 4 and 5")],
+)
+def test_a_column_handout_uses_given_twice_stops_the_file(tmp_path: Path, header: str, column: str, where: str) -> None:
+    # Last one wins was the old rule: the second email column's address got the first patient's plan.
+    cells = ",".join(["Jane Doe"] + ["4"] * (header.count(",")))
+    path = write_bytes(tmp_path, f"{header}\n{cells}\n".encode())
+    with pytest.raises(HandoutError) as caught:
+        read_patient_list(path, TODAY)
+    assert caught.value.message == f"{path}: the column '{column}' is there twice (columns {where}); keep one and delete the other"
+    result = run("batch", str(path), "--out-dir", str(tmp_path / "out"))
+    assert result.exit_code == 1 and "is there twice" in result.stderr and not (tmp_path / "out").exists()
+
+
+def test_a_column_handout_does_not_use_may_repeat(tmp_path: Path) -> None:
+    assert read(tmp_path, "name,notes,notes\nJane Doe,a,b\n").ignored_columns == ("notes",)
+
+
 def test_a_row_missing_a_cell_is_an_error_not_a_shift(tmp_path: Path) -> None:
     # patient_id was deleted with its comma: the address would land in patient_id, "yes" in email.
     text = "name,patient_id,email,consent_email\nJane Doe,jane@example.org,yes\nBo Bell,P2,,\n"

@@ -530,6 +530,9 @@ def test_bad_mail_settings_are_shown_before_anything_is_made(client: TestClient,
         (b'name\n"Jane Doe\n', {}, "patients_csv", "Patient list: row 2 opens a quote"),
         ("name\nJiří Dvořák\n".encode("cp1250"), {}, "patients_csv", "Patient list: not UTF-8, and handout cannot tell for sure which encoding it is; re-save it as 'CSV UTF-8' or type its name under Text encoding (for example cp1252)"),
         (b"name\nJane Doe\n", {"encoding": "base64"}, "encoding", "Text encoding: 'base64' is not a text encoding handout knows"),
+        (b"name\nJane Doe\n", {"encoding": "undefined"}, "encoding", "Text encoding: 'undefined' is not a text encoding handout knows"),
+        (b"name\nJane Doe\n", {"encoding": "utf\x00-8"}, "encoding", "Text encoding: 'utf\\x00-8' is not a text encoding handout knows"),
+        (b"name,email,Email\nJane Doe,a@example.org,b@example.org\n", {}, "patients_csv", "Patient list: the column 'email' is there twice (columns 2 and 3)"),
         (b"name\nJane Doe\n", {"language": "xx"}, "language", "Language"),
         (b"name\nJane Doe\n", {"encrypt": "on"}, "patients_csv", "Patient list: no 'pdf_password' column; locking each PDF needs a password for every row"),
         (b"name\n" + b"Jane Doe\n" * 5_001, {}, "patients_csv", "Patient list has 5,001 rows; the page makes at most 5,000 at a time"),
@@ -546,6 +549,15 @@ def test_a_list_that_cannot_be_read_is_a_clear_message_by_its_field(
     assert 'role="alert"' in response.text and str(tmp_path) not in response.text and "/tmp/" not in response.text
     if len(data) < 3 * 1024 * 1024:  # (a body over the limit is not read, so there is nothing to keep)
         assert 'id="large_print" name="large_print" checked' in response.text  # what was chosen is kept
+
+
+def test_an_export_with_thousands_of_other_columns_still_shows_its_report(client: TestClient) -> None:
+    header = "name," + ",".join(f"extra_column_{i}" + "x" * 60 * (i == 0) for i in range(60_000))
+    location = upload(client, header + "\nJane Doe" + "," * 60_000 + "\n")
+    page = client.get(location)
+    assert page.status_code == 200 and "1 row is ready" in page.text
+    assert "Columns handout does not use (ignored): extra_column_0xxxxxxxxxxxxxxxxxxxxxxxxx…, extra_column_1," in page.text
+    assert "and 59,988 more." in page.text and len(page.text) < 20_000
 
 
 def test_a_list_upload_needs_a_file_and_the_csrf_token(client: TestClient) -> None:

@@ -96,7 +96,16 @@ class ListPages:
             smtp = bool(os.environ.get("HANDOUT_SMTP_HOST"))
             row_problems = [(p.row, p.patient_id, in_page_words(f"{p.column} {p.reason}")) for p in job.patients.problems]
             return self.desk.page(
-                request, "list-checked.html.j2", status, token=token, job=job, row_problems=row_problems, smtp=smtp, outbox=self.lists.outbox, error=error
+                request,
+                "list-checked.html.j2",
+                status,
+                token=token,
+                job=job,
+                row_problems=row_problems,
+                ignored=ignored_columns(job.patients.ignored_columns),
+                smtp=smtp,
+                outbox=self.lists.outbox,
+                error=error,
             )
         if job.state is RunState.RUNNING:
             return self.desk.page(request, "list-running.html.j2", status, token=token, job=job)
@@ -142,6 +151,13 @@ class ListPages:
             return self.desk.gone(request, LIST_GONE)
         # The file name is fixed: no patient's name reaches the browser's download list.
         return FileResponse(job.zip_path, media_type="application/zip", filename=ZIP_NAME)
+
+
+def ignored_columns(columns: tuple[str, ...], shown: int = 12, longest: int = 40) -> str:
+    """The columns handout does not use, as the page lists them: a few, each cut short (an export may have hundreds)."""
+    names = [name if len(name) <= longest else name[: longest - 1] + "…" for name in columns[:shown]]
+    more = len(columns) - shown
+    return ", ".join(names) + (f" and {more:,} more" if more > 0 else "")
 
 
 async def _bounded_body(request: Request) -> bytes | None:
