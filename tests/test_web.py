@@ -236,9 +236,19 @@ def test_the_leaflet_page_downloads_and_opens_to_print_in_each_layout(client: Te
     reader = pypdf.PdfReader(io.BytesIO(response.content))
     assert len(reader.pages) == 2 and float(reader.pages[0].mediabox.width) == 792
     refused = client.post("/leaflet", data={"csrf": token, "layout": "trifold", "large_print": "on"})
-    assert refused.status_code == 422 and "does not go with --layout trifold" in refused.text
-    bad_url = client.post("/leaflet", data={"csrf": token, "qr_url": "javascript:alert(1)"})
-    assert bad_url.status_code == 422 and "QR address" in bad_url.text
+    assert refused.status_code == 422 and field_errors(refused.text) == {"large_print": "Large print does not fit a tri-fold's panels: choose Pages for large print"}
+    assert 'value="trifold" checked' in refused.text and 'name="large_print" checked' in refused.text  # what was chosen is kept
+    bad_url = client.post("/leaflet", data={"csrf": token, "qr_url": "javascript:alert(1)", "language": "xx", "paper": "a3"})
+    assert bad_url.status_code == 422 and set(field_errors(bad_url.text)) == {"qr_url", "language", "paper"}
+    assert field_errors(bad_url.text)["qr_url"].startswith("QR address") and 'value="javascript:alert(1)"' in bad_url.text
+    assert 'aria-describedby="language-error" aria-invalid="true"' in bad_url.text and 'aria-describedby="paper-error" aria-invalid="true"' in bad_url.text
+    assert "--" not in " ".join(field_errors(bad_url.text).values())  # the page's words, not the command line's
+
+
+def test_a_tampered_plan_form_language_is_an_error_by_its_field(client: TestClient) -> None:
+    response = client.post("/plan", data={"csrf": csrf(client), "patient": "Jane Doe", "language": "xx"})
+    assert response.status_code == 422 and "language" in field_errors(response.text)
+    assert 'aria-describedby="language-error" aria-invalid="true"' in response.text
 
 
 def test_new_passwords_are_strong_and_easy_to_read_out() -> None:
@@ -560,6 +570,44 @@ def test_an_export_with_thousands_of_other_columns_still_shows_its_report(client
     assert "and 59,988 more." in page.text and len(page.text) < 20_000
 
 
+SECURITY_HEADERS = ("content-security-policy", "x-content-type-options", "x-frame-options", "cache-control")
+
+
+@pytest.mark.parametrize(
+    ("path", "size", "chunked"),
+    [("/plan", 100 * 1024, False), ("/plan", 100 * 1024, True), ("/sign-in", 100 * 1024, False), ("/lists", 33 * 1024 * 1024, False), ("/lists", 33 * 1024 * 1024, True)],
+)
+def test_a_body_over_its_limit_gets_the_too_large_page_with_the_usual_headers(
+    client: TestClient, caplog: pytest.LogCaptureFixture, path: str, size: int, chunked: bool
+) -> None:
+    body = b"csrf=x&patient=" + b"J" * size
+
+    def pieces() -> Iterator[bytes]:  # no Content-Length: the limit counts what arrives
+        for start in range(0, len(body), 1 << 20):
+            yield body[start : start + (1 << 20)]
+
+    content: Any = pieces() if chunked else body
+    response = client.post(path, content=content, headers={"content-type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 413 and "<h1>Too much was sent</h1>" in response.text and "at most 2 MB" in response.text
+    assert all(header in response.headers for header in SECURITY_HEADERS)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("multipart/form-data", b"--x\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\nabc\r\n--x--\r\n"),  # no boundary given
+        ("multipart/form-data; boundary=x", b"--x\r\nContent-Disposition: form-data; name=\"patients_csv\"; filename=\"a.csv\"\r\n\r\nname\r\n"
+         b"--x\r\nContent-Disposition: form-data; name=\"patients_csv\"; filename=\"b.csv\"\r\n\r\nname\r\n--x--\r\n"),  # two files
+    ],
+)
+def test_a_malformed_upload_is_a_message_by_the_file_field(client: TestClient, content_type: str, body: bytes) -> None:
+    csrf(client, "/lists")
+    response = client.post("/lists", content=body, headers={"content-type": content_type})
+    assert response.status_code == 400
+    assert field_errors(response.text) == {"patients_csv": "Patient list could not be read from the form: choose the file again"}
+
+
 def test_a_list_upload_needs_a_file_and_the_csrf_token(client: TestClient) -> None:
     response = client.post("/lists", data={"csrf": csrf(client, "/lists")})
     assert response.status_code == 422 and field_errors(response.text)["patients_csv"] == "Patient list: choose the CSV file your practice system exported"
@@ -598,6 +646,36 @@ def test_one_list_is_made_at_a_time_and_its_progress_shows_without_script(client
     wait_for_run(client, location)
     assert client.get(f"{location}/progress").json() == {"state": "done", "done": 2, "total": 2}
     assert "Patient list done" in run_list(client, other)  # the next list, once the first is made
+
+
+def test_a_plan_emailed_while_a_list_writes_to_the_outbox_is_told_to_wait_in_the_pages_words(
+    client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from handout.web import lists
+
+    release, started = threading.Event(), threading.Event()
+    real_start = lists.ListProgress.start
+
+    def held_start(self: lists.ListProgress, total: int) -> None:  # the batch holds the outbox's lock by now
+        started.set()
+        assert release.wait(20)
+        real_start(self, total)
+
+    monkeypatch.setattr(lists.ListProgress, "start", held_start)
+    location = upload(client, LIST)
+    client.post(f"{location}/run", data={"csrf": csrf(client), "delivery": "outbox"})
+    plan = make_plan(client)
+    try:
+        assert started.wait(20)
+        busy = client.post(f"{plan}/email", data={"csrf": csrf(client), "email": "jane@example.org", "protection": "consent"})
+        assert busy.status_code == 422
+        assert "A patient list is being written to the outbox just now: email this plan when the list has finished" in busy.text
+        assert str(tmp_path) not in busy.text and "--outbox" not in busy.text
+    finally:
+        release.set()
+    wait_for_run(client, location)
+    sent = client.post(f"{plan}/email", data={"csrf": csrf(client), "email": "jane@example.org", "protection": "consent"})
+    assert sent.status_code == 200 and "Done" in sent.text
 
 
 def test_a_list_stopped_mid_run_keeps_nothing_and_says_how_to_finish(client: TestClient, desk: FrontDesk, tmp_path: Path) -> None:

@@ -20,8 +20,9 @@ from handout.errors import HandoutError
 from handout.resources import templates_dir
 from handout.service import Clinic
 from handout.web.list_pages import UPLOAD_DRAIN_LIMIT, ListPages
+from handout.web.lists import MAX_UPLOAD_BYTES
 from handout.web.pages import FrontDesk
-from handout.web.security import LOOPBACK_NAMES, SIGN_IN_PATH, Guard
+from handout.web.security import LOOPBACK_NAMES, SIGN_IN_PATH, Guard, too_large_page
 
 FORM_BODY_LIMIT = 64 * 1024  # every form but the patient list's: a plan's fields are a few hundred bytes
 
@@ -59,7 +60,7 @@ def create_app(
 
     async def not_found(request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 404
-        messages = {404: "There is no such page here.", 405: "That request cannot be handled here.", 413: "That form sent more than this page takes."}
+        messages = {404: "There is no such page here.", 405: "That request cannot be handled here."}
         return desk.page(request, "error.html.j2", status, message=messages.get(status, "That request cannot be handled here."))
 
     async def user_error(request: Request, exc: Exception) -> Response:
@@ -81,7 +82,7 @@ def create_app(
         Route("/plans/{token}/pdf", desk.plan_pdf, methods=["POST"]),
         Route("/plans/{token}/email", desk.email, methods=["POST"]),
         Route("/lists", lists.upload_form, methods=["GET"]),
-        Route("/lists", lists.upload, methods=["POST"], max_body_size=UPLOAD_DRAIN_LIMIT),
+        Route("/lists", lists.upload, methods=["POST"]),
         Route("/lists/{token}", lists.show, methods=["GET"]),
         Route("/lists/{token}/run", lists.run, methods=["POST"]),
         Route("/lists/{token}/progress", lists.progress, methods=["GET"]),
@@ -90,9 +91,17 @@ def create_app(
     ]
     return Starlette(
         routes=routes,
-        middleware=[Middleware(Guard, allowed_hosts=allowed_hosts, sessions=desk.sessions)],
+        middleware=[
+            Middleware(
+                Guard,
+                allowed_hosts=allowed_hosts,
+                sessions=desk.sessions,
+                body_limit=FORM_BODY_LIMIT,
+                body_limits={"/lists": UPLOAD_DRAIN_LIMIT},
+                too_large=too_large_page(MAX_UPLOAD_BYTES // (1024 * 1024)),
+            )
+        ],
         # Anything else (a bug) becomes a plain "something went wrong" page in Guard, logged by its type only.
         exception_handlers={HTTPException: not_found, HandoutError: user_error},
         lifespan=lifespan,
-        max_body_size=FORM_BODY_LIMIT,
     )

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
@@ -57,7 +58,7 @@ class ListPages:
                 upload = form.get("patients_csv")
                 chosen = isinstance(upload, UploadFile) and bool(upload.filename)
                 data = await upload.read(MAX_UPLOAD_BYTES + 1) if isinstance(upload, UploadFile) else b""
-        except MultiPartException:
+        except (MultiPartException, HTTPException):  # Starlette reports a malformed multipart body as a 400
             return self.upload_page(request, 400, problems=FormProblems([FieldProblem("patients_csv", f"{LIST_LABEL} could not be read from the form: choose the file again")]))
         problems: list[FieldProblem] = []
         if not chosen:

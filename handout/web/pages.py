@@ -19,7 +19,8 @@ from handout import document as doc
 from handout.checks import password_problem
 from handout.errors import HandoutError
 from handout.i18n import available_languages, checked_language
-from handout.service import CLI_LABELS, Clinic, FieldProblem, FormProblems, PlanForm, PlanOrder, check_plan_form, qr_address
+from handout.outbox import BATCH_BUSY
+from handout.service import CLI_LABELS, NO_LARGE_PRINT_TRIFOLD, Clinic, FieldProblem, FormProblems, PlanForm, PlanOrder, check_plan_form, qr_address
 from handout.templating import render_template
 from handout.web.lists import PatientLists
 from handout.web.security import CSRF_FIELD, Sessions
@@ -42,6 +43,7 @@ WEB_LABELS = {
     "encrypt": "a PDF password",
     "password": "The PDF password",
 }
+OUTBOX_BUSY = "A patient list is being written to the outbox just now: email this plan when the list has finished (the plan stays here for 30 minutes)."
 PLAN_GONE = "This plan is no longer here: plans are kept for 30 minutes. Make it again."
 
 
@@ -177,14 +179,30 @@ class FrontDesk:
         if form is None:
             return self.refused(request)
         values = {key: form.get(key, "") for key in ("paper", "qr_url", "language", "layout", "large_print")}
+        # Each field's problem by its field, as on the plan page (paper, language and layout come from
+        # fixed choices, so only a tampered form gets theirs).
+        problems: list[FieldProblem] = []
+        checks: tuple[tuple[str, Callable[[], object]], ...] = (
+            ("paper", lambda: _paper(values["paper"] or self.clinic.paper)),
+            ("qr_url", lambda: qr_address(WEB_LABELS["qr_url"], values["qr_url"]) if values["qr_url"].strip() else None),
+            ("language", lambda: checked_language(WEB_LABELS["language"], values["language"] or "en")),
+            ("layout", lambda: _layout(values["layout"] or "standard")),
+        )
+        checked: dict[str, Any] = {}
+        for field, check in checks:
+            try:
+                checked[field] = check()
+            except HandoutError as exc:
+                problems.append(FieldProblem(field, exc.message))
+        if problems:
+            return self.page(request, "leaflet.html.j2", 422, values=values, problems=FormProblems(problems))
         try:
-            clinic = self.clinic if values["paper"] in ("", self.clinic.paper) else Clinic(self.clinic.brand.directory, self.clinic.template_dirs, _paper(values["paper"]))
-            language = checked_language(WEB_LABELS["language"], values["language"] or "en")
-            url = qr_address(WEB_LABELS["qr_url"], values["qr_url"]) if values["qr_url"].strip() else None
-            if values["layout"] not in ("", "standard", "trifold"):
-                raise HandoutError("layout must be standard or trifold")
-            pdf = clinic.leaflet(language, url, values["large_print"] == "on", values["layout"] or "standard")
+            clinic = self.clinic if checked["paper"] == self.clinic.paper else Clinic(self.clinic.brand.directory, self.clinic.template_dirs, checked["paper"])
+            pdf = clinic.leaflet(checked["language"], checked["qr_url"], values["large_print"] == "on", checked["layout"])
         except HandoutError as exc:
+            if exc.message == NO_LARGE_PRINT_TRIFOLD:  # the service's rule, in the page's words
+                problem = FormProblems([FieldProblem("large_print", "Large print does not fit a tri-fold's panels: choose Pages for large print")])
+                return self.page(request, "leaflet.html.j2", 422, values=values, problems=problem)
             return self.page(request, "leaflet.html.j2", 422, values=values, error=exc.message)
         return _pdf(pdf, "leaflet.pdf", inline=form.get("action") == "print")
 
@@ -261,18 +279,21 @@ class FrontDesk:
             password = new_password()
         typed = dataclasses.replace(held.form, email=form.get("email", ""), consent=form.get("protection") == "consent", encrypt=locked, password=password)
         values = {"email": typed.email, "protection": form.get("protection", "")}
+        outbox = None if os.environ.get("HANDOUT_SMTP_HOST") else self.data_dir / "outbox"
         try:
             order = check_plan_form(typed, self.today(), WEB_LABELS)
             if not order.email:
                 raise FormProblems([FieldProblem("email", f"{WEB_LABELS['email']} must not be empty")])
-            outbox = None if os.environ.get("HANDOUT_SMTP_HOST") else self.data_dir / "outbox"
             mailer = self.clinic.mailer(os.environ, outbox)
             pdf = self.clinic.plan(order, self.today())
             said = self.clinic.email_plan(mailer, order, pdf)
         except FormProblems as exc:
             return self.preview_page(request, held, token, 422, values=values, problems=exc)
         except HandoutError as exc:
-            return self.preview_page(request, held, token, 422, values=values, error=exc.message)
+            message = exc.message
+            if outbox is not None and message == f"{outbox}: {BATCH_BUSY}":
+                message = OUTBOX_BUSY  # the batch's words name its command-line options and the server's folder
+            return self.preview_page(request, held, token, 422, values=values, error=message)
         # The outbox file's path is the clinic's own; the address is never shown back.
         return self.page(request, "sent.html.j2", said=said, password=password if generated else "", token=token)
 
@@ -289,7 +310,13 @@ def new_password() -> str:
 
 def _paper(value: str) -> str:
     if value not in ("a4", "letter"):
-        raise HandoutError(f"paper must be a4 or letter, not {value[:20]!r}")
+        raise HandoutError(f"Paper size must be A4 or US Letter, not {value[:20]!r}")
+    return value
+
+
+def _layout(value: str) -> str:
+    if value not in ("standard", "trifold"):
+        raise HandoutError(f"Layout must be pages or tri-fold, not {value[:20]!r}")
     return value
 
 

@@ -8,7 +8,7 @@ import hmac
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
@@ -29,6 +29,27 @@ SOMETHING_WENT_WRONG = (
     "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Something went wrong</title></head>"
     "<body><main><h1>Something went wrong</h1><p>Nothing was saved. Go back and try again.</p></main></body></html>"
 )
+
+def too_large_page(upload_megabytes: int) -> str:
+    """The page for a request over its limit. Plain HTML, as Guard answers before any page handler runs."""
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Too much was sent</title>"
+        "<link rel='stylesheet' href='/static/handout.css'></head><body><main id='main'><h1>Too much was sent</h1>"
+        f"<p>That form sent more than this page takes (a patient list may be at most {upload_megabytes} MB). Nothing was saved.</p>"
+        "<p><a href='/'>Back to the start</a></p></main></body></html>"
+    )
+
+
+class _BodyTooLarge(Exception):
+    """A request without a Content-Length sent more than its limit."""
+
+
+def _content_length(request: Request) -> int | None:
+    try:
+        return int(request.headers["content-length"])
+    except (KeyError, ValueError):
+        return None
+
 
 log = logging.getLogger("handout.web")
 access_log = logging.getLogger("handout.web.access")
@@ -118,10 +139,17 @@ class Guard:
     and a page that does not costs nothing to fetch again.
     """
 
-    def __init__(self, app: ASGIApp, allowed_hosts: tuple[str, ...], sessions: Sessions) -> None:
+    def __init__(
+        self, app: ASGIApp, allowed_hosts: tuple[str, ...], sessions: Sessions, body_limit: int, body_limits: Mapping[str, int], too_large: str
+    ) -> None:
         self.app = app
         self.allowed_hosts = allowed_hosts
         self.sessions = sessions
+        # How much a request may send, by path (`body_limit` for the rest): refused with the page below,
+        # with the same headers as every page, before or while it is read.
+        self.body_limit = body_limit
+        self.body_limits = body_limits
+        self.too_large = too_large
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -150,15 +178,34 @@ class Guard:
         elif not self._open_to_all(request.url.path) and not self.sessions.signed_in(self.sessions.session_id(request)):
             route = "(before sign-in)"
             await RedirectResponse(SIGN_IN_PATH, status_code=303)(scope, receive, send_secured)
+        elif (length := _content_length(request)) is not None and length > self._body_limit(request.url.path):
+            route = route_path(request)
+            await HTMLResponse(self.too_large, status_code=413)(scope, receive, send_secured)
         else:
+            limit, received = self._body_limit(request.url.path), 0
+
+            async def receive_limited() -> Message:
+                nonlocal received
+                message = await receive()
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _BodyTooLarge
+                return message
+
             try:
-                await self.app(scope, receive, send_secured)
+                await self.app(scope, receive_limited, send_secured)
+            except _BodyTooLarge:
+                if status == 0:
+                    await HTMLResponse(self.too_large, status_code=413)(scope, receive, send_secured)
             except Exception as exc:
                 log.error("unexpected %s while handling %s %s", type(exc).__name__, request.method, route_path(request))
                 if status == 0:  # nothing sent yet: the page can still say so
                     await HTMLResponse(SOMETHING_WENT_WRONG, status_code=500)(scope, receive, send_secured)
             route = route_path(request)
         access_log.info("%s %s %s", request.method, route, status)
+
+    def _body_limit(self, path: str) -> int:
+        return self.body_limits.get(path, self.body_limit)
 
     @staticmethod
     def _open_to_all(path: str) -> bool:
