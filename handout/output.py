@@ -196,10 +196,10 @@ def _umask() -> int:
     return mask
 
 
-def ensure_folder(folder: Path) -> Path:
-    """Create an output folder, or fail in one line saying why."""
+def ensure_folder(folder: Path, private: bool = False) -> Path:
+    """Create an output folder, or fail in one line saying why; `private`: readable by this user only when new."""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700 if private else 0o777)
     except FileExistsError:
         raise HandoutError(f"{folder}: is a file, not a folder") from None
     except OSError as exc:

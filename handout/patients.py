@@ -154,11 +154,17 @@ def read_patient_list(
         rows: list[PatientRow] = []
         problems: list[RowProblem] = []
         seen_ids: dict[str, int] = {}
+        records: list[tuple[int, list[str]]] = []
         for number, values in enumerate(reader, start=2):
             records_read = number
-            if not any(v.strip() for v in values):
-                continue  # spreadsheets leave blank lines at the end
-            shape = _shape_problem(number, values, width, delimiter)
+            if any(v.strip() for v in values):  # spreadsheets leave blank lines at the end
+                records.append((number, values))
+        # Empty cells past the header's last cell are an export's padding when every row has them; when
+        # other rows do not, the row was shifted by a value holding the delimiter, its empty last value pushed out.
+        padded = bool(records) and all(len(values) > len(header) for _, values in records)
+        allowed = max(len(values) for _, values in records) if padded else len(header)
+        for number, values in records:
+            shape = _shape_problem(number, values, width, allowed, delimiter)
             if shape is not None:
                 problems.append(shape)
                 continue
@@ -180,7 +186,7 @@ def read_patient_list(
     return PatientList(tuple(rows), tuple(problems), ignored, decoded.encoding)
 
 
-def _shape_problem(number: int, values: list[str], width: int, delimiter: str) -> RowProblem | None:
+def _shape_problem(number: int, values: list[str], width: int, allowed_cells: int, delimiter: str) -> RowProblem | None:
     """A row whose cells cannot be matched to the header: reading it anyway would put values in the wrong columns.
 
     No patient_id is named: in a shifted row, the patient_id cell may hold part of a name.
@@ -194,7 +200,7 @@ def _shape_problem(number: int, values: list[str], width: int, delimiter: str) -
             return RowProblem(
                 number, "", "the row", f"has a quote (\") that runs on over the next {_count(len(lines) - 1, 'line')}, which look like rows of their own; close the quote"
             )
-    if len(values) > width and any(v.strip() for v in values[width:]):
+    if len(values) > width and (any(v.strip() for v in values[width:]) or len(values) > allowed_cells):
         return RowProblem(
             number, "", "the row", f"has {_count(len(values), 'cell')} but the header has {width}; put a value that contains {delimiter!r} in double quotes"
         )

@@ -83,6 +83,20 @@ def test_a_row_missing_a_cell_is_an_error_not_a_shift(tmp_path: Path) -> None:
     ]
 
 
+def test_a_row_shifted_by_a_comma_is_caught_even_when_its_pushed_out_last_cell_was_empty(tmp_path: Path) -> None:
+    # "Shifted, Row" splits in two; every value after it moves right, and the empty last value falls off the end.
+    text = "patient_id,name,email,consent_email,weeks\nP1,Jane Doe,jane@example.org,yes,\nP2,Shifted, Row,row@example.org,yes,\nP3,Bo Bell,,,4\n"
+    patients = read(tmp_path, text)
+    assert [r.key for r in patients.rows] == ["P1", "P3"]
+    (problem,) = patients.problems
+    assert str(problem) == "row 3: the row has 6 cells but the header has 5; put a value that contains ',' in double quotes"
+
+
+def test_an_export_that_ends_every_row_with_a_delimiter_is_read(tmp_path: Path) -> None:
+    patients = read(tmp_path, "name,patient_id,weeks\nJane Doe,P1,4,\nBo Bell,P2,,\n")
+    assert patients.problems == () and [(r.key, r.request.weeks) for r in patients.rows] == [("P1", 4), ("P2", 12)]
+
+
 def test_empty_cells_spreadsheets_add_at_the_end_are_harmless(tmp_path: Path) -> None:
     text = "name,patient_id,weeks\nJane Doe,P1,4,,\nBo Bell,P2,,\n\n"
     patients = read(tmp_path, text)

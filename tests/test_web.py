@@ -386,6 +386,24 @@ def test_behind_a_tls_proxy_the_session_cookie_is_secure(guarded: TestClient) ->
     assert "Secure" in secure.get("/sign-in").headers["set-cookie"]
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--data-dir", "{file}"], "{file}: is a file, not a folder"),
+        (["--data-dir", "{file}/data"], "{file}/data: cannot create the folder (Not a directory)"),
+        (["--templates", "{missing}"], "{missing}: templates folder not found"),
+        (["--brand", "{missing}"], "{missing}: brand folder not found"),
+    ],
+)
+def test_serve_mistakes_are_one_line_before_anything_is_served(tmp_path: Path, args: list[str], message: str) -> None:
+    (tmp_path / "file").write_text("x")
+    places = {"file": str(tmp_path / "file"), "missing": str(tmp_path / "missing")}
+    result = CliRunner().invoke(cli, ["serve", "--port", "8498", *(a.format(**places) for a in args)])
+    assert result.exit_code in (1, 2)
+    assert result.stderr.strip().splitlines() == [f"handout: error: {message.format(**places)}"]
+    assert "serving" not in result.stdout
+
+
 def test_serve_refuses_a_weak_web_password(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HANDOUT_WEB_PASSWORD", "short")
     result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0"])

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from handout.checks import password_problem
 from handout.errors import EXIT_FAILURE, HandoutError, UsageError
+from handout.output import ensure_folder
 from handout.web.security import LOOPBACK_NAMES
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -40,8 +41,8 @@ def run_server(host: str, port: int, brand_dir: Path | None, template_dirs: Sequ
     if password is not None and (problem := password_problem(password)) is not None:
         raise UsageError(f"{PASSWORD_VARIABLE} {problem}")
     clinic = Clinic(brand_dir, template_dirs, paper)
-    folder = data_dir if data_dir is not None else default_data_dir()
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    clinic.renderer(False)  # a missing or broken --templates folder is one line now, not after "serving"
+    folder = ensure_folder(data_dir if data_dir is not None else default_data_dir(), private=True)
     _check_port_free(host, port)
     address = _address(host, port)
     print(f"handout is serving {clinic.brand.name}'s front desk at {address}  (Ctrl-C to stop)", flush=True)
