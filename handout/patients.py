@@ -161,7 +161,9 @@ def read_patient_list(
                 records.append((number, values))
         # Empty cells past the header's last cell are an export's padding when every row has them; when
         # other rows do not, the row was shifted by a value holding the delimiter, its empty last value pushed out.
-        padded = bool(records) and all(len(values) > len(header) for _, values in records)
+        if not records:
+            raise HandoutError(f"{path}: the file has a header row but no patients under it")
+        padded = all(len(values) > len(header) for _, values in records)
         allowed = max(len(values) for _, values in records) if padded else len(header)
         for number, values in records:
             shape = _shape_problem(number, values, width, allowed, delimiter)
@@ -226,6 +228,14 @@ def _csv_error(row: int, exc: csv.Error) -> str:
     )
 
 
+# Files a practice picks by mistake, known by their first bytes.
+_NOT_CSV = (
+    (b"PK\x03\x04", "is an Excel workbook (.xlsx) or another zipped document"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "is an Excel 97-2003 workbook (.xls)"),
+    (b"%PDF-", "is a PDF"),
+)
+
+
 def _read_text(path: Path, encoding: str | None) -> DecodedText:
     try:
         data = path.read_bytes()
@@ -233,6 +243,10 @@ def _read_text(path: Path, encoding: str | None) -> DecodedText:
         raise HandoutError(f"{path}: file not found") from None
     except OSError as exc:
         raise HandoutError(f"{path}: cannot read the file ({exc.strerror})") from None
+    for magic, what in _NOT_CSV:
+        if data.startswith(magic):
+            # Said before any encoding is tried: "not UTF-8" would send the user hunting for the wrong fix.
+            raise HandoutError(f"{path}: {what}, not a CSV file; save or export the list as 'CSV UTF-8' and use that file")
     try:
         return decode_export(data, encoding)
     except NotText as exc:
