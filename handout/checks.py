@@ -17,8 +17,10 @@ from handout.plan import (
     DEFAULT_TARGET_MINUTES,
     DEFAULT_WALKS_PER_WEEK,
     DEFAULT_WEEKS,
+    START_RANGE,
     PlanInputError,
     PlanRequest,
+    range_problems,
 )
 
 MAX_NAME_LENGTH = 200
@@ -155,9 +157,20 @@ def printable(option: str, text: str) -> None:
 def plan_request(given: Mapping[str, str], today: dt.date) -> PlanRequest:
     """The plan asked for, from values as typed (an option or a CSV cell; absent or empty: the default).
 
-    The one rule for both faces, so they share limits and words; PlanInputError names the field.
+    The one rule for both faces, so they share limits and words; PlanInputError names the field
+    (the first wrong one: the command line and a CSV row report one problem).
     """
+    request, problems = plan_request_problems(given, today)
+    if problems:
+        raise problems[0]
+    assert request is not None
+    return request
+
+
+def plan_request_problems(given: Mapping[str, str], today: dt.date) -> tuple[PlanRequest | None, list[PlanInputError]]:
+    """The plan asked for, or every value that is wrong (the web form shows them all at once), in the order the CLI reports them."""
     numbers: dict[str, int] = {}
+    problems: list[PlanInputError] = []
     for field, default in PLAN_DEFAULTS.items():
         raw = given.get(field, "").strip()
         if not raw:
@@ -165,15 +178,28 @@ def plan_request(given: Mapping[str, str], today: dt.date) -> PlanRequest:
         elif _WHOLE_NUMBER.fullmatch(raw):
             numbers[field] = int(raw)
         else:
-            raise PlanInputError(field, "must be a whole number")
-    if not given.get("target_minutes", "").strip():
+            problems.append(PlanInputError(field, "must be a whole number"))
+    if not given.get("target_minutes", "").strip() and "start_minutes" in numbers:
         # Only the start was given: hold the target there rather than blame a target nobody typed.
         numbers["target_minutes"] = max(numbers["target_minutes"], numbers["start_minutes"])
     raw_date = given.get("start_date", "").strip()
     start_date = iso_date(raw_date) if raw_date else today
     if start_date is None:
-        raise PlanInputError("start_date", "must be a real date written YYYY-MM-DD")
-    return PlanRequest(start_date=start_date, **numbers)
+        problems.append(PlanInputError("start_date", "must be a real date written YYYY-MM-DD"))
+    # Ranges are checked for every number that was one, and a real date's year, whatever else is wrong.
+    ranges = range_problems(
+        numbers.get("start_minutes", START_RANGE[0]),  # a start that is no number bounds no target
+        numbers.get("target_minutes", DEFAULT_TARGET_MINUTES),
+        numbers.get("walks_per_week", DEFAULT_WALKS_PER_WEEK),
+        numbers.get("weeks", DEFAULT_WEEKS),
+        start_date or today,
+    )
+    wrong = {problem.field for problem in problems}
+    problems += [problem for problem in ranges if problem.field not in wrong and (problem.field != "start_date" or start_date is not None)]
+    if problems:
+        return None, problems
+    assert start_date is not None
+    return PlanRequest(start_date=start_date, **numbers), []
 
 
 def plan_options(given: Mapping[str, str | int | None]) -> PlanRequest:

@@ -41,17 +41,31 @@ class PlanRequest:
     start_date: dt.date = dt.date(2026, 1, 5)
 
     def __post_init__(self) -> None:
-        _check_range("start_minutes", self.start_minutes, *START_RANGE)
-        _check_range("target_minutes", self.target_minutes, self.start_minutes, TARGET_MAX)
-        _check_range("walks_per_week", self.walks_per_week, *WALKS_RANGE)
-        _check_range("weeks", self.weeks, *WEEKS_RANGE)
-        if not FIRST_YEAR <= self.start_date.year <= LAST_YEAR:
-            raise PlanInputError("start_date", f"must be a date from {FIRST_YEAR} to {LAST_YEAR}")
+        problems = range_problems(self.start_minutes, self.target_minutes, self.walks_per_week, self.weeks, self.start_date)
+        if problems:
+            raise problems[0]
 
 
-def _check_range(field: str, value: int, low: int, high: int) -> None:
+def range_problems(start_minutes: int, target_minutes: int, walks_per_week: int, weeks: int, start_date: dt.date) -> list[PlanInputError]:
+    """Every input out of range, in field order: the plan rule, for a form that shows every problem at once."""
+    start_ok = _range_problem("start_minutes", start_minutes, *START_RANGE) is None
+    checks = (
+        ("start_minutes", start_minutes, *START_RANGE),
+        # The target may not be below the start; against an impossible start, only its own limits apply.
+        ("target_minutes", target_minutes, start_minutes if start_ok else START_RANGE[0], TARGET_MAX),
+        ("walks_per_week", walks_per_week, *WALKS_RANGE),
+        ("weeks", weeks, *WEEKS_RANGE),
+    )
+    problems = [problem for check in checks if (problem := _range_problem(*check)) is not None]
+    if not FIRST_YEAR <= start_date.year <= LAST_YEAR:
+        problems.append(PlanInputError("start_date", f"must be a date from {FIRST_YEAR} to {LAST_YEAR}"))
+    return problems
+
+
+def _range_problem(field: str, value: int, low: int, high: int) -> PlanInputError | None:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise PlanInputError(field, f"must be a whole number from {low} to {high}, not {value}")
+        return PlanInputError(field, f"must be a whole number from {low} to {high}, not {value}")
+    return None
 
 
 @dataclass(frozen=True)

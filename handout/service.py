@@ -12,7 +12,7 @@ from handout import checks
 from handout.brand import Brand, load_brand
 from handout.errors import UsageError
 from handout.pipeline import Patient, Renderer
-from handout.plan import Plan, PlanInputError, build_plan
+from handout.plan import Plan, build_plan
 
 if TYPE_CHECKING:  # imported when email is used, not by every command
     from handout.mail import MailAddress
@@ -110,12 +110,9 @@ def check_plan_form(form: PlanForm, today: dt.date, labels: Mapping[str, str] = 
     language = checked("language", checked_language, form.language)
     patient = checked("patient", checks.person_name, form.patient, True)
     clinician = checked("clinician", checks.person_name, form.clinician, False)
-    schedule = None
-    try:
-        request = checks.plan_request({name: getattr(form, name) for name in PLAN_NUMBER_FIELDS}, today)
-        schedule = build_plan(request)
-    except PlanInputError as exc:
-        problems.append(FieldProblem(exc.field, f"{labels[exc.field]} {exc.problem}"))
+    request, wrong = checks.plan_request_problems({name: getattr(form, name) for name in PLAN_NUMBER_FIELDS}, today)
+    problems += [FieldProblem(error.field, f"{labels[error.field]} {error.problem}") for error in wrong]
+    schedule = build_plan(request) if request is not None else None
     address = checked("email", checks.email_address, form.email) if form.email.strip() else None
     if address and not (form.consent or form.encrypt):
         problems.append(

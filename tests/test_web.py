@@ -120,8 +120,21 @@ def test_another_host_name_is_refused_against_dns_rebinding(client: TestClient) 
 def test_plan_errors_sit_next_to_their_fields_in_the_command_lines_words_and_keep_what_was_typed(client: TestClient) -> None:
     response = client.post("/plan", data={"csrf": csrf(client), "patient": " ", "clinician": "Sam Lee", "weeks": "30", "start_minutes": "ten", "start_date": "2026-02-30"})
     assert response.status_code == 422
-    # The plan's numbers are checked in order, so the first wrong one is named (as on the command line).
-    assert field_errors(response.text) == {"patient": "Patient name must not be empty", "start_minutes": "Start minutes must be a whole number"}
+    # Every wrong field at once, each in the command line's words for it.
+    assert field_errors(response.text) == {
+        "patient": "Patient name must not be empty",
+        "start_minutes": "Start minutes must be a whole number",
+        "weeks": "Weeks must be a whole number from 1 to 26, not 30",
+        "start_date": "Start date must be a real date written YYYY-MM-DD",
+    }
+    several = client.post("/plan", data={"csrf": csrf(client), "patient": "Jane Doe", "start_minutes": "0", "target_minutes": "200", "walks_per_week": "8"})
+    assert field_errors(several.text) == {
+        "start_minutes": "Start minutes must be a whole number from 1 to 60, not 0",
+        "target_minutes": "Target minutes must be a whole number from 1 to 90, not 200",
+        "walks_per_week": "Walks a week must be a whole number from 1 to 7, not 8",
+    }
+    below = client.post("/plan", data={"csrf": csrf(client), "patient": "Jane Doe", "start_minutes": "20", "target_minutes": "15"})
+    assert field_errors(below.text) == {"target_minutes": "Target minutes must be a whole number from 20 to 90, not 15"}
     assert 'aria-describedby="patient-hint patient-error"' in response.text and 'aria-invalid="true"' in response.text
     assert 'value="Sam Lee"' in response.text and 'value="ten"' in response.text and 'value="2026-02-30"' in response.text
     assert 'role="alert"' in response.text
