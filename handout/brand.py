@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 import tomllib
@@ -74,6 +75,11 @@ class Brand:
         return folder if folder.is_dir() else None
 
 
+
+def ratio_text(ratio: float) -> str:
+    """A contrast ratio as people read it ("4.4:1"), rounded down: 4.47 must not show as a passing 4.5."""
+    return f"{math.floor(ratio * 10) / 10:.1f}:1"
+
 def load_brand(directory: Path | None = None, *, refuse_light_primary: bool = True) -> Brand:
     """Read and check a brand folder; the built-in example brand when none is given.
 
@@ -114,7 +120,7 @@ def load_brand(directory: Path | None = None, *, refuse_light_primary: bool = Tr
     if refuse_light_primary and primary.contrast_with_white() < MIN_TEXT_CONTRAST:
         raise HandoutError(
             f"{path}: key 'primary_colour' {primary.hex} is too light for text "
-            f"(contrast {primary.contrast_with_white():.1f}:1 on white, needs {MIN_TEXT_CONTRAST}:1)"
+            f"(contrast {ratio_text(primary.contrast_with_white())} on white, needs {MIN_TEXT_CONTRAST}:1)"
         )
     locale = data.get("locale", "en-GB")
     if locale not in LOCALES:

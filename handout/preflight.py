@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from handout import document as doc
-from handout.brand import Brand, load_brand
+from handout.brand import Brand, load_brand, ratio_text
 from handout.content import load_article
 from handout.i18n import use_language
 from handout.pipeline import LEAFLET_TEMPLATE, PLAN_TEMPLATE, Patient, Renderer
@@ -223,7 +223,7 @@ def colour_contrast(name: str, printed: str, backdrops: Sequence[Backdrop], mini
     """The printed colour against each backdrop it meets; the fix names the lightest shade of the brand's hue that passes."""
     ratios = [(backdrop, contrast(printed, backdrop.colour)) for backdrop in backdrops]
     passed = all(ratio >= minimum for _, ratio in ratios)
-    detail = f"{printed} " + ", ".join(f"{_ratio(ratio)} {backdrop.where}" for backdrop, ratio in ratios) + f" (≥ {minimum:g}:1)"
+    detail = f"{printed} " + ", ".join(f"{ratio_text(ratio)} {backdrop.where}" for backdrop, ratio in ratios) + f" (≥ {minimum:g}:1)"
     if printed != brand_colour:
         detail += f"; brand.toml's {brand_colour} is darkened to {printed} for large print"
     fix = ""
@@ -235,11 +235,9 @@ def colour_contrast(name: str, printed: str, backdrops: Sequence[Backdrop], mini
 
 def accent_use(accent: str) -> CheckResult:
     """The accent colour only draws rules (masthead and footer lines): decoration, for which WCAG sets no ratio."""
-    return CheckResult("Contrast (accent colour)", True, f"{accent} draws rules only, no text: {_ratio(contrast(accent, WHITE))} on white, no minimum for decoration")
+    return CheckResult("Contrast (accent colour)", True, f"{accent} draws rules only, no text: {ratio_text(contrast(accent, WHITE))} on white, no minimum for decoration")
 
 
-def _ratio(ratio: float) -> str:
-    return f"{math.floor(ratio * 10) / 10:.1f}:1"  # rounded down: 4.47 must not show as a passing 4.5
 
 
 def _hex(colour: Any) -> str:

@@ -153,6 +153,7 @@ class Clinic:
     """One clinic's brand, templates and paper, loaded once, and the documents made with them."""
 
     def __init__(self, brand_dir: Path | None, template_dirs: Sequence[Path] = (), paper: str = "a4") -> None:
+        self.brand_dir = brand_dir  # None: the built-in example brand
         self.brand: Brand = load_brand(brand_dir)
         self.template_dirs = tuple(template_dirs)
         self.paper = paper

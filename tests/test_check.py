@@ -85,6 +85,8 @@ def test_a_too_light_primary_colour_fails_contrast_and_names_a_dark_enough_shade
     assert [name for name, line in lines.items() if line.startswith("FAIL")] == ["Contrast (primary colour)"], out
     (suggested,) = re.findall(r"darken primary_colour in brand.toml from #7FB3D5 to (#[0-9A-F]{6}) or darker", out)
     assert 4.5 <= contrast(suggested, "#FFFFFF") < 4.6  # the lightest shade that passes, not just any dark one
+    refused = runner.invoke(app, ["leaflet", "--brand", str(brand), "-o", str(tmp_path / "l.pdf")])
+    assert refused.exit_code != 0 and "(contrast 2.2:1 on white" in refused.stderr  # the same ratio as the check's, rounded the same way
 
 
 def test_long_hard_words_in_a_template_fail_the_reading_level(tmp_path: Path) -> None:

@@ -113,7 +113,8 @@ def test_a_post_without_the_right_csrf_token_changes_nothing(client: TestClient)
 
 
 def test_another_host_name_is_refused_against_dns_rebinding(client: TestClient) -> None:
-    assert client.get("/plan", headers={"host": "evil.example:8400"}).status_code == 400
+    refused = client.get("/plan", headers={"host": "evil.example:8400"})
+    assert refused.status_code == 400 and refused.text == "This address is not handout's: open it as http://127.0.0.1:8400/ instead."
     assert client.get("/plan", headers={"host": "localhost:8400"}).status_code == 200
 
 
@@ -293,6 +294,7 @@ def test_the_clinic_page_shows_the_brand_and_the_pre_flight_report(client: TestC
     page = client.get("/clinic")
     assert page.status_code == 200
     assert "Example Physiotherapy Clinic" in page.text and "#1D5C7A, contrast 7.3:1 on white paper" in page.text
+    assert "Checking Example Physiotherapy Clinic (the built-in example brand)" in page.text and "site-packages" not in page.text
     assert page.text.count("<td>Pass</td>") == 13 and "Everything passes." in page.text
     logo = client.get("/clinic/logo")
     assert logo.status_code == 200 and logo.headers["content-type"] == "image/svg+xml"
@@ -451,7 +453,7 @@ def test_serve_with_a_password_listens_beyond_this_computer_warns_about_tls_and_
         with urllib.request.urlopen(request, timeout=5) as response:
             assert response.url.endswith("/sign-in")
     finally:
-        process.send_signal(signal.SIGINT)
+        process.send_signal(signal.SIGTERM)  # as a service manager stops it (Ctrl-C is the browser tests' way)
         out, err = process.communicate(timeout=20)
     assert process.returncode == 0
     assert f"front desk at http://{socket.gethostname()}:{port}/" in out and "handout stopped serving." in out

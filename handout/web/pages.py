@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from handout import document as doc
+from handout.brand import ratio_text
 from handout.checks import password_problem
 from handout.errors import HandoutError
 from handout.i18n import available_languages, checked_language
@@ -156,9 +157,9 @@ class FrontDesk:
         from handout.preflight import run_checks
 
         brand = self.clinic.brand
-        report = run_checks(brand.directory, self.clinic.template_dirs, "en", self.clinic.paper)
+        report = run_checks(self.clinic.brand_dir, self.clinic.template_dirs, "en", self.clinic.paper)
         colours = [("Primary colour (headings, links)", brand.primary_colour), ("Accent colour (rules)", brand.accent_colour)]
-        return self.page(request, "clinic.html.j2", report=report, colours=[(label, c.hex, round(c.contrast_with_white(), 1)) for label, c in colours])
+        return self.page(request, "clinic.html.j2", report=report, colours=[(label, c.hex, ratio_text(c.contrast_with_white())) for label, c in colours])
 
     async def colours(self, request: Request) -> Response:
         """The clinic's primary colour for headings, links and buttons: only when it passes 4.5:1 on white (else handout's own blue)."""

@@ -174,7 +174,8 @@ class Guard:
         name = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0] + "]"
         if self.allowed_hosts and name not in self.allowed_hosts:
             route = "(another host name)"
-            await PlainTextResponse("This address is not handout's: open it as http://127.0.0.1 instead.", status_code=400)(scope, receive, send_secured)
+            port = (scope.get("server") or ("", 8400))[1]
+            await PlainTextResponse(f"This address is not handout's: open it as http://127.0.0.1:{port}/ instead.", status_code=400)(scope, receive, send_secured)
         elif not self._open_to_all(request.url.path) and not self.sessions.signed_in(self.sessions.session_id(request)):
             route = "(before sign-in)"
             await RedirectResponse(SIGN_IN_PATH, status_code=303)(scope, receive, send_secured)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import signal
 import socket
 import sys
 import webbrowser
@@ -59,11 +60,24 @@ def run_server(host: str, port: int, brand_dir: Path | None, template_dirs: Sequ
     # uvicorn's own access log would print query strings; handout's (security.Guard) prints method, route and status only.
     app = create_app(clinic, folder, LOOPBACK_NAMES if loopback else (), password=password)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, server_header=False)
+    # uvicorn shuts down cleanly on Ctrl-C or SIGTERM (a service manager stopping it), then re-raises the
+    # signal to the handler it found: this one, so both end here with the same last line and exit code 0.
+    previous = signal.signal(signal.SIGTERM, _stop_requested)
     try:
         uvicorn.Server(config).run()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Stopped):
         pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     print("handout stopped serving.", flush=True)
+
+
+class _Stopped(Exception):
+    """SIGTERM arrived: the server has stopped."""
+
+
+def _stop_requested(signal_number: int, frame: object) -> None:
+    raise _Stopped
 
 
 def _address(host: str, port: int) -> str:
