@@ -385,6 +385,28 @@ def test_signing_in_replaces_the_session_and_signing_out_ends_it(guarded: TestCl
     assert guarded.get("/plan").headers["location"] == "/sign-in"
 
 
+def test_wrong_guesses_queue_per_computer_and_never_hold_up_staff_at_another() -> None:
+    import asyncio
+
+    sessions = Sessions(PASSWORD, wrong_password_delay=0.2)
+    finished: list[str] = []
+
+    async def attempt(label: str, password: str, client: str) -> str | None:
+        sid = await sessions.sign_in(password, client)
+        finished.append(label)
+        return sid
+
+    async def scenario() -> list[str | None]:
+        guesses = [asyncio.create_task(attempt(f"guess {n}", "wrong guess 1", "192.0.2.66")) for n in range(3)]
+        await asyncio.sleep(0.05)  # the guesses are queued
+        staff = asyncio.create_task(attempt("staff", PASSWORD, "192.0.2.10"))
+        return list(await asyncio.gather(*guesses, staff))
+
+    results = asyncio.run(scenario())
+    assert finished[0] == "staff" and results[:3] == [None, None, None] and results[3] is not None
+    assert finished[1:] == ["guess 0", "guess 1", "guess 2"]  # one at a time from the guessing computer
+
+
 def test_a_sign_in_lasts_a_working_day(guarded: TestClient, clock: Clock) -> None:
     token = csrf(guarded, "/sign-in")
     assert guarded.post("/sign-in", data={"csrf": token, "password": PASSWORD}).status_code == 303

@@ -137,7 +137,7 @@ class FrontDesk:
             return self.refused(request)
         if not self.sessions.sign_in_required:
             return RedirectResponse("/", status_code=303)
-        sid = await self.sessions.sign_in(form.get("password", ""))
+        sid = await self.sessions.sign_in(form.get("password", ""), request.client.host if request.client else "")
         if sid is None:
             problems = FormProblems([FieldProblem("password", "Password is not right: type it again")])
             return self.page(request, "sign-in.html.j2", 422, problems=problems)

@@ -80,7 +80,9 @@ class Sessions:
         self._password = hashlib.sha256(password.encode()).digest() if password else None
         self._signed_in: dict[str, float] = {}  # session id → when its sign-in ends
         self._clock = clock
-        self._attempts = asyncio.Lock()
+        # One attempt at a time from each computer, so the pause limits guessing in parallel too, while
+        # someone guessing from one computer cannot keep staff at another waiting behind their queue.
+        self._attempts: dict[str, asyncio.Lock] = {}
         self.wrong_password_delay = wrong_password_delay
 
     @property
@@ -111,10 +113,10 @@ class Sessions:
             return False
         return ends is not None
 
-    async def sign_in(self, password: str) -> str | None:
-        """A new signed-in session id when the password is right; None (after a pause) when it is not."""
+    async def sign_in(self, password: str, client: str) -> str | None:
+        """A new signed-in session id when the password is right; None (after a pause) when it is not. `client`: the computer's address."""
         assert self._password is not None
-        async with self._attempts:  # one attempt at a time, so the pause limits guessing in parallel too
+        async with self._attempts.setdefault(client, asyncio.Lock()):
             if hmac.compare_digest(hashlib.sha256(password.encode()).digest(), self._password):
                 sid = secrets.token_urlsafe(32)
                 now = self._clock()
