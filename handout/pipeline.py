@@ -29,6 +29,7 @@ if TYPE_CHECKING:  # the tri-fold layout is imported only when a tri-fold is mad
 
 LEAFLET_TEMPLATE = "leaflet.xml.j2"
 PLAN_TEMPLATE = "plan.xml.j2"
+TO_PRINT_TEMPLATE = "to-print.xml.j2"
 PLAN_TITLE = "Your walking plan"  # a message: printed in the document's language
 
 
@@ -51,6 +52,17 @@ def document_date(day: dt.date) -> dt.datetime:
         return dt.datetime.fromtimestamp(int(epoch), dt.UTC)
     except (ValueError, OverflowError, OSError):
         raise HandoutError(f"SOURCE_DATE_EPOCH must be a whole number of seconds since 1970-01-01 UTC, not {epoch[:30]!r}") from None
+
+
+@dataclass(frozen=True)
+class ListedPlan:
+    """One line of the to-print sheet: the plan's row, patient_id, patient's name, and its pages in which file."""
+
+    row: int
+    patient_id: str
+    name: str
+    pages: str
+    file: str
 
 
 @dataclass(frozen=True)
@@ -181,6 +193,13 @@ class Renderer:
         document = self.plan_document(patient, plan, article, issued, with_article, qr_url)
         with use_language(article.language):  # the page label
             return self.pdf.render(document, document_date(issued))
+
+    def to_print_list(self, entries: Sequence[ListedPlan], files: Sequence[str], pages: int, made: dt.date) -> bytes:
+        """The sheet listing a patient list's plans to print, by row, patient_id and name, with a box to tick at hand-over."""
+        context = {"brand": self.brand, "lang": self.lang_for("en"), "entries": entries, "files": files, "pages": pages, "made": made}
+        with use_language("en"):  # staff's sheet: the clinic's own language, as the page is
+            document = parse_document(render_template(self.env, TO_PRINT_TEMPLATE, context), template_path(self.env, TO_PRINT_TEMPLATE))
+            return self.pdf.render(document, document_date(made))
 
     @staticmethod
     def plan_title(language: str) -> str:

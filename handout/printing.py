@@ -32,11 +32,22 @@ class Printable:
 
 
 @dataclass(frozen=True)
+class PrintEntry:
+    """Where one plan is in the to-print files: its row, patient_id, file name and pages there ("5-8")."""
+
+    row: int
+    patient_id: str
+    file: str
+    pages: str
+
+
+@dataclass(frozen=True)
 class ToPrint:
-    """What was written: the merged files in order, and their pages in all."""
+    """What was written: the merged files in order, their pages in all, and where each plan is."""
 
     files: tuple[Path, ...]
     pages: int
+    entries: tuple[PrintEntry, ...] = ()
 
     @property
     def listing(self) -> Path:
@@ -80,9 +91,10 @@ class ToPrintWriter:
             single = self.folder / TO_PRINT_PDF
             os.replace(self._files[0], single)
             self._files = [single]
-        lines = [LIST_HEADER] + [f"{pid}\t{row}\t{self._files[index].name}\t{pages}" for pid, row, index, pages in self._entries]
+        entries = tuple(PrintEntry(row, pid, self._files[index].name, pages) for pid, row, index, pages in self._entries)
+        lines = [LIST_HEADER] + [f"{e.patient_id}\t{e.row}\t{e.file}\t{e.pages}" for e in entries]
         write_atomic(self.folder / TO_PRINT_LIST, ("\n".join(lines) + "\n").encode("utf-8"))
-        return ToPrint(tuple(self._files), self._pages)
+        return ToPrint(tuple(self._files), self._pages, entries)
 
     def _write_file(self) -> None:
         path = self.folder / f"to-print-{len(self._files) + 1}.pdf"

@@ -544,7 +544,14 @@ def test_a_list_is_made_into_a_zip_of_plans_and_the_to_print_file_and_emails_go_
     assert download.headers["content-type"] == "application/zip"
     assert download.headers["content-disposition"] == 'attachment; filename="walking-plans.zip"'
     archive = zipfile.ZipFile(io.BytesIO(download.content))
-    assert sorted(archive.namelist()) == ["plans/P1.pdf", "plans/P2.pdf", "report.txt", "to-print.pdf", "to-print.txt"]
+    assert sorted(archive.namelist()) == ["plans/P1.pdf", "plans/P2.pdf", "report.txt", "to-print-list.pdf", "to-print.pdf", "to-print.txt"]
+    # The sheet that goes with the printed plans: who is in them and where, to tick at hand-over; a tagged PDF like the rest.
+    sheet = archive.read("to-print-list.pdf")
+    assert "Plans to print" in all_text(sheet) and "Ann Lee" in all_text(sheet) and "Jane Doe" not in all_text(sheet)
+    assert re.search(r"Row patient_id Name Pages Handed over 3 P2 Ann Lee 1-\d+", all_text(sheet))
+    from pdf_structure import check_structure
+
+    assert check_structure(sheet).problems == []
     assert "Jane Doe" in all_text(archive.read("plans/P1.pdf")) and "Semana" in all_text(archive.read("plans/P1.pdf"))  # the list's default language
     assert "Ann Lee" in all_text(archive.read("to-print.pdf"))
     assert archive.read("to-print.txt").decode().splitlines()[1].startswith("P2\t3\t")

@@ -191,9 +191,11 @@ def test_a_plan_and_a_patient_list_are_emailed_through_the_clinics_mail_server(t
             driver.find_element(By.CSS_SELECTOR, "form[action$='/zip'] button").click()  # type: ignore[attr-defined]
             archive = zipfile.ZipFile(wait_for_file(downloads, ".zip"))
             assert archive.filename is not None and Path(archive.filename).name == "walking-plans.zip"
-            assert sorted(archive.namelist()) == ["plans/P1.pdf", "plans/P2.pdf", "plans/P4.pdf", "plans/P6.pdf", "report.txt", "to-print.pdf", "to-print.txt"]
+            assert sorted(archive.namelist()) == ["plans/P1.pdf", "plans/P2.pdf", "plans/P4.pdf", "plans/P6.pdf", "report.txt", "to-print-list.pdf", "to-print.pdf", "to-print.txt"]
             to_print = all_text(archive.read("to-print.pdf"))
             assert "Carla Ruiz" in to_print and "Li Wei" in to_print and "Jane Doe" not in to_print
+            sheet = all_text(archive.read("to-print-list.pdf"))
+            assert "Carla Ruiz" in sheet and "Li Wei" in sheet and "Jane Doe" not in sheet
         assert sorted(envelope[0] for envelope in mail.recorder.envelopes) == ["ana@example.org", "ann@example.org", "jane@example.org"]
     finally:
         mail.stop()

@@ -22,7 +22,8 @@ from handout.delivery import wants_email
 from handout.errors import HandoutError
 from handout.output import ensure_folder
 from handout.patients import PatientList, read_patient_list
-from handout.printing import TO_PRINT_LIST
+from handout.pipeline import ListedPlan
+from handout.printing import TO_PRINT_LIST, ToPrint
 from handout.report import row_list
 from handout.runcontrol import folder_lock
 from handout.service import Clinic
@@ -33,6 +34,7 @@ MAX_ROWS = 5_000  # about two minutes of rendering on two cores; longer lists be
 LIST_LABEL = "Patient list"  # how messages about the uploaded file name it (never by the server's path for it)
 ZIP_NAME = "walking-plans.zip"
 REPORT_NAME = "report.txt"
+TO_PRINT_SHEET = "to-print-list.pdf"  # with names: the sheet staff tick as they hand plans over
 TOO_LARGE = f"{LIST_LABEL} is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB: split it into shorter lists, or use handout batch"
 SERVER_BUSY = "another handout serve uses this data folder"
 BUSY = "another patient list is being made; wait for it to finish, then make this one"
@@ -290,6 +292,7 @@ class PatientLists:
                 for path in result.to_print_files.files:
                     archive.write(path, path.name, compress_type=zipfile.ZIP_STORED)
                 archive.write(result.to_print_files.listing, TO_PRINT_LIST, compress_type=zipfile.ZIP_DEFLATED)
+                archive.writestr(TO_PRINT_SHEET, self.to_print_sheet(job, result.to_print_files), compress_type=zipfile.ZIP_STORED)
             archive.writestr(REPORT_NAME, report_text(result, job.sending), compress_type=zipfile.ZIP_DEFLATED)
 
     def open(self) -> None:
@@ -309,6 +312,12 @@ class PatientLists:
             for folder in self.lists_dir.glob("list-*"):
                 shutil.rmtree(folder, ignore_errors=True)
         self.sweep()
+
+    def to_print_sheet(self, job: ListJob, to_print: ToPrint) -> bytes:
+        """The page to print with the plans: who is in the to-print files (by name, for handing them over), and where."""
+        names = {row.row: row.name for row in job.patients.rows}
+        entries = [ListedPlan(e.row, e.patient_id, names.get(e.row, ""), e.pages, e.file) for e in to_print.entries]
+        return self.clinic.renderer(False).to_print_list(entries, [path.name for path in to_print.files], to_print.pages, self.today())
 
     def sweep(self) -> None:
         """Remove the plans a run left in the batch folder, unless a batch is using it."""
