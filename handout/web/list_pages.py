@@ -17,7 +17,8 @@ from handout.checks import text_encoding
 from handout.errors import HandoutError, UsageError
 from handout.i18n import checked_language
 from handout.service import FieldProblem, FormProblems
-from handout.web.lists import LIST_LABEL, MAX_ROWS, MAX_UPLOAD_BYTES, TOO_LARGE, ZIP_NAME, ListJob, ListReading, RunState, in_page_words, outcomes, row_label
+from handout.web.list_results import ZIP_NAME, in_page_words, outcomes, row_label
+from handout.web.lists import LIST_LABEL, MAX_ROWS, MAX_UPLOAD_BYTES, TOO_LARGE, ListJob, ListReading, RunState
 from handout.web.pages import FrontDesk
 from handout.web.security import CSRF_FIELD
 

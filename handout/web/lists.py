@@ -9,7 +9,6 @@ import shutil
 import tempfile
 import threading
 import time
-import zipfile
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -24,37 +23,19 @@ from handout.output import ensure_folder
 from handout.patients import PatientList, read_patient_list
 from handout.pipeline import ListedPlan
 from handout.printing import TO_PRINT_LIST, ToPrint
-from handout.report import row_list
 from handout.runcontrol import folder_lock
 from handout.service import Clinic
+from handout.web.list_results import ZIP_NAME, in_page_words, write_zip
 from handout.web.store import ExpiringStore
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024  # a 5,000-row list with every column filled is about 1 MB
 MAX_ROWS = 5_000  # about two minutes of rendering on two cores; longer lists belong to `handout batch`
 LIST_LABEL = "Patient list"  # how messages about the uploaded file name it (never by the server's path for it)
-ZIP_NAME = "walking-plans.zip"
-REPORT_NAME = "report.txt"
-TO_PRINT_SHEET = "to-print-list.pdf"  # with names: the sheet staff tick as they hand plans over
 TOO_LARGE = f"{LIST_LABEL} is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB: split it into shorter lists, or use handout batch"
 SERVER_BUSY = "another handout serve uses this data folder"
 BUSY = "another patient list is being made; wait for it to finish, then make this one"
 
-# The batch's messages name its command-line options; the page names its own fields instead (same words otherwise).
-_PAGE_WORDS = (
-    ("pass --encoding NAME (for example --encoding cp1252)", "type its name under Text encoding (for example cp1252)"),
-    ("pass --encoding utf-16-le", "type utf-16-le under Text encoding"),
-    ("--encoding", "Text encoding"),
-    ("--encrypt needs", "locking each PDF needs"),
-    ("the batch's --large-print", "the Large print box"),
-)
-
 log = logging.getLogger("handout.web")
-
-
-def in_page_words(message: str) -> str:
-    for option, field in _PAGE_WORDS:
-        message = message.replace(option, field)
-    return message
 
 
 class RunState(Enum):
@@ -75,15 +56,6 @@ class ListReading:
     language: str = "en"
     large_print: bool = False
     encrypt: bool = False
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """One line of a run's summary: what happened, to how many plans, which rows (by patient_id and row number)."""
-
-    what: str
-    count: int
-    rows: str
 
 
 class StopAsked(Exception):
@@ -269,7 +241,8 @@ class PatientLists:
                 state, message = RunState.FAILED, in_page_words(exc.message.replace(str(job.csv), LIST_LABEL))
             if result is not None and not job.discarded:
                 with folder_lock(self.batch_dir, OUT_DIR_BUSY):
-                    self._zip(job, result)
+                    sheet = self.to_print_sheet(job, result.to_print_files) if result.to_print_files is not None else None
+                    write_zip(job.zip_path, result, self.batch_dir, job.sending, sheet)
         except HandoutError as exc:
             state, message = RunState.FAILED, exc.message
         except Exception as exc:  # a bug: the page says so, the log names only its type (its message may quote a patient's details)
@@ -281,19 +254,6 @@ class PatientLists:
             job.csv.unlink(missing_ok=True)
             self.held.renew(token)  # the ZIP is kept 30 minutes from now (renewed while still busy, so it cannot expire in between)
             job.end(state, result, message)
-
-    def _zip(self, job: ListJob, result: BatchResult) -> None:
-        """This run's plans as patient_id.pdf (or row-N.pdf) under plans/, the to-print files, and the run's report."""
-        with zipfile.ZipFile(job.zip_path, "w") as archive:
-            for row in result.rendered:
-                name = f"{result.patient_ids.get(row) or f'row-{row}'}.pdf"
-                archive.write(self.batch_dir / name, f"plans/{name}", compress_type=zipfile.ZIP_STORED)  # PDFs are compressed already
-            if result.to_print_files is not None:
-                for path in result.to_print_files.files:
-                    archive.write(path, path.name, compress_type=zipfile.ZIP_STORED)
-                archive.write(result.to_print_files.listing, TO_PRINT_LIST, compress_type=zipfile.ZIP_DEFLATED)
-                archive.writestr(TO_PRINT_SHEET, self.to_print_sheet(job, result.to_print_files), compress_type=zipfile.ZIP_STORED)
-            archive.writestr(REPORT_NAME, report_text(result, job.sending), compress_type=zipfile.ZIP_DEFLATED)
 
     def open(self) -> None:
         """At start: remove what a server killed mid-run left (uploaded lists, their ZIPs, plans in the batch folder).
@@ -342,32 +302,3 @@ def remove_plans(folder: Path) -> None:
     """The batch folder's plans and to-print files; the journal, its key and the lock stay."""
     for path in (*folder.glob("*.pdf"), *folder.glob(".*.part"), folder / TO_PRINT_LIST):
         path.unlink(missing_ok=True)
-
-
-def outcomes(result: BatchResult, sending: bool) -> list[Outcome]:
-    """What happened to the list's rows, in the order of `handout batch`'s summary."""
-    lines = [Outcome("Made", len(result.rendered), "")]
-    if sending:
-        lines.append(Outcome("Emailed", len(result.emailed), row_list(result, result.emailed)))
-        if result.already_sent:
-            lines.append(Outcome("Already sent (skipped)", len(result.already_sent), row_list(result, result.already_sent)))
-    else:
-        lines.append(Outcome("Emails in the outbox", len(result.outbox), row_list(result, result.outbox)))
-    lines.append(Outcome("To print", len(result.to_print), row_list(result, result.to_print)))
-    if result.repeated:
-        lines.append(Outcome("Repeated rows (one plan)", len(result.repeated), row_list(result, result.repeated)))
-    lines.append(Outcome("Failed", len(result.failed), row_list(result, [row for row, _ in result.failed])))
-    return lines
-
-
-def row_label(result: BatchResult, row: int) -> str:
-    return f"{result.patient_ids[row]} (row {row})" if result.patient_ids.get(row) else f"row {row}"
-
-
-def report_text(result: BatchResult, sending: bool) -> str:
-    """The run's summary for the ZIP: counts, rows by patient_id and number, and why rows failed. Never a name."""
-    lines = [f"Patient list read as {result.encoding}", ""]
-    lines += [f"{line.what}: {line.count}" + (f" ({line.rows})" if line.rows else "") for line in outcomes(result, sending)]
-    if result.failed:
-        lines += ["", "Why:"] + [f"{row_label(result, row)}: {in_page_words(reason)}" for row, reason in result.failed]
-    return "\n".join(lines) + "\n"

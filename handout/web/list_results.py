@@ -1,0 +1,84 @@
+"""What a finished patient-list run gives the page: its outcome lines, its report, and the ZIP of its plans."""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from handout.batch import BatchResult
+from handout.printing import TO_PRINT_LIST
+from handout.report import row_list
+
+ZIP_NAME = "walking-plans.zip"
+REPORT_NAME = "report.txt"
+TO_PRINT_SHEET = "to-print-list.pdf"  # with names: the sheet staff tick as they hand plans over
+
+# The batch's messages name its command-line options; the page names its own fields instead (same words otherwise).
+_PAGE_WORDS = (
+    ("pass --encoding NAME (for example --encoding cp1252)", "type its name under Text encoding (for example cp1252)"),
+    ("pass --encoding utf-16-le", "type utf-16-le under Text encoding"),
+    ("--encoding", "Text encoding"),
+    ("--encrypt needs", "locking each PDF needs"),
+    ("the batch's --large-print", "the Large print box"),
+)
+
+
+def in_page_words(message: str) -> str:
+    """A batch message as the page says it: its fields' names instead of the command line's options."""
+    for option, field in _PAGE_WORDS:
+        message = message.replace(option, field)
+    return message
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One line of a run's summary: what happened, to how many plans, which rows (by patient_id and row number)."""
+
+    what: str
+    count: int
+    rows: str
+
+
+def write_zip(path: Path, result: BatchResult, batch_dir: Path, sending: bool, to_print_sheet: bytes | None) -> None:
+    """The run's plans as patient_id.pdf (or row-N.pdf) under plans/, the to-print files and their sheet, and the run's report."""
+    with zipfile.ZipFile(path, "w") as archive:
+        for row in result.rendered:
+            name = f"{result.patient_ids.get(row) or f'row-{row}'}.pdf"
+            archive.write(batch_dir / name, f"plans/{name}", compress_type=zipfile.ZIP_STORED)  # PDFs are compressed already
+        if result.to_print_files is not None:
+            for file in result.to_print_files.files:
+                archive.write(file, file.name, compress_type=zipfile.ZIP_STORED)
+            archive.write(result.to_print_files.listing, TO_PRINT_LIST, compress_type=zipfile.ZIP_DEFLATED)
+        if to_print_sheet is not None:
+            archive.writestr(TO_PRINT_SHEET, to_print_sheet, compress_type=zipfile.ZIP_STORED)
+        archive.writestr(REPORT_NAME, report_text(result, sending), compress_type=zipfile.ZIP_DEFLATED)
+
+
+def outcomes(result: BatchResult, sending: bool) -> list[Outcome]:
+    """What happened to the list's rows, in the order of `handout batch`'s summary."""
+    lines = [Outcome("Made", len(result.rendered), "")]
+    if sending:
+        lines.append(Outcome("Emailed", len(result.emailed), row_list(result, result.emailed)))
+        if result.already_sent:
+            lines.append(Outcome("Already sent (skipped)", len(result.already_sent), row_list(result, result.already_sent)))
+    else:
+        lines.append(Outcome("Emails in the outbox", len(result.outbox), row_list(result, result.outbox)))
+    lines.append(Outcome("To print", len(result.to_print), row_list(result, result.to_print)))
+    if result.repeated:
+        lines.append(Outcome("Repeated rows (one plan)", len(result.repeated), row_list(result, result.repeated)))
+    lines.append(Outcome("Failed", len(result.failed), row_list(result, [row for row, _ in result.failed])))
+    return lines
+
+
+def row_label(result: BatchResult, row: int) -> str:
+    return f"{result.patient_ids[row]} (row {row})" if result.patient_ids.get(row) else f"row {row}"
+
+
+def report_text(result: BatchResult, sending: bool) -> str:
+    """The run's summary for the ZIP: counts, rows by patient_id and number, and why rows failed. Never a name."""
+    lines = [f"Patient list read as {result.encoding}", ""]
+    lines += [f"{line.what}: {line.count}" + (f" ({line.rows})" if line.rows else "") for line in outcomes(result, sending)]
+    if result.failed:
+        lines += ["", "Why:"] + [f"{row_label(result, row)}: {in_page_words(reason)}" for row, reason in result.failed]
+    return "\n".join(lines) + "\n"
