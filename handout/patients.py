@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import io
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,14 +160,13 @@ def read_patient_list(
             records_read = number
             if any(v.strip() for v in values):  # spreadsheets leave blank lines at the end
                 records.append((number, values))
-        # Empty cells past the header's last cell are an export's padding when every row has them; when
-        # other rows do not, the row was shifted by a value holding the delimiter, its empty last value pushed out.
-        if not records:
-            raise HandoutError(f"{path}: the file has a header row but no patients under it")
-        padded = all(len(values) > len(header) for _, values in records)
-        allowed = max(len(values) for _, values in records) if padded else len(header)
+        # Empty cells past the header's last cell are an export's padding when other rows are padded alike
+        # (Excel pads rows in blocks; other programs pad every row). A row alone in its length was shifted
+        # by a value holding the delimiter, its empty last value pushed out: it is a bad row.
+        lengths = Counter(len(values) for _, values in records)
         for number, values in records:
-            shape = _shape_problem(number, values, width, allowed, delimiter)
+            padding = len(records) == 1 or lengths[len(values)] > 1
+            shape = _shape_problem(number, values, width, len(values) if padding else len(header), delimiter)
             if shape is not None:
                 problems.append(shape)
                 continue

@@ -92,13 +92,29 @@ def test_a_row_shifted_by_a_comma_is_caught_even_when_its_pushed_out_last_cell_w
     assert str(problem) == "row 3: the row has 6 cells but the header has 5; put a value that contains ',' in double quotes"
 
 
+def test_padding_in_blocks_as_old_excel_writes_it_is_read_and_a_row_alone_in_its_length_is_not(tmp_path: Path) -> None:
+    # Rows 2-3 unpadded, rows 4-6 padded by two empty cells (a note once typed in a fifth column), a row
+    # shifted by an unquoted comma, alone in its length, and a row added by hand without the padding.
+    text = "name,patient_id,weeks\nAnn Lee,P1,4\nBo Bell,P2,5\nCy Dunn,P3,6,,\nDi Eng,P4,7,,\nEd Fox,P5,8,,\nShifted, Row,P6,\nFay Gil,P7,9\n"
+    patients = read(tmp_path, text)
+    assert [r.key for r in patients.rows] == ["P1", "P2", "P3", "P4", "P5", "P7"]
+    (problem,) = patients.problems
+    assert problem.row == 7 and str(problem) == "row 7: the row has 4 cells but the header has 3; put a value that contains ',' in double quotes"
+
+
+def test_an_empty_list_is_no_error_on_the_command_line(tmp_path: Path) -> None:
+    path = write_bytes(tmp_path, b"name,email\r\n,\r\n")
+    result = run("batch", str(path), "--out-dir", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+
+
 def test_an_export_that_ends_every_row_with_a_delimiter_is_read(tmp_path: Path) -> None:
     patients = read(tmp_path, "name,patient_id,weeks\nJane Doe,P1,4,\nBo Bell,P2,,\n")
     assert patients.problems == () and [(r.key, r.request.weeks) for r in patients.rows] == [("P1", 4), ("P2", 12)]
 
 
 def test_empty_cells_spreadsheets_add_at_the_end_are_harmless(tmp_path: Path) -> None:
-    text = "name,patient_id,weeks\nJane Doe,P1,4,,\nBo Bell,P2,,\n\n"
+    text = "name,patient_id,weeks\nJane Doe,P1,4,,\nBo Bell,P2,,,\n\n"
     patients = read(tmp_path, text)
     assert patients.problems == ()
     assert [(r.key, r.request.weeks) for r in patients.rows] == [("P1", 4), ("P2", 12)]

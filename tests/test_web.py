@@ -816,24 +816,29 @@ def test_an_idle_server_forgets_expired_plans_and_lists_without_a_visit(desk: Fr
             time.sleep(0.02)
 
 
-def test_lists_a_killed_server_left_go_at_the_next_start_but_not_another_servers(desk: FrontDesk, clock: Clock, caplog: pytest.LogCaptureFixture) -> None:
-    left = desk.data_dir / "lists" / "list-killed"
+def test_lists_a_killed_server_left_go_at_the_next_start_but_never_another_running_servers(desk: FrontDesk, clock: Clock) -> None:
+    left = desk.data_dir / "lists" / "server-killed" / "list-x"
     left.mkdir(parents=True)
     (left / "patients.csv").write_text("name\nJane Doe\n", encoding="utf-8")
-    with TestClient(create_app(desk.clinic, desk.data_dir, desk=desk), base_url=BASE, follow_redirects=False) as client:
-        assert not left.exists()
-        location = upload(client, LIST)
-        job = desk.lists.get(location.rsplit("/", 1)[1])
-        assert job is not None
-        # A second server on the same data folder (another port) leaves this one's lists alone.
-        other = front_desk(desk.data_dir, clock)
-        with TestClient(create_app(other.clinic, other.data_dir, desk=other), base_url=BASE):
-            assert job.folder.exists()
-        assert [r.getMessage() for r in caplog.records if r.name == "handout.web"] == [
-            "another handout serve uses this data folder: the patient lists it holds are left to it"
-        ]
-        caplog.clear()  # the warning was expected
-    assert not job.folder.exists()
+    other = front_desk(desk.data_dir, clock)  # a second server on the same data folder (another port)
+    a = TestClient(create_app(desk.clinic, desk.data_dir, desk=desk), base_url=BASE, follow_redirects=False).__enter__()
+    b = TestClient(create_app(other.clinic, other.data_dir, desk=other), base_url=BASE, follow_redirects=False).__enter__()
+    try:
+        assert not left.parent.exists()  # no server held its lock: it was killed
+        first = desk.lists.get(upload(a, LIST).rsplit("/", 1)[1])
+        location = upload(b, LIST)
+        second = other.lists.get(location.rsplit("/", 1)[1])
+        assert first is not None and second is not None and first.folder.exists()
+        a.__exit__(None, None, None)  # the first server stops: its lists go with it, the second's stay
+        assert not first.folder.exists() and second.folder.exists()
+        restarted = front_desk(desk.data_dir, clock)
+        with TestClient(create_app(restarted.clinic, restarted.data_dir, desk=restarted), base_url=BASE):
+            assert (second.folder / "patients.csv").is_file()  # it starts again while the second still runs
+        assert "Patient list checked" in b.get(location).text
+    finally:
+        b.__exit__(None, None, None)
+    assert not second.folder.exists()
+    assert sorted(p.name for p in (desk.data_dir / "lists").iterdir()) == []  # every server cleaned up after itself
 
 
 def test_the_clinics_colour_is_used_on_the_page_when_it_is_dark_enough(client: TestClient) -> None:

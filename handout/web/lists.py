@@ -156,7 +156,8 @@ class PatientLists:
         # A list being made never expires mid-run: its 30 minutes start again when its plans are made.
         self.held: ExpiringStore[ListJob] = ExpiringStore(clock=clock, on_expire=ListJob.discard, busy=lambda job: job.state is RunState.RUNNING)
         self._start = threading.Lock()
-        self._server_lock = ExitStack()  # the lists folder's lock, held from open() to close()
+        self._server_lock = ExitStack()  # this server's lists folder's lock, held from open() to close()
+        self._own_dir: Path | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -177,8 +178,7 @@ class PatientLists:
             raise HandoutError(TOO_LARGE)
         # In the data folder, readable by this user only, gone with the list; a folder a crash left is
         # removed at the next start (sweep), which a system temporary folder would not promise.
-        ensure_folder(self.lists_dir)
-        folder = Path(tempfile.mkdtemp(prefix="list-", dir=self.lists_dir))
+        folder = Path(tempfile.mkdtemp(prefix="list-", dir=self.own_dir))
         path = folder / "patients.csv"
         try:
             handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -186,6 +186,9 @@ class PatientLists:
                 file.write(data)
             patients = read_patient_list(path, self.today(), reading.encrypt, unprintable_problem, reading.encoding, reading.language, reading.large_print)
             rows = len(patients.rows) + len(patients.problems)
+            if rows == 0:
+                # (The command line reports an empty list and exits 0: a scheduled run on an empty export is no error.)
+                raise HandoutError(f"{path}: the file has a header row but no patients under it")
             if rows > MAX_ROWS:
                 raise HandoutError(f"{LIST_LABEL} has {rows:,} rows; the page makes at most {MAX_ROWS:,} at a time: split it into shorter lists, or use handout batch")
         except HandoutError as exc:
@@ -256,22 +259,35 @@ class PatientLists:
             job.end(state, result, message)
 
     def open(self) -> None:
-        """At start: remove what a server killed mid-run left (uploaded lists, their ZIPs, plans in the batch folder).
+        """At start: take this server's own lists folder, and remove what servers that were killed left.
 
-        The lists folder stays locked while this server runs, so a second server on the same
-        data folder leaves the first one's lists alone.
+        Each server keeps its lists in `lists/server-<random>/`, locked while it runs; a folder
+        whose lock can be taken belongs to no running server (a crash, kill -9), so its lists go.
+        Two servers on one data folder never touch each other's lists, whichever starts when.
         """
-        ensure_folder(self.lists_dir)
-        lock = ExitStack()
-        try:
-            lock.enter_context(folder_lock(self.lists_dir, SERVER_BUSY))
-        except HandoutError:
-            log.warning("another handout serve uses this data folder: the patient lists it holds are left to it")
-        else:
-            self._server_lock = lock
-            for folder in self.lists_dir.glob("list-*"):
-                shutil.rmtree(folder, ignore_errors=True)
+        ensure_folder(self.lists_dir, private=True)
+        for folder in self.lists_dir.glob("server-*"):
+            try:
+                with folder_lock(folder, SERVER_BUSY):
+                    shutil.rmtree(folder, ignore_errors=True)
+            except HandoutError:
+                pass  # another server is running: its lists are its own
+        # Locked under a name the loop above never looks at, then renamed: another server starting at the
+        # same moment can never take it for a dead one's (the lock is on the file, which moves with it).
+        new = Path(tempfile.mkdtemp(prefix="new-", dir=self.lists_dir))
+        self._server_lock.enter_context(folder_lock(new, SERVER_BUSY))
+        own = new.with_name("server-" + new.name.removeprefix("new-"))
+        new.rename(own)
+        self._own_dir = own
         self.sweep()
+
+    @property
+    def own_dir(self) -> Path:
+        """This server's lists folder (taken on first use when the server did not open it, as in a test)."""
+        if self._own_dir is None:
+            self.open()
+        assert self._own_dir is not None
+        return self._own_dir
 
     def to_print_sheet(self, job: ListJob, to_print: ToPrint) -> bytes:
         """The page to print with the plans: who is in the to-print files (by name, for handing them over), and where."""
@@ -295,7 +311,10 @@ class PatientLists:
         thread = self._thread
         if thread is not None:
             thread.join(timeout)
+        if self._own_dir is not None and not (thread is not None and thread.is_alive()):
+            shutil.rmtree(self._own_dir, ignore_errors=True)  # (a run still going removes its own list when it ends)
         self._server_lock.close()
+        self._own_dir = None
 
 
 def remove_plans(folder: Path) -> None:
