@@ -103,6 +103,7 @@ class PatientList:
 
 
 def _and(numbers: list[int]) -> str:
+    """1 and 2; 1, 2 and 3."""
     return ", ".join(map(str, numbers[:-1])) + f" and {numbers[-1]}"
 
 

@@ -54,9 +54,9 @@ def clock() -> Clock:
     return Clock()
 
 
-def front_desk(data: Path, clock: Clock, password: str | None = None) -> FrontDesk:
+def front_desk(data: Path, clock: Clock, password: str | None = None, templates: tuple[Path, ...] = ()) -> FrontDesk:
     """The app's pages with a fixed today, the test's clock, and lists made in this process (workers=1: no process start-up)."""
-    clinic = Clinic(None)
+    clinic = Clinic(None, templates)
     lists = PatientLists(clinic, data, lambda: TODAY, workers=1, clock=clock)
     desk = FrontDesk(clinic, data, today=lambda: TODAY, store=ExpiringStore(clock=clock), password=password, lists=lists)
     desk.sessions = Sessions(password, wrong_password_delay=0, clock=clock)
@@ -407,6 +407,30 @@ def test_wrong_guesses_queue_per_computer_and_never_hold_up_staff_at_another() -
     assert finished[1:] == ["guess 0", "guess 1", "guess 2"]  # one at a time from the guessing computer
 
 
+def test_guesses_from_many_computers_are_a_few_at_a_time_in_all(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from handout.web import security
+
+    real_sleep, waiting, most = asyncio.sleep, 0, 0
+
+    async def counted_sleep(seconds: float) -> None:
+        nonlocal waiting, most
+        waiting += 1
+        most = max(most, waiting)
+        await real_sleep(seconds)
+        waiting -= 1
+
+    monkeypatch.setattr(security.asyncio, "sleep", counted_sleep)
+    sessions = Sessions(PASSWORD, wrong_password_delay=0.05)
+
+    async def scenario() -> list[str | None]:
+        return list(await asyncio.gather(*(sessions.sign_in("wrong guess 1", f"192.0.2.{n}") for n in range(12))))
+
+    assert asyncio.run(scenario()) == [None] * 12
+    assert most == security.MAX_PARALLEL_ATTEMPTS
+
+
 def test_a_sign_in_lasts_a_working_day(guarded: TestClient, clock: Clock) -> None:
     token = csrf(guarded, "/sign-in")
     assert guarded.post("/sign-in", data={"csrf": token, "password": PASSWORD}).status_code == 303
@@ -742,6 +766,33 @@ def test_a_plan_emailed_while_a_list_writes_to_the_outbox_is_told_to_wait_in_the
     wait_for_run(client, location)
     sent = client.post(f"{plan}/email", data={"csrf": csrf(client), "email": "jane@example.org", "protection": "consent"})
     assert sent.status_code == 200 and "Done" in sent.text
+
+
+def test_a_list_made_while_another_run_holds_the_data_folder_is_told_so_in_the_pages_words(client: TestClient, desk: FrontDesk, tmp_path: Path) -> None:
+    from handout.runcontrol import folder_lock
+
+    location = upload(client, LIST)
+    batch = desk.data_dir / "batch"
+    batch.mkdir(parents=True, exist_ok=True)
+    with folder_lock(batch, "held by this test, as a handout batch on the same folder would"):
+        client.post(f"{location}/run", data={"csrf": csrf(client), "delivery": "outbox"})
+        assert wait_for_run(client, location) == "failed"
+    page = client.get(location).text
+    assert "Another handout run (a handout batch, or another handout serve on this data folder) is using the data folder just now" in page
+    assert str(tmp_path) not in page and "--out-dir" not in page and "--outbox" not in page
+
+
+def test_a_brands_broken_to_print_sheet_leaves_the_plans_made_and_says_so(tmp_path: Path, clock: Clock) -> None:
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "to-print.xml.j2").write_text("<document>{{ entries | no_such_filter }}</document>", encoding="utf-8")
+    desk = front_desk(tmp_path / "data", clock, templates=(templates,))
+    with TestClient(create_app(desk.clinic, desk.data_dir, desk=desk), base_url=BASE, follow_redirects=False) as client:
+        location = upload(client, LIST)
+        page = run_list(client, location)
+        assert "Patient list done" in page and "to-print-list.pdf was not made" in page
+        archive = zipfile.ZipFile(io.BytesIO(client.post(f"{location}/zip", data={"csrf": csrf(client)}).content))
+        assert "to-print.pdf" in archive.namelist() and "to-print-list.pdf" not in archive.namelist()
 
 
 def test_a_list_stopped_mid_run_keeps_nothing_and_says_how_to_finish(client: TestClient, desk: FrontDesk, tmp_path: Path) -> None:

@@ -6,7 +6,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from handout.batch import BatchResult
+from handout.batch import OUT_DIR_BUSY, OUTBOX_BUSY, BatchResult
+from handout.outbox import BATCH_BUSY
 from handout.printing import TO_PRINT_LIST
 from handout.report import row_list
 
@@ -24,8 +25,16 @@ _PAGE_WORDS = (
 )
 
 
+DATA_FOLDER_BUSY = (
+    "Another handout run (a handout batch, or another handout serve on this data folder) is using the data folder just now: "
+    "make the plans again when it has finished. Plans already emailed are not sent twice."
+)
+
+
 def in_page_words(message: str) -> str:
-    """A batch message as the page says it: its fields' names instead of the command line's options."""
+    """A batch message as the page says it: its fields' names instead of the command line's options, no server folders."""
+    if message.endswith((OUT_DIR_BUSY, OUTBOX_BUSY, BATCH_BUSY)):
+        return DATA_FOLDER_BUSY  # "<folder>: … use another --out-dir" names the server's folder and an option the page lacks
     for option, field in _PAGE_WORDS:
         message = message.replace(option, field)
     return message

@@ -292,7 +292,7 @@ class FrontDesk:
             return self.preview_page(request, held, token, 422, values=values, problems=exc)
         except HandoutError as exc:
             message = exc.message
-            if outbox is not None and message == f"{outbox}: {BATCH_BUSY}":
+            if message.endswith(BATCH_BUSY):
                 message = OUTBOX_BUSY  # the batch's words name its command-line options and the server's folder
             return self.preview_page(request, held, token, 422, values=values, error=message)
         # The outbox file's path is the clinic's own; the address is never shown back.

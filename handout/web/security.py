@@ -22,6 +22,8 @@ CONTENT_SECURITY_POLICY = "default-src 'self'; script-src 'self'; style-src 'sel
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 SIGN_IN_PATH = "/sign-in"
 WRONG_PASSWORD_DELAY_SECONDS = 1.0  # with attempts taken one at a time: at most one guess a second
+MAX_PARALLEL_ATTEMPTS = 4  # wrong guesses in all, at a second each, from however many addresses
+MAX_REMEMBERED_CLIENTS = 256
 SIGNED_IN_SECONDS = 12 * 60 * 60  # a clinic's working day; then the password is asked again
 
 # Plain HTML, not a template: it must show even when a brand's templates are what failed.
@@ -29,6 +31,7 @@ SOMETHING_WENT_WRONG = (
     "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Something went wrong</title></head>"
     "<body><main><h1>Something went wrong</h1><p>Nothing was saved. Go back and try again.</p></main></body></html>"
 )
+
 
 def too_large_page(upload_megabytes: int) -> str:
     """The page for a request over its limit. Plain HTML, as Guard answers before any page handler runs."""
@@ -45,6 +48,7 @@ class _BodyTooLarge(Exception):
 
 
 def _content_length(request: Request) -> int | None:
+    """The size a request says its body has, if it says (a chunked body does not)."""
     try:
         return int(request.headers["content-length"])
     except (KeyError, ValueError):
@@ -83,6 +87,8 @@ class Sessions:
         # One attempt at a time from each computer, so the pause limits guessing in parallel too, while
         # someone guessing from one computer cannot keep staff at another waiting behind their queue.
         self._attempts: dict[str, asyncio.Lock] = {}
+        # And at most a few at once in all, so guessing from many addresses is slow too.
+        self._all_attempts = asyncio.Semaphore(MAX_PARALLEL_ATTEMPTS)
         self.wrong_password_delay = wrong_password_delay
 
     @property
@@ -116,7 +122,10 @@ class Sessions:
     async def sign_in(self, password: str, client: str) -> str | None:
         """A new signed-in session id when the password is right; None (after a pause) when it is not. `client`: the computer's address."""
         assert self._password is not None
-        async with self._attempts.setdefault(client, asyncio.Lock()):
+        if len(self._attempts) > MAX_REMEMBERED_CLIENTS:
+            # Forget computers with no attempt under way, so the table does not grow with every address seen.
+            self._attempts = {address: lock for address, lock in self._attempts.items() if lock.locked()}
+        async with self._attempts.setdefault(client, asyncio.Lock()), self._all_attempts:
             if hmac.compare_digest(hashlib.sha256(password.encode()).digest(), self._password):
                 sid = secrets.token_urlsafe(32)
                 now = self._clock()

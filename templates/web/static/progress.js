@@ -11,10 +11,13 @@
     try {
       const response = await fetch(status.dataset.progressUrl, { cache: "no-store", credentials: "same-origin", redirect: "manual" });
       const json = (response.headers.get("content-type") || "").startsWith("application/json");
-      if (!response.ok || !json) {
+      if (response.status === 404 || response.type === "opaqueredirect" || (response.ok && !json)) {
         // The list is gone (expired, server restarted) or the sign-in has ended: the page itself says so.
         window.location.reload();
         return;
+      }
+      if (!response.ok) {
+        throw new Error("no progress this time"); // a passing server error: ask again at the next tick
       }
       const progress = await response.json();
       if (progress.state !== "running") {
