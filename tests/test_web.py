@@ -708,7 +708,9 @@ def test_a_list_upload_needs_a_file_and_the_csrf_token(client: TestClient) -> No
     assert client.post(f"{location}/zip", data={}).status_code == 403
 
 
-def test_one_list_is_made_at_a_time_and_its_progress_shows_without_script(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def held_run(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
+    """A list's run waits until the event is set, so a test can look at a list while it is being made."""
     from handout.web import lists
 
     release = threading.Event()
@@ -719,6 +721,12 @@ def test_one_list_is_made_at_a_time_and_its_progress_shows_without_script(client
         return real_run(*args)
 
     monkeypatch.setattr(lists, "run_batch", held_back)
+    yield release
+    release.set()
+
+
+def test_one_list_is_made_at_a_time_and_its_progress_shows_without_script(client: TestClient, held_run: threading.Event) -> None:
+    release = held_run
     location = upload(client, LIST)
     client.post(f"{location}/run", data={"csrf": csrf(client), "delivery": "outbox"})
     try:
@@ -824,17 +832,8 @@ def test_a_held_list_and_its_folder_go_after_30_minutes_and_at_shutdown(desk: Fr
     assert not kept_job.folder.exists()  # the server stopped
 
 
-def test_a_list_being_made_is_not_stopped_by_its_30_minutes(client: TestClient, desk: FrontDesk, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
-    import handout.web.lists as lists_module
-
-    release = threading.Event()
-    real_run_batch = lists_module.run_batch
-
-    def slow_run_batch(*args: Any) -> Any:
-        assert release.wait(10)
-        return real_run_batch(*args)
-
-    monkeypatch.setattr(lists_module, "run_batch", slow_run_batch)
+def test_a_list_being_made_is_not_stopped_by_its_30_minutes(client: TestClient, desk: FrontDesk, clock: Clock, held_run: threading.Event) -> None:
+    release = held_run
     location = upload(client, LIST)
     clock.now += 29 * 60  # the row report read for 29 minutes before "Make the plans"
     assert client.post(f"{location}/run", data={"csrf": csrf(client), "delivery": "outbox"}).status_code == 303
