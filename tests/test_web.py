@@ -318,6 +318,22 @@ def test_the_clinic_page_reports_a_failing_check_with_its_fix(tmp_path: Path, cl
     assert "<td>Fail</td>" in page.text and "Something needs fixing" in page.text and "<h2>To fix</h2>" in page.text
 
 
+def test_a_brand_overrides_the_pages_templates_which_run_sandboxed(tmp_path: Path, clock: Clock) -> None:
+    templates = tmp_path / "templates"
+    (templates / "web").mkdir(parents=True)
+    (templates / "web" / "home.html.j2").write_text(
+        '{% extends "builtin/web/home.html.j2" %}{% block main %}<h1>Welcome to the Harbour Street desk</h1>{{ super() }}{% endblock %}', encoding="utf-8"
+    )
+    (templates / "web" / "clinic.html.j2").write_text("{{ ''.__class__.__mro__[1].__subclasses__() }}", encoding="utf-8")
+    desk = front_desk(tmp_path / "data", clock, templates=(templates,))
+    with TestClient(create_app(desk.clinic, desk.data_dir, desk=desk), base_url=BASE) as client:
+        home = client.get("/")
+        assert home.status_code == 200 and "Welcome to the Harbour Street desk" in home.text and "Print the walking leaflet" in home.text
+        escape = client.get("/clinic")
+    assert escape.status_code == 422 and "clinic.html.j2, line 1: not allowed: access to attribute &#39;__class__&#39;" in escape.text
+    assert "&lt;class" not in escape.text  # nothing of Python's insides reached the page
+
+
 def test_the_plan_pages_qr_address_is_checked_by_the_same_rule_and_printed_as_a_scannable_code(client: TestClient) -> None:
     bad = client.post("/plan", data={"csrf": csrf(client), "patient": "Jane Doe", "qr_url": "ftp://x"})
     assert field_errors(bad.text)["qr_url"].startswith("QR address: the QR URL must start with https:// or http://")
