@@ -15,6 +15,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from handout.brand import load_brand
 from handout.delivery import Delivered, Delivery, Outcome, wants_email
@@ -23,9 +24,12 @@ from handout.journal import Journal
 from handout.mail import outbox_sender
 from handout.output import ensure_folder, write_atomic
 from handout.patients import PatientRow, read_patient_list
-from handout.printing import Printable, ToPrint, ToPrintWriter, remove_to_print
+from handout.printing import TO_PRINT_SHEET, Printable, ToPrint, ToPrintWriter, remove_to_print, with_sheet
 from handout.runcontrol import folder_lock, ignore_stop_signals, stop_requests
 from handout.smtp import SmtpSettings
+
+if TYPE_CHECKING:
+    from handout.pipeline import Renderer  # imported where it is used, as elsewhere here: the command line starts faster
 
 PLAN_EXTENSION = ".pdf"
 OUT_DIR_BUSY = "another handout batch is using this folder; wait for it to finish, or use another --out-dir"
@@ -142,11 +146,11 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
         outbox_sender(env, brand)  # the outbox's messages need a From address: say so before any plan is made
     # Everything that could fail for the whole run fails now, before any plan is made:
     # folders, templates (plan and email), the brand's own text.
-    from handout.pipeline import PLAN_TEMPLATE, Renderer, document_date
+    from handout.pipeline import PLAN_TEMPLATE, TO_PRINT_TEMPLATE, Renderer, document_date
 
     document_date(options.today)  # a bad SOURCE_DATE_EPOCH is one line now, not the same failure on every row
     checked = Renderer(brand, options.paper, options.template_dirs)
-    checked.prepare((PLAN_TEMPLATE, "email/plan.txt.j2", "email/plan.html.j2"))
+    checked.prepare((PLAN_TEMPLATE, TO_PRINT_TEMPLATE, "email/plan.txt.j2", "email/plan.html.j2"))
     ensure_folder(options.out_dir)
     with folder_lock(options.out_dir, OUT_DIR_BUSY), ExitStack() as outbox_lock, stop_requests() as stop:
         # Only now, with the folder ours: another run's half-written files are not ours to remove.
@@ -194,10 +198,29 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
             result.interrupted_by = stop.signal_number
             if result.interrupted_by is None:
                 result.to_print_files = printing.finish()
+                if result.to_print_files is not None:
+                    result.to_print_files = _with_sheet(checked, result.to_print_files, by_row, options.today, report)
             else:
                 remove_to_print(options.out_dir)  # a part of the list would look like all of it
     result.failed.sort()
     return result
+
+
+def _with_sheet(renderer: Renderer, to_print: ToPrint, rows: Mapping[int, PatientRow], today: dt.date, report: Reporter) -> ToPrint:
+    """The to-print files with the sheet of who is in them, by name, for handing them over.
+
+    A sheet that cannot be made (a brand's template failing as it runs) is a warning: by now the
+    plans are made and emailed, and to-print.txt still lists them.
+    """
+    from handout.pipeline import ListedPlan
+
+    entries = [ListedPlan(e.row, e.patient_id, rows[e.row].name, e.pages, e.file) for e in to_print.entries]
+    try:
+        sheet = renderer.to_print_list(entries, [path.name for path in to_print.files], to_print.pages, today)
+    except HandoutError as exc:
+        report.warn(f"{TO_PRINT_SHEET} was not made: {exc.message}")
+        return to_print
+    return with_sheet(to_print, sheet)
 
 
 def _without_repeats(rows: Sequence[PatientRow], journal: Journal, result: BatchResult, report: Reporter) -> list[PatientRow]:

@@ -37,7 +37,7 @@ OPTIONAL_COLUMNS = (
 _PATIENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # becomes a file name: nothing else is safe
 # Names handout gives its own files in the output folder (rows without a patient_id, the
 # to-print files): a patient_id spelled like one would overwrite it, or be overwritten.
-_RESERVED_KEY = re.compile(r"row-\d+|to-print(-\d+)?", re.IGNORECASE)
+_RESERVED_KEY = re.compile(r"row-\d+|to-print(-\d+|-list)?", re.IGNORECASE)
 _YES = {"yes", "y", "true", "1"}
 _NO = {"no", "n", "false", "0", ""}
 _DELIMITER_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs"}  # the order breaks ties: a comma first
@@ -279,7 +279,7 @@ def _check_row(
     if patient_id and not _PATIENT_ID.fullmatch(patient_id):
         return problem("patient_id", "may only use letters, digits, '.', '_' and '-' (at most 64), as it names the PDF file")
     if _RESERVED_KEY.fullmatch(patient_id):
-        return problem("patient_id", "must not be row-N or to-print: handout names its own files that way")
+        return problem("patient_id", "must not be row-N, to-print, to-print-N or to-print-list: handout names its own files that way")
     name = " ".join(composed(record.get("name", "")).split())
     if not name:
         return problem("name", "is empty")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from handout.xmp import xmp_packet
 
 TO_PRINT_PDF = "to-print.pdf"
 TO_PRINT_LIST = "to-print.txt"
+TO_PRINT_SHEET = "to-print-list.pdf"  # with names: the sheet staff tick as they hand the plans over
 LIST_HEADER = "patient_id\trow\tfile\tpages"
 # Plans per merged file. A clinic printer's queue takes a 300-page job (50 twelve-week plans)
 # comfortably, and merging holds every plan of a file in memory (about 0.25 MB each), so
@@ -48,15 +50,22 @@ class ToPrint:
     files: tuple[Path, ...]
     pages: int
     entries: tuple[PrintEntry, ...] = ()
+    sheet: Path | None = None  # to-print-list.pdf, once written
 
     @property
     def listing(self) -> Path:
         return self.files[0].with_name(TO_PRINT_LIST)
 
 
+def with_sheet(to_print: ToPrint, sheet: bytes) -> ToPrint:
+    """The to-print files with their sheet written beside them."""
+    folder = to_print.files[0].parent
+    return dataclasses.replace(to_print, sheet=write_atomic(folder / TO_PRINT_SHEET, sheet))
+
+
 def remove_to_print(folder: Path) -> None:
     """An earlier run's files go before a new run starts: last week's plans must not be printed again by mistake."""
-    for path in (folder / TO_PRINT_LIST, folder / TO_PRINT_PDF, *folder.glob("to-print-*.pdf")):
+    for path in (folder / TO_PRINT_LIST, folder / TO_PRINT_PDF, *folder.glob("to-print-*.pdf")):  # the sheet too
         path.unlink(missing_ok=True)
 
 

@@ -116,7 +116,7 @@ def test_ids_that_would_share_a_file_are_refused(tmp_path: Path) -> None:
     patients = read_patient_list(write_csv(tmp_path / "p.csv", text), TODAY)
     assert [r.key for r in patients.rows] == ["row-2", "P1"]
     problems = [str(p) for p in patients.problems]
-    assert problems[0] == "row 3 (patient_id row-2): patient_id must not be row-N or to-print: handout names its own files that way"
+    assert problems[0] == "row 3 (patient_id row-2): patient_id must not be row-N, to-print, to-print-N or to-print-list: handout names its own files that way"
     assert problems[1] == "row 5 (patient_id p1): patient_id repeats row 4"
     assert problems[2].startswith("row 6: patient_id may only use")
 
@@ -152,7 +152,9 @@ def test_batch_to_outbox_end_to_end(tmp_path: Path) -> None:
     out = tmp_path / "plans"
     result = invoke(str(csv_path), "--out-dir", str(out), "--workers", "2")
     assert result.exit_code == 1, result.output  # row 6 cannot be printed
-    assert sorted(p.name for p in out.glob("*.pdf")) == ["P001.pdf", "P002.pdf", "P004.pdf", "row-4.pdf", "to-print.pdf"]
+    assert sorted(p.name for p in out.glob("*.pdf")) == ["P001.pdf", "P002.pdf", "P004.pdf", "row-4.pdf", "to-print-list.pdf", "to-print.pdf"]
+    sheet = body_text((out / "to-print-list.pdf").read_bytes())
+    assert NAMES[1] in sheet and NAMES[2] in sheet and NAMES[0] not in sheet  # who is to be handed a plan, by name
     assert "row 6 (patient_id P005): name has the character U+738B" in result.stderr
     for name in [*NAMES, "王", "jane@", "zoe@", "ann@"]:
         assert name not in result.stdout and name not in result.stderr, name
@@ -186,7 +188,7 @@ def test_same_rows_twice_give_byte_identical_files(tmp_path: Path) -> None:
         out = tmp_path / run
         run_batch(BatchOptions(csv_path, out_dir=out, workers=2, today=TODAY), {})
         hashes.append({p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in out.glob("*.pdf")})
-    assert hashes[0] == hashes[1] and len(hashes[0]) == 5  # four plans and to-print.pdf
+    assert hashes[0] == hashes[1] and len(hashes[0]) == 6  # four plans, to-print.pdf and its sheet
 
 
 def test_strict_renders_nothing_when_a_row_is_bad(tmp_path: Path) -> None:

@@ -106,11 +106,13 @@ def test_with_encrypt_the_printed_plans_need_no_password_and_no_unlocked_copy_is
     # With --encrypt every row with an address is emailed, so Dan's plan goes by email, locked.
     assert plans_in(pages) == [("Ann Able", 4), ("Cat Cole", 2)]
     plans = sorted(p.name for p in out.glob("*.pdf"))
-    assert plans == ["P1.pdf", "P2.pdf", "P4.pdf", "row-4.pdf", "to-print.pdf"]
-    for name in plans[:-1]:
+    assert plans == ["P1.pdf", "P2.pdf", "P4.pdf", "row-4.pdf", "to-print-list.pdf", "to-print.pdf"]
+    for name in plans[:-2]:
         assert pypdf.PdfReader(out / name).is_encrypted, name  # each plan's own file stays locked
     unlocked = [p.name for p in out.rglob("*") if p.is_file() and p.name != "to-print.pdf" and p.read_bytes().startswith(b"%PDF") and not pypdf.PdfReader(p).is_encrypted]
-    assert unlocked == [], "an unencrypted copy of a plan was left on disk"
+    assert unlocked == ["to-print-list.pdf"], "an unencrypted copy of a plan was left on disk"
+    sheet = " ".join(page_texts((out / "to-print-list.pdf").read_bytes()))
+    assert "Plans to print" in sheet and "Ann Able" in sheet and "walking diary" not in sheet.lower()  # names to hand over, no plan
     for secret in ("pw-ann-4242", "pw-cat-4242"):
         assert secret not in result.stdout + result.stderr
 
@@ -127,8 +129,10 @@ def test_a_long_list_to_print_is_split_into_files_of_bounded_size(tmp_path: Path
     rows = [line.split("\t") for line in (out / "to-print.txt").read_text(encoding="utf-8").splitlines()[1:]]
     assert [(r[0], r[2], r[3]) for r in rows] == [("P1", "to-print-1.pdf", "1-4"), ("", "to-print-1.pdf", "5-6"), ("P4", "to-print-2.pdf", "1-4")]
     assert "2 files, to-print-1.pdf to to-print-2.pdf" in normalise(result.stdout)
+    sheet = " ".join(page_texts((out / "to-print-list.pdf").read_bytes()))
+    assert "5-6 of to-print-1.pdf" in sheet and "1-4 of to-print-2.pdf" in sheet  # which file each plan is in
 
     # A later, shorter run leaves one plain to-print.pdf and none of the earlier run's files.
     monkeypatch.setattr(printing, "PLANS_PER_FILE", 100)
     assert batch(write_csv(tmp_path, ROWS[:1]), out).exit_code == 0
-    assert sorted(p.name for p in out.glob("to-print*")) == ["to-print.pdf", "to-print.txt"]
+    assert sorted(p.name for p in out.glob("to-print*")) == ["to-print-list.pdf", "to-print.pdf", "to-print.txt"]

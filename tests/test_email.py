@@ -256,7 +256,7 @@ def test_killed_mid_batch_then_rerun(certificates, tmp_path: Path) -> None:
         assert rerun.returncode == 0, stderr
         assert_each_patient_got_exactly_their_own_plan(smtp, names)
         assert not list(out.glob(".*.part")), "a partial file was left behind"
-        assert len(list(out.glob("*.pdf"))) == 15  # 14 plans and to-print.pdf
+        assert len(list(out.glob("*.pdf"))) == 16  # 14 plans, to-print.pdf and its sheet
     finally:
         smtp.stop()
 

@@ -809,7 +809,7 @@ def test_a_list_made_while_another_run_holds_the_data_folder_is_told_so_in_the_p
 def test_a_brands_broken_to_print_sheet_leaves_the_plans_made_and_says_so(tmp_path: Path, clock: Clock) -> None:
     templates = tmp_path / "templates"
     templates.mkdir()
-    (templates / "to-print.xml.j2").write_text("<document>{{ entries | no_such_filter }}</document>", encoding="utf-8")
+    (templates / "to-print.xml.j2").write_text("<document>{{ entries.__class__ }}</document>", encoding="utf-8")  # fails as it runs, past the checks
     desk = front_desk(tmp_path / "data", clock, templates=(templates,))
     with TestClient(create_app(desk.clinic, desk.data_dir, desk=desk), base_url=BASE, follow_redirects=False) as client:
         location = upload(client, LIST)

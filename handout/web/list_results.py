@@ -13,7 +13,6 @@ from handout.report import row_list
 
 ZIP_NAME = "walking-plans.zip"
 REPORT_NAME = "report.txt"
-TO_PRINT_SHEET = "to-print-list.pdf"  # with names: the sheet staff tick as they hand plans over
 
 # The batch's messages name its command-line options; the page names its own fields instead (same words otherwise).
 _PAGE_WORDS = (
@@ -49,7 +48,7 @@ class Outcome:
     rows: str
 
 
-def write_zip(path: Path, result: BatchResult, batch_dir: Path, sending: bool, to_print_sheet: bytes | None) -> None:
+def write_zip(path: Path, result: BatchResult, batch_dir: Path, sending: bool) -> None:
     """The run's plans as patient_id.pdf (or row-N.pdf) under plans/, the to-print files and their sheet, and the run's report."""
     with zipfile.ZipFile(path, "w") as archive:
         for row in result.rendered:
@@ -59,8 +58,8 @@ def write_zip(path: Path, result: BatchResult, batch_dir: Path, sending: bool, t
             for file in result.to_print_files.files:
                 archive.write(file, file.name, compress_type=zipfile.ZIP_STORED)
             archive.write(result.to_print_files.listing, TO_PRINT_LIST, compress_type=zipfile.ZIP_DEFLATED)
-        if to_print_sheet is not None:
-            archive.writestr(TO_PRINT_SHEET, to_print_sheet, compress_type=zipfile.ZIP_STORED)
+            if result.to_print_files.sheet is not None:
+                archive.write(result.to_print_files.sheet, result.to_print_files.sheet.name, compress_type=zipfile.ZIP_STORED)
         archive.writestr(REPORT_NAME, report_text(result, sending), compress_type=zipfile.ZIP_DEFLATED)
 
 

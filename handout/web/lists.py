@@ -21,7 +21,6 @@ from handout.delivery import wants_email
 from handout.errors import HandoutError
 from handout.output import ensure_folder
 from handout.patients import PatientList, read_patient_list
-from handout.pipeline import ListedPlan
 from handout.printing import TO_PRINT_LIST
 from handout.runcontrol import folder_lock
 from handout.service import Clinic
@@ -244,7 +243,7 @@ class PatientLists:
                 state, message = RunState.FAILED, in_page_words(exc.message.replace(str(job.csv), LIST_LABEL))
             if result is not None and not job.discarded:
                 with folder_lock(self.batch_dir, OUT_DIR_BUSY):
-                    write_zip(job.zip_path, result, self.batch_dir, job.sending, self.to_print_sheet(job, result))
+                    write_zip(job.zip_path, result, self.batch_dir, job.sending)
         except HandoutError as exc:
             state, message = RunState.FAILED, in_page_words(exc.message)
         except Exception as exc:  # a bug: the page says so, the log names only its type (its message may quote a patient's details)
@@ -287,23 +286,6 @@ class PatientLists:
             self.open()
         assert self._own_dir is not None
         return self._own_dir
-
-    def to_print_sheet(self, job: ListJob, result: BatchResult) -> bytes | None:
-        """The page to print with the plans: who is in the to-print files (by name, for handing them over), and where.
-
-        None when there is nothing to print, or when the sheet cannot be made (a brand's broken
-        to-print template, say): the plans are made and emailed by now, so the ZIP goes without it.
-        """
-        to_print = result.to_print_files
-        if to_print is None:
-            return None
-        names = {row.row: row.name for row in job.patients.rows}
-        entries = [ListedPlan(e.row, e.patient_id, names.get(e.row, ""), e.pages, e.file) for e in to_print.entries]
-        try:
-            return self.clinic.renderer(False).to_print_list(entries, [path.name for path in to_print.files], to_print.pages, self.today())
-        except HandoutError as exc:
-            job.warnings.append(f"to-print-list.pdf was not made: {exc.message}")
-            return None
 
     def sweep(self) -> None:
         """Remove the plans a run left in the batch folder, unless a batch is using it."""
