@@ -13,9 +13,11 @@ from handout import document as doc
 from handout.brand import Brand
 from handout.render.fonts import MAIN, MAIN_BOLD, inline_markup, paragraph, printable_in_main, string_width, text_markup
 from handout.render.graphics import QR_WIDTH, GridTable, LogoFlowable, QRFlowable, TickBox, WarningSign
+from handout.render.structure import Node
 from handout.render.styles import INK, NOTE_TINT, WARNING, WARNING_TINT, Styles
-from handout.render.tagging import Node, TaggedParagraph, tagged
-from handout.render.tagging import TaggedTable as Table
+from handout.render.tagged_flowables import TaggedParagraph
+from handout.render.tagged_flowables import TaggedTable as Table
+from handout.render.tagging import tagged
 from handout.templating import nowrap
 
 HEADER_FILL = HexColor("#EEF1F4")

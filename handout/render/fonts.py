@@ -20,7 +20,8 @@ from reportlab.pdfbase.ttfonts import TTFont
 from handout.document import Inline
 from handout.errors import HandoutError
 from handout.render.bidi import right_to_left_problem, visual_right_to_left
-from handout.render.tagging import Node, TaggedParagraph
+from handout.render.structure import Node
+from handout.render.tagged_flowables import TaggedParagraph
 
 MAIN = "Atkinson"
 MAIN_BOLD = "Atkinson-Bold"

@@ -15,7 +15,8 @@ from handout.document import Role
 from handout.errors import HandoutError
 from handout.qr import qr_matrix
 from handout.render.fonts import MAIN, MAIN_BOLD
-from handout.render.tagging import ARTIFACT_PAGINATION_HEADER, Node, TaggedCanvas, artifact, tagged
+from handout.render.structure import Node
+from handout.render.tagging import ARTIFACT_PAGINATION_HEADER, TaggedCanvas, artifact, tagged
 
 QR_WIDTH = 30 * mm
 MIN_ROWS_AFTER_SPLIT = 3  # readable at 20–30 cm, ten times its width (guidance.md)

@@ -23,8 +23,9 @@ from handout.errors import HandoutError
 from handout.i18n import gettext
 from handout.render.flowables import Builder
 from handout.render.fonts import MAIN, MAIN_BOLD, first_unprintable, needs_shaping, paragraph, register_fonts, text_markup
+from handout.render.structure import Node
 from handout.render.styles import MUTED, STANDARD, Profile, make_styles
-from handout.render.tagging import ARTIFACT_PAGINATION, Node, TaggedCanvas, artifact, tagged
+from handout.render.tagging import ARTIFACT_PAGINATION, TaggedCanvas, artifact, tagged
 from handout.templating import nowrap
 
 PAPER_SIZES = {"a4": A4, "letter": LETTER}

@@ -23,8 +23,9 @@ from handout.render.flowables import Builder, heading_tag
 from handout.render.fonts import inline_markup, paragraph, register_fonts, string_width, text_markup
 from handout.render.graphics import QR_WIDTH, LogoFlowable, QRFlowable
 from handout.render.pdf import PAPER_SIZES, document_settings
+from handout.render.structure import Node
 from handout.render.styles import INK, MUTED, NOTE_TINT, Profile, Styles, make_styles
-from handout.render.tagging import Node, TaggedCanvas, artifact
+from handout.render.tagging import TaggedCanvas, artifact
 from handout.templating import nowrap
 
 # The sheet. A4 landscape folds into panels of 97 + 100 + 100 mm, the usual
