@@ -296,18 +296,49 @@ def _template_error(name: str, exc: Exception) -> HandoutError:
     if isinstance(exc, jinja2.TemplateNotFound):
         return HandoutError(f"template {exc.name} not found")
     where = _template_line(name, exc)
-    if isinstance(exc, SecurityError):
-        return HandoutError(f"template {where}: not allowed: {exc.message}")
-    if isinstance(exc, jinja2.UndefinedError):
-        return HandoutError(f"template {where}: {exc.message}")
-    if isinstance(exc, jinja2.TemplateError):
-        return HandoutError(f"template {where}: {exc}")
     if isinstance(exc, UnicodeDecodeError):
         return HandoutError(f"template {name}: not UTF-8 text; save it as UTF-8")
     if isinstance(exc, OSError):
         return HandoutError(f"template {name}: cannot be read ({exc.strerror})")
+    # Errors raised while filling in may quote a value they met (a patient's name used as a key, say):
+    # the message is shown only when every word it quotes is the template's own or a type's name.
+    detail = _own_words(str(exc.message if isinstance(exc, jinja2.TemplateError) and exc.message else exc), _template_sources(exc))
+    if isinstance(exc, SecurityError):
+        return HandoutError(f"template {where}: not allowed: {detail}")
+    if isinstance(exc, jinja2.TemplateError):
+        return HandoutError(f"template {where}: {detail}")
     # A filter given the wrong kind of value, say: the template's mistake, not a crash.
-    return HandoutError(f"template {name} failed while being filled in ({type(exc).__name__}: {exc})")
+    return HandoutError(f"template {name} failed while being filled in ({type(exc).__name__}: {detail})")
+
+
+_HIDDEN = "(its message quoted a value from the document, so it is not shown here)"
+# A quoted word in an error message: a type's name reads 'Brand' object or 'dict object'.
+_QUOTED = re.compile(r"'([^']*)'( object)?")
+
+
+def _own_words(message: str, sources: str) -> str:
+    """The error's message, or a note saying it is hidden when it quotes something the templates do not say."""
+    for found in _QUOTED.finditer(message):
+        quoted, type_name = found.group(1), found.group(2) is not None or found.group(1).endswith(" object")
+        if quoted in sources or (type_name and quoted.removesuffix(" object").isidentifier()):
+            continue
+        return _HIDDEN
+    return message
+
+
+def _template_sources(exc: BaseException) -> str:
+    """The text of every template file the error passed through (where its own words come from)."""
+    texts = []
+    tb = exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if not filename.endswith(".py") and not filename.startswith("<"):
+            try:
+                texts.append(Path(filename).read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError):
+                pass
+        tb = tb.tb_next
+    return "\n".join(texts)
 
 
 def _template_line(name: str, exc: BaseException) -> str:

@@ -130,3 +130,23 @@ def test_values_are_refused_before_they_fill_memory(tmp_path: Path, body: str) -
     with pytest.raises(HandoutError, match=r"^template .*leaflet\.xml\.j2, line 1: not allowed: the template builds a value of more than"):
         Renderer(load_brand(), "a4", [tmp_path]).leaflet_document(load_article())
     assert peak_memory_mb() < 16
+
+
+@pytest.mark.parametrize(
+    ("template", "shown"),
+    [
+        ("{{ {}[patient] }}", False),  # 'dict object' has no attribute '<the name>'
+        ("{{ patient | int(patient.foo) }}", True),
+        ("{{ {patient: 1}[patient ~ ' Jr'] }}", False),
+        ("{{ no_such_thing.x }}", True),  # 'no_such_thing' is undefined: the template's own word
+        ("{{ patient.__class__ }}", True),  # access to attribute '__class__' of 'str' object is unsafe
+    ],
+)
+def test_a_template_error_never_quotes_a_value_from_the_document(tmp_path: Path, template: str, shown: bool) -> None:
+    (tmp_path / "email").mkdir()
+    (tmp_path / "email" / "plan.txt.j2").write_text(template, encoding="utf-8")
+    with pytest.raises(HandoutError) as caught:
+        render_template(make_environment([tmp_path]), "email/plan.txt.j2", {"patient": "Ann Able"})
+    message = caught.value.message
+    assert "Ann" not in message and message.startswith("template ")
+    assert ("not shown here" not in message) == shown, message
