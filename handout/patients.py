@@ -7,7 +7,6 @@ import datetime as dt
 import hashlib
 import io
 import re
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,13 +160,14 @@ def read_patient_list(
             records_read = number
             if any(v.strip() for v in values):  # spreadsheets leave blank lines at the end
                 records.append((number, values))
-        # Empty cells past the header's last cell are an export's padding when other rows are padded alike
-        # (Excel pads rows in blocks; other programs pad every row). A row alone in its length was shifted
-        # by a value holding the delimiter, its empty last value pushed out: it is a bad row.
-        lengths = Counter(len(values) for _, values in records)
+        # Empty cells past the header's last cell are an export's padding when every row has them. Where
+        # some rows do not, a longer row cannot be told from one shifted by a value holding the delimiter
+        # (its empty last value pushed out; rows alike can be shifted alike): it is a bad row, and the
+        # message names both causes.
+        padded = all(len(values) > len(header) for _, values in records)
+        allowed = max((len(values) for _, values in records), default=0) if padded else len(header)
         for number, values in records:
-            padding = len(records) == 1 or lengths[len(values)] > 1
-            shape = _shape_problem(number, values, width, len(values) if padding else len(header), delimiter)
+            shape = _shape_problem(number, values, width, allowed, delimiter)
             if shape is not None:
                 problems.append(shape)
                 continue
@@ -203,9 +203,17 @@ def _shape_problem(number: int, values: list[str], width: int, allowed_cells: in
             return RowProblem(
                 number, "", "the row", f"has a quote (\") that runs on over the next {_count(len(lines) - 1, 'line')}, which look like rows of their own; close the quote"
             )
-    if len(values) > width and (any(v.strip() for v in values[width:]) or len(values) > allowed_cells):
+    if len(values) > width and any(v.strip() for v in values[width:]):
         return RowProblem(
             number, "", "the row", f"has {_count(len(values), 'cell')} but the header has {width}; put a value that contains {delimiter!r} in double quotes"
+        )
+    if len(values) > allowed_cells:
+        return RowProblem(
+            number,
+            "",
+            "the row",
+            f"has {_count(len(values), 'cell')} but the header has {width}: put a value that contains {delimiter!r} in double quotes, "
+            "or, if its last cells are empty padding, delete the empty columns after the last one",
         )
     if len(values) < width:
         # A cell left off the end cannot be told from one lost in the middle, which shifts every value after it.

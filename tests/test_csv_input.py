@@ -89,17 +89,20 @@ def test_a_row_shifted_by_a_comma_is_caught_even_when_its_pushed_out_last_cell_w
     patients = read(tmp_path, text)
     assert [r.key for r in patients.rows] == ["P1", "P3"]
     (problem,) = patients.problems
-    assert str(problem) == "row 3: the row has 6 cells but the header has 5; put a value that contains ',' in double quotes"
+    assert str(problem) == (
+        "row 3: the row has 6 cells but the header has 5: put a value that contains ',' in double quotes, "
+        "or, if its last cells are empty padding, delete the empty columns after the last one"
+    )
 
 
-def test_padding_in_blocks_as_old_excel_writes_it_is_read_and_a_row_alone_in_its_length_is_not(tmp_path: Path) -> None:
-    # Rows 2-3 unpadded, rows 4-6 padded by two empty cells (a note once typed in a fifth column), a row
-    # shifted by an unquoted comma, alone in its length, and a row added by hand without the padding.
-    text = "name,patient_id,weeks\nAnn Lee,P1,4\nBo Bell,P2,5\nCy Dunn,P3,6,,\nDi Eng,P4,7,,\nEd Fox,P5,8,,\nShifted, Row,P6,\nFay Gil,P7,9\n"
-    patients = read(tmp_path, text)
-    assert [r.key for r in patients.rows] == ["P1", "P2", "P3", "P4", "P5", "P7"]
-    (problem,) = patients.problems
-    assert problem.row == 7 and str(problem) == "row 7: the row has 4 cells but the header has 3; put a value that contains ',' in double quotes"
+def test_rows_shifted_alike_are_caught_and_padding_only_some_rows_have_is_reported_with_both_causes(tmp_path: Path) -> None:
+    # Two "Surname, First" names shift their rows alike, each pushing out an empty clinician: neither is read.
+    shifted = read(tmp_path, "patient_id,name,clinician\nP1,Able, Ann,\nP2,Bold, Ben,\nP3,Cy Dunn,\n")
+    assert [r.key for r in shifted.rows] == ["P3"] and [p.row for p in shifted.problems] == [2, 3]
+    # Padding in a block (old Excel): those rows cannot be told from shifted ones, so they are reported, naming both causes.
+    padded = read(tmp_path, "name,patient_id,weeks\nAnn Lee,P1,4\nCy Dunn,P3,6,,\nDi Eng,P4,7,,\n")
+    assert [r.key for r in padded.rows] == ["P1"]
+    assert all("delete the empty columns after the last one" in p.reason for p in padded.problems)
 
 
 def test_an_empty_list_is_no_error_on_the_command_line(tmp_path: Path) -> None:
