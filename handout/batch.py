@@ -136,9 +136,13 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
     for problem in patients.problems:
         report.problem(str(problem))
         result.failed.append((problem.row, f"{problem.column} {problem.reason}"))
-    if options.strict and patients.problems:
-        raise HandoutError(f"{options.patients_csv}: {len(patients.problems)} bad rows (listed above); nothing was rendered because of --strict")
-    if not patients.rows:
+    if (options.strict and patients.problems) or not patients.rows:
+        # Nothing will be made: last run's to-print files must not be taken for this run's.
+        if options.out_dir.is_dir():
+            with folder_lock(options.out_dir, OUT_DIR_BUSY):
+                remove_to_print(options.out_dir)
+        if patients.rows:
+            raise HandoutError(f"{options.patients_csv}: {len(patients.problems)} bad rows (listed above); nothing was rendered because of --strict")
         return result
 
     settings = SmtpSettings.from_env(env) if options.sending else None  # bad settings fail before any work

@@ -136,3 +136,20 @@ def test_a_long_list_to_print_is_split_into_files_of_bounded_size(tmp_path: Path
     monkeypatch.setattr(printing, "PLANS_PER_FILE", 100)
     assert batch(write_csv(tmp_path, ROWS[:1]), out).exit_code == 0
     assert sorted(p.name for p in out.glob("to-print*")) == ["to-print-list.pdf", "to-print.pdf", "to-print.txt"]
+
+
+@pytest.mark.parametrize("second", ["name,patient_id\n", "name,patient_id,weeks\nBad Row,P9,99\n", "--strict"])
+def test_a_run_that_makes_nothing_leaves_no_earlier_to_print_files(tmp_path: Path, second: str) -> None:
+    out = tmp_path / "plans"
+    assert batch(write_csv(tmp_path, ROWS), out).exit_code == 0
+    assert sorted(p.name for p in out.glob("to-print*")) == ["to-print-list.pdf", "to-print.pdf", "to-print.txt"]
+    if second == "--strict":
+        csv_path = tmp_path / "strict.csv"
+        csv_path.write_text("name,patient_id,weeks\nAnn Able,P1,4\nBad Row,P9,99\n", encoding="utf-8")
+        result = batch(csv_path, out, "--strict")
+    else:
+        csv_path = tmp_path / "second.csv"
+        csv_path.write_text(second, encoding="utf-8")
+        result = batch(csv_path, out)
+    assert "Traceback" not in result.stderr
+    assert list(out.glob("to-print*")) == []  # last week's plans are never printed again by mistake
