@@ -205,3 +205,14 @@ def ensure_folder(folder: Path, private: bool = False) -> Path:
     except OSError as exc:
         raise HandoutError(f"{folder}: cannot create the folder ({exc.strerror})") from None
     return folder
+
+
+def writable_folder(folder: Path, private: bool = False) -> Path:
+    """An existing or new folder this user can write in, or one line saying why not (checked by making a folder there)."""
+    ensure_folder(folder, private)
+    try:
+        probe = Path(tempfile.mkdtemp(prefix=".handout-probe-", dir=folder))
+        probe.rmdir()
+    except OSError as exc:
+        raise HandoutError(f"{folder}: cannot write here ({exc.strerror})") from None
+    return folder

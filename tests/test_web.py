@@ -481,6 +481,15 @@ def test_serve_mistakes_are_one_line_before_anything_is_served(tmp_path: Path, a
     assert "serving" not in result.stdout
 
 
+def test_serve_with_a_lists_folder_it_cannot_use_is_one_line_before_serving(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "lists").write_text("not a folder")  # (as root, a folder without write permission is still writable)
+    result = CliRunner().invoke(cli, ["serve", "--port", "8497", "--data-dir", str(data)])
+    assert result.exit_code == 1 and result.stderr.strip() == f"handout: error: {data / 'lists'}: is a file, not a folder"
+    assert "serving" not in result.stdout
+
+
 def test_serve_refuses_a_weak_web_password(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HANDOUT_WEB_PASSWORD", "short")
     result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0"])
@@ -884,13 +893,17 @@ def test_an_idle_server_forgets_expired_plans_and_lists_without_a_visit(desk: Fr
 
 def test_lists_a_killed_server_left_go_at_the_next_start_but_never_another_running_servers(desk: FrontDesk, clock: Clock) -> None:
     left = desk.data_dir / "lists" / "server-killed" / "list-x"
-    left.mkdir(parents=True)
-    (left / "patients.csv").write_text("name\nJane Doe\n", encoding="utf-8")
+    older = desk.data_dir / "lists" / "list-from-the-version-before"
+    unnamed = desk.data_dir / "lists" / "new-killed-while-starting"
+    for folder in (left, older, unnamed):
+        folder.mkdir(parents=True)
+        (folder / "patients.csv").write_text("name\nJane Doe\n", encoding="utf-8")
+    os.utime(unnamed, (time.time() - 120, time.time() - 120))
     other = front_desk(desk.data_dir, clock)  # a second server on the same data folder (another port)
     a = TestClient(create_app(desk.clinic, desk.data_dir, desk=desk), base_url=BASE, follow_redirects=False).__enter__()
     b = TestClient(create_app(other.clinic, other.data_dir, desk=other), base_url=BASE, follow_redirects=False).__enter__()
     try:
-        assert not left.parent.exists()  # no server held its lock: it was killed
+        assert not left.parent.exists() and not older.exists() and not unnamed.exists()  # no server held them: killed
         first = desk.lists.get(upload(a, LIST).rsplit("/", 1)[1])
         location = upload(b, LIST)
         second = other.lists.get(location.rsplit("/", 1)[1])
@@ -935,3 +948,13 @@ def test_plans_a_killed_server_left_in_the_batch_folder_go_at_the_next_start(des
         (batch / name).write_bytes(b"x")
     with TestClient(create_app(desk.clinic, desk.data_dir, desk=desk), base_url=BASE):
         assert sorted(p.name for p in batch.iterdir()) == [".handout-batch.lock", "handout-journal.sqlite"]
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc, a folder nobody can write in")
+def test_a_folder_nobody_can_write_in_is_refused_in_one_line() -> None:
+    from handout.errors import HandoutError
+    from handout.output import writable_folder
+
+    with pytest.raises(HandoutError) as caught:
+        writable_folder(Path("/proc/self"))
+    assert caught.value.message.startswith("/proc/self: cannot write here (")

@@ -19,7 +19,7 @@ from handout.batch import OUT_DIR_BUSY, BatchOptions, BatchResult, Reporter, run
 from handout.checks import unprintable_problem
 from handout.delivery import wants_email
 from handout.errors import HandoutError
-from handout.output import ensure_folder
+from handout.output import ensure_folder, writable_folder
 from handout.patients import PatientList, read_patient_list
 from handout.printing import TO_PRINT_LIST
 from handout.runcontrol import folder_lock
@@ -32,6 +32,7 @@ MAX_ROWS = 5_000  # about two minutes of rendering on two cores; longer lists be
 LIST_LABEL = "Patient list"  # how messages about the uploaded file name it (never by the server's path for it)
 TOO_LARGE = f"{LIST_LABEL} is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB: split it into shorter lists, or use handout batch"
 SERVER_BUSY = "another handout serve uses this data folder"
+STARTING_SECONDS = 60  # a server's own folder is named within this of being made
 BUSY = "another patient list is being made; wait for it to finish, then make this one"
 
 log = logging.getLogger("handout.web")
@@ -263,13 +264,23 @@ class PatientLists:
         whose lock can be taken belongs to no running server (a crash, kill -9), so its lists go.
         Two servers on one data folder never touch each other's lists, whichever starts when.
         """
-        ensure_folder(self.lists_dir, private=True)
+        writable_folder(self.lists_dir, private=True)
         for folder in self.lists_dir.glob("server-*"):
             try:
                 with folder_lock(folder, SERVER_BUSY):
                     shutil.rmtree(folder, ignore_errors=True)
             except HandoutError:
                 pass  # another server is running: its lists are its own
+        for folder in self.lists_dir.glob("new-*"):
+            # A server killed between making its folder and naming it; one starting now is seconds old.
+            try:
+                stale = time.time() - folder.stat().st_mtime > STARTING_SECONDS
+            except FileNotFoundError:
+                continue
+            if stale:
+                shutil.rmtree(folder, ignore_errors=True)
+        for folder in self.lists_dir.glob("list-*"):
+            shutil.rmtree(folder, ignore_errors=True)  # lists kept straight in lists/ by the version before servers had their own folders
         # Locked under a name the loop above never looks at, then renamed: another server starting at the
         # same moment can never take it for a dead one's (the lock is on the file, which moves with it).
         new = Path(tempfile.mkdtemp(prefix="new-", dir=self.lists_dir))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from handout.checks import password_problem
 from handout.errors import EXIT_FAILURE, HandoutError, UsageError
-from handout.output import ensure_folder
+from handout.output import writable_folder
 from handout.web.security import LOOPBACK_NAMES
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -43,7 +43,8 @@ def run_server(host: str, port: int, brand_dir: Path | None, template_dirs: Sequ
         raise UsageError(f"{PASSWORD_VARIABLE} {problem}")
     clinic = Clinic(brand_dir, template_dirs, paper)
     clinic.renderer(False)  # a missing or broken --templates folder is one line now, not after "serving"
-    folder = ensure_folder(data_dir if data_dir is not None else default_data_dir(), private=True)
+    folder = writable_folder(data_dir if data_dir is not None else default_data_dir(), private=True)
+    writable_folder(folder / "lists", private=True)  # the lists' folder is taken at start: a read-only one is one line now
     _check_port_free(host, port)
     address = _address(host, port)
     print(f"handout is serving {clinic.brand.name}'s front desk at {address}  (Ctrl-C to stop)", flush=True)
