@@ -79,8 +79,9 @@ def print_summary(result: BatchResult, options: BatchOptions) -> None:
         where = str(files[0]) if len(files) == 1 else f"{len(files)} files, {files[0].name} to {files[-1].name} in {files[0].parent}"
         Console(highlight=False).print(
             f"To print: {where} ({len(result.to_print)} plan{'' if len(result.to_print) == 1 else 's'}, {result.to_print_files.pages} pages, each starting on a new sheet "
-            f"when printed double-sided); the list is in {result.to_print_files.listing}"
-            + (f", and a sheet of who is in it to tick at hand-over in {result.to_print_files.sheet}" if result.to_print_files.sheet else ""),
+            f"when printed double-sided)"
+            + (f"; print {result.to_print_files.sheet} with it, to tick each plan as it is handed over" if result.to_print_files.sheet else "")
+            + f"; by patient_id in {result.to_print_files.listing}",
             markup=False,
             soft_wrap=True,
         )
