@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from handout import checks
 from handout.brand import Brand, load_brand
@@ -37,6 +37,7 @@ CLI_LABELS = {
 }
 NO_LARGE_PRINT_TRIFOLD = "--large-print does not go with --layout trifold: 18 pt large print does not fit a tri-fold's panels; use the standard layout"
 PLAN_NUMBER_FIELDS = ("start_minutes", "target_minutes", "walks_per_week", "weeks", "start_date")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,15 @@ class FieldProblem:
 
     field: str
     message: str
+
+
+def check_field(problems: list[FieldProblem], field: str, check: Callable[..., T], *args: Any) -> T | None:
+    """`check(*args)`, or None with its UsageError recorded as `field`'s problem: a form shows every field's problem at once."""
+    try:
+        return check(*args)
+    except UsageError as exc:
+        problems.append(FieldProblem(field, exc.message))
+        return None
 
 
 class FormProblems(UsageError):
@@ -100,12 +110,8 @@ def check_plan_form(form: PlanForm, today: dt.date, labels: Mapping[str, str] = 
 
     problems: list[FieldProblem] = []
 
-    def checked(name: str, check, *args):  # type: ignore[no-untyped-def]
-        try:
-            return check(labels[name], *args)
-        except UsageError as exc:
-            problems.append(FieldProblem(name, exc.message))
-            return None
+    def checked(name: str, check: Callable[..., T], *args: Any) -> T | None:
+        return check_field(problems, name, check, labels[name], *args)
 
     language = checked("language", checked_language, form.language)
     patient = checked("patient", checks.person_name, form.patient, True)
@@ -132,7 +138,7 @@ def check_plan_form(form: PlanForm, today: dt.date, labels: Mapping[str, str] = 
             problems.append(FieldProblem("password", f"{labels['password']} {problem}"))
     if problems:
         raise FormProblems(problems)
-    assert schedule is not None and language is not None
+    assert schedule is not None and language is not None and patient is not None
     return PlanOrder(
         Patient(patient, clinician or ""), schedule, language, form.large_print, form.with_article, url, address, form.consent, form.password if form.encrypt else ""
     )
@@ -178,11 +184,15 @@ class Clinic:
         from handout.content import load_article
 
         pdf = self.renderer(order.large_print).plan(order.patient, order.schedule, load_article(language=order.language), issued, order.with_article, order.qr_url)
-        if order.password:
-            from handout.encrypt import encrypt_pdf
+        return self.locked(pdf, order)
 
-            pdf = encrypt_pdf(pdf, order.password)
-        return pdf
+    def locked(self, pdf: bytes, order: PlanOrder) -> bytes:
+        """A made plan as it is to leave: locked with the order's password when it has one."""
+        if not order.password:
+            return pdf
+        from handout.encrypt import encrypt_pdf
+
+        return encrypt_pdf(pdf, order.password)
 
     def mailer(self, env: Mapping[str, str], outbox: Path | None) -> Mailer:
         """How plans will be emailed: SMTP settings from HANDOUT_SMTP_* (or an outbox folder) and the From address.

@@ -218,21 +218,25 @@ def test_without_an_email_server_the_plan_goes_to_the_outbox_locked_with_a_passw
     assert password not in client.get(location).text  # shown once
 
 
-def test_a_plan_is_emailed_through_a_real_smtp_server(client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def mail_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpServer]:
+    """A real SMTP server on 127.0.0.1 (TLS, AUTH), with the HANDOUT_SMTP_* variables pointing at it."""
     (tmp_path / "tls").mkdir()
     server = SmtpServer(make_certificates(tmp_path / "tls")).start()
-    try:
-        for key, value in server.env().items():
-            monkeypatch.setenv(key, value)
-        location = make_plan(client)
-        response = client.post(f"{location}/email", data={"csrf": csrf(client), "email": "jane@example.org", "protection": "consent"})
-        assert response.status_code == 200 and "Emailed the walking plan" in response.text
-        (message,) = server.recorder.messages
-        assert server.recorder.envelopes == [["jane@example.org"]]
-        pdf = next(message.iter_attachments()).get_content()  # type: ignore[attr-defined]
-        assert "Jane Doe" in all_text(pdf)
-    finally:
-        server.stop()
+    for key, value in server.env().items():
+        monkeypatch.setenv(key, value)
+    yield server
+    server.stop()
+
+
+def test_a_plan_is_emailed_through_a_real_smtp_server(client: TestClient, mail_server: SmtpServer) -> None:
+    location = make_plan(client)
+    response = client.post(f"{location}/email", data={"csrf": csrf(client), "email": "jane@example.org", "protection": "consent"})
+    assert response.status_code == 200 and "Emailed the walking plan" in response.text
+    (message,) = mail_server.recorder.messages
+    assert mail_server.recorder.envelopes == [["jane@example.org"]]
+    pdf = next(message.iter_attachments()).get_content()  # type: ignore[attr-defined]
+    assert "Jane Doe" in all_text(pdf)
 
 
 def test_a_bad_smtp_setting_is_a_clear_message_on_the_page(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -615,22 +619,15 @@ def test_a_list_is_made_into_a_zip_of_plans_and_the_to_print_file_and_emails_go_
     assert job is not None and sorted(p.name for p in job.folder.iterdir()) == ["walking-plans.zip"]  # the uploaded CSV is gone too
 
 
-def test_the_same_list_run_twice_emails_nobody_twice(client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "tls").mkdir()
-    server = SmtpServer(make_certificates(tmp_path / "tls")).start()
-    try:
-        for key, value in server.env().items():
-            monkeypatch.setenv(key, value)
-        text = "name,patient_id,email,consent_email\nJane Doe,P1,jane@example.org,yes\nAnn Lee,P2,ann@example.org,yes\n"
-        first = upload(client, text)
-        assert 'id="delivery-send"' in client.get(first).text
-        assert "Emailed</th><td>2</td>" in run_list(client, first, "send")
-        second = upload(client, text)  # uploaded again, as a receptionist would the next day
-        page = run_list(client, second, "send")
-        assert "Emailed</th><td>0</td>" in page and "Already sent (skipped)</th><td>2</td><td>P1 (row 2), P2 (row 3)</td>" in page
-        assert sorted(envelope[0] for envelope in server.recorder.envelopes) == ["ann@example.org", "jane@example.org"]
-    finally:
-        server.stop()
+def test_the_same_list_run_twice_emails_nobody_twice(client: TestClient, mail_server: SmtpServer) -> None:
+    text = "name,patient_id,email,consent_email\nJane Doe,P1,jane@example.org,yes\nAnn Lee,P2,ann@example.org,yes\n"
+    first = upload(client, text)
+    assert 'id="delivery-send"' in client.get(first).text
+    assert "Emailed</th><td>2</td>" in run_list(client, first, "send")
+    second = upload(client, text)  # uploaded again, as a receptionist would the next day
+    page = run_list(client, second, "send")
+    assert "Emailed</th><td>0</td>" in page and "Already sent (skipped)</th><td>2</td><td>P1 (row 2), P2 (row 3)</td>" in page
+    assert sorted(envelope[0] for envelope in mail_server.recorder.envelopes) == ["ann@example.org", "jane@example.org"]
 
 
 def test_bad_mail_settings_are_shown_before_anything_is_made(client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

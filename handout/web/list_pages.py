@@ -14,9 +14,9 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Re
 from starlette.types import Message, Receive
 
 from handout.checks import text_encoding
-from handout.errors import HandoutError, UsageError
+from handout.errors import HandoutError
 from handout.i18n import checked_language
-from handout.service import FieldProblem, FormProblems
+from handout.service import FieldProblem, FormProblems, check_field
 from handout.web.list_results import ZIP_NAME, in_page_words, outcomes, row_label
 from handout.web.lists import LIST_LABEL, MAX_ROWS, MAX_UPLOAD_BYTES, TOO_LARGE, ListJob, ListReading, RunState
 from handout.web.pages import FrontDesk
@@ -26,8 +26,8 @@ LIST_GONE = "This patient list is no longer here: lists are kept for 30 minutes.
 # The upload form's own fields, as labelled on the page: a problem reads "<label> <problem>", as on the plan page.
 LABELS = {"patients_csv": LIST_LABEL, "encoding": "Text encoding", "language": "Language"}
 UPLOAD_BODY_LIMIT = MAX_UPLOAD_BYTES + 64 * 1024  # the file, the form's other fields and the multipart framing
-# A larger upload is still read to its end (and dropped), so the browser shows the page saying why
-# instead of a reset connection; beyond this, the server refuses it with a bare 413.
+# A larger upload is still read to its end (and dropped), so the browser shows this page saying why
+# instead of a reset connection; beyond this, Guard refuses it with its own short page.
 UPLOAD_DRAIN_LIMIT = 32 * 1024 * 1024
 
 
@@ -52,8 +52,7 @@ class ListPages:
             return self.upload_page(request, 413, problems=FormProblems([FieldProblem("patients_csv", TOO_LARGE)]))
         try:
             async with Request(request.scope, _replay(body)).form(max_files=1, max_fields=10) as form:
-                token = form.get(CSRF_FIELD, "")
-                if not isinstance(token, str) or not self.desk.sessions.csrf_ok(self.desk.sessions.session_id(request), token):
+                if not self.desk.token_ok(request, form):
                     return self.desk.refused(request)
                 values = {key: value for key, value in form.items() if isinstance(value, str) and key != CSRF_FIELD}
                 upload = form.get("patients_csv")
@@ -64,15 +63,8 @@ class ListPages:
         problems: list[FieldProblem] = []
         if not chosen:
             problems.append(FieldProblem("patients_csv", f"{LIST_LABEL}: choose the CSV file your practice system exported"))
-        encoding = language = None
-        try:
-            encoding = text_encoding(LABELS["encoding"], values.get("encoding", "").strip() or None)
-        except UsageError as exc:
-            problems.append(FieldProblem("encoding", exc.message))
-        try:
-            language = checked_language(LABELS["language"], values.get("language") or "en")
-        except UsageError as exc:
-            problems.append(FieldProblem("language", exc.message))
+        encoding = check_field(problems, "encoding", text_encoding, LABELS["encoding"], values.get("encoding", "").strip() or None)
+        language = check_field(problems, "language", checked_language, LABELS["language"], values.get("language") or "en")
         if not problems:
             assert language is not None
             reading = ListReading(encoding, language, values.get("large_print") == "on", values.get("encrypt") == "on")

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from handout.batch import OUT_DIR_BUSY, BatchOptions, BatchResult, Reporter, run_batch
+from handout.batch import OUT_DIR_BUSY, PLAN_EXTENSION, BatchOptions, BatchResult, Reporter, remove_partial_files, run_batch
 from handout.checks import unprintable_problem
 from handout.delivery import wants_email
 from handout.errors import HandoutError
 from handout.output import ensure_folder, writable_folder
 from handout.patients import PatientList, read_patient_list
-from handout.printing import TO_PRINT_LIST
+from handout.printing import remove_to_print
 from handout.runcontrol import folder_lock
 from handout.service import Clinic
 from handout.web.list_results import ZIP_NAME, in_page_words, write_zip
@@ -104,14 +104,13 @@ class ListJob:
     def begin(self, sending: bool) -> None:
         self.state, self.sending, self.total = RunState.RUNNING, sending, len(self.patients.rows)
 
-    def end(self, state: RunState, result: BatchResult | None, message: str = "") -> bool:
-        """Record how the run ended; True when the list was discarded meanwhile (its folder is then removed here)."""
+    def end(self, state: RunState, result: BatchResult | None, message: str = "") -> None:
+        """Record how the run ended; a list discarded meanwhile has its folder removed now."""
         with self._lock:
             self.state, self.result, self.message = state, result, message
             discarded = self.discarded
         if discarded:
             shutil.rmtree(self.folder, ignore_errors=True)
-        return discarded
 
 
 class ListProgress(Reporter):
@@ -321,6 +320,8 @@ class PatientLists:
 
 
 def remove_plans(folder: Path) -> None:
-    """The batch folder's plans and to-print files; the journal, its key and the lock stay."""
-    for path in (*folder.glob("*.pdf"), *folder.glob(".*.part"), folder / TO_PRINT_LIST):
-        path.unlink(missing_ok=True)
+    """The batch folder's plans, half-written files and to-print files; the journal, its key and the lock stay."""
+    remove_partial_files(folder)
+    remove_to_print(folder)
+    for plan in folder.glob(f"*{PLAN_EXTENSION}"):
+        plan.unlink(missing_ok=True)

@@ -18,10 +18,21 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from handout import document as doc
 from handout.brand import ratio_text
 from handout.checks import password_problem
-from handout.errors import HandoutError
+from handout.errors import HandoutError, UsageError
 from handout.i18n import available_languages, checked_language
 from handout.outbox import BATCH_BUSY
-from handout.service import CLI_LABELS, NO_LARGE_PRINT_TRIFOLD, Clinic, FieldProblem, FormProblems, PlanForm, PlanOrder, check_plan_form, qr_address
+from handout.service import (
+    CLI_LABELS,
+    NO_LARGE_PRINT_TRIFOLD,
+    Clinic,
+    FieldProblem,
+    FormProblems,
+    PlanForm,
+    PlanOrder,
+    check_field,
+    check_plan_form,
+    qr_address,
+)
 from handout.templating import render_template
 from handout.web.lists import PatientLists
 from handout.web.security import CSRF_FIELD, Sessions
@@ -77,6 +88,15 @@ class FrontDesk:
         self.lists = lists or PatientLists(clinic, data_dir, today)
         self.clinicians: dict[str, str] = {}  # session id → the clinician's name, remembered for the session
         self.env = clinic.renderer(False).env
+        self._other_papers: dict[str, Clinic] = {}
+
+    def clinic_for(self, paper: str) -> Clinic:
+        """The clinic on another paper size, made once (its renderers compile templates and build styles)."""
+        if paper == self.clinic.paper:
+            return self.clinic
+        if paper not in self._other_papers:
+            self._other_papers[paper] = Clinic(self.clinic.brand_dir, self.clinic.template_dirs, paper)
+        return self._other_papers[paper]
 
     def close(self) -> None:
         """At shutdown: held plans and lists go (a list being made stops after the plan in hand)."""
@@ -109,11 +129,14 @@ class FrontDesk:
     async def checked_form(self, request: Request) -> Mapping[str, str] | None:
         """The posted form when its CSRF token matches the session's; None when it does not."""
         form = await request.form()
-        sid = self.sessions.session_id(request)
-        token = form.get(CSRF_FIELD, "")
-        if not isinstance(token, str) or not self.sessions.csrf_ok(sid, token):
+        if not self.token_ok(request, form):
             return None
         return {key: value for key, value in form.items() if isinstance(value, str)}
+
+    def token_ok(self, request: Request, form: Mapping[str, object]) -> bool:
+        """Whether a posted form carries the session's CSRF token."""
+        token = form.get(CSRF_FIELD, "")
+        return isinstance(token, str) and self.sessions.csrf_ok(self.sessions.session_id(request), token)
 
     def refused(self, request: Request) -> HTMLResponse:
         return self.page(request, "error.html.j2", 403, message="This form has expired. Go back, reload the page and try again.")
@@ -183,23 +206,15 @@ class FrontDesk:
         # Each field's problem by its field, as on the plan page (paper, language and layout come from
         # fixed choices, so only a tampered form gets theirs).
         problems: list[FieldProblem] = []
-        checks: tuple[tuple[str, Callable[[], object]], ...] = (
-            ("paper", lambda: _paper(values["paper"] or self.clinic.paper)),
-            ("qr_url", lambda: qr_address(WEB_LABELS["qr_url"], values["qr_url"]) if values["qr_url"].strip() else None),
-            ("language", lambda: checked_language(WEB_LABELS["language"], values["language"] or "en")),
-            ("layout", lambda: _layout(values["layout"] or "standard")),
-        )
-        checked: dict[str, Any] = {}
-        for field, check in checks:
-            try:
-                checked[field] = check()
-            except HandoutError as exc:
-                problems.append(FieldProblem(field, exc.message))
+        paper = check_field(problems, "paper", _paper, values["paper"] or self.clinic.paper)
+        url = check_field(problems, "qr_url", qr_address, WEB_LABELS["qr_url"], values["qr_url"]) if values["qr_url"].strip() else None
+        language = check_field(problems, "language", checked_language, WEB_LABELS["language"], values["language"] or "en")
+        layout = check_field(problems, "layout", _layout, values["layout"] or "standard")
         if problems:
             return self.page(request, "leaflet.html.j2", 422, values=values, problems=FormProblems(problems))
+        assert paper is not None and language is not None and layout is not None
         try:
-            clinic = self.clinic if checked["paper"] == self.clinic.paper else Clinic(self.clinic.brand.directory, self.clinic.template_dirs, checked["paper"])
-            pdf = clinic.leaflet(checked["language"], checked["qr_url"], values["large_print"] == "on", checked["layout"])
+            pdf = self.clinic_for(paper).leaflet(language, url, values["large_print"] == "on", layout)
         except HandoutError as exc:
             if exc.message == NO_LARGE_PRINT_TRIFOLD:  # the service's rule, in the page's words
                 problem = FormProblems([FieldProblem("large_print", "Large print does not fit a tri-fold's panels: choose Pages for large print")])
@@ -286,8 +301,8 @@ class FrontDesk:
             if not order.email:
                 raise FormProblems([FieldProblem("email", f"{WEB_LABELS['email']} must not be empty")])
             mailer = self.clinic.mailer(os.environ, outbox)
-            pdf = self.clinic.plan(order, self.today())
-            said = self.clinic.email_plan(mailer, order, pdf)
+            # The plan as previewed (the same form but for how it is sent), locked if it is to be.
+            said = self.clinic.email_plan(mailer, order, self.clinic.locked(held.pdf, order))
         except FormProblems as exc:
             return self.preview_page(request, held, token, 422, values=values, problems=exc)
         except HandoutError as exc:
@@ -311,13 +326,13 @@ def new_password() -> str:
 
 def _paper(value: str) -> str:
     if value not in ("a4", "letter"):
-        raise HandoutError(f"Paper size must be A4 or US Letter, not {value[:20]!r}")
+        raise UsageError(f"Paper size must be A4 or US Letter, not {value[:20]!r}")
     return value
 
 
 def _layout(value: str) -> str:
     if value not in ("standard", "trifold"):
-        raise HandoutError(f"Layout must be pages or tri-fold, not {value[:20]!r}")
+        raise UsageError(f"Layout must be pages or tri-fold, not {value[:20]!r}")
     return value
 
 

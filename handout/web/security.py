@@ -181,6 +181,7 @@ class Guard:
                 headers["Cache-Control"] = "no-store"
             await send(message)
 
+        limit = self.body_limits.get(request.url.path, self.body_limit)
         host = request.headers.get("host", "").lower()
         name = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0] + "]"
         if self.allowed_hosts and name not in self.allowed_hosts:
@@ -190,11 +191,11 @@ class Guard:
         elif not self._open_to_all(request.url.path) and not self.sessions.signed_in(self.sessions.session_id(request)):
             route = "(before sign-in)"
             await RedirectResponse(SIGN_IN_PATH, status_code=303)(scope, receive, send_secured)
-        elif (length := _content_length(request)) is not None and length > self._body_limit(request.url.path):
-            route = route_path(request)
+        elif (length := _content_length(request)) is not None and length > limit:
+            route = "(over its size limit)"  # refused before routing: the route is not known yet
             await HTMLResponse(self.too_large, status_code=413)(scope, receive, send_secured)
         else:
-            limit, received = self._body_limit(request.url.path), 0
+            received = 0
 
             async def receive_limited() -> Message:
                 nonlocal received
@@ -215,9 +216,6 @@ class Guard:
                     await HTMLResponse(SOMETHING_WENT_WRONG, status_code=500)(scope, receive, send_secured)
             route = route_path(request)
         access_log.info("%s %s %s", request.method, route, status)
-
-    def _body_limit(self, path: str) -> int:
-        return self.body_limits.get(path, self.body_limit)
 
     @staticmethod
     def _open_to_all(path: str) -> bool:
