@@ -107,7 +107,7 @@ def validator_parts(text: str) -> checks.EmailAddress | None:
     return checks.EmailAddress(checked.normalized, checked.local_part, checked.ascii_domain)
 
 
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(plain_like | st.from_regex(r"[A-Za-z0-9._+-]{1,66}@[A-Za-z0-9.-]{1,70}", fullmatch=True) | st.text(max_size=40))
 def test_the_plain_address_shortcut_only_ever_agrees_with_email_validator(text: str) -> None:
     shortcut = checks._plain_address(text)
