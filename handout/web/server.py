@@ -101,6 +101,11 @@ def _log_requests() -> None:
 
 def _check_port_free(host: str, port: int) -> None:
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        # As uvicorn binds: the connections a server just stopped leaves waiting (TIME_WAIT, a minute) do not
+        # hold the port, so a restart right after Ctrl-C works; a server still listening there does.
+        # (On Windows that option would let two servers share a port, and waiting connections never hold it.)
+        if sys.platform != "win32":
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as exc:
