@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import ipaddress
 import logging
+import re
 import secrets
 import time
 from collections.abc import Callable, Mapping
+from urllib.parse import urlsplit
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
@@ -19,12 +22,35 @@ SESSION_COOKIE = "handout_session"
 CSRF_FIELD = "csrf"
 # No inline script, nothing from another origin, never framed: pages hold patient data.
 CONTENT_SECURITY_POLICY = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
-LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+# The page uses none of the browser's powerful features, so a brand's template or an injected script cannot either.
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), hid=(), magnetometer=(), "
+    "microphone=(), midi=(), payment=(), publickey-credentials-get=(), serial=(), usb=()"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "Permissions-Policy": PERMISSIONS_POLICY,
+    # A page another site opened cannot reach back into this one (window.opener), nor this one into it.
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",  # a link out never tells another site a plan's address
+    "Cache-Control": "no-store",
+}
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")  # and every other loopback address (is_loopback)
 SIGN_IN_PATH = "/sign-in"
 WRONG_PASSWORD_DELAY_SECONDS = 1.0  # with attempts taken one at a time: at most one guess a second
 MAX_PARALLEL_ATTEMPTS = 4  # wrong guesses in all, at a second each, from however many addresses
-MAX_REMEMBERED_CLIENTS = 256
+# How many attempts may wait their turn: beyond these the answer is at once "try again in a minute",
+# so guesses from one address (or a shared NAT or proxy) never build a queue staff wait behind.
+MAX_WAITING_PER_ADDRESS = 3
+MAX_WAITING_IN_ALL = 32
 SIGNED_IN_SECONDS = 12 * 60 * 60  # a clinic's working day; then the password is asked again
+IDLE_SECONDS = 30 * 60  # a signed-in page left alone this long asks for the password again (a computer left unlocked)
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+# A session id is random, with the server's signature: one the browser makes up is never taken.
+_SESSION_ID = re.compile(r"[A-Za-z0-9_-]{43}\.[0-9a-f]{64}")
 
 # Plain HTML, not a template: it must show even when a brand's templates are what failed.
 SOMETHING_WENT_WRONG = (
@@ -41,6 +67,51 @@ def too_large_page(upload_megabytes: int) -> str:
         f"<p>That form sent more than this page takes (a patient list may be at most {upload_megabytes} MB). Nothing was saved.</p>"
         "<p><a href='/'>Back to the start</a></p></main></body></html>"
     )
+
+
+CROSS_SITE_PAGE = (
+    "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Sent from another site</title>"
+    "<link rel='stylesheet' href='/static/handout.css'></head><body><main id='main'><h1>Sent from another site</h1>"
+    "<p>That form was sent from another site or page, not from handout's own, so nothing was done.</p>"
+    "<p><a href='/'>Back to the start</a></p></main></body></html>"
+)
+
+
+class TooManyAttempts(Exception):
+    """Too many sign-in attempts are already waiting from this address (or in all)."""
+
+
+def same_secret(expected: str, given: str) -> bool:
+    """Whether `given` is `expected`, in a time that does not tell how much of it matched.
+
+    Compared as UTF-8 bytes: hmac.compare_digest refuses a str with non-ASCII characters (a TypeError,
+    so a 500), and a form field, header or cookie holds whatever someone sent.
+    """
+    return hmac.compare_digest(expected.encode("utf-8", "surrogatepass"), given.encode("utf-8", "surrogatepass"))
+
+
+def is_loopback(name: str) -> bool:
+    """Whether a host name or address is this computer's own: `localhost`, every 127.x address and ::1 (also written [::1] or ::ffff:127.x)."""
+    name = name.strip().lower().removeprefix("[").removesuffix("]")
+    if name == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+def relative_location(location: str) -> str:
+    """A redirect's target as a path on this site: a Location never names a host (a wrong Host header could choose it) nor starts `//`."""
+    try:
+        parts = urlsplit(location)
+    except ValueError:
+        return "/"
+    path = "/" + parts.path.lstrip("/\\")  # "//evil.example" or "/\\evil.example" would leave the site
+    return path + (f"?{parts.query}" if parts.query else "")
 
 
 class _BodyTooLarge(Exception):
@@ -69,11 +140,12 @@ def route_path(request: Request) -> str:
 
 
 class Sessions:
-    """Random session ids in an HttpOnly, SameSite=Strict cookie, a CSRF token derived from each, and who has signed in.
+    """Server-made session ids in an HttpOnly, SameSite=Strict cookie, a CSRF token derived from each, and who has signed in.
 
     With a password (HANDOUT_WEB_PASSWORD) every page but the sign-in page needs a
     session that signed in; a session id is replaced at sign-in, so one handed out
-    before it (fixation) is worth nothing after.
+    before it (fixation) is worth nothing after. A sign-in ends after a working day,
+    or after half an hour without a page.
     """
 
     def __init__(
@@ -81,12 +153,13 @@ class Sessions:
     ) -> None:
         self._secret = secrets.token_bytes(32)  # new at every start: nothing survives a restart
         # Compared as digests: the comparison takes the same time whatever the length typed.
-        self._password = hashlib.sha256(password.encode()).digest() if password else None
-        self._signed_in: dict[str, float] = {}  # session id → when its sign-in ends
+        self._password = _digest(password) if password else None
+        self._signed_in: dict[str, tuple[float, float]] = {}  # session id → when its sign-in ends, and when it ends if left alone
         self._clock = clock
         # One attempt at a time from each computer, so the pause limits guessing in parallel too, while
         # someone guessing from one computer cannot keep staff at another waiting behind their queue.
         self._attempts: dict[str, asyncio.Lock] = {}
+        self._waiting: dict[str, int] = {}  # address → its attempts under way or waiting (gone at 0: the table never grows)
         # And at most a few at once in all, so guessing from many addresses is slow too.
         self._all_attempts = asyncio.Semaphore(MAX_PARALLEL_ATTEMPTS)
         self.wrong_password_delay = wrong_password_delay
@@ -96,55 +169,85 @@ class Sessions:
         return self._password is not None
 
     def session_id(self, request: Request) -> str:
-        """The request's session id, or a new one (the caller sets it on the response with `keep`)."""
+        """The request's session id if this server made it, else a new one (the caller sets it on the response with `keep`)."""
         sid = request.cookies.get(SESSION_COOKIE, "")
-        return sid if len(sid) == 43 and sid.replace("-", "").replace("_", "").isalnum() else secrets.token_urlsafe(32)
+        if _SESSION_ID.fullmatch(sid) and same_secret(self._signature(sid[:43]), sid[44:]):
+            return sid
+        return self.new_session_id()
+
+    def new_session_id(self) -> str:
+        random_part = secrets.token_urlsafe(32)
+        return f"{random_part}.{self._signature(random_part)}"
+
+    def _signature(self, random_part: str) -> str:
+        return hmac.new(self._secret, b"session id " + random_part.encode(), hashlib.sha256).hexdigest()
 
     def keep(self, response: Response, sid: str, request: Request) -> None:
         # Secure when the page came over HTTPS (a TLS proxy in front): the cookie then never travels unencrypted.
-        response.set_cookie(SESSION_COOKIE, sid, httponly=True, samesite="strict", path="/", secure=request.url.scheme == "https")
+        response.set_cookie(SESSION_COOKIE, sid, httponly=True, samesite="strict", path="/", secure=request.scope.get("scheme") == "https")
 
     def csrf_token(self, sid: str) -> str:
-        return hmac.new(self._secret, sid.encode(), hashlib.sha256).hexdigest()
+        return hmac.new(self._secret, b"csrf " + sid.encode(), hashlib.sha256).hexdigest()
 
     def csrf_ok(self, sid: str, token: str) -> bool:
-        return hmac.compare_digest(self.csrf_token(sid), token)
+        return same_secret(self.csrf_token(sid), token)
 
     def signed_in(self, sid: str) -> bool:
+        """Whether the session has signed in and neither its day nor its idle time has run out (a page seen starts the idle time again)."""
         if self._password is None:
             return True
-        ends = self._signed_in.get(sid)
-        if ends is not None and ends <= self._clock():
+        times = self._signed_in.get(sid)
+        if times is None:
+            return False
+        now = self._clock()
+        ends, idle_ends = times
+        if ends <= now or idle_ends <= now:
             self._signed_in.pop(sid, None)
             return False
-        return ends is not None
+        self._signed_in[sid] = (ends, min(ends, now + IDLE_SECONDS))
+        return True
 
     async def sign_in(self, password: str, client: str) -> str | None:
-        """A new signed-in session id when the password is right; None (after a pause) when it is not. `client`: the computer's address."""
+        """A new signed-in session id when the password is right; None (after a pause) when it is not. `client`: the computer's address.
+
+        Raises TooManyAttempts, at once, when this address already has its most attempts waiting, or all addresses theirs.
+        """
         assert self._password is not None
-        if len(self._attempts) > MAX_REMEMBERED_CLIENTS:
-            # Forget computers with no attempt under way, so the table does not grow with every address seen.
-            self._attempts = {address: lock for address, lock in self._attempts.items() if lock.locked()}
-        async with self._attempts.setdefault(client, asyncio.Lock()), self._all_attempts:
-            if hmac.compare_digest(hashlib.sha256(password.encode()).digest(), self._password):
-                sid = secrets.token_urlsafe(32)
-                now = self._clock()
-                # Ended sign-ins go here, so the table does not grow with every sign-in of a long-running server.
-                for ended in [s for s, ends in self._signed_in.items() if ends <= now]:
-                    del self._signed_in[ended]
-                self._signed_in[sid] = now + SIGNED_IN_SECONDS
-                return sid
-            await asyncio.sleep(self.wrong_password_delay)
-            return None
+        waiting = self._waiting.get(client, 0)
+        if waiting >= MAX_WAITING_PER_ADDRESS or sum(self._waiting.values()) >= MAX_WAITING_IN_ALL:
+            raise TooManyAttempts
+        self._waiting[client] = waiting + 1
+        try:
+            async with self._attempts.setdefault(client, asyncio.Lock()), self._all_attempts:
+                if hmac.compare_digest(_digest(password), self._password):
+                    sid = self.new_session_id()
+                    now = self._clock()
+                    # Ended sign-ins go here, so the table does not grow with every sign-in of a long-running server.
+                    for ended in [s for s, (ends, idle_ends) in self._signed_in.items() if min(ends, idle_ends) <= now]:
+                        del self._signed_in[ended]
+                    self._signed_in[sid] = (now + SIGNED_IN_SECONDS, now + IDLE_SECONDS)
+                    return sid
+                await asyncio.sleep(self.wrong_password_delay)
+                return None
+        finally:
+            self._waiting[client] -= 1
+            if self._waiting[client] == 0:  # nobody else holds this address's lock now
+                del self._waiting[client]
+                del self._attempts[client]
 
     def sign_out(self, sid: str) -> None:
         self._signed_in.pop(sid, None)
 
 
+def _digest(password: str) -> bytes:
+    return hashlib.sha256(password.encode("utf-8", "surrogatepass")).digest()
+
+
 class Guard:
-    """Refuses requests for another host name (DNS rebinding), sends unsigned-in visitors to sign in, adds the
-    security headers to every response, logs each request's method, route and status, and turns any unexpected
-    error into a plain page (the log names only the error's type: its message may quote a patient's details).
+    """Refuses requests for another host name (DNS rebinding) and forms sent from another site, sends unsigned-in
+    visitors to sign in, adds the security headers to every response and keeps redirects on this site, logs each
+    request's method, route and status, and turns any unexpected error into a plain page (the log names only the
+    error's type: its message may quote a patient's details).
 
     Every response is `Cache-Control: no-store`: nearly every page holds a patient's data,
     and a page that does not costs nothing to fetch again.
@@ -174,21 +277,24 @@ class Guard:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = MutableHeaders(scope=message)
-                headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-                headers["X-Content-Type-Options"] = "nosniff"
-                headers["X-Frame-Options"] = "DENY"
-                headers["Referrer-Policy"] = "no-referrer"
-                headers["Cache-Control"] = "no-store"
+                for name, value in SECURITY_HEADERS.items():
+                    headers[name] = value
+                if "location" in headers:
+                    headers["Location"] = relative_location(headers["location"])
             await send(message)
 
-        limit = self.body_limits.get(request.url.path, self.body_limit)
-        host = request.headers.get("host", "").lower()
-        name = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0] + "]"
-        if self.allowed_hosts and name not in self.allowed_hosts:
+        # The path from the scope, never request.url: that is built from the Host header, which may not parse.
+        path = scope["path"]
+        limit = self.body_limits.get(path, self.body_limit)
+        host = request.headers.get("host", "")
+        if self.allowed_hosts and not self._host_allowed(host):
             route = "(another host name)"
             port = (scope.get("server") or ("", 8400))[1]
             await PlainTextResponse(f"This address is not handout's: open it as http://127.0.0.1:{port}/ instead.", status_code=400)(scope, receive, send_secured)
-        elif not self._open_to_all(request.url.path) and not self.sessions.signed_in(self.sessions.session_id(request)):
+        elif scope["method"] not in SAFE_METHODS and _cross_site(request, host):
+            route = "(sent from another site)"
+            await HTMLResponse(CROSS_SITE_PAGE, status_code=403)(scope, receive, send_secured)
+        elif not self._open_to_all(path) and not self.sessions.signed_in(self.sessions.session_id(request)):
             route = "(before sign-in)"
             await RedirectResponse(SIGN_IN_PATH, status_code=303)(scope, receive, send_secured)
         elif (length := _content_length(request)) is not None and length > limit:
@@ -217,7 +323,37 @@ class Guard:
             route = route_path(request)
         access_log.info("%s %s %s", request.method, route, status)
 
+    def _host_allowed(self, host: str) -> bool:
+        name = _host_name(host)
+        # An address of this computer typed as digits cannot be a rebinding attacker's name.
+        return name in self.allowed_hosts or is_loopback(name)
+
     @staticmethod
     def _open_to_all(path: str) -> bool:
         # The sign-in page and its stylesheets; everything else holds or makes patient data.
         return path in (SIGN_IN_PATH, "/clinic/colours.css") or path.startswith("/static/")
+
+
+def _host_name(host: str) -> str:
+    """A Host header's name without its port: `127.0.0.1`, `[::1]`, `clinic-pc`."""
+    host = host.strip().lower()
+    return host.split("]")[0] + "]" if host.startswith("[") else host.rsplit(":", 1)[0]
+
+
+def _cross_site(request: Request, host: str) -> bool:
+    """Whether the browser says a form came from another site: by Sec-Fetch-Site, or an Origin that is not this page's host.
+
+    (SameSite=Strict already keeps the session cookie off such a request; this refuses it before anything is read.)
+    A request without either header (an older browser, a script on this computer) is judged by its CSRF token alone.
+    """
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site.strip().lower() not in ("same-origin", "none"):
+        return True
+    origin = request.headers.get("origin")
+    if origin is None:
+        return False
+    try:
+        origin_host = urlsplit(origin.strip()).netloc
+    except ValueError:
+        return True
+    return origin_host.lower() != host.strip().lower() or not origin_host  # "null": a sandboxed page or a redirect from elsewhere

@@ -15,9 +15,8 @@ from pathlib import Path
 from handout.checks import password_problem
 from handout.errors import EXIT_FAILURE, HandoutError, UsageError
 from handout.output import writable_folder
-from handout.web.security import LOOPBACK_NAMES
+from handout.web.security import LOOPBACK_NAMES, is_loopback
 
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 PASSWORD_VARIABLE = "HANDOUT_WEB_PASSWORD"
 
 
@@ -36,7 +35,7 @@ def run_server(host: str, port: int, brand_dir: Path | None, template_dirs: Sequ
     from handout.web.app import create_app
 
     password = os.environ.get(PASSWORD_VARIABLE) or None
-    loopback = host in LOOPBACK_HOSTS
+    loopback = is_loopback(host)  # 127.0.0.1, any other 127.x, ::1, localhost: only this computer reaches it
     if not loopback and password is None:
         raise UsageError(f"--host {host} would let other computers reach patient data: set {PASSWORD_VARIABLE} to require a sign-in, or leave out --host")
     if password is not None and (problem := password_problem(password)) is not None:
@@ -85,7 +84,7 @@ def _address(host: str, port: int) -> str:
     """The address to type: a server listening on every address (0.0.0.0) is reached by the computer's name."""
     if host in ("0.0.0.0", "::"):
         host = socket.gethostname()
-    name = "127.0.0.1" if host == "localhost" else f"[{host}]" if ":" in host else host
+    name = "127.0.0.1" if host.lower() == "localhost" else f"[{host}]" if ":" in host else host
     return f"http://{name}:{port}/"
 
 
