@@ -102,6 +102,11 @@ def test_every_response_carries_the_security_headers(client: TestClient, path: s
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["x-frame-options"] == "DENY"
     assert response.headers["cache-control"] == "no-store"
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["cross-origin-opener-policy"] == "same-origin"
+    assert response.headers["cross-origin-resource-policy"] == "same-origin"
+    permissions = response.headers["permissions-policy"]
+    assert all(f"{feature}=()" in permissions for feature in ("camera", "microphone", "geolocation", "payment", "usb"))
     assert "<script" not in response.text
 
 
