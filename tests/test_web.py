@@ -519,11 +519,32 @@ def test_serve_with_a_lists_folder_it_cannot_use_is_one_line_before_serving(tmp_
     assert "serving" not in result.stdout
 
 
-def test_serve_refuses_a_weak_web_password(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HANDOUT_WEB_PASSWORD", "short")
+@pytest.mark.parametrize(
+    ("password", "problem"),
+    [
+        ("Front-desk!", "must be at least 12 characters long"),  # long enough for a PDF password, not for the sign-in
+        ("password1234", "is a common password"),
+        ("123qweasdzxc", "is a common password"),
+        ("Password1234!", "is too easy to guess"),  # the usual "mix of kinds" does not make it hard
+        ("qwertyuiopas", "is too easy to guess"),
+        ("passwordpassword", "is too easy to guess"),
+        ("physiotherapy", "is too easy to guess"),
+        ("Reception2026!", "is too easy to guess"),
+    ],
+)
+def test_serve_refuses_a_short_or_common_web_password(monkeypatch: pytest.MonkeyPatch, password: str, problem: str) -> None:
+    monkeypatch.setenv("HANDOUT_WEB_PASSWORD", password)
     result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0"])
     assert result.exit_code == 2
-    assert result.stderr.strip() == "handout: error: HANDOUT_WEB_PASSWORD must be at least 8 characters long"
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"handout: error: HANDOUT_WEB_PASSWORD {problem}") and password not in lines[0]
+
+
+@pytest.mark.parametrize("password", [PASSWORD, "correct horse battery", "Tulip lamp orbit 7", "ÜberLangesPasswort für die Praxis"])
+def test_long_uncommon_web_passwords_are_taken_whatever_their_characters(password: str) -> None:
+    from handout.web.password_rule import web_password_problem
+
+    assert web_password_problem(password) is None
 
 
 def test_serve_with_a_password_listens_beyond_this_computer_warns_about_tls_and_stops_cleanly(tmp_path: Path) -> None:

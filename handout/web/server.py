@@ -12,9 +12,9 @@ import webbrowser
 from collections.abc import Sequence
 from pathlib import Path
 
-from handout.checks import password_problem
 from handout.errors import EXIT_FAILURE, HandoutError, UsageError
 from handout.output import writable_folder
+from handout.web.password_rule import web_password_problem
 from handout.web.security import LOOPBACK_NAMES, is_loopback
 
 PASSWORD_VARIABLE = "HANDOUT_WEB_PASSWORD"
@@ -38,7 +38,7 @@ def run_server(host: str, port: int, brand_dir: Path | None, template_dirs: Sequ
     loopback = is_loopback(host)  # 127.0.0.1, any other 127.x, ::1, localhost: only this computer reaches it
     if not loopback and password is None:
         raise UsageError(f"--host {host} would let other computers reach patient data: set {PASSWORD_VARIABLE} to require a sign-in, or leave out --host")
-    if password is not None and (problem := password_problem(password)) is not None:
+    if password is not None and (problem := web_password_problem(password)) is not None:
         raise UsageError(f"{PASSWORD_VARIABLE} {problem}")
     clinic = Clinic(brand_dir, template_dirs, paper)
     clinic.renderer(False)  # a missing or broken --templates folder is one line now, not after "serving"
