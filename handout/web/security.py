@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from urllib.parse import urlsplit
 
 from starlette.datastructures import MutableHeaders
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -316,6 +316,8 @@ class Guard:
             except _BodyTooLarge:
                 if status == 0:
                     await HTMLResponse(self.too_large, status_code=413)(scope, receive, send_secured)
+            except ClientDisconnect:
+                pass  # the browser went away, or sent its form too slowly and was cut off: nobody to answer
             except Exception as exc:
                 log.error("unexpected %s while handling %s %s", type(exc).__name__, request.method, route_path(request))
                 if status == 0:  # nothing sent yet: the page can still say so
