@@ -16,6 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from http.cookiejar import CookieJar
 from pathlib import Path
@@ -117,16 +118,20 @@ HALF_A_REQUEST = b"GET /sign-in HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: slow\
 def test_connections_that_never_finish_their_request_neither_block_others_nor_flood_the_log(tmp_path: Path) -> None:
     port = free_port()
     env = {"HANDOUT_WEB_MAX_CONNECTIONS": "24", "HANDOUT_WEB_REQUEST_SECONDS": "2"}
-    # 256 open files at most: without limits of its own, the server runs out of them ("Too many open files").
-    with serving(tmp_path / "data", port, env, open_files=256):
+    # 200 open files at most: without limits of its own, the server runs out of them ("Too many open files").
+    with serving(tmp_path / "data", port, env, open_files=200):
+
+        def half_a_request(n: int) -> socket.socket:
+            # From this computer's usual address and from four others (every 127.x is this computer).
+            source = "127.0.0.1" if n % 2 else f"127.0.0.{2 + n % 4}"
+            connection = socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(source, 0))
+            connection.sendall(HALF_A_REQUEST)
+            return connection
+
         idle: list[socket.socket] = []
         try:
-            # 300 half-requests, from this computer's usual address and from four others (every 127.x is this computer).
-            for n in range(300):
-                source = "127.0.0.1" if n % 2 else f"127.0.0.{2 + n % 4}"
-                connection = socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(source, 0))
-                connection.sendall(HALF_A_REQUEST)
-                idle.append(connection)
+            with ThreadPoolExecutor(16) as pool:  # (at once, as an attack would: one by one waits on the listening queue)
+                idle += pool.map(half_a_request, range(200))
             # Staff pages still open, from the same address as half the idle ones.
             for _ in range(10):
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/sign-in", timeout=10) as response:
@@ -145,24 +150,16 @@ def test_connections_that_never_finish_their_request_neither_block_others_nor_fl
         finally:
             for connection in idle:
                 connection.close()
+        # A form whose body stops coming is cut off too, and is no error of handout's.
+        with socket.create_connection(("127.0.0.1", port), timeout=15) as slow:
+            slow.sendall(b"POST /plan HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\npatient=J")
+            assert slow.recv(4096) == b""
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/sign-in", timeout=10) as response:
             assert response.status == 200
     log = (tmp_path / "serve.log").read_text(encoding="utf-8")
-    assert "Too many open files" not in log and "Traceback" not in log
+    assert "Too many open files" not in log and "Traceback" not in log and "unexpected" not in log
     assert len(log) < 20_000, len(log)
     assert "too many connections" in log  # said, within the log's budget
-
-
-def test_a_form_sent_too_slowly_is_cut_off_and_the_next_page_still_opens(tmp_path: Path) -> None:
-    port = free_port()
-    with serving(tmp_path / "data", port, {"HANDOUT_WEB_REQUEST_SECONDS": "1"}):
-        with socket.create_connection(("127.0.0.1", port), timeout=15) as slow:
-            slow.sendall(b"POST /plan HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\npatient=J")
-            assert slow.recv(4096) == b""  # the rest never came: closed, not waited for forever
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/plan", timeout=10) as response:
-            assert response.status == 200
-    log = (tmp_path / "serve.log").read_text(encoding="utf-8")
-    assert "Traceback" not in log and "unexpected" not in log
 
 
 def test_the_log_writes_at_most_so_many_lines_a_minute_and_says_how_many_it_held_back() -> None:
