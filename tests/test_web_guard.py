@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import test_web
 from starlette.testclient import TestClient
+from test_web import BASE, LIST, PASSWORD, Clock, csrf, front_desk, make_plan, run_list, upload
 from typer.testing import CliRunner
 
 from handout.cli import app as cli
@@ -17,7 +19,7 @@ from handout.web.pages import PLAN_GONE, FrontDesk
 from handout.web.security import CROSS_SITE_PAGE, is_loopback, relative_location
 from handout.web.store import ExpiringStore, HoldLimits, RecentMemory
 
-from test_web import BASE, LIST, PASSWORD, Clock, client, clock, csrf, desk, front_desk, make_plan, run_list, upload  # noqa: F401 (fixtures)
+client, clock, desk = test_web.client, test_web.clock, test_web.desk  # test_web's fixtures, for the tests here
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -135,7 +137,9 @@ def test_odd_bytes_in_a_patient_lists_csrf_field_are_refused_not_a_500(client: T
 def guarded_anywhere(tmp_path: Path, clock: Clock) -> Iterator[TestClient]:
     """Served beyond this computer (any Host name is taken), signed in."""
     desk = front_desk(tmp_path / "data", clock, password=PASSWORD)
-    with TestClient(create_app(desk.clinic, desk.data_dir, allowed_hosts=(), desk=desk), base_url="http://clinic-pc.example:8400", follow_redirects=False) as test_client:
+    with TestClient(
+        create_app(desk.clinic, desk.data_dir, allowed_hosts=(), desk=desk), base_url="http://clinic-pc.example:8400", follow_redirects=False
+    ) as test_client:
         yield test_client
 
 
@@ -147,7 +151,9 @@ def test_a_password_with_odd_characters_is_a_wrong_password_not_a_500(guarded_an
 def test_every_redirect_stays_on_this_site_whatever_the_host_header_says(guarded_anywhere: TestClient) -> None:
     evil = {"host": "evil.example"}
     locations = [guarded_anywhere.get("/plan", headers=evil).headers["location"]]
-    locations.append(guarded_anywhere.post("/sign-in", data={"csrf": csrf(guarded_anywhere, "/sign-in"), "password": PASSWORD}, headers=evil).headers["location"])
+    locations.append(
+        guarded_anywhere.post("/sign-in", data={"csrf": csrf(guarded_anywhere, "/sign-in"), "password": PASSWORD}, headers=evil).headers["location"]
+    )
     for path in ("/plan/", "//evil.example/", "/\\evil.example/", "/sign-in/"):
         response = guarded_anywhere.get(path, headers=evil)
         if response.is_redirect:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import io
-import re
 import logging
 import os
+import re
 import resource
 import signal
 import socket
@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from browser import free_port
+from test_web import PASSWORD, Clock, front_desk
 
 from handout.web.app import create_app
 from handout.web.connections import ConnectionLimits, limits_from
@@ -30,9 +32,6 @@ from handout.web.log_lines import LineBudget
 from handout.web.pages import TOO_MANY_ATTEMPTS
 from handout.web.security import MAX_WAITING_PER_ADDRESS
 from handout.web.server import server_config, trusted_proxies
-
-from browser import free_port
-from test_web import PASSWORD, Clock, front_desk
 
 
 def start_serving(data_dir: Path, port: int, env: dict[str, str] | None = None, *extra: str, open_files: int | None = None) -> subprocess.Popen[str]:

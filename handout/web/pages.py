@@ -165,9 +165,9 @@ class FrontDesk:
             sid = await self.sessions.sign_in(form.get("password", ""), request.client.host if request.client else "")
         except TooManyAttempts:
             problems = FormProblems([FieldProblem("password", TOO_MANY_ATTEMPTS)])
-            response = self.page(request, "sign-in.html.j2", 429, problems=problems)
-            response.headers["Retry-After"] = "60"
-            return response
+            busy = self.page(request, "sign-in.html.j2", 429, problems=problems)
+            busy.headers["Retry-After"] = "60"
+            return busy
         if sid is None:
             problems = FormProblems([FieldProblem("password", "Password is not right: type it again")])
             return self.page(request, "sign-in.html.j2", 422, problems=problems)

@@ -23,7 +23,9 @@ def web_password_problem(password: str) -> str | None:
     from zxcvbn import zxcvbn
 
     if zxcvbn(password[:100], user_inputs=OBVIOUS_WORDS)["score"] < MIN_SCORE:  # (its time grows with the length: 100 is plenty)
-        return "is too easy to guess (a common word, name, date or keyboard pattern, or one repeated): choose another, for example three or four unrelated words"
+        return (
+            "is too easy to guess (a common word, name, date or keyboard pattern, or one repeated): choose another, for example three or four unrelated words"
+        )
     return None
 
 

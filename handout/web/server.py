@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from handout.errors import EXIT_FAILURE, HandoutError, UsageError
 from handout.output import writable_folder
-from handout.web.connections import LISTEN_BACKLOG, ConnectionLimits, limits_from, limited_protocol
+from handout.web.connections import LISTEN_BACKLOG, ConnectionLimits, limited_protocol, limits_from
 from handout.web.password_rule import web_password_problem
 from handout.web.security import LOOPBACK_NAMES, is_loopback
 

@@ -25,8 +25,8 @@ class HoldLimits:
     noun: str
 
 
-# A plan is a PDF of 50–150 KB: 500 are well under 100 MB. A list's folder holds its CSV, then its ZIP.
-PLAN_LIMITS = HoldLimits(per_session=50, in_all=500, noun="plans")
+# A held plan costs about a quarter of a megabyte (its PDF and form): 500 are about 130 MB. A list holds its CSV, then its ZIP, on disk.
+PLAN_LIMITS = HoldLimits(per_session=100, in_all=500, noun="plans")
 LIST_LIMITS = HoldLimits(per_session=5, in_all=20, noun="patient lists")
 REMEMBERED_SESSIONS = 500  # clinicians' names remembered for the plan form, by session
 
