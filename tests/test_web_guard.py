@@ -77,7 +77,7 @@ def test_a_session_id_the_browser_makes_up_is_never_taken(client: TestClient, ch
         {"sec-fetch-site": "same-site"},  # another host of the same domain is another site's page too
         {"origin": "http://evil.example"},
         {"origin": "http://127.0.0.1:8401"},  # another program on this computer
-        {"origin": "null"},  # a sandboxed frame, or a redirect from elsewhere
+        {"origin": "null", "sec-fetch-site": "cross-site"},  # a sandboxed frame, or a redirect from elsewhere
         {"origin": "http://[::1"},
         {"sec-fetch-site": "cross-site", "origin": "http://127.0.0.1:8400"},
     ],
@@ -91,7 +91,16 @@ def test_a_form_sent_from_another_site_is_refused_before_anything_is_done(client
     assert not desk.plans._held
 
 
-@pytest.mark.parametrize("headers", [{"sec-fetch-site": "same-origin", "origin": "http://127.0.0.1:8400"}, {"sec-fetch-site": "none"}, {}])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"sec-fetch-site": "same-origin", "origin": "http://127.0.0.1:8400"},
+        {"sec-fetch-site": "same-origin", "origin": "null"},  # what Chromium sends from a page with Referrer-Policy: no-referrer
+        {"sec-fetch-site": "none"},
+        {"origin": "http://127.0.0.1:8400"},
+        {},
+    ],
+)
 def test_a_form_from_the_page_itself_is_taken(client: TestClient, headers: dict[str, str]) -> None:
     assert client.post("/plan", data={"csrf": csrf(client), "patient": "Jane Doe", "weeks": "2"}, headers=headers).status_code == 303
 
@@ -246,3 +255,69 @@ def test_the_front_desk_remembers_clinicians_in_a_bounded_memory(desk: FrontDesk
     from handout.web.store import REMEMBERED_SESSIONS
 
     assert isinstance(desk.clinicians, RecentMemory) and desk.clinicians.size == REMEMBERED_SESSIONS
+
+
+def test_thirty_guesses_at_once_from_one_address_never_make_a_queue() -> None:
+    import asyncio
+
+    from handout.web.security import MAX_WAITING_PER_ADDRESS, Sessions, TooManyAttempts
+
+    sessions = Sessions(PASSWORD, wrong_password_delay=0.05)
+    order: list[str] = []
+
+    async def attempt(label: str, password: str) -> str:
+        try:
+            outcome = "signed in" if await sessions.sign_in(password, "192.0.2.66") else "wrong"
+        except TooManyAttempts:
+            outcome = "try again in a minute"
+        order.append(label)
+        return outcome
+
+    async def scenario() -> tuple[list[str], str]:
+        guesses = [asyncio.create_task(attempt(f"guess {n}", f"wrong guess {n}")) for n in range(30)]
+        await asyncio.sleep(0.01)  # all 30 have arrived
+        staff = await attempt("staff", PASSWORD)  # behind the same NAT or proxy
+        return list(await asyncio.gather(*guesses)), staff
+
+    guesses, staff = asyncio.run(scenario())
+    assert guesses.count("wrong") == MAX_WAITING_PER_ADDRESS and guesses.count("try again in a minute") == 30 - MAX_WAITING_PER_ADDRESS
+    # Staff are answered at once (told to try again), not after thirty guesses' pauses; once those are done, they sign in.
+    assert staff == "try again in a minute" and order.index("staff") < order.index("guess 0")
+    assert asyncio.run(sessions.sign_in(PASSWORD, "192.0.2.66")) is not None
+
+
+def test_connections_from_one_address_make_room_only_among_their_own(caplog: pytest.LogCaptureFixture) -> None:
+    from handout.web.connections import ConnectionLimits, _Connections
+
+    class Connection:
+        def __init__(self, address: str, waiting: bool) -> None:
+            self.address, self.waiting_for_request, self.closed = address, waiting, False
+
+        def close_now(self) -> None:
+            self.closed = True
+            book.forget(self)  # type: ignore[arg-type]
+
+    book = _Connections(ConnectionLimits(max_connections=16), exempt=())
+    assert book.limits.per_address == 8
+    others = [Connection("192.0.2.10", waiting=True) for _ in range(4)]
+    flood = [Connection("192.0.2.66", waiting=True) for _ in range(8)]
+    assert all(book.admit(c) for c in others + flood)  # type: ignore[arg-type]
+    newcomer = Connection("192.0.2.66", waiting=True)
+    assert book.admit(newcomer)  # type: ignore[arg-type]
+    assert flood[0].closed and not any(c.closed for c in others)  # its own oldest made room, nobody else's
+    busy = [Connection("192.0.2.77", waiting=False) for _ in range(8)]
+    assert all(book.admit(c) for c in busy[:4])  # type: ignore[arg-type]
+    # 16 open now: a new one closes the oldest connection that has sent nothing, from anywhere.
+    assert book.admit(Connection("192.0.2.99", waiting=True))  # type: ignore[arg-type]
+    assert others[0].closed
+    # A page being answered is never closed to make room: with only those from an address, its next is refused.
+    assert all(book.admit(c) for c in busy[4:])  # type: ignore[arg-type]
+    assert not book.admit(Connection("192.0.2.77", waiting=False))  # type: ignore[arg-type]
+    assert not any(c.closed for c in busy)
+    said = {record.getMessage() for record in caplog.records}
+    assert said == {
+        "too many connections from one address: closed the oldest that had sent no request",
+        "too many connections: closed the oldest that had sent no request",
+        "too many connections from one address with requests under way: refused a new one",
+    }
+    caplog.clear()  # (warnings said on purpose: the log's own budget keeps them few)

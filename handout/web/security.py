@@ -343,19 +343,20 @@ def _host_name(host: str) -> str:
 
 
 def _cross_site(request: Request, host: str) -> bool:
-    """Whether the browser says a form came from another site: by Sec-Fetch-Site, or an Origin that is not this page's host.
+    """Whether the browser says a form came from another site: by Sec-Fetch-Site, or else an Origin that is not this page's host.
 
     (SameSite=Strict already keeps the session cookie off such a request; this refuses it before anything is read.)
-    A request without either header (an older browser, a script on this computer) is judged by its CSRF token alone.
+    Sec-Fetch-Site decides when sent: under `Referrer-Policy: no-referrer` a browser sends `Origin: null` for the
+    site's own forms. A request with neither (an older browser, a script on this computer) is judged by its CSRF token alone.
     """
     site = request.headers.get("sec-fetch-site")
-    if site is not None and site.strip().lower() not in ("same-origin", "none"):
-        return True
-    origin = request.headers.get("origin")
-    if origin is None:
+    if site is not None:
+        return site.strip().lower() not in ("same-origin", "none")
+    origin = request.headers.get("origin", "").strip()
+    if origin in ("", "null"):
         return False
     try:
-        origin_host = urlsplit(origin.strip()).netloc
+        origin_host = urlsplit(origin).netloc
     except ValueError:
         return True
-    return origin_host.lower() != host.strip().lower() or not origin_host  # "null": a sandboxed page or a redirect from elsewhere
+    return origin_host.lower() != host.strip().lower()
