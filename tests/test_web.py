@@ -31,7 +31,7 @@ from handout.service import Clinic
 from handout.web.app import create_app
 from handout.web.lists import PatientLists
 from handout.web.pages import FrontDesk, new_password
-from handout.web.security import IDLE_SECONDS, SIGNED_IN_SECONDS, Sessions
+from handout.web.sessions import IDLE_SECONDS, SIGNED_IN_SECONDS, Sessions
 from handout.web.store import ExpiringStore
 
 from helpers import all_text
@@ -440,7 +440,7 @@ def test_wrong_guesses_queue_per_computer_and_never_hold_up_staff_at_another() -
 def test_guesses_from_many_computers_are_a_few_at_a_time_in_all(monkeypatch: pytest.MonkeyPatch) -> None:
     import asyncio
 
-    from handout.web import security
+    from handout.web import sessions as web_sessions
 
     real_sleep, waiting, most = asyncio.sleep, 0, 0
 
@@ -451,14 +451,14 @@ def test_guesses_from_many_computers_are_a_few_at_a_time_in_all(monkeypatch: pyt
         await real_sleep(seconds)
         waiting -= 1
 
-    monkeypatch.setattr(security.asyncio, "sleep", counted_sleep)
+    monkeypatch.setattr(web_sessions.asyncio, "sleep", counted_sleep)
     sessions = Sessions(PASSWORD, wrong_password_delay=0.05)
 
     async def scenario() -> list[str | None]:
         return list(await asyncio.gather(*(sessions.sign_in("wrong guess 1", f"192.0.2.{n}") for n in range(12))))
 
     assert asyncio.run(scenario()) == [None] * 12
-    assert most == security.MAX_PARALLEL_ATTEMPTS
+    assert most == web_sessions.MAX_PARALLEL_ATTEMPTS
 
 
 def sign_in(client: TestClient) -> None:

@@ -260,7 +260,7 @@ def test_the_front_desk_remembers_clinicians_in_a_bounded_memory(desk: FrontDesk
 def test_thirty_guesses_at_once_from_one_address_never_make_a_queue() -> None:
     import asyncio
 
-    from handout.web.security import MAX_WAITING_PER_ADDRESS, Sessions, TooManyAttempts
+    from handout.web.sessions import MAX_WAITING_PER_ADDRESS, Sessions, TooManyAttempts
 
     sessions = Sessions(PASSWORD, wrong_password_delay=0.05)
     order: list[str] = []

@@ -30,8 +30,8 @@ from handout.web.app import create_app
 from handout.web.connections import ConnectionLimits, limits_from
 from handout.web.log_lines import LineBudget
 from handout.web.pages import TOO_MANY_ATTEMPTS
-from handout.web.security import MAX_WAITING_PER_ADDRESS
 from handout.web.server import server_config, trusted_proxies
+from handout.web.sessions import MAX_WAITING_PER_ADDRESS
 
 
 def start_serving(data_dir: Path, port: int, env: dict[str, str] | None = None, *extra: str, open_files: int | None = None) -> subprocess.Popen[str]:

@@ -20,7 +20,7 @@ from handout.service import FieldProblem, FormProblems, check_field
 from handout.web.list_results import ZIP_NAME, in_page_words, outcomes, row_label
 from handout.web.lists import LIST_LABEL, MAX_ROWS, MAX_UPLOAD_BYTES, TOO_LARGE, ListJob, ListReading, RunState
 from handout.web.pages import FrontDesk
-from handout.web.security import CSRF_FIELD
+from handout.web.sessions import CSRF_FIELD
 
 LIST_GONE = "This patient list is no longer here: lists are kept for 30 minutes. Upload it again (plans already emailed are not sent twice)."
 # The upload form's own fields, as labelled on the page: a problem reads "<label> <problem>", as on the plan page.

@@ -35,7 +35,7 @@ from handout.service import (
 )
 from handout.templating import render_template
 from handout.web.lists import PatientLists
-from handout.web.security import CSRF_FIELD, SIGNED_IN_SECONDS, Sessions, TooManyAttempts
+from handout.web.sessions import CSRF_FIELD, SIGNED_IN_SECONDS, Sessions, TooManyAttempts
 from handout.web.store import PLAN_LIMITS, REMEMBERED_SESSIONS, ExpiringStore, RecentMemory
 
 # The plan form's labels: a problem reads "<label> <problem>", the same words as the command line's.
