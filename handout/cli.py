@@ -56,15 +56,31 @@ class OneLineErrors(TyperGroup):
             _fail("aborted", EXIT_FAILURE)
         except KeyboardInterrupt:
             _fail("interrupted", 130)
+        except OSError as exc:  # a write to standard output failed (a full disk, ulimit -f): never a traceback
+            _fail_to_write(exc)
         code = result if isinstance(result, int) else 0
+        try:
+            sys.stdout.flush()  # what is still buffered must be written now, where a failure can be reported
+        except OSError as exc:
+            _fail_to_write(exc)
         if standalone_mode:
             sys.exit(code)
         return code
 
 
 def _fail(message: str, code: int) -> None:
-    typer.echo(f"handout: error: {message}", err=True)
+    try:
+        typer.echo(f"handout: error: {message}", err=True)
+    except OSError:
+        pass  # standard error is gone too (a closed terminal): the exit code still says it
     sys.exit(code)
+
+
+def _fail_to_write(exc: OSError) -> None:
+    from handout.terminal import silence_standard_output, write_error_message
+
+    silence_standard_output()  # else Python fails again flushing it at exit, with a traceback-like message
+    _fail(write_error_message(exc, exc.filename or "standard output"), EXIT_FAILURE)
 
 
 app = typer.Typer(
@@ -260,7 +276,10 @@ def plan(
     )
     order = check_plan_form(form, dt.date.today())
     if json_output:
-        typer.echo(json.dumps(plan_as_json(order.schedule, order.patient.name), ensure_ascii=False, indent=2))
+        from handout.terminal import writes_any_character
+
+        # \u escapes where the terminal cannot show a letter: the JSON stays exact (a look-alike would change the name).
+        typer.echo(json.dumps(plan_as_json(order.schedule, order.patient.name), ensure_ascii=not writes_any_character(sys.stdout), indent=2))
         return
     if encrypt:
         order = dataclasses.replace(order, password=checks.pdf_password())
@@ -400,4 +419,7 @@ def _template_dirs(templates: Path | None) -> list[Path]:
 
 def main() -> None:
     """Console-script entry point."""
+    from handout.terminal import show_what_the_terminal_can
+
+    show_what_the_terminal_can()
     app()
