@@ -154,11 +154,13 @@ def _write_standard_output(data: bytes) -> None:
     """All of `data` on standard output, or one line saying why not; a regular file it was redirected to is left as it was."""
     if sys.stdout.isatty():
         raise UsageError("-o - writes the PDF to standard output, which is a terminal here; redirect it (> file.pdf, | lp) or give a file name")
+    sys.stdout.flush()
     try:
-        sys.stdout.flush()
         handle = sys.stdout.fileno()
-    except (OSError, ValueError) as exc:
-        raise HandoutError(f"standard output: cannot write ({getattr(exc, 'strerror', None) or exc})") from None
+    except (OSError, ValueError):  # io.UnsupportedOperation: a stream in memory (a test's, an embedding program's)
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
     regular = stat.S_ISREG(os.fstat(handle).st_mode)
     start = os.lseek(handle, 0, os.SEEK_CUR) if regular else 0
     try:
