@@ -142,7 +142,8 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
             with folder_lock(options.out_dir, OUT_DIR_BUSY):
                 remove_to_print(options.out_dir)
         if patients.rows:
-            raise HandoutError(f"{options.patients_csv}: {len(patients.problems)} bad rows (listed above); nothing was rendered because of --strict")
+            bad = len(patients.problems)
+            raise HandoutError(f"{options.patients_csv}: {bad} bad {'row' if bad == 1 else 'rows'} (listed above); nothing was rendered because of --strict")
         return result
 
     settings = SmtpSettings.from_env(env) if options.sending else None  # bad settings fail before any work
