@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import multiprocessing
 import os
+import re
 import threading
 import time
 from collections import deque
@@ -24,7 +25,7 @@ from handout.journal import Journal
 from handout.mail import outbox_sender
 from handout.output import ensure_folder, write_atomic
 from handout.patients import PatientRow, read_patient_list
-from handout.printing import TO_PRINT_SHEET, Printable, ToPrint, ToPrintWriter, remove_to_print, with_sheet
+from handout.printing import TO_PRINT_SHEET, Printable, ToPrint, ToPrintWriter, refuse_others_files, remove_to_print, with_sheet
 from handout.runcontrol import folder_lock, ignore_stop_signals, stop_requests
 from handout.smtp import SmtpSettings
 
@@ -161,6 +162,7 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
         # Only now, with the folder ours: another run's half-written files are not ours to remove.
         remove_partial_files(options.out_dir)
         remove_to_print(options.out_dir)  # last run's list must not be printed again by mistake
+        refuse_others_files(options.out_dir)  # what is left with those names is someone else's: never replaced
         if any(row.email for row in patients.rows) and not options.sending:
             ensure_folder(options.outbox_dir)
             if options.outbox_dir.resolve() != options.out_dir.resolve():
@@ -244,10 +246,15 @@ def _without_repeats(rows: Sequence[PatientRow], journal: Journal, result: Batch
     return kept
 
 
+# How output.py names a file being written: `.P1.pdf.k3j_x9a2.part`, `.handout.0f3kz8qa.part`.
+_PARTIAL_FILE = re.compile(r"\.(.+\.(pdf|eml|txt|sqlite|key)|handout)\.[a-z0-9_]{8}\.part")
+
+
 def remove_partial_files(folder: Path) -> None:
-    """A run killed mid-write leaves `.name.part` files: they were never complete plans."""
+    """A run killed mid-write leaves `.name.part` files: they were never complete plans. Only handout's own are removed."""
     for leftover in folder.glob(".*.part"):
-        leftover.unlink(missing_ok=True)
+        if _PARTIAL_FILE.fullmatch(leftover.name):
+            leftover.unlink(missing_ok=True)
 
 
 def plan_path(out_dir: Path, row: PatientRow) -> Path:

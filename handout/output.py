@@ -71,7 +71,7 @@ def write_exclusive(folder: Path, new_name: Callable[[], str], data: bytes) -> P
     Never replaces a file, even when two processes write into `folder` at the
     same moment: the name is taken by a hard link, which fails rather than replaces.
     """
-    temp = _write_temporary(folder, ".", data)
+    temp = _write_temporary(folder, ".handout.", data)  # a name batch.remove_partial_files knows as handout's
     try:
         for _ in range(100):
             target = folder / new_name()

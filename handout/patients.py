@@ -36,7 +36,8 @@ OPTIONAL_COLUMNS = (
 _PATIENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # becomes a file name: nothing else is safe
 # Names handout gives its own files in the output folder (rows without a patient_id, the
 # to-print files): a patient_id spelled like one would overwrite it, or be overwritten.
-_RESERVED_KEY = re.compile(r"row-\d+|to-print(-\d+|-list)?", re.IGNORECASE)
+# Any name beginning "to-print" is reserved, not only those in use: a plan to-print-abc.pdf would read as a to-print file.
+_RESERVED_KEY = re.compile(r"row-\d+|to-print.*", re.IGNORECASE)
 # A list's limits: 100,000 rows (a large practice's whole register) with every column filled is about 40 MB.
 MAX_LIST_ROWS = 100_000
 MAX_LIST_BYTES = 64 * 2**20
@@ -319,7 +320,7 @@ def _check_row(
     if patient_id and not _PATIENT_ID.fullmatch(patient_id):
         return problem("patient_id", "may only use letters, digits, '.', '_' and '-' (at most 64), as it names the PDF file")
     if _RESERVED_KEY.fullmatch(patient_id):
-        return problem("patient_id", "must not be row-N, to-print, to-print-N or to-print-list: handout names its own files that way")
+        return problem("patient_id", "must not begin with to-print or be row-N (N a number): handout names its own files that way")
     name = " ".join(composed(record.get("name", "")).split())
     if not name:
         return problem("name", "is empty")
