@@ -26,7 +26,7 @@ from handout.mail import outbox_sender
 from handout.output import ensure_folder, write_atomic
 from handout.patients import PatientRow, read_patient_list
 from handout.printing import TO_PRINT_SHEET, Printable, ToPrint, ToPrintWriter, refuse_others_files, remove_to_print, with_sheet
-from handout.runcontrol import folder_lock, ignore_stop_signals, stop_requests
+from handout.runcontrol import StopNow, folder_lock, ignore_stop_signals, stop_requests
 from handout.smtp import SmtpSettings
 
 if TYPE_CHECKING:
@@ -200,14 +200,19 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
                     report.advance()
                     if stop.signal_number is not None:
                         break  # the plan in hand is finished and journalled; the rest waits for the re-run
+            except StopNow:
+                pass  # a second signal: the plan in hand is left for the re-run; the summary still says where the run got to
             finally:
                 report.finish()
             result.interrupted_by = stop.signal_number
             if result.interrupted_by is None:
-                result.to_print_files = printing.finish()
-                if result.to_print_files is not None:
-                    result.to_print_files = _with_sheet(checked, result.to_print_files, by_row, options.today, report)
-            else:
+                try:
+                    result.to_print_files = printing.finish()
+                    if result.to_print_files is not None:
+                        result.to_print_files = _with_sheet(checked, result.to_print_files, by_row, options.today, report)
+                except StopNow:
+                    result.interrupted_by, result.to_print_files = stop.signal_number, None
+            if result.interrupted_by is not None:
                 remove_to_print(options.out_dir)  # a part of the list would look like all of it
     result.failed.sort()
     return result

@@ -356,7 +356,12 @@ def batch(
         large_print=large_print,
     )
     result = run_batch(options, os.environ, ConsoleReporter())
-    print_summary(result, options)
+    try:
+        print_summary(result, options)
+    except OSError:
+        if result.interrupted_by is None:
+            raise
+        # SIGHUP: the terminal is gone, and with it the summary's reader; the exit code still tells a script.
     if result.interrupted_by is not None:
         raise typer.Exit(128 + result.interrupted_by)  # as a shell reports a job stopped by that signal
     if not result.ok:

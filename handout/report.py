@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
@@ -86,9 +84,19 @@ def print_summary(result: BatchResult, options: BatchOptions) -> None:
             soft_wrap=True,
         )
     if result.interrupted_by is not None:
-        Console(stderr=True, highlight=False).print(
-            f"Interrupted ({'Ctrl-C' if result.interrupted_by == signal.SIGINT else 'SIGTERM'}) before the batch finished; to finish, "
-            "run the same command again: finished plans are kept and plans already emailed are not sent again.",
-            markup=False,
-            soft_wrap=True,
-        )
+        Console(stderr=True, highlight=False).print(stopped_line(result, options), markup=False, soft_wrap=True)
+
+
+def stopped_line(result: BatchResult, options: BatchOptions) -> str:
+    """The one line an interrupted run ends with: how far it got, and how to go on."""
+    from handout.runcontrol import SIGNAL_NAMES
+
+    left = result.total - result.done
+    if options.sending:
+        done = f"{len(result.emailed)} sent"
+    else:
+        done = f"{result.done} of {result.total} done"
+    return (
+        f"Interrupted ({SIGNAL_NAMES.get(result.interrupted_by, f'signal {result.interrupted_by}')}): {done}, {left} not yet; "
+        "run the same command to go on (finished plans are kept; plans already emailed are not sent again)"
+    )

@@ -6,7 +6,6 @@ import re
 import smtplib
 import socket
 import ssl
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from handout.errors import HandoutError
 from handout.mail import SENDER_EXAMPLE, MailAddress, parse_sender
+from handout.runcontrol import StopNow, pause, stop_requested
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
@@ -160,7 +160,7 @@ def scrub(text: str) -> str:
 class SmtpSender:
     """One SMTP connection reused for a whole batch, reconnecting with backoff when it drops."""
 
-    def __init__(self, settings: SmtpSettings, sleep: object = time.sleep) -> None:
+    def __init__(self, settings: SmtpSettings, sleep: object = pause) -> None:
         self.settings = settings
         self._smtp: _Smtp | None = None
         self._sleep = sleep
@@ -195,7 +195,7 @@ class SmtpSender:
                 smtp = _Smtp(s.host, s.port, timeout=s.timeout_seconds)
             except (TimeoutError, smtplib.SMTPServerDisconnected, ConnectionResetError):
                 # Connected but no greeting: a slow server, or one that waits for TLS first (port 465).
-                if self._speaks_tls():
+                if not stop_requested() and self._speaks_tls():  # the probe could wait another timeout
                     raise _mismatch(s.host, s.port, "the server expects TLS from the first byte (implicit TLS)") from None
                 raise
         try:
@@ -238,6 +238,10 @@ class SmtpSender:
         for attempt in range(s.attempts):
             if attempt:
                 self._sleep(s.backoff_seconds * 2 ** (attempt - 1))  # type: ignore[operator]
+                if stop_requested():
+                    # Asked to stop: another attempt could wait a whole timeout again. The re-run sends it.
+                    self._drop()
+                    raise StopNow
             deferred = False
             try:
                 if self._smtp is None:
@@ -257,6 +261,9 @@ class SmtpSender:
                         "the mail server cannot deliver to an address with non-ASCII letters before the @ (it lacks SMTPUTF8)", handed_over
                     ) from None
                 return
+            except KeyboardInterrupt:
+                self._drop()  # stopping at once: a polite QUIT could wait on the server as long again
+                raise
             except ssl.SSLCertVerificationError as exc:
                 self.close()
                 raise HandoutError(certificate_problem(s.host, exc)) from None
