@@ -25,7 +25,17 @@ from handout.journal import Journal
 from handout.mail import outbox_sender
 from handout.output import ensure_folder, write_atomic
 from handout.patients import PatientRow, read_patient_list
-from handout.printing import TO_PRINT_SHEET, Printable, ToPrint, ToPrintWriter, refuse_others_files, remove_to_print, with_sheet
+from handout.printing import (
+    TO_PRINT_SHEET,
+    Printable,
+    ToPrint,
+    ToPrintWriter,
+    refuse_others_files,
+    remove_to_print,
+    sheet_name,
+    sheet_parts,
+    with_sheets,
+)
 from handout.runcontrol import StopNow, folder_lock, ignore_stop_signals, stop_requests
 from handout.smtp import SmtpSettings
 
@@ -219,20 +229,38 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
 
 
 def _with_sheet(renderer: Renderer, to_print: ToPrint, rows: Mapping[int, PatientRow], today: dt.date, report: Reporter) -> ToPrint:
-    """The to-print files with the sheet of who is in them, by name, for handing them over.
+    """The to-print files with the sheet of who is in them, by name, for handing them over (in parts for a long list).
 
     A sheet that cannot be made (a brand's template failing as it runs) is a warning: by now the
     plans are made and emailed, and to-print.txt still lists them.
     """
     from handout.pipeline import ListedPlan
 
-    entries = [ListedPlan(e.row, e.patient_id, rows[e.row].name, e.pages, e.file) for e in to_print.entries]
+    parts = sheet_parts(to_print.entries)
+    pages_in = _pages_by_file(to_print)
+
+    def sheets() -> Iterator[bytes]:
+        for number, part in enumerate(parts, start=1):
+            files = list(dict.fromkeys(e.file for e in part))
+            entries = [ListedPlan(e.row, e.patient_id, rows[e.row].name, e.pages, e.file) for e in part]
+            yield renderer.to_print_list(entries, files, sum(pages_in[f] for f in files), today, number, len(parts), len(to_print.entries))
+
     try:
-        sheet = renderer.to_print_list(entries, [path.name for path in to_print.files], to_print.pages, today)
+        return with_sheets(to_print, sheets())
     except HandoutError as exc:
         report.warn(f"{TO_PRINT_SHEET} was not made: {exc.message}")
+        remove_sheets = [to_print.files[0].with_name(sheet_name(n, len(parts))) for n in range(1, len(parts) + 1)]
+        for path in remove_sheets:  # part of the sheet would look like all of it
+            path.unlink(missing_ok=True)
         return to_print
-    return with_sheet(to_print, sheet)
+
+
+def _pages_by_file(to_print: ToPrint) -> dict[str, int]:
+    """Each merged file's page count, from where its last plan ends."""
+    pages: dict[str, int] = {}
+    for entry in to_print.entries:
+        pages[entry.file] = max(pages.get(entry.file, 0), int(entry.pages.rsplit("-", 1)[-1]))
+    return pages
 
 
 def _without_repeats(rows: Sequence[PatientRow], journal: Journal, result: BatchResult, report: Reporter) -> list[PatientRow]:

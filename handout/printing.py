@@ -6,7 +6,7 @@ import dataclasses
 import io
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +30,10 @@ LIST_HEADER = "patient_id\trow\tfile\tpages"
 # comfortably, and merging holds every plan of a file in memory (about 0.25 MB each), so
 # a 10,000-row list stays within the batch's memory instead of growing with the list.
 PLANS_PER_FILE = 50
+# Rows per part of the to-print sheet (about 125 pages). A list of 100,000 rows gets 20 sheets, each made
+# and written before the next, so memory stays that of one part; and a fill of the sheet's template stays
+# far inside the sandbox's step limit, which is for template code, not for the length of the list.
+SHEET_ROWS = 5_000
 
 
 @dataclass(frozen=True)
@@ -58,18 +62,38 @@ class ToPrint:
     files: tuple[Path, ...]
     pages: int
     entries: tuple[PrintEntry, ...] = ()
-    sheet: Path | None = None  # to-print-list.pdf, once written
+    sheets: tuple[Path, ...] = ()  # to-print-list.pdf (or to-print-list-1.pdf, … for a long list), once written
 
     @property
     def listing(self) -> Path:
         return self.files[0].with_name(TO_PRINT_LIST)
 
+    @property
+    def sheet(self) -> Path | None:
+        """The first (usually the only) sheet."""
+        return self.sheets[0] if self.sheets else None
 
-def with_sheet(to_print: ToPrint, sheet: bytes) -> ToPrint:
-    """The to-print files with their sheet written beside them."""
+
+def sheet_parts(entries: Sequence[PrintEntry]) -> list[Sequence[PrintEntry]]:
+    """The entries in parts of SHEET_ROWS, one sheet each."""
+    return [entries[start : start + SHEET_ROWS] for start in range(0, len(entries), SHEET_ROWS)] or [entries]
+
+
+def sheet_name(part: int, parts: int) -> str:
+    """to-print-list.pdf for a list's one sheet; to-print-list-1.pdf, -2, … when it has several."""
+    return TO_PRINT_SHEET if parts == 1 else f"to-print-list-{part}.pdf"
+
+
+def with_sheets(to_print: ToPrint, sheets: Iterable[bytes]) -> ToPrint:
+    """The to-print files with their sheets written beside them, a part at a time as `sheets` makes them."""
     folder = to_print.files[0].parent
-    note_made(folder, TO_PRINT_SHEET)
-    return dataclasses.replace(to_print, sheet=write_atomic(folder / TO_PRINT_SHEET, sheet))
+    parts = len(sheet_parts(to_print.entries))
+    written: list[Path] = []
+    for number, sheet in enumerate(sheets, start=1):
+        name = sheet_name(number, parts)
+        note_made(folder, name)
+        written.append(write_atomic(folder / name, sheet))
+    return dataclasses.replace(to_print, sheets=tuple(written))
 
 
 def remove_to_print(folder: Path) -> None:

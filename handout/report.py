@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
@@ -78,13 +80,20 @@ def print_summary(result: BatchResult, options: BatchOptions) -> None:
         Console(highlight=False).print(
             f"To print: {where} ({len(result.to_print)} plan{'' if len(result.to_print) == 1 else 's'}, {result.to_print_files.pages} pages, each starting on a new sheet "
             f"when printed double-sided)"
-            + (f"; print {result.to_print_files.sheet} with it, to tick each plan as it is handed over" if result.to_print_files.sheet else "")
+            + _with_the_sheet(result.to_print_files.sheets)
             + f"; by patient_id in {result.to_print_files.listing}",
             markup=False,
             soft_wrap=True,
         )
     if result.interrupted_by is not None:
         Console(stderr=True, highlight=False).print(stopped_line(result, options), markup=False, soft_wrap=True)
+
+
+def _with_the_sheet(sheets: tuple[Path, ...]) -> str:
+    if not sheets:
+        return ""
+    which = str(sheets[0]) if len(sheets) == 1 else f"the {len(sheets)} sheets {sheets[0].name} to {sheets[-1].name}"
+    return f"; print {which} with it, to tick each plan as it is handed over"
 
 
 def stopped_line(result: BatchResult, options: BatchOptions) -> str:
