@@ -110,11 +110,11 @@ class Layout(str, Enum):
 
 BrandOption = Annotated[
     Path | None,
-    typer.Option("--brand", help="Brand folder (brand.toml, logo, optional templates/). Default: the built-in example clinic.", show_default=False),
+    typer.Option("--brand", help="Brand folder (brand.toml, logo, optional templates/). Default: the built-in example clinic.", show_default=False, metavar="DIRECTORY"),
 ]
 TemplatesOption = Annotated[
     Path | None,
-    typer.Option("--templates", help="Folder of templates that replace built-in ones of the same name.", show_default=False),
+    typer.Option("--templates", help="Folder of templates that replace built-in ones of the same name.", show_default=False, metavar="DIRECTORY"),
 ]
 PaperOption = Annotated[Paper, typer.Option("--paper", help="Paper size.", case_sensitive=False)]
 QrUrlOption = Annotated[
@@ -193,7 +193,7 @@ def leaflet(
 
 @app.command("init-brand")
 def init_brand(
-    directory: Annotated[Path, typer.Argument(help="New folder for the clinic's brand.", show_default=False)],
+    directory: Annotated[Path, typer.Argument(help="New folder for the clinic's brand.", show_default=False, metavar="DIRECTORY")],
 ) -> None:
     """Start a clinic brand: copy the example brand into DIRECTORY to edit.
 
@@ -302,10 +302,12 @@ def plan(
 @app.command()
 def batch(
     patients_csv: Annotated[Path, typer.Argument(help="The patient list: CSV with a header row and at least a name column.", show_default=False, metavar="PATIENTS_CSV")],
-    out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for the plans and the batch journal.")] = Path("plans"),
+    out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for the plans and the batch journal.", metavar="DIRECTORY")] = Path("plans"),
     workers: Annotated[int | None, typer.Option("--workers", help="Processes rendering at once. Default: one per core.", show_default=False, min=1, max=64)] = None,
     send: Annotated[bool, typer.Option("--send", help="Email plans for real (HANDOUT_SMTP_* variables). Without it, emails go to the outbox.")] = False,
-    outbox: Annotated[Path | None, typer.Option("--outbox", help="Folder for .eml files instead of sending. Default: OUT_DIR/outbox.", show_default=False)] = None,
+    outbox: Annotated[
+        Path | None, typer.Option("--outbox", help="Folder for .eml files instead of sending. Default: outbox/ in the --out-dir folder.", show_default=False, metavar="DIRECTORY")
+    ] = None,
     encrypt: Annotated[bool, typer.Option("--encrypt", help="Lock each PDF with its row's pdf_password (AES-256).")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Render nothing if any row is bad.")] = False,
     resend: Annotated[bool, typer.Option("--resend", help="Email again rows the journal says were already sent.")] = False,
@@ -322,6 +324,21 @@ def batch(
     large_print: Annotated[bool, typer.Option("--large-print", help="Large print for rows whose 'large_print' cell is empty.")] = False,
 ) -> None:
     """Make walking plans for a whole patient list; email them, or list them to print.
+
+    PATIENTS_CSV has a header row naming its columns, then one patient a row.
+
+    \b
+    Columns (only name is required; an empty cell means the default):
+      name             the patient's name, printed on the plan
+      patient_id       names the PDF (P0042.pdf): letters, digits, . _ -
+      email            where to email the plan
+      consent_email    yes/no: the patient agreed to unencrypted email
+      clinician        printed on the plan
+      start_minutes    target_minutes  walks_per_week  weeks  start_date
+                       as the options of 'handout plan'
+      pdf_password     with --encrypt: the password that opens this plan
+      language         en, es ...: this patient's plan and email
+      large_print      yes/no: this patient's plan in large print
 
     \b
     Examples:
