@@ -312,8 +312,8 @@ def test_a_second_run_on_the_same_folder_refuses_at_once(server: SmtpServer, tmp
 
 @pytest.mark.parametrize(
     ("signal_number", "whole_group", "exit_code"),
-    [(signal.SIGINT, True, 130), (signal.SIGTERM, False, 143), (signal.SIGHUP, False, 129)],
-    ids=["ctrl-c-to-the-terminal-job", "sigterm-to-the-batch", "sighup-a-closed-terminal"],
+    [(signal.SIGINT, True, 130), (signal.SIGTERM, False, 143)],
+    ids=["ctrl-c-to-the-terminal-job", "sigterm-to-the-batch"],  # SIGHUP: tests/test_signals.py, on a lighter run
 )
 def test_an_interrupted_batch_says_what_it_finished_and_how_to_resume(tmp_path: Path, signal_number: int, whole_group: bool, exit_code: int) -> None:
     rows = 60
