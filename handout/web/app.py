@@ -22,6 +22,7 @@ from handout.service import Clinic
 from handout.web.list_pages import UPLOAD_DRAIN_LIMIT, ListPages
 from handout.web.lists import MAX_UPLOAD_BYTES
 from handout.web.pages import FrontDesk
+from handout.web.plan_pages import PlanPages
 from handout.web.security import LOOPBACK_NAMES, SIGN_IN_PATH, Guard, too_large_page
 
 FORM_BODY_LIMIT = 64 * 1024  # every form but the patient list's: a plan's fields are a few hundred bytes
@@ -35,6 +36,7 @@ async def forget_expired(desk: FrontDesk) -> None:
     while True:
         await asyncio.sleep(EXPIRY_CHECK_SECONDS)
         desk.plans.expire()
+        desk.drafts.expire()
         await run_in_threadpool(desk.lists.held.expire)  # removing a list's folder touches the disk
 
 
@@ -47,6 +49,7 @@ def create_app(
     """
     desk = desk or FrontDesk(clinic, data_dir, password=password)
     lists = ListPages(desk)
+    plans = PlanPages(desk)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -78,9 +81,13 @@ def create_app(
         Route("/leaflet", desk.leaflet, methods=["POST"]),
         Route("/plan", desk.plan_form, methods=["GET"]),
         Route("/plan", desk.plan, methods=["POST"]),
-        Route("/plans/{token}", desk.preview, methods=["GET"]),
-        Route("/plans/{token}/pdf", desk.plan_pdf, methods=["POST"]),
-        Route("/plans/{token}/email", desk.email, methods=["POST"]),
+        Route("/forms/{token}", desk.draft, methods=["GET"]),
+        Route("/plans/{token}", plans.preview, methods=["GET"]),
+        Route("/plans/{token}/change", plans.change, methods=["GET"]),
+        Route("/plans/{token}/pdf", plans.pdf, methods=["POST"]),
+        Route("/plans/{token}/email", plans.email, methods=["POST"]),
+        Route("/plans/{token}/sent", plans.sent, methods=["GET"]),
+        Route("/plans/{token}/state", plans.state, methods=["GET"]),
         Route("/lists", lists.upload_form, methods=["GET"]),
         Route("/lists", lists.upload, methods=["POST"]),
         Route("/lists/{token}", lists.show, methods=["GET"]),
