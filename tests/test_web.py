@@ -278,6 +278,123 @@ def test_a_bad_smtp_setting_is_a_clear_message_on_the_page(client: TestClient, m
     assert response.status_code == 422 and "HANDOUT_SMTP_SECURITY must be starttls, ssl or none" in response.text
 
 
+def wait_for_send(client: TestClient, location: str) -> str:
+    """How the plan's latest email ended."""
+    deadline = time.monotonic() + 30
+    while (state := client.get(f"{location}/state").json()["state"]) == "sending":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    return str(state)
+
+
+def test_reloading_the_result_or_posting_the_form_again_never_sends_a_second_email_only_send_again_does(client: TestClient, mail_server: SmtpServer) -> None:
+    location = make_plan(client, patient="Zoë Adams")
+    form = {"csrf": csrf(client), "email": "zoe@example.org", "protection": "password", "after": "0"}
+    first = client.post(f"{location}/email", data=form)
+    assert (first.status_code, first.headers["location"]) == (303, f"{location}/sent")
+    result = client.get(f"{location}/sent").text
+    password = shown_password(result)
+    for _ in range(3):  # Reload: the same page, the same password, nothing sent
+        again = client.get(f"{location}/sent").text
+        assert "<h1>Plan emailed</h1>" in again and shown_password(again) == password
+    # The browser posting the same form again (Back then resubmit, a double click, a form kept open): nothing sent.
+    for repost in (form, {key: value for key, value in form.items() if key != "after"}, {**form, "password": "Other-pass 99"}):
+        answer = client.post(f"{location}/email", data=repost)
+        assert (answer.status_code, answer.headers["location"]) == (303, f"{location}/sent")
+    assert len(mail_server.recorder.messages) == 1
+    # Both pages say it was already sent, and when; sending again is a button of its own.
+    assert re.search(r"It was already emailed to z…@example.org at \d\d:\d\d\. Send it again only if", result)
+    preview = client.get(location).text
+    assert re.search(r"Already emailed to z…@example.org at \d\d:\d\d", preview) and ">Send again</button>" in preview
+    after = re.search(r'name="after" value="(\d+)"', result).group(1)  # type: ignore[union-attr]
+    assert after == "1"
+    resent = submit(client, f"{location}/email", data={"csrf": csrf(client), "after": after, "same": "yes"})
+    assert "<h1>Plan emailed</h1>" in resent.text and "Before this" in resent.text and shown_password(resent.text) == password
+    assert mail_server.recorder.envelopes == [["zoe@example.org"], ["zoe@example.org"]]
+    for message in mail_server.recorder.messages:  # the second is the same plan with the same password
+        with pikepdf.open(io.BytesIO(attachment(message)), password=password) as opened:
+            assert len(opened.pages) >= 3
+    client.post(f"{location}/email", data={"csrf": csrf(client), "after": after, "same": "yes"})  # that Send again, posted again
+    assert len(mail_server.recorder.messages) == 2
+
+
+def test_a_mail_server_that_never_answers_holds_up_no_other_page_and_the_page_says_sending(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from handout.web import plan_pages
+
+    from smtp_server import SilentServer
+
+    silent = SilentServer()
+    for key, value in silent.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(plan_pages, "SEND_GRACE_SECONDS", 0.1)
+    location = make_plan(client)
+    answers: dict[str, Any] = {}
+    token = csrf(client)
+    sending = threading.Thread(target=lambda: answers.update(email=client.post(f"{location}/email", data={"csrf": token, "email": "jane@example.org", "protection": "consent"})))
+    sending.start()
+    try:
+        assert silent.accepted.wait(20), "handout never connected to the mail server"
+        # While the mail server holds the connection without a word, every other page answers: a form, a static
+        # file, another plan made (rendering is not queued behind the send), and the plan's own result page.
+        assert client.get("/plan").status_code == 200
+        assert client.get("/static/handout.css").status_code == 200
+        other = make_plan(client, patient="Ann Lee")
+        sending.join(20)
+        assert not sending.is_alive() and answers["email"].headers["location"] == f"{location}/sent"
+        page = client.get(f"{location}/sent").text
+        assert "<h1>Sending the plan</h1>" in page and "in progress since" in page and 'href="/plans/' in page
+        assert client.get(f"{location}/state").json() == {"state": "sending"}
+        # Posting again meanwhile starts no second send.
+        assert client.post(f"{location}/email", data={"csrf": token, "email": "jane@example.org", "protection": "consent", "after": "1", "same": "yes"}).status_code == 303
+        assert client.get(other).status_code == 200
+        assert not silent.client_gave_up.is_set()  # all of that while handout still waited on the mail server
+    finally:
+        silent.release()
+    assert wait_for_send(client, location) == "failed"
+    failed = client.get(f"{location}/sent").text
+    assert "<h1>The plan was not emailed</h1>" in failed and ">Try again</button>" in failed
+
+
+def test_change_this_plan_reopens_the_form_as_typed_and_the_changed_plan_replaces_it(client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HANDOUT_SMTP_HOST", raising=False)
+    typed = {
+        "patient": "Jane Doh", "clinician": "Sam Lee", "start_minutes": "12", "target_minutes": "25", "walks_per_week": "4", "weeks": "6",
+        "start_date": "2026-12-07", "language": "es", "qr_url": "https://example.org/walk", "large_print": "on", "with_article": "on",
+    }
+    location = make_plan(client, **typed)
+    assert f'href="{location}/change"' in client.get(location).text
+    form = client.get(f"{location}/change").text
+    assert "<h1>Change the walking plan</h1>" in form
+    for name in ("patient", "clinician", "start_minutes", "target_minutes", "walks_per_week", "weeks", "start_date", "qr_url"):
+        assert f'name="{name}" type=' in form and f'value="{typed[name]}"' in form, name
+    assert '<option value="es" selected>' in form and 'name="with_article" checked' in form and 'name="large_print" checked' in form
+    changes = re.search(r'name="changes" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+    assert location.endswith(changes)
+    corrected = client.post("/plan", data={"csrf": csrf(client), **typed, "patient": "Jane Doe", "changes": changes})
+    new = corrected.headers["location"]
+    assert new != location and "Walking plan for <strong>Jane Doe</strong>" in client.get(new).text
+    # The uncorrected plan now points to the changed one and cannot be emailed by mistake.
+    old = client.get(location).text
+    assert "This plan was changed" in old and f'href="{new}"' in old and 'action="' + location + '/email"' not in old
+    answer = client.post(f"{location}/email", data={"csrf": csrf(client), "email": "jane@example.org", "protection": "consent"})
+    assert answer.headers["location"] == location and not (tmp_path / "data" / "outbox").exists()
+    # A mistake on the changed form keeps the link to the plan it changes.
+    wrong = submit(client, "/plan", data={"csrf": csrf(client), **typed, "weeks": "40", "changes": changes})
+    assert f'name="changes" value="{changes}"' in wrong.text and 'value="Jane Doh"' in wrong.text
+
+
+def test_the_menu_marks_the_current_page(client: TestClient) -> None:
+    def marked(html: str) -> list[tuple[str, str]]:
+        return re.findall(r'<a href="(/[a-z]*)" aria-current="([a-z]+)">', html)
+
+    assert marked(client.get("/plan").text) == [("/plan", "page")]
+    assert marked(client.get("/lists").text) == [("/lists", "page")]
+    assert marked(client.get("/").text) == []
+    location = make_plan(client)
+    assert marked(client.get(location).text) == [("/plan", "true")]  # a plan's preview is under "New plan"
+    assert marked(submit(client, "/leaflet", data={"csrf": csrf(client), "paper": "a3"}).text) == [("/leaflet", "true")]
+
+
 def test_the_leaflet_page_downloads_and_opens_to_print_in_each_layout(client: TestClient) -> None:
     token = csrf(client, "/leaflet")
     response = client.post("/leaflet", data={"csrf": token, "paper": "letter", "language": "es", "layout": "trifold", "action": "print"})
