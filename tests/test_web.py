@@ -125,7 +125,11 @@ def test_a_post_without_the_right_csrf_token_changes_nothing_but_keeps_what_was_
 
 def test_another_host_name_is_refused_against_dns_rebinding(client: TestClient) -> None:
     refused = client.get("/plan", headers={"host": "evil.example:8400"})
-    assert refused.status_code == 400 and refused.text == "This address is not handout's: open it as http://127.0.0.1:8400/ instead."
+    assert refused.status_code == 400 and "This address is not handout's: open it as <a href='http://127.0.0.1:8400/'>http://127.0.0.1:8400/</a> instead." in refused.text
+    # In the site's style (the stylesheet, which holds nothing, is served to any host name), with a way home.
+    assert "<link rel='stylesheet' href='/static/handout.css'>" in refused.text and "Back to the front desk" in refused.text
+    assert client.get("/static/handout.css", headers={"host": "evil.example:8400"}).status_code == 200
+    assert client.get("/clinic/colours.css", headers={"host": "evil.example:8400"}).status_code == 400
     assert client.get("/plan", headers={"host": "localhost:8400"}).status_code == 200
 
 
@@ -531,13 +535,35 @@ def guarded(tmp_path: Path, clock: Clock) -> Iterator[TestClient]:
 def test_with_a_password_every_page_waits_for_sign_in(guarded: TestClient) -> None:
     for path in ("/", "/plan", "/lists", "/clinic", "/clinic/logo", "/plans/abc", "/no-such-page"):
         response = guarded.get(path)
-        assert (response.status_code, response.headers["location"]) == (303, "/sign-in"), path
+        assert (response.status_code, response.headers["location"]) == (303, "/sign-in" + (f"?next={path}" if path != "/" else "")), path
         assert response.headers["cache-control"] == "no-store" and "frame-ancestors 'none'" in response.headers["content-security-policy"]
     assert guarded.post("/plan", data={"patient": "Jane Doe"}).headers["location"] == "/sign-in"
     assert guarded.get("/static/handout.css").status_code == 200  # the sign-in page's look
     page = guarded.get("/sign-in")
     assert page.status_code == 200 and '<label for="password">Password</label>' in page.text
     assert 'autocomplete="current-password"' in page.text and 'href="/plan"' not in page.text  # no menu to pages it cannot open
+
+
+@pytest.mark.parametrize(
+    ("asked", "lands"),
+    [("/plan", "/plan"), ("/lists", "/lists"), ("//evil.example/plan", "/"), ("https://evil.example/", "/"), ("/\\evil.example", "/"), ("javascript:alert(1)", "/"), ("/sign-in", "/")],
+)
+def test_after_sign_in_back_to_the_page_asked_for_but_only_on_this_site(guarded: TestClient, asked: str, lands: str) -> None:
+    if asked in ("/plan", "/lists"):
+        assert guarded.get(asked).headers["location"] == f"/sign-in?next={asked}"
+    form = guarded.get("/sign-in", params={"next": asked}).text
+    assert (f'name="next" value="{asked}"' in form) == (lands != "/")  # only a local path is carried
+    wrong = guarded.post("/sign-in", data={"csrf": csrf(guarded, "/sign-in"), "password": "not it at all", "next": asked})
+    assert wrong.status_code == 303 and wrong.headers["location"] == "/sign-in?wrong=1" + (f"&next={lands}" if lands != "/" else "")
+    right = guarded.post("/sign-in", data={"csrf": csrf(guarded, "/sign-in"), "password": PASSWORD, "next": asked})
+    assert (right.status_code, right.headers["location"]) == (303, lands)
+
+
+def test_error_pages_have_the_sites_look_and_a_way_home(client: TestClient) -> None:
+    for path in ("/no-such-page", "/forms/no-such-form", "/plans/no-such-plan"):
+        page = client.get(path)
+        assert page.status_code == 404 and '<link rel="stylesheet" href="/static/handout.css">' in page.text, path
+        assert '<a href="/">Back to the front desk</a>' in page.text and '<nav aria-label="Main">' in page.text
 
 
 def test_signing_in_replaces_the_session_and_signing_out_ends_it(guarded: TestClient) -> None:
@@ -556,7 +582,7 @@ def test_signing_in_replaces_the_session_and_signing_out_ends_it(guarded: TestCl
     assert plan.status_code == 200 and 'action="/sign-out"' in plan.text
     assert guarded.get("/sign-in").headers["location"] == "/"
     assert guarded.post("/sign-out", data={"csrf": csrf(guarded)}).headers["location"] == "/sign-in"
-    assert guarded.get("/plan").headers["location"] == "/sign-in"
+    assert guarded.get("/plan").headers["location"] == "/sign-in?next=/plan"
 
 
 def test_wrong_guesses_queue_per_computer_and_never_hold_up_staff_at_another() -> None:
@@ -611,7 +637,7 @@ def test_a_sign_in_lasts_a_working_day(guarded: TestClient, clock: Clock) -> Non
     clock.now += SIGNED_IN_SECONDS - 1
     assert guarded.get("/plan").status_code == 200
     clock.now += 1
-    assert guarded.get("/plan").headers["location"] == "/sign-in"
+    assert guarded.get("/plan").headers["location"] == "/sign-in?next=/plan"
 
 
 def test_behind_a_tls_proxy_the_session_cookie_is_secure(guarded: TestClient) -> None:
@@ -680,7 +706,7 @@ def test_serve_with_a_password_listens_beyond_this_computer_warns_about_tls_and_
         # Another host name is fine here: the password, not the Host header, keeps others out.
         request = urllib.request.Request(f"http://127.0.0.1:{port}/plan", headers={"Host": "clinic-pc.example"})
         with urllib.request.urlopen(request, timeout=5) as response:
-            assert response.url.endswith("/sign-in")
+            assert response.url.endswith("/sign-in?next=/plan")
     finally:
         process.send_signal(signal.SIGTERM)  # as a service manager stops it (Ctrl-C is the browser tests' way)
         out, err = process.communicate(timeout=20)
@@ -844,9 +870,9 @@ SECURITY_HEADERS = ("content-security-policy", "x-content-type-options", "x-fram
 
 @pytest.mark.parametrize(
     ("path", "size", "chunked"),
-    [("/plan", 100 * 1024, False), ("/plan", 100 * 1024, True), ("/sign-in", 100 * 1024, False), ("/lists", 33 * 1024 * 1024, False), ("/lists", 33 * 1024 * 1024, True)],
+    [("/plan", 100 * 1024, False), ("/plan", 100 * 1024, True), ("/sign-in", 100 * 1024, False), ("/lists", 33 * 1024 * 1024, False), ("/lists", 33 * 1024 * 1024, True), ("/plans/x/email", 100 * 1024, False)],
 )
-def test_a_body_over_its_limit_gets_the_too_large_page_with_the_usual_headers(
+def test_a_body_over_its_limit_gets_the_too_large_page_naming_that_forms_limit(
     client: TestClient, caplog: pytest.LogCaptureFixture, path: str, size: int, chunked: bool
 ) -> None:
     body = b"csrf=x&patient=" + b"J" * size
@@ -857,7 +883,14 @@ def test_a_body_over_its_limit_gets_the_too_large_page_with_the_usual_headers(
 
     content: Any = pieces() if chunked else body
     response = client.post(path, content=content, headers={"content-type": "application/x-www-form-urlencoded"})
-    assert response.status_code == 413 and "<h1>Too much was sent</h1>" in response.text and "at most 2 MB" in response.text
+    limit = {
+        "/plan": "The plan form takes at most 64 KB",
+        "/sign-in": "The sign-in form takes at most 64 KB",
+        "/lists": "The patient list form takes at most 2 MB",
+        "/plans/x/email": "The email form takes at most 64 KB",
+    }[path]
+    assert response.status_code == 413 and "<h1>Too much was sent</h1>" in response.text and limit in response.text
+    assert "href='/static/handout.css'" in response.text and "<a href='/'>Back to the front desk</a>" in response.text
     assert all(header in response.headers for header in SECURITY_HEADERS)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
@@ -1092,6 +1125,7 @@ def test_a_bug_is_a_plain_page_with_the_usual_headers_and_only_its_type_in_the_l
     monkeypatch.setattr(desk.clinic, "plan", broken)
     response = client.post("/plan", data={"csrf": csrf(client), "patient": "Jane Doe"})
     assert response.status_code == 500 and "<h1>Something went wrong</h1>" in response.text and "Jane" not in response.text
+    assert "href='/static/handout.css'" in response.text and "<a href='/'>Back to the front desk</a>" in response.text  # the site's look, a way home
     assert response.headers["cache-control"] == "no-store" and response.headers["x-frame-options"] == "DENY"
     messages = [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR]
     assert messages == ["unexpected KeyError while handling POST /plan"]

@@ -69,6 +69,15 @@ def create_app(
     async def user_error(request: Request, exc: Exception) -> Response:
         return desk.page(request, "error.html.j2", 422, message=exc.message if isinstance(exc, HandoutError) else "")
 
+    def too_large(path: str) -> str:
+        """The 413 page for the form posted to `path`, naming that form's own limit."""
+        if path == "/lists":
+            return too_large_page("The patient list form", f"{MAX_UPLOAD_BYTES // (1024 * 1024)} MB (the CSV file and the form's other fields)")
+        form = {"/plan": "The plan form", "/leaflet": "The leaflet form", SIGN_IN_PATH: "The sign-in form"}.get(path, "This form")
+        if path.startswith("/plans/") and path.endswith("/email"):
+            form = "The email form"
+        return too_large_page(form, f"{FORM_BODY_LIMIT // 1024} KB (a plan's fields are a few hundred bytes)")
+
     routes = [
         Route("/", desk.home),
         Route(SIGN_IN_PATH, desk.sign_in_form, methods=["GET"]),
@@ -105,7 +114,7 @@ def create_app(
                 sessions=desk.sessions,
                 body_limit=FORM_BODY_LIMIT,
                 body_limits={"/lists": UPLOAD_DRAIN_LIMIT},
-                too_large=too_large_page(MAX_UPLOAD_BYTES // (1024 * 1024)),
+                too_large=too_large,
             )
         ],
         # Anything else (a bug) becomes a plain "something went wrong" page in Guard, logged by its type only.

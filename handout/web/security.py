@@ -9,10 +9,11 @@ import logging
 import secrets
 import time
 from collections.abc import Callable, Mapping
+from urllib.parse import quote
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 SESSION_COOKIE = "handout_session"
@@ -26,21 +27,22 @@ MAX_PARALLEL_ATTEMPTS = 4  # wrong guesses in all, at a second each, from howeve
 MAX_REMEMBERED_CLIENTS = 256
 SIGNED_IN_SECONDS = 12 * 60 * 60  # a clinic's working day; then the password is asked again
 
-# Plain HTML, not a template: it must show even when a brand's templates are what failed.
-SOMETHING_WENT_WRONG = (
-    "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Something went wrong</title></head>"
-    "<body><main><h1>Something went wrong</h1><p>Nothing was saved. Go back and try again.</p></main></body></html>"
-)
-
-
-def too_large_page(upload_megabytes: int) -> str:
-    """The page for a request over its limit. Plain HTML, as Guard answers before any page handler runs."""
+def plain_page(title: str, message: str, home: str = "/") -> str:
+    """A page Guard answers with itself: plain HTML in the site's style with a link home, not a template
+    (it must show even when a brand's templates are what failed, and before any page handler runs)."""
     return (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Too much was sent</title>"
-        "<link rel='stylesheet' href='/static/handout.css'></head><body><main id='main'><h1>Too much was sent</h1>"
-        f"<p>That form sent more than this page takes (a patient list may be at most {upload_megabytes} MB). Nothing was saved.</p>"
-        "<p><a href='/'>Back to the start</a></p></main></body></html>"
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' content='width=device-width, initial-scale=1'><title>{title}</title>"
+        "<link rel='stylesheet' href='/static/handout.css'></head><body><main id='main'>"
+        f"<h1>{title}</h1><p>{message}</p><p><a href='{home}'>Back to the front desk</a></p></main></body></html>"
     )
+
+
+SOMETHING_WENT_WRONG = plain_page("Something went wrong", "Nothing was saved. Go back and try again.")
+
+
+def too_large_page(form: str, limit: str) -> str:
+    """The page for a request over its limit, naming the form that was sent and its limit."""
+    return plain_page("Too much was sent", f"{form} takes at most {limit}, and more than that was sent. Nothing was saved.")
 
 
 class _BodyTooLarge(Exception):
@@ -151,13 +153,19 @@ class Guard:
     """
 
     def __init__(
-        self, app: ASGIApp, allowed_hosts: tuple[str, ...], sessions: Sessions, body_limit: int, body_limits: Mapping[str, int], too_large: str
+        self,
+        app: ASGIApp,
+        allowed_hosts: tuple[str, ...],
+        sessions: Sessions,
+        body_limit: int,
+        body_limits: Mapping[str, int],
+        too_large: Callable[[str], str],
     ) -> None:
         self.app = app
         self.allowed_hosts = allowed_hosts
         self.sessions = sessions
-        # How much a request may send, by path (`body_limit` for the rest): refused with the page below,
-        # with the same headers as every page, before or while it is read.
+        # How much a request may send, by path (`body_limit` for the rest): refused with the page
+        # `too_large` gives for the path (naming that form's limit), before or while it is read.
         self.body_limit = body_limit
         self.body_limits = body_limits
         self.too_large = too_large
@@ -184,16 +192,21 @@ class Guard:
         limit = self.body_limits.get(request.url.path, self.body_limit)
         host = request.headers.get("host", "").lower()
         name = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0] + "]"
-        if self.allowed_hosts and name not in self.allowed_hosts:
+        # The stylesheet is served to any host name (it holds nothing), so the refusal below has the site's look.
+        if self.allowed_hosts and name not in self.allowed_hosts and not request.url.path.startswith("/static/"):
             route = "(another host name)"
             port = (scope.get("server") or ("", 8400))[1]
-            await PlainTextResponse(f"This address is not handout's: open it as http://127.0.0.1:{port}/ instead.", status_code=400)(scope, receive, send_secured)
+            home = f"http://127.0.0.1:{port}/"
+            page = plain_page("Open handout at its own address", f"This address is not handout's: open it as <a href='{home}'>{home}</a> instead.", home)
+            await HTMLResponse(page, status_code=400)(scope, receive, send_secured)
         elif not self._open_to_all(request.url.path) and not self.sessions.signed_in(self.sessions.session_id(request)):
             route = "(before sign-in)"
-            await RedirectResponse(SIGN_IN_PATH, status_code=303)(scope, receive, send_secured)
+            # Back to the page asked for after signing in: its path only (never a query, which could hold what was typed).
+            wanted = request.url.path if request.method == "GET" and request.url.path != "/" else ""
+            await RedirectResponse(SIGN_IN_PATH + (f"?next={quote(wanted, safe='/')}" if wanted else ""), status_code=303)(scope, receive, send_secured)
         elif (length := _content_length(request)) is not None and length > limit:
             route = "(over its size limit)"  # refused before routing: the route is not known yet
-            await HTMLResponse(self.too_large, status_code=413)(scope, receive, send_secured)
+            await HTMLResponse(self.too_large(request.url.path), status_code=413)(scope, receive, send_secured)
         else:
             received = 0
 
@@ -209,7 +222,7 @@ class Guard:
                 await self.app(scope, receive_limited, send_secured)
             except _BodyTooLarge:
                 if status == 0:
-                    await HTMLResponse(self.too_large, status_code=413)(scope, receive, send_secured)
+                    await HTMLResponse(self.too_large(request.url.path), status_code=413)(scope, receive, send_secured)
             except Exception as exc:
                 log.error("unexpected %s while handling %s %s", type(exc).__name__, request.method, route_path(request))
                 if status == 0:  # nothing sent yet: the page can still say so
