@@ -537,7 +537,8 @@ def test_with_a_password_every_page_waits_for_sign_in(guarded: TestClient) -> No
         response = guarded.get(path)
         assert (response.status_code, response.headers["location"]) == (303, "/sign-in" + (f"?next={path}" if path != "/" else "")), path
         assert response.headers["cache-control"] == "no-store" and "frame-ancestors 'none'" in response.headers["content-security-policy"]
-    assert guarded.post("/plan", data={"patient": "Jane Doe"}).headers["location"] == "/sign-in"
+    assert guarded.post("/plan", data={"patient": "Jane Doe"}).headers["location"].startswith("/sign-in?next=/forms/")  # kept for after sign-in
+    assert guarded.post("/sign-out", data={}).headers["location"] == "/sign-in"
     assert guarded.get("/static/handout.css").status_code == 200  # the sign-in page's look
     page = guarded.get("/sign-in")
     assert page.status_code == 200 and '<label for="password">Password</label>' in page.text
@@ -557,6 +558,33 @@ def test_after_sign_in_back_to_the_page_asked_for_but_only_on_this_site(guarded:
     assert wrong.status_code == 303 and wrong.headers["location"] == "/sign-in?wrong=1" + (f"&next={lands}" if lands != "/" else "")
     right = guarded.post("/sign-in", data={"csrf": csrf(guarded, "/sign-in"), "password": PASSWORD, "next": asked})
     assert (right.status_code, right.headers["location"]) == (303, lands)
+
+
+def test_a_form_posted_after_the_sign_in_ended_keeps_what_was_typed_for_after_signing_in(guarded: TestClient, clock: Clock) -> None:
+    assert guarded.post("/sign-in", data={"csrf": csrf(guarded, "/sign-in"), "password": PASSWORD}).status_code == 303
+    token = csrf(guarded, "/plan")
+    clock.now += SIGNED_IN_SECONDS  # the sign-in ends while the form is being filled in
+    posted = guarded.post("/plan", data={"csrf": token, "patient": "Jane Doe", "weeks": "7", "clinician": "Sam Lee"})
+    location = posted.headers["location"]
+    assert posted.status_code == 303 and re.fullmatch(r"/sign-in\?next=/forms/[A-Za-z0-9_-]{24}", location) and "Jane" not in location
+    page = guarded.get(location).text
+    back = re.search(r'name="next" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    another = TestClient(guarded.app, base_url="http://clinic-pc.example:8400", follow_redirects=False)  # another browser, signed in
+    assert another.post("/sign-in", data={"csrf": csrf(another, "/sign-in"), "password": PASSWORD, "next": back}).headers["location"] == back
+    assert another.get(back).status_code == 404  # what was typed is only for the browser it was typed in
+    signed = guarded.post("/sign-in", data={"csrf": csrf(guarded, "/sign-in"), "password": PASSWORD, "next": back})
+    assert signed.headers["location"] == back
+    form = guarded.get(back).text
+    assert "Your sign-in had ended, so nothing was done." in form and 'value="Jane Doe"' in form and 'value="7"' in form and 'value="Sam Lee"' in form
+
+
+def test_forms_kept_for_people_not_signed_in_are_bounded(guarded: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from handout.web import pages
+
+    monkeypatch.setattr(pages, "MAX_KEPT_BEFORE_SIGN_IN", 3)
+    answers = [guarded.post("/plan", data={"patient": "x" * 1000}).headers["location"] for _ in range(5)]
+    assert [a.startswith("/sign-in?next=/forms/") for a in answers] == [True, True, True, False, False]
+    assert answers[3:] == ["/sign-in", "/sign-in"]
 
 
 def test_error_pages_have_the_sites_look_and_a_way_home(client: TestClient) -> None:

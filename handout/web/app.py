@@ -115,6 +115,7 @@ def create_app(
                 body_limit=FORM_BODY_LIMIT,
                 body_limits={"/lists": UPLOAD_DRAIN_LIMIT},
                 too_large=too_large,
+                keep_form=desk.keep_form,
             )
         ],
         # Anything else (a bug) becomes a plain "something went wrong" page in Guard, logged by its type only.

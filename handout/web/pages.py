@@ -57,6 +57,9 @@ PLAN_FIELDS = ("patient", "clinician", "start_minutes", "target_minutes", "walks
 LEAFLET_FIELDS = ("paper", "qr_url", "language", "layout", "large_print")
 PLAN_GONE = "This plan is no longer here: plans are kept for 30 minutes. Make it again."
 FORM_GONE = "This form is no longer here: forms sent back for a correction are kept for 30 minutes. Start again from the menu."
+SIGNED_OUT = "Your sign-in had ended, so nothing was done. What you typed is below: check it and send it again."
+MAX_SIGN_IN_HANDOVERS = 1024
+MAX_KEPT_BEFORE_SIGN_IN = 200  # forms held in all when one more would be kept for someone not signed in (each at most 64 KB)
 FORM_EXPIRED = (
     "This form had expired (the page was open a long time, or handout was restarted), so nothing was done. "
     "What you typed is below: check it and send it again."
@@ -114,6 +117,8 @@ class FrontDesk:
         self.drafts: ExpiringStore[Draft] = ExpiringStore(clock=self.plans.clock)
         self.lists = lists or PatientLists(clinic, data_dir, today)
         self.clinicians: dict[str, str] = {}  # session id → the clinician's name, remembered for the session
+        # New session id → the one before sign-in, so a form kept when the sign-in ended opens after signing in again.
+        self.signed_in_from: dict[str, str] = {}
         self.env = clinic.renderer(False).env
         self.workers = Workers()
         # How each kind of form is shown again from a draft; the plan and list pages add theirs.
@@ -206,9 +211,26 @@ class FrontDesk:
     async def draft(self, request: Request) -> Response:
         """A form sent back: shown with its problems (status 422) or its notice, as often as the page is reloaded."""
         draft = self.drafts.get(request.path_params["token"])
-        if draft is None or draft.sid != self.sessions.session_id(request) or draft.kind not in self.draft_pages:
+        sid = self.sessions.session_id(request)
+        if draft is None or draft.sid not in (sid, self.signed_in_from.get(sid)) or draft.kind not in self.draft_pages:
             return self.gone(request, FORM_GONE)
         return self.draft_pages[draft.kind](request, draft, 422 if draft.problems or draft.error else 200)
+
+    async def keep_form(self, request: Request) -> Response | None:
+        """A form posted after the sign-in ended: kept as typed, with the way to sign in and come back to it (Guard asks)."""
+        path = request.url.path
+        kinds = {"/plan": ("plan", PLAN_FIELDS), "/leaflet": ("leaflet", LEAFLET_FIELDS)}
+        token = path.split("/")[2] if path.startswith("/plans/") and path.endswith("/email") and path.count("/") == 3 else ""
+        kind, fields = ("email", ("email", "protection")) if token else kinds.get(path, ("", ()))
+        if not kind or len(self.drafts) >= MAX_KEPT_BEFORE_SIGN_IN:
+            return None  # anyone can post before signing in: what is kept for them is bounded
+        form = await self.form_fields(request)
+        values = {name: form.get(name, "") for name in fields if name != "changes"}
+        sid = self.sessions.session_id(request)
+        draft = Draft(kind, sid, values, notice=SIGNED_OUT, token=token or form.get("changes", ""))
+        response = RedirectResponse(f"{SIGN_IN_PATH}?next=/forms/{self.drafts.put(draft)}", status_code=303)
+        self.sessions.keep(response, sid, request)
+        return response
 
     # -- pages ---------------------------------------------------------------
 
@@ -233,6 +255,9 @@ class FrontDesk:
         if sid is None:
             # Redirected too, so Back and Reload never post the password again.
             return RedirectResponse(f"{SIGN_IN_PATH}?wrong=1" + (f"&next={quote(then, safe='/')}" if then != "/" else ""), status_code=303)
+        if len(self.signed_in_from) >= MAX_SIGN_IN_HANDOVERS:
+            self.signed_in_from.clear()  # only minutes matter: a form kept at the sign-in page waits 30 at most
+        self.signed_in_from[sid] = self.sessions.session_id(request)
         response = RedirectResponse(then, status_code=303)
         self.sessions.keep(response, sid, request)
         return response

@@ -8,7 +8,7 @@ import hmac
 import logging
 import secrets
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import quote
 
 from starlette.datastructures import MutableHeaders
@@ -160,6 +160,7 @@ class Guard:
         body_limit: int,
         body_limits: Mapping[str, int],
         too_large: Callable[[str], str],
+        keep_form: Callable[[Request], Awaitable[Response | None]] | None = None,
     ) -> None:
         self.app = app
         self.allowed_hosts = allowed_hosts
@@ -169,6 +170,9 @@ class Guard:
         self.body_limit = body_limit
         self.body_limits = body_limits
         self.too_large = too_large
+        # A form posted after the sign-in ended: kept by the pages (what was typed, never in a URL), which answer
+        # with the way to sign in and come back to it; None when it is not a form they keep.
+        self.keep_form = keep_form
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -203,7 +207,10 @@ class Guard:
             route = "(before sign-in)"
             # Back to the page asked for after signing in: its path only (never a query, which could hold what was typed).
             wanted = request.url.path if request.method == "GET" and request.url.path != "/" else ""
-            await RedirectResponse(SIGN_IN_PATH + (f"?next={quote(wanted, safe='/')}" if wanted else ""), status_code=303)(scope, receive, send_secured)
+            kept = None
+            if request.method == "POST" and self.keep_form is not None and (length := _content_length(request)) is not None and length <= limit:
+                kept = await self.keep_form(Request(scope, receive))
+            await (kept or RedirectResponse(SIGN_IN_PATH + (f"?next={quote(wanted, safe='/')}" if wanted else ""), status_code=303))(scope, receive, send_secured)
         elif (length := _content_length(request)) is not None and length > limit:
             route = "(over its size limit)"  # refused before routing: the route is not known yet
             await HTMLResponse(self.too_large(request.url.path), status_code=413)(scope, receive, send_secured)

@@ -56,6 +56,12 @@ class ExpiringStore(Generic[T]):
         self._expired(gone)
         return None if held is None else held.value
 
+    def __len__(self) -> int:
+        """How many values are held now (expired ones are dropped first)."""
+        self.expire()
+        with self._lock:
+            return len(self._held)
+
     def renew(self, token: str) -> None:
         """Start the token's lifetime again (a list's plans are kept 30 minutes from when they are made, not uploaded)."""
         with self._lock:
