@@ -236,8 +236,8 @@ def test_served_beyond_this_computer_every_page_waits_for_the_password(tmp_path:
         password = driver.find_element(By.ID, "password")  # type: ignore[attr-defined]
         password.send_keys("Front-desk 2026")
         password.submit()
-        WebDriverWait(driver, 10).until(lambda d: d.current_url.rstrip("/") == url)
-        driver.get(url + "/plan")  # type: ignore[attr-defined]
+        # Back to the page first asked for, kept through the wrong password.
+        WebDriverWait(driver, 10).until(lambda d: d.current_url == url + "/plan")
         assert driver.find_element(By.TAG_NAME, "h1").text == "New walking plan"  # type: ignore[attr-defined]
         no_violations(driver, "plan form, signed in")
         driver.find_element(By.CSS_SELECTOR, "form.sign-out button").click()  # type: ignore[attr-defined]
@@ -298,7 +298,9 @@ def test_reload_back_and_forward_never_send_again_or_ask_to_resubmit_and_change_
         password = driver.find_element(By.CSS_SELECTOR, "p.password").text  # type: ignore[attr-defined]
         assert len(list(outbox.glob("*.eml"))) == 1
         no_violations(driver, "saved, not sent yet")
+        driver.set_window_size(1280, 1500)  # type: ignore[attr-defined]  # the whole page: where it is, how to send it, the password
         driver.save_screenshot(str(tmp_path / "web-plan-saved.png"))  # type: ignore[attr-defined]
+        driver.set_window_size(1280, 900)  # type: ignore[attr-defined]
         for _ in range(2):
             driver.refresh()  # type: ignore[attr-defined]
             WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.readyState") == "complete")
@@ -339,6 +341,7 @@ def test_reload_back_and_forward_never_send_again_or_ask_to_resubmit_and_change_
         WebDriverWait(driver, 10).until(lambda d: "/plans/" in d.current_url and d.current_url != preview)
         assert "Walking plan for Zoe Adams" in driver.find_element(By.CSS_SELECTOR, ".whose").text  # type: ignore[attr-defined]
         no_violations(driver, "changed plan preview")
+        driver.set_window_size(1280, 1700)  # type: ignore[attr-defined]  # whose plan, as printed, "Change this plan" and the email form
         driver.save_screenshot(str(tmp_path / "web-plan-preview.png"))  # type: ignore[attr-defined]
         driver.get(preview)  # type: ignore[attr-defined]
         assert "This plan was changed" in driver.find_element(By.TAG_NAME, "main").text  # type: ignore[attr-defined]
