@@ -835,6 +835,25 @@ def test_a_list_is_made_into_a_zip_of_plans_and_the_to_print_file_and_emails_go_
     assert job is not None and sorted(p.name for p in job.folder.iterdir()) == ["walking-plans.zip"]  # the uploaded CSV is gone too
 
 
+def test_a_lists_results_say_why_a_row_is_to_print_and_which_rows_were_never_tried(client: TestClient) -> None:
+    from handout.batch import BatchResult
+    from handout.delivery import NOT_TRIED
+    from handout.web.list_results import in_page_words, outcomes
+
+    page = run_list(client, upload(client, "name,patient_id,email,consent_email\nJane Doe,P1,jane@example.org,no\nAnn Lee,P2,,\n"))
+    assert '<th scope="row">To print: an email address but no consent to unencrypted email (consent_email)</th><td>1</td><td>P1 (row 2)</td>' in page
+    assert '<th scope="row">To print: no email address</th><td>1</td><td>P2 (row 3)</td>' in page
+    # The mail server stopped answering at row 2: rows 3 and 4 were never tried, and the page says so (not "Failed 3").
+    stopped = f"{NOT_TRIED}P1 (row 2); run the batch again to send it"
+    result = BatchResult(failed=[(2, "not sent: the server closed the connection"), (3, stopped), (4, stopped)], patient_ids={2: "P1", 3: "P2", 4: "P3"})
+    lines = {line.what: (line.count, line.rows) for line in outcomes(result, True)}
+    assert lines["Failed"] == (1, "P1 (row 2)")
+    assert lines["Not tried: the mail server had stopped answering (make the list again to send them)"] == (2, "P2 (row 3), P3 (row 4)")
+    assert in_page_words(stopped) == (
+        "not tried: the mail server had stopped answering at P1 (row 2); upload the list again and make its plans to send it (nobody is emailed twice)"
+    )
+
+
 def test_the_same_list_run_twice_emails_nobody_twice(client: TestClient, mail_server: SmtpServer) -> None:
     text = "name,patient_id,email,consent_email\nJane Doe,P1,jane@example.org,yes\nAnn Lee,P2,ann@example.org,yes\n"
     first = upload(client, text)
