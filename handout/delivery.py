@@ -21,7 +21,6 @@ from handout.outbox import write_new_outbox_file, write_outbox
 from handout.patients import PatientRow
 from handout.smtp import NotDelivered, PermanentFailure, RecipientDeferred, SmtpSender, SmtpSettings, TemporaryFailure
 
-
 # How a row's reason starts when its email was never tried: the mail server had stopped answering at an earlier row.
 NOT_TRIED = "not sent: the mail server became unavailable at "
 

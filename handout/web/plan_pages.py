@@ -37,10 +37,6 @@ class PlanPages:
         token = request.path_params["token"]
         return token, self.desk.plans.get(token)
 
-    def whose(self, held: HeldPlan) -> dict[str, str]:
-        """Who the plan is for and from, for the pages that show it (they are no-store)."""
-        return {"patient": held.order.patient.name, "clinician": held.order.patient.clinician}
-
     # -- the preview -----------------------------------------------------------
 
     async def preview(self, request: Request) -> Response:
@@ -66,7 +62,8 @@ class PlanPages:
             problems=draft.problems if draft else None,
             error=draft.error if draft else None,
             notice=draft.notice if draft else None,
-            **self.whose(held),
+            patient=held.order.patient.name,  # whose plan it is, on the pages that show it (they are no-store)
+            clinician=held.order.patient.clinician,
         )
 
     def email_draft(self, request: Request, draft: Draft, status: int) -> Response:
@@ -176,7 +173,8 @@ class PlanPages:
             after=len(attempts),
             outbox=str(self.desk.data_dir / "outbox"),
             replaced_by=held.sending.replaced_by,
-            **self.whose(held),
+            patient=held.order.patient.name,  # whose plan it is, on the pages that show it (they are no-store)
+            clinician=held.order.patient.clinician,
         )
 
     async def state(self, request: Request) -> Response:
