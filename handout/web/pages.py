@@ -222,7 +222,7 @@ class FrontDesk:
         kinds = {"/plan": ("plan", PLAN_FIELDS), "/leaflet": ("leaflet", LEAFLET_FIELDS)}
         token = path.split("/")[2] if path.startswith("/plans/") and path.endswith("/email") and path.count("/") == 3 else ""
         kind, fields = ("email", ("email", "protection")) if token else kinds.get(path, ("", ()))
-        if not kind or len(self.drafts) >= MAX_KEPT_BEFORE_SIGN_IN:
+        if not kind or self.drafts.count() >= MAX_KEPT_BEFORE_SIGN_IN:
             return None  # anyone can post before signing in: what is kept for them is bounded
         form = await self.form_fields(request)
         values = {name: form.get(name, "") for name in fields if name != "changes"}

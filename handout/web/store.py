@@ -56,7 +56,7 @@ class ExpiringStore(Generic[T]):
         self._expired(gone)
         return None if held is None else held.value
 
-    def __len__(self) -> int:
+    def count(self) -> int:
         """How many values are held now (expired ones are dropped first)."""
         self.expire()
         with self._lock:
