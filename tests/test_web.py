@@ -605,7 +605,10 @@ def test_signing_in_replaces_the_session_and_signing_out_ends_it(guarded: TestCl
     wrong = submit(guarded, "/sign-in", data={"csrf": token, "password": "front-desk 2026"})
     assert wrong.status_code == 422 and field_errors(wrong.text) == {"password": "Password is not right: type it again"}
     assert 'aria-describedby="password-error"' in wrong.text and PASSWORD not in wrong.text
-    assert guarded.post("/sign-in", data={"password": PASSWORD}).status_code == 403  # no CSRF token
+    expired = guarded.post("/sign-in", data={"password": PASSWORD, "next": "/lists"})  # no CSRF token: nothing done, the form again
+    assert (expired.status_code, expired.headers["location"]) == (303, "/sign-in?expired=1&next=/lists")
+    assert "The sign-in form had expired: type the password again." in guarded.get(expired.headers["location"]).text
+    assert guarded.get("/plan").headers["location"] == "/sign-in?next=/plan"  # (still not signed in)
     right = guarded.post("/sign-in", data={"csrf": token, "password": PASSWORD})
     assert (right.status_code, right.headers["location"]) == (303, "/")
     cookie = right.headers["set-cookie"]

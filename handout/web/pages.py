@@ -242,19 +242,21 @@ class FrontDesk:
         if self.sessions.signed_in(self.sessions.session_id(request)):
             return RedirectResponse(then, status_code=303)
         problems = FormProblems([FieldProblem("password", "Password is not right: type it again")]) if request.query_params.get("wrong") else None
-        return self.page(request, "sign-in.html.j2", 422 if problems else 200, problems=problems, next=then)
+        notice = "The sign-in form had expired: type the password again." if request.query_params.get("expired") else None
+        return self.page(request, "sign-in.html.j2", 422 if problems else 200, problems=problems, notice=notice, next=then)
 
     async def sign_in(self, request: Request) -> Response:
         form = await self.form_fields(request)
         then = local_path(form.get("next", ""))
+        back = f"&next={quote(then, safe='/')}" if then != "/" else ""
         if not self.token_ok(request, form):
-            return self.refused(request)
+            return RedirectResponse(f"{SIGN_IN_PATH}?expired=1{back}", status_code=303)
         if not self.sessions.sign_in_required:
             return RedirectResponse(then, status_code=303)
         sid = await self.sessions.sign_in(form.get("password", ""), request.client.host if request.client else "")
         if sid is None:
             # Redirected too, so Back and Reload never post the password again.
-            return RedirectResponse(f"{SIGN_IN_PATH}?wrong=1" + (f"&next={quote(then, safe='/')}" if then != "/" else ""), status_code=303)
+            return RedirectResponse(f"{SIGN_IN_PATH}?wrong=1{back}", status_code=303)
         if len(self.signed_in_from) >= MAX_SIGN_IN_HANDOVERS:
             self.signed_in_from.clear()  # only minutes matter: a form kept at the sign-in page waits 30 at most
         self.signed_in_from[sid] = self.sessions.session_id(request)
