@@ -808,6 +808,9 @@ def test_a_list_is_made_into_a_zip_of_plans_and_the_to_print_file_and_emails_go_
     location = upload(client, LIST, language="es")
     done = run_list(client, location)
     assert "Patient list done" in done and "Emails in the outbox" in done and "P1 (row 2)" in done
+    # Saved, not sent: where, and how to send them from the clinic's mail program.
+    assert "<strong>Saved, not sent yet.</strong> The 1 email is saved in the outbox folder" in done
+    assert f'<code id="outbox-folder">{tmp_path / "data" / "outbox"}</code>' in done and "Resend This Message" in done
     # Rows skipped for a problem in the row are not called failed; a row to print says why it is not emailed.
     assert re.search(r'<th scope="row">Skipped: a problem in the row \(not made\)</th><td>3</td><td>P3 \(row 4\), P4 \(row 5\), P5 \(row 6\)</td>', done)
     assert re.search(r'<th scope="row">To print: no email address</th><td>1</td><td>P2 \(row 3\)</td>', done)
