@@ -584,9 +584,9 @@ def test_a_form_posted_after_the_sign_in_ended_keeps_what_was_typed_for_after_si
 
 
 def test_forms_kept_for_people_not_signed_in_are_bounded(guarded: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    from handout.web import pages
+    from handout.web import forms
 
-    monkeypatch.setattr(pages, "MAX_KEPT_BEFORE_SIGN_IN", 3)
+    monkeypatch.setattr(forms, "MAX_KEPT_BEFORE_SIGN_IN", 3)
     answers = [guarded.post("/plan", data={"patient": "x" * 1000}).headers["location"] for _ in range(5)]
     assert [a.startswith("/sign-in?next=/forms/") for a in answers] == [True, True, True, False, False]
     assert answers[3:] == ["/sign-in", "/sign-in"]

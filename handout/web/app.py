@@ -36,7 +36,7 @@ async def forget_expired(desk: FrontDesk) -> None:
     while True:
         await asyncio.sleep(EXPIRY_CHECK_SECONDS)
         desk.plans.expire()
-        desk.drafts.expire()
+        desk.forms.drafts.expire()
         await run_in_threadpool(desk.lists.held.expire)  # removing a list's folder touches the disk
 
 
@@ -90,7 +90,7 @@ def create_app(
         Route("/leaflet", desk.leaflet, methods=["POST"]),
         Route("/plan", desk.plan_form, methods=["GET"]),
         Route("/plan", desk.plan, methods=["POST"]),
-        Route("/forms/{token}", desk.draft, methods=["GET"]),
+        Route("/forms/{token}", desk.forms.show, methods=["GET"]),
         Route("/plans/{token}", plans.preview, methods=["GET"]),
         Route("/plans/{token}/change", plans.change, methods=["GET"]),
         Route("/plans/{token}/pdf", plans.pdf, methods=["POST"]),
@@ -115,7 +115,7 @@ def create_app(
                 body_limit=FORM_BODY_LIMIT,
                 body_limits={"/lists": UPLOAD_DRAIN_LIMIT},
                 too_large=too_large,
-                keep_form=desk.keep_form,
+                keep_form=desk.forms.keep_unsigned,
             )
         ],
         # Anything else (a bug) becomes a plain "something went wrong" page in Guard, logged by its type only.

@@ -17,9 +17,10 @@ from handout.checks import text_encoding
 from handout.errors import HandoutError
 from handout.i18n import checked_language
 from handout.service import FieldProblem, FormProblems, check_field
+from handout.web.forms import FORM_EXPIRED, Draft
 from handout.web.list_results import ZIP_NAME, in_page_words, outcomes, row_label
 from handout.web.lists import LIST_LABEL, MAX_ROWS, MAX_UPLOAD_BYTES, TOO_LARGE, ListJob, ListReading, RunState
-from handout.web.pages import FORM_EXPIRED, Draft, FrontDesk
+from handout.web.pages import FrontDesk
 from handout.web.security import CSRF_FIELD
 
 LIST_GONE = "This patient list is no longer here: lists are kept for 30 minutes. Upload it again (plans already emailed are not sent twice)."
@@ -37,7 +38,7 @@ class ListPages:
     def __init__(self, desk: FrontDesk) -> None:
         self.desk = desk
         self.lists = desk.lists
-        desk.draft_pages.update({"list": self.upload_draft, "list-run": self.run_draft})
+        desk.forms.pages.update({"list": self.upload_draft, "list-run": self.run_draft})
 
     def upload_page(self, request: Request, status: int = 200, values: Mapping[str, str] | None = None, problems: FormProblems | None = None, notice: str | None = None) -> Response:
         return self.desk.page(
@@ -66,18 +67,18 @@ class ListPages:
     async def upload(self, request: Request) -> Response:
         body = await _bounded_body(request)
         if body is None:
-            return self.desk.send_back(request, "list", {}, FormProblems([FieldProblem("patients_csv", TOO_LARGE)]))
+            return self.desk.forms.send_back(request, "list", {}, FormProblems([FieldProblem("patients_csv", TOO_LARGE)]))
         try:
             async with Request(request.scope, _replay(body)).form(max_files=1, max_fields=10) as form:
                 values = {key: value for key, value in form.items() if isinstance(value, str) and key != CSRF_FIELD}
                 if not self.desk.token_ok(request, form):
                     # The file cannot be kept (it is not read): the other choices are, with the file to choose again.
-                    return self.desk.send_back(request, "list", values, notice=FORM_EXPIRED + " Choose the file again.")
+                    return self.desk.forms.send_back(request, "list", values, notice=FORM_EXPIRED + " Choose the file again.")
                 upload = form.get("patients_csv")
                 chosen = isinstance(upload, UploadFile) and bool(upload.filename)
                 data = await upload.read(MAX_UPLOAD_BYTES + 1) if isinstance(upload, UploadFile) else b""
         except (MultiPartException, HTTPException):  # Starlette reports a malformed multipart body as a 400
-            return self.desk.send_back(request, "list", {}, FormProblems([FieldProblem("patients_csv", f"{LIST_LABEL} could not be read from the form: choose the file again")]))
+            return self.desk.forms.send_back(request, "list", {}, FormProblems([FieldProblem("patients_csv", f"{LIST_LABEL} could not be read from the form: choose the file again")]))
         problems: list[FieldProblem] = []
         if not chosen:
             problems.append(FieldProblem("patients_csv", f"{LIST_LABEL}: choose the CSV file your practice system exported"))
@@ -91,7 +92,7 @@ class ListPages:
             except HandoutError as exc:
                 problems.append(FieldProblem("patients_csv", exc.message))
         if problems:
-            return self.desk.send_back(request, "list", values, FormProblems(problems))
+            return self.desk.forms.send_back(request, "list", values, FormProblems(problems))
         # POST, then redirect, then GET: the list's address is a random token.
         return RedirectResponse(f"/lists/{list_token}", status_code=303)
 
@@ -141,11 +142,11 @@ class ListPages:
         if job is None:
             return self.desk.gone(request, LIST_GONE)
         if not self.desk.token_ok(request, form):
-            return self.desk.send_back(request, "list-run", {}, notice=FORM_EXPIRED, token=token)
+            return self.desk.forms.send_back(request, "list-run", {}, notice=FORM_EXPIRED, token=token)
         try:
             self.lists.start(token, job, form.get("delivery") == "send", os.environ)
         except HandoutError as exc:
-            return self.desk.send_back(request, "list-run", {}, error=exc.message, token=token)
+            return self.desk.forms.send_back(request, "list-run", {}, error=exc.message, token=token)
         return RedirectResponse(f"/lists/{token}", status_code=303)
 
     async def progress(self, request: Request) -> Response:

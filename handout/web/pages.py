@@ -29,6 +29,7 @@ from handout.service import (
     qr_address,
 )
 from handout.templating import render_template
+from handout.web.forms import FORM_EXPIRED, Draft, FormKeeper
 from handout.web.lists import PatientLists
 from handout.web.security import CSRF_FIELD, SIGN_IN_PATH, Sessions
 from handout.web.sending import PlanSending, new_password  # noqa: F401  (new_password: the page's generated PDF passwords)
@@ -56,16 +57,6 @@ WEB_LABELS = {
 PLAN_FIELDS = ("patient", "clinician", "start_minutes", "target_minutes", "walks_per_week", "weeks", "start_date", "language", "qr_url", "large_print", "with_article")
 LEAFLET_FIELDS = ("paper", "qr_url", "language", "layout", "large_print")
 PLAN_GONE = "This plan is no longer here: plans are kept for 30 minutes. Make it again."
-FORM_GONE = "This form is no longer here: forms sent back for a correction are kept for 30 minutes. Start again from the menu."
-SIGNED_OUT = "Your sign-in had ended, so nothing was done. What you typed is below: check it and send it again."
-MAX_SIGN_IN_HANDOVERS = 1024
-MAX_KEPT_BEFORE_SIGN_IN = 200  # forms held in all when one more would be kept for someone not signed in (each at most 64 KB)
-FORM_EXPIRED = (
-    "This form had expired (the page was open a long time, or handout was restarted), so nothing was done. "
-    "What you typed is below: check it and send it again."
-)
-
-
 @dataclass(frozen=True)
 class HeldPlan:
     """A made plan waiting on the preview page: the form it came from, its order, its PDF, and its summary and weekly table as printed."""
@@ -76,25 +67,6 @@ class HeldPlan:
     summary: str
     table: tuple[tuple[str, ...], ...]
     sending: PlanSending = field(default_factory=PlanSending, compare=False)
-
-
-@dataclass(frozen=True)
-class Draft:
-    """A form sent back (a mistake to correct, or a session that ended): what was typed, shown again by GET /forms/{token}.
-
-    Posts always answer with a redirect, so Back, Forward and Reload never send a form again.
-    """
-
-    kind: str  # which form: "plan", "leaflet", "email", "list", "list-run"
-    sid: str  # the session it was typed in: another browser cannot open it
-    values: Mapping[str, str]
-    problems: FormProblems | None = None
-    error: str | None = None
-    notice: str | None = None
-    token: str = ""  # the plan or list the form belongs to
-
-
-DraftPage = Callable[[Request, Draft, int], Response]
 
 
 class FrontDesk:
@@ -114,15 +86,12 @@ class FrontDesk:
         self.today = today
         self.sessions = Sessions(password)
         self.plans: ExpiringStore[HeldPlan] = store or ExpiringStore()
-        self.drafts: ExpiringStore[Draft] = ExpiringStore(clock=self.plans.clock)
         self.lists = lists or PatientLists(clinic, data_dir, today)
         self.clinicians: dict[str, str] = {}  # session id → the clinician's name, remembered for the session
-        # New session id → the one before sign-in, so a form kept when the sign-in ended opens after signing in again.
-        self.signed_in_from: dict[str, str] = {}
         self.env = clinic.renderer(False).env
         self.workers = Workers()
-        # How each kind of form is shown again from a draft; the plan and list pages add theirs.
-        self.draft_pages: dict[str, DraftPage] = {"plan": self.plan_page, "leaflet": self.leaflet_page}
+        self.forms = FormKeeper(self.sessions, self.plans.clock, kept_form_fields, self.gone)
+        self.forms.pages.update({"plan": self.plan_page, "leaflet": self.leaflet_page})  # the plan and list pages add theirs
         self._other_papers: dict[str, Clinic] = {}
 
     def clinic_for(self, paper: str) -> Clinic:
@@ -137,7 +106,7 @@ class FrontDesk:
         """At shutdown: held plans and lists go (a list being made stops after the plan in hand)."""
         self.workers.close()
         self.plans.clear()
-        self.drafts.clear()
+        self.forms.drafts.clear()
         self.lists.close()
 
     # -- shared ------------------------------------------------------------
@@ -157,7 +126,7 @@ class FrontDesk:
                 "csrf": self.sessions.csrf_token(sid),
                 "languages": available_languages(),
                 "signed_in": self.sessions.sign_in_required and self.sessions.signed_in(sid),
-                "section": menu_section(request.url.path, self._draft_kind(request)),
+                "section": menu_section(request.url.path, self.forms.kind(request)),
                 "path": request.url.path,
                 **context,
             },
@@ -165,10 +134,6 @@ class FrontDesk:
         response = HTMLResponse(html, status_code=status)
         self.sessions.keep(response, sid, request)
         return response
-
-    def _draft_kind(self, request: Request) -> str:
-        draft = self.drafts.get(request.path_params.get("token", "")) if request.url.path.startswith("/forms/") else None
-        return draft.kind if draft is not None else ""
 
     async def form_fields(self, request: Request) -> dict[str, str]:
         """The posted form's text fields (its CSRF token among them)."""
@@ -190,47 +155,6 @@ class FrontDesk:
 
     def gone(self, request: Request, message: str) -> HTMLResponse:
         return self.page(request, "error.html.j2", 404, message=message)
-
-    def send_back(
-        self,
-        request: Request,
-        kind: str,
-        values: Mapping[str, str],
-        problems: FormProblems | None = None,
-        error: str | None = None,
-        notice: str | None = None,
-        token: str = "",
-    ) -> Response:
-        """The form again, by a redirect to a page that shows it (POST/redirect/GET): what was typed stays, in memory, never in the URL."""
-        sid = self.sessions.session_id(request)
-        draft = Draft(kind, sid, dict(values), problems, error, notice, token)
-        response = RedirectResponse(f"/forms/{self.drafts.put(draft)}", status_code=303)
-        self.sessions.keep(response, sid, request)  # a session that had ended gets its new id here, so the form opens
-        return response
-
-    async def draft(self, request: Request) -> Response:
-        """A form sent back: shown with its problems (status 422) or its notice, as often as the page is reloaded."""
-        draft = self.drafts.get(request.path_params["token"])
-        sid = self.sessions.session_id(request)
-        if draft is None or draft.sid not in (sid, self.signed_in_from.get(sid)) or draft.kind not in self.draft_pages:
-            return self.gone(request, FORM_GONE)
-        return self.draft_pages[draft.kind](request, draft, 422 if draft.problems or draft.error else 200)
-
-    async def keep_form(self, request: Request) -> Response | None:
-        """A form posted after the sign-in ended: kept as typed, with the way to sign in and come back to it (Guard asks)."""
-        path = request.url.path
-        kinds = {"/plan": ("plan", PLAN_FIELDS), "/leaflet": ("leaflet", LEAFLET_FIELDS)}
-        token = path.split("/")[2] if path.startswith("/plans/") and path.endswith("/email") and path.count("/") == 3 else ""
-        kind, fields = ("email", ("email", "protection")) if token else kinds.get(path, ("", ()))
-        if not kind or self.drafts.count() >= MAX_KEPT_BEFORE_SIGN_IN:
-            return None  # anyone can post before signing in: what is kept for them is bounded
-        form = await self.form_fields(request)
-        values = {name: form.get(name, "") for name in fields if name != "changes"}
-        sid = self.sessions.session_id(request)
-        draft = Draft(kind, sid, values, notice=SIGNED_OUT, token=token or form.get("changes", ""))
-        response = RedirectResponse(f"{SIGN_IN_PATH}?next=/forms/{self.drafts.put(draft)}", status_code=303)
-        self.sessions.keep(response, sid, request)
-        return response
 
     # -- pages ---------------------------------------------------------------
 
@@ -257,9 +181,7 @@ class FrontDesk:
         if sid is None:
             # Redirected too, so Back and Reload never post the password again.
             return RedirectResponse(f"{SIGN_IN_PATH}?wrong=1{back}", status_code=303)
-        if len(self.signed_in_from) >= MAX_SIGN_IN_HANDOVERS:
-            self.signed_in_from.clear()  # only minutes matter: a form kept at the sign-in page waits 30 at most
-        self.signed_in_from[sid] = self.sessions.session_id(request)
+        self.forms.signed_in(sid, self.sessions.session_id(request))
         response = RedirectResponse(then, status_code=303)
         self.sessions.keep(response, sid, request)
         return response
@@ -304,7 +226,7 @@ class FrontDesk:
         form = await self.form_fields(request)
         values = {key: form.get(key, "") for key in LEAFLET_FIELDS}
         if not self.token_ok(request, form):
-            return self.send_back(request, "leaflet", values, notice=FORM_EXPIRED)
+            return self.forms.send_back(request, "leaflet", values, notice=FORM_EXPIRED)
         # Each field's problem by its field, as on the plan page (paper, language and layout come from
         # fixed choices, so only a tampered form gets theirs).
         problems: list[FieldProblem] = []
@@ -313,15 +235,15 @@ class FrontDesk:
         language = check_field(problems, "language", checked_language, WEB_LABELS["language"], values["language"] or "en")
         layout = check_field(problems, "layout", _layout, values["layout"] or "standard")
         if problems:
-            return self.send_back(request, "leaflet", values, FormProblems(problems))
+            return self.forms.send_back(request, "leaflet", values, FormProblems(problems))
         assert paper is not None and language is not None and layout is not None
         try:
             pdf = await self.workers.render(self.clinic_for(paper).leaflet, language, url, values["large_print"] == "on", layout)
         except HandoutError as exc:
             if exc.message == NO_LARGE_PRINT_TRIFOLD:  # the service's rule, in the page's words
                 problem = FormProblems([FieldProblem("large_print", "Large print does not fit a tri-fold's panels: choose Pages for large print")])
-                return self.send_back(request, "leaflet", values, problem)
-            return self.send_back(request, "leaflet", values, error=exc.message)
+                return self.forms.send_back(request, "leaflet", values, problem)
+            return self.forms.send_back(request, "leaflet", values, error=exc.message)
         return _pdf(pdf, "leaflet.pdf", inline=form.get("action") == "print")
 
     def plan_page(self, request: Request, draft: Draft | None = None, status: int = 200) -> Response:
@@ -339,15 +261,15 @@ class FrontDesk:
         values = {key: form.get(key, "") for key in PLAN_FIELDS}
         changes = form.get("changes", "")  # the plan this one corrects ("Change this plan")
         if not self.token_ok(request, form):
-            return self.send_back(request, "plan", values, notice=FORM_EXPIRED, token=changes)
+            return self.forms.send_back(request, "plan", values, notice=FORM_EXPIRED, token=changes)
         typed = typed_plan(values)
         try:
             order = check_plan_form(typed, self.today(), WEB_LABELS)
             pdf, summary, table = await self.workers.render(self.made_plan, order)
         except FormProblems as exc:
-            return self.send_back(request, "plan", values, exc, token=changes)
+            return self.forms.send_back(request, "plan", values, exc, token=changes)
         except HandoutError as exc:
-            return self.send_back(request, "plan", values, error=exc.message, token=changes)
+            return self.forms.send_back(request, "plan", values, error=exc.message, token=changes)
         self.clinicians[self.sessions.session_id(request)] = order.patient.clinician
         token = self.plans.put(HeldPlan(typed, order, pdf, summary, table))
         replaced = self.plans.get(changes) if changes else None
@@ -364,6 +286,14 @@ class FrontDesk:
         )
         summary, table = _summary_and_schedule(document)
         return pdf, summary, tuple(tuple(row) for row in table)
+
+
+def kept_form_fields(path: str) -> tuple[str, tuple[str, ...], str]:
+    """Which form a POST to `path` is, the fields kept when it arrives after the sign-in ended, and its plan's token."""
+    parts = path.split("/")
+    if len(parts) == 4 and parts[1] == "plans" and parts[3] == "email":
+        return "email", ("email", "protection"), parts[2]
+    return {"/plan": ("plan", PLAN_FIELDS, ""), "/leaflet": ("leaflet", LEAFLET_FIELDS, "")}.get(path, ("", (), ""))
 
 
 def typed_plan(values: Mapping[str, str]) -> PlanForm:

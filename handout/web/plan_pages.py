@@ -15,7 +15,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from handout.errors import HandoutError
 from handout.outbox import BATCH_BUSY
 from handout.service import FieldProblem, FormProblems, Mailer, PlanOrder, check_plan_form
-from handout.web.pages import FORM_EXPIRED, PLAN_GONE, WEB_LABELS, Draft, FrontDesk, HeldPlan, _pdf, form_values
+from handout.web.forms import FORM_EXPIRED, Draft
+from handout.web.pages import PLAN_GONE, WEB_LABELS, FrontDesk, HeldPlan, _pdf, form_values
 from handout.web.sending import Attempt, SendState, new_password
 
 OUTBOX_BUSY = "A patient list is being written to the outbox just now: email this plan when the list has finished (the plan stays here for 30 minutes)."
@@ -31,7 +32,7 @@ class PlanPages:
     def __init__(self, desk: FrontDesk) -> None:
         self.desk = desk
         self._sends: set[asyncio.Task[None]] = set()  # kept, so a send in progress is not collected mid-way
-        desk.draft_pages["email"] = self.email_draft
+        desk.forms.pages["email"] = self.email_draft
 
     def held(self, request: Request) -> tuple[str, HeldPlan | None]:
         token = request.path_params["token"]
@@ -98,7 +99,7 @@ class PlanPages:
             return self.desk.gone(request, PLAN_GONE)
         values = {"email": form.get("email", ""), "protection": form.get("protection", "")}
         if not self.desk.token_ok(request, form):
-            return self.desk.send_back(request, "email", values, notice=FORM_EXPIRED, token=token)
+            return self.desk.forms.send_back(request, "email", values, notice=FORM_EXPIRED, token=token)
         if held.sending.replaced_by:
             return RedirectResponse(f"/plans/{token}", status_code=303)  # its page says it was changed, and where the new one is
         after = _number(form.get("after", "0"))
@@ -111,11 +112,11 @@ class PlanPages:
             try:
                 order, generated = self.checked_order(held, form)
             except FormProblems as exc:
-                return self.desk.send_back(request, "email", values, exc, token=token)
+                return self.desk.forms.send_back(request, "email", values, exc, token=token)
         try:
             mailer = self.desk.clinic.mailer(os.environ, None if os.environ.get("HANDOUT_SMTP_HOST") else self.desk.data_dir / "outbox")
         except HandoutError as exc:
-            return self.desk.send_back(request, "email", values, error=exc.message, token=token)
+            return self.desk.forms.send_back(request, "email", values, error=exc.message, token=token)
         attempt = held.sending.begin(order, dt.datetime.now().strftime("%H:%M"), generated or "", after)
         if attempt is not None:
             task = asyncio.create_task(self.send(held, attempt, mailer, order))
