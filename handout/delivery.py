@@ -21,6 +21,9 @@ from handout.outbox import write_new_outbox_file, write_outbox
 from handout.patients import PatientRow
 from handout.smtp import NotDelivered, PermanentFailure, RecipientDeferred, SmtpSender, SmtpSettings, TemporaryFailure
 
+# How a row's reason starts when its email was never tried: the mail server had stopped answering at an earlier row.
+NOT_TRIED = "not sent: the mail server became unavailable at "
+
 
 class Outcome(Enum):
     """What happened to one row's plan."""
@@ -108,7 +111,7 @@ class Delivery:
             self.journal.mark(row.key, row.row, "outbox")
             return Delivered(Outcome.OUTBOX)
         if self.server_down:
-            return self._failed(row, f"not sent: the mail server became unavailable at {self.server_down}; run the batch again to send it")
+            return self._failed(row, f"{NOT_TRIED}{self.server_down}; run the batch again to send it")
         if earlier is not None and earlier.state == "sending":
             # The last run stopped, or lost the server, between handing this message over and hearing back:
             # it may have arrived. Send it again with the same Message-ID, so it is recognisable.
@@ -164,12 +167,28 @@ def email_one_plan(
 
     `mail_from` is checked by the caller before the plan is made, so a missing sender never leaves a plan half done.
     """
+    saved = deliver_one_plan(brand, templates, mail_from, settings, outbox, address, pdf, encrypted, language)
+    return "Emailed the walking plan" if saved is None else f"Wrote the email to {saved}; nothing was sent"
+
+
+def deliver_one_plan(
+    brand: Brand,
+    templates: jinja2.Environment,
+    mail_from: MailAddress,
+    settings: SmtpSettings | None,
+    outbox: Path | None,
+    address: str,
+    pdf: bytes,
+    encrypted: bool,
+    language: str = DEFAULT_LANGUAGE,
+) -> Path | None:
+    """Send one plan, or write it to the outbox: the outbox file written, or None when it was sent (the web page says where it went)."""
     # A random Message-ID: one derived from the plan (no journal, so no secret key) would let
     # anyone who sees the headers test guessed names against it, even of a locked PDF.
     message = build_message(templates, brand, language_tag(brand.locale, language), mail_from, address, "", pdf, secrets.token_hex(16), encrypted)
     if settings is None:
         assert outbox is not None
-        return f"Wrote the email to {write_new_outbox_file(outbox, message)}; nothing was sent"
+        return write_new_outbox_file(outbox, message)
     try:
         with SmtpSender(settings) as sender:
             sender.send(message)
@@ -177,4 +196,4 @@ def email_one_plan(
         if exc.may_have_arrived:
             raise HandoutError(f"the plan may not have been emailed: {exc}; the connection dropped after the whole message was sent, so it may have arrived") from None
         raise HandoutError(f"the plan was not emailed: {exc}") from None
-    return "Emailed the walking plan"
+    return None

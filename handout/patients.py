@@ -11,7 +11,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from handout.checks import INVISIBLE, MAX_NAME_LENGTH, PLAN_DEFAULTS, bidi_control, composed, email_problem, has_control_characters, invisible, pdf_password_problem, plan_request, valid_email
+from handout.checks import (
+    INVISIBLE,
+    MAX_NAME_LENGTH,
+    PLAN_DEFAULTS,
+    bidi_control,
+    composed,
+    email_problem,
+    has_control_characters,
+    invisible,
+    pdf_password_problem,
+    plan_request,
+    valid_email,
+)
 from handout.content import DEFAULT_LANGUAGE
 from handout.encoding import DecodedText, NotText, decode_export
 from handout.errors import HandoutError

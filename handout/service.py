@@ -214,6 +214,14 @@ class Clinic:
         renderer = self.renderer(order.large_print)
         return email_one_plan(self.brand, renderer.env, mailer.mail_from, mailer.settings, mailer.outbox, order.email, pdf, bool(order.password), order.language)
 
+    def deliver_plan(self, mailer: Mailer, order: PlanOrder, pdf: bytes) -> Path | None:
+        """As `email_plan`, for a page that says where it went: the outbox file written, or None when it was sent."""
+        from handout.delivery import deliver_one_plan
+
+        assert order.email is not None
+        renderer = self.renderer(order.large_print)
+        return deliver_one_plan(self.brand, renderer.env, mailer.mail_from, mailer.settings, mailer.outbox, order.email, pdf, bool(order.password), order.language)
+
 
 @dataclass(frozen=True)
 class Mailer:

@@ -135,3 +135,57 @@ class SmtpServer:
             "HANDOUT_SMTP_BACKOFF": "0.05",
             "HANDOUT_SMTP_ATTEMPTS": "3",
         }
+
+
+class SilentServer:
+    """A mail server that accepts a connection and never says a word (a hung server), until the test lets it go.
+
+    Records when a client connected and whether the client gave up first (closed its end):
+    a test can then assert what happened while the connection was held, by order, not by time.
+    """
+
+    def __init__(self) -> None:
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen()
+        self.port = self._listener.getsockname()[1]
+        self.accepted = threading.Event()
+        self.client_gave_up = threading.Event()
+        self._release = threading.Event()
+        self._thread = threading.Thread(target=self._hold, daemon=True)
+        self._thread.start()
+
+    def _hold(self) -> None:
+        connection, _ = self._listener.accept()
+        self.accepted.set()
+        connection.settimeout(0.05)
+        with connection:
+            while not self._release.is_set():
+                try:
+                    if not connection.recv(1024):
+                        self.client_gave_up.set()
+                        return
+                except TimeoutError:
+                    continue
+                except OSError:
+                    self.client_gave_up.set()
+                    return
+
+    def release(self) -> None:
+        """Hang up without a word, as a stopping server does (it stops listening first: a reconnect is refused)."""
+        self._listener.close()
+        self._release.set()
+        self._thread.join(5)
+
+    def env(self) -> dict[str, str]:
+        # A long timeout and one attempt: handout waits for the test to let go, then gives up at once.
+        return {
+            "HANDOUT_SMTP_HOST": "127.0.0.1",
+            "HANDOUT_SMTP_PORT": str(self.port),
+            "HANDOUT_SMTP_SECURITY": "none",
+            "HANDOUT_SMTP_USERNAME": "",
+            "HANDOUT_SMTP_PASSWORD": "",
+            "HANDOUT_MAIL_FROM": "plans@example-physio.org",
+            "HANDOUT_SMTP_TIMEOUT": "120",
+            "HANDOUT_SMTP_ATTEMPTS": "1",
+        }

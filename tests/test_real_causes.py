@@ -20,7 +20,7 @@ from handout.errors import HandoutError
 from handout.smtp import SmtpSettings
 
 from conftest import set_brand_value
-from smtp_server import Certificates, SmtpServer, make_certificates
+from smtp_server import Certificates, SmtpServer
 
 
 def run(args: list[str], env: dict[str, str] | None = None):

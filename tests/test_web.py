@@ -58,9 +58,8 @@ def front_desk(data: Path, clock: Clock, password: str | None = None, templates:
     """The app's pages with a fixed today, the test's clock, and lists made in this process (workers=1: no process start-up)."""
     clinic = Clinic(None, templates)
     lists = PatientLists(clinic, data, lambda: TODAY, workers=1, clock=clock)
-    desk = FrontDesk(clinic, data, today=lambda: TODAY, store=ExpiringStore(clock=clock), password=password, lists=lists)
-    desk.sessions = Sessions(password, wrong_password_delay=0, clock=clock)
-    return desk
+    sessions = Sessions(password, wrong_password_delay=0, clock=clock)
+    return FrontDesk(clinic, data, today=lambda: TODAY, store=ExpiringStore(clock=clock), password=password, lists=lists, sessions=sessions)
 
 
 @pytest.fixture
@@ -90,6 +89,13 @@ def held_list(desk: FrontDesk, client: TestClient, location: str) -> Any:
     return desk.lists.get(location.rsplit("/", 1)[1], client.cookies["handout_session"])
 
 
+def submit(client: TestClient, path: str, **kwargs: Any) -> Any:
+    """A form posted as a browser does: every POST answers with a redirect (POST/redirect/GET); the page it leads to."""
+    posted = client.post(path, **kwargs)
+    assert posted.status_code == 303, posted.text
+    return client.get(posted.headers["location"])
+
+
 def field_errors(html: str) -> dict[str, str]:
     return {field: unescape(message) for field, message in re.findall(r'<p class="error" id="([a-z_]+)-error">([^<]+)</p>', html)}
 
@@ -115,21 +121,29 @@ def test_the_session_cookie_is_httponly_and_samesite_strict(client: TestClient) 
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
 
 
-def test_a_post_without_the_right_csrf_token_changes_nothing(client: TestClient) -> None:
-    for data in ({"patient": "Jane Doe"}, {"patient": "Jane Doe", "csrf": "0" * 64}):
-        response = client.post("/plan", data=data)
-        assert response.status_code == 403 and "form has expired" in response.text
-    assert client.post("/leaflet", data={"action": "download"}).status_code == 403
+def test_a_post_without_the_right_csrf_token_changes_nothing_but_keeps_what_was_typed(client: TestClient, desk: FrontDesk) -> None:
+    for data in ({"patient": "Jane Doe", "weeks": "7"}, {"patient": "Jane Doe", "weeks": "7", "csrf": "0" * 64}):
+        page = submit(client, "/plan", data=data)
+        assert page.status_code == 200 and "This form had expired" in page.text and "nothing was done" in page.text
+        assert 'value="Jane Doe"' in page.text and 'value="7"' in page.text  # the session ended; what was typed did not
+    assert not desk.plans._held  # nothing was made
+    leaflet = submit(client, "/leaflet", data={"action": "download", "layout": "trifold"})
+    assert "This form had expired" in leaflet.text and 'value="trifold" checked' in leaflet.text
+    assert client.post("/sign-out", data={}).status_code == 403
 
 
 def test_another_host_name_is_refused_against_dns_rebinding(client: TestClient) -> None:
     refused = client.get("/plan", headers={"host": "evil.example:8400"})
-    assert refused.status_code == 400 and refused.text == "This address is not handout's: open it as http://127.0.0.1:8400/ instead."
+    assert refused.status_code == 400 and "This address is not handout's: open it as <a href='http://127.0.0.1:8400/'>http://127.0.0.1:8400/</a> instead." in refused.text
+    # In the site's style (the stylesheet, which holds nothing, is served to any host name), with a way home.
+    assert "<link rel='stylesheet' href='/static/handout.css'>" in refused.text and "Back to the front desk" in refused.text
+    assert client.get("/static/handout.css", headers={"host": "evil.example:8400"}).status_code == 200
+    assert client.get("/clinic/colours.css", headers={"host": "evil.example:8400"}).status_code == 400
     assert client.get("/plan", headers={"host": "localhost:8400"}).status_code == 200
 
 
 def test_plan_errors_sit_next_to_their_fields_in_the_command_lines_words_and_keep_what_was_typed(client: TestClient) -> None:
-    response = client.post("/plan", data={"csrf": csrf(client), "patient": " ", "clinician": "Sam Lee", "weeks": "30", "start_minutes": "ten", "start_date": "2026-02-30"})
+    response = submit(client, "/plan", data={"csrf": csrf(client), "patient": " ", "clinician": "Sam Lee", "weeks": "30", "start_minutes": "ten", "start_date": "2026-02-30"})
     assert response.status_code == 422
     # Every wrong field at once, each in the command line's words for it.
     assert field_errors(response.text) == {
@@ -138,13 +152,13 @@ def test_plan_errors_sit_next_to_their_fields_in_the_command_lines_words_and_kee
         "weeks": "Weeks must be a whole number from 1 to 26, not 30",
         "start_date": "Start date must be a real date written YYYY-MM-DD",
     }
-    several = client.post("/plan", data={"csrf": csrf(client), "patient": "Jane Doe", "start_minutes": "0", "target_minutes": "200", "walks_per_week": "8"})
+    several = submit(client, "/plan", data={"csrf": csrf(client), "patient": "Jane Doe", "start_minutes": "0", "target_minutes": "200", "walks_per_week": "8"})
     assert field_errors(several.text) == {
         "start_minutes": "Start minutes must be a whole number from 1 to 60, not 0",
         "target_minutes": "Target minutes must be a whole number from 1 to 90, not 200",
         "walks_per_week": "Walks a week must be a whole number from 1 to 7, not 8",
     }
-    below = client.post("/plan", data={"csrf": csrf(client), "patient": "Jane Doe", "start_minutes": "20", "target_minutes": "15"})
+    below = submit(client, "/plan", data={"csrf": csrf(client), "patient": "Jane Doe", "start_minutes": "20", "target_minutes": "15"})
     assert field_errors(below.text) == {"target_minutes": "Target minutes must be a whole number from 20 to 90, not 15"}
     assert 'aria-describedby="patient-hint patient-error"' in response.text and 'aria-invalid="true"' in response.text
     assert 'value="Sam Lee"' in response.text and 'value="ten"' in response.text and 'value="2026-02-30"' in response.text
@@ -161,7 +175,7 @@ def test_plan_errors_sit_next_to_their_fields_in_the_command_lines_words_and_kee
     ],
 )
 def test_hostile_names_get_a_field_error_never_a_500(client: TestClient, name: str, expected: str) -> None:
-    response = client.post("/plan", data={"csrf": csrf(client), "patient": name})
+    response = submit(client, "/plan", data={"csrf": csrf(client), "patient": name})
     assert response.status_code == 422
     assert field_errors(response.text)["patient"].startswith(expected)
 
@@ -198,34 +212,58 @@ def test_a_held_plan_expires_after_30_minutes(client: TestClient, clock: Clock) 
 
 def test_email_needs_consent_or_a_password_in_the_same_words(client: TestClient) -> None:
     location = make_plan(client)
-    response = client.post(f"{location}/email", data={"csrf": csrf(client), "email": "jane@example.org"})
+    response = submit(client, f"{location}/email", data={"csrf": csrf(client), "email": "jane@example.org"})
     assert response.status_code == 422
-    assert field_errors(response.text)["email"] == (
-        "Email address needs the consent box (the patient agreed to unencrypted email) or a PDF password (a password-locked PDF)"
-    )
-    bad = client.post(f"{location}/email", data={"csrf": csrf(client), "email": "not an address", "protection": "consent"})
+    # The rule's problem sits by the two radio buttons it is about, named as the page names them (never a "box").
+    assert field_errors(response.text) == {"protection": "Choose how the plan is protected: the patient agreed to unencrypted email, or lock the PDF with a password"}
+    assert 'aria-describedby="protection-error"' in response.text and "box" not in response.text
+    assert 'value="jane@example.org"' in response.text  # what was typed stays
+    bad = submit(client, f"{location}/email", data={"csrf": csrf(client), "email": "not an address", "protection": "consent"})
     assert field_errors(bad.text)["email"] == "Email address is not a valid email address"
-    weak = client.post(f"{location}/email", data={"csrf": csrf(client), "email": "jane@example.org", "protection": "password", "password": "short"})
+    weak = submit(client, f"{location}/email", data={"csrf": csrf(client), "email": "jane@example.org", "protection": "password", "password": "short"})
     assert field_errors(weak.text)["password"].startswith("The PDF password must be at least 8 characters")
 
 
-def test_without_an_email_server_the_plan_goes_to_the_outbox_locked_with_a_password_shown_once(client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("HANDOUT_SMTP_HOST", raising=False)
-    location = make_plan(client)
-    response = client.post(f"{location}/email", data={"csrf": csrf(client), "email": "jane@example.org", "protection": "password"})
-    assert response.status_code == 200, response.text
-    password = re.search(r'<p class="password">([^<]+)</p>', response.text).group(1)  # type: ignore[union-attr]
-    assert "jane@example.org" not in response.text
-    (message,) = (tmp_path / "data" / "outbox").glob("*.eml")
+def attachment(message: Any) -> bytes:
+    """The PDF attached to an email, read from an .eml file or as the test mail server received it."""
     import email
 
-    parsed = email.message_from_bytes(message.read_bytes(), policy=email.policy.default)
-    attachment = next(parsed.iter_attachments()).get_content()  # type: ignore[attr-defined]
+    if isinstance(message, Path):
+        message = email.message_from_bytes(message.read_bytes(), policy=email.policy.default)
+    return bytes(next(message.iter_attachments()).get_content())
+
+
+def words(html: str) -> str:
+    """A page's text as read, without its markup."""
+    return unescape(re.sub(r"<[^>]+>", "", html))
+
+
+def shown_password(html: str) -> str:
+    return re.search(r'<p class="password">([^<]+)</p>', html).group(1)  # type: ignore[union-attr]
+
+
+def test_without_an_email_server_the_page_says_saved_not_sent_where_and_how_to_send_it(client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HANDOUT_SMTP_HOST", raising=False)
+    location = make_plan(client, patient="Zoë Adams", clinician="Sam Lee")
+    assert "saved on this computer, not sent" in client.get(location).text  # said before, on the preview
+    posted = client.post(f"{location}/email", data={"csrf": csrf(client), "email": "zoe@example.org", "protection": "password"})
+    assert (posted.status_code, posted.headers["location"]) == (303, f"{location}/sent")
+    page = client.get(posted.headers["location"]).text
+    # Whose plan, where it went (the address partly hidden), and that nothing has left the computer.
+    assert "<h1>Saved, not sent yet</h1>" in page and "Done" not in page and "Nothing was sent" not in page
+    assert "Walking plan for <strong>Zoë Adams</strong>" in page and "Clinician: <strong>Sam Lee</strong>" in page
+    assert "the email to z…@example.org was saved at " in words(page) and "zoe@example.org" not in page
+    # Where it is, as text staff can copy, and how to send it from the clinic's mail program.
+    (message,) = (tmp_path / "data" / "outbox").glob("*.eml")
+    assert f'<code id="outbox-folder">{tmp_path / "data" / "outbox"}</code>' in page and f'<code id="outbox-file">{message.name}</code>' in page
+    assert "Resend This Message" in page and "Edit as New Message" in page and "Send Again" in page
+    password = shown_password(page)
+    pdf = attachment(message)
     with pytest.raises(pikepdf.PasswordError):
-        pikepdf.open(io.BytesIO(attachment))
-    with pikepdf.open(io.BytesIO(attachment), password=password) as opened:
+        pikepdf.open(io.BytesIO(pdf))
+    with pikepdf.open(io.BytesIO(pdf), password=password) as opened:
         assert len(opened.pages) >= 3
-    assert password not in client.get(location).text  # shown once
+    assert password not in client.get(location).text  # only on the result page, for as long as the plan is kept
 
 
 @pytest.fixture
@@ -240,9 +278,10 @@ def mail_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Smt
 
 
 def test_a_plan_is_emailed_through_a_real_smtp_server(client: TestClient, mail_server: SmtpServer) -> None:
-    location = make_plan(client)
-    response = client.post(f"{location}/email", data={"csrf": csrf(client), "email": "jane@example.org", "protection": "consent"})
-    assert response.status_code == 200 and "Emailed the walking plan" in response.text
+    location = make_plan(client, clinician="Sam Lee")
+    response = submit(client, f"{location}/email", data={"csrf": csrf(client), "email": "jane@example.org", "protection": "consent"})
+    assert response.status_code == 200 and "<h1>Plan emailed</h1>" in response.text and "Emailed to j…@example.org at " in words(response.text)
+    assert "Walking plan for <strong>Jane Doe</strong>" in response.text and "Clinician: <strong>Sam Lee</strong>" in response.text
     (message,) = mail_server.recorder.messages
     assert mail_server.recorder.envelopes == [["jane@example.org"]]
     pdf = next(message.iter_attachments()).get_content()  # type: ignore[attr-defined]
@@ -253,8 +292,125 @@ def test_a_bad_smtp_setting_is_a_clear_message_on_the_page(client: TestClient, m
     monkeypatch.setenv("HANDOUT_SMTP_HOST", "mail.example.org")
     monkeypatch.setenv("HANDOUT_SMTP_SECURITY", "carrier-pigeon")
     location = make_plan(client)
-    response = client.post(f"{location}/email", data={"csrf": csrf(client), "email": "jane@example.org", "protection": "consent"})
+    response = submit(client, f"{location}/email", data={"csrf": csrf(client), "email": "jane@example.org", "protection": "consent"})
     assert response.status_code == 422 and "HANDOUT_SMTP_SECURITY must be starttls, ssl or none" in response.text
+
+
+def wait_for_send(client: TestClient, location: str) -> str:
+    """How the plan's latest email ended."""
+    deadline = time.monotonic() + 30
+    while (state := client.get(f"{location}/state").json()["state"]) == "sending":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    return str(state)
+
+
+def test_reloading_the_result_or_posting_the_form_again_never_sends_a_second_email_only_send_again_does(client: TestClient, mail_server: SmtpServer) -> None:
+    location = make_plan(client, patient="Zoë Adams")
+    form = {"csrf": csrf(client), "email": "zoe@example.org", "protection": "password", "after": "0"}
+    first = client.post(f"{location}/email", data=form)
+    assert (first.status_code, first.headers["location"]) == (303, f"{location}/sent")
+    result = client.get(f"{location}/sent").text
+    password = shown_password(result)
+    for _ in range(3):  # Reload: the same page, the same password, nothing sent
+        again = client.get(f"{location}/sent").text
+        assert "<h1>Plan emailed</h1>" in again and shown_password(again) == password
+    # The browser posting the same form again (Back then resubmit, a double click, a form kept open): nothing sent.
+    for repost in (form, {key: value for key, value in form.items() if key != "after"}, {**form, "password": "Other-pass 99"}):
+        answer = client.post(f"{location}/email", data=repost)
+        assert (answer.status_code, answer.headers["location"]) == (303, f"{location}/sent")
+    assert len(mail_server.recorder.messages) == 1
+    # Both pages say it was already sent, and when; sending again is a button of its own.
+    assert re.search(r"It was already emailed to z…@example.org at \d\d:\d\d\.\s+Send it again only if", words(result))
+    preview = client.get(location).text
+    assert re.search(r"Already emailed to z…@example.org at \d\d:\d\d", words(preview)) and ">Send again</button>" in preview
+    after = re.search(r'name="after" value="(\d+)"', result).group(1)  # type: ignore[union-attr]
+    assert after == "1"
+    resent = submit(client, f"{location}/email", data={"csrf": csrf(client), "after": after, "same": "yes"})
+    assert "<h1>Plan emailed</h1>" in resent.text and "Before this" in resent.text and shown_password(resent.text) == password
+    assert mail_server.recorder.envelopes == [["zoe@example.org"], ["zoe@example.org"]]
+    for message in mail_server.recorder.messages:  # the second is the same plan with the same password
+        with pikepdf.open(io.BytesIO(attachment(message)), password=password) as opened:
+            assert len(opened.pages) >= 3
+    client.post(f"{location}/email", data={"csrf": csrf(client), "after": after, "same": "yes"})  # that Send again, posted again
+    assert len(mail_server.recorder.messages) == 2
+
+
+def test_a_mail_server_that_never_answers_holds_up_no_other_page_and_the_page_says_sending(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from handout.web import plan_pages
+
+    from smtp_server import SilentServer
+
+    silent = SilentServer()
+    for key, value in silent.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(plan_pages, "SEND_GRACE_SECONDS", 0.1)
+    location = make_plan(client)
+    answers: dict[str, Any] = {}
+    token = csrf(client)
+    sending = threading.Thread(target=lambda: answers.update(email=client.post(f"{location}/email", data={"csrf": token, "email": "jane@example.org", "protection": "consent"})))
+    sending.start()
+    try:
+        assert silent.accepted.wait(20), "handout never connected to the mail server"
+        # While the mail server holds the connection without a word, every other page answers: a form, a static
+        # file, another plan made (rendering is not queued behind the send), and the plan's own result page.
+        assert client.get("/plan").status_code == 200
+        assert client.get("/static/handout.css").status_code == 200
+        other = make_plan(client, patient="Ann Lee")
+        sending.join(20)
+        assert not sending.is_alive() and answers["email"].headers["location"] == f"{location}/sent"
+        page = client.get(f"{location}/sent").text
+        assert "<h1>Sending the plan</h1>" in page and "in progress since" in page and 'href="/plans/' in page
+        assert client.get(f"{location}/state").json() == {"state": "sending"}
+        # Posting again meanwhile starts no second send.
+        assert client.post(f"{location}/email", data={"csrf": token, "email": "jane@example.org", "protection": "consent", "after": "1", "same": "yes"}).status_code == 303
+        assert client.get(other).status_code == 200
+        assert not silent.client_gave_up.is_set()  # all of that while handout still waited on the mail server
+    finally:
+        silent.release()
+    assert wait_for_send(client, location) == "failed"
+    failed = client.get(f"{location}/sent").text
+    assert "<h1>The plan was not emailed</h1>" in failed and ">Try again</button>" in failed
+
+
+def test_change_this_plan_reopens_the_form_as_typed_and_the_changed_plan_replaces_it(client: TestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HANDOUT_SMTP_HOST", raising=False)
+    typed = {
+        "patient": "Jane Doh", "clinician": "Sam Lee", "start_minutes": "12", "target_minutes": "25", "walks_per_week": "4", "weeks": "6",
+        "start_date": "2026-12-07", "language": "es", "qr_url": "https://example.org/walk", "large_print": "on", "with_article": "on",
+    }
+    location = make_plan(client, **typed)
+    assert f'href="{location}/change"' in client.get(location).text
+    form = client.get(f"{location}/change").text
+    assert "<h1>Change the walking plan</h1>" in form
+    for name in ("patient", "clinician", "start_minutes", "target_minutes", "walks_per_week", "weeks", "start_date", "qr_url"):
+        assert f'name="{name}" type=' in form and f'value="{typed[name]}"' in form, name
+    assert '<option value="es" selected>' in form and 'name="with_article" checked' in form and 'name="large_print" checked' in form
+    changes = re.search(r'name="changes" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+    assert location.endswith(changes)
+    corrected = client.post("/plan", data={"csrf": csrf(client), **typed, "patient": "Jane Doe", "changes": changes})
+    new = corrected.headers["location"]
+    assert new != location and "Walking plan for <strong>Jane Doe</strong>" in client.get(new).text
+    # The uncorrected plan now points to the changed one and cannot be emailed by mistake.
+    old = client.get(location).text
+    assert "This plan was changed" in old and f'href="{new}"' in old and 'action="' + location + '/email"' not in old
+    answer = client.post(f"{location}/email", data={"csrf": csrf(client), "email": "jane@example.org", "protection": "consent"})
+    assert answer.headers["location"] == location and not (tmp_path / "data" / "outbox").exists()
+    # A mistake on the changed form keeps the link to the plan it changes.
+    wrong = submit(client, "/plan", data={"csrf": csrf(client), **typed, "weeks": "40", "changes": changes})
+    assert f'name="changes" value="{changes}"' in wrong.text and 'value="Jane Doh"' in wrong.text
+
+
+def test_the_menu_marks_the_current_page(client: TestClient) -> None:
+    def marked(html: str) -> list[tuple[str, str]]:
+        return re.findall(r'<a href="(/[a-z]*)" aria-current="([a-z]+)">', html)
+
+    assert marked(client.get("/plan").text) == [("/plan", "page")]
+    assert marked(client.get("/lists").text) == [("/lists", "page")]
+    assert marked(client.get("/").text) == []
+    location = make_plan(client)
+    assert marked(client.get(location).text) == [("/plan", "true")]  # a plan's preview is under "New plan"
+    assert marked(submit(client, "/leaflet", data={"csrf": csrf(client), "paper": "a3"}).text) == [("/leaflet", "true")]
 
 
 def test_the_leaflet_page_downloads_and_opens_to_print_in_each_layout(client: TestClient) -> None:
@@ -263,10 +419,10 @@ def test_the_leaflet_page_downloads_and_opens_to_print_in_each_layout(client: Te
     assert response.headers["content-disposition"] == 'inline; filename="leaflet.pdf"'
     reader = pypdf.PdfReader(io.BytesIO(response.content))
     assert len(reader.pages) == 2 and float(reader.pages[0].mediabox.width) == 792
-    refused = client.post("/leaflet", data={"csrf": token, "layout": "trifold", "large_print": "on"})
+    refused = submit(client, "/leaflet", data={"csrf": token, "layout": "trifold", "large_print": "on"})
     assert refused.status_code == 422 and field_errors(refused.text) == {"large_print": "Large print does not fit a tri-fold's panels: choose Pages for large print"}
     assert 'value="trifold" checked' in refused.text and 'name="large_print" checked' in refused.text  # what was chosen is kept
-    bad_url = client.post("/leaflet", data={"csrf": token, "qr_url": "javascript:alert(1)", "language": "xx", "paper": "a3"})
+    bad_url = submit(client, "/leaflet", data={"csrf": token, "qr_url": "javascript:alert(1)", "language": "xx", "paper": "a3"})
     assert bad_url.status_code == 422 and set(field_errors(bad_url.text)) == {"qr_url", "language", "paper"}
     assert field_errors(bad_url.text)["qr_url"].startswith("QR address") and 'value="javascript:alert(1)"' in bad_url.text
     assert 'aria-describedby="language-error" aria-invalid="true"' in bad_url.text and 'aria-describedby="paper-error" aria-invalid="true"' in bad_url.text
@@ -274,17 +430,23 @@ def test_the_leaflet_page_downloads_and_opens_to_print_in_each_layout(client: Te
 
 
 def test_a_tampered_plan_form_language_is_an_error_by_its_field(client: TestClient) -> None:
-    response = client.post("/plan", data={"csrf": csrf(client), "patient": "Jane Doe", "language": "xx"})
+    response = submit(client, "/plan", data={"csrf": csrf(client), "patient": "Jane Doe", "language": "xx"})
     assert response.status_code == 422 and "language" in field_errors(response.text)
     assert 'aria-describedby="language-error" aria-invalid="true"' in response.text
 
 
-def test_new_passwords_are_strong_and_easy_to_read_out() -> None:
+def test_new_passwords_read_out_easily_over_the_phone_and_are_as_strong_as_before() -> None:
     from handout.checks import password_problem
+    from handout.web.sending import password_bits
 
-    passwords = {new_password() for _ in range(200)}
-    assert len(passwords) == 200
-    assert all(password_problem(p) is None and len(p) == 14 and not set(p) & set("0O1lI") for p in passwords)
+    passwords = {new_password() for _ in range(300)}
+    assert len(passwords) == 300
+    for password in passwords:
+        assert password_problem(password) is None and re.fullmatch(r"[a-z2-9]{5}-[a-z2-9]{5}-[a-z2-9]{5}", password), password
+        assert password == password.lower() and not set(password) & set("0Oo1lIi")  # one case, no look-alikes
+    # The old passwords: 12 of 57 mixed-case letters and digits without 0/O/1/l/I, with a digit: 69.7 bits.
+    before = password_bits("".join(c for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789" if c not in "0O1lI"), 12)
+    assert round(before, 1) == 69.7 and password_bits() >= before and round(password_bits(), 1) == 74.3
 
 
 def test_serve_refuses_other_computers_without_a_password(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -349,7 +511,7 @@ def test_a_brand_overrides_the_pages_templates_which_run_sandboxed(tmp_path: Pat
 
 
 def test_the_plan_pages_qr_address_is_checked_by_the_same_rule_and_printed_as_a_scannable_code(client: TestClient) -> None:
-    bad = client.post("/plan", data={"csrf": csrf(client), "patient": "Jane Doe", "qr_url": "ftp://x"})
+    bad = submit(client, "/plan", data={"csrf": csrf(client), "patient": "Jane Doe", "qr_url": "ftp://x"})
     assert field_errors(bad.text)["qr_url"].startswith("QR address: the QR URL must start with https:// or http://")
     location = make_plan(client, qr_url="https://example.org/walk")
     pdf = client.post(f"{location}/pdf", data={"csrf": csrf(client), "action": "download"}).content
@@ -387,22 +549,75 @@ def guarded(tmp_path: Path, clock: Clock) -> Iterator[TestClient]:
 def test_with_a_password_every_page_waits_for_sign_in(guarded: TestClient) -> None:
     for path in ("/", "/plan", "/lists", "/clinic", "/clinic/logo", "/plans/abc", "/no-such-page"):
         response = guarded.get(path)
-        assert (response.status_code, response.headers["location"]) == (303, "/sign-in"), path
+        assert (response.status_code, response.headers["location"]) == (303, "/sign-in" + (f"?next={path}" if path != "/" else "")), path
         assert response.headers["cache-control"] == "no-store" and "frame-ancestors 'none'" in response.headers["content-security-policy"]
-    assert guarded.post("/plan", data={"patient": "Jane Doe"}).headers["location"] == "/sign-in"
+    assert guarded.post("/plan", data={"patient": "Jane Doe"}).headers["location"].startswith("/sign-in?next=/forms/")  # kept for after sign-in
+    assert guarded.post("/sign-out", data={}).headers["location"] == "/sign-in"
     assert guarded.get("/static/handout.css").status_code == 200  # the sign-in page's look
     page = guarded.get("/sign-in")
     assert page.status_code == 200 and '<label for="password">Password</label>' in page.text
     assert 'autocomplete="current-password"' in page.text and 'href="/plan"' not in page.text  # no menu to pages it cannot open
 
 
+@pytest.mark.parametrize(
+    ("asked", "lands"),
+    [("/plan", "/plan"), ("/lists", "/lists"), ("//evil.example/plan", "/"), ("https://evil.example/", "/"), ("/\\evil.example", "/"), ("javascript:alert(1)", "/"), ("/sign-in", "/")],
+)
+def test_after_sign_in_back_to_the_page_asked_for_but_only_on_this_site(guarded: TestClient, asked: str, lands: str) -> None:
+    if asked in ("/plan", "/lists"):
+        assert guarded.get(asked).headers["location"] == f"/sign-in?next={asked}"
+    form = guarded.get("/sign-in", params={"next": asked}).text
+    assert (f'name="next" value="{asked}"' in form) == (lands != "/")  # only a local path is carried
+    wrong = guarded.post("/sign-in", data={"csrf": csrf(guarded, "/sign-in"), "password": "not it at all", "next": asked})
+    assert wrong.status_code == 303 and wrong.headers["location"] == "/sign-in?wrong=1" + (f"&next={lands}" if lands != "/" else "")
+    right = guarded.post("/sign-in", data={"csrf": csrf(guarded, "/sign-in"), "password": PASSWORD, "next": asked})
+    assert (right.status_code, right.headers["location"]) == (303, lands)
+
+
+def test_a_form_posted_after_the_sign_in_ended_keeps_what_was_typed_for_after_signing_in(guarded: TestClient, clock: Clock) -> None:
+    assert guarded.post("/sign-in", data={"csrf": csrf(guarded, "/sign-in"), "password": PASSWORD}).status_code == 303
+    token = csrf(guarded, "/plan")
+    clock.now += SIGNED_IN_SECONDS  # the sign-in ends while the form is being filled in
+    posted = guarded.post("/plan", data={"csrf": token, "patient": "Jane Doe", "weeks": "7", "clinician": "Sam Lee"})
+    location = posted.headers["location"]
+    assert posted.status_code == 303 and re.fullmatch(r"/sign-in\?next=/forms/[A-Za-z0-9_-]{24}", location) and "Jane" not in location
+    page = guarded.get(location).text
+    back = re.search(r'name="next" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    another = TestClient(guarded.app, base_url="http://clinic-pc.example:8400", follow_redirects=False)  # another browser, signed in
+    assert another.post("/sign-in", data={"csrf": csrf(another, "/sign-in"), "password": PASSWORD, "next": back}).headers["location"] == back
+    assert another.get(back).status_code == 404  # what was typed is only for the browser it was typed in
+    signed = guarded.post("/sign-in", data={"csrf": csrf(guarded, "/sign-in"), "password": PASSWORD, "next": back})
+    assert signed.headers["location"] == back
+    form = guarded.get(back).text
+    assert "Your sign-in had ended, so nothing was done." in form and 'value="Jane Doe"' in form and 'value="7"' in form and 'value="Sam Lee"' in form
+
+
+def test_forms_kept_for_people_not_signed_in_are_bounded(guarded: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    from handout.web import forms
+
+    monkeypatch.setattr(forms, "MAX_KEPT_BEFORE_SIGN_IN", 3)
+    answers = [guarded.post("/plan", data={"patient": "x" * 1000}).headers["location"] for _ in range(5)]
+    assert [a.startswith("/sign-in?next=/forms/") for a in answers] == [True, True, True, False, False]
+    assert answers[3:] == ["/sign-in", "/sign-in"]
+
+
+def test_error_pages_have_the_sites_look_and_a_way_home(client: TestClient) -> None:
+    for path in ("/no-such-page", "/forms/no-such-form", "/plans/no-such-plan"):
+        page = client.get(path)
+        assert page.status_code == 404 and '<link rel="stylesheet" href="/static/handout.css">' in page.text, path
+        assert '<a href="/">Back to the front desk</a>' in page.text and '<nav aria-label="Main">' in page.text
+
+
 def test_signing_in_replaces_the_session_and_signing_out_ends_it(guarded: TestClient) -> None:
     token = csrf(guarded, "/sign-in")
     before = guarded.cookies["handout_session"]
-    wrong = guarded.post("/sign-in", data={"csrf": token, "password": "front-desk 2026"})
+    wrong = submit(guarded, "/sign-in", data={"csrf": token, "password": "front-desk 2026"})
     assert wrong.status_code == 422 and field_errors(wrong.text) == {"password": "Password is not right: type it again"}
     assert 'aria-describedby="password-error"' in wrong.text and PASSWORD not in wrong.text
-    assert guarded.post("/sign-in", data={"password": PASSWORD}).status_code == 403  # no CSRF token
+    expired = guarded.post("/sign-in", data={"password": PASSWORD, "next": "/lists"})  # no CSRF token: nothing done, the form again
+    assert (expired.status_code, expired.headers["location"]) == (303, "/sign-in?expired=1&next=/lists")
+    assert "The sign-in form had expired: type the password again." in guarded.get(expired.headers["location"]).text
+    assert guarded.get("/plan").headers["location"] == "/sign-in?next=/plan"  # (still not signed in)
     right = guarded.post("/sign-in", data={"csrf": token, "password": PASSWORD})
     assert (right.status_code, right.headers["location"]) == (303, "/")
     cookie = right.headers["set-cookie"]
@@ -412,7 +627,7 @@ def test_signing_in_replaces_the_session_and_signing_out_ends_it(guarded: TestCl
     assert plan.status_code == 200 and 'action="/sign-out"' in plan.text
     assert guarded.get("/sign-in").headers["location"] == "/"
     assert guarded.post("/sign-out", data={"csrf": csrf(guarded)}).headers["location"] == "/sign-in"
-    assert guarded.get("/plan").headers["location"] == "/sign-in"
+    assert guarded.get("/plan").headers["location"] == "/sign-in?next=/plan"
 
 
 def test_wrong_guesses_queue_per_computer_and_never_hold_up_staff_at_another() -> None:
@@ -471,7 +686,7 @@ def test_a_sign_in_lasts_a_working_day_in_use(guarded: TestClient, clock: Clock)
         clock.now += IDLE_SECONDS - 1  # a page seen now and then keeps it
         assert guarded.get("/plan").status_code == 200, clock.now
     clock.now = SIGNED_IN_SECONDS
-    assert guarded.get("/plan").headers["location"] == "/sign-in"
+    assert guarded.get("/plan").headers["location"] == "/sign-in?next=/plan"
 
 
 def test_a_sign_in_left_alone_for_half_an_hour_asks_for_the_password_again(guarded: TestClient, clock: Clock) -> None:
@@ -481,7 +696,7 @@ def test_a_sign_in_left_alone_for_half_an_hour_asks_for_the_password_again(guard
     clock.now += IDLE_SECONDS - 1  # from the last page seen, not from sign-in
     assert guarded.get("/").status_code == 200
     clock.now += IDLE_SECONDS
-    assert guarded.get("/plan").headers["location"] == "/sign-in"
+    assert guarded.get("/plan").headers["location"] == "/sign-in?next=/plan"
     assert guarded.get("/").headers["location"] == "/sign-in"  # ended, not only asked again once
 
 
@@ -572,7 +787,7 @@ def test_serve_with_a_password_listens_beyond_this_computer_warns_about_tls_and_
         # Another host name is fine here: the password, not the Host header, keeps others out.
         request = urllib.request.Request(f"http://127.0.0.1:{port}/plan", headers={"Host": "clinic-pc.example"})
         with urllib.request.urlopen(request, timeout=5) as response:
-            assert response.url.endswith("/sign-in")
+            assert response.url.endswith("/sign-in?next=/plan")
     finally:
         process.send_signal(signal.SIGTERM)  # as a service manager stops it (Ctrl-C is the browser tests' way)
         out, err = process.communicate(timeout=20)
@@ -638,7 +853,13 @@ def test_a_list_is_made_into_a_zip_of_plans_and_the_to_print_file_and_emails_go_
     location = upload(client, LIST, language="es")
     done = run_list(client, location)
     assert "Patient list done" in done and "Emails in the outbox" in done and "P1 (row 2)" in done
-    assert re.search(r'<th scope="row">Failed</th><td>3</td>', done)
+    # Saved, not sent: where, and how to send them from the clinic's mail program.
+    assert "<strong>Saved, not sent yet.</strong> The 1 email is saved in the outbox folder" in done
+    assert f'<code id="outbox-folder">{tmp_path / "data" / "outbox"}</code>' in done and "Resend This Message" in done
+    # Rows skipped for a problem in the row are not called failed; a row to print says why it is not emailed.
+    assert re.search(r'<th scope="row">Skipped: a problem in the row \(not made\)</th><td>3</td><td>P3 \(row 4\), P4 \(row 5\), P5 \(row 6\)</td>', done)
+    assert re.search(r'<th scope="row">To print: no email address</th><td>1</td><td>P2 \(row 3\)</td>', done)
+    assert re.search(r'<th scope="row">Failed</th><td>0</td>', done)
     download = client.post(f"{location}/zip", data={"csrf": csrf(client)})
     assert download.headers["content-type"] == "application/zip"
     assert download.headers["content-disposition"] == 'attachment; filename="walking-plans.zip"'
@@ -665,6 +886,25 @@ def test_a_list_is_made_into_a_zip_of_plans_and_the_to_print_file_and_emails_go_
     assert job is not None and sorted(p.name for p in job.folder.iterdir()) == ["walking-plans.zip"]  # the uploaded CSV is gone too
 
 
+def test_a_lists_results_say_why_a_row_is_to_print_and_which_rows_were_never_tried(client: TestClient) -> None:
+    from handout.batch import BatchResult
+    from handout.delivery import NOT_TRIED
+    from handout.web.list_results import in_page_words, outcomes
+
+    page = run_list(client, upload(client, "name,patient_id,email,consent_email\nJane Doe,P1,jane@example.org,no\nAnn Lee,P2,,\n"))
+    assert '<th scope="row">To print: an email address but no consent to unencrypted email (consent_email)</th><td>1</td><td>P1 (row 2)</td>' in page
+    assert '<th scope="row">To print: no email address</th><td>1</td><td>P2 (row 3)</td>' in page
+    # The mail server stopped answering at row 2: rows 3 and 4 were never tried, and the page says so (not "Failed 3").
+    stopped = f"{NOT_TRIED}P1 (row 2); run the batch again to send it"
+    result = BatchResult(failed=[(2, "not sent: the server closed the connection"), (3, stopped), (4, stopped)], patient_ids={2: "P1", 3: "P2", 4: "P3"})
+    lines = {line.what: (line.count, line.rows) for line in outcomes(result, True)}
+    assert lines["Failed"] == (1, "P1 (row 2)")
+    assert lines["Not tried: the mail server had stopped answering (make the list again to send them)"] == (2, "P2 (row 3), P3 (row 4)")
+    assert in_page_words(stopped) == (
+        "not tried: the mail server had stopped answering at P1 (row 2); upload the list again and make its plans to send it (nobody is emailed twice)"
+    )
+
+
 def test_the_same_list_run_twice_emails_nobody_twice(client: TestClient, mail_server: SmtpServer) -> None:
     text = "name,patient_id,email,consent_email\nJane Doe,P1,jane@example.org,yes\nAnn Lee,P2,ann@example.org,yes\n"
     first = upload(client, text)
@@ -680,7 +920,7 @@ def test_bad_mail_settings_are_shown_before_anything_is_made(client: TestClient,
     monkeypatch.setenv("HANDOUT_SMTP_HOST", "mail.example.org")
     monkeypatch.setenv("HANDOUT_SMTP_SECURITY", "carrier-pigeon")
     location = upload(client, LIST)
-    response = client.post(f"{location}/run", data={"csrf": csrf(client), "delivery": "send"})
+    response = submit(client, f"{location}/run", data={"csrf": csrf(client), "delivery": "send"})
     assert response.status_code == 422 and "HANDOUT_SMTP_SECURITY must be starttls, ssl or none" in response.text
     assert 'role="alert"' in response.text and "Nothing has been made or sent yet." in response.text
     assert not (tmp_path / "data" / "batch").exists()
@@ -711,8 +951,8 @@ def test_bad_mail_settings_are_shown_before_anything_is_made(client: TestClient,
 def test_a_list_that_cannot_be_read_is_a_clear_message_by_its_field(
     client: TestClient, tmp_path: Path, data: bytes, fields: dict[str, str], field: str, message: str
 ) -> None:
-    response = client.post("/lists", data={"csrf": csrf(client, "/lists"), "large_print": "on", **fields}, files={"patients_csv": ("patients.csv", data, "text/csv")})
-    assert response.status_code in (413, 422)
+    response = submit(client, "/lists", data={"csrf": csrf(client, "/lists"), "large_print": "on", **fields}, files={"patients_csv": ("patients.csv", data, "text/csv")})
+    assert response.status_code == 422
     assert field_errors(response.text)[field].startswith(message), field_errors(response.text)
     assert 'role="alert"' in response.text and str(tmp_path) not in response.text and "/tmp/" not in response.text
     if len(data) < 3 * 1024 * 1024:  # (a body over the limit is not read, so there is nothing to keep)
@@ -733,9 +973,9 @@ SECURITY_HEADERS = ("content-security-policy", "x-content-type-options", "x-fram
 
 @pytest.mark.parametrize(
     ("path", "size", "chunked"),
-    [("/plan", 100 * 1024, False), ("/plan", 100 * 1024, True), ("/sign-in", 100 * 1024, False), ("/lists", 33 * 1024 * 1024, False), ("/lists", 33 * 1024 * 1024, True)],
+    [("/plan", 100 * 1024, False), ("/plan", 100 * 1024, True), ("/sign-in", 100 * 1024, False), ("/lists", 33 * 1024 * 1024, False), ("/lists", 33 * 1024 * 1024, True), ("/plans/x/email", 100 * 1024, False)],
 )
-def test_a_body_over_its_limit_gets_the_too_large_page_with_the_usual_headers(
+def test_a_body_over_its_limit_gets_the_too_large_page_naming_that_forms_limit(
     client: TestClient, caplog: pytest.LogCaptureFixture, path: str, size: int, chunked: bool
 ) -> None:
     body = b"csrf=x&patient=" + b"J" * size
@@ -746,7 +986,14 @@ def test_a_body_over_its_limit_gets_the_too_large_page_with_the_usual_headers(
 
     content: Any = pieces() if chunked else body
     response = client.post(path, content=content, headers={"content-type": "application/x-www-form-urlencoded"})
-    assert response.status_code == 413 and "<h1>Too much was sent</h1>" in response.text and "at most 2 MB" in response.text
+    limit = {
+        "/plan": "The plan form takes at most 64 KB",
+        "/sign-in": "The sign-in form takes at most 64 KB",
+        "/lists": "The patient list form takes at most 2 MB",
+        "/plans/x/email": "The email form takes at most 64 KB",
+    }[path]
+    assert response.status_code == 413 and "<h1>Too much was sent</h1>" in response.text and limit in response.text
+    assert "href='/static/handout.css'" in response.text and "<a href='/'>Back to the front desk</a>" in response.text
     assert all(header in response.headers for header in SECURITY_HEADERS)
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
@@ -761,18 +1008,20 @@ def test_a_body_over_its_limit_gets_the_too_large_page_with_the_usual_headers(
 )
 def test_a_malformed_upload_is_a_message_by_the_file_field(client: TestClient, content_type: str, body: bytes) -> None:
     csrf(client, "/lists")
-    response = client.post("/lists", content=body, headers={"content-type": content_type})
-    assert response.status_code == 400
+    response = submit(client, "/lists", content=body, headers={"content-type": content_type})
+    assert response.status_code == 422
     assert field_errors(response.text) == {"patients_csv": "Patient list could not be read from the form: choose the file again"}
 
 
 def test_a_list_upload_needs_a_file_and_the_csrf_token(client: TestClient) -> None:
-    response = client.post("/lists", data={"csrf": csrf(client, "/lists")})
+    response = submit(client, "/lists", data={"csrf": csrf(client, "/lists")})
     assert response.status_code == 422 and field_errors(response.text)["patients_csv"] == "Patient list: choose the CSV file your practice system exported"
     assert 'aria-describedby="patients_csv-hint patients_csv-error"' in response.text
-    assert client.post("/lists", files={"patients_csv": ("p.csv", b"name\nJane\n", "text/csv")}).status_code == 403
+    expired = submit(client, "/lists", data={"encoding": "cp1252"}, files={"patients_csv": ("p.csv", b"name\nJane\n", "text/csv")})
+    assert "This form had expired" in expired.text and "Choose the file again" in expired.text and 'value="cp1252"' in expired.text
     location = upload(client, LIST)
-    assert client.post(f"{location}/run", data={"delivery": "outbox"}).status_code == 403
+    assert "This form had expired" in submit(client, f"{location}/run", data={"delivery": "outbox"}).text
+    assert client.get(f"{location}/progress").json()["state"] == "checked"  # nothing was made
     assert client.post(f"{location}/zip", data={}).status_code == 403
 
 
@@ -805,7 +1054,7 @@ def test_one_list_is_made_at_a_time_and_its_progress_shows_without_script(client
         assert client.get(f"{location}/progress").json() == {"state": "running", "done": 0, "total": 2}
         assert client.post(f"{location}/run", data={"csrf": csrf(client), "delivery": "outbox"}).status_code == 303  # a second click does nothing
         other = upload(client, LIST)
-        busy = client.post(f"{other}/run", data={"csrf": csrf(client), "delivery": "outbox"})
+        busy = submit(client, f"{other}/run", data={"csrf": csrf(client), "delivery": "outbox"})
         assert busy.status_code == 422 and "another patient list is being made; wait for it to finish, then make this one" in busy.text
     finally:
         release.set()
@@ -833,15 +1082,16 @@ def test_a_plan_emailed_while_a_list_writes_to_the_outbox_is_told_to_wait_in_the
     plan = make_plan(client)
     try:
         assert started.wait(20)
-        busy = client.post(f"{plan}/email", data={"csrf": csrf(client), "email": "jane@example.org", "protection": "consent"})
-        assert busy.status_code == 422
+        busy = submit(client, f"{plan}/email", data={"csrf": csrf(client), "email": "jane@example.org", "protection": "consent"})
+        assert "<h1>The plan was not emailed</h1>" in busy.text
         assert "A patient list is being written to the outbox just now: email this plan when the list has finished" in busy.text
         assert str(tmp_path) not in busy.text and "--outbox" not in busy.text
     finally:
         release.set()
     wait_for_run(client, location)
-    sent = client.post(f"{plan}/email", data={"csrf": csrf(client), "email": "jane@example.org", "protection": "consent"})
-    assert sent.status_code == 200 and "Done" in sent.text
+    after = re.search(r'name="after" value="(\d+)"', busy.text).group(1)  # type: ignore[union-attr]
+    sent = submit(client, f"{plan}/email", data={"csrf": csrf(client), "after": after, "same": "yes"})  # "Try again"
+    assert "<h1>Saved, not sent yet</h1>" in sent.text and "Before this" in sent.text
 
 
 def test_a_list_made_while_another_run_holds_the_data_folder_is_told_so_in_the_pages_words(client: TestClient, desk: FrontDesk, tmp_path: Path) -> None:
@@ -978,6 +1228,7 @@ def test_a_bug_is_a_plain_page_with_the_usual_headers_and_only_its_type_in_the_l
     monkeypatch.setattr(desk.clinic, "plan", broken)
     response = client.post("/plan", data={"csrf": csrf(client), "patient": "Jane Doe"})
     assert response.status_code == 500 and "<h1>Something went wrong</h1>" in response.text and "Jane" not in response.text
+    assert "href='/static/handout.css'" in response.text and "<a href='/'>Back to the front desk</a>" in response.text  # the site's look, a way home
     assert response.headers["cache-control"] == "no-store" and response.headers["x-frame-options"] == "DENY"
     messages = [record.getMessage() for record in caplog.records if record.levelno >= logging.ERROR]
     assert messages == ["unexpected KeyError while handling POST /plan"]

@@ -63,7 +63,10 @@ def test_a_session_id_the_browser_makes_up_is_never_taken(client: TestClient, ch
     client.cookies.clear()
     client.cookies.set("handout_session", chosen)
     token = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text).group(1)  # type: ignore[union-attr]
-    assert client.post("/plan", data={"csrf": token, "patient": "Jane Doe"}).status_code == 403
+    refused = client.post("/plan", data={"csrf": token, "patient": "Jane Doe"})
+    # Nothing is made: the form comes back (POST/redirect/GET) saying it expired, never a plan's page.
+    assert refused.status_code == 303 and refused.headers["location"].startswith("/forms/"), refused.headers.get("location")
+    assert "expired" in client.get(refused.headers["location"]).text
     # The id the server issued is kept from page to page.
     client.cookies.clear()
     client.cookies.set("handout_session", issued)
@@ -139,7 +142,9 @@ def test_odd_bytes_in_any_field_header_or_cookie_are_a_clear_answer_never_a_500(
 
 def test_odd_bytes_in_a_patient_lists_csrf_field_are_refused_not_a_500(client: TestClient) -> None:
     response = client.post("/lists", data={"csrf": ODD}, files={"patients_csv": ("patients.csv", LIST.encode(), "text/csv")})
-    assert response.status_code == 403
+    # Refused as an expired form (POST/redirect/GET): the list form again, saying nothing was done.
+    assert response.status_code == 303 and response.headers["location"].startswith("/forms/")
+    assert "expired" in client.get(response.headers["location"]).text
 
 
 @pytest.fixture
@@ -154,7 +159,8 @@ def guarded_anywhere(tmp_path: Path, clock: Clock) -> Iterator[TestClient]:
 
 def test_a_password_with_odd_characters_is_a_wrong_password_not_a_500(guarded_anywhere: TestClient) -> None:
     response = guarded_anywhere.post("/sign-in", data={"csrf": csrf(guarded_anywhere, "/sign-in"), "password": ODD * 4})
-    assert response.status_code == 422
+    assert response.status_code == 303 and response.headers["location"].startswith("/sign-in?wrong=1")
+    assert guarded_anywhere.get(response.headers["location"]).status_code == 422
 
 
 def test_every_redirect_stays_on_this_site_whatever_the_host_header_says(guarded_anywhere: TestClient) -> None:
@@ -233,7 +239,7 @@ def test_held_lists_are_capped_per_session_with_the_reason_by_the_file_field(cli
 
     desk.lists.held.limits = HoldLimits(per_session=1, in_all=LIST_LIMITS.in_all, noun="patient lists")
     upload(client, LIST)
-    refused = upload(client, LIST, status=422)
+    refused = client.get(upload(client, LIST)).text  # the list form sent back (POST/redirect/GET)
     assert "This page already holds 1 patient lists, the most it keeps for one browser" in refused
     assert len(list(desk.lists.own_dir.glob("list-*"))) == 1  # the refused upload's folder went at once
 

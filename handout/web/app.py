@@ -22,6 +22,7 @@ from handout.service import Clinic
 from handout.web.list_pages import UPLOAD_DRAIN_LIMIT, ListPages
 from handout.web.lists import MAX_UPLOAD_BYTES
 from handout.web.pages import FrontDesk
+from handout.web.plan_pages import PlanPages
 from handout.web.security import LOOPBACK_NAMES, SIGN_IN_PATH, Guard, too_large_page
 from handout.web.store import StoreFull
 
@@ -36,6 +37,7 @@ async def forget_expired(desk: FrontDesk) -> None:
     while True:
         await asyncio.sleep(EXPIRY_CHECK_SECONDS)
         desk.plans.expire()
+        desk.forms.drafts.expire()
         await run_in_threadpool(desk.lists.held.expire)  # removing a list's folder touches the disk
 
 
@@ -48,6 +50,7 @@ def create_app(
     """
     desk = desk or FrontDesk(clinic, data_dir, password=password)
     lists = ListPages(desk)
+    plans = PlanPages(desk)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -73,6 +76,15 @@ def create_app(
         response.headers["Retry-After"] = "300"
         return response
 
+    def too_large(path: str) -> str:
+        """The 413 page for the form posted to `path`, naming that form's own limit."""
+        if path == "/lists":
+            return too_large_page("The patient list form", f"{MAX_UPLOAD_BYTES // (1024 * 1024)} MB (the CSV file and the form's other fields)")
+        form = {"/plan": "The plan form", "/leaflet": "The leaflet form", SIGN_IN_PATH: "The sign-in form"}.get(path, "This form")
+        if path.startswith("/plans/") and path.endswith("/email"):
+            form = "The email form"
+        return too_large_page(form, f"{FORM_BODY_LIMIT // 1024} KB (a plan's fields are a few hundred bytes)")
+
     routes = [
         Route("/", desk.home),
         Route(SIGN_IN_PATH, desk.sign_in_form, methods=["GET"]),
@@ -85,9 +97,13 @@ def create_app(
         Route("/leaflet", desk.leaflet, methods=["POST"]),
         Route("/plan", desk.plan_form, methods=["GET"]),
         Route("/plan", desk.plan, methods=["POST"]),
-        Route("/plans/{token}", desk.preview, methods=["GET"]),
-        Route("/plans/{token}/pdf", desk.plan_pdf, methods=["POST"]),
-        Route("/plans/{token}/email", desk.email, methods=["POST"]),
+        Route("/forms/{token}", desk.forms.show, methods=["GET"]),
+        Route("/plans/{token}", plans.preview, methods=["GET"]),
+        Route("/plans/{token}/change", plans.change, methods=["GET"]),
+        Route("/plans/{token}/pdf", plans.pdf, methods=["POST"]),
+        Route("/plans/{token}/email", plans.email, methods=["POST"]),
+        Route("/plans/{token}/sent", plans.sent, methods=["GET"]),
+        Route("/plans/{token}/state", plans.state, methods=["GET"]),
         Route("/lists", lists.upload_form, methods=["GET"]),
         Route("/lists", lists.upload, methods=["POST"]),
         Route("/lists/{token}", lists.show, methods=["GET"]),
@@ -105,7 +121,8 @@ def create_app(
                 sessions=desk.sessions,
                 body_limit=FORM_BODY_LIMIT,
                 body_limits={"/lists": UPLOAD_DRAIN_LIMIT},
-                too_large=too_large_page(MAX_UPLOAD_BYTES // (1024 * 1024)),
+                too_large=too_large,
+                keep_form=desk.forms.keep_unsigned,
             )
         ],
         # Anything else (a bug) becomes a plain "something went wrong" page in Guard, logged by its type only.

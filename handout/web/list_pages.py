@@ -17,6 +17,7 @@ from handout.checks import text_encoding
 from handout.errors import HandoutError
 from handout.i18n import checked_language
 from handout.service import FieldProblem, FormProblems, check_field
+from handout.web.forms import FORM_EXPIRED, Draft
 from handout.web.list_results import ZIP_NAME, in_page_words, outcomes, row_label
 from handout.web.lists import LIST_LABEL, MAX_ROWS, MAX_UPLOAD_BYTES, TOO_LARGE, ListJob, ListReading, RunState
 from handout.web.pages import FrontDesk
@@ -37,11 +38,28 @@ class ListPages:
     def __init__(self, desk: FrontDesk) -> None:
         self.desk = desk
         self.lists = desk.lists
+        desk.forms.pages.update({"list": self.upload_draft, "list-run": self.run_draft})
 
-    def upload_page(self, request: Request, status: int = 200, values: Mapping[str, str] | None = None, problems: FormProblems | None = None) -> Response:
+    def upload_page(self, request: Request, status: int = 200, values: Mapping[str, str] | None = None, problems: FormProblems | None = None, notice: str | None = None) -> Response:
         return self.desk.page(
-            request, "lists.html.j2", status, values=values or {"language": "en"}, problems=problems, max_megabytes=MAX_UPLOAD_BYTES // (1024 * 1024), max_rows=f"{MAX_ROWS:,}"
+            request,
+            "lists.html.j2",
+            status,
+            values=values or {"language": "en"},
+            problems=problems,
+            notice=notice,
+            max_megabytes=MAX_UPLOAD_BYTES // (1024 * 1024),
+            max_rows=f"{MAX_ROWS:,}",
         )
+
+    def upload_draft(self, request: Request, draft: Draft, status: int) -> Response:
+        return self.upload_page(request, status, draft.values, draft.problems, draft.notice)
+
+    def run_draft(self, request: Request, draft: Draft, status: int) -> Response:
+        job = self.lists.get(draft.token, self.desk.sessions.session_id(request))
+        if job is None:
+            return self.desk.gone(request, LIST_GONE)
+        return self.list_page(request, draft.token, job, status, draft.error, draft.notice)
 
     async def upload_form(self, request: Request) -> Response:
         return self.upload_page(request)
@@ -49,17 +67,18 @@ class ListPages:
     async def upload(self, request: Request) -> Response:
         body = await _bounded_body(request)
         if body is None:
-            return self.upload_page(request, 413, problems=FormProblems([FieldProblem("patients_csv", TOO_LARGE)]))
+            return self.desk.forms.send_back(request, "list", {}, FormProblems([FieldProblem("patients_csv", TOO_LARGE)]))
         try:
             async with Request(request.scope, _replay(body)).form(max_files=1, max_fields=10) as form:
-                if not self.desk.token_ok(request, form):
-                    return self.desk.refused(request)
                 values = {key: value for key, value in form.items() if isinstance(value, str) and key != CSRF_FIELD}
+                if not self.desk.token_ok(request, form):
+                    # The file cannot be kept (it is not read): the other choices are, with the file to choose again.
+                    return self.desk.forms.send_back(request, "list", values, notice=FORM_EXPIRED + " Choose the file again.")
                 upload = form.get("patients_csv")
                 chosen = isinstance(upload, UploadFile) and bool(upload.filename)
                 data = await upload.read(MAX_UPLOAD_BYTES + 1) if isinstance(upload, UploadFile) else b""
         except (MultiPartException, HTTPException):  # Starlette reports a malformed multipart body as a 400
-            return self.upload_page(request, 400, problems=FormProblems([FieldProblem("patients_csv", f"{LIST_LABEL} could not be read from the form: choose the file again")]))
+            return self.desk.forms.send_back(request, "list", {}, FormProblems([FieldProblem("patients_csv", f"{LIST_LABEL} could not be read from the form: choose the file again")]))
         problems: list[FieldProblem] = []
         if not chosen:
             problems.append(FieldProblem("patients_csv", f"{LIST_LABEL}: choose the CSV file your practice system exported"))
@@ -73,7 +92,7 @@ class ListPages:
             except HandoutError as exc:
                 problems.append(FieldProblem("patients_csv", exc.message))
         if problems:
-            return self.upload_page(request, 413 if problems[0].message == TOO_LARGE else 422, values, FormProblems(problems))
+            return self.desk.forms.send_back(request, "list", values, FormProblems(problems))
         # POST, then redirect, then GET: the list's address is a random token.
         return RedirectResponse(f"/lists/{list_token}", status_code=303)
 
@@ -85,7 +104,7 @@ class ListPages:
             return self.desk.gone(request, LIST_GONE)
         return self.list_page(request, token, job)
 
-    def list_page(self, request: Request, token: str, job: ListJob, status: int = 200, error: str | None = None) -> Response:
+    def list_page(self, request: Request, token: str, job: ListJob, status: int = 200, error: str | None = None, notice: str | None = None) -> Response:
         if job.state is RunState.CHECKED:
             smtp = bool(os.environ.get("HANDOUT_SMTP_HOST"))
             row_problems = [(p.row, p.patient_id, in_page_words(f"{p.column} {p.reason}")) for p in job.patients.problems]
@@ -98,8 +117,9 @@ class ListPages:
                 row_problems=row_problems,
                 ignored=ignored_columns(job.patients.ignored_columns),
                 smtp=smtp,
-                outbox=self.lists.outbox,
+                outbox=str(self.lists.outbox),
                 error=error,
+                notice=notice,
             )
         if job.state is RunState.RUNNING:
             return self.desk.page(request, "list-running.html.j2", status, token=token, job=job)
@@ -110,23 +130,23 @@ class ListPages:
             status,
             token=token,
             job=job,
-            outcomes=outcomes(result, job.sending) if result else [],
+            outcomes=outcomes(result, job.sending, job.patients) if result else [],
             failed=[(row_label(result, row), in_page_words(reason)) for row, reason in result.failed] if result else [],
-            outbox=self.lists.outbox,
+            outbox=str(self.lists.outbox),
         )
 
     async def run(self, request: Request) -> Response:
-        form = await self.desk.checked_form(request)
-        if form is None:
-            return self.desk.refused(request)
+        form = await self.desk.form_fields(request)
         token = request.path_params["token"]
         job = self.lists.get(token, self.desk.sessions.session_id(request))
         if job is None:
             return self.desk.gone(request, LIST_GONE)
+        if not self.desk.token_ok(request, form):
+            return self.desk.forms.send_back(request, "list-run", {}, notice=FORM_EXPIRED, token=token)
         try:
             self.lists.start(token, job, form.get("delivery") == "send", os.environ)
         except HandoutError as exc:
-            return self.list_page(request, token, job, 422, error=exc.message)
+            return self.desk.forms.send_back(request, "list-run", {}, error=exc.message, token=token)
         return RedirectResponse(f"/lists/{token}", status_code=303)
 
     async def progress(self, request: Request) -> Response:

@@ -246,7 +246,7 @@ class PatientLists:
                 state, message = RunState.FAILED, in_page_words(exc.message.replace(str(job.csv), LIST_LABEL))
             if result is not None and not job.discarded:
                 with folder_lock(self.batch_dir, OUT_DIR_BUSY):
-                    write_zip(job.zip_path, result, self.batch_dir, job.sending)
+                    write_zip(job.zip_path, result, self.batch_dir, job.sending, job.patients)
         except HandoutError as exc:
             state, message = RunState.FAILED, in_page_words(exc.message)
         except Exception as exc:  # a bug: the page says so, the log names only its type (its message may quote a patient's details)

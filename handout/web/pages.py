@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-import os
-import secrets
-import string
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from handout import document as doc
 from handout.brand import ratio_text
-from handout.checks import password_problem
 from handout.errors import HandoutError, UsageError
 from handout.i18n import available_languages, checked_language
-from handout.outbox import BATCH_BUSY
 from handout.service import (
     CLI_LABELS,
     NO_LARGE_PRINT_TRIFOLD,
@@ -34,9 +29,13 @@ from handout.service import (
     qr_address,
 )
 from handout.templating import render_template
+from handout.web.forms import FORM_EXPIRED, Draft, FormKeeper
 from handout.web.lists import PatientLists
+from handout.web.security import SIGN_IN_PATH
+from handout.web.sending import PlanSending, new_password  # noqa: F401  (new_password: the page's generated PDF passwords)
 from handout.web.sessions import CSRF_FIELD, SIGNED_IN_SECONDS, Sessions, TooManyAttempts
 from handout.web.store import PLAN_LIMITS, REMEMBERED_SESSIONS, ExpiringStore, RecentMemory
+from handout.web.workers import Workers
 
 # The plan form's labels: a problem reads "<label> <problem>", the same words as the command line's.
 WEB_LABELS = {
@@ -51,22 +50,27 @@ WEB_LABELS = {
     "language": "Language",
     "qr_url": "QR address",
     "email": "Email address",
-    "consent": "the consent box",
-    "encrypt": "a PDF password",
+    # A choice of two radio buttons under "How is the plan protected?", not a box to tick.
+    "consent": "the choice “The patient agreed to get it by unencrypted email”",
+    "encrypt": "“Lock the PDF with a password”",
     "password": "The PDF password",
 }
-OUTBOX_BUSY = "A patient list is being written to the outbox just now: email this plan when the list has finished (the plan stays here for 30 minutes)."
 TOO_MANY_ATTEMPTS = "Too many sign-in attempts from this computer just now: try again in a minute"
+PLAN_FIELDS = ("patient", "clinician", "start_minutes", "target_minutes", "walks_per_week", "weeks", "start_date", "language", "qr_url", "large_print", "with_article")
+LEAFLET_FIELDS = ("paper", "qr_url", "language", "layout", "large_print")
 PLAN_GONE = "This plan is no longer here: plans are kept for 30 minutes. Make it again."
 
 
 @dataclass(frozen=True)
 class HeldPlan:
-    """A made plan waiting on the preview page: the form it came from, its order and its PDF."""
+    """A made plan waiting on the preview page: the form it came from, its order, its PDF, and its summary and weekly table as printed."""
 
     form: PlanForm
     order: PlanOrder
     pdf: bytes
+    summary: str
+    table: tuple[tuple[str, ...], ...]
+    sending: PlanSending = field(default_factory=PlanSending, compare=False)
 
 
 class FrontDesk:
@@ -80,15 +84,19 @@ class FrontDesk:
         store: ExpiringStore[HeldPlan] | None = None,
         password: str | None = None,
         lists: PatientLists | None = None,
+        sessions: Sessions | None = None,
     ) -> None:
         self.clinic = clinic
         self.data_dir = data_dir
         self.today = today
-        self.sessions = Sessions(password)
+        self.sessions = sessions or Sessions(password)
         self.plans: ExpiringStore[HeldPlan] = store or ExpiringStore(limits=PLAN_LIMITS)
         self.lists = lists or PatientLists(clinic, data_dir, today)
         self.clinicians: RecentMemory[str] = RecentMemory(REMEMBERED_SESSIONS, SIGNED_IN_SECONDS)  # session id → the clinician's name
         self.env = clinic.renderer(False).env
+        self.workers = Workers()
+        self.forms = FormKeeper(self.sessions, self.plans.clock, kept_form_fields, self.gone)
+        self.forms.pages.update({"plan": self.plan_page, "leaflet": self.leaflet_page})  # the plan and list pages add theirs
         self._other_papers: dict[str, Clinic] = {}
 
     def clinic_for(self, paper: str) -> Clinic:
@@ -101,7 +109,9 @@ class FrontDesk:
 
     def close(self) -> None:
         """At shutdown: held plans and lists go (a list being made stops after the plan in hand)."""
+        self.workers.close()
         self.plans.clear()
+        self.forms.drafts.clear()
         self.lists.close()
 
     # -- shared ------------------------------------------------------------
@@ -115,11 +125,14 @@ class FrontDesk:
                 "brand": self.clinic.brand,
                 "error": None,
                 "problems": None,
+                "notice": None,
                 "values": {},
                 "csrf_field": CSRF_FIELD,
                 "csrf": self.sessions.csrf_token(sid),
                 "languages": available_languages(),
                 "signed_in": self.sessions.sign_in_required and self.sessions.signed_in(sid),
+                "section": menu_section(request.url.path, self.forms.kind(request)),
+                "path": request.url.path,
                 **context,
             },
         )
@@ -127,12 +140,15 @@ class FrontDesk:
         self.sessions.keep(response, sid, request)
         return response
 
+    async def form_fields(self, request: Request) -> dict[str, str]:
+        """The posted form's text fields (its CSRF token among them)."""
+        form = await request.form()
+        return {key: value for key, value in form.items() if isinstance(value, str)}
+
     async def checked_form(self, request: Request) -> Mapping[str, str] | None:
         """The posted form when its CSRF token matches the session's; None when it does not."""
-        form = await request.form()
-        if not self.token_ok(request, form):
-            return None
-        return {key: value for key, value in form.items() if isinstance(value, str)}
+        form = await self.form_fields(request)
+        return form if self.token_ok(request, form) else None
 
     def token_ok(self, request: Request, form: Mapping[str, object]) -> bool:
         """Whether a posted form carries the session's CSRF token."""
@@ -151,27 +167,33 @@ class FrontDesk:
         return self.page(request, "home.html.j2")
 
     async def sign_in_form(self, request: Request) -> Response:
+        then = local_path(request.query_params.get("next", ""))
         if self.sessions.signed_in(self.sessions.session_id(request)):
-            return RedirectResponse("/", status_code=303)
-        return self.page(request, "sign-in.html.j2")
+            return RedirectResponse(then, status_code=303)
+        problems = FormProblems([FieldProblem("password", "Password is not right: type it again")]) if request.query_params.get("wrong") else None
+        notice = "The sign-in form had expired: type the password again." if request.query_params.get("expired") else None
+        return self.page(request, "sign-in.html.j2", 422 if problems else 200, problems=problems, notice=notice, next=then)
 
     async def sign_in(self, request: Request) -> Response:
-        form = await self.checked_form(request)
-        if form is None:
-            return self.refused(request)
+        form = await self.form_fields(request)
+        then = local_path(form.get("next", ""))
+        back = f"&next={quote(then, safe='/')}" if then != "/" else ""
+        if not self.token_ok(request, form):
+            return RedirectResponse(f"{SIGN_IN_PATH}?expired=1{back}", status_code=303)
         if not self.sessions.sign_in_required:
-            return RedirectResponse("/", status_code=303)
+            return RedirectResponse(then, status_code=303)
         try:
             sid = await self.sessions.sign_in(form.get("password", ""), request.client.host if request.client else "")
         except TooManyAttempts:
             problems = FormProblems([FieldProblem("password", TOO_MANY_ATTEMPTS)])
-            busy = self.page(request, "sign-in.html.j2", 429, problems=problems)
+            busy = self.page(request, "sign-in.html.j2", 429, problems=problems, notice=None, next=then)
             busy.headers["Retry-After"] = "60"
             return busy
         if sid is None:
-            problems = FormProblems([FieldProblem("password", "Password is not right: type it again")])
-            return self.page(request, "sign-in.html.j2", 422, problems=problems)
-        response = RedirectResponse("/", status_code=303)
+            # Redirected too, so Back and Reload never post the password again.
+            return RedirectResponse(f"{SIGN_IN_PATH}?wrong=1{back}", status_code=303)
+        self.forms.signed_in(sid, self.sessions.session_id(request))
+        response = RedirectResponse(then, status_code=303)
         self.sessions.keep(response, sid, request)
         return response
 
@@ -180,14 +202,15 @@ class FrontDesk:
         if form is None:
             return self.refused(request)
         self.sessions.sign_out(self.sessions.session_id(request))
-        return RedirectResponse("/sign-in", status_code=303)
+        return RedirectResponse(SIGN_IN_PATH, status_code=303)
 
     async def clinic_page(self, request: Request) -> Response:
         """The brand as it will print, and `handout check`'s report on it (the same checks, the same words)."""
         from handout.preflight import run_checks
 
         brand = self.clinic.brand
-        report = run_checks(self.clinic.brand_dir, self.clinic.template_dirs, "en", self.clinic.paper)
+        # The checks render a leaflet: in the rendering thread, so other pages do not wait.
+        report = await self.workers.render(run_checks, self.clinic.brand_dir, self.clinic.template_dirs, "en", self.clinic.paper)
         colours = [("Primary colour (headings, links)", brand.primary_colour), ("Accent colour (rules)", brand.accent_colour)]
         return self.page(request, "clinic.html.j2", report=report, colours=[(label, c.hex, ratio_text(c.contrast_with_white())) for label, c in colours])
 
@@ -202,14 +225,19 @@ class FrontDesk:
 
         return FileResponse(self.clinic.brand.logo)
 
+    def leaflet_page(self, request: Request, draft: Draft | None = None, status: int = 200) -> Response:
+        if draft is None:
+            return self.page(request, "leaflet.html.j2", values={"paper": self.clinic.paper, "language": "en", "layout": "standard"})
+        return self.page(request, "leaflet.html.j2", status, values=draft.values, problems=draft.problems, error=draft.error, notice=draft.notice)
+
     async def leaflet_form(self, request: Request) -> Response:
-        return self.page(request, "leaflet.html.j2", values={"paper": self.clinic.paper, "language": "en", "layout": "standard"}, error=None)
+        return self.leaflet_page(request)
 
     async def leaflet(self, request: Request) -> Response:
-        form = await self.checked_form(request)
-        if form is None:
-            return self.refused(request)
-        values = {key: form.get(key, "") for key in ("paper", "qr_url", "language", "layout", "large_print")}
+        form = await self.form_fields(request)
+        values = {key: form.get(key, "") for key in LEAFLET_FIELDS}
+        if not self.token_ok(request, form):
+            return self.forms.send_back(request, "leaflet", values, notice=FORM_EXPIRED)
         # Each field's problem by its field, as on the plan page (paper, language and layout come from
         # fixed choices, so only a tampered form gets theirs).
         problems: list[FieldProblem] = []
@@ -218,118 +246,104 @@ class FrontDesk:
         language = check_field(problems, "language", checked_language, WEB_LABELS["language"], values["language"] or "en")
         layout = check_field(problems, "layout", _layout, values["layout"] or "standard")
         if problems:
-            return self.page(request, "leaflet.html.j2", 422, values=values, problems=FormProblems(problems))
+            return self.forms.send_back(request, "leaflet", values, FormProblems(problems))
         assert paper is not None and language is not None and layout is not None
         try:
-            pdf = self.clinic_for(paper).leaflet(language, url, values["large_print"] == "on", layout)
+            pdf = await self.workers.render(self.clinic_for(paper).leaflet, language, url, values["large_print"] == "on", layout)
         except HandoutError as exc:
             if exc.message == NO_LARGE_PRINT_TRIFOLD:  # the service's rule, in the page's words
                 problem = FormProblems([FieldProblem("large_print", "Large print does not fit a tri-fold's panels: choose Pages for large print")])
-                return self.page(request, "leaflet.html.j2", 422, values=values, problems=problem)
-            return self.page(request, "leaflet.html.j2", 422, values=values, error=exc.message)
+                return self.forms.send_back(request, "leaflet", values, problem)
+            return self.forms.send_back(request, "leaflet", values, error=exc.message)
         return _pdf(pdf, "leaflet.pdf", inline=form.get("action") == "print")
 
+    def plan_page(self, request: Request, draft: Draft | None = None, status: int = 200) -> Response:
+        if draft is None:
+            sid = self.sessions.session_id(request)
+            values = {"clinician": self.clinicians.get(sid, ""), "start_date": self.today().isoformat(), "language": "en"}
+            return self.page(request, "plan.html.j2", values=values, changes="")
+        return self.page(request, "plan.html.j2", status, values=draft.values, problems=draft.problems, error=draft.error, notice=draft.notice, changes=draft.token)
+
     async def plan_form(self, request: Request) -> Response:
-        sid = self.sessions.session_id(request)
-        values = {"clinician": self.clinicians.get(sid, ""), "start_date": self.today().isoformat(), "language": "en"}
-        return self.page(request, "plan.html.j2", values=values, problems=None)
+        return self.plan_page(request)
 
     async def plan(self, request: Request) -> Response:
-        form = await self.checked_form(request)
-        if form is None:
-            return self.refused(request)
-        typed = PlanForm(
-            patient=form.get("patient", ""),
-            clinician=form.get("clinician", ""),
-            start_minutes=form.get("start_minutes", ""),
-            target_minutes=form.get("target_minutes", ""),
-            walks_per_week=form.get("walks_per_week", ""),
-            weeks=form.get("weeks", ""),
-            start_date=form.get("start_date", ""),
-            language=form.get("language") or "en",
-            qr_url=form.get("qr_url", ""),
-            large_print=form.get("large_print") == "on",
-            with_article=form.get("with_article") == "on",
-        )
+        form = await self.form_fields(request)
+        values = {key: form.get(key, "") for key in PLAN_FIELDS}
+        changes = form.get("changes", "")  # the plan this one corrects ("Change this plan")
+        if not self.token_ok(request, form):
+            return self.forms.send_back(request, "plan", values, notice=FORM_EXPIRED, token=changes)
+        typed = typed_plan(values)
         try:
             order = check_plan_form(typed, self.today(), WEB_LABELS)
-            pdf = self.clinic.plan(order, self.today())
+            pdf, summary, table = await self.workers.render(self.made_plan, order)
         except FormProblems as exc:
-            return self.page(request, "plan.html.j2", 422, values=dict(form), problems=exc)
+            return self.forms.send_back(request, "plan", values, exc, token=changes)
         except HandoutError as exc:
-            return self.page(request, "plan.html.j2", 422, values=dict(form), problems=None, error=exc.message)
+            return self.forms.send_back(request, "plan", values, error=exc.message, token=changes)
         sid = self.sessions.session_id(request)
         self.clinicians[sid] = order.patient.clinician
-        token = self.plans.put(HeldPlan(typed, order, pdf), owner=sid)
+        token = self.plans.put(HeldPlan(typed, order, pdf, summary, table), owner=sid)
+        replaced = self.plans.get(changes, owner=sid) if changes else None
+        if replaced is not None:
+            replaced.sending.replaced_by = token  # its page now points here, so the uncorrected plan is not emailed by mistake
         # POST, then redirect, then GET: the URL carries a random token, never the patient's name.
         return RedirectResponse(f"/plans/{token}", status_code=303)
 
-    async def preview(self, request: Request) -> Response:
-        held = self.plans.get(request.path_params["token"], owner=self.sessions.session_id(request))
-        if held is None:
-            return self.gone(request, PLAN_GONE)
-        return self.preview_page(request, held, request.path_params["token"])
-
-    def preview_page(self, request: Request, held: HeldPlan, token: str, status: int = 200, **context: Any) -> HTMLResponse:
-        document = self.clinic.renderer(held.order.large_print).plan_document(
-            held.order.patient, held.order.schedule, _article(held.order.language), self.today(), held.order.with_article, held.order.qr_url
+    def made_plan(self, order: PlanOrder) -> tuple[bytes, str, tuple[tuple[str, ...], ...]]:
+        """The plan's PDF, and its summary and weekly table as printed (in the rendering thread)."""
+        pdf = self.clinic.plan(order, self.today())
+        document = self.clinic.renderer(order.large_print).plan_document(
+            order.patient, order.schedule, _article(order.language), self.today(), order.with_article, order.qr_url
         )
         summary, table = _summary_and_schedule(document)
-        context.setdefault("values", {})
-        context.setdefault("problems", None)
-        return self.page(request, "preview.html.j2", status, token=token, summary=summary, table=table, smtp=bool(os.environ.get("HANDOUT_SMTP_HOST")), **context)
-
-    async def plan_pdf(self, request: Request) -> Response:
-        form = await self.checked_form(request)
-        if form is None:
-            return self.refused(request)
-        held = self.plans.get(request.path_params["token"], owner=self.sessions.session_id(request))
-        if held is None:
-            return self.gone(request, PLAN_GONE)
-        return _pdf(held.pdf, "walking-plan.pdf", inline=form.get("action") == "print")
-
-    async def email(self, request: Request) -> Response:
-        form = await self.checked_form(request)
-        if form is None:
-            return self.refused(request)
-        token = request.path_params["token"]
-        held = self.plans.get(token, owner=self.sessions.session_id(request))
-        if held is None:
-            return self.gone(request, PLAN_GONE)
-        locked = form.get("protection") == "password"
-        password = form.get("password", "") if locked else ""
-        generated = locked and not password
-        if generated:
-            password = new_password()
-        typed = dataclasses.replace(held.form, email=form.get("email", ""), consent=form.get("protection") == "consent", encrypt=locked, password=password)
-        values = {"email": typed.email, "protection": form.get("protection", "")}
-        outbox = None if os.environ.get("HANDOUT_SMTP_HOST") else self.data_dir / "outbox"
-        try:
-            order = check_plan_form(typed, self.today(), WEB_LABELS)
-            if not order.email:
-                raise FormProblems([FieldProblem("email", f"{WEB_LABELS['email']} must not be empty")])
-            mailer = self.clinic.mailer(os.environ, outbox)
-            # The plan as previewed (the same form but for how it is sent), locked if it is to be.
-            said = self.clinic.email_plan(mailer, order, self.clinic.locked(held.pdf, order))
-        except FormProblems as exc:
-            return self.preview_page(request, held, token, 422, values=values, problems=exc)
-        except HandoutError as exc:
-            message = exc.message
-            if message.endswith(BATCH_BUSY):
-                message = OUTBOX_BUSY  # the batch's words name its command-line options and the server's folder
-            return self.preview_page(request, held, token, 422, values=values, error=message)
-        # The outbox file's path is the clinic's own; the address is never shown back.
-        return self.page(request, "sent.html.j2", said=said, password=password if generated else "", token=token)
+        return pdf, summary, tuple(tuple(row) for row in table)
 
 
-def new_password() -> str:
-    """A password staff read out to the patient: 12 letters and digits without look-alikes (0/O, 1/l/I), in groups of four."""
-    alphabet = "".join(c for c in string.ascii_letters + string.digits if c not in "0O1lI")
-    while True:
-        groups = ["".join(secrets.choice(alphabet) for _ in range(4)) for _ in range(3)]
-        password = "-".join(groups)
-        if password_problem(password) is None and any(c.isdigit() for c in password):
-            return password
+def kept_form_fields(path: str) -> tuple[str, tuple[str, ...], str]:
+    """Which form a POST to `path` is, the fields kept when it arrives after the sign-in ended, and its plan's token."""
+    parts = path.split("/")
+    if len(parts) == 4 and parts[1] == "plans" and parts[3] == "email":
+        return "email", ("email", "protection"), parts[2]
+    return {"/plan": ("plan", PLAN_FIELDS, ""), "/leaflet": ("leaflet", LEAFLET_FIELDS, "")}.get(path, ("", (), ""))
+
+
+def typed_plan(values: Mapping[str, str]) -> PlanForm:
+    """The plan form's fields as typed, for the service's checks."""
+    return PlanForm(
+        patient=values.get("patient", ""),
+        clinician=values.get("clinician", ""),
+        start_minutes=values.get("start_minutes", ""),
+        target_minutes=values.get("target_minutes", ""),
+        walks_per_week=values.get("walks_per_week", ""),
+        weeks=values.get("weeks", ""),
+        start_date=values.get("start_date", ""),
+        language=values.get("language") or "en",
+        qr_url=values.get("qr_url", ""),
+        large_print=values.get("large_print") == "on",
+        with_article=values.get("with_article") == "on",
+    )
+
+
+def form_values(form: PlanForm) -> dict[str, str]:
+    """A plan's form as its fields hold it, for "Change this plan": every value as it was typed."""
+    values = {name: str(getattr(form, name)) for name in PLAN_FIELDS if name not in ("large_print", "with_article")}
+    values.update({name: "on" for name in ("large_print", "with_article") if getattr(form, name)})
+    return values
+
+
+def local_path(value: str) -> str:
+    """Where to go after signing in: a path on this site only (never another site's address), else the start page."""
+    parts = urlsplit(value)
+    if not value.startswith("/") or value.startswith("//") or "\\" in value or parts.scheme or parts.netloc or not value.isprintable():
+        return "/"
+    return "/" if parts.path == SIGN_IN_PATH else parts.path
+
+
+def menu_section(path: str, draft_kind: str = "") -> str:
+    """The menu entry a page belongs to, marked aria-current: a plan's pages are under "New plan", a list's under "Patient list"."""
+    first = "/" + path.split("/")[1] if path != "/" else "/"
+    return {"/plans": "/plan", "/forms": {"leaflet": "/leaflet", "list": "/lists", "list-run": "/lists"}.get(draft_kind, "/plan")}.get(first, first)
 
 
 def _paper(value: str) -> str:
@@ -375,4 +389,5 @@ def _walk(blocks: tuple[doc.Block, ...]) -> list[doc.Block]:
         if isinstance(block, doc.Keep | doc.Panel | doc.QRCode):
             found += _walk(block.children)
     return found
+
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Mapping
-from urllib.parse import urlsplit
+from collections.abc import Awaitable, Callable, Mapping
+from urllib.parse import quote, urlsplit
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from handout.web.sessions import Sessions
@@ -36,29 +36,25 @@ LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")  # and every other loopback
 SIGN_IN_PATH = "/sign-in"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
-# Plain HTML, not a template: it must show even when a brand's templates are what failed.
-SOMETHING_WENT_WRONG = (
-    "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Something went wrong</title></head>"
-    "<body><main><h1>Something went wrong</h1><p>Nothing was saved. Go back and try again.</p></main></body></html>"
-)
-
-
-def too_large_page(upload_megabytes: int) -> str:
-    """The page for a request over its limit. Plain HTML, as Guard answers before any page handler runs."""
+def plain_page(title: str, message: str, home: str = "/") -> str:
+    """A page Guard answers with itself: plain HTML in the site's style with a link home, not a template
+    (it must show even when a brand's templates are what failed, and before any page handler runs)."""
     return (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Too much was sent</title>"
-        "<link rel='stylesheet' href='/static/handout.css'></head><body><main id='main'><h1>Too much was sent</h1>"
-        f"<p>That form sent more than this page takes (a patient list may be at most {upload_megabytes} MB). Nothing was saved.</p>"
-        "<p><a href='/'>Back to the start</a></p></main></body></html>"
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' content='width=device-width, initial-scale=1'><title>{title}</title>"
+        "<link rel='stylesheet' href='/static/handout.css'></head><body><main id='main'>"
+        f"<h1>{title}</h1><p>{message}</p><p><a href='{home}'>Back to the front desk</a></p></main></body></html>"
     )
 
 
-CROSS_SITE_PAGE = (
-    "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Sent from another site</title>"
-    "<link rel='stylesheet' href='/static/handout.css'></head><body><main id='main'><h1>Sent from another site</h1>"
-    "<p>That form was sent from another site or page, not from handout's own, so nothing was done.</p>"
-    "<p><a href='/'>Back to the start</a></p></main></body></html>"
-)
+SOMETHING_WENT_WRONG = plain_page("Something went wrong", "Nothing was saved. Go back and try again.")
+
+
+def too_large_page(form: str, limit: str) -> str:
+    """The page for a request over its limit, naming the form that was sent and its limit."""
+    return plain_page("Too much was sent", f"{form} takes at most {limit}, and more than that was sent. Nothing was saved.")
+
+
+CROSS_SITE_PAGE = plain_page("Sent from another site", "That form was sent from another site or page, not from handout's own, so nothing was done.")
 
 
 def is_loopback(name: str) -> bool:
@@ -121,16 +117,26 @@ class Guard:
     """
 
     def __init__(
-        self, app: ASGIApp, allowed_hosts: tuple[str, ...], sessions: Sessions, body_limit: int, body_limits: Mapping[str, int], too_large: str
+        self,
+        app: ASGIApp,
+        allowed_hosts: tuple[str, ...],
+        sessions: Sessions,
+        body_limit: int,
+        body_limits: Mapping[str, int],
+        too_large: Callable[[str], str],
+        keep_form: Callable[[Request], Awaitable[Response | None]] | None = None,
     ) -> None:
         self.app = app
         self.allowed_hosts = allowed_hosts
         self.sessions = sessions
-        # How much a request may send, by path (`body_limit` for the rest): refused with the page below,
-        # with the same headers as every page, before or while it is read.
+        # How much a request may send, by path (`body_limit` for the rest): refused with the page
+        # `too_large` gives for the path (naming that form's limit), before or while it is read.
         self.body_limit = body_limit
         self.body_limits = body_limits
         self.too_large = too_large
+        # A form posted after the sign-in ended: kept by the pages (what was typed, never in a URL), which answer
+        # with the way to sign in and come back to it; None when it is not a form they keep.
+        self.keep_form = keep_form
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -154,19 +160,27 @@ class Guard:
         path = scope["path"]
         limit = self.body_limits.get(path, self.body_limit)
         host = request.headers.get("host", "")
-        if self.allowed_hosts and not self._host_allowed(host):
+        # The stylesheet is served to any host name (it holds nothing), so the refusal below has the site's look.
+        if self.allowed_hosts and not self._host_allowed(host) and not path.startswith("/static/"):
             route = "(another host name)"
             port = (scope.get("server") or ("", 8400))[1]
-            await PlainTextResponse(f"This address is not handout's: open it as http://127.0.0.1:{port}/ instead.", status_code=400)(scope, receive, send_secured)
+            home = f"http://127.0.0.1:{port}/"
+            page = plain_page("Open handout at its own address", f"This address is not handout's: open it as <a href='{home}'>{home}</a> instead.", home)
+            await HTMLResponse(page, status_code=400)(scope, receive, send_secured)
         elif scope["method"] not in SAFE_METHODS and _cross_site(request, host):
             route = "(sent from another site)"
             await HTMLResponse(CROSS_SITE_PAGE, status_code=403)(scope, receive, send_secured)
         elif not self._open_to_all(path) and not self.sessions.signed_in(self.sessions.session_id(request)):
             route = "(before sign-in)"
-            await RedirectResponse(SIGN_IN_PATH, status_code=303)(scope, receive, send_secured)
+            # Back to the page asked for after signing in: its path only (never a query, which could hold what was typed).
+            wanted = path if request.method == "GET" and path != "/" else ""
+            kept = None
+            if request.method == "POST" and self.keep_form is not None and (length := _content_length(request)) is not None and length <= limit:
+                kept = await self.keep_form(Request(scope, receive))
+            await (kept or RedirectResponse(SIGN_IN_PATH + (f"?next={quote(wanted, safe='/')}" if wanted else ""), status_code=303))(scope, receive, send_secured)
         elif (length := _content_length(request)) is not None and length > limit:
             route = "(over its size limit)"  # refused before routing: the route is not known yet
-            await HTMLResponse(self.too_large, status_code=413)(scope, receive, send_secured)
+            await HTMLResponse(self.too_large(path), status_code=413)(scope, receive, send_secured)
         else:
             received = 0
 
@@ -182,7 +196,7 @@ class Guard:
                 await self.app(scope, receive_limited, send_secured)
             except _BodyTooLarge:
                 if status == 0:
-                    await HTMLResponse(self.too_large, status_code=413)(scope, receive, send_secured)
+                    await HTMLResponse(self.too_large(path), status_code=413)(scope, receive, send_secured)
             except ClientDisconnect:
                 pass  # the browser went away, or sent its form too slowly and was cut off: nobody to answer
             except Exception as exc:

@@ -104,6 +104,12 @@ class ExpiringStore(Generic[T]):
             return f"The front desk holds {limits.in_all} {limits.noun} just now, the most it keeps: try again in a few minutes, when older ones have gone"
         return None
 
+    def count(self) -> int:
+        """How many values are held now (expired ones are dropped first)."""
+        self.expire()
+        with self._lock:
+            return len(self._held)
+
     def renew(self, token: str) -> None:
         """Start the token's lifetime again (a list's plans are kept 30 minutes from when they are made, not uploaded)."""
         with self._lock:

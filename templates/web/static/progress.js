@@ -1,10 +1,10 @@
-// The patient-list progress page without reloading: asks for the counts every second and a half and, when the
-// run has ended, shows its results. Optional: without script, the page's "Check progress" link does the same.
+// The patient-list progress page and a plan's "sending" page without reloading: asks how it stands every second and
+// a half and, when it has ended, shows the result. Optional: without script, the page's link does the same.
 "use strict";
 (function () {
   const status = document.getElementById("progress-status");
   const bar = document.getElementById("progress-bar");
-  if (!status || !bar) {
+  if (!status) {
     return;
   }
   async function poll() {
@@ -20,15 +20,17 @@
         throw new Error("no progress this time"); // a passing server error: ask again at the next tick
       }
       const progress = await response.json();
-      if (progress.state !== "running") {
+      if (progress.state !== "running" && progress.state !== "sending") {
         window.location.reload();
         return;
       }
-      bar.max = progress.total || 1;
-      bar.value = progress.done;
-      const text = progress.done + " of " + progress.total + " plans made.";
-      if (status.textContent !== text) {
-        status.textContent = text;
+      if (bar) {
+        bar.max = progress.total || 1;
+        bar.value = progress.done;
+        const text = progress.done + " of " + progress.total + " plans made.";
+        if (status.textContent !== text) {
+          status.textContent = text;
+        }
       }
     } catch (error) {
       // The link still works; try again at the next tick.
