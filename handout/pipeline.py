@@ -14,6 +14,7 @@ import jinja2
 
 from handout.brand import Brand
 from handout.content import Article
+from handout.diary.code import plan_tag
 from handout.document import Document
 from handout.errors import HandoutError
 from handout.i18n import current_language, gettext, language_tag, use_language
@@ -93,6 +94,7 @@ class Renderer:
         self.env = environment_for(self.brand.templates_dir, self.template_dirs)
         # Dates in the document's language, as its readers write them: "Mon 7 Dec" (en-GB),
         # "Mon, Dec 7" (en-US), "lun 7 dic" (es). The language is the document's, not the process's.
+        self.env.filters["weekday"] = lambda day: _format_date(day, "EEE d", self._date_locale())  # a diary row's day: "Mon 5"
         self.env.filters["day"] = lambda day: _format_date(day, "EEE, MMM d" if self._us() else "EEE d MMM", self._date_locale())
         self.env.filters["short_date"] = lambda day, with_year=False: _format_date(day, _SHORT_DATES[self._us()][with_year], self._date_locale())
         self.env.filters["long_date"] = lambda day: _format_date(day, "long", self._date_locale())
@@ -177,6 +179,7 @@ class Renderer:
             "plan": plan,
             "issued": issued,
             "with_article": with_article,
+            "diary_tag": plan_tag(patient.name, issued),  # tells two plans' diary pages apart, never says whose
         }
         return self.document(PLAN_TEMPLATE, context)
 
