@@ -218,6 +218,8 @@ def plan(
     lang: LangOption = "en",
     large_print: LargePrintOption = False,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Where to write the PDF (- for standard output). Default: walking-plan.pdf.", show_default=False)] = None,
+    diary_map: Annotated[Path | None, typer.Option("--diary-map", help="Also write where every mark of the diary is (JSON, PDF points), for testing and other tools.", show_default=False)] = None,
+    continue_from: Annotated[Path | None, typer.Option("--continue-from", help="Start from what the patient managed: the JSON `handout read-diary --json` wrote.", show_default=False)] = None,
 ) -> None:
     """Make a patient's week-by-week walking plan with a printable diary.
 
@@ -271,7 +273,11 @@ def plan(
 
     clinic = Clinic(brand, _template_dirs(templates), paper.value)
     mailer = clinic.mailer(os.environ, outbox) if order.email else None
-    pdf = clinic.plan(order, dt.date.today())
+    pdf, diary_pages = clinic.plan_with_diary(order, dt.date.today())
+    if diary_map is not None:
+        from handout.diary.layout import diary_map_page
+
+        write_output(diary_map, (json.dumps({"pages": [diary_map_page(page) for page in diary_pages]}, indent=1) + "\n").encode())
     where = write_output(output, pdf)
     # The path is the user's own choice; the patient's name is never echoed.
     # With `-o -` the PDF is on standard output, so every message goes to stderr.

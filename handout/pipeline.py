@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 
@@ -193,9 +193,15 @@ class Renderer:
         qr_url: str | None = None,
     ) -> bytes:
         """A patient's walking plan and diary as a PDF, dated the day it is issued."""
+        return self.plan_with_diary(patient, plan, article, issued, with_article, qr_url)[0]
+
+    def plan_with_diary(
+        self, patient: Patient, plan: Plan, article: Article, issued: dt.date, with_article: bool = False, qr_url: str | None = None
+    ) -> tuple[bytes, list[Any]]:
+        """The plan's PDF and the layout of each of its diary pages (diary/layout.py), for `--diary-map`."""
         document = self.plan_document(patient, plan, article, issued, with_article, qr_url)
         with use_language(article.language):  # the page label
-            return self.pdf.render(document, document_date(issued))
+            return self.pdf.render_with_diary(document, document_date(issued))
 
     def to_print_list(self, entries: Sequence[ListedPlan], files: Sequence[str], pages: int, made: dt.date) -> bytes:
         """The sheet listing a patient list's plans to print, by row, patient_id and name, with a box to tick at hand-over."""

@@ -181,10 +181,15 @@ class Clinic:
 
     def plan(self, order: PlanOrder, issued: dt.date) -> bytes:
         """The patient's plan, issued today: locked with the order's password when it has one."""
+        return self.plan_with_diary(order, issued)[0]
+
+    def plan_with_diary(self, order: PlanOrder, issued: dt.date) -> tuple[bytes, list[Any]]:
+        """The plan (locked as `plan` locks it) and the layout of each of its diary pages."""
         from handout.content import load_article
 
-        pdf = self.renderer(order.large_print).plan(order.patient, order.schedule, load_article(language=order.language), issued, order.with_article, order.qr_url)
-        return self.locked(pdf, order)
+        renderer = self.renderer(order.large_print)
+        pdf, pages = renderer.plan_with_diary(order.patient, order.schedule, load_article(language=order.language), issued, order.with_article, order.qr_url)
+        return self.locked(pdf, order), pages
 
     def locked(self, pdf: bytes, order: PlanOrder) -> bytes:
         """A made plan as it is to leave: locked with the order's password when it has one."""

@@ -16,6 +16,8 @@ QR_MODULES = 17 + 4 * QR_VERSION
 QR_MODULE = 0.6 * MM  # 17.4 mm: decodes at 150 dpi from a slightly blurred scan
 QR_QUIET = 4  # modules of white around the code
 MARK_SIDE = 4 * MM
+CIRCLE_LINE = 0.8  # points: the printed circles' outline
+BOX_LINE = 1.0  # and the walked box's
 MARK_INSET = 10 * MM  # alignment marks at least 10 mm from every edge: a 4° skew on the glass keeps them
 
 
@@ -40,8 +42,8 @@ class Sizes:
     two_lines: bool  # large print: pain and steps on a day's first line, minutes and notes on its second
 
 
-STANDARD_SIZES = Sizes(text=12, bubble=3.9, pitch=5.8, area=4.8, box=5.5, box_area=8.0, band=33, heading=6.5, header_line=5.2, min_day=8.0, max_day=14, two_lines=False)
-LARGE_SIZES = Sizes(text=18, bubble=5.4, pitch=8.0, area=7.0, box=7.0, box_area=10.0, band=60, heading=10, header_line=8.0, min_day=18, max_day=34, two_lines=True)
+STANDARD_SIZES = Sizes(text=12, bubble=3.9, pitch=5.8, area=4.8, box=5.5, box_area=7.0, band=33, heading=6.5, header_line=5.2, min_day=8.0, max_day=14, two_lines=False)
+LARGE_SIZES = Sizes(text=18, bubble=5.4, pitch=8.0, area=7.0, box=7.0, box_area=8.5, band=60, heading=10, header_line=8.0, min_day=18, max_day=34, two_lines=True)
 PAIN_VALUES = tuple(range(11))
 MINUTE_BUBBLES = 6
 
@@ -66,6 +68,7 @@ class Area:
     rect: Rect  # the square whose ink counts for this mark
     centre: tuple[float, float]
     size: float  # the printed circle's diameter or the box's side
+    cell: float  # width of the circle's share of its row, gaps included (the box's area width)
 
 
 @dataclass(frozen=True)
@@ -249,11 +252,11 @@ def _week_layout(week: Week, x0: float, x1: float, top: float, day: float, s: Si
             pain_cy = minutes_cy = cy
             cells.append(Cell(date, "steps", (columns[4], row[1], columns[5], y)))
             cells.append(Cell(date, "notes", (columns[5], row[1], x1, y)))
-        areas.append(Area(date, "walked", None, _square(*walked, s.box_area * MM), walked, s.box * MM))
+        areas.append(Area(date, "walked", None, _square(*walked, s.box_area * MM), walked, s.box * MM, s.box_area * MM))
         for field, values, left, cy in (("pain", PAIN_VALUES, pain_x, pain_cy), ("minutes", minutes, minutes_x, minutes_cy)):
             for i, value in enumerate(values):
                 centre = (left + (i + 0.5) * pitch, cy)
-                areas.append(Area(date, field, value, _square(*centre, s.area * MM), centre, s.bubble * MM))
+                areas.append(Area(date, field, value, _square(*centre, s.area * MM), centre, s.bubble * MM, pitch))
         y -= day
     return WeekLayout(week, heading, header, labels, numbers, tuple(rows), columns, tuple(rules), tuple(areas), tuple(cells))
 

@@ -11,7 +11,7 @@ from reportlab.platypus import Flowable
 
 from handout import document as doc
 from handout.diary.code import PageCode
-from handout.diary.layout import MARGIN, QR_MODULE, QR_QUIET, QR_VERSION, PageLayout, Rect, page_count, page_layout, weeks_per_page
+from handout.diary.layout import BOX_LINE, CIRCLE_LINE, MARGIN, QR_MODULE, QR_QUIET, QR_VERSION, PageLayout, Rect, page_count, page_layout, weeks_per_page
 from handout.errors import HandoutError
 from handout.plan import PlanRequest
 from handout.render.fonts import MAIN, MAIN_BOLD
@@ -242,10 +242,10 @@ class DiaryPage(Flowable):
                 boxes.rect(cx - area.size / 2, cy - area.size / 2, area.size, area.size)
             else:
                 path.circle(cx, cy, area.size / 2)
-        c.setLineWidth(0.8)
+        c.setLineWidth(CIRCLE_LINE)
         c.drawPath(path, stroke=1, fill=0)
         c.setStrokeColor(INK)
-        c.setLineWidth(1.2)
+        c.setLineWidth(BOX_LINE)
         c.drawPath(boxes, stroke=1, fill=0)
 
 
