@@ -286,6 +286,44 @@ def plan(
         typer.echo(clinic.email_plan(mailer, order, pdf), err=is_standard_output(output))
 
 
+@app.command("read-diary")
+def read_diary(
+    scans: Annotated[list[Path], typer.Argument(help="Scans of the diary pages: PDF, PNG, JPEG or TIFF, any order and way up.", show_default=False, metavar="SCAN...")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the progress report (PDF) here.", show_default=False)] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the days read as JSON here (- for standard output).", show_default=False)] = None,
+    brand: BrandOption = None,
+    templates: TemplatesOption = None,
+    paper: PaperOption = Paper.a4,
+) -> None:
+    """Read a scanned paper diary back: each day's walk, minutes and pain, and what could not be read.
+
+    \b
+    Examples:
+      handout read-diary diary-scan.pdf --json days.json -o report.pdf
+      handout read-diary page1.jpg page2.jpg --json -
+    """
+    import json
+
+    from handout.diary.reading import read_diary as read
+    from handout.diary.summary import reading_json
+    from handout.output import is_standard_output, write_output
+
+    reading = read(scans)
+    record = reading_json(reading)
+    to_stdout = json_out is not None and is_standard_output(json_out)
+    if json_out is not None:
+        write_output(json_out, (json.dumps(record, ensure_ascii=False, indent=1) + "\n").encode())
+    if output is not None:
+        from handout.service import Clinic
+
+        pdf = Clinic(brand, _template_dirs(templates), paper.value).diary_report(reading, dt.date.today())
+        write_output(output, pdf)
+    if not to_stdout:
+        unclear = sum(len(d["unclear"]) for d in record["days"])  # type: ignore[union-attr]
+        pages = ", ".join(str(p) for p in record["pages"])  # type: ignore[union-attr]
+        typer.echo(f"Read {len(reading.pages)} diary page(s) (plan pages {pages}): {len(reading.days)} days, {unclear} unclear mark(s), {len(reading.skipped)} page(s) skipped")
+
+
 @app.command()
 def batch(
     patients_csv: Annotated[Path, typer.Argument(help="The patient list: CSV with a header row and at least a name column.", show_default=False, metavar="PATIENTS_CSV")],

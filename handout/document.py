@@ -150,7 +150,30 @@ class Diary:
         return dict(self.texts)[key]
 
 
-Block = Masthead | Title | Heading | Paragraph | BulletList | Table | Panel | QRCode | Keep | PageBreak | Spacer | Diary
+@dataclass(frozen=True)
+class Chart:
+    """Weekly numbers drawn as a chart (the diary report): minutes against the aim, and pain; `alt` says what it shows."""
+
+    labels: tuple[str, ...]  # one per week
+    minutes: tuple[int, ...]
+    aims: tuple[int, ...]
+    pain: tuple[float | None, ...]
+    alt: str
+    legend: tuple[str, str, str]  # the three series' names
+    role: Role = field(default=Role.FIGURE, init=False)
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A grey image (a crop of a scan) printed at `width_mm`; `alt` says what it shows."""
+
+    png: bytes
+    width_mm: float
+    alt: str
+    role: Role = field(default=Role.FIGURE, init=False)
+
+
+Block = Masthead | Title | Heading | Paragraph | BulletList | Table | Panel | QRCode | Keep | PageBreak | Spacer | Diary | Chart | Picture
 
 
 @dataclass(frozen=True)
@@ -172,7 +195,7 @@ def plain_text(spans: Inline) -> str:
 def has_content(blocks: tuple[Block, ...]) -> bool:
     """Whether blocks put anything on paper for a reader: text, a table, the masthead or a QR code (spacers and page breaks do not)."""
     for block in blocks:
-        if isinstance(block, Masthead | Table | QRCode | Diary):
+        if isinstance(block, Masthead | Table | QRCode | Diary | Chart | Picture):
             return True
         if isinstance(block, Title) and plain_text(block.text + block.subtitle).strip():
             return True
