@@ -12,6 +12,7 @@ from handout.diary.layout import MARK_SIDE, MM, PageLayout, page_layout
 MAX_RESIDUAL_MM = 0.8  # the marks and the code disagree by more than this: the paper is creased or the photo too slanted
 MIN_DPI = 120  # below this a pen stroke is a pixel wide and the code's modules blur together
 NEEDED_DPI = 150
+SEARCH_MM = 25  # how far from where the code puts it a corner mark is looked for: a phone's slant moves the far corners that much
 
 
 class PageProblem(Exception):
@@ -102,7 +103,12 @@ def _placed(pixels: np.ndarray, code: PageCode, layout: PageLayout, corners: np.
     if dpi < MIN_DPI:
         raise PageProblem(f"the scan is about {dpi:.0f} dpi, too small to read; scan at {NEEDED_DPI} dpi or more")
     centres = _to_pixels_frame(np.array([((x0 + x1) / 2, (y0 + y1) / 2) for x0, y0, x1, y1 in layout.marks]), layout.height)
-    found = [_find_mark(pixels, apply(seed, c[None])[0], scale) for c in centres]
+    # The top marks first, beside the code; with them the guess for the far, bottom ones is better.
+    found: list[np.ndarray | None] = [None] * 4
+    for index in (1, 0, 2, 3):
+        found[index] = _find_mark(pixels, apply(seed, centres[index][None])[0], scale)
+        if index == 0 and found[0] is not None and found[1] is not None:
+            seed = affine(np.vstack([page_qr, centres[:2]]), np.vstack([corners, found[0], found[1]]))
     usable = [(c, f) for c, f in zip(centres, found) if f is not None]
     if len(usable) < 3:
         raise PageProblem(f"{4 - len(usable)} of its four corner marks cannot be found (cut off, covered, or the scan is too blurred; scan at {NEEDED_DPI} dpi or more)")
@@ -136,23 +142,36 @@ def _local_scale(h: np.ndarray, point: np.ndarray) -> float:
 
 
 def _find_mark(pixels: np.ndarray, guess: np.ndarray, scale: float) -> np.ndarray | None:
-    """The centre of the solid square near `guess`, or None; two passes, each window smaller and centred on the last find."""
+    """The centre of the solid square near `guess`, or None.
+
+    First, of the places within SEARCH_MM where a square of the mark's size is solidly dark (text
+    and rules never are), the nearest to the guess; then the centre of the dark pixels there.
+    """
     side = MARK_SIDE * scale
-    expected = side * side
-    centre = guess
-    for reach in (side / 2 + 3.5 * MM * scale, side / 2 + 1.0 * MM * scale):
-        x0, y0 = int(max(centre[0] - reach, 0)), int(max(centre[1] - reach, 0))
-        x1, y1 = int(min(centre[0] + reach + 1, pixels.shape[1])), int(min(centre[1] + reach + 1, pixels.shape[0]))
-        if x1 - x0 < side or y1 - y0 < side:
-            return None
-        window = pixels[y0:y1, x0:x1]
-        light, dark = np.percentile(window, 95), np.percentile(window, 2)
-        if light - dark < 60:
-            return None
-        ys, xs = np.nonzero(window < (light + dark) / 2)
-        if len(xs) < expected * 0.4:
-            return None
-        centre = np.array([xs.mean() + x0, ys.mean() + y0])
-    if not expected * 0.5 <= len(xs) <= expected * 1.8:
+    reach = side / 2 + SEARCH_MM * MM * scale
+    x0, y0 = int(max(guess[0] - reach, 0)), int(max(guess[1] - reach, 0))
+    x1, y1 = int(min(guess[0] + reach + 1, pixels.shape[1])), int(min(guess[1] + reach + 1, pixels.shape[0]))
+    box = max(2, int(side * 0.8))
+    if x1 - x0 <= box or y1 - y0 <= box:
         return None
-    return centre
+    window = pixels[y0:y1, x0:x1]
+    light, dark = np.percentile(window, 95), np.percentile(window, 1)
+    if light - dark < 60:
+        return None
+    ink = (window < (light + dark) / 2).astype(np.int32)
+    summed = np.zeros((ink.shape[0] + 1, ink.shape[1] + 1), dtype=np.int32)
+    summed[1:, 1:] = ink.cumsum(0).cumsum(1)
+    filled = summed[box:, box:] - summed[:-box, box:] - summed[box:, :-box] + summed[:-box, :-box]
+    rows, cols = np.nonzero(filled >= 0.8 * box * box)
+    if len(rows) == 0:
+        return None
+    nearest = int(((cols + x0 + box / 2 - guess[0]) ** 2 + (rows + y0 + box / 2 - guess[1]) ** 2).argmin())
+    centre = np.array([x0 + cols[nearest] + box / 2, y0 + rows[nearest] + box / 2])
+    near = side / 2 + 1.0 * MM * scale
+    x0, y0 = int(max(centre[0] - near, 0)), int(max(centre[1] - near, 0))
+    x1, y1 = int(min(centre[0] + near + 1, pixels.shape[1])), int(min(centre[1] + near + 1, pixels.shape[0]))
+    window = pixels[y0:y1, x0:x1]
+    ys, xs = np.nonzero(window < (light + dark) / 2)
+    if not side * side * 0.5 <= len(xs) <= side * side * 1.8:
+        return None
+    return np.array([xs.mean() + x0, ys.mean() + y0])
