@@ -61,9 +61,9 @@ def affine(source: np.ndarray, target: np.ndarray) -> np.ndarray:
 def apply(h: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Points (N × 2) mapped by a homography."""
     points = np.asarray(points, dtype=np.float64)
-    ones = np.ones((points.shape[0], 1))
-    mapped = np.hstack([points, ones]) @ h.T
-    return mapped[:, :2] / mapped[:, 2:3]
+    x, y = points[:, 0], points[:, 1]
+    w = h[2, 0] * x + h[2, 1] * y + h[2, 2]
+    return np.column_stack(((h[0, 0] * x + h[0, 1] * y + h[0, 2]) / w, (h[1, 0] * x + h[1, 1] * y + h[1, 2]) / w))
 
 
 def page_codes(pixels: np.ndarray) -> list[tuple[str, np.ndarray]]:
