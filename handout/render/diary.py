@@ -80,7 +80,7 @@ def diary_flowables(
             heading = section.add("H3")
             table = section.add("Table")
             tags.append((heading, table))
-        pages.append(DiaryPage(block, base, index, height, title if index == 1 else None, instructions if index == 1 else None, tags, placed))
+        pages.append(DiaryPage(block, weeks, base, index, height, title if index == 1 else None, instructions if index == 1 else None, tags, placed))
     return pages
 
 
@@ -92,6 +92,7 @@ class DiaryPage(Flowable):
     def __init__(
         self,
         block: doc.Diary,
+        weeks: tuple[doc.DiaryWeek, ...],
         base: PageCode,
         index: int,
         height: float,
@@ -101,7 +102,7 @@ class DiaryPage(Flowable):
         placed: Callable[[PageLayout], None],
     ) -> None:
         super().__init__()
-        self.block, self.base, self.index, self.height = block, base, index, height
+        self.block, self.weeks, self.base, self.index, self.height = block, weeks, base, index, height
         self.title, self.instructions, self.week_tags, self.placed = title, instructions, week_tags, placed
 
     def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
@@ -122,7 +123,7 @@ class DiaryPage(Flowable):
         with artifact(c):
             self._marks_and_code(layout, code.text())
         self._band(layout)
-        for week, block, (heading, table) in zip(layout.weeks, self.block.week_blocks[(self.index - 1) * len(self.week_tags) :], self.week_tags):
+        for week, block, (heading, table) in zip(layout.weeks, self.weeks, self.week_tags):
             self._week(layout, week, block, heading, table)
         c.restoreState()
 
