@@ -244,6 +244,15 @@ def plan(
         raise UsageError("--json only prints the schedule; leave out --email, --consent, --encrypt and --outbox")
     if (consent or outbox) and not email:
         raise UsageError("--consent and --outbox go with --email ADDRESS")
+    continued = None
+    if continue_from is not None:
+        from handout.diary.continuation import load_continuation
+
+        # The diary sets where the plan starts; the clinician's own --target-minutes and --walks-per-week still win.
+        continued = load_continuation(continue_from)
+        start_minutes = continued.start_minutes
+        target_minutes = target_minutes if target_minutes is not None else continued.target_minutes
+        walks_per_week = continued.walks_per_week if walks_per_week == DEFAULT_WALKS_PER_WEEK else walks_per_week
     form = PlanForm(
         patient=patient,
         clinician=clinician,
@@ -273,7 +282,7 @@ def plan(
 
     clinic = Clinic(brand, _template_dirs(templates), paper.value)
     mailer = clinic.mailer(os.environ, outbox) if order.email else None
-    pdf, diary_pages = clinic.plan_with_diary(order, dt.date.today())
+    pdf, diary_pages = clinic.plan_with_diary(order, dt.date.today(), continued)
     if diary_map is not None:
         from handout.diary.layout import diary_map_page
 

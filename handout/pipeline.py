@@ -171,6 +171,7 @@ class Renderer:
         issued: dt.date,
         with_article: bool = False,
         qr_url: str | None = None,
+        continued: Any = None,
     ) -> Document:
         context = {
             **self._common(article, qr_url),
@@ -180,6 +181,7 @@ class Renderer:
             "issued": issued,
             "with_article": with_article,
             "diary_tag": plan_tag(patient.name, issued),  # tells two plans' diary pages apart, never says whose
+            "continued": continued,  # diary/continuation.py's Continuation when the plan follows a diary read back
         }
         return self.document(PLAN_TEMPLATE, context)
 
@@ -196,10 +198,10 @@ class Renderer:
         return self.plan_with_diary(patient, plan, article, issued, with_article, qr_url)[0]
 
     def plan_with_diary(
-        self, patient: Patient, plan: Plan, article: Article, issued: dt.date, with_article: bool = False, qr_url: str | None = None
+        self, patient: Patient, plan: Plan, article: Article, issued: dt.date, with_article: bool = False, qr_url: str | None = None, continued: Any = None
     ) -> tuple[bytes, list[Any]]:
         """The plan's PDF and the layout of each of its diary pages (diary/layout.py), for `--diary-map`."""
-        document = self.plan_document(patient, plan, article, issued, with_article, qr_url)
+        document = self.plan_document(patient, plan, article, issued, with_article, qr_url, continued)
         with use_language(article.language):  # the page label
             return self.pdf.render_with_diary(document, document_date(issued))
 

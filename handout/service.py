@@ -183,12 +183,12 @@ class Clinic:
         """The patient's plan, issued today: locked with the order's password when it has one."""
         return self.plan_with_diary(order, issued)[0]
 
-    def plan_with_diary(self, order: PlanOrder, issued: dt.date) -> tuple[bytes, list[Any]]:
-        """The plan (locked as `plan` locks it) and the layout of each of its diary pages."""
+    def plan_with_diary(self, order: PlanOrder, issued: dt.date, continued: Any = None) -> tuple[bytes, list[Any]]:
+        """The plan (locked as `plan` locks it) and the layout of each of its diary pages; `continued` says it follows a diary read back."""
         from handout.content import load_article
 
         renderer = self.renderer(order.large_print)
-        pdf, pages = renderer.plan_with_diary(order.patient, order.schedule, load_article(language=order.language), issued, order.with_article, order.qr_url)
+        pdf, pages = renderer.plan_with_diary(order.patient, order.schedule, load_article(language=order.language), issued, order.with_article, order.qr_url, continued)
         return self.locked(pdf, order), pages
 
     def diary_report(self, reading: Any, made: dt.date) -> bytes:

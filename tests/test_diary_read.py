@@ -233,3 +233,26 @@ def test_report_pdf(plan: tuple[Path, dict], tmp_path: Path) -> None:
     assert reader.trailer["/Root"]["/MarkInfo"]["/Marked"]
     structure = str(reader.trailer["/Root"]["/StructTreeRoot"].get_object())
     assert "StructTreeRoot" in str(reader.trailer["/Root"]) and structure
+
+
+def test_next_plan_continues_from_the_last_week_managed(tmp_path: Path) -> None:
+    from helpers import body_text
+
+    weeks = [
+        {"week": 1, "walks": 5, "planned_walks": 5, "minutes_per_walk": 10},
+        {"week": 2, "walks": 4, "planned_walks": 5, "minutes_per_walk": 12},  # 80 %: managed
+        {"week": 3, "walks": 2, "planned_walks": 5, "minutes_per_walk": 14},  # not managed
+    ]
+    record = {"days": [], "pages": [3], "skipped": [], "plan": {"start_date": "2026-01-05", "start_minutes": 10, "target_minutes": 30, "walks_per_week": 5, "weeks": 12}, "weeks": weeks}
+    (tmp_path / "read.json").write_text(json.dumps(record))
+    for lang, sentence in (("en", "In week 2 you walked 4 of 5 times, so you start at 12 minutes a walk."), ("es", "En la semana 2 caminó 4 de 5 veces")):
+        result = runner.invoke(app, ["plan", "--patient", "P", "--continue-from", str(tmp_path / "read.json"), "--lang", lang, "--start-date", "2026-04-06", "-o", str(tmp_path / "next.pdf")] if False else ["plan", "--patient", "P", "--continue-from", str(tmp_path / "read.json"), "--lang", lang, "--start-date", "2026-04-06", "-o", str(tmp_path / "next.pdf")])
+        assert result.exit_code == 0, result.output
+        text = body_text((tmp_path / "next.pdf").read_bytes())
+        assert sentence in text
+    schedule = runner.invoke(app, ["plan", "--patient", "P", "--continue-from", str(tmp_path / "read.json"), "--start-date", "2026-04-06", "--json"])
+    minutes = [w["minutes_per_walk"] for w in json.loads(schedule.stdout)["weeks"]]
+    assert minutes[0] == 12 and minutes[-1] == 30 and all(0 <= b - a <= 5 for a, b in zip(minutes, minutes[1:]))  # the same gradual rules
+    (tmp_path / "other.json").write_text('{"pages": []}')
+    result = runner.invoke(app, ["plan", "--patient", "P", "--continue-from", str(tmp_path / "other.json")])
+    assert result.exit_code != 0 and "other.json" in one_line_error(result)

@@ -165,11 +165,14 @@ class DiaryPage(Flowable):
             self._text(title, x0, top, size * 1.2, bold=True)
         y = top - size * 0.5
         beside_code = layout.qr[1] - QR_QUIET * QR_MODULE  # below this the band runs the page's full width
+        leading = size * 1.15
         for index, key in enumerate(instruction_keys(layout.code.large_print)):
+            lines = wrap_lines(self.block.text(key), size, lambda y: (x1 if y - leading > beside_code else layout.weeks[0].heading[2]) - x0, y, leading)
             with tagged(self.canv, self.instructions[index]) if self.instructions is not None else artifact(self.canv):
-                for line in wrap_lines(self.block.text(key), size, lambda y: (x1 if y - size * 1.2 > beside_code else layout.weeks[0].heading[2]) - x0, y, size * 1.2):
-                    y -= size * 1.15
-                    self._text(line, x0, y, size)
+                for number, line in enumerate(lines):
+                    y -= leading
+                    # A space ends each line but the last: the words at line ends stay apart for a reader of the text.
+                    self._text(line if number == len(lines) - 1 else line + " ", x0, y, size)
         if y < y0:
             raise HandoutError("the diary's instructions are too long for the top of its pages; shorten them in the template")
 
