@@ -185,7 +185,8 @@ def degrade(
     if upside_down:
         grey = grey.rotate(180)
     if rotate or shift != (0, 0):
-        grey = grey.rotate(rotate, resample=Image.Resampling.BICUBIC, translate=shift, fillcolor=235)
+        # A scanner's glass is larger than the page: a skewed page is scanned whole (its corners are not cut).
+        grey = grey.rotate(rotate, resample=Image.Resampling.BICUBIC, translate=shift, fillcolor=235, expand=True)
     if perspective:
         w, h = grey.size
         d = perspective * w

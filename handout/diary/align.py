@@ -110,14 +110,16 @@ def _placed(pixels: np.ndarray, code: PageCode, layout: PageLayout, corners: np.
         if index == 0 and found[0] is not None and found[1] is not None:
             seed = affine(np.vstack([page_qr, centres[:2]]), np.vstack([corners, found[0], found[1]]))
     usable = [(c, f) for c, f in zip(centres, found) if f is not None]
-    if len(usable) < 3:
+    if len(usable) < 2:
         raise PageProblem(f"{4 - len(usable)} of its four corner marks cannot be found (cut off, covered, or the scan is too blurred; scan at {NEEDED_DPI} dpi or more)")
     source = np.array([c for c, _ in usable] + list(page_qr))
     target = np.array([f for _, f in usable] + list(corners))
     if len(usable) == 4:
         final = homography(source[:4], target[:4])
+    elif len(usable) == 3:
+        final = homography(source, target)  # three corners and the code's four: a slant is still measured
     else:
-        final = homography(source, target)
+        final = affine(source, target)  # two corners and the code: turn, scale and shift, no slant
     # The code's corners are known to within a module: a larger disagreement means a wrong page map.
     residual = float(np.sqrt(((apply(final, page_qr) - corners) ** 2).sum(axis=1)).max()) / scale / MM
     if residual > MAX_RESIDUAL_MM + 0.6:
@@ -170,8 +172,10 @@ def _find_mark(pixels: np.ndarray, guess: np.ndarray, scale: float) -> np.ndarra
     near = side / 2 + 1.0 * MM * scale
     x0, y0 = int(max(centre[0] - near, 0)), int(max(centre[1] - near, 0))
     x1, y1 = int(min(centre[0] + near + 1, pixels.shape[1])), int(min(centre[1] + near + 1, pixels.shape[0]))
+    if x0 == 0 or y0 == 0 or x1 == pixels.shape[1] or y1 == pixels.shape[0]:
+        return None  # at the scan's edge: perhaps cut, and a cut mark's centre is not the mark's
     window = pixels[y0:y1, x0:x1]
     ys, xs = np.nonzero(window < (light + dark) / 2)
-    if not side * side * 0.5 <= len(xs) <= side * side * 1.8:
+    if not side * side * 0.6 <= len(xs) <= side * side * 1.8:
         return None
     return np.array([xs.mean() + x0, ys.mean() + y0])

@@ -43,7 +43,7 @@ class Sizes:
 
 
 STANDARD_SIZES = Sizes(text=12, bubble=3.9, pitch=5.8, area=4.8, box=5.5, box_area=7.0, band=37, heading=6.2, header_line=5.0, min_day=7.8, max_day=14, two_lines=False)
-LARGE_SIZES = Sizes(text=18, bubble=5.4, pitch=8.0, area=7.0, box=7.0, box_area=8.5, band=52, heading=10, header_line=8.0, min_day=18, max_day=34, two_lines=True)
+LARGE_SIZES = Sizes(text=18, bubble=5.4, pitch=8.0, area=7.0, box=7.0, box_area=8.5, band=56, heading=16, header_line=8.0, min_day=18, max_day=34, two_lines=True)
 PAIN_VALUES = tuple(range(11))
 MINUTE_BUBBLES = 6
 

@@ -55,6 +55,16 @@ def wrap_lines(text: str, size: float, width_at: Callable[[float], float], y: fl
     return lines
 
 
+def wrap_lines_bold(text: str, size: float, width: float) -> list[str]:
+    lines: list[str] = []
+    for word in text.split():
+        if lines and pdfmetrics.stringWidth(f"{lines[-1]} {word}", MAIN_BOLD, size) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines
+
+
 def diary_flowables(
     block: doc.Diary, paper: str, large_print: bool, frame: tuple[float, float], parent: Node, placed: Callable[[PageLayout], None]
 ) -> list[Flowable]:
@@ -181,7 +191,12 @@ class DiaryPage(Flowable):
         size = layout.sizes.text
         hx0, hy0, hx1, hy1 = week.heading
         with tagged(c, heading):
-            self._text(block.heading, hx0, hy0 + size * 0.45, size, bold=True)
+            # Large print may take two lines (a plan into a new year writes its dates in full).
+            lines = wrap_lines_bold(block.heading, size, hx1 - hx0)
+            y = hy1 - (hy1 - hy0 - len(lines) * size * 1.15) / 2 - size * 0.9
+            for number, line in enumerate(lines):
+                self._text(line if number == len(lines) - 1 else line + " ", hx0, y, size, bold=True)
+                y -= size * 1.15
         table.title = block.caption or None
         header_row = table.add("TR")
         cells = {key: header_row.add("TH", scope="Column") for key, _ in week.labels}
