@@ -27,6 +27,7 @@ from handout.document import (
     Table,
     Title,
     has_content,
+    plain_text,
 )
 from handout.errors import HandoutError
 
@@ -266,7 +267,7 @@ class _BlockReader:
         except (KeyError, ValueError):
             raise _error(self.source, node, "<diary> needs whole numbers start, target, walks and weeks, and a date") from None
         weeks = tuple(
-            DiaryWeek(_required(self.source, week, "heading"), week.attrs.get("caption", ""), tuple(doc_text(self.inline(day)) for day in self.elements(week, "day")))
+            DiaryWeek(_required(self.source, week, "heading"), week.attrs.get("caption", ""), tuple(plain_text(self.inline(day)) for day in self.elements(week, "day")))
             for week in self.elements(node, "week")
         )
         if len(weeks) != numbers[3] or any(len(w.days) != 7 for w in weeks):
@@ -290,10 +291,6 @@ class _BlockReader:
             else:
                 raise _error(self.source, child, f"<{child.tag}> is not allowed inside <{node.tag}>; only {', '.join(_INLINE_TAGS)}")
         return _trim(tuple(spans))
-
-
-def doc_text(spans: Inline) -> str:
-    return "".join(s.text for s in spans)
 
 
 def _trim(spans: Inline) -> Inline:

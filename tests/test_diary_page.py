@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import decode_qr_codes
 from typer.testing import CliRunner
 
 from handout.cli import app
 from handout.diary.code import parse_page_code
 from handout.diary.layout import MARK_INSET, MM, QR_MODULE, QR_QUIET, page_layout
+
+from helpers import decode_qr_codes
 
 runner = CliRunner()
 FORMS = [(paper, lang, large) for paper in ("a4", "letter") for lang in ("en", "es") for large in (False, True)]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import io
 import json
 import random
 from pathlib import Path
@@ -12,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from diary_scans import Truth, degrade, fill_page, render_page
-from helpers import one_line_error
 from PIL import Image
 from typer.testing import CliRunner
 
@@ -21,6 +19,8 @@ from handout.diary import align
 from handout.diary.layout import diary_map_page
 from handout.diary.reading import DiaryReading, read_diary
 from handout.service import Clinic, PlanForm, check_plan_form
+
+from helpers import one_line_error
 
 runner = CliRunner()
 TODAY = dt.date(2026, 1, 2)

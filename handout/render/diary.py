@@ -11,7 +11,7 @@ from reportlab.platypus import Flowable
 
 from handout import document as doc
 from handout.diary.code import PageCode
-from handout.diary.layout import BOX_LINE, CIRCLE_LINE, MARGIN, QR_MODULE, QR_QUIET, QR_VERSION, PageLayout, Rect, page_count, page_layout, weeks_per_page
+from handout.diary.layout import BOX_LINE, CIRCLE_LINE, MARGIN, QR_MODULE, QR_QUIET, QR_VERSION, PageLayout, WeekLayout, page_count, page_layout, weeks_per_page
 from handout.errors import HandoutError
 from handout.plan import PlanRequest
 from handout.render.fonts import MAIN, MAIN_BOLD
@@ -186,7 +186,7 @@ class DiaryPage(Flowable):
         if y < y0:
             raise HandoutError("the diary's instructions are too long for the top of its pages; shorten them in the template")
 
-    def _week(self, layout: PageLayout, week, block: doc.DiaryWeek, heading: Node, table: Node) -> None:  # type: ignore[no-untyped-def]
+    def _week(self, layout: PageLayout, week: WeekLayout, block: doc.DiaryWeek, heading: Node, table: Node) -> None:
         c = self.canv
         size = layout.sizes.text
         hx0, hy0, hx1, hy1 = week.heading
@@ -204,26 +204,26 @@ class DiaryPage(Flowable):
         with artifact(c):
             c.setFillColor(HEADER_FILL)
             c.rect(x0, y0, x1 - x0, y1 - y0, stroke=0, fill=1)
-        for key, (lx0, ly0, lx1, ly1) in week.labels:
+        for key, (lx0, ly0, _, ly1) in week.labels:
             with tagged(c, cells[key]):
-                self._text(self.block.text(key), lx0 + 1.5 * size / 12 * 2.83, ly0 + (ly1 - ly0) / 2 - size * 0.35, size, bold=True)
+                self._text(self.block.text(key), lx0 + 4, ly0 + (ly1 - ly0) / 2 - size * 0.35, size, bold=True)
         with artifact(c):
             for _field, value, (nx0, ny0, nx1, ny1) in week.numbers:
                 self._text(str(value), (nx0 + nx1) / 2, ny0 + (ny1 - ny0) / 2 - size * 0.35, size, align="centre")
         day_cells = [cell for cell in week.cells if cell.field == "day"]
-        for row, (cell, name) in enumerate(zip(day_cells, block.days)):
+        for cell, name in zip(day_cells, block.days):
             tr = table.add("TR")
             th = tr.add("TH", scope="Row")
             for _ in range(len(week.labels) - 1):
                 tr.add("TD")
-            cx0, cy0, cx1, cy1 = cell.rect
+            cx0, cy0, _, cy1 = cell.rect
             with tagged(c, th):
                 self._text(name, cx0 + 4, cy0 + (cy1 - cy0) / 2 - size * 0.35, size)
         with artifact(c):
             self._grid(week)
             self._circles(layout, week)
 
-    def _grid(self, week) -> None:  # type: ignore[no-untyped-def]
+    def _grid(self, week: WeekLayout) -> None:
         c = self.canv
         c.setStrokeColor(RULE)
         c.setLineWidth(0.6)
@@ -249,7 +249,7 @@ class DiaryPage(Flowable):
         c.setLineWidth(1.2)
         c.line(x0, week.header[1], x1, week.header[1])
 
-    def _circles(self, layout: PageLayout, week) -> None:  # type: ignore[no-untyped-def]
+    def _circles(self, layout: PageLayout, week: WeekLayout) -> None:
         c = self.canv
         c.setStrokeColor(OUTLINE)
         c.setFillColor(white)
