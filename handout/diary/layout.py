@@ -147,6 +147,9 @@ def weeks_per_page(paper: str, large_print: bool, bottom: int) -> int:
     for weeks in (3, 2, 1):
         if _day_height(room, weeks, sizes) >= sizes.min_day * MM:
             return weeks
+    # A clinic footer long enough to leave less: a week a page, its rows a little lower, rather than no diary.
+    if _day_height(room, 1, sizes) >= 0.8 * sizes.min_day * MM:
+        return 1
     raise ValueError("the page has no room for a week of the diary")
 
 

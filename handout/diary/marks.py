@@ -15,7 +15,7 @@ from handout.diary.sampling import Darkness
 STEP_MM = 0.2  # page-space sampling step inside a mark area (a 150 dpi pixel is 0.17 mm)
 INK_FROM, INK_FULL = 0.10, 0.35  # darkness where a sample starts to count as ink, and counts fully (light pencil is about 0.3)
 PRINT_TOLERANCE_MM = 0.35  # samples this much beyond a printed outline's half width are left out too: alignment and blur spread it
-MIN_MARKED = 0.035  # an area's ink share that is a mark however clean the scan
+MIN_MARKED = 0.028  # an area's ink share that is a mark however clean the scan
 MIN_FAINT = 0.012
 SOLID, NOT_SOLID = 0.85, 0.65  # share of a circle's inside inked: filled in / crossed out (a correction)
 WRITTEN = 0.012  # ink share of a steps or notes cell that has writing
