@@ -148,7 +148,7 @@ def weeks_per_page(paper: str, large_print: bool, bottom: int) -> int:
         if _day_height(room, weeks, sizes) >= sizes.min_day * MM:
             return weeks
     # A clinic footer long enough to leave less: a week a page, its rows a little lower, rather than no diary.
-    if _day_height(room, 1, sizes) >= 0.8 * sizes.min_day * MM:
+    if _day_height(room, 1, sizes) >= 0.72 * sizes.min_day * MM:
         return 1
     raise ValueError("the page has no room for a week of the diary")
 
@@ -231,6 +231,9 @@ def _week_layout(week: Week, x0: float, x1: float, top: float, day: float, s: Si
         for field, values, left, band in (("pain", PAIN_VALUES, pain_x, pain_band), ("minutes", minutes, minutes_x, minutes_band))
         for i, value in enumerate(values)
     )
+    # Mark areas stay inside their line, clear of its rules, however low a clinic's long footer makes it.
+    line_mm = (day / 2 if s.two_lines else day) / MM
+    area_mm, box_area_mm = min(s.area, line_mm - 1.2), min(s.box_area, line_mm - 1.0)
     rows: list[Rect] = []
     areas: list[Area] = []
     cells: list[Cell] = []
@@ -255,11 +258,11 @@ def _week_layout(week: Week, x0: float, x1: float, top: float, day: float, s: Si
             pain_cy = minutes_cy = cy
             cells.append(Cell(date, "steps", (columns[4], row[1], columns[5], y)))
             cells.append(Cell(date, "notes", (columns[5], row[1], x1, y)))
-        areas.append(Area(date, "walked", None, _square(*walked, s.box_area * MM), walked, s.box * MM, s.box_area * MM))
+        areas.append(Area(date, "walked", None, _square(*walked, box_area_mm * MM), walked, s.box * MM, box_area_mm * MM))
         for field, values, left, cy in (("pain", PAIN_VALUES, pain_x, pain_cy), ("minutes", minutes, minutes_x, minutes_cy)):
             for i, value in enumerate(values):
                 centre = (left + (i + 0.5) * pitch, cy)
-                areas.append(Area(date, field, value, _square(*centre, s.area * MM), centre, s.bubble * MM, pitch))
+                areas.append(Area(date, field, value, _square(*centre, area_mm * MM), centre, s.bubble * MM, pitch))
         y -= day
     return WeekLayout(week, heading, header, labels, numbers, tuple(rows), columns, tuple(rules), tuple(areas), tuple(cells))
 
