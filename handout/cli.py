@@ -234,6 +234,8 @@ def plan(
     lang: LangOption = "en",
     large_print: LargePrintOption = False,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Where to write the PDF (- for standard output). Default: walking-plan.pdf.", show_default=False)] = None,
+    diary_map: Annotated[Path | None, typer.Option("--diary-map", help="Also write where every mark of the diary is (JSON, PDF points), for testing and other tools.", show_default=False)] = None,
+    continue_from: Annotated[Path | None, typer.Option("--continue-from", help="Start from what the patient managed: the JSON `handout read-diary --json` wrote.", show_default=False)] = None,
 ) -> None:
     """Make a patient's week-by-week walking plan with a printable diary.
 
@@ -258,6 +260,15 @@ def plan(
         raise UsageError("--json only prints the schedule; leave out --email, --consent, --encrypt and --outbox")
     if (consent or outbox) and not email:
         raise UsageError("--consent and --outbox go with --email ADDRESS")
+    continued = None
+    if continue_from is not None:
+        from handout.diary.continuation import load_continuation
+
+        # The diary sets where the plan starts; the clinician's own --target-minutes and --walks-per-week still win.
+        continued = load_continuation(continue_from)
+        start_minutes = continued.start_minutes
+        target_minutes = target_minutes if target_minutes is not None else continued.target_minutes
+        walks_per_week = continued.walks_per_week if walks_per_week == DEFAULT_WALKS_PER_WEEK else walks_per_week
     form = PlanForm(
         patient=patient,
         clinician=clinician,
@@ -290,13 +301,55 @@ def plan(
 
     clinic = Clinic(brand, _template_dirs(templates), paper.value)
     mailer = clinic.mailer(os.environ, outbox) if order.email else None
-    pdf = clinic.plan(order, dt.date.today())
+    pdf, diary_pages = clinic.plan_with_diary(order, dt.date.today(), continued)
+    if diary_map is not None:
+        from handout.diary.layout import diary_map_page
+
+        write_output(diary_map, (json.dumps({"pages": [diary_map_page(page) for page in diary_pages]}, indent=1) + "\n").encode())
     where = write_output(output, pdf)
     # The path is the user's own choice; the patient's name is never echoed.
     # With `-o -` the PDF is on standard output, so every message goes to stderr.
     typer.echo(f"Wrote the walking plan to {where} ({len(pdf) // 1024} KB)", err=is_standard_output(output))
     if mailer is not None:
         typer.echo(clinic.email_plan(mailer, order, pdf), err=is_standard_output(output))
+
+
+@app.command("read-diary")
+def read_diary(
+    scans: Annotated[list[Path], typer.Argument(help="Scans of the diary pages: PDF, PNG, JPEG or TIFF, any order and way up.", show_default=False, metavar="SCAN...")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the progress report (PDF) here.", show_default=False)] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the days read as JSON here (- for standard output).", show_default=False)] = None,
+    brand: BrandOption = None,
+    templates: TemplatesOption = None,
+    paper: PaperOption = Paper.a4,
+) -> None:
+    """Read a scanned paper diary back: each day's walk, minutes and pain, and what could not be read.
+
+    \b
+    Examples:
+      handout read-diary diary-scan.pdf --json days.json -o report.pdf
+      handout read-diary page1.jpg page2.jpg --json -
+    """
+    import json
+
+    from handout.diary.reading import read_diary as read
+    from handout.diary.summary import reading_json
+    from handout.output import is_standard_output, write_output
+
+    reading = read(scans)
+    record = reading_json(reading)
+    to_stdout = json_out is not None and is_standard_output(json_out)
+    if json_out is not None:
+        write_output(json_out, (json.dumps(record, ensure_ascii=False, indent=1) + "\n").encode())
+    if output is not None:
+        from handout.service import Clinic
+
+        pdf = Clinic(brand, _template_dirs(templates), paper.value).diary_report(reading, dt.date.today())
+        write_output(output, pdf)
+    if not to_stdout:
+        unclear = sum(len(d["unclear"]) for d in record["days"])  # type: ignore[union-attr]
+        pages = ", ".join(str(p) for p in record["pages"])  # type: ignore[union-attr]
+        typer.echo(f"Read {len(reading.pages)} diary page(s) (plan pages {pages}): {len(reading.days)} days, {unclear} unclear mark(s), {len(reading.skipped)} page(s) skipped")
 
 
 @app.command()

@@ -120,7 +120,60 @@ class Spacer:
     role: Role = field(default=Role.ARTIFACT, init=False)
 
 
-Block = Masthead | Title | Heading | Paragraph | BulletList | Table | Panel | QRCode | Keep | PageBreak | Spacer
+@dataclass(frozen=True)
+class DiaryWeek:
+    """One week of a machine-readable diary: its heading, its table's caption and its seven days' names."""
+
+    heading: str
+    caption: str
+    days: tuple[str, ...]
+
+
+DIARY_TEXTS = ("title", "pages", "mark", "correct", "write", "day", "walked", "pain", "minutes", "steps", "notes")
+
+
+@dataclass(frozen=True)
+class Diary:
+    """The walking diary a scanner can read back (handout/diary/): the plan's numbers, its words, its weeks."""
+
+    start_minutes: int
+    target_minutes: int
+    walks_per_week: int
+    weeks: int
+    start_date: str  # YYYY-MM-DD
+    tag: str  # the plan's four-letter tag (diary/code.py)
+    texts: tuple[tuple[str, str], ...]  # each of DIARY_TEXTS and its words in the document's language
+    week_blocks: tuple[DiaryWeek, ...]
+    role: Role = field(default=Role.SECTION, init=False)
+
+    def text(self, key: str) -> str:
+        return dict(self.texts)[key]
+
+
+@dataclass(frozen=True)
+class Chart:
+    """Weekly numbers drawn as a chart (the diary report): minutes against the aim, and pain; `alt` says what it shows."""
+
+    labels: tuple[str, ...]  # one per week
+    minutes: tuple[int, ...]
+    aims: tuple[int, ...]
+    pain: tuple[float | None, ...]
+    alt: str
+    legend: tuple[str, str, str]  # the three series' names
+    role: Role = field(default=Role.FIGURE, init=False)
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A grey image (a crop of a scan) printed at `width_mm`; `alt` says what it shows."""
+
+    png: bytes
+    width_mm: float
+    alt: str
+    role: Role = field(default=Role.FIGURE, init=False)
+
+
+Block = Masthead | Title | Heading | Paragraph | BulletList | Table | Panel | QRCode | Keep | PageBreak | Spacer | Diary | Chart | Picture
 
 
 @dataclass(frozen=True)
@@ -142,7 +195,7 @@ def plain_text(spans: Inline) -> str:
 def has_content(blocks: tuple[Block, ...]) -> bool:
     """Whether blocks put anything on paper for a reader: text, a table, the masthead or a QR code (spacers and page breaks do not)."""
     for block in blocks:
-        if isinstance(block, Masthead | Table | QRCode):
+        if isinstance(block, Masthead | Table | QRCode | Diary | Chart | Picture):
             return True
         if isinstance(block, Title) and plain_text(block.text + block.subtitle).strip():
             return True

@@ -7,9 +7,12 @@ import xml.parsers.expat
 from dataclasses import dataclass, field
 
 from handout.document import (
+    DIARY_TEXTS,
     Block,
     BulletList,
     Cell,
+    Diary,
+    DiaryWeek,
     Document,
     Heading,
     Inline,
@@ -24,6 +27,7 @@ from handout.document import (
     Table,
     Title,
     has_content,
+    plain_text,
 )
 from handout.errors import HandoutError
 
@@ -56,11 +60,14 @@ _ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "keep": (),
     "pagebreak": (),
     "spacer": ("mm",),
+    "diary": ("start", "target", "walks", "weeks", "date", "tag", *DIARY_TEXTS),
+    "week": ("heading", "caption"),
+    "day": (),
     "b": (),
     "a": ("href",),
     "br": (),
 }
-_BLOCK_TAGS = ("masthead", "title", "heading", "p", "list", "table", "panel", "qr", "keep", "pagebreak", "spacer")
+_BLOCK_TAGS = ("masthead", "title", "heading", "p", "list", "table", "panel", "qr", "keep", "pagebreak", "spacer", "diary")
 _INLINE_TAGS = ("b", "a", "br")
 _SPACE = re.compile(r"[ \t\n\r\f\v]+")  # ASCII white space only: a no-break space (| nowrap) must survive
 LINK_SCHEMES = ("http", "https", "mailto", "tel")  # what a PDF reader should open; never javascript:, file:, data:
@@ -206,6 +213,8 @@ class _BlockReader:
             return Keep(self.blocks(node))
         if tag == "pagebreak":
             return PageBreak()
+        if tag == "diary":
+            return self.diary(node)
         try:
             height = float(node.attrs.get("mm", "4"))
             if not 0 <= height <= 100:
@@ -250,6 +259,21 @@ class _BlockReader:
         if not 0 <= header <= len(rows):
             raise _error(self.source, node, f"<table header=...> must be from 0 to its {len(rows)} rows")
         return Table(rows, header, widths, _choice(self.source, node, "style", TABLE_STYLES, "grid"), node.attrs.get("caption", ""))
+
+    def diary(self, node: _Node) -> Diary:
+        try:
+            numbers = [int(node.attrs[name]) for name in ("start", "target", "walks", "weeks")]
+            date = node.attrs["date"]
+        except (KeyError, ValueError):
+            raise _error(self.source, node, "<diary> needs whole numbers start, target, walks and weeks, and a date") from None
+        weeks = tuple(
+            DiaryWeek(_required(self.source, week, "heading"), week.attrs.get("caption", ""), tuple(plain_text(self.inline(day)) for day in self.elements(week, "day")))
+            for week in self.elements(node, "week")
+        )
+        if len(weeks) != numbers[3] or any(len(w.days) != 7 for w in weeks):
+            raise _error(self.source, node, "<diary> needs one <week> of seven <day> elements for each of its weeks")
+        texts = tuple((key, node.attrs.get(key, "")) for key in DIARY_TEXTS)
+        return Diary(*numbers, date, node.attrs.get("tag", "AAAA"), texts, weeks)
 
     def inline(self, node: _Node, bold: bool = False, href: str | None = None) -> Inline:
         spans: list[Span] = []

@@ -8,12 +8,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 
 from handout.brand import Brand
 from handout.content import Article
+from handout.diary.code import plan_tag
 from handout.document import Document
 from handout.errors import HandoutError
 from handout.i18n import current_language, gettext, language_tag, use_language
@@ -93,6 +94,7 @@ class Renderer:
         self.env = environment_for(self.brand.templates_dir, self.template_dirs)
         # Dates in the document's language, as its readers write them: "Mon 7 Dec" (en-GB),
         # "Mon, Dec 7" (en-US), "lun 7 dic" (es). The language is the document's, not the process's.
+        self.env.filters["weekday"] = lambda day: _format_date(day, "EEE d", self._date_locale())  # a diary row's day: "Mon 5"
         self.env.filters["day"] = lambda day: _format_date(day, "EEE, MMM d" if self._us() else "EEE d MMM", self._date_locale())
         self.env.filters["short_date"] = lambda day, with_year=False: _format_date(day, _SHORT_DATES[self._us()][with_year], self._date_locale())
         self.env.filters["long_date"] = lambda day: _format_date(day, "long", self._date_locale())
@@ -169,6 +171,7 @@ class Renderer:
         issued: dt.date,
         with_article: bool = False,
         qr_url: str | None = None,
+        continued: Any = None,
     ) -> Document:
         context = {
             **self._common(article, qr_url),
@@ -177,6 +180,8 @@ class Renderer:
             "plan": plan,
             "issued": issued,
             "with_article": with_article,
+            "diary_tag": plan_tag(patient.name, issued),  # tells two plans' diary pages apart, never says whose
+            "continued": continued,  # diary/continuation.py's Continuation when the plan follows a diary read back
         }
         return self.document(PLAN_TEMPLATE, context)
 
@@ -190,9 +195,15 @@ class Renderer:
         qr_url: str | None = None,
     ) -> bytes:
         """A patient's walking plan and diary as a PDF, dated the day it is issued."""
-        document = self.plan_document(patient, plan, article, issued, with_article, qr_url)
+        return self.plan_with_diary(patient, plan, article, issued, with_article, qr_url)[0]
+
+    def plan_with_diary(
+        self, patient: Patient, plan: Plan, article: Article, issued: dt.date, with_article: bool = False, qr_url: str | None = None, continued: Any = None
+    ) -> tuple[bytes, list[Any]]:
+        """The plan's PDF and the layout of each of its diary pages (diary/layout.py), for `--diary-map`."""
+        document = self.plan_document(patient, plan, article, issued, with_article, qr_url, continued)
         with use_language(article.language):  # the page label
-            return self.pdf.render(document, document_date(issued))
+            return self.pdf.render_with_diary(document, document_date(issued))
 
     def to_print_list(
         self, entries: Sequence[ListedPlan], files: Sequence[str], pages: int, made: dt.date, part: int = 1, parts: int = 1, total: int | None = None

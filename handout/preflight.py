@@ -351,8 +351,10 @@ def decode_qr_codes(pdf: bytes, dpi: int = QR_DPI) -> list[str]:
 
 
 def qr_code(name: str, pdf: bytes, expected: str, where: str = "") -> CheckResult:
-    """Every QR code decoded from the page images is the brand's resources_url, and there is one."""
-    found = decode_qr_codes(pdf)
+    """Every QR code decoded from the page images is the brand's resources_url, and there is one (a diary page's own code aside)."""
+    from handout.diary.code import parse_page_code
+
+    found = [text for text in decode_qr_codes(pdf) if parse_page_code(text) is None]  # the diary's page codes are for read-diary
     wrong = [text for text in found if text != expected]
     if found and not wrong:
         return CheckResult(name, True, f"decodes to {expected} (the brand's resources_url)")

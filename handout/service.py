@@ -182,10 +182,24 @@ class Clinic:
 
     def plan(self, order: PlanOrder, issued: dt.date) -> bytes:
         """The patient's plan, issued today: locked with the order's password when it has one."""
+        return self.plan_with_diary(order, issued)[0]
+
+    def plan_with_diary(self, order: PlanOrder, issued: dt.date, continued: Any = None) -> tuple[bytes, list[Any]]:
+        """The plan (locked as `plan` locks it) and the layout of each of its diary pages; `continued` says it follows a diary read back."""
         from handout.content import load_article
 
-        pdf = self.renderer(order.large_print).plan(order.patient, order.schedule, load_article(language=order.language), issued, order.with_article, order.qr_url)
-        return self.locked(pdf, order)
+        renderer = self.renderer(order.large_print)
+        pdf, pages = renderer.plan_with_diary(order.patient, order.schedule, load_article(language=order.language), issued, order.with_article, order.qr_url, continued)
+        return self.locked(pdf, order), pages
+
+    def diary_report(self, reading: Any, made: dt.date) -> bytes:
+        """The progress report of a diary read from scans (diary/reading.py), in the clinic's brand."""
+        from handout.diary.report import report_document
+        from handout.i18n import use_language
+        from handout.pipeline import document_date
+
+        with use_language("en"):  # staff's report: the clinic's own language, as the page is
+            return self.renderer(False).pdf.render(report_document(reading, made), document_date(made))
 
     def locked(self, pdf: bytes, order: PlanOrder) -> bytes:
         """A made plan as it is to leave: locked with the order's password when it has one."""

@@ -62,11 +62,11 @@ def test_to_print_pdf_holds_each_printed_plan_on_its_own_sheets_in_row_order(tmp
     merged = (out / "to-print.pdf").read_bytes()
     pages = page_texts(merged)
     singles = {key: len(pypdf.PdfReader(out / f"{key}.pdf").pages) for key in ("P1", "row-4", "P4")}
-    assert singles == {"P1": 3, "row-4": 2, "P4": 3}
+    assert singles == {"P1": 3, "row-4": 3, "P4": 3}  # a one-week plan's diary is a page of its own (issue 17)
     # Each plan starts on a new sheet: odd page counts get one blank page after them.
-    assert plans_in(pages) == [("Ann Able", 4), ("Cat Cole", 2), ("Dan Dale", 4)]
-    assert pages[3] == "" and pages[9] == "" and len(pages) == 10
-    for key, first in (("P1", 0), ("row-4", 4), ("P4", 6)):
+    assert plans_in(pages) == [("Ann Able", 4), ("Cat Cole", 4), ("Dan Dale", 4)]
+    assert pages[3] == "" and pages[7] == "" and pages[11] == "" and len(pages) == 12
+    for key, first in (("P1", 0), ("row-4", 4), ("P4", 8)):
         assert pages[first : first + singles[key]] == page_texts((out / f"{key}.pdf").read_bytes())
     assert "Ben Bold" not in " ".join(pages)
 
@@ -74,8 +74,8 @@ def test_to_print_pdf_holds_each_printed_plan_on_its_own_sheets_in_row_order(tmp
     assert listing.splitlines()[0] == "patient_id\trow\tfile\tpages"
     assert [line.split("\t") for line in listing.splitlines()[1:]] == [
         ["P1", "2", "to-print.pdf", "1-4"],
-        ["", "4", "to-print.pdf", "5-6"],
-        ["P4", "5", "to-print.pdf", "7-10"],
+        ["", "4", "to-print.pdf", "5-8"],
+        ["P4", "5", "to-print.pdf", "9-12"],
     ]
     for name in ("Ann", "Cat", "Dan", "Able"):
         assert name not in listing and name not in result.stdout
@@ -104,7 +104,7 @@ def test_with_encrypt_the_printed_plans_need_no_password_and_no_unlocked_copy_is
     assert result.exit_code == 0, result.stderr
     pages = page_texts((out / "to-print.pdf").read_bytes())  # opens without a password
     # With --encrypt every row with an address is emailed, so Dan's plan goes by email, locked.
-    assert plans_in(pages) == [("Ann Able", 4), ("Cat Cole", 2)]
+    assert plans_in(pages) == [("Ann Able", 4), ("Cat Cole", 4)]
     plans = sorted(p.name for p in out.glob("*.pdf"))
     assert plans == ["P1.pdf", "P2.pdf", "P4.pdf", "row-4.pdf", "to-print-list.pdf", "to-print.pdf"]
     for name in plans[:-2]:
@@ -125,12 +125,12 @@ def test_a_long_list_to_print_is_split_into_files_of_bounded_size(tmp_path: Path
     assert result.exit_code == 0, result.stderr
     assert not (out / "to-print.pdf").exists()
     first, second = (page_texts((out / f"to-print-{n}.pdf").read_bytes()) for n in (1, 2))
-    assert plans_in(first) == [("Ann Able", 4), ("Cat Cole", 2)] and plans_in(second) == [("Dan Dale", 4)]
+    assert plans_in(first) == [("Ann Able", 4), ("Cat Cole", 4)] and plans_in(second) == [("Dan Dale", 4)]
     rows = [line.split("\t") for line in (out / "to-print.txt").read_text(encoding="utf-8").splitlines()[1:]]
-    assert [(r[0], r[2], r[3]) for r in rows] == [("P1", "to-print-1.pdf", "1-4"), ("", "to-print-1.pdf", "5-6"), ("P4", "to-print-2.pdf", "1-4")]
+    assert [(r[0], r[2], r[3]) for r in rows] == [("P1", "to-print-1.pdf", "1-4"), ("", "to-print-1.pdf", "5-8"), ("P4", "to-print-2.pdf", "1-4")]
     assert "2 files, to-print-1.pdf to to-print-2.pdf" in normalise(result.stdout)
     sheet = " ".join(page_texts((out / "to-print-list.pdf").read_bytes()))
-    assert "5-6 of to-print-1.pdf" in sheet and "1-4 of to-print-2.pdf" in sheet  # which file each plan is in
+    assert "5-8 of to-print-1.pdf" in sheet and "1-4 of to-print-2.pdf" in sheet  # which file each plan is in
 
     # A later, shorter run leaves one plain to-print.pdf and none of the earlier run's files.
     monkeypatch.setattr(printing, "PLANS_PER_FILE", 100)

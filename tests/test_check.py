@@ -71,7 +71,8 @@ def test_the_default_brand_passes_everything() -> None:
     assert code == 0 and "To fix" not in out
     assert re.search(r"Flesch–Kincaid grade \d+\.\d \(≤ 8\)", lines["Reading level (leaflet)"])
     assert "#1D5C7A 7.3:1 on white (≥ 4.5:1)" in lines["Contrast (primary colour)"]
-    assert "smallest 9.5 pt (≥ 9), body text 14 pt (≥ 12)" in lines["Type size (plan)"]
+    # The plan's commonest size is now the diary's 12 pt (its circles' numbers and day names, issue 17).
+    assert "smallest 9.5 pt (≥ 9), body text 12 pt (≥ 12)" in lines["Type size (plan)"]
     assert "decodes to https://example-physio.org/back" in lines["QR code (leaflet)"]
 
 

@@ -13,7 +13,7 @@ import textstat
 
 from handout.brand import load_brand
 from handout.content import load_article
-from handout.document import BulletList, Heading, Keep, Panel, Paragraph, QRCode, Title, plain_text
+from handout.document import BulletList, Diary, Heading, Keep, Panel, Paragraph, QRCode, Title, plain_text
 from handout.errors import HandoutError
 from handout.pipeline import Patient, Renderer
 from handout.plan import PlanRequest, build_plan
@@ -77,8 +77,9 @@ def test_diary_has_a_table_for_every_week_and_every_day() -> None:
     headings = re.findall(r"Week (\d+): (\d+ \w+ \d{4}) – (\d+ \w+ \d{4})\. Aim: 5 walks of (\d+) minutes", text)
     assert [int(h[0]) for h in headings] == list(range(1, 13))
     assert headings[0][1:] == ("7 Dec 2026", "13 Dec 2026", "10") and headings[-1][3] == "30"
-    assert text.count("Day Walked Minutes Pain 0–10 Steps Notes") == 12
-    for day in ["Mon 7 Dec", "Sun 13 Dec", "Mon 22 Feb", "Sun 28 Feb"]:
+    # The machine-readable diary (test_diary_page.py): the circles' numbers under the column names.
+    assert text.count("Day Walked Pain Minutes Steps Notes 0 1 2 3 4 5 6 7 8 9 10") == 12
+    for day in ["Mon 7 Tue 8", "Sun 13", "Mon 22", "Sun 28"]:
         assert day in text
 
 
@@ -95,13 +96,16 @@ def test_us_clinic_writes_dates_the_us_way(brand_dir) -> None:
     plan = build_plan(PlanRequest(start_date=START, weeks=2))
     pdf = Renderer(load_brand(brand_dir), "letter").plan(Patient("Jane Doe"), plan, load_article(), ISSUED)
     text = body_text(pdf)
-    assert "Given on November 27, 2026" in text and "Mon, Dec 7" in text
+    assert "Given on November 27, 2026" in text and "Week 1: Dec 7 – Dec 13" in text
     assert pypdf.PdfReader(io.BytesIO(pdf)).trailer["/Root"]["/Lang"] == "en-US"
 
 
 @pytest.mark.parametrize("paper", ["a4", "letter"])
 def test_qr_code_decodes(paper: str) -> None:
-    assert decode_qr_codes(default_plan(paper)) == ["https://example-physio.org/back"]
+    codes = decode_qr_codes(default_plan(paper))
+    # The resources link, and one page code for each diary page (read by `handout read-diary`).
+    assert [c for c in codes if not c.startswith("HD1:")] == ["https://example-physio.org/back"]
+    assert len([c for c in codes if c.startswith("HD1:")]) == (4 if paper == "a4" else 6)
 
 
 def test_metadata_title_and_no_patient_name_anywhere_but_the_page() -> None:
@@ -204,6 +208,8 @@ def project_sentences(document) -> list[str]:
                 texts.append(plain_text(block.text))
             elif isinstance(block, BulletList):
                 texts.extend(plain_text(item) for item in block.items)
+            elif isinstance(block, Diary):
+                texts.extend(block.text(key) for key in ("mark", "correct", "write"))
             elif isinstance(block, (Panel, QRCode, Keep)):
                 if isinstance(block, Panel) and block.label:
                     texts.append(block.label)

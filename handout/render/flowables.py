@@ -11,6 +11,8 @@ from reportlab.platypus import Flowable, KeepTogether, PageBreak, Spacer, TableS
 
 from handout import document as doc
 from handout.brand import Brand
+from handout.errors import HandoutError
+from handout.render.diary_report import diary_chart, picture
 from handout.render.fonts import MAIN, MAIN_BOLD, inline_markup, paragraph, printable_in_main, string_width, text_markup
 from handout.render.graphics import QR_WIDTH, GridTable, LogoFlowable, QRFlowable, TickBox, WarningSign
 from handout.render.structure import Node
@@ -145,7 +147,12 @@ class Builder:
             doc.Keep: self.keep,  # type: ignore[dict-item]
             doc.PageBreak: lambda block, width, parent: [PageBreak()],
             doc.Spacer: lambda block, width, parent: [Spacer(1, block.height_mm * mm)],  # type: ignore[attr-defined]
+            doc.Diary: self.diary,  # type: ignore[dict-item]
+            doc.Chart: lambda block, width, parent: [diary_chart(block, width, parent.add("Figure", alt=block.alt), self.styles)],  # type: ignore[arg-type]
+            doc.Picture: lambda block, width, parent: [picture(block, width, parent.add("Figure", alt=block.alt))],  # type: ignore[arg-type]
         }
+        # Set by the renderer for each document: the paper, the body's (bottom, height) and who hears where each diary page went.
+        self.diary_pages: tuple[str, tuple[float, float], Callable[..., None]] | None = None
 
     def flowables(self, blocks: Sequence[doc.Block], parent: Node, width: float | None = None) -> list[Flowable]:
         """Flowables for blocks on the page, in order, their structure elements added under `parent` in reading order.
@@ -448,6 +455,14 @@ class Builder:
             )
         )
         return [Kept([table])]
+
+    def diary(self, block: doc.Diary, width: float, parent: Node) -> list[Flowable]:
+        from handout.render.diary import diary_flowables
+
+        if self.diary_pages is None:
+            raise HandoutError("a <diary> can only be printed on portrait pages (not in a tri-fold)")
+        paper, frame, placed = self.diary_pages
+        return diary_flowables(block, paper, self.styles.profile.large_print, frame, parent, placed)
 
     def keep(self, block: doc.Keep, width: float, parent: Node) -> list[Flowable]:
         return [Kept(self.flowables(block.children, parent, width))]

@@ -134,8 +134,14 @@ class PdfRenderer:
 
     def render(self, document: doc.Document, created: dt.datetime) -> bytes:
         """The finished PDF, dated `created` (its CreationDate and ModDate); identical documents and dates give identical bytes."""
+        return self.render_with_diary(document, created)[0]
+
+    def render_with_diary(self, document: doc.Document, created: dt.datetime) -> tuple[bytes, list[Any]]:
+        """The finished PDF and the layout of each machine-readable diary page in it (diary/layout.py's PageLayout)."""
         buffer = io.BytesIO()
         footer = self._footer_for(gettext(PAGE_LABEL))  # in the language in use (i18n.use_language)
+        diary_pages: list[Any] = []
+        self.builder.diary_pages = (self.paper, (footer.body_bottom, self.page_height - MARGIN - footer.body_bottom), diary_pages.append)
         template = BaseDocTemplate(
             buffer,
             pagesize=(self.page_width, self.page_height),
@@ -157,7 +163,7 @@ class PdfRenderer:
             raise HandoutError(
                 "the document could not be laid out: a part is taller than a page or too narrow for its text; check the templates"
             ) from None
-        return buffer.getvalue()
+        return buffer.getvalue(), diary_pages
 
     def _draw_furniture(self, canvas: Canvas, footer: _Footer, number: int, total: int, said: tuple[Node, ...] | None) -> None:
         # Page furniture is the same on every page and in the same place, so

@@ -19,6 +19,7 @@ from starlette.staticfiles import StaticFiles
 from handout.errors import HandoutError
 from handout.resources import templates_dir
 from handout.service import Clinic
+from handout.web.diary_pages import MAX_SCAN_BYTES, DiaryPages
 from handout.web.list_pages import UPLOAD_DRAIN_LIMIT, ListPages
 from handout.web.lists import MAX_UPLOAD_BYTES
 from handout.web.pages import FrontDesk
@@ -32,12 +33,13 @@ FORM_BODY_LIMIT = 64 * 1024  # every form but the patient list's: a plan's field
 EXPIRY_CHECK_SECONDS = 60  # how late, at most, an expired plan or list is forgotten on a server nobody is using
 
 
-async def forget_expired(desk: FrontDesk) -> None:
-    """Drop expired plans and lists every minute, so patient data does not wait for the next visit to go."""
+async def forget_expired(desk: FrontDesk, diaries: DiaryPages) -> None:
+    """Drop expired plans, lists and diary readings every minute, so patient data does not wait for the next visit to go."""
     while True:
         await asyncio.sleep(EXPIRY_CHECK_SECONDS)
         desk.plans.expire()
         desk.forms.drafts.expire()
+        diaries.readings.expire()
         await run_in_threadpool(desk.lists.held.expire)  # removing a list's folder touches the disk
 
 
@@ -51,16 +53,18 @@ def create_app(
     desk = desk or FrontDesk(clinic, data_dir, password=password)
     lists = ListPages(desk)
     plans = PlanPages(desk)
+    diaries = DiaryPages(desk)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         desk.lists.open()
-        forgetting = asyncio.create_task(forget_expired(desk))
+        forgetting = asyncio.create_task(forget_expired(desk, diaries))
         try:
             yield
         finally:
             forgetting.cancel()
             desk.close()  # held plans and lists vanish with the server
+            diaries.readings.clear()
 
     async def not_found(request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 404
@@ -80,6 +84,8 @@ def create_app(
         """The 413 page for the form posted to `path`, naming that form's own limit."""
         if path == "/lists":
             return too_large_page("The patient list form", f"{MAX_UPLOAD_BYTES // (1024 * 1024)} MB (the CSV file and the form's other fields)")
+        if path == "/diary":
+            return too_large_page("The diary form", f"{MAX_SCAN_BYTES // (1024 * 1024)} MB of scans")
         form = {"/plan": "The plan form", "/leaflet": "The leaflet form", SIGN_IN_PATH: "The sign-in form"}.get(path, "This form")
         if path.startswith("/plans/") and path.endswith("/email"):
             form = "The email form"
@@ -110,6 +116,11 @@ def create_app(
         Route("/lists/{token}/run", lists.run, methods=["POST"]),
         Route("/lists/{token}/progress", lists.progress, methods=["GET"]),
         Route("/lists/{token}/zip", lists.download, methods=["POST"]),
+        Route("/diary", diaries.upload_form, methods=["GET"]),
+        Route("/diary", diaries.upload, methods=["POST"]),
+        Route("/diary/{token}", diaries.show, methods=["GET"]),
+        Route("/diary/{token}/report.pdf", diaries.report, methods=["GET"]),
+        Route("/diary/{token}/diary.json", diaries.record, methods=["GET"]),
         Mount("/static", StaticFiles(directory=templates_dir() / "web" / "static"), name="static"),
     ]
     return Starlette(
@@ -120,7 +131,7 @@ def create_app(
                 allowed_hosts=allowed_hosts,
                 sessions=desk.sessions,
                 body_limit=FORM_BODY_LIMIT,
-                body_limits={"/lists": UPLOAD_DRAIN_LIMIT},
+                body_limits={"/lists": UPLOAD_DRAIN_LIMIT, "/diary": MAX_SCAN_BYTES + 1024 * 1024},
                 too_large=too_large,
                 keep_form=desk.forms.keep_unsigned,
             )

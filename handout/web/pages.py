@@ -343,7 +343,7 @@ def local_path(value: str) -> str:
 def menu_section(path: str, draft_kind: str = "") -> str:
     """The menu entry a page belongs to, marked aria-current: a plan's pages are under "New plan", a list's under "Patient list"."""
     first = "/" + path.split("/")[1] if path != "/" else "/"
-    return {"/plans": "/plan", "/forms": {"leaflet": "/leaflet", "list": "/lists", "list-run": "/lists"}.get(draft_kind, "/plan")}.get(first, first)
+    return {"/plans": "/plan", "/forms": {"leaflet": "/leaflet", "list": "/lists", "list-run": "/lists", "diary": "/diary"}.get(draft_kind, "/plan")}.get(first, first)
 
 
 def _paper(value: str) -> str:

@@ -1,0 +1,270 @@
+"""Draws the machine-readable diary pages: page code, alignment marks, instructions, and each week's circles and boxes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from reportlab.lib.colors import Color, HexColor, white
+from reportlab.pdfbase import pdfmetrics
+from reportlab.platypus import Flowable
+
+from handout import document as doc
+from handout.diary.code import PageCode
+from handout.diary.layout import BOX_LINE, CIRCLE_LINE, MARGIN, QR_MODULE, QR_QUIET, QR_VERSION, PageLayout, WeekLayout, page_count, page_layout, weeks_per_page
+from handout.errors import HandoutError
+from handout.plan import PlanRequest
+from handout.render.fonts import MAIN, MAIN_BOLD
+from handout.render.structure import Node
+from handout.render.styles import INK
+from handout.render.tagging import artifact, tagged
+
+OUTLINE = HexColor("#6B6B6B")  # the circles and boxes: plain to see, lighter than any pen's ink
+RULE = HexColor("#9A9A9A")
+HEADER_FILL = HexColor("#EEF1F4")
+BLACK = HexColor("#000000")
+
+
+def qr_modules(text: str) -> tuple[tuple[bool, ...], ...]:
+    """The page code's modules, version 3 at error correction M, without its quiet zone (the layout keeps that white)."""
+    import qrcode
+    import qrcode.constants
+
+    code = qrcode.QRCode(version=QR_VERSION, error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
+    code.add_data(text.encode("ascii"), optimize=0)
+    code.make(fit=False)
+    return tuple(tuple(bool(m) for m in row) for row in code.get_matrix())
+
+
+def instruction_keys(large_print: bool) -> tuple[str, ...]:
+    """The instructions at the top of each page; large print keeps to how to mark and correct (there is no room for more)."""
+    return ("mark", "correct") if large_print else ("mark", "correct", "write")
+
+
+def wrap_lines(text: str, size: float, width_at: Callable[[float], float], y: float, leading: float) -> list[str]:
+    """Words broken into lines as wide as the band is at each line's height (narrower beside the page code)."""
+    lines: list[str] = []
+    words = text.split()
+    while words:
+        width = width_at(y)
+        line = words.pop(0)
+        while words and pdfmetrics.stringWidth(f"{line} {words[0]}", MAIN, size) <= width:
+            line += " " + words.pop(0)
+        lines.append(line)
+        y -= leading
+    return lines
+
+
+def wrap_lines_bold(text: str, size: float, width: float) -> list[str]:
+    lines: list[str] = []
+    for word in text.split():
+        if lines and pdfmetrics.stringWidth(f"{lines[-1]} {word}", MAIN_BOLD, size) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines
+
+
+def diary_flowables(
+    block: doc.Diary, paper: str, large_print: bool, frame: tuple[float, float], parent: Node, placed: Callable[[PageLayout], None]
+) -> list[Flowable]:
+    """One flowable per diary page, each filling a whole page's body: its geometry is the layout's, whatever comes before it.
+
+    `frame` is the body's (bottom, height) on the page; `placed` hears each page's layout as it is drawn.
+    """
+    bottom, height = frame
+    if abs(MARGIN - 15 * 72 / 25.4) > 1e-6:
+        raise AssertionError("diary/layout.py and render/pdf.py disagree on the margin")
+    request = PlanRequest(block.start_minutes, block.target_minutes, block.walks_per_week, block.weeks, dt.date.fromisoformat(block.start_date))
+    base = PageCode(paper, large_print, int(-(-bottom // 1)), request, block.tag, 1, 1)
+    section = parent.add("Sect")
+    count = page_count(base)
+    per = weeks_per_page(paper, large_print, base.bottom)
+    title = section.add("H2")
+    instructions = [section.add("P") for _ in instruction_keys(large_print)]
+    pages: list[Flowable] = []
+    for index in range(1, count + 1):
+        weeks = block.week_blocks[(index - 1) * per : index * per]
+        tags = []
+        for _ in weeks:
+            heading = section.add("H3")
+            table = section.add("Table")
+            tags.append((heading, table))
+        pages.append(DiaryPage(block, weeks, base, index, height, title if index == 1 else None, instructions if index == 1 else None, tags, placed))
+    return pages
+
+
+class DiaryPage(Flowable):
+    """A whole diary page, drawn where the layout says: it always starts a page, and fills its body."""
+
+    role = doc.Role.SECTION
+
+    def __init__(
+        self,
+        block: doc.Diary,
+        weeks: tuple[doc.DiaryWeek, ...],
+        base: PageCode,
+        index: int,
+        height: float,
+        title: Node | None,
+        instructions: list[Node] | None,
+        week_tags: list[tuple[Node, Node]],
+        placed: Callable[[PageLayout], None],
+    ) -> None:
+        super().__init__()
+        self.block, self.weeks, self.base, self.index, self.height = block, weeks, base, index, height
+        self.title, self.instructions, self.week_tags, self.placed = title, instructions, week_tags, placed
+
+    def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
+        self.width = available_width
+        return available_width, self.height  # more than a part-filled page has: it moves to the next
+
+    def split(self, available_width: float, available_height: float) -> list[Flowable]:
+        return []
+
+    def draw(self) -> None:
+        c = self.canv
+        code = self.base.on_page(self.index, c.getPageNumber())
+        layout = page_layout(code)
+        self.placed(layout)
+        c.saveState()
+        x, y = c.absolutePosition(0, 0)
+        c.translate(-x, -y)  # draw in the page's own coordinates, as the layout gives them
+        with artifact(c):
+            self._marks_and_code(layout, code.text())
+        self._band(layout)
+        for week, block, (heading, table) in zip(layout.weeks, self.weeks, self.week_tags):
+            self._week(layout, week, block, heading, table)
+        c.restoreState()
+
+    def _marks_and_code(self, layout: PageLayout, text: str) -> None:
+        c = self.canv
+        c.setFillColor(BLACK)
+        for x0, y0, x1, y1 in layout.marks:
+            c.rect(x0, y0, x1 - x0, y1 - y0, stroke=0, fill=1)
+        x0, y0, x1, y1 = layout.qr
+        path = c.beginPath()
+        for row_index, row in enumerate(qr_modules(text)):
+            top = y1 - (row_index + 1) * QR_MODULE
+            col = 0
+            while col < len(row):
+                if row[col]:
+                    start = col
+                    while col < len(row) and row[col]:
+                        col += 1
+                    path.rect(x0 + start * QR_MODULE, top, (col - start) * QR_MODULE, QR_MODULE)
+                else:
+                    col += 1
+        c.drawPath(path, stroke=0, fill=1)
+
+    def _text(self, text: str, x: float, y: float, size: float, bold: bool = False, colour: Color = INK, align: str = "left") -> None:
+        c = self.canv
+        c.setFillColor(colour)
+        c.setFont(MAIN_BOLD if bold else MAIN, size)
+        {"left": c.drawString, "centre": c.drawCentredString, "right": c.drawRightString}[align](x, y, text)
+
+    def _band(self, layout: PageLayout) -> None:
+        size = layout.sizes.text
+        x0, y0, x1, y1 = layout.band
+        title = self.block.text("title")
+        weeks = layout.weeks
+        if len(weeks) > 1:
+            title += " · " + self.block.text("pages").replace("{first}", str(weeks[0].week.number)).replace("{last}", str(weeks[-1].week.number))
+        top = y1 - size * 1.2
+        with tagged(self.canv, self.title) if self.title is not None else artifact(self.canv):
+            self._text(title, x0, top, size * 1.2, bold=True)
+        y = top - size * 0.5
+        beside_code = layout.qr[1] - QR_QUIET * QR_MODULE  # below this the band runs the page's full width
+        leading = size * 1.15
+        for index, key in enumerate(instruction_keys(layout.code.large_print)):
+            lines = wrap_lines(self.block.text(key), size, lambda y: (x1 if y - leading > beside_code else layout.weeks[0].heading[2]) - x0, y, leading)
+            with tagged(self.canv, self.instructions[index]) if self.instructions is not None else artifact(self.canv):
+                for number, line in enumerate(lines):
+                    y -= leading
+                    # A space ends each line but the last: the words at line ends stay apart for a reader of the text.
+                    self._text(line if number == len(lines) - 1 else line + " ", x0, y, size)
+        if y < y0:
+            raise HandoutError("the diary's instructions are too long for the top of its pages; shorten them in the template")
+
+    def _week(self, layout: PageLayout, week: WeekLayout, block: doc.DiaryWeek, heading: Node, table: Node) -> None:
+        c = self.canv
+        size = layout.sizes.text
+        hx0, hy0, hx1, hy1 = week.heading
+        with tagged(c, heading):
+            # Large print may take two lines (a plan into a new year writes its dates in full).
+            lines = wrap_lines_bold(block.heading, size, hx1 - hx0)
+            y = hy1 - (hy1 - hy0 - len(lines) * size * 1.15) / 2 - size * 0.9
+            for number, line in enumerate(lines):
+                self._text(line if number == len(lines) - 1 else line + " ", hx0, y, size, bold=True)
+                y -= size * 1.15
+        table.title = block.caption or None
+        header_row = table.add("TR")
+        cells = {key: header_row.add("TH", scope="Column") for key, _ in week.labels}
+        x0, y0, x1, y1 = week.header
+        with artifact(c):
+            c.setFillColor(HEADER_FILL)
+            c.rect(x0, y0, x1 - x0, y1 - y0, stroke=0, fill=1)
+        for key, (lx0, ly0, _, ly1) in week.labels:
+            with tagged(c, cells[key]):
+                self._text(self.block.text(key), lx0 + 4, ly0 + (ly1 - ly0) / 2 - size * 0.35, size, bold=True)
+        with artifact(c):
+            for _field, value, (nx0, ny0, nx1, ny1) in week.numbers:
+                self._text(str(value), (nx0 + nx1) / 2, ny0 + (ny1 - ny0) / 2 - size * 0.35, size, align="centre")
+        day_cells = [cell for cell in week.cells if cell.field == "day"]
+        for cell, name in zip(day_cells, block.days):
+            tr = table.add("TR")
+            th = tr.add("TH", scope="Row")
+            for _ in range(len(week.labels) - 1):
+                tr.add("TD")
+            cx0, cy0, _, cy1 = cell.rect
+            with tagged(c, th):
+                self._text(name, cx0 + 4, cy0 + (cy1 - cy0) / 2 - size * 0.35, size)
+        with artifact(c):
+            self._grid(week)
+            self._circles(layout, week)
+
+    def _grid(self, week: WeekLayout) -> None:
+        c = self.canv
+        c.setStrokeColor(RULE)
+        c.setLineWidth(0.6)
+        x0, _, x1, top = week.header
+        bottom = week.rows[-1][1]
+        path = c.beginPath()
+        for y in (top, week.header[1], *(r[1] for r in week.rows)):
+            path.moveTo(x0, y)
+            path.lineTo(x1, y)
+        for x in week.columns:
+            path.moveTo(x, bottom)
+            path.lineTo(x, top)
+        c.drawPath(path, stroke=1, fill=0)
+        if week.line_rules:
+            c.setDash(1, 2)
+            path = c.beginPath()
+            for y in week.line_rules:
+                path.moveTo(week.columns[2], y)
+                path.lineTo(x1, y)
+            c.drawPath(path, stroke=1, fill=0)
+            c.setDash()
+        c.setStrokeColor(INK)
+        c.setLineWidth(1.2)
+        c.line(x0, week.header[1], x1, week.header[1])
+
+    def _circles(self, layout: PageLayout, week: WeekLayout) -> None:
+        c = self.canv
+        c.setStrokeColor(OUTLINE)
+        c.setFillColor(white)
+        path = c.beginPath()
+        boxes = c.beginPath()
+        for area in week.areas:
+            cx, cy = area.centre
+            if area.field == "walked":
+                boxes.rect(cx - area.size / 2, cy - area.size / 2, area.size, area.size)
+            else:
+                path.circle(cx, cy, area.size / 2)
+        c.setLineWidth(CIRCLE_LINE)
+        c.drawPath(path, stroke=1, fill=0)
+        c.setStrokeColor(INK)
+        c.setLineWidth(BOX_LINE)
+        c.drawPath(boxes, stroke=1, fill=0)
+
+

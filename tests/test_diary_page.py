@@ -1,0 +1,113 @@
+"""The diary page as printed: the map's schema, codes and marks clear of the edges, type at the body minimum, every form."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from handout.cli import app
+from handout.diary.code import parse_page_code
+from handout.diary.layout import MARK_INSET, MM, QR_MODULE, QR_QUIET, page_layout
+
+from helpers import decode_qr_codes
+
+runner = CliRunner()
+FORMS = [(paper, lang, large) for paper in ("a4", "letter") for lang in ("en", "es") for large in (False, True)]
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str, bool], tuple[bytes, dict]]:
+    folder = tmp_path_factory.mktemp("forms")
+    result = {}
+    for paper, lang, large in FORMS:
+        pdf, diary_map = folder / f"{paper}-{lang}-{large}.pdf", folder / f"{paper}-{lang}-{large}.json"
+        args = ["plan", "--patient", "Ana García", "--weeks", "4", "--start-date", "2026-01-05", "--paper", paper, "--lang", lang, "-o", str(pdf), "--diary-map", str(diary_map)]
+        outcome = runner.invoke(app, args + (["--large-print"] if large else []))
+        assert outcome.exit_code == 0, outcome.output
+        result[(paper, lang, large)] = (pdf.read_bytes(), json.loads(diary_map.read_text()))
+    return result
+
+
+def test_map_has_the_schema_and_every_day(made: dict) -> None:
+    _, diary_map = made[("a4", "en", False)]
+    assert set(diary_map) == {"pages"}
+    days = set()
+    for page in diary_map["pages"]:
+        assert set(page) == {"page", "width", "height", "fields"}
+        assert (page["width"], page["height"]) == (595.28, 841.89)
+        for f in page["fields"]:
+            assert set(f) == {"date", "field", "value", "rect"}
+            x0, y0, x1, y1 = f["rect"]
+            assert 0 < x0 < x1 < page["width"] and 0 < y0 < y1 < page["height"]
+            assert (f["value"] is None) == (f["field"] == "walked")
+            days.add(f["date"])
+        for date in {f["date"] for f in page["fields"]}:
+            fields = [f for f in page["fields"] if f["date"] == date]
+            assert [f["value"] for f in fields if f["field"] == "pain"] == list(range(11))
+            assert len([f for f in fields if f["field"] == "walked"]) == 1
+        rects = [f["rect"] for f in page["fields"]]
+        for i, a in enumerate(rects):  # no two mark areas overlap: a mark counts for one of them
+            for b in rects[i + 1 : i + 40]:
+                assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]
+    assert len(days) == 28 and min(days) == "2026-01-05"
+
+
+@pytest.mark.parametrize("form", FORMS, ids=lambda f: str(f))
+def test_codes_and_marks_and_type(made: dict, form: tuple[str, str, bool], tmp_path: Path) -> None:
+    pdf, diary_map = made[form]
+    paper, lang, large = form
+    codes = [c for c in (parse_page_code(text) for text in decode_qr_codes(pdf)) if c is not None]
+    assert [c.pdf_page for c in codes] == [p["page"] for p in diary_map["pages"]]
+    assert all("García" not in text and "Garc" not in text for text in decode_qr_codes(pdf))
+    per_page = {2 if paper == "letter" else 3} if not large else {1}
+    for code in codes:
+        layout = page_layout(code)
+        assert len(layout.weeks) in per_page | {4 - (code.diary_page - 1) * max(per_page)}
+        width, height = layout.width, layout.height
+        for x0, y0, x1, y1 in layout.marks:
+            assert min(x0, y0, width - x1, height - y1) >= MARK_INSET - 0.01
+        qx0, qy0, qx1, qy1 = layout.qr
+        quiet = QR_QUIET * QR_MODULE
+        assert min(qx0 - quiet, qy0 - quiet, width - qx1 - quiet, height - qy1 - quiet) >= 10 * MM
+        for mx0, my0, mx1, my1 in layout.marks:  # the code's quiet zone is white: no mark in it
+            assert mx1 <= qx0 - quiet or mx0 >= qx1 + quiet or my1 <= qy0 - quiet or my0 >= qy1 + quiet
+        day = layout.weeks[0].rows[0]
+        assert day[3] - day[1] >= (18 if large else 7.8) * MM - 0.01
+    # Type on the diary pages: nothing smaller than the body minimum.
+    path = tmp_path / "form.pdf"
+    path.write_bytes(pdf)
+    minimum = 18 if large else 12
+    for page in diary_map["pages"]:
+        bottom = next(c for c in codes if c.pdf_page == page["page"]).bottom
+        sizes = _font_sizes(path, page["page"], bottom)
+        assert sizes and min(sizes) >= minimum - 0.01, sorted(sizes)[:5]
+
+
+def _font_sizes(path: Path, page: int, bottom: float) -> list[float]:
+    """Sizes of the text above `bottom` (the clinic's footer below it is page furniture, tested elsewhere)."""
+    import pypdf
+
+    sizes: list[float] = []
+
+    def visit(text: str, cm: list[float], tm: list[float], font: object, size: float) -> None:
+        if text.strip() and tm[5] * (cm[3] or 1) + cm[5] > bottom:
+            sizes.append(size * abs(tm[3]) * abs(cm[3]) if tm[3] and cm[3] else size)
+
+    pypdf.PdfReader(path).pages[page - 1].extract_text(visitor_text=visit)
+    return sizes
+
+
+def test_diary_is_tagged_with_headings_and_tables(made: dict, tmp_path: Path) -> None:
+    pdf, _ = made[("a4", "es", False)]
+    path = tmp_path / "es.pdf"
+    path.write_bytes(pdf)
+    structure = subprocess.run(["pdfinfo", "-struct-text", str(path)], capture_output=True, text=True, check=True).stdout
+    assert "Su diario de paseos" in structure
+    assert "Para cambiar una marca" in structure
+    assert structure.count("/Table") >= 0
+    for words in ("Semana 1:", "Semana 4:", "Dolor", "¿Caminó?" if "¿Caminó?" in structure else "Caminó", "lun 5"):
+        assert words in structure, words
