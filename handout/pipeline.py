@@ -128,7 +128,7 @@ class Renderer:
         url = check_url(qr_url) if qr_url else self.brand.resources_url
         return {
             "article": article,
-            "brand": self.brand,
+            "brand": self.brand.for_templates(),
             "lang": self.lang_for(article.language),
             "qr_url": url,
             "qr_url_display": display_url(url),
@@ -196,7 +196,7 @@ class Renderer:
 
     def to_print_list(self, entries: Sequence[ListedPlan], files: Sequence[str], pages: int, made: dt.date) -> bytes:
         """The sheet listing a patient list's plans to print, by row, patient_id and name, with a box to tick at hand-over."""
-        context = {"brand": self.brand, "lang": self.lang_for("en"), "entries": entries, "files": files, "pages": pages, "made": made}
+        context = {"brand": self.brand.for_templates(), "lang": self.lang_for("en"), "entries": tuple(entries), "files": tuple(files), "pages": pages, "made": made}
         with use_language("en"):  # staff's sheet: the clinic's own language, as the page is
             document = parse_document(render_template(self.env, TO_PRINT_TEMPLATE, context), template_path(self.env, TO_PRINT_TEMPLATE))
             return self.pdf.render(document, document_date(made))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,6 +47,51 @@ class Outcome:
     what: str
     count: int
     rows: str
+
+
+@dataclass(frozen=True)
+class PrintedFiles:
+    """The run's files to print, as its page names them: by file name, never by the server's path."""
+
+    files: tuple[str, ...]
+    pages: int
+    sheet: str | None
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What a finished run did, row by row, as plain values for the page (a BatchResult holds the server's paths)."""
+
+    rendered: tuple[int, ...]
+    emailed: tuple[int, ...]
+    already_sent: tuple[int, ...]
+    outbox: tuple[int, ...]
+    to_print: tuple[int, ...]
+    failed: tuple[tuple[int, str], ...]
+    repeated: tuple[int, ...]
+    patient_ids: Mapping[int, str]
+    to_print_files: PrintedFiles | None
+    total: int
+    done: int
+    encoding: str
+
+    @classmethod
+    def of(cls, result: BatchResult) -> RunOutcome:
+        printed = result.to_print_files
+        return cls(
+            tuple(result.rendered),
+            tuple(result.emailed),
+            tuple(result.already_sent),
+            tuple(result.outbox),
+            tuple(result.to_print),
+            tuple(result.failed),
+            tuple(result.repeated),
+            dict(result.patient_ids),
+            None if printed is None else PrintedFiles(tuple(f.name for f in printed.files), printed.pages, printed.sheet.name if printed.sheet else None),
+            result.total,
+            result.done,
+            result.encoding,
+        )
 
 
 def write_zip(path: Path, result: BatchResult, batch_dir: Path, sending: bool) -> None:
