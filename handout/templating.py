@@ -197,6 +197,10 @@ class ClinicSandbox(ImmutableSandboxedEnvironment):
             return self.unsafe_undefined(obj, str(argument)[:40])
         return super().getitem(obj, argument)
 
+    def unsafe_undefined(self, obj: Any, attribute: str) -> jinja2.Undefined:
+        # Refused at once, with Jinja's words: an undefined value would pass unnoticed inside a list or a test.
+        raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe.")
+
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         return super().is_safe_attribute(obj, attr, value) and may_read(obj, attr, value)
 
@@ -355,7 +359,8 @@ def _own_words(message: str, sources: str) -> str:
     """The error's message, or a note saying it is hidden when it quotes something the templates do not say."""
     for found in _QUOTED.finditer(message):
         quoted, type_name = found.group(1), found.group(2) is not None or found.group(1).endswith(" object")
-        if quoted in sources or (type_name and quoted.removesuffix(" object").isidentifier()):
+        # A type's name may be qualified by its module ('handout.brand.BrandDetails object').
+        if quoted in sources or (type_name and all(part.isidentifier() for part in quoted.removesuffix(" object").split("."))):
             continue
         return _HIDDEN
     return message
