@@ -22,7 +22,7 @@ from starlette.testclient import TestClient
 from test_web import BASE, LIST, TODAY, Clock, csrf, front_desk, make_plan, run_list, upload
 from typer.testing import CliRunner
 
-from handout.brand import load_brand
+from handout.brand import init_brand, load_brand
 from handout.cli import app as cli
 from handout.content import load_article
 from handout.errors import HandoutError
@@ -220,7 +220,8 @@ def test_a_templates_override_cannot_touch_files_or_processes(tmp_path: Path, se
     canary = tmp_path / "canary"
     overrides = tmp_path / "templates"
     overrides.mkdir()
-    renderer = Renderer(load_brand(), "a4", [overrides])
+    brand = load_brand(init_brand(tmp_path / "brand"))  # a copy: an attack that got through must not harm the built-in brand
+    renderer = Renderer(brand, "a4", [overrides])
     schedule = build_plan(PlanRequest(start_date=TODAY, weeks=1))
     answered: list[str] = []
     for number, (target, action) in enumerate((t, a) for t in TARGETS for a in ACTIONS):
@@ -236,7 +237,7 @@ def test_a_templates_override_cannot_touch_files_or_processes(tmp_path: Path, se
         else:
             answered.append(f"{body}: filled in")
     assert answered == []
-    assert not canary.exists()
+    assert not list(tmp_path.rglob("canary")) and brand.logo.is_file()
 
 
 def test_the_command_line_refuses_a_template_reaching_for_a_file_in_one_line(tmp_path: Path, secret_env: None) -> None:
@@ -246,7 +247,8 @@ def test_the_command_line_refuses_a_template_reaching_for_a_file_in_one_line(tmp
         '{% extends "builtin/leaflet.xml.j2" %}{% block title %}<title>{{ brand.logo.joinpath("/proc/self/environ").read_bytes() }}</title>{% endblock %}',
         encoding="utf-8",
     )
-    result = CliRunner().invoke(cli, ["leaflet", "--templates", str(overrides), "-o", str(tmp_path / "leaflet.pdf")])
+    brand = init_brand(tmp_path / "brand")
+    result = CliRunner().invoke(cli, ["leaflet", "--brand", str(brand), "--templates", str(overrides), "-o", str(tmp_path / "leaflet.pdf")])
     assert result.exit_code != 0 and not (tmp_path / "leaflet.pdf").exists()
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("handout: error: template ") and "leaflet.xml.j2, line 1" in line and SECRET not in result.output
