@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import functools
 import types
 from collections.abc import Iterator
 from typing import Any
@@ -43,16 +44,26 @@ _METHOD_TYPES = (types.MethodType, types.BuiltinMethodType, types.MethodWrapperT
 
 def is_record(value: object) -> bool:
     """A frozen dataclass of handout's own: a record of values whose methods are handout's code and change nothing."""
-    kind = type(value)
+    return _is_record_type(type(value))
+
+
+@functools.cache  # by type: a template reads thousands of attributes per document
+def _is_record_type(kind: type) -> bool:
     params = getattr(kind, "__dataclass_params__", None)
     return params is not None and params.frozen and kind.__module__.split(".")[0] == "handout"
 
 
 def is_template_value(value: object) -> bool:
     """Whether a value may be handed to a template as it is (its contents are checked when they are reached)."""
-    if isinstance(value, (*SCALARS, *COLLECTIONS, *JINJA_HELPERS, Undefined)) or is_record(value):
+    return _is_template_type(type(value))
+
+
+@functools.cache
+def _is_template_type(kind: type) -> bool:
+    if issubclass(kind, (*SCALARS, *COLLECTIONS, *JINJA_HELPERS, Undefined)) or _is_record_type(kind):
         return True
-    return isinstance(value, enum.Enum) and isinstance(value.value, SCALARS)
+    # An enumeration's members are constants; allowed when every one's value is plain (RunState.DONE.value == "done").
+    return issubclass(kind, enum.Enum) and all(isinstance(member.value, SCALARS) for member in kind)
 
 
 def may_read(owner: object, name: str, value: object) -> bool:
@@ -77,14 +88,14 @@ def may_call(function: object, known: Iterator[object]) -> bool:
     """Whether a template may call `function`: a macro, block or Jinja helper, one of the environment's globals, or a listed method."""
     if isinstance(function, (Macro, BlockReference, LoopContext, Joiner)):
         return True
-    wrapped = getattr(function, "__wrapped__", None)  # the sandbox's own wrapper of str.format
-    if isinstance(wrapped, _METHOD_TYPES) and isinstance(getattr(wrapped, "__self__", None), str):
-        return wrapped.__name__ in ("format", "format_map") and may_call_method(wrapped.__self__, "format")
     if isinstance(function, _METHOD_TYPES):
         owner = getattr(function, "__self__", None)
         if owner is not None and not isinstance(owner, types.ModuleType):
             return is_template_value(owner) and may_call_method(owner, function.__name__)
-    return any(function is item for item in known)
+    if any(function is item for item in known):
+        return True
+    wrapped = getattr(function, "__wrapped__", None)  # the sandbox's own wrapper of str.format
+    return isinstance(wrapped, _METHOD_TYPES) and isinstance(getattr(wrapped, "__self__", None), str) and wrapped.__name__ == "format"
 
 
 def unplain_values(value: object, where: str = "context", seen: set[int] | None = None) -> Iterator[str]:

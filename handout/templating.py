@@ -219,7 +219,7 @@ class ClinicSandbox(ImmutableSandboxedEnvironment):
                 args = (_checked_join(args[0], text), *args[1:])
             elif __obj.__name__ == "replace" and len(args) >= 2:
                 _check_replace(text, args[0], args[1])
-        result = _checked_size(super().call(__context, __obj, *args, **kwargs))
+        result = _checked_size(__context.call(__obj, *args, **kwargs))  # what Jinja's own call does, its check made above
         if not is_template_value(result):  # a method handing back a live object (a file, a path) is refused with it
             raise SecurityError(f"a call in the template returned a '{type(result).__name__}' object, which templates may not use")
         return result
