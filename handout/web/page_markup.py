@@ -33,10 +33,12 @@ def check_page_markup(html: str, source: str) -> None:
     cookies or loosen the page's policy): it is refused as a document template's unknown
     markup is, naming the template and the line of the filled-in page.
     """
+    loose = _HTTP_EQUIV_IN_A_TAG.search(html)
+    if loose is None and "http-equiv" not in html.lower():
+        return  # an attribute name is never written with character references: no such name anywhere, no such attribute
     finder = _HttpEquivFinder()
     finder.feed(html)
     finder.close()
-    loose = _HTTP_EQUIV_IN_A_TAG.search(html)
     if finder.found is None and loose is not None:  # parsed otherwise than a browser might: refused all the same
         finder.found = ("meta", html.count("\n", 0, loose.start()) + 1)
     if finder.found is not None:
