@@ -5,10 +5,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
-import functools
 import types
 from collections.abc import Iterator
-from typing import Any
 
 from jinja2.environment import TemplateModule
 from jinja2.runtime import BlockReference, LoopContext, Macro, TemplateReference, Undefined
@@ -42,28 +40,35 @@ _METHODS: tuple[tuple[tuple[type, ...], frozenset[str]], ...] = (
 _METHOD_TYPES = (types.MethodType, types.BuiltinMethodType, types.MethodWrapperType)
 
 
+# Each type's verdict, worked out once: a template reads thousands of attributes per document.
+_RECORD_TYPES: dict[type, bool] = {}
+_TEMPLATE_TYPES: dict[type, bool] = {}
+
+
 def is_record(value: object) -> bool:
     """A frozen dataclass of handout's own: a record of values whose methods are handout's code and change nothing."""
-    return _is_record_type(type(value))
-
-
-@functools.cache  # by type: a template reads thousands of attributes per document
-def _is_record_type(kind: type) -> bool:
-    params = getattr(kind, "__dataclass_params__", None)
-    return params is not None and params.frozen and kind.__module__.split(".")[0] == "handout"
+    kind = type(value)
+    verdict = _RECORD_TYPES.get(kind)
+    if verdict is None:
+        params = getattr(kind, "__dataclass_params__", None)
+        verdict = _RECORD_TYPES[kind] = params is not None and params.frozen and kind.__module__.split(".")[0] == "handout"
+    return verdict
 
 
 def is_template_value(value: object) -> bool:
     """Whether a value may be handed to a template as it is (its contents are checked when they are reached)."""
-    return _is_template_type(type(value))
+    kind = type(value)
+    verdict = _TEMPLATE_TYPES.get(kind)
+    if verdict is None:
+        verdict = _TEMPLATE_TYPES[kind] = _template_type(value)
+    return verdict
 
 
-@functools.cache
-def _is_template_type(kind: type) -> bool:
-    if issubclass(kind, (*SCALARS, *COLLECTIONS, *JINJA_HELPERS, Undefined)) or _is_record_type(kind):
+def _template_type(value: object) -> bool:
+    if isinstance(value, (*SCALARS, *COLLECTIONS, *JINJA_HELPERS, Undefined)) or is_record(value):
         return True
     # An enumeration's members are constants; allowed when every one's value is plain (RunState.DONE.value == "done").
-    return issubclass(kind, enum.Enum) and all(isinstance(member.value, SCALARS) for member in kind)
+    return isinstance(value, enum.Enum) and all(isinstance(member.value, SCALARS) for member in type(value))
 
 
 def may_read(owner: object, name: str, value: object) -> bool:

@@ -312,7 +312,7 @@ HTTP_EQUIV = [
     "<meta/http-equiv=refresh content=0;url=https://evil.example/>",
     '<meta content="0;url=https://evil.example/>" http-equiv="refresh">',
     '<meta http-equiv="set-cookie" content="session=x">',
-    "<meta http-equiv=\"content-security-policy\" content=\"default-src *\">",
+    '<meta http-equiv="content-security-policy" content="default-src *">',
     '<noscript><meta http-equiv="refresh" content="0;url=https://evil.example/"></noscript>',
     '<meta {{ "http-" ~ "equiv" }}="refresh" content="0;url=https://evil.example/">',
 ]
@@ -323,7 +323,8 @@ def test_a_brands_web_template_with_http_equiv_is_refused_in_one_line(tmp_path: 
     overrides = tmp_path / "templates"
     (overrides / "web").mkdir(parents=True)
     (overrides / "web" / "home.html.j2").write_text(
-        '{% extends "builtin/web/home.html.j2" %}{% block title %}Home{% endblock %}{% block main %}\n' + markup + "{{ super() }}{% endblock %}", encoding="utf-8"
+        '{% extends "builtin/web/home.html.j2" %}{% block title %}Home{% endblock %}{% block main %}\n' + markup + "{{ super() }}{% endblock %}",
+        encoding="utf-8",
     )
     desk = front_desk(tmp_path / "data", Clock(), templates=(overrides,))
     with TestClient(create_app(desk.clinic, desk.data_dir, desk=desk), base_url=BASE, follow_redirects=False) as client:

@@ -7,7 +7,6 @@ from html.parser import HTMLParser
 
 from handout.errors import HandoutError
 
-
 # Any tag that spells the attribute, however a parser might read the rest of it: values are escaped, so only template markup matches.
 _HTTP_EQUIV_IN_A_TAG = re.compile(r"<[^<>]*http-equiv", re.IGNORECASE)
 
