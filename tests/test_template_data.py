@@ -35,7 +35,9 @@ from handout.service import Clinic
 from handout.template_values import unplain_values
 from handout.templating import make_environment, render_template
 from handout.web.app import create_app
-from handout.web.lists import ListJob, ListReading, RunState
+from handout.web.lists import ListJob, ListReading, PatientLists, RunState
+from handout.web.pages import FrontDesk
+from handout.web.store import ExpiringStore
 
 SECRET = "s3cret-value-from-the-environment"
 DOCUMENTS = {"leaflet.xml.j2", "plan.xml.j2", "to-print.xml.j2", "email/plan.txt.j2", "email/plan.html.j2"}
@@ -281,11 +283,8 @@ def test_a_brands_web_template_cannot_touch_files_or_processes(tmp_path: Path, s
     assert CliRunner().invoke(cli, ["init-brand", str(brand)]).exit_code == 0
     (brand / "templates" / "web").mkdir(parents=True)
     canary = tmp_path / "canary"
-    clock = Clock()
-    desk = front_desk(tmp_path / "data", clock)
-    desk.clinic = Clinic(brand)
-    desk.env = desk.clinic.renderer(False).env
-    desk.lists.clinic = desk.clinic
+    clinic, data = Clinic(brand), tmp_path / "data"
+    desk = FrontDesk(clinic, data, today=lambda: TODAY, store=ExpiringStore(), lists=PatientLists(clinic, data, lambda: TODAY, workers=1))
     answered = []
     with TestClient(create_app(desk.clinic, desk.data_dir, desk=desk), base_url=BASE, follow_redirects=False) as client:
         listed = upload(client, LIST)
