@@ -381,6 +381,10 @@ def serve(
     paper: PaperOption = Paper.a4,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Folder for the outbox and the patient lists' journal. Default: your user data folder.", show_default=False)] = None,
     open_browser: Annotated[bool, typer.Option("--open", help="Open the page in the default browser.")] = False,
+    trusted_proxy: Annotated[
+        str | None,
+        typer.Option("--trusted-proxy", envvar="HANDOUT_WEB_TRUSTED_PROXY", help="IP address of the proxy in front (TLS); only its X-Forwarded-For and -Proto are believed.", show_default=False),
+    ] = None,
 ) -> None:
     """Offer leaflets, plans and patient lists on a web page for the front desk, on this computer.
 
@@ -391,7 +395,7 @@ def serve(
     """
     from handout.web.server import run_server
 
-    run_server(host, port, brand, _template_dirs(templates), paper.value, data_dir, open_browser)
+    run_server(host, port, brand, _template_dirs(templates), paper.value, data_dir, open_browser, trusted_proxy)
 
 
 def _template_dirs(templates: Path | None) -> list[Path]:

@@ -19,7 +19,7 @@ from typing import Any
 import jinja2
 import pytest
 from starlette.testclient import TestClient
-from test_web import BASE, LIST, TODAY, Clock, csrf, front_desk, make_plan, run_list, upload
+from test_web import BASE, LIST, TODAY, Clock, csrf, front_desk, held_list, make_plan, run_list, upload
 from typer.testing import CliRunner
 
 from handout.brand import init_brand, load_brand
@@ -97,7 +97,7 @@ def test_every_template_context_the_code_builds_is_plain_data(rendered: list[tup
         upload(client, b"", status=422)
         listed = upload(client, LIST)
         client.get(listed)
-        job = desk.lists.get(listed.rsplit("/", 1)[1])
+        job = held_list(desk, client, listed)
         assert job is not None
         job.state = RunState.RUNNING  # as seen while the run is under way
         client.get(listed)
@@ -297,7 +297,7 @@ def test_a_brands_web_template_cannot_touch_files_or_processes(tmp_path: Path, s
             said = unescape(re.sub(r"<[^>]+>", " ", page.text))
             if page.status_code != 422 or not re.search(rf"template \S*{re.escape(name)}, line 1: \S", said) or SECRET in page.text:
                 answered.append(f"{body}: {page.status_code} {said.split()[:40]}")
-        job = desk.lists.get(listed.rsplit("/", 1)[1])
+        job = held_list(desk, client, listed)
         assert job is not None and job.folder.is_dir()  # not discarded by a template
     assert answered == []
     assert not canary.exists() and not (tmp_path / "data" / "outbox" / "canary").exists()
