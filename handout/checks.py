@@ -24,6 +24,7 @@ from handout.plan import (
 )
 
 MAX_NAME_LENGTH = 200
+INVISIBLE = "has nothing that would print (only invisible or combining characters); type the name again"
 MIN_PASSWORD_LENGTH = 8
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -46,6 +47,11 @@ def composed(text: str) -> str:
     return unicodedata.normalize("NFC", text.translate(_DIRECTION_MARKS))
 
 
+def invisible(text: str) -> bool:
+    """True when nothing in the text would show on paper: only spaces, zero-width characters and accents with no letter."""
+    return not any(unicodedata.category(c)[0] in "LNPS" for c in text)
+
+
 def has_control_characters(text: str) -> bool:
     """Control characters (and undecodable bytes) cannot print and break PDF text."""
     return any(unicodedata.category(c) in ("Cc", "Cs") and c not in "\t\n\r" for c in text)
@@ -64,6 +70,18 @@ def valid_email(text: str) -> str | None:
     """The address, normalised, when its syntax is valid (see `email_parts`); else None."""
     parts = email_parts(text)
     return None if parts is None else parts.normalized
+
+
+def email_problem(text: str) -> str:
+    """Why `text` is not an email address, with the fix when it is a common slip; never repeats the address."""
+    text = text.strip()
+    if re.fullmatch(r"[^<>]*<[^<>@\s]+@[^<>\s]+>", text):
+        return "is not a valid email address: it has a name and an address in < >; write the address only, without the name and the < >"
+    if text.lower().startswith("mailto:"):
+        return "is not a valid email address: leave out 'mailto:' and write the address only"
+    if text.count("@") > 1 and re.search(r"[,;\s]", text):
+        return "is not a valid email address: it holds more than one address; give one address per patient"
+    return "is not a valid email address"
 
 
 def email_parts(text: str) -> EmailAddress | None:
@@ -104,6 +122,21 @@ def iso_date(text: str) -> dt.date | None:
         return dt.date.fromisoformat(text.strip()) if _ISO_DATE.fullmatch(text.strip()) else None
     except ValueError:
         return None
+
+
+MAX_PDF_PASSWORD_BYTES = 127  # PDF 2.0 (AES-256) truncates to 127 bytes of UTF-8; poppler and qpdf cannot open a longer one
+
+
+def pdf_password_problem(password: str) -> str | None:
+    """Why a PDF password would lock a plan the patient cannot open, or is too weak (the rule it breaks, never the value), or None."""
+    if password != password.strip():
+        # Copied with a space or a line break around it: the patient would type it without, and be refused.
+        return "must not begin or end with a space or a line break"
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in password):
+        return "must not contain a line break, a tab or other invisible characters"
+    if len(password.encode("utf-8")) > MAX_PDF_PASSWORD_BYTES:
+        return f"must be at most {MAX_PDF_PASSWORD_BYTES} bytes long (a PDF reader cannot open a plan locked with a longer one)"
+    return password_problem(password)
 
 
 def password_problem(password: str) -> str | None:
@@ -155,6 +188,8 @@ def person_name(option: str, value: str, required: bool) -> str:
     name = " ".join(composed(value).split())
     if required and not name:
         raise UsageError(f"{option} must not be empty")
+    if name and invisible(name):
+        raise UsageError(f"{option} {INVISIBLE}")
     if len(name) > MAX_NAME_LENGTH:
         raise UsageError(f"{option} must be at most {MAX_NAME_LENGTH} characters, not {len(name)}")
     return name
@@ -278,7 +313,7 @@ def email_address(option: str, value: str) -> str:
     """A syntactically valid address (no network look-up)."""
     address = valid_email(value)
     if address is None:
-        raise UsageError(f"{option} is not a valid email address")
+        raise UsageError(f"{option} {email_problem(value)}")
     return address
 
 
@@ -294,7 +329,7 @@ def pdf_password() -> str:
         if not sys.stdin.isatty():
             raise UsageError("--encrypt needs the PDF password in HANDOUT_PDF_PASSWORD (or run it at a terminal to be asked)")
         password = typer.prompt("PDF password", hide_input=True, confirmation_prompt=True)
-    problem = password_problem(password)
+    problem = pdf_password_problem(password)
     if problem is not None:
         raise UsageError(f"the PDF password {problem}")
     return password

@@ -38,9 +38,18 @@ def available_languages() -> tuple[str, ...]:
     return tuple(sorted(articles & catalogs))
 
 
-def checked_language(option: str, code: str) -> str:
-    """A language code as typed (`ES`, ` es `) made canonical, or one line listing the languages there are."""
+def canonical_language(code: str) -> str:
+    """A language code as typed made canonical: `ES` → es; a region or script the files do not distinguish dropped (es-MX, es_ES → es)."""
     language = code.strip().lower().replace("_", "-")
+    base = language.split("-", 1)[0]
+    if language not in available_languages() and base in available_languages():
+        return base
+    return language
+
+
+def checked_language(option: str, code: str) -> str:
+    """A language code as typed (`ES`, ` es `, `es-MX`) made canonical, or one line listing the languages there are."""
+    language = canonical_language(code)
     if language not in available_languages():
         raise UsageError(f"{option}: no language '{code.strip()[:20]}' (available: {', '.join(available_languages())})")
     return language

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import signal
+from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
@@ -80,15 +80,32 @@ def print_summary(result: BatchResult, options: BatchOptions) -> None:
         Console(highlight=False).print(
             f"To print: {where} ({len(result.to_print)} plan{'' if len(result.to_print) == 1 else 's'}, {result.to_print_files.pages} pages, each starting on a new sheet "
             f"when printed double-sided)"
-            + (f"; print {result.to_print_files.sheet} with it, to tick each plan as it is handed over" if result.to_print_files.sheet else "")
+            + _with_the_sheet(result.to_print_files.sheets)
             + f"; by patient_id in {result.to_print_files.listing}",
             markup=False,
             soft_wrap=True,
         )
     if result.interrupted_by is not None:
-        Console(stderr=True, highlight=False).print(
-            f"Interrupted ({'Ctrl-C' if result.interrupted_by == signal.SIGINT else 'SIGTERM'}) before the batch finished; to finish, "
-            "run the same command again: finished plans are kept and plans already emailed are not sent again.",
-            markup=False,
-            soft_wrap=True,
-        )
+        Console(stderr=True, highlight=False).print(stopped_line(result, options), markup=False, soft_wrap=True)
+
+
+def _with_the_sheet(sheets: tuple[Path, ...]) -> str:
+    if not sheets:
+        return ""
+    which = str(sheets[0]) if len(sheets) == 1 else f"the {len(sheets)} sheets {sheets[0].name} to {sheets[-1].name}"
+    return f"; print {which} with it, to tick each plan as it is handed over"
+
+
+def stopped_line(result: BatchResult, options: BatchOptions) -> str:
+    """The one line an interrupted run ends with: how far it got, and how to go on."""
+    from handout.runcontrol import SIGNAL_NAMES
+
+    left = result.total - result.done
+    if options.sending:
+        done = f"{len(result.emailed)} sent"
+    else:
+        done = f"{result.done} of {result.total} done"
+    return (
+        f"Interrupted ({SIGNAL_NAMES.get(result.interrupted_by, f'signal {result.interrupted_by}')}): {done}, {left} not yet; "
+        "run the same command to go on (finished plans are kept; plans already emailed are not sent again)"
+    )

@@ -144,7 +144,7 @@ def check_plan_form(form: PlanForm, today: dt.date, labels: Mapping[str, str] = 
     if clinician:
         checked("clinician", checks.printable, clinician)
     if form.encrypt and form.password:
-        problem = checks.password_problem(form.password)
+        problem = checks.pdf_password_problem(form.password)
         if problem is not None:
             problems.append(FieldProblem("password", f"{labels['password']} {problem}"))
     if problems:

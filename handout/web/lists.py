@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from handout.batch import OUT_DIR_BUSY, PLAN_EXTENSION, BatchOptions, BatchResult, Reporter, remove_partial_files, run_batch
+from handout.batch import OUT_DIR_BUSY, PLAN_EXTENSION, BatchOptions, BatchResult, Reporter, run_batch
 from handout.checks import unprintable_problem
 from handout.delivery import wants_email
 from handout.errors import HandoutError
 from handout.output import ensure_folder, writable_folder
 from handout.patients import PatientList, read_patient_list
-from handout.printing import remove_to_print
+from handout.printing import MANIFEST, TO_PRINT_LIST
 from handout.runcontrol import folder_lock
 from handout.service import Clinic
 from handout.web.list_results import ZIP_NAME, RunOutcome, in_page_words, write_zip
@@ -347,8 +347,10 @@ class PatientLists:
 
 
 def remove_plans(folder: Path) -> None:
-    """The batch folder's plans, half-written files and to-print files; the journal, its key and the lock stay."""
-    remove_partial_files(folder)
-    remove_to_print(folder)
-    for plan in folder.glob(f"*{PLAN_EXTENSION}"):
-        plan.unlink(missing_ok=True)
+    """The batch folder's plans, half-written files and to-print files; the journal, its key and the lock stay.
+
+    The folder is the page's own, so every such file in it is handout's (a user's folder gets remove_to_print's care).
+    """
+    for pattern in (f"*{PLAN_EXTENSION}", ".*.part", TO_PRINT_LIST, MANIFEST):
+        for path in folder.glob(pattern):
+            path.unlink(missing_ok=True)
