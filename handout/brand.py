@@ -74,6 +74,38 @@ class Brand:
         folder = self.directory / "templates"
         return folder if folder.is_dir() else None
 
+    def for_templates(self) -> BrandDetails:
+        """The brand as templates see it: its words and colours, and its files by name only."""
+        return BrandDetails(
+            name=self.name,
+            address=self.address,
+            phone=self.phone,
+            email=self.email,
+            website=self.website,
+            primary_colour=self.primary_colour,
+            accent_colour=self.accent_colour,
+            logo=self.logo.name,
+            resources_url=self.resources_url,
+            disclaimer=self.disclaimer,
+            locale=self.locale,
+        )
+
+
+@dataclass(frozen=True)
+class BrandDetails:
+    """What templates print of a brand: plain values only (a template given the folder's path could reach its files)."""
+
+    name: str
+    address: str
+    phone: str
+    email: str
+    website: str
+    primary_colour: Colour
+    accent_colour: Colour
+    logo: str  # the file's name, as a template might mention it
+    resources_url: str
+    disclaimer: str
+    locale: str
 
 
 def ratio_text(ratio: float) -> str:

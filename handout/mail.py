@@ -83,6 +83,11 @@ def message_id(brand: Brand, patient_id: str, document_identity: str, mail_from:
     return f"<handout.{digest}@{mail_from.ascii_domain}>"
 
 
+def email_context(brand: Brand, lang: str, encrypted: bool) -> dict[str, object]:
+    """What the email templates are given: the brand's printed details, the language, and whether the PDF is locked."""
+    return {"brand": brand.for_templates(), "lang": lang, "encrypted": encrypted}
+
+
 def build_message(
     env: jinja2.Environment,
     brand: Brand,
@@ -99,7 +104,7 @@ def build_message(
     `lang` is the language tag of the plan (en-GB, es): the email is written in its language.
     `document_identity` is a hash of what the plan says; it makes the Message-ID.
     """
-    context = {"brand": brand, "lang": lang, "encrypted": encrypted}
+    context = email_context(brand, lang, encrypted)
     recipient = mail_address(to)
     if recipient is None:  # addresses are checked where they are read; this is a last guard, without the address
         raise HandoutError("the patient's email address is not valid")

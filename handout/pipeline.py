@@ -130,7 +130,7 @@ class Renderer:
         url = check_url(qr_url) if qr_url else self.brand.resources_url
         return {
             "article": article,
-            "brand": self.brand,
+            "brand": self.brand.for_templates(),
             "lang": self.lang_for(article.language),
             "qr_url": url,
             "qr_url_display": display_url(url),
@@ -213,7 +213,7 @@ class Renderer:
         A long list's sheet comes in `parts`: this is part `part`, with `entries` of the `total` plans, in `files`.
         """
         context = {
-            "brand": self.brand, "lang": self.lang_for("en"), "entries": entries, "files": files, "pages": pages, "made": made,
+            "brand": self.brand.for_templates(), "lang": self.lang_for("en"), "entries": tuple(entries), "files": tuple(files), "pages": pages, "made": made,
             "part": part, "parts": parts, "total": len(entries) if total is None else total,
         }  # fmt: skip
         with use_language("en"):  # staff's sheet: the clinic's own language, as the page is

@@ -16,6 +16,7 @@ from handout import document as doc
 from handout.brand import Brand, load_brand, ratio_text
 from handout.content import load_article
 from handout.i18n import use_language
+from handout.mail import email_context
 from handout.pipeline import LEAFLET_TEMPLATE, PLAN_TEMPLATE, Patient, Renderer
 from handout.plan import PlanRequest, build_plan
 from handout.render.styles import NOTE_TINT, WARNING_TINT, contrast, readable
@@ -454,9 +455,8 @@ def run_checks(brand_dir: Path | None, template_dirs: Sequence[Path], language: 
     plan = renderer.plan(patient, schedule, article, today, with_article=True)
     files = {"leaflet": template_path(renderer.env, LEAFLET_TEMPLATE), "plan": template_path(renderer.env, PLAN_TEMPLATE)}
     # Both versions of the email: a template may say more when the PDF is locked.
-    context = {"brand": brand, "lang": renderer.lang_for(language)}
     with use_language(language):
-        emails = [render_template(renderer.env, EMAIL_TEMPLATE, {**context, "encrypted": locked}) for locked in (False, True)]
+        emails = [render_template(renderer.env, EMAIL_TEMPLATE, email_context(brand, renderer.lang_for(language), locked)) for locked in (False, True)]
     email_lines = list(dict.fromkeys(line for text in emails for line in email_texts(text, brand)))
 
     results = [

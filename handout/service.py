@@ -78,15 +78,26 @@ def check_field(problems: list[FieldProblem], field: str, check: Callable[..., T
         return None
 
 
+@dataclass(frozen=True)
+class ProblemList:
+    """A form's problems as its page is given them: plain data, each problem tied to its field."""
+
+    problems: tuple[FieldProblem, ...]
+
+    def for_field(self, name: str) -> str | None:
+        return next((p.message for p in self.problems if p.field == name), None)
+
+
 class FormProblems(UsageError):
     """Every problem in a form, each tied to its field; as an error, the first one's sentence (a command line shows one line)."""
 
     def __init__(self, problems: Sequence[FieldProblem]) -> None:
         super().__init__(problems[0].message)
         self.problems = tuple(problems)
+        self.listed = ProblemList(self.problems)
 
     def for_field(self, name: str) -> str | None:
-        return next((p.message for p in self.problems if p.field == name), None)
+        return self.listed.for_field(name)
 
 
 @dataclass(frozen=True)

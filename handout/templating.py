@@ -18,6 +18,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from handout import i18n
 from handout.errors import HandoutError
 from handout.resources import templates_dir
+from handout.template_values import is_template_value, may_call, may_read
 
 BUILTIN_PREFIX = "builtin/"
 
@@ -155,7 +156,11 @@ class ClinicSandbox(ImmutableSandboxedEnvironment):
 
     A clinic's own templates are served to a web page (`handout serve`) and
     filled with patient data: they must not reach Python, change data, or
-    exhaust the machine, whoever wrote them.
+    exhaust the machine, whoever wrote them. Templates are given plain data
+    only; even so, attributes are read only from plain values, handout's
+    frozen records and Jinja's helpers, and only listed methods run
+    (template_values.py), so an object with methods that touch files,
+    processes or the network is inert in a template however it got there.
     """
 
     intercepted_binops = frozenset({"*", "**", "%", "+"})
@@ -181,8 +186,32 @@ class ClinicSandbox(ImmutableSandboxedEnvironment):
             _checked_arguments((value.__self__,), {})
         return super().wrap_str_format(value)
 
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        # Checked before the attribute is read: reading one (a property) runs the object's own code.
+        if not isinstance(obj, jinja2.Undefined) and not is_template_value(obj):
+            return self.unsafe_undefined(obj, attribute)
+        return super().getattr(obj, attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        if not isinstance(obj, jinja2.Undefined) and not is_template_value(obj):
+            return self.unsafe_undefined(obj, str(argument)[:40])
+        return super().getitem(obj, argument)
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> jinja2.Undefined:
+        # Refused at once, with Jinja's words: an undefined value would pass unnoticed inside a list or a test.
+        raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe.")
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        return super().is_safe_attribute(obj, attr, value) and may_read(obj, attr, value)
+
+    def is_safe_callable(self, obj: Any) -> bool:
+        return super().is_safe_callable(obj) and may_call(obj, iter(self.globals.values()))
+
     def call(__self, __context: jinja2.runtime.Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 - Jinja's signature
         _current_budget().step()
+        if not __self.is_safe_callable(__obj):
+            # Jinja's own message quotes the object's repr, which may hold a document's value.
+            raise SecurityError(f"calling a '{type(__obj).__name__}' object is not allowed in a template")
         _checked_arguments(args, kwargs)
         text = getattr(__obj, "__self__", None)
         if isinstance(text, str) and args:
@@ -190,7 +219,10 @@ class ClinicSandbox(ImmutableSandboxedEnvironment):
                 args = (_checked_join(args[0], text), *args[1:])
             elif __obj.__name__ == "replace" and len(args) >= 2:
                 _check_replace(text, args[0], args[1])
-        return _checked_size(super().call(__context, __obj, *args, **kwargs))
+        result = _checked_size(__context.call(__obj, *args, **kwargs))  # what Jinja's own call does, its check made above
+        if not is_template_value(result):  # a method handing back a live object (a file, a path) is refused with it
+            raise SecurityError(f"a call in the template returned a '{type(result).__name__}' object, which templates may not use")
+        return result
 
 
 def _bounded_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
@@ -207,6 +239,12 @@ def _bounded_filter(name: str, function: Callable[..., Any]) -> Callable[..., An
         return _checked_size(function(*passed, *values, **kwargs))
 
     return bounded
+
+
+@jinja2.pass_environment
+def _checked_attr(environment: jinja2.Environment, obj: Any, name: str) -> Any:
+    """`value | attr("x")`: the same check as `value.x` (Jinja's filter reads the attribute before checking it)."""
+    return environment.getattr(obj, str(name))
 
 
 def nowrap(text: str) -> str:
@@ -257,6 +295,7 @@ def make_environment(override_dirs: Sequence[Path] = ()) -> jinja2.Environment:
     env.filters = {name: _bounded_filter(name, function) for name, function in env.filters.items()}
     env.filters[_LOOP_FILTER] = _bounded_loop
     env.filters["nowrap"] = nowrap
+    env.filters["attr"] = _checked_attr
     return env
 
 
@@ -320,7 +359,8 @@ def _own_words(message: str, sources: str) -> str:
     """The error's message, or a note saying it is hidden when it quotes something the templates do not say."""
     for found in _QUOTED.finditer(message):
         quoted, type_name = found.group(1), found.group(2) is not None or found.group(1).endswith(" object")
-        if quoted in sources or (type_name and quoted.removesuffix(" object").isidentifier()):
+        # A type's name may be qualified by its module ('handout.brand.BrandDetails object').
+        if quoted in sources or (type_name and all(part.isidentifier() for part in quoted.removesuffix(" object").split("."))):
             continue
         return _HIDDEN
     return message

@@ -105,7 +105,8 @@ class ListPages:
         return self.list_page(request, token, job)
 
     def list_page(self, request: Request, token: str, job: ListJob, status: int = 200, error: str | None = None, notice: str | None = None) -> Response:
-        if job.state is RunState.CHECKED:
+        view = job.snapshot()  # templates are given plain values, never the job itself (its folder, its methods)
+        if view.state is RunState.CHECKED:
             smtp = bool(os.environ.get("HANDOUT_SMTP_HOST"))
             row_problems = [(p.row, p.patient_id, in_page_words(f"{p.column} {p.reason}")) for p in job.patients.problems]
             return self.desk.page(
@@ -113,7 +114,7 @@ class ListPages:
                 "list-checked.html.j2",
                 status,
                 token=token,
-                job=job,
+                job=view,
                 row_problems=row_problems,
                 ignored=ignored_columns(job.patients.ignored_columns),
                 smtp=smtp,
@@ -121,15 +122,15 @@ class ListPages:
                 error=error,
                 notice=notice,
             )
-        if job.state is RunState.RUNNING:
-            return self.desk.page(request, "list-running.html.j2", status, token=token, job=job)
+        if view.state is RunState.RUNNING:
+            return self.desk.page(request, "list-running.html.j2", status, token=token, job=view)
         result = job.result
         return self.desk.page(
             request,
             "list-done.html.j2",
             status,
             token=token,
-            job=job,
+            job=view,
             outcomes=outcomes(result, job.sending, job.patients) if result else [],
             failed=[(row_label(result, row), in_page_words(reason)) for row, reason in result.failed] if result else [],
             outbox=str(self.lists.outbox),

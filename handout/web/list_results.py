@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +51,51 @@ class Outcome:
     what: str
     count: int
     rows: str
+
+
+@dataclass(frozen=True)
+class PrintedFiles:
+    """The run's files to print, as its page names them: by file name, never by the server's path."""
+
+    files: tuple[str, ...]
+    pages: int
+    sheets: tuple[str, ...]  # who is in the files, by name: to-print-list.pdf (in parts for a long list)
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What a finished run did, row by row, as plain values for the page (a BatchResult holds the server's paths)."""
+
+    rendered: tuple[int, ...]
+    emailed: tuple[int, ...]
+    already_sent: tuple[int, ...]
+    outbox: tuple[int, ...]
+    to_print: tuple[int, ...]
+    failed: tuple[tuple[int, str], ...]
+    repeated: tuple[int, ...]
+    patient_ids: Mapping[int, str]
+    to_print_files: PrintedFiles | None
+    total: int
+    done: int
+    encoding: str
+
+    @classmethod
+    def of(cls, result: BatchResult) -> RunOutcome:
+        printed = result.to_print_files
+        return cls(
+            tuple(result.rendered),
+            tuple(result.emailed),
+            tuple(result.already_sent),
+            tuple(result.outbox),
+            tuple(result.to_print),
+            tuple(result.failed),
+            tuple(result.repeated),
+            dict(result.patient_ids),
+            None if printed is None else PrintedFiles(tuple(f.name for f in printed.files), printed.pages, tuple(sheet.name for sheet in printed.sheets)),
+            result.total,
+            result.done,
+            result.encoding,
+        )
 
 
 def write_zip(path: Path, result: BatchResult, batch_dir: Path, sending: bool, patients: PatientList | None = None) -> None:

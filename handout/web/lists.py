@@ -24,7 +24,7 @@ from handout.patients import PatientList, read_patient_list
 from handout.printing import MANIFEST, TO_PRINT_LIST
 from handout.runcontrol import folder_lock
 from handout.service import Clinic
-from handout.web.list_results import ZIP_NAME, in_page_words, write_zip
+from handout.web.list_results import ZIP_NAME, RunOutcome, in_page_words, write_zip
 from handout.web.store import LIST_LIMITS, ExpiringStore
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024  # a 5,000-row list with every column filled is about 1 MB
@@ -56,6 +56,22 @@ class ListReading:
     language: str = "en"
     large_print: bool = False
     encrypt: bool = False
+
+
+@dataclass(frozen=True)
+class ListSnapshot:
+    """A list as its page shows it at one moment: plain values only, so a template cannot reach the job, its folder or its methods."""
+
+    patients: PatientList
+    reading: ListReading
+    state: RunState
+    sending: bool
+    done: int
+    total: int
+    to_email: int
+    message: str
+    warnings: tuple[str, ...]
+    result: RunOutcome | None
 
 
 class StopAsked(Exception):
@@ -91,6 +107,14 @@ class ListJob:
     @property
     def to_email(self) -> int:
         return sum(wants_email(row, self.reading.encrypt) for row in self.patients.rows)
+
+    def snapshot(self) -> ListSnapshot:
+        """What the list's page is given: where the list is now, as plain values."""
+        with self._lock:
+            result = None if self.result is None else RunOutcome.of(self.result)
+            return ListSnapshot(
+                self.patients, self.reading, self.state, self.sending, self.done, self.total, self.to_email, self.message, tuple(self.warnings), result
+            )
 
     def discard(self) -> None:
         """Expired or the server is stopping: the folder goes now, or when a run in progress has stopped."""

@@ -28,9 +28,10 @@ from handout.service import (
     check_plan_form,
     qr_address,
 )
-from handout.templating import render_template
+from handout.templating import render_template, template_path
 from handout.web.forms import FORM_EXPIRED, Draft, FormKeeper
 from handout.web.lists import PatientLists
+from handout.web.page_markup import check_page_markup
 from handout.web.security import SIGN_IN_PATH
 from handout.web.sending import PlanSending, new_password  # noqa: F401  (new_password: the page's generated PDF passwords)
 from handout.web.sessions import CSRF_FIELD, SIGNED_IN_SECONDS, Sessions, TooManyAttempts
@@ -118,11 +119,13 @@ class FrontDesk:
 
     def page(self, request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
         sid = self.sessions.session_id(request)
+        if isinstance(context.get("problems"), FormProblems):  # templates are given plain data, never an exception object
+            context["problems"] = context["problems"].listed
         html = render_template(
             self.env,
             f"web/{template}",
             {
-                "brand": self.clinic.brand,
+                "brand": self.clinic.brand.for_templates(),
                 "error": None,
                 "problems": None,
                 "notice": None,
@@ -136,6 +139,7 @@ class FrontDesk:
                 **context,
             },
         )
+        check_page_markup(html, template_path(self.env, f"web/{template}"))
         response = HTMLResponse(html, status_code=status)
         self.sessions.keep(response, sid, request)
         return response
