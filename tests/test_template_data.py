@@ -20,6 +20,7 @@ import jinja2
 import pytest
 from starlette.testclient import TestClient
 from test_web import BASE, LIST, TODAY, Clock, csrf, front_desk, held_list, make_plan, run_list, upload
+from test_web_diary import scans  # noqa: F401  (a fixture: a filled diary page, scanned)
 from typer.testing import CliRunner
 
 from handout.brand import init_brand, load_brand
@@ -69,7 +70,9 @@ def secret_env(monkeypatch: pytest.MonkeyPatch) -> None:
 # -- every context is plain data ---------------------------------------------------------
 
 
-def test_every_template_context_the_code_builds_is_plain_data(rendered: list[tuple[str, dict[str, Any]]], tmp_path: Path, secret_env: None) -> None:
+def test_every_template_context_the_code_builds_is_plain_data(
+    rendered: list[tuple[str, dict[str, Any]]], tmp_path: Path, secret_env: None, scans: list[bytes]
+) -> None:
     # The command line's documents: leaflets in both layouts and two languages, a plan with its article, the to-print sheet, the email.
     renderer = Renderer(load_brand())
     for language in ("en", "es"):
@@ -84,17 +87,20 @@ def test_every_template_context_the_code_builds_is_plain_data(rendered: list[tup
     clock = Clock()
     desk = front_desk(tmp_path / "data", clock)
     with TestClient(create_app(desk.clinic, desk.data_dir, desk=desk), base_url=BASE, follow_redirects=False) as client:
-        for path in ("/", "/clinic", "/leaflet", "/plan", "/lists", "/no-such-page"):
+        for path in ("/", "/clinic", "/leaflet", "/plan", "/lists", "/diary", "/no-such-page"):
             client.get(path)
-        client.post("/plan", data={"patient": "Ann Able"})  # no CSRF token: the expired-form page
-        client.post("/leaflet", data={"csrf": csrf(client), "qr_url": "ftp://x"})
-        client.post("/leaflet", data={"csrf": csrf(client), "layout": "trifold", "language": "es"})
-        client.post("/plan", data={"csrf": csrf(client), "patient": "Ann Able", "weeks": "40"})
+        # Every POST answers with a redirect (POST/redirect/GET): followed, so the page it leads to is filled too.
+        client.post("/plan", data={"patient": "Ann Able"}, follow_redirects=True)  # no CSRF token: the expired-form page
+        client.post("/leaflet", data={"csrf": csrf(client), "qr_url": "ftp://x"}, follow_redirects=True)
+        client.post("/leaflet", data={"csrf": csrf(client), "layout": "trifold", "language": "es"}, follow_redirects=True)
+        client.post("/plan", data={"csrf": csrf(client), "patient": "Ann Able", "weeks": "40"}, follow_redirects=True)
         location = make_plan(client)
         client.get(location)
-        client.post(f"{location}/email", data={"csrf": csrf(client), "email": "ann@example.org"})  # no consent: the preview with a problem
+        client.get(f"{location}/change")
+        client.post(f"{location}/email", data={"csrf": csrf(client), "email": "ann@example.org"}, follow_redirects=True)  # no consent: a problem
         client.post(f"{location}/email", data={"csrf": csrf(client), "email": "ann@example.org", "protection": "consent"}, follow_redirects=True)
-        upload(client, b"", status=422)
+        client.get(f"{location}/sent")
+        client.get(upload(client, b""))  # an empty list: the form again with its problem
         listed = upload(client, LIST)
         client.get(listed)
         job = held_list(desk, client, listed)
@@ -103,6 +109,10 @@ def test_every_template_context_the_code_builds_is_plain_data(rendered: list[tup
         client.get(listed)
         job.state = RunState.CHECKED
         run_list(client, listed)
+        diary_csrf = csrf(client, "/diary")
+        client.post("/diary", data={"csrf": diary_csrf}, files=[("scans", ("notes.txt", b"hello", "text/plain"))], follow_redirects=True)
+        read = client.post("/diary", data={"csrf": diary_csrf}, files=[("scans", ("diary.png", scans[0], "image/png"))])
+        client.get(read.headers["location"])
     guarded = front_desk(tmp_path / "guarded", clock, password="a long web password for the desk")
     with TestClient(create_app(guarded.clinic, guarded.data_dir, desk=guarded), base_url=BASE, follow_redirects=False) as client:
         client.get("/sign-in")
