@@ -22,7 +22,7 @@ from handout.delivery import Delivered, Delivery, Outcome, wants_email
 from handout.errors import HandoutError
 from handout.journal import Journal
 from handout.mail import outbox_sender
-from handout.output import ensure_folder, write_atomic
+from handout.output import private_folder, write_atomic
 from handout.patients import PatientRow, read_patient_list
 from handout.printing import TO_PRINT_SHEET, Printable, ToPrint, ToPrintWriter, remove_to_print, with_sheet
 from handout.runcontrol import folder_lock, ignore_stop_signals, stop_requests
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 PLAN_EXTENSION = ".pdf"
 OUT_DIR_BUSY = "another handout batch is using this folder; wait for it to finish, or use another --out-dir"
 OUTBOX_BUSY = "another handout run is writing to this outbox; wait for it to finish, or use another --outbox"
+JOURNAL_BUSY = "another handout batch (or a patient list on the front desk's page) is using the journal of what was sent; wait for it to finish"
 OUTBOX_PATIENCE_SECONDS = 2.0  # a single plan holds the outbox only while it writes its message
 
 
@@ -52,6 +53,9 @@ class BatchOptions:
     paper: str = "a4"
     strict: bool = False
     resend: bool = False
+    resend_maybe: bool = False  # email again the plans that may have arrived (connection lost after the handover)
+    data_dir: Path | None = None  # where the journal of what was sent lives; None: the user's data folder
+    new_journal: bool = False  # the journal is lost or damaged: set it aside and treat every row as not yet sent
     today: dt.date = field(default_factory=dt.date.today)
     encoding: str | None = None  # the patient list's text encoding; None: detected
     language: str = "en"  # the language of rows whose `language` cell is empty (--lang)
@@ -59,8 +63,14 @@ class BatchOptions:
 
     @property
     def sending(self) -> bool:
-        """Real SMTP delivery: --send without --outbox."""
-        return self.send and self.outbox is None
+        """Real SMTP delivery (the command line refuses --send with --outbox; the page names its outbox for clearing sent messages)."""
+        return self.send
+
+    @property
+    def journal_dir(self) -> Path:
+        from handout.journal_files import default_data_dir
+
+        return self.data_dir if self.data_dir is not None else default_data_dir()
 
     @property
     def outbox_dir(self) -> Path:
@@ -86,6 +96,7 @@ class BatchResult:
     rendered: list[int] = field(default_factory=list)
     emailed: list[int] = field(default_factory=list)
     already_sent: list[int] = field(default_factory=list)
+    maybe_sent: list[tuple[int, str]] = field(default_factory=list)  # handed over, no reply: not sent again unless asked
     outbox: list[int] = field(default_factory=list)
     to_print: list[int] = field(default_factory=list)
     failed: list[tuple[int, str]] = field(default_factory=list)
@@ -100,11 +111,13 @@ class BatchResult:
 
     @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.failed and not self.maybe_sent
 
     def record(self, row: int, delivered: Delivered) -> None:
         if delivered.outcome is Outcome.FAILED:
             self.failed.append((row, delivered.reason))
+        elif delivered.outcome is Outcome.MAYBE_SENT:
+            self.maybe_sent.append((row, delivered.reason))
         else:
             getattr(self, delivered.outcome.value).append(row)
 
@@ -155,19 +168,21 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
     document_date(options.today)  # a bad SOURCE_DATE_EPOCH is one line now, not the same failure on every row
     checked = Renderer(brand, options.paper, options.template_dirs)
     checked.prepare((PLAN_TEMPLATE, TO_PRINT_TEMPLATE, "email/plan.txt.j2", "email/plan.html.j2"))
-    ensure_folder(options.out_dir)
-    with folder_lock(options.out_dir, OUT_DIR_BUSY), ExitStack() as outbox_lock, stop_requests() as stop:
+    private_folder(options.out_dir, "--out-dir")
+    journal_dir = private_folder(options.journal_dir, "the data folder")
+    with folder_lock(options.out_dir, OUT_DIR_BUSY), folder_lock(journal_dir, JOURNAL_BUSY), ExitStack() as outbox_lock, stop_requests() as stop:
         # Only now, with the folder ours: another run's half-written files are not ours to remove.
         remove_partial_files(options.out_dir)
         remove_to_print(options.out_dir)  # last run's list must not be printed again by mistake
-        if any(row.email for row in patients.rows) and not options.sending:
-            ensure_folder(options.outbox_dir)
+        # The outbox is written by a dry run, and a real send clears the messages it sent from it.
+        if any(row.email for row in patients.rows) and (not options.sending or options.outbox_dir.is_dir()):
+            private_folder(options.outbox_dir, "--outbox")
             if options.outbox_dir.resolve() != options.out_dir.resolve():
                 # A shared --outbox: other batches and single plans write there too.
                 outbox_lock.enter_context(folder_lock(options.outbox_dir, OUTBOX_BUSY, patience_seconds=OUTBOX_PATIENCE_SECONDS))
             remove_partial_files(options.outbox_dir)
-        with Journal(options.out_dir) as journal, Delivery(
-            brand, checked.env, journal, env, settings, options.outbox_dir, options.encrypt, options.resend, report.warn
+        with open_journal(journal_dir, options, report) as journal, Delivery(
+            brand, checked.env, journal, env, settings, options.outbox_dir, options.encrypt, options.resend, report.warn, options.resend_maybe
         ) as delivery:
             rows = _without_repeats(patients.rows, journal, result, report)
             # Rows rejected on reading are named by their patient_id too, as the upload's row report names them.
@@ -208,6 +223,32 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
                 remove_to_print(options.out_dir)  # a part of the list would look like all of it
     result.failed.sort()
     return result
+
+
+def open_journal(journal_dir: Path, options: BatchOptions, report: Reporter) -> Journal:
+    """The user's journal of what was sent, with any journal an older handout kept in the output folder taken into it.
+
+    One journal per user, whatever folder a batch runs from: the same list run from
+    two folders must not email everyone twice.
+    """
+    from handout.journal_files import JournalUnusable, has_journal, journal_paths
+
+    journal = Journal(journal_dir, start_afresh=options.new_journal)
+    if options.out_dir.resolve() != journal_dir.resolve() and has_journal(options.out_dir):
+        try:
+            count = journal.take_in(options.out_dir)
+        except JournalUnusable as exc:
+            journal.close()
+            older, key = journal_paths(options.out_dir)
+            raise HandoutError(
+                f"{options.out_dir} holds a journal from an older handout that cannot be read ({exc.message.split(';')[0]}): restore it with its key, "
+                f"or move {older.name} and {key.name} out of that folder to go on without it"
+            ) from None
+        except BaseException:
+            journal.close()
+            raise
+        report.warn(f"took the journal in {options.out_dir} ({count} plans handed to the mail server) into {journal.path}, which records what was sent from every folder")
+    return journal
 
 
 def _with_sheet(renderer: Renderer, to_print: ToPrint, rows: Mapping[int, PatientRow], today: dt.date, report: Reporter) -> ToPrint:

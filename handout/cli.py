@@ -272,7 +272,7 @@ def plan(
     clinic = Clinic(brand, _template_dirs(templates), paper.value)
     mailer = clinic.mailer(os.environ, outbox) if order.email else None
     pdf = clinic.plan(order, dt.date.today())
-    where = write_output(output, pdf)
+    where = write_output(output, pdf, private=True)  # the patient's name is in it
     # The path is the user's own choice; the patient's name is never echoed.
     # With `-o -` the PDF is on standard output, so every message goes to stderr.
     typer.echo(f"Wrote the walking plan to {where} ({len(pdf) // 1024} KB)", err=is_standard_output(output))
@@ -289,7 +289,17 @@ def batch(
     outbox: Annotated[Path | None, typer.Option("--outbox", help="Folder for .eml files instead of sending. Default: OUT_DIR/outbox.", show_default=False)] = None,
     encrypt: Annotated[bool, typer.Option("--encrypt", help="Lock each PDF with its row's pdf_password (AES-256).")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Render nothing if any row is bad.")] = False,
-    resend: Annotated[bool, typer.Option("--resend", help="Email again rows the journal says were already sent.")] = False,
+    resend: Annotated[bool, typer.Option("--resend", help="Email again rows the journal says were already sent (or maybe sent).")] = False,
+    resend_maybe: Annotated[
+        bool, typer.Option("--resend-maybe-sent", help="Email again only the plans that may have arrived (the connection was lost after the handover).")
+    ] = False,
+    new_journal: Annotated[
+        bool, typer.Option("--new-journal", help="The journal is lost or damaged: set it aside and treat every patient as not yet sent.")
+    ] = False,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Folder of the journal of what was sent (shared with handout serve). Default: your user data folder.", show_default=False),
+    ] = None,
     encoding: Annotated[
         str | None,
         typer.Option("--encoding", help="The CSV's text encoding (utf-8, cp1252, utf-16 ...). Default: detected.", show_default=False),
@@ -316,8 +326,10 @@ def batch(
     from handout.i18n import checked_language
     from handout.report import ConsoleReporter, print_summary
 
-    if resend and not send:
-        raise UsageError("--resend goes with --send")
+    if (resend or resend_maybe) and not send:
+        raise UsageError("--resend and --resend-maybe-sent go with --send")
+    if send and outbox is not None:
+        raise UsageError("--send emails the plans and --outbox writes them to files instead: use one or the other")
     csv_encoding = text_encoding("--encoding", encoding)
     language = checked_language("--lang", lang)
     options = BatchOptions(
@@ -332,6 +344,9 @@ def batch(
         paper=paper.value,
         strict=strict,
         resend=resend,
+        resend_maybe=resend_maybe,
+        data_dir=data_dir,
+        new_journal=new_journal,
         encoding=csv_encoding,
         language=language,
         large_print=large_print,

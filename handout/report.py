@@ -65,6 +65,10 @@ def print_summary(result: BatchResult, options: BatchOptions) -> None:
             table.add_row("Already sent (skipped)", str(len(result.already_sent)), row_list(result, result.already_sent))
     else:
         table.add_row("Emails in the outbox", str(len(result.outbox)), escape(f"in {options.outbox_dir}") if result.outbox else "")
+        if result.already_sent:
+            table.add_row("Already sent (not in the outbox)", str(len(result.already_sent)), row_list(result, result.already_sent))
+    if result.maybe_sent:
+        table.add_row("Maybe sent (not sent again)", str(len(result.maybe_sent)), row_list(result, [row for row, _ in result.maybe_sent]))
     table.add_row("To print", str(len(result.to_print)), row_list(result, result.to_print))
     if result.repeated:
         table.add_row("Repeated rows (one plan)", str(len(result.repeated)), row_list(result, result.repeated))

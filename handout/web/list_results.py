@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from handout.batch import OUT_DIR_BUSY, OUTBOX_BUSY, BatchResult
+from handout.batch import JOURNAL_BUSY, OUT_DIR_BUSY, OUTBOX_BUSY, BatchResult
 from handout.outbox import BATCH_BUSY
 from handout.printing import TO_PRINT_LIST
 from handout.report import row_list
@@ -32,7 +33,7 @@ DATA_FOLDER_BUSY = (
 
 def in_page_words(message: str) -> str:
     """A batch message as the page says it: its fields' names instead of the command line's options, no server folders."""
-    if message.endswith((OUT_DIR_BUSY, OUTBOX_BUSY, BATCH_BUSY)):
+    if message.endswith((OUT_DIR_BUSY, OUTBOX_BUSY, BATCH_BUSY, JOURNAL_BUSY)):
         return DATA_FOLDER_BUSY  # "<folder>: … use another --out-dir" names the server's folder and an option the page lacks
     for option, field in _PAGE_WORDS:
         message = message.replace(option, field)
@@ -50,7 +51,7 @@ class Outcome:
 
 def write_zip(path: Path, result: BatchResult, batch_dir: Path, sending: bool) -> None:
     """The run's plans as patient_id.pdf (or row-N.pdf) under plans/, the to-print files and their sheet, and the run's report."""
-    with zipfile.ZipFile(path, "w") as archive:
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as file, zipfile.ZipFile(file, "w") as archive:
         for row in result.rendered:
             name = f"{result.patient_ids.get(row) or f'row-{row}'}.pdf"
             archive.write(batch_dir / name, f"plans/{name}", compress_type=zipfile.ZIP_STORED)  # PDFs are compressed already

@@ -22,10 +22,10 @@ PASSWORD_VARIABLE = "HANDOUT_WEB_PASSWORD"
 
 
 def default_data_dir() -> Path:
-    """The user's data folder for handout (platformdirs: ~/.local/share/handout on Linux)."""
-    from platformdirs import user_data_dir
+    """The user's data folder for handout (platformdirs: ~/.local/share/handout on Linux), where `handout batch` keeps its journal too."""
+    from handout.journal_files import default_data_dir as shared
 
-    return Path(user_data_dir("handout", appauthor=False))
+    return shared()
 
 
 def run_server(host: str, port: int, brand_dir: Path | None, template_dirs: Sequence[Path], paper: str, data_dir: Path | None, open_browser: bool) -> None:
