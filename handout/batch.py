@@ -207,7 +207,7 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
                         assert outcome.path is not None
                         delivered = delivery.deliver(row, outcome.path)
                         result.record(row.row, delivered)
-                        if delivered.outcome is Outcome.FAILED:
+                        if delivered.outcome in (Outcome.FAILED, Outcome.MAYBE_SENT):
                             report.problem(f"{row.label}: {delivered.reason}")
                         elif delivered.outcome is Outcome.TO_PRINT:
                             printing.add(Printable(row.row, row.patient_id, outcome.printable or outcome.path))
