@@ -324,7 +324,7 @@ def batch(
     from handout.batch import BatchOptions, run_batch
     from handout.checks import text_encoding
     from handout.i18n import checked_language
-    from handout.report import ConsoleReporter, print_summary
+    from handout.report import ConsoleReporter, print_reasons, print_summary, write_report
 
     if (resend or resend_maybe) and not send:
         raise UsageError("--resend and --resend-maybe-sent go with --send")
@@ -351,8 +351,10 @@ def batch(
         language=language,
         large_print=large_print,
     )
-    result = run_batch(options, os.environ, ConsoleReporter())
+    reporter = ConsoleReporter()
+    result = run_batch(options, os.environ, reporter)
     print_summary(result, options)
+    print_reasons(result, write_report(result, options, reporter.warn))
     if result.interrupted_by is not None:
         raise typer.Exit(128 + result.interrupted_by)  # as a shell reports a job stopped by that signal
     if not result.ok:

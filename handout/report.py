@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
@@ -12,6 +15,8 @@ from rich.table import Table
 from handout.batch import BatchOptions, BatchResult, Reporter
 
 MAX_ROWS_LISTED = 30
+REPORT_NAME = "report.txt"
+REPORT_TITLE = "handout batch report"  # the first line: a report.txt without it is not handout's, and is never replaced
 
 
 class ConsoleReporter(Reporter):
@@ -45,11 +50,15 @@ class ConsoleReporter(Reporter):
             self.progress = None
 
 
-def row_list(result: BatchResult, rows: list[int]) -> str:
-    """Rows by patient_id where they have one (with the row number, for finding them in the list), shortened."""
-    labels = [f"{result.patient_ids[r]} (row {r})" if result.patient_ids.get(r) else f"row {r}" for r in rows[:MAX_ROWS_LISTED]]
-    more = len(rows) - MAX_ROWS_LISTED
+def row_list(result: BatchResult, rows: list[int], limit: int | None = MAX_ROWS_LISTED) -> str:
+    """Rows by patient_id where they have one (with the row number, for finding them in the list), shortened to `limit`."""
+    shown = rows if limit is None else rows[:limit]
+    labels = [f"{result.patient_ids[r]} (row {r})" if result.patient_ids.get(r) else f"row {r}" for r in shown]
+    more = len(rows) - len(shown)
     return escape(", ".join(labels) + (f" … (+{more} more)" if more > 0 else ""))
+
+
+listed = row_list
 
 
 def print_summary(result: BatchResult, options: BatchOptions) -> None:
@@ -96,3 +105,99 @@ def print_summary(result: BatchResult, options: BatchOptions) -> None:
             markup=False,
             soft_wrap=True,
         )
+
+
+def why_lines(result: BatchResult) -> list[tuple[int, str]]:
+    """Rows that need the clinic's attention, with the reason: failed ones, then those that may have arrived."""
+    return sorted(result.failed) + sorted(result.maybe_sent)
+
+
+def print_reasons(result: BatchResult, report: Path | None) -> None:
+    """Why rows failed (or may have arrived), after the table: the first ones here, every one in the report."""
+    lines = why_lines(result)
+    console = Console(highlight=False)
+    if report is not None:
+        console.print(f"Every row's outcome, with reasons: {report}", markup=False, soft_wrap=True)
+    if not lines:
+        return
+    console.print("Why:", markup=False)
+    for row, reason in lines[:MAX_ROWS_LISTED]:
+        console.print(f"  {row_label(result, row)}: {reason}", markup=False, soft_wrap=True)
+    if len(lines) > MAX_ROWS_LISTED:
+        console.print(f"  … and {len(lines) - MAX_ROWS_LISTED} more" + (f", all in {report}" if report else ""), markup=False, soft_wrap=True)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One line of a run's summary: what happened, to how many plans, which rows (by patient_id and row number)."""
+
+    what: str
+    count: int
+    rows: str
+
+
+def outcomes(result: BatchResult, sending: bool, limit: int | None = MAX_ROWS_LISTED) -> list[Outcome]:
+    """What happened to the list's rows, in the order of the summary table; each list shortened to `limit` rows."""
+
+    def row_list(result: BatchResult, rows: list[int]) -> str:
+        return listed(result, rows, limit)
+
+    lines = [Outcome("Made", len(result.rendered), "")]
+    if sending:
+        lines.append(Outcome("Emailed", len(result.emailed), row_list(result, result.emailed)))
+        if result.already_sent:
+            lines.append(Outcome("Already sent (skipped)", len(result.already_sent), row_list(result, result.already_sent)))
+    else:
+        lines.append(Outcome("Emails in the outbox", len(result.outbox), row_list(result, result.outbox)))
+        if result.already_sent:
+            lines.append(Outcome("Already sent (not in the outbox)", len(result.already_sent), row_list(result, result.already_sent)))
+    if result.maybe_sent:
+        lines.append(Outcome("Maybe sent (not sent again)", len(result.maybe_sent), row_list(result, [row for row, _ in result.maybe_sent])))
+    lines.append(Outcome("To print", len(result.to_print), row_list(result, result.to_print)))
+    if result.repeated:
+        lines.append(Outcome("Repeated rows (one plan)", len(result.repeated), row_list(result, result.repeated)))
+    lines.append(Outcome("Failed", len(result.failed), row_list(result, [row for row, _ in result.failed])))
+    return lines
+
+
+def row_label(result: BatchResult, row: int) -> str:
+    return f"{result.patient_ids[row]} (row {row})" if result.patient_ids.get(row) else f"row {row}"
+
+
+def report_text(result: BatchResult, sending: bool, words: Callable[[str], str] = str) -> str:
+    """The run's report: counts, every row by patient_id and number (never a name), and why each failed one did."""
+    lines = [f"Patient list read as {result.encoding}", ""]
+    lines += [f"{line.what}: {line.count}" + (f" ({line.rows})" if line.rows else "") for line in outcomes(result, sending, limit=None)]
+    if result.interrupted_by is not None:
+        lines.append(f"Not done (interrupted): {result.total - result.done}")
+    if why_lines(result):
+        lines += ["", "Why:"] + [f"{row_label(result, row)}: {words(reason)}" for row, reason in why_lines(result)]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(result: BatchResult, options: BatchOptions, warn: Callable[[str], None]) -> Path | None:
+    """report.txt in the output folder: every row's outcome in full (the table shortens its lists), private like the plans.
+
+    A report.txt that handout did not write (no title line) is left alone.
+    """
+    from handout.errors import HandoutError
+    from handout.output import write_atomic
+
+    path = options.out_dir / REPORT_NAME
+    if not options.out_dir.is_dir():
+        return None  # nothing was made (an empty list): no folder to report in
+    try:
+        with path.open(encoding="utf-8", errors="replace") as existing:
+            ours = existing.readline().rstrip("\n") == REPORT_TITLE
+    except FileNotFoundError:
+        ours = True
+    except OSError:
+        ours = False
+    if not ours:
+        warn(f"{path} was not written by handout, so it is left as it is; this run's report was not written")
+        return None
+    try:
+        return write_atomic(path, f"{REPORT_TITLE}\n\n{report_text(result, options.sending)}".encode())
+    except HandoutError as exc:
+        warn(f"the report was not written: {exc.message}")
+        return None

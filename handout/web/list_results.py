@@ -1,16 +1,16 @@
-"""What a finished patient-list run gives the page: its outcome lines, its report, and the ZIP of its plans."""
+"""What a finished patient-list run gives the page: its report in the page's words, and the ZIP of its plans."""
 
 from __future__ import annotations
 
 import os
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from handout.batch import JOURNAL_BUSY, OUT_DIR_BUSY, OUTBOX_BUSY, BatchResult
 from handout.outbox import BATCH_BUSY
 from handout.printing import TO_PRINT_LIST
-from handout.report import row_list
+from handout.report import Outcome, outcomes, row_label  # noqa: F401 - the page's summary uses them from here
+from handout.report import report_text as batch_report
 
 ZIP_NAME = "walking-plans.zip"
 REPORT_NAME = "report.txt"
@@ -40,15 +40,6 @@ def in_page_words(message: str) -> str:
     return message
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """One line of a run's summary: what happened, to how many plans, which rows (by patient_id and row number)."""
-
-    what: str
-    count: int
-    rows: str
-
-
 def write_zip(path: Path, result: BatchResult, batch_dir: Path, sending: bool) -> None:
     """The run's plans as patient_id.pdf (or row-N.pdf) under plans/, the to-print files and their sheet, and the run's report."""
     with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as file, zipfile.ZipFile(file, "w") as archive:
@@ -64,30 +55,6 @@ def write_zip(path: Path, result: BatchResult, batch_dir: Path, sending: bool) -
         archive.writestr(REPORT_NAME, report_text(result, sending), compress_type=zipfile.ZIP_DEFLATED)
 
 
-def outcomes(result: BatchResult, sending: bool) -> list[Outcome]:
-    """What happened to the list's rows, in the order of `handout batch`'s summary."""
-    lines = [Outcome("Made", len(result.rendered), "")]
-    if sending:
-        lines.append(Outcome("Emailed", len(result.emailed), row_list(result, result.emailed)))
-        if result.already_sent:
-            lines.append(Outcome("Already sent (skipped)", len(result.already_sent), row_list(result, result.already_sent)))
-    else:
-        lines.append(Outcome("Emails in the outbox", len(result.outbox), row_list(result, result.outbox)))
-    lines.append(Outcome("To print", len(result.to_print), row_list(result, result.to_print)))
-    if result.repeated:
-        lines.append(Outcome("Repeated rows (one plan)", len(result.repeated), row_list(result, result.repeated)))
-    lines.append(Outcome("Failed", len(result.failed), row_list(result, [row for row, _ in result.failed])))
-    return lines
-
-
-def row_label(result: BatchResult, row: int) -> str:
-    return f"{result.patient_ids[row]} (row {row})" if result.patient_ids.get(row) else f"row {row}"
-
-
 def report_text(result: BatchResult, sending: bool) -> str:
-    """The run's summary for the ZIP: counts, rows by patient_id and number, and why rows failed. Never a name."""
-    lines = [f"Patient list read as {result.encoding}", ""]
-    lines += [f"{line.what}: {line.count}" + (f" ({line.rows})" if line.rows else "") for line in outcomes(result, sending)]
-    if result.failed:
-        lines += ["", "Why:"] + [f"{row_label(result, row)}: {in_page_words(reason)}" for row, reason in result.failed]
-    return "\n".join(lines) + "\n"
+    """The run's report as `handout batch` writes it, in the page's words."""
+    return batch_report(result, sending, in_page_words)
