@@ -203,10 +203,18 @@ def _umask() -> int:
 def ensure_folder(folder: Path, private: bool = False) -> Path:
     """Create an output folder, or fail in one line saying why; `private`: 0700 when new, whatever the umask."""
     try:
-        new = not folder.is_dir()
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700 if private else 0o777)
-        if new and private:
-            os.chmod(folder, 0o700)  # mkdir's mode is filtered by the umask
+        if not private:
+            folder.mkdir(parents=True, exist_ok=True)
+        else:
+            missing = [folder, *(parent for parent in folder.parents if not parent.exists())]
+            for new in reversed([path for path in missing if not path.is_dir()]):
+                try:
+                    new.mkdir(mode=0o700)
+                except FileExistsError:
+                    if not new.is_dir():
+                        raise
+                    continue  # made a moment ago by another process
+                os.chmod(new, 0o700)  # mkdir's mode is filtered by the umask; a missing parent is made private too
     except FileExistsError:
         raise HandoutError(f"{folder}: is a file, not a folder") from None
     except OSError as exc:

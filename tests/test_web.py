@@ -613,8 +613,9 @@ def test_a_list_is_made_into_a_zip_of_plans_and_the_to_print_file_and_emails_go_
     assert not any(name in report for name in ("Jane", "Ann", "Bob"))
     (message,) = (tmp_path / "data" / "outbox").glob("P1-*.eml")
     assert "jane@example.org" in message.read_text(encoding="utf-8")
-    # The plans live only in the list's ZIP: the batch folder keeps its journal and nothing else.
-    assert sorted(p.name for p in (tmp_path / "data" / "batch").iterdir()) == [".handout-batch.lock", "handout-journal.key", "handout-journal.sqlite"]
+    # The plans live only in the list's ZIP: the batch folder keeps nothing; the journal is the data folder's, shared with `handout batch`.
+    assert sorted(p.name for p in (tmp_path / "data" / "batch").iterdir()) == [".handout-batch.lock"]
+    assert (tmp_path / "data" / "handout-journal.sqlite").is_file() and (tmp_path / "data" / "handout-journal.key").is_file()
     job = desk.lists.get(location.rsplit("/", 1)[1])
     assert job is not None and sorted(p.name for p in job.folder.iterdir()) == ["walking-plans.zip"]  # the uploaded CSV is gone too
 
