@@ -21,6 +21,7 @@ from handout.brand import load_brand
 from handout.delivery import Delivered, Delivery, Outcome, wants_email
 from handout.errors import HandoutError
 from handout.journal import Journal
+from handout.kept_plans import kept_or_rendered, made_from, run_signature
 from handout.mail import outbox_sender
 from handout.output import private_folder, write_atomic
 from handout.patients import PatientRow, read_patient_list
@@ -87,13 +88,16 @@ class Rendered:
     document_sha256: str
     error: str = ""
     printable: bytes | None = None  # the unencrypted plan of an encrypted row that is to print, for to-print.pdf
+    document_hmac: str = ""  # of a kept plan: the keyed hash the journal has for it
+    kept: bool = False  # made by an earlier run from the same inputs, and unchanged since: not rendered again
 
 
 @dataclass
 class BatchResult:
     """Row numbers by outcome, for the summary table."""
 
-    rendered: list[int] = field(default_factory=list)
+    rendered: list[int] = field(default_factory=list)  # rows whose plan is in the output folder, made now or kept
+    kept: list[int] = field(default_factory=list)  # of those, the plans an earlier run made and nothing changed since
     emailed: list[int] = field(default_factory=list)
     already_sent: list[int] = field(default_factory=list)
     maybe_sent: list[tuple[int, str]] = field(default_factory=list)  # handed over, no reply: not sent again unless asked
@@ -195,16 +199,25 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
             by_row = {row.row: row for row in rows}
             report.start(len(rows))
             try:
-                for outcome in render_rows(rows, options) if stop.signal_number is None else ():
+                signature = run_signature(options, brand)
+                plans = kept_or_rendered(
+                    rows, options.out_dir, journal, signature, lambda row: not (options.encrypt and not wants_email(row, True)), lambda todo: render_rows(todo, options)
+                )
+                for outcome in plans if stop.signal_number is None else ():
                     row = by_row[outcome.row]
                     if outcome.error:
                         journal.mark(outcome.key, outcome.row, "failed", reason=outcome.error)
                         result.failed.append((outcome.row, outcome.error))
                         report.problem(f"{row.label}: {outcome.error}")
                     else:
-                        journal.mark(outcome.key, outcome.row, "rendered", document_hmac=journal.keyed(outcome.document_sha256))
-                        result.rendered.append(outcome.row)
+                        document_hmac = outcome.document_hmac or journal.keyed(outcome.document_sha256)
+                        journal.mark(outcome.key, outcome.row, "rendered", document_hmac=document_hmac)
                         assert outcome.path is not None
+                        if outcome.kept:
+                            result.kept.append(outcome.row)
+                        else:
+                            journal.record_plan(outcome.path, made_from(journal, row, signature), document_hmac)
+                        result.rendered.append(outcome.row)
                         delivered = delivery.deliver(row, outcome.path)
                         result.record(row.row, delivered)
                         if delivered.outcome in (Outcome.FAILED, Outcome.MAYBE_SENT):
@@ -375,6 +388,8 @@ def render_one(row: PatientRow) -> Rendered:
 
 def render_rows(rows: Sequence[PatientRow], options: BatchOptions) -> Iterator[Rendered]:
     """Plans in row order, rendered across worker processes with a bounded queue (flat memory)."""
+    if not rows:
+        return  # every plan was kept: no worker to start
     workers = options.workers or os.cpu_count() or 1
     init_args = (options.brand_dir, options.template_dirs, options.paper, options.encrypt, options.out_dir, options.today)
     if workers == 1 or len(rows) == 1:

@@ -269,6 +269,31 @@ class Journal:
             (key, row, state, document_hmac, reason, _now()),
         )
 
+    def plan_made(self, path: Path, made_from: str) -> str | None:
+        """The keyed hash of the plan at `path` if an earlier run made it from `made_from` and the file is as that run left it."""
+        found = self._db.execute("SELECT made_from, file_state, document_hmac FROM plans WHERE file = ?", (self._plan_file(path),)).fetchone()
+        if found is None or not hmac.compare_digest(found[0], made_from):
+            return None
+        state = self._file_state(path)
+        return found[2] if state is not None and hmac.compare_digest(found[1], state) else None
+
+    def record_plan(self, path: Path, made_from: str, document_hmac: str) -> None:
+        """The plan at `path` is made from `made_from`: a re-run keeps it while neither changes."""
+        state = self._file_state(path)
+        if state is not None:
+            self._write("INSERT OR REPLACE INTO plans VALUES (?, ?, ?, ?)", (self._plan_file(path), made_from, state, document_hmac))
+
+    def _plan_file(self, path: Path) -> str:
+        return self.keyed(f"file\0{path.resolve()}")
+
+    def _file_state(self, path: Path) -> str | None:
+        """Size, modification time and inode: a file replaced or edited since is made again."""
+        try:
+            info = path.stat()
+        except OSError:
+            return None
+        return self.keyed(f"state\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_ino}")
+
     def delivery(self, row: PatientRow) -> MailRecord | None:
         """What became of this row's plan: about to be handed over ('sending'), handed over with no reply ('maybe'), or accepted ('sent').
 

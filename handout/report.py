@@ -67,7 +67,8 @@ def print_summary(result: BatchResult, options: BatchOptions) -> None:
     table.add_column("Outcome")
     table.add_column("Plans", justify="right")
     table.add_column("Rows")
-    table.add_row("Rendered", str(len(result.rendered)), escape(f"in {options.out_dir}"))
+    kept = f" ({len(result.kept)} kept from an earlier run: made from the same row and unchanged since)" if result.kept else ""
+    table.add_row("Rendered", str(len(result.rendered)), escape(f"in {options.out_dir}{kept}"))
     if options.sending:
         table.add_row("Emailed", str(len(result.emailed)), row_list(result, result.emailed))
         if result.already_sent:
@@ -143,6 +144,8 @@ def outcomes(result: BatchResult, sending: bool, limit: int | None = MAX_ROWS_LI
         return listed(result, rows, limit)
 
     lines = [Outcome("Made", len(result.rendered), "")]
+    if result.kept:
+        lines.append(Outcome("Kept from an earlier run (unchanged)", len(result.kept), row_list(result, result.kept)))
     if sending:
         lines.append(Outcome("Emailed", len(result.emailed), row_list(result, result.emailed)))
         if result.already_sent:
