@@ -174,10 +174,10 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
     checked.prepare((PLAN_TEMPLATE, TO_PRINT_TEMPLATE, "email/plan.txt.j2", "email/plan.html.j2"))
     private_folder(options.out_dir, "--out-dir")
     journal_dir = private_folder(options.journal_dir, "the data folder")
-    with folder_lock(options.out_dir, OUT_DIR_BUSY), ExitStack() as outbox_lock, stop_requests() as stop:
+    with folder_lock(options.out_dir, OUT_DIR_BUSY), ExitStack() as locks, stop_requests() as stop:
         if journal_dir.resolve() != options.out_dir.resolve():
             # One run at a time on the journal too: two batches from two folders must not both send the same plan.
-            outbox_lock.enter_context(folder_lock(journal_dir, JOURNAL_BUSY))
+            locks.enter_context(folder_lock(journal_dir, JOURNAL_BUSY))
         # Only now, with the folder ours: another run's half-written files are not ours to remove.
         remove_partial_files(options.out_dir)
         remove_to_print(options.out_dir)  # last run's list must not be printed again by mistake
@@ -186,7 +186,7 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
             private_folder(options.outbox_dir, "--outbox")
             if options.outbox_dir.resolve() != options.out_dir.resolve():
                 # A shared --outbox: other batches and single plans write there too.
-                outbox_lock.enter_context(folder_lock(options.outbox_dir, OUTBOX_BUSY, patience_seconds=OUTBOX_PATIENCE_SECONDS))
+                locks.enter_context(folder_lock(options.outbox_dir, OUTBOX_BUSY, patience_seconds=OUTBOX_PATIENCE_SECONDS))
             remove_partial_files(options.outbox_dir)
         with open_journal(journal_dir, options, report) as journal, Delivery(
             brand, checked.env, journal, env, settings, options.outbox_dir, options.encrypt, options.resend, report.warn, options.resend_maybe

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from handout.cli import app
 from handout.web.app import create_app
 
 from helpers import one_line_error
+from smtp_server import free_port
 from test_web import BASE, LIST, Clock, front_desk, run_list, upload
 
 ENV = {"HANDOUT_MAIL_FROM": "plans@example-physio.org"}
@@ -93,9 +96,15 @@ def test_serve_refuses_a_data_folder_others_can_write_to(tmp_path: Path) -> None
     shared = tmp_path / "shared"
     shared.mkdir()
     shared.chmod(0o777)
-    result = CliRunner().invoke(app, ["serve", "--data-dir", str(shared), "--port", "1"])
-    assert result.exit_code == 1
-    assert "other users can write" in one_line_error(result)
+    # In a process of its own: a server that wrongly started would serve until stopped.
+    command = [sys.executable, "-m", "handout", "serve", "--data-dir", str(shared), "--port", str(free_port())]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    except subprocess.TimeoutExpired:
+        pytest.fail("handout serve started on a data folder others can write to")
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("handout: error: ") and "other users can write" in line
 
 
 def test_the_pages_lists_zips_and_outbox_are_private_whatever_the_umask(open_umask: None, tmp_path: Path) -> None:
