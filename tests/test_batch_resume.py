@@ -56,8 +56,8 @@ def test_an_interrupted_run_goes_on_where_it_stopped_and_an_unchanged_rerun_rend
 
     resumed = run(csv_path, out, brand_dir)
     assert resumed.ok and resumed.rendered == [2, 3, 4, 5]
-    assert resumed.kept == [2, 3], "the plans the interrupted run made were rendered again"
-    assert {name: stamp for name, stamp in stamps(out).items() if name in made_first} == made_first
+    assert {name: stamp for name, stamp in stamps(out).items() if name in made_first} == made_first, "the interrupted run's plans were rendered again"
+    assert resumed.kept == [2, 3]
     assert resumed.outbox == [2, 4] and resumed.to_print == [3, 5]  # kept plans are delivered like new ones
     assert resumed.to_print_files is not None and len(resumed.to_print_files.entries) == 2
 
