@@ -67,7 +67,7 @@ def print_summary(result: BatchResult, options: BatchOptions) -> None:
     table.add_column("Outcome")
     table.add_column("Plans", justify="right")
     table.add_column("Rows")
-    kept = f" ({len(result.kept)} kept from an earlier run: made from the same row and unchanged since)" if result.kept else ""
+    kept = f" ({len(result.kept)} kept from an earlier run, unchanged)" if result.kept else ""
     table.add_row("Rendered", str(len(result.rendered)), escape(f"in {options.out_dir}{kept}"))
     if options.sending:
         table.add_row("Emailed", str(len(result.emailed)), row_list(result, result.emailed))
