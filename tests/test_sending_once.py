@@ -162,3 +162,29 @@ def test_the_outbox_keeps_only_what_is_still_to_send(hostile: SmtpServer, tmp_pa
     (only,) = outbox.glob("*.eml")
     assert email.message_from_bytes(only.read_bytes(), policy=email.policy.default)["To"] == "cat@example.org"
     assert "Already sent (not in the outbox)" in again.stdout
+
+
+# ---------------------------------------------------------------------------
+# The page and the command line share one journal; the page lists a maybe-sent row with what to do
+
+
+def test_the_page_shares_the_journal_with_the_command_line_and_lists_a_maybe_sent_row(hostile: SmtpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from starlette.testclient import TestClient
+
+    from handout.web.app import create_app
+    from test_web import BASE, Clock, front_desk, run_list, upload
+
+    for key, value in hostile.env().items():
+        monkeypatch.setenv(key, value)
+    data = tmp_path / "data"
+    ben = write_list(tmp_path, ["Ben Bold,P2,ben@example.org,yes,1"])
+    assert batch(ben, tmp_path / "plans", hostile.env(), "--send", "--data-dir", str(data)).exit_code == 0
+    recorder: AfterData = hostile.recorder  # type: ignore[assignment]
+    recorder.behaviour = ["drop"]  # Ann's message, the next one the server gets
+    desk = front_desk(data, Clock())
+    with TestClient(create_app(desk.clinic, desk.data_dir, desk=desk), base_url=BASE, follow_redirects=False) as client:
+        page = run_list(client, upload(client, f"{HEADER}\nAnn Able,P1,ann@example.org,yes,1\nBen Bold,P2,ben@example.org,yes,1\n"), "send")
+    assert "Already sent (skipped)</th><td>1</td><td>P2 (row 3)" in page, "the page sent again what the command line had sent"
+    assert "Maybe sent (not sent again)</th><td>1</td><td>P1 (row 2)" in page
+    assert "Message-ID" in page and "handout batch --send --resend-maybe-sent" in page
+    assert [m["To"] for m in recorder.received] == ["ben@example.org", "ann@example.org"]

@@ -17,6 +17,7 @@ from handout.checks import text_encoding
 from handout.errors import HandoutError
 from handout.i18n import checked_language
 from handout.service import FieldProblem, FormProblems, check_field
+from handout.report import why_lines
 from handout.web.list_results import ZIP_NAME, in_page_words, outcomes, row_label
 from handout.web.lists import LIST_LABEL, MAX_ROWS, MAX_UPLOAD_BYTES, TOO_LARGE, ListJob, ListReading, RunState
 from handout.web.pages import FrontDesk
@@ -111,7 +112,7 @@ class ListPages:
             token=token,
             job=job,
             outcomes=outcomes(result, job.sending) if result else [],
-            failed=[(row_label(result, row), in_page_words(reason)) for row, reason in result.failed] if result else [],
+            failed=[(row_label(result, row), in_page_words(reason)) for row, reason in why_lines(result)] if result else [],  # maybe-sent ones too
             outbox=self.lists.outbox,
         )
 

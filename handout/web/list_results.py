@@ -22,6 +22,7 @@ _PAGE_WORDS = (
     ("--encoding", "Text encoding"),
     ("--encrypt needs", "locking each PDF needs"),
     ("the batch's --large-print", "the Large print box"),
+    ("to send it again, run with --resend-maybe-sent", "to send it again, run handout batch --send --resend-maybe-sent on the same list"),
 )
 
 
