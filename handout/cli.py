@@ -283,7 +283,7 @@ def plan(
 @app.command()
 def batch(
     patients_csv: Annotated[Path, typer.Argument(help="The patient list: CSV with a header row and at least a name column.", show_default=False, metavar="PATIENTS_CSV")],
-    out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for the plans and the batch journal.")] = Path("plans"),
+    out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for the plans, the to-print files and report.txt.")] = Path("plans"),
     workers: Annotated[int | None, typer.Option("--workers", help="Processes rendering at once. Default: one per core.", show_default=False, min=1, max=64)] = None,
     send: Annotated[bool, typer.Option("--send", help="Email plans for real (HANDOUT_SMTP_* variables). Without it, emails go to the outbox.")] = False,
     outbox: Annotated[Path | None, typer.Option("--outbox", help="Folder for .eml files instead of sending. Default: OUT_DIR/outbox.", show_default=False)] = None,
