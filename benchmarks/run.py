@@ -1,4 +1,4 @@
-"""Measures handout's speed, sizes and memory: `python benchmarks/run.py [--quick]` prints a table and writes JSON."""
+"""Measures handout's speed, sizes and memory: `python benchmarks/run.py [--quick]` prints a table and writes JSON (handout against its floors: compare.py)."""
 
 from __future__ import annotations
 
@@ -18,10 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from handout.brand import load_brand  # noqa: E402
-from handout.content import load_article  # noqa: E402
-from handout.pipeline import Patient, Renderer  # noqa: E402
-from handout.plan import PlanRequest, build_plan  # noqa: E402
+from handout.api import render_leaflet, render_plan  # noqa: E402
 
 ISSUED = dt.date(2026, 11, 27)
 
@@ -123,13 +120,13 @@ def main() -> None:
             times.append(time.perf_counter() - start)
         results["leaflet_whole_process_s"] = statistics.median(times)
 
-    renderer = Renderer(load_brand(), "a4")
-    article = load_article()
-    plan = build_plan(PlanRequest(start_date=dt.date(2026, 12, 7)))
-    leaflet_pdf = renderer.leaflet(article)
-    plan_pdf = renderer.plan(Patient("Jane Doe", "Sam Lee"), plan, article, ISSUED)
-    results["leaflet_ms"] = median_ms(lambda: renderer.leaflet(article), runs=40)
-    results["plan_ms"] = median_ms(lambda: renderer.plan(Patient("Jane Doe", "Sam Lee"), plan, article, ISSUED), runs=40)
+    def plan() -> bytes:
+        return render_plan(patient="Jane Doe", clinician="Sam Lee", start_date=dt.date(2026, 12, 7), issued=ISSUED)
+
+    leaflet_pdf = render_leaflet()
+    plan_pdf = plan()
+    results["leaflet_ms"] = median_ms(render_leaflet, runs=40)
+    results["plan_ms"] = median_ms(plan, runs=40)
     results["leaflet_kb"] = round(len(leaflet_pdf) / 1024, 1)
     results["plan_kb"] = round(len(plan_pdf) / 1024, 1)
 

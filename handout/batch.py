@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import multiprocessing
 import os
+import re
 import threading
 import time
 from collections import deque
@@ -25,8 +26,18 @@ from handout.kept_plans import kept_or_rendered, made_from, run_signature
 from handout.mail import outbox_sender
 from handout.output import private_folder, write_atomic
 from handout.patients import PatientRow, read_patient_list
-from handout.printing import TO_PRINT_SHEET, Printable, ToPrint, ToPrintWriter, remove_to_print, with_sheet
-from handout.runcontrol import folder_lock, ignore_stop_signals, stop_requests
+from handout.printing import (
+    TO_PRINT_SHEET,
+    Printable,
+    ToPrint,
+    ToPrintWriter,
+    refuse_others_files,
+    remove_to_print,
+    sheet_name,
+    sheet_parts,
+    with_sheets,
+)
+from handout.runcontrol import StopNow, folder_lock, ignore_stop_signals, stop_requests
 from handout.smtp import SmtpSettings
 
 if TYPE_CHECKING:
@@ -159,7 +170,8 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
             with folder_lock(options.out_dir, OUT_DIR_BUSY):
                 remove_to_print(options.out_dir)
         if patients.rows:
-            raise HandoutError(f"{options.patients_csv}: {len(patients.problems)} bad rows (listed above); nothing was rendered because of --strict")
+            bad = len(patients.problems)
+            raise HandoutError(f"{options.patients_csv}: {bad} bad {'row' if bad == 1 else 'rows'} (listed above); nothing was rendered because of --strict")
         return result
 
     settings = SmtpSettings.from_env(env) if options.sending else None  # bad settings fail before any work
@@ -181,6 +193,7 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
         # Only now, with the folder ours: another run's half-written files are not ours to remove.
         remove_partial_files(options.out_dir)
         remove_to_print(options.out_dir)  # last run's list must not be printed again by mistake
+        refuse_others_files(options.out_dir)  # what is left with those names is someone else's: never replaced
         # The outbox is written by a dry run, and a real send clears the messages it sent from it.
         if any(row.email for row in patients.rows) and (not options.sending or options.outbox_dir.is_dir()):
             private_folder(options.outbox_dir, "--outbox")
@@ -228,14 +241,19 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
                     report.advance()
                     if stop.signal_number is not None:
                         break  # the plan in hand is finished and journalled; the rest waits for the re-run
+            except StopNow:
+                pass  # a second signal: the plan in hand is left for the re-run; the summary still says where the run got to
             finally:
                 report.finish()
             result.interrupted_by = stop.signal_number
             if result.interrupted_by is None:
-                result.to_print_files = printing.finish()
-                if result.to_print_files is not None:
-                    result.to_print_files = _with_sheet(checked, result.to_print_files, by_row, options.today, report)
-            else:
+                try:
+                    result.to_print_files = printing.finish()
+                    if result.to_print_files is not None:
+                        result.to_print_files = _with_sheet(checked, result.to_print_files, by_row, options.today, report)
+                except StopNow:
+                    result.interrupted_by, result.to_print_files = stop.signal_number, None
+            if result.interrupted_by is not None:
                 remove_to_print(options.out_dir)  # a part of the list would look like all of it
     result.failed.sort()
     return result
@@ -268,20 +286,38 @@ def open_journal(journal_dir: Path, options: BatchOptions, report: Reporter) -> 
 
 
 def _with_sheet(renderer: Renderer, to_print: ToPrint, rows: Mapping[int, PatientRow], today: dt.date, report: Reporter) -> ToPrint:
-    """The to-print files with the sheet of who is in them, by name, for handing them over.
+    """The to-print files with the sheet of who is in them, by name, for handing them over (in parts for a long list).
 
     A sheet that cannot be made (a brand's template failing as it runs) is a warning: by now the
     plans are made and emailed, and to-print.txt still lists them.
     """
     from handout.pipeline import ListedPlan
 
-    entries = [ListedPlan(e.row, e.patient_id, rows[e.row].name, e.pages, e.file) for e in to_print.entries]
+    parts = sheet_parts(to_print.entries)
+    pages_in = _pages_by_file(to_print)
+
+    def sheets() -> Iterator[bytes]:
+        for number, part in enumerate(parts, start=1):
+            files = list(dict.fromkeys(e.file for e in part))
+            entries = [ListedPlan(e.row, e.patient_id, rows[e.row].name, e.pages, e.file) for e in part]
+            yield renderer.to_print_list(entries, files, sum(pages_in[f] for f in files), today, number, len(parts), len(to_print.entries))
+
     try:
-        sheet = renderer.to_print_list(entries, [path.name for path in to_print.files], to_print.pages, today)
+        return with_sheets(to_print, sheets())
     except HandoutError as exc:
         report.warn(f"{TO_PRINT_SHEET} was not made: {exc.message}")
+        remove_sheets = [to_print.files[0].with_name(sheet_name(n, len(parts))) for n in range(1, len(parts) + 1)]
+        for path in remove_sheets:  # part of the sheet would look like all of it
+            path.unlink(missing_ok=True)
         return to_print
-    return with_sheet(to_print, sheet)
+
+
+def _pages_by_file(to_print: ToPrint) -> dict[str, int]:
+    """Each merged file's page count, from where its last plan ends."""
+    pages: dict[str, int] = {}
+    for entry in to_print.entries:
+        pages[entry.file] = max(pages.get(entry.file, 0), int(entry.pages.rsplit("-", 1)[-1]))
+    return pages
 
 
 def _without_repeats(rows: Sequence[PatientRow], journal: Journal, result: BatchResult, report: Reporter) -> list[PatientRow]:
@@ -300,10 +336,15 @@ def _without_repeats(rows: Sequence[PatientRow], journal: Journal, result: Batch
     return kept
 
 
+# How output.py names a file being written: `.P1.pdf.k3j_x9a2.part`, `.handout.0f3kz8qa.part`.
+_PARTIAL_FILE = re.compile(r"\.(.+\.(pdf|eml|txt|sqlite|key)|handout)\.[a-z0-9_]{8}\.part")
+
+
 def remove_partial_files(folder: Path) -> None:
-    """A run killed mid-write leaves `.name.part` files: they were never complete plans."""
+    """A run killed mid-write leaves `.name.part` files: they were never complete plans. Only handout's own are removed."""
     for leftover in folder.glob(".*.part"):
-        leftover.unlink(missing_ok=True)
+        if _PARTIAL_FILE.fullmatch(leftover.name):
+            leftover.unlink(missing_ok=True)
 
 
 def plan_path(out_dir: Path, row: PatientRow) -> Path:

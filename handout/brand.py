@@ -89,8 +89,10 @@ def load_brand(directory: Path | None = None, *, refuse_light_primary: bool = Tr
     if not directory.is_dir():
         raise HandoutError(f"{directory}: brand folder not found")
     path = directory / BRAND_FILE
+    _regular_file(path, str(path), "", f" (a brand folder needs a {BRAND_FILE})")
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig: Notepad and other editors save a byte-order mark, which TOML would take for a key.
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise HandoutError(f"{path}: file not found (a brand folder needs a {BRAND_FILE})") from None
     except UnicodeDecodeError:
@@ -168,10 +170,27 @@ def _colour(path: Path, key: str, value: str) -> Colour:
     return Colour(value.upper())
 
 
+def _regular_file(path: Path, where: str, label: str, needed_for: str = "") -> None:
+    """Refuse anything but a regular file before reading it: a named pipe would wait for ever, /dev/zero never end.
+
+    Messages start with `where`, then `label` (the file's name, or "" when `where` is its path).
+    """
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise HandoutError(f"{where}: file {path} not found" if label else f"{where}: file not found{needed_for}") from None
+    except OSError as exc:
+        raise HandoutError(f"{where}: {label}cannot be read ({exc.strerror})") from None
+    if not stat.S_ISREG(mode):
+        kind = "a folder" if stat.S_ISDIR(mode) else "a named pipe" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket"
+        raise HandoutError(f"{where}: {label}is {kind}, not a regular file; give the name of a file")
+
+
 def _checked_logo(brand_file: Path, logo: Path) -> Path:
     where = f"{brand_file}: key 'logo'"
-    if not logo.is_file():
-        raise HandoutError(f"{where}: file {logo} not found")
+    _regular_file(logo, where, f"{logo} ")
     size = logo.stat().st_size
     if size > MAX_LOGO_BYTES:
         raise HandoutError(f"{where}: {logo.name} is {size / 1e6:.1f} MB; use a logo under {MAX_LOGO_BYTES // 2**20} MB")
@@ -186,20 +205,33 @@ def _checked_logo(brand_file: Path, logo: Path) -> Path:
 
 
 def _check_png(where: str, logo: Path) -> None:
+    import struct
+    import warnings
+
     from PIL import Image  # Pillow comes with ReportLab, which needs it for PNGs anyway
 
+    with logo.open("rb") as stream:
+        header = stream.read(24)
+    if header[:8] == b"\x89PNG\r\n\x1a\n" and header[12:16] == b"IHDR":
+        # Read from the header, before Pillow: it refuses a huge image as a "decompression bomb", which would read as damaged.
+        width, height = struct.unpack(">II", header[16:24])
+        if max(width, height) > MAX_LOGO_PIXELS:
+            raise HandoutError(f"{where}: {logo.name} is too large, {width}×{height} pixels; use at most {MAX_LOGO_PIXELS} on each side")
     try:
-        with Image.open(logo) as image:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image_context = Image.open(logo)
+        with image_context as image:
             if image.format != "PNG":
                 raise HandoutError(f"{where}: {logo.name} is not a PNG image")
             width, height = image.size
             if max(width, height) > MAX_LOGO_PIXELS:
-                raise HandoutError(
-                    f"{where}: {logo.name} is {width}×{height} pixels; use at most {MAX_LOGO_PIXELS} on each side"
-                )
+                raise HandoutError(f"{where}: {logo.name} is too large, {width}×{height} pixels; use at most {MAX_LOGO_PIXELS} on each side")
             image.load()
     except HandoutError:
         raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise HandoutError(f"{where}: {logo.name} is too large; use at most {MAX_LOGO_PIXELS} pixels on each side") from None
     except Exception:  # Pillow raises many types for a damaged file; all mean the same to a clinic
         raise HandoutError(f"{where}: {logo.name} is damaged or not a PNG image") from None
 

@@ -24,6 +24,7 @@ from handout.plan import (
 )
 
 MAX_NAME_LENGTH = 200
+INVISIBLE = "has nothing that would print (only invisible or combining characters); type the name again"
 MIN_PASSWORD_LENGTH = 8
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -46,6 +47,11 @@ def composed(text: str) -> str:
     return unicodedata.normalize("NFC", text.translate(_DIRECTION_MARKS))
 
 
+def invisible(text: str) -> bool:
+    """True when nothing in the text would show on paper: only spaces, zero-width characters and accents with no letter."""
+    return not any(unicodedata.category(c)[0] in "LNPS" for c in text)
+
+
 def has_control_characters(text: str) -> bool:
     """Control characters (and undecodable bytes) cannot print and break PDF text."""
     return any(unicodedata.category(c) in ("Cc", "Cs") and c not in "\t\n\r" for c in text)
@@ -66,8 +72,23 @@ def valid_email(text: str) -> str | None:
     return None if parts is None else parts.normalized
 
 
+def email_problem(text: str) -> str:
+    """Why `text` is not an email address, with the fix when it is a common slip; never repeats the address."""
+    text = text.strip()
+    if re.fullmatch(r"[^<>]*<[^<>@\s]+@[^<>\s]+>", text):
+        return "is not a valid email address: it has a name and an address in < >; write the address only, without the name and the < >"
+    if text.lower().startswith("mailto:"):
+        return "is not a valid email address: leave out 'mailto:' and write the address only"
+    if text.count("@") > 1 and re.search(r"[,;\s]", text):
+        return "is not a valid email address: it holds more than one address; give one address per patient"
+    return "is not a valid email address"
+
+
 def email_parts(text: str) -> EmailAddress | None:
     """The one address rule (syntax only, no network look-up), for the CSV, the command line, the brand and mail."""
+    plain = _plain_address(text.strip())
+    if plain is not None:
+        return plain
     from email_validator import EmailNotValidError, validate_email
 
     try:
@@ -77,12 +98,45 @@ def email_parts(text: str) -> EmailAddress | None:
     return EmailAddress(checked.normalized, unicodedata.normalize("NFC", checked.local_part), checked.ascii_domain)
 
 
+# The everyday address, in a grammar narrower than email_validator's: ASCII letters, digits, "_", "+" and "-"
+# between single dots before the @; a domain of such labels ending in letters. Every address this accepts,
+# email_validator accepts with the same parts (a property test holds the two together); anything else goes
+# to email_validator. It spares every command that loads a brand with an email (all of them) importing it.
+_PLAIN_LOCAL = re.compile(r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*")
+_PLAIN_DOMAIN = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}")
+_SPECIAL_USE = frozenset({"arpa", "invalid", "local", "localhost", "onion", "test"})  # email_validator refuses these top-level names
+
+
+def _plain_address(text: str) -> EmailAddress | None:
+    local, at, domain = text.rpartition("@")
+    if not at or len(text) > 254 or len(local) > 64 or len(domain) > 253 or "--" in domain:  # "--": IDNA's rules, left to email_validator
+        return None
+    if not _PLAIN_LOCAL.fullmatch(local) or not _PLAIN_DOMAIN.fullmatch(domain) or domain.rsplit(".", 1)[1].lower() in _SPECIAL_USE:
+        return None
+    return EmailAddress(f"{local}@{domain.lower()}", local, domain.lower())
+
+
 def iso_date(text: str) -> dt.date | None:
     """A real date written YYYY-MM-DD (2026-02-30 is not one); else None."""
     try:
         return dt.date.fromisoformat(text.strip()) if _ISO_DATE.fullmatch(text.strip()) else None
     except ValueError:
         return None
+
+
+MAX_PDF_PASSWORD_BYTES = 127  # PDF 2.0 (AES-256) truncates to 127 bytes of UTF-8; poppler and qpdf cannot open a longer one
+
+
+def pdf_password_problem(password: str) -> str | None:
+    """Why a PDF password would lock a plan the patient cannot open, or is too weak (the rule it breaks, never the value), or None."""
+    if password != password.strip():
+        # Copied with a space or a line break around it: the patient would type it without, and be refused.
+        return "must not begin or end with a space or a line break"
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in password):
+        return "must not contain a line break, a tab or other invisible characters"
+    if len(password.encode("utf-8")) > MAX_PDF_PASSWORD_BYTES:
+        return f"must be at most {MAX_PDF_PASSWORD_BYTES} bytes long (a PDF reader cannot open a plan locked with a longer one)"
+    return password_problem(password)
 
 
 def password_problem(password: str) -> str | None:
@@ -134,6 +188,8 @@ def person_name(option: str, value: str, required: bool) -> str:
     name = " ".join(composed(value).split())
     if required and not name:
         raise UsageError(f"{option} must not be empty")
+    if name and invisible(name):
+        raise UsageError(f"{option} {INVISIBLE}")
     if len(name) > MAX_NAME_LENGTH:
         raise UsageError(f"{option} must be at most {MAX_NAME_LENGTH} characters, not {len(name)}")
     return name
@@ -257,7 +313,7 @@ def email_address(option: str, value: str) -> str:
     """A syntactically valid address (no network look-up)."""
     address = valid_email(value)
     if address is None:
-        raise UsageError(f"{option} is not a valid email address")
+        raise UsageError(f"{option} {email_problem(value)}")
     return address
 
 
@@ -273,7 +329,7 @@ def pdf_password() -> str:
         if not sys.stdin.isatty():
             raise UsageError("--encrypt needs the PDF password in HANDOUT_PDF_PASSWORD (or run it at a terminal to be asked)")
         password = typer.prompt("PDF password", hide_input=True, confirmation_prompt=True)
-    problem = password_problem(password)
+    problem = pdf_password_problem(password)
     if problem is not None:
         raise UsageError(f"the PDF password {problem}")
     return password

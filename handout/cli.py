@@ -56,15 +56,31 @@ class OneLineErrors(TyperGroup):
             _fail("aborted", EXIT_FAILURE)
         except KeyboardInterrupt:
             _fail("interrupted", 130)
+        except OSError as exc:  # a write to standard output failed (a full disk, ulimit -f): never a traceback
+            _fail_to_write(exc)
         code = result if isinstance(result, int) else 0
+        try:
+            sys.stdout.flush()  # what is still buffered must be written now, where a failure can be reported
+        except OSError as exc:
+            _fail_to_write(exc)
         if standalone_mode:
             sys.exit(code)
         return code
 
 
 def _fail(message: str, code: int) -> None:
-    typer.echo(f"handout: error: {message}", err=True)
+    try:
+        typer.echo(f"handout: error: {message}", err=True)
+    except OSError:
+        pass  # standard error is gone too (a closed terminal): the exit code still says it
     sys.exit(code)
+
+
+def _fail_to_write(exc: OSError) -> None:
+    from handout.terminal import silence_standard_output, write_error_message
+
+    silence_standard_output()  # else Python fails again flushing it at exit, with a traceback-like message
+    _fail(write_error_message(exc, exc.filename or "standard output"), EXIT_FAILURE)
 
 
 app = typer.Typer(
@@ -94,11 +110,11 @@ class Layout(str, Enum):
 
 BrandOption = Annotated[
     Path | None,
-    typer.Option("--brand", help="Brand folder (brand.toml, logo, optional templates/). Default: the built-in example clinic.", show_default=False),
+    typer.Option("--brand", help="Brand folder (brand.toml, logo, optional templates/). Default: the built-in example clinic.", show_default=False, metavar="DIRECTORY"),
 ]
 TemplatesOption = Annotated[
     Path | None,
-    typer.Option("--templates", help="Folder of templates that replace built-in ones of the same name.", show_default=False),
+    typer.Option("--templates", help="Folder of templates that replace built-in ones of the same name.", show_default=False, metavar="DIRECTORY"),
 ]
 PaperOption = Annotated[Paper, typer.Option("--paper", help="Paper size.", case_sensitive=False)]
 QrUrlOption = Annotated[
@@ -177,7 +193,7 @@ def leaflet(
 
 @app.command("init-brand")
 def init_brand(
-    directory: Annotated[Path, typer.Argument(help="New folder for the clinic's brand.", show_default=False)],
+    directory: Annotated[Path, typer.Argument(help="New folder for the clinic's brand.", show_default=False, metavar="DIRECTORY")],
 ) -> None:
     """Start a clinic brand: copy the example brand into DIRECTORY to edit.
 
@@ -260,7 +276,10 @@ def plan(
     )
     order = check_plan_form(form, dt.date.today())
     if json_output:
-        typer.echo(json.dumps(plan_as_json(order.schedule, order.patient.name), ensure_ascii=False, indent=2))
+        from handout.terminal import writes_any_character
+
+        # \u escapes where the terminal cannot show a letter: the JSON stays exact (a look-alike would change the name).
+        typer.echo(json.dumps(plan_as_json(order.schedule, order.patient.name), ensure_ascii=not writes_any_character(sys.stdout), indent=2))
         return
     if encrypt:
         order = dataclasses.replace(order, password=checks.pdf_password())
@@ -283,10 +302,12 @@ def plan(
 @app.command()
 def batch(
     patients_csv: Annotated[Path, typer.Argument(help="The patient list: CSV with a header row and at least a name column.", show_default=False, metavar="PATIENTS_CSV")],
-    out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for the plans, the to-print files and report.txt.")] = Path("plans"),
+    out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for the plans, the to-print files and report.txt.", metavar="DIRECTORY")] = Path("plans"),
     workers: Annotated[int | None, typer.Option("--workers", help="Processes rendering at once. Default: one per core.", show_default=False, min=1, max=64)] = None,
     send: Annotated[bool, typer.Option("--send", help="Email plans for real (HANDOUT_SMTP_* variables). Without it, emails go to the outbox.")] = False,
-    outbox: Annotated[Path | None, typer.Option("--outbox", help="Folder for .eml files instead of sending. Default: OUT_DIR/outbox.", show_default=False)] = None,
+    outbox: Annotated[
+        Path | None, typer.Option("--outbox", help="Folder for .eml files instead of sending (not with --send). Default: outbox/ in the --out-dir folder.", show_default=False, metavar="DIRECTORY")
+    ] = None,
     encrypt: Annotated[bool, typer.Option("--encrypt", help="Lock each PDF with its row's pdf_password (AES-256).")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Render nothing if any row is bad.")] = False,
     resend: Annotated[bool, typer.Option("--resend", help="Email again rows the journal says were already sent (or maybe sent).")] = False,
@@ -298,7 +319,9 @@ def batch(
     ] = False,
     data_dir: Annotated[
         Path | None,
-        typer.Option("--data-dir", help="Folder of the journal of what was sent (shared with handout serve). Default: your user data folder.", show_default=False),
+        typer.Option(
+            "--data-dir", help="Folder of the journal of what was sent (shared with handout serve). Default: your user data folder.", show_default=False, metavar="DIRECTORY"
+        ),
     ] = None,
     encoding: Annotated[
         str | None,
@@ -313,6 +336,21 @@ def batch(
     large_print: Annotated[bool, typer.Option("--large-print", help="Large print for rows whose 'large_print' cell is empty.")] = False,
 ) -> None:
     """Make walking plans for a whole patient list; email them, or list them to print.
+
+    PATIENTS_CSV has a header row naming its columns, then one patient a row.
+
+    \b
+    Columns (only name is required; an empty cell means the default):
+      name             the patient's name, printed on the plan
+      patient_id       names the PDF (P0042.pdf): letters, digits, . _ -
+      email            where to email the plan
+      consent_email    yes/no: the patient agreed to unencrypted email
+      clinician        printed on the plan
+      start_minutes    target_minutes  walks_per_week  weeks  start_date
+                       as the options of 'handout plan'
+      pdf_password     with --encrypt: the password that opens this plan
+      language         en, es ...: this patient's plan and email
+      large_print      yes/no: this patient's plan in large print
 
     \b
     Examples:
@@ -353,8 +391,14 @@ def batch(
     )
     reporter = ConsoleReporter()
     result = run_batch(options, os.environ, reporter)
-    print_summary(result, options)
-    print_reasons(result, write_report(result, options, reporter.warn))
+    report = write_report(result, options, reporter.warn)  # before the summary: a closed terminal (SIGHUP) must not lose it
+    try:
+        print_summary(result, options)
+        print_reasons(result, report)
+    except OSError:
+        if result.interrupted_by is None:
+            raise
+        # SIGHUP: the terminal is gone, and with it the summary's reader; the exit code still tells a script.
     if result.interrupted_by is not None:
         raise typer.Exit(128 + result.interrupted_by)  # as a shell reports a job stopped by that signal
     if not result.ok:
@@ -398,6 +442,10 @@ def serve(
     paper: PaperOption = Paper.a4,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Folder for the outbox and the patient lists' journal. Default: your user data folder.", show_default=False)] = None,
     open_browser: Annotated[bool, typer.Option("--open", help="Open the page in the default browser.")] = False,
+    trusted_proxy: Annotated[
+        str | None,
+        typer.Option("--trusted-proxy", envvar="HANDOUT_WEB_TRUSTED_PROXY", help="IP address of the proxy in front (TLS); only its X-Forwarded-For and -Proto are believed.", show_default=False),
+    ] = None,
 ) -> None:
     """Offer leaflets, plans and patient lists on a web page for the front desk, on this computer.
 
@@ -408,7 +456,7 @@ def serve(
     """
     from handout.web.server import run_server
 
-    run_server(host, port, brand, _template_dirs(templates), paper.value, data_dir, open_browser)
+    run_server(host, port, brand, _template_dirs(templates), paper.value, data_dir, open_browser, trusted_proxy)
 
 
 def _template_dirs(templates: Path | None) -> list[Path]:
@@ -417,4 +465,7 @@ def _template_dirs(templates: Path | None) -> list[Path]:
 
 def main() -> None:
     """Console-script entry point."""
+    from handout.terminal import show_what_the_terminal_can
+
+    show_what_the_terminal_can()
     app()

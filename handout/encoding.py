@@ -53,21 +53,24 @@ def decode_export(data: bytes, encoding: str | None = None) -> DecodedText:
             text = data.decode(codec)
         except UnicodeDecodeError as exc:
             raise NotText(f"not {name} text (byte {exc.start + 1} does not fit), as --encoding said; check --encoding") from None
-        return DecodedText(text.removeprefix("\ufeff"), f"{name} (as --encoding said)")
+        return DecodedText(text.lstrip("\ufeff"), f"{name} (as --encoding said)")
     for mark, codec, name in _BYTE_ORDER_MARKS:
         if data.startswith(mark):
             try:
                 text = data.decode(codec)
             except UnicodeDecodeError:
                 raise NotText(f"starts with a {name} byte-order mark but is not {name} text; re-save it as 'CSV UTF-8'") from None
+            # lstrip: a file saved twice with a mark (an export, then an editor) has two; the second would start the header.
+            text = text.lstrip("\ufeff")
             return DecodedText(text, f"{name} (with a byte-order mark)" if name == "UTF-8" else f"{name} (from its byte-order mark)")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         pass
     else:
-        if "\0" in text:
-            # What UTF-16 looks like when the byte-order mark was lost.
+        if text.count("\0") > len(text) // 8:
+            # What UTF-16 looks like when the byte-order mark was lost: every other byte NUL. A stray NUL or
+            # two is a damaged cell, not an encoding: the row check names its row and column.
             raise NotText("has NUL bytes, as UTF-16 without a byte-order mark has; re-save it as 'CSV UTF-8' or pass --encoding utf-16-le")
         return DecodedText(text, "UTF-8")
     code_page = _code_page(data)

@@ -57,7 +57,7 @@ def write_atomic(path: Path, data: bytes, private: bool = True) -> Path:
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise HandoutError(f"{folder}: output folder not found")
-    temp = _write_temporary(folder, f".{path.name}.", data, private)
+    temp = _write_temporary(folder, f".{path.name}.", data, private, path)
     try:
         os.replace(temp, path)
     except BaseException as exc:
@@ -74,7 +74,7 @@ def write_exclusive(folder: Path, new_name: Callable[[], str], data: bytes) -> P
     Never replaces a file, even when two processes write into `folder` at the
     same moment: the name is taken by a hard link, which fails rather than replaces.
     """
-    temp = _write_temporary(folder, ".", data, private=True)
+    temp = _write_temporary(folder, ".handout.", data, private=True)  # a name batch.remove_partial_files knows as handout's
     try:
         for _ in range(100):
             target = folder / new_name()
@@ -105,8 +105,8 @@ def write_exclusive(folder: Path, new_name: Callable[[], str], data: bytes) -> P
         temp.unlink(missing_ok=True)
 
 
-def _write_temporary(folder: Path, prefix: str, data: bytes, private: bool) -> Path:
-    """`data` flushed to disk in a new `.part` file in `folder` (what a batch sweeps up if the writer dies); mkstemp makes it 0600."""
+def _write_temporary(folder: Path, prefix: str, data: bytes, private: bool, target: Path | None = None) -> Path:
+    """`data` flushed to disk in a new `.part` file in `folder` (what a batch sweeps up if the writer dies); mkstemp makes it 0600; errors name `target`."""
     try:
         handle, temp_name = tempfile.mkstemp(dir=folder, prefix=prefix, suffix=".part")
     except OSError as exc:
@@ -121,7 +121,9 @@ def _write_temporary(folder: Path, prefix: str, data: bytes, private: bool) -> P
     except BaseException as exc:
         Path(temp_name).unlink(missing_ok=True)
         if isinstance(exc, OSError):
-            raise HandoutError(f"{folder}: cannot write the file ({exc.strerror})") from None
+            from handout.terminal import write_error_message
+
+            raise HandoutError(write_error_message(exc, str(target or folder))) from None
         raise
     return Path(temp_name)
 
@@ -153,16 +155,43 @@ def _kind(mode: int) -> str:
 
 
 def _write_standard_output(data: bytes) -> None:
+    """All of `data` on standard output, or one line saying why not; a regular file it was redirected to is left as it was."""
     if sys.stdout.isatty():
         raise UsageError("-o - writes the PDF to standard output, which is a terminal here; redirect it (> file.pdf, | lp) or give a file name")
+    sys.stdout.flush()
     try:
-        sys.stdout.flush()
+        handle = sys.stdout.fileno()
+    except (OSError, ValueError):  # io.UnsupportedOperation: a stream in memory (a test's, an embedding program's)
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
+        return
+    regular = stat.S_ISREG(os.fstat(handle).st_mode)
+    start = os.lseek(handle, 0, os.SEEK_CUR) if regular else 0
+    try:
+        # os.write, not sys.stdout.buffer: a write cut short by a file-size limit (ulimit -f) must not pass for a whole one.
+        view = memoryview(data)
+        while view:
+            view = view[os.write(handle, view) :]
+        if regular:
+            os.fsync(handle)  # a full disk can show only here
     except BrokenPipeError:
         # The reading program stopped early (`| head`): its choice, and nothing on disk is affected.
         _silence_broken_pipe()
         raise HandoutError("standard output: the program reading the PDF stopped before the end") from None
+    except OSError as exc:
+        if regular:
+            _cut_back(handle, start)  # a half PDF would open as a damaged one, or not at all
+        _silence_broken_pipe()
+        from handout.terminal import write_error_message
+
+        raise HandoutError(write_error_message(exc, "standard output")) from None
+
+
+def _cut_back(handle: int, size: int) -> None:
+    try:
+        os.ftruncate(handle, size)
+    except OSError:
+        pass
 
 
 def _silence_broken_pipe() -> None:
@@ -188,7 +217,9 @@ def _write_stream(path: Path, data: bytes, pipe: bool) -> None:
         while view:
             view = view[os.write(handle, view) :]
     except OSError as exc:
-        raise HandoutError(f"{path}: writing stopped part-way ({exc.strerror})") from None
+        from handout.terminal import write_error_message
+
+        raise HandoutError(write_error_message(exc, str(path))) from None
     finally:
         os.close(handle)
 

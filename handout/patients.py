@@ -11,11 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from handout.checks import MAX_NAME_LENGTH, PLAN_DEFAULTS, bidi_control, composed, has_control_characters, password_problem, plan_request, valid_email
+from handout.checks import INVISIBLE, MAX_NAME_LENGTH, PLAN_DEFAULTS, bidi_control, composed, email_problem, has_control_characters, invisible, pdf_password_problem, plan_request, valid_email
 from handout.content import DEFAULT_LANGUAGE
 from handout.encoding import DecodedText, NotText, decode_export
 from handout.errors import HandoutError
-from handout.i18n import available_languages
+from handout.i18n import available_languages, canonical_language
 from handout.plan import PlanInputError, PlanRequest
 
 REQUIRED_COLUMNS = ("name",)
@@ -36,7 +36,11 @@ OPTIONAL_COLUMNS = (
 _PATIENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # becomes a file name: nothing else is safe
 # Names handout gives its own files in the output folder (rows without a patient_id, the
 # to-print files): a patient_id spelled like one would overwrite it, or be overwritten.
-_RESERVED_KEY = re.compile(r"row-\d+|to-print(-\d+|-list)?", re.IGNORECASE)
+# Any name beginning "to-print" is reserved, not only those in use: a plan to-print-abc.pdf would read as a to-print file.
+_RESERVED_KEY = re.compile(r"row-\d+|to-print.*", re.IGNORECASE)
+# A list's limits: 100,000 rows (a large practice's whole register) with every column filled is about 40 MB.
+MAX_LIST_ROWS = 100_000
+MAX_LIST_BYTES = 64 * 2**20
 _YES = {"yes", "y", "true", "1"}
 _NO = {"no", "n", "false", "0", ""}
 _DELIMITER_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs"}  # the order breaks ties: a comma first
@@ -163,6 +167,8 @@ def read_patient_list(
             records_read = number
             if any(v.strip() for v in values):  # spreadsheets leave blank lines at the end
                 records.append((number, values))
+                if len(records) > MAX_LIST_ROWS:
+                    raise HandoutError(f"{path}: has more than {MAX_LIST_ROWS:,} patients; split it into shorter lists")
         # Empty cells past the header's last cell are an export's padding when every row has them. Where
         # some rows do not, a longer row cannot be told from one shifted by a value holding the delimiter
         # (its empty last value pushed out; rows alike can be shifted alike): it is a bad row, and the
@@ -249,12 +255,7 @@ _NOT_CSV = (
 
 
 def _read_text(path: Path, encoding: str | None) -> DecodedText:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise HandoutError(f"{path}: file not found") from None
-    except OSError as exc:
-        raise HandoutError(f"{path}: cannot read the file ({exc.strerror})") from None
+    data = _read_capped(path)
     for magic, what in _NOT_CSV:
         if data.startswith(magic):
             # Said before any encoding is tried: "not UTF-8" would send the user hunting for the wrong fix.
@@ -263,6 +264,38 @@ def _read_text(path: Path, encoding: str | None) -> DecodedText:
         return decode_export(data, encoding)
     except NotText as exc:
         raise HandoutError(f"{path}: {exc}") from None
+
+
+def _read_capped(path: Path) -> bytes:
+    """The file's bytes, read a part at a time and never more than MAX_LIST_BYTES: a huge file or a device is refused, not read into memory."""
+    import os
+    import stat
+
+    try:
+        with path.open("rb") as stream:
+            mode = os.fstat(stream.fileno()).st_mode
+            if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):  # a pipe is fine: `handout batch <(export-patients)`
+                raise HandoutError(f"{path}: is {'a folder' if stat.S_ISDIR(mode) else 'a device or socket'}, not a patient list; give the CSV file's name")
+            if stat.S_ISREG(mode) and os.fstat(stream.fileno()).st_size > MAX_LIST_BYTES:
+                raise HandoutError(_too_large(path))
+            parts: list[bytes] = []
+            size = 0
+            while part := stream.read(1 << 20):
+                size += len(part)
+                if size > MAX_LIST_BYTES:
+                    raise HandoutError(_too_large(path))
+                parts.append(part)
+            return b"".join(parts)
+    except FileNotFoundError:
+        raise HandoutError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise HandoutError(f"{path}: is a folder, not a patient list; give the CSV file's name") from None
+    except OSError as exc:
+        raise HandoutError(f"{path}: cannot read the file ({exc.strerror})") from None
+
+
+def _too_large(path: Path) -> str:
+    return f"{path}: is larger than {MAX_LIST_BYTES // 2**20} MB, more than a list of {MAX_LIST_ROWS:,} patients needs; check it is the patient list, or split it"
 
 
 def _delimiter(path: Path, text: str) -> str:
@@ -290,7 +323,7 @@ def _check_row(
     if patient_id and not _PATIENT_ID.fullmatch(patient_id):
         return problem("patient_id", "may only use letters, digits, '.', '_' and '-' (at most 64), as it names the PDF file")
     if _RESERVED_KEY.fullmatch(patient_id):
-        return problem("patient_id", "must not be row-N, to-print, to-print-N or to-print-list: handout names its own files that way")
+        return problem("patient_id", "must not begin with to-print or be row-N (N a number): handout names its own files that way")
     name = " ".join(composed(record.get("name", "")).split())
     if not name:
         return problem("name", "is empty")
@@ -305,6 +338,9 @@ def _check_row(
         return problem("name", f"is longer than {MAX_NAME_LENGTH} characters")
     clinician = " ".join(composed(record.get("clinician", "")).split())
     for column, text in (("name", name), ("clinician", clinician)):
+        if text and invisible(text):
+            return problem(column, INVISIBLE)
+    for column, text in (("name", name), ("clinician", clinician)):
         unprintable = find_unprintable(text) if find_unprintable is not None else None
         if unprintable is not None:
             return problem(column, unprintable)  # the same words as the command line, the character by code point only
@@ -315,7 +351,7 @@ def _check_row(
     if email:
         checked_email = valid_email(email)
         if checked_email is None:
-            return problem("email", "is not a valid email address")
+            return problem("email", email_problem(email))
         email = checked_email
     consent_text = record.get("consent_email", "").strip().lower()
     if consent_text not in _YES | _NO:
@@ -328,7 +364,7 @@ def _check_row(
     raw_date = record.get("start_date", "").strip()
     numbers = {field: getattr(request, field) for field in PLAN_DEFAULTS}
 
-    language = record.get("language", "").strip().lower().replace("_", "-") or default_language
+    language = canonical_language(record.get("language", "")) or default_language
     if language not in available_languages():
         return problem("language", f"must be one of: {', '.join(available_languages())} (or empty for {default_language})")
     # A plan in another language is a new plan; English rows keep the fingerprints their journals hold.
@@ -344,7 +380,7 @@ def _check_row(
     password = record.get("pdf_password", "")
     if require_password and not password:
         return problem("pdf_password", "is empty, and --encrypt needs a password for every row")
-    weakness = password_problem(password) if require_password else None
+    weakness = pdf_password_problem(password) if require_password else None
     if weakness is not None:
         return problem("pdf_password", weakness)  # the rule it breaks, never the value
     asked_for = (name, clinician, email, str(consent_text in _YES), raw_date, *(str(numbers[k]) for k in sorted(numbers)), *in_language, *in_large_print)

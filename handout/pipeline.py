@@ -194,9 +194,17 @@ class Renderer:
         with use_language(article.language):  # the page label
             return self.pdf.render(document, document_date(issued))
 
-    def to_print_list(self, entries: Sequence[ListedPlan], files: Sequence[str], pages: int, made: dt.date) -> bytes:
-        """The sheet listing a patient list's plans to print, by row, patient_id and name, with a box to tick at hand-over."""
-        context = {"brand": self.brand, "lang": self.lang_for("en"), "entries": entries, "files": files, "pages": pages, "made": made}
+    def to_print_list(
+        self, entries: Sequence[ListedPlan], files: Sequence[str], pages: int, made: dt.date, part: int = 1, parts: int = 1, total: int | None = None
+    ) -> bytes:
+        """The sheet listing a patient list's plans to print, by row, patient_id and name, with a box to tick at hand-over.
+
+        A long list's sheet comes in `parts`: this is part `part`, with `entries` of the `total` plans, in `files`.
+        """
+        context = {
+            "brand": self.brand, "lang": self.lang_for("en"), "entries": entries, "files": files, "pages": pages, "made": made,
+            "part": part, "parts": parts, "total": len(entries) if total is None else total,
+        }  # fmt: skip
         with use_language("en"):  # staff's sheet: the clinic's own language, as the page is
             document = parse_document(render_template(self.env, TO_PRINT_TEMPLATE, context), template_path(self.env, TO_PRINT_TEMPLATE))
             return self.pdf.render(document, document_date(made))

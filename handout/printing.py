@@ -5,23 +5,35 @@ from __future__ import annotations
 import dataclasses
 import io
 import os
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from handout.errors import HandoutError
 from handout.output import write_atomic
 from handout.xmp import xmp_packet
 
 TO_PRINT_PDF = "to-print.pdf"
 TO_PRINT_LIST = "to-print.txt"
 TO_PRINT_SHEET = "to-print-list.pdf"  # with names: the sheet staff tick as they hand the plans over
+# The names of the files handout made in an output folder, so that it removes those and nothing else
+# (a user's own to-print-notes.pdf, or a file of the same name it did not make, stays).
+MANIFEST = ".handout-to-print"
+# Every name a to-print file can have: a patient_id may not begin with "to-print", so no plan is ever one.
+_TO_PRINT_NAME = re.compile(r"to-print(-list)?(-[0-9]+)?\.pdf|to-print\.txt")
+_MADE_TITLES = ("Walking plans to print", "Plans to print")  # the to-print files of a version before the manifest
 LIST_HEADER = "patient_id\trow\tfile\tpages"
 # Plans per merged file. A clinic printer's queue takes a 300-page job (50 twelve-week plans)
 # comfortably, and merging holds every plan of a file in memory (about 0.25 MB each), so
 # a 10,000-row list stays within the batch's memory instead of growing with the list.
 PLANS_PER_FILE = 50
+# Rows per part of the to-print sheet (about 125 pages). A list of 100,000 rows gets 20 sheets, each made
+# and written before the next, so memory stays that of one part; and a fill of the sheet's template stays
+# far inside the sandbox's step limit, which is for template code, not for the length of the list.
+SHEET_ROWS = 5_000
 
 
 @dataclass(frozen=True)
@@ -50,23 +62,91 @@ class ToPrint:
     files: tuple[Path, ...]
     pages: int
     entries: tuple[PrintEntry, ...] = ()
-    sheet: Path | None = None  # to-print-list.pdf, once written
+    sheets: tuple[Path, ...] = ()  # to-print-list.pdf (or to-print-list-1.pdf, … for a long list), once written
 
     @property
     def listing(self) -> Path:
         return self.files[0].with_name(TO_PRINT_LIST)
 
+    @property
+    def sheet(self) -> Path | None:
+        """The first (usually the only) sheet."""
+        return self.sheets[0] if self.sheets else None
 
-def with_sheet(to_print: ToPrint, sheet: bytes) -> ToPrint:
-    """The to-print files with their sheet written beside them."""
+
+def sheet_parts(entries: Sequence[PrintEntry]) -> list[Sequence[PrintEntry]]:
+    """The entries in parts of SHEET_ROWS, one sheet each."""
+    return [entries[start : start + SHEET_ROWS] for start in range(0, len(entries), SHEET_ROWS)] or [entries]
+
+
+def sheet_name(part: int, parts: int) -> str:
+    """to-print-list.pdf for a list's one sheet; to-print-list-1.pdf, -2, … when it has several."""
+    return TO_PRINT_SHEET if parts == 1 else f"to-print-list-{part}.pdf"
+
+
+def with_sheets(to_print: ToPrint, sheets: Iterable[bytes]) -> ToPrint:
+    """The to-print files with their sheets written beside them, a part at a time as `sheets` makes them."""
     folder = to_print.files[0].parent
-    return dataclasses.replace(to_print, sheet=write_atomic(folder / TO_PRINT_SHEET, sheet))
+    parts = len(sheet_parts(to_print.entries))
+    written: list[Path] = []
+    for number, sheet in enumerate(sheets, start=1):
+        name = sheet_name(number, parts)
+        note_made(folder, name)
+        written.append(write_atomic(folder / name, sheet))
+    return dataclasses.replace(to_print, sheets=tuple(written))
 
 
 def remove_to_print(folder: Path) -> None:
-    """An earlier run's files go before a new run starts: last week's plans must not be printed again by mistake."""
-    for path in (folder / TO_PRINT_LIST, folder / TO_PRINT_PDF, *folder.glob("to-print-*.pdf")):  # the sheet too
+    """An earlier run's files go before a new run starts (last week's plans must not be printed again by mistake): only those handout made."""
+    for path in _made_here(folder):
         path.unlink(missing_ok=True)
+    (folder / MANIFEST).unlink(missing_ok=True)
+
+
+def refuse_others_files(folder: Path) -> None:
+    """Stop, before any work, when a file with a to-print name is there that handout did not make: a run would replace it."""
+    for path in sorted(folder.glob("to-print*")):
+        if _TO_PRINT_NAME.fullmatch(path.name):
+            raise HandoutError(
+                f"{path}: handout names its to-print files so, but did not make this one; move or rename it, or choose another --out-dir"
+            )
+
+
+def _made_here(folder: Path) -> list[Path]:
+    try:
+        listed = (folder / MANIFEST).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        # A folder from a version before the manifest: its files are known by name and by what is in them.
+        return [path for path in sorted(folder.glob("to-print*")) if _TO_PRINT_NAME.fullmatch(path.name) and _made_by_handout(path)]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise HandoutError(f"{folder / MANIFEST}: cannot be read ({getattr(exc, 'strerror', None) or 'not text'}); delete it and the to-print files beside it") from None
+    # Only names handout gives: a manifest edited by hand cannot make it remove anything else.
+    return [folder / name for name in listed if _TO_PRINT_NAME.fullmatch(name)]
+
+
+def _made_by_handout(path: Path) -> bool:
+    """Whether a to-print file without a manifest is one an earlier handout wrote (its header, or its PDF title)."""
+    try:
+        if path.suffix == ".txt":
+            with path.open("rb") as stream:
+                return stream.read(len(LIST_HEADER) + 1) == (LIST_HEADER + "\n").encode()
+        import pikepdf
+
+        with pikepdf.open(path) as pdf:
+            return str(pdf.docinfo.get("/Title", "")) in _MADE_TITLES
+    except Exception:  # unreadable, not a PDF, locked: not one handout made
+        return False
+
+
+def note_made(folder: Path, name: str) -> None:
+    """Add `name` to the folder's manifest before the file is written, so a run stopped at any moment leaves it removable."""
+    manifest = folder / MANIFEST
+    try:
+        listed = manifest.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        listed = []
+    if name not in listed:
+        write_atomic(manifest, ("\n".join([*listed, name]) + "\n").encode("utf-8"))
 
 
 class ToPrintWriter:
@@ -98,16 +178,19 @@ class ToPrintWriter:
             return None
         if len(self._files) == 1:  # the usual case gets the plain name
             single = self.folder / TO_PRINT_PDF
+            note_made(self.folder, single.name)
             os.replace(self._files[0], single)
             self._files = [single]
         entries = tuple(PrintEntry(row, pid, self._files[index].name, pages) for pid, row, index, pages in self._entries)
         lines = [LIST_HEADER] + [f"{e.patient_id}\t{e.row}\t{e.file}\t{e.pages}" for e in entries]
+        note_made(self.folder, TO_PRINT_LIST)
         write_atomic(self.folder / TO_PRINT_LIST, ("\n".join(lines) + "\n").encode("utf-8"))
         return ToPrint(tuple(self._files), self._pages, entries)
 
     def _write_file(self) -> None:
         path = self.folder / f"to-print-{len(self._files) + 1}.pdf"
         data, ranges, pages = merge_plans(self._waiting)
+        note_made(self.folder, path.name)
         write_atomic(path, data)
         self._entries.extend((plan.patient_id, plan.row, len(self._files), pages_there) for plan, pages_there in zip(self._waiting, ranges))
         self._files.append(path)

@@ -24,6 +24,17 @@ def check_url(url: str) -> str:
         raise HandoutError(f"the QR URL must start with https:// or http:// and name a website, not {url[:60]!r}")
     if any(ch.isspace() or ord(ch) < 32 for ch in url):
         raise HandoutError("the QR URL must not contain spaces or control characters")
+    if parts.username is not None or parts.password is not None:
+        # Printed on paper for every patient to scan: a login there is a leaked login, and phones refuse such links.
+        raise HandoutError("the QR URL must not contain a user name or password (user:password@); link to a public page")
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise HandoutError(f"the QR URL has an impossible port (after the ':', it must be a number from 1 to 65535): {url[:60]!r}")
+    if not parts.hostname:
+        raise HandoutError(f"the QR URL names no website (nothing between // and the next / or :): {url[:60]!r}")
     return url
 
 

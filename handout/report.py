@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,9 +57,6 @@ def row_list(result: BatchResult, rows: list[int], limit: int | None = MAX_ROWS_
     return escape(", ".join(labels) + (f" … (+{more} more)" if more > 0 else ""))
 
 
-listed = row_list
-
-
 def print_summary(result: BatchResult, options: BatchOptions) -> None:
     """The end-of-run table: what happened to how many rows, and which rows."""
     table = Table(title="handout batch", title_justify="left")
@@ -94,18 +90,35 @@ def print_summary(result: BatchResult, options: BatchOptions) -> None:
         Console(highlight=False).print(
             f"To print: {where} ({len(result.to_print)} plan{'' if len(result.to_print) == 1 else 's'}, {result.to_print_files.pages} pages, each starting on a new sheet "
             f"when printed double-sided)"
-            + (f"; print {result.to_print_files.sheet} with it, to tick each plan as it is handed over" if result.to_print_files.sheet else "")
+            + _with_the_sheet(result.to_print_files.sheets)
             + f"; by patient_id in {result.to_print_files.listing}",
             markup=False,
             soft_wrap=True,
         )
     if result.interrupted_by is not None:
-        Console(stderr=True, highlight=False).print(
-            f"Interrupted ({'Ctrl-C' if result.interrupted_by == signal.SIGINT else 'SIGTERM'}) before the batch finished; to finish, "
-            "run the same command again: finished plans are kept and plans already emailed are not sent again.",
-            markup=False,
-            soft_wrap=True,
-        )
+        Console(stderr=True, highlight=False).print(stopped_line(result, options), markup=False, soft_wrap=True)
+
+
+def _with_the_sheet(sheets: tuple[Path, ...]) -> str:
+    if not sheets:
+        return ""
+    which = str(sheets[0]) if len(sheets) == 1 else f"the {len(sheets)} sheets {sheets[0].name} to {sheets[-1].name}"
+    return f"; print {which} with it, to tick each plan as it is handed over"
+
+
+def stopped_line(result: BatchResult, options: BatchOptions) -> str:
+    """The one line an interrupted run ends with: how far it got, and how to go on."""
+    from handout.runcontrol import SIGNAL_NAMES
+
+    left = result.total - result.done
+    if options.sending:
+        done = f"{len(result.emailed)} sent"
+    else:
+        done = f"{result.done} of {result.total} done"
+    return (
+        f"Interrupted ({SIGNAL_NAMES.get(result.interrupted_by, f'signal {result.interrupted_by}')}): {done}, {left} not yet; "
+        "run the same command to go on (finished plans are kept; plans already emailed are not sent again)"
+    )
 
 
 def why_lines(result: BatchResult) -> list[tuple[int, str]]:
@@ -139,27 +152,23 @@ class Outcome:
 
 def outcomes(result: BatchResult, sending: bool, limit: int | None = MAX_ROWS_LISTED) -> list[Outcome]:
     """What happened to the list's rows, in the order of the summary table; each list shortened to `limit` rows."""
-
-    def row_list(result: BatchResult, rows: list[int]) -> str:
-        return listed(result, rows, limit)
-
     lines = [Outcome("Made", len(result.rendered), "")]
     if result.kept:
-        lines.append(Outcome("Kept from an earlier run (unchanged)", len(result.kept), row_list(result, result.kept)))
+        lines.append(Outcome("Kept from an earlier run (unchanged)", len(result.kept), row_list(result, result.kept, limit)))
     if sending:
-        lines.append(Outcome("Emailed", len(result.emailed), row_list(result, result.emailed)))
+        lines.append(Outcome("Emailed", len(result.emailed), row_list(result, result.emailed, limit)))
         if result.already_sent:
-            lines.append(Outcome("Already sent (skipped)", len(result.already_sent), row_list(result, result.already_sent)))
+            lines.append(Outcome("Already sent (skipped)", len(result.already_sent), row_list(result, result.already_sent, limit)))
     else:
-        lines.append(Outcome("Emails in the outbox", len(result.outbox), row_list(result, result.outbox)))
+        lines.append(Outcome("Emails in the outbox", len(result.outbox), row_list(result, result.outbox, limit)))
         if result.already_sent:
-            lines.append(Outcome("Already sent (not in the outbox)", len(result.already_sent), row_list(result, result.already_sent)))
+            lines.append(Outcome("Already sent (not in the outbox)", len(result.already_sent), row_list(result, result.already_sent, limit)))
     if result.maybe_sent:
-        lines.append(Outcome("Maybe sent (not sent again)", len(result.maybe_sent), row_list(result, [row for row, _ in result.maybe_sent])))
-    lines.append(Outcome("To print", len(result.to_print), row_list(result, result.to_print)))
+        lines.append(Outcome("Maybe sent (not sent again)", len(result.maybe_sent), row_list(result, [row for row, _ in result.maybe_sent], limit)))
+    lines.append(Outcome("To print", len(result.to_print), row_list(result, result.to_print, limit)))
     if result.repeated:
-        lines.append(Outcome("Repeated rows (one plan)", len(result.repeated), row_list(result, result.repeated)))
-    lines.append(Outcome("Failed", len(result.failed), row_list(result, [row for row, _ in result.failed])))
+        lines.append(Outcome("Repeated rows (one plan)", len(result.repeated), row_list(result, result.repeated, limit)))
+    lines.append(Outcome("Failed", len(result.failed), row_list(result, [row for row, _ in result.failed], limit)))
     return lines
 
 

@@ -1,4 +1,4 @@
-"""One run at a time per folder (folder locks) and clean stops on Ctrl-C/SIGTERM."""
+"""One run at a time per folder (folder locks) and clean stops on Ctrl-C, SIGTERM and SIGHUP."""
 
 from __future__ import annotations
 
@@ -14,7 +14,11 @@ from pathlib import Path
 from handout.errors import HandoutError
 
 LOCK_NAME = ".handout-batch.lock"
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# SIGHUP: the terminal was closed. Like SIGTERM, the batch finishes the plan in hand, tidies up and says where it stopped.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+SIGNAL_NAMES = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP, the terminal was closed"}
+# Set from the first stop signal until the run ends: a wait (a mail server's retry back-off) ends early, and no new attempt starts.
+_STOPPING = threading.Event()
 
 
 @contextmanager
@@ -48,25 +52,43 @@ def folder_lock(folder: Path, busy: str, shared: bool = False, patience_seconds:
         os.close(handle)
 
 
+class StopNow(KeyboardInterrupt):
+    """Stop where the run is, not after the plan in hand: a second stop signal, or a first one that would otherwise wait on a retry."""
+
+
 @dataclass
 class StopRequest:
-    """Set by Ctrl-C or SIGTERM: the batch finishes the plan in hand, reports, and leaves."""
+    """Set by Ctrl-C, SIGTERM or SIGHUP: the batch finishes the plan in hand, reports, and leaves."""
 
     signal_number: int | None = None
+    stopped_at_once: bool = False
+
+
+def stop_requested() -> bool:
+    """Whether a stop signal came during the run in progress (in this process)."""
+    return _STOPPING.is_set()
+
+
+def pause(seconds: float) -> None:
+    """Wait `seconds`, or less if a stop signal comes meanwhile."""
+    _STOPPING.wait(seconds)
 
 
 @contextmanager
 def stop_requests() -> Iterator[StopRequest]:
-    """Turn the first Ctrl-C or SIGTERM into a request to stop between plans; a second one stops at once."""
+    """Turn the first stop signal into a request to stop between plans; a second one stops at once (StopNow)."""
     request = StopRequest()
     if threading.current_thread() is not threading.main_thread():
         yield request  # signal handlers belong to the main thread; elsewhere the caller handles stopping
         return
 
     def ask_to_stop(signal_number: int, frame: object) -> None:
-        if request.signal_number is not None:
-            raise KeyboardInterrupt
-        request.signal_number = signal_number
+        if request.signal_number is None:
+            request.signal_number = signal_number
+            _STOPPING.set()
+        elif not request.stopped_at_once:
+            request.stopped_at_once = True  # once: more signals must not cut short the tidying up and the summary
+            raise StopNow
 
     previous = {number: signal.signal(number, ask_to_stop) for number in STOP_SIGNALS}
     try:
@@ -74,6 +96,7 @@ def stop_requests() -> Iterator[StopRequest]:
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+        _STOPPING.clear()
 
 
 def ignore_stop_signals() -> None:

@@ -133,7 +133,7 @@ def check_plan_form(form: PlanForm, today: dt.date, labels: Mapping[str, str] = 
     if clinician:
         checked("clinician", checks.printable, clinician)
     if form.encrypt and form.password:
-        problem = checks.password_problem(form.password)
+        problem = checks.pdf_password_problem(form.password)
         if problem is not None:
             problems.append(FieldProblem("password", f"{labels['password']} {problem}"))
     if problems:
@@ -158,9 +158,10 @@ def qr_address(label: str, value: str) -> str:
 class Clinic:
     """One clinic's brand, templates and paper, loaded once, and the documents made with them."""
 
-    def __init__(self, brand_dir: Path | None, template_dirs: Sequence[Path] = (), paper: str = "a4") -> None:
-        self.brand_dir = brand_dir  # None: the built-in example brand
-        self.brand: Brand = load_brand(brand_dir)
+    def __init__(self, brand: Path | Brand | None, template_dirs: Sequence[Path] = (), paper: str = "a4") -> None:
+        # A folder (None: the built-in example brand) is read and checked here; a Brand was checked when it was loaded (handout.api).
+        self.brand: Brand = brand if isinstance(brand, Brand) else load_brand(brand)
+        self.brand_dir = self.brand.directory if isinstance(brand, Brand) else brand
         self.template_dirs = tuple(template_dirs)
         self.paper = paper
         self._renderers: dict[bool, Renderer] = {}

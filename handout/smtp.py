@@ -6,7 +6,6 @@ import re
 import smtplib
 import socket
 import ssl
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from handout.errors import HandoutError
 from handout.mail import SENDER_EXAMPLE, MailAddress, parse_sender
+from handout.runcontrol import StopNow, pause, stop_requested
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
@@ -72,10 +72,7 @@ class SmtpSettings:
                 raise ValueError
         except ValueError:
             raise HandoutError(f"HANDOUT_SMTP_PORT must be a port number, not {port_text!r}") from None
-        try:
-            host.encode("idna")
-        except UnicodeError:
-            raise HandoutError(f"HANDOUT_SMTP_HOST is not a valid host name: {host!r}") from None
+        _check_host(host)
         cafile = env.get("HANDOUT_SMTP_CAFILE", "").strip()
         if cafile:
             try:
@@ -98,6 +95,21 @@ class SmtpSettings:
             backoff_seconds=_bounded_float(env, "HANDOUT_SMTP_BACKOFF", 2.0, 0.0, 60.0),
             timeout_seconds=_bounded_float(env, "HANDOUT_SMTP_TIMEOUT", 30.0, 1.0, 300.0),
         )
+
+
+def _check_host(host: str) -> None:
+    """A host name or address only: a port or a scheme typed into it would otherwise read as a server that is down."""
+    if "://" in host:
+        raise HandoutError(f"HANDOUT_SMTP_HOST must be the server's name only, without {host.split('://')[0]}:// (for example smtp.your-clinic.org)")
+    name, colon, port = host.rpartition(":")
+    if colon and host.count(":") == 1:  # one colon: host:port (an IPv6 address has several, in [brackets] or not)
+        raise HandoutError(f"HANDOUT_SMTP_HOST must be the server's name only: put the port in HANDOUT_SMTP_PORT={port} and set HANDOUT_SMTP_HOST={name}")
+    if any(c.isspace() or c in "/@" for c in host):
+        raise HandoutError(f"HANDOUT_SMTP_HOST is not a server name: {host[:60]!r} (for example smtp.your-clinic.org)")
+    try:
+        host.strip("[]").encode("idna")
+    except UnicodeError:
+        raise HandoutError(f"HANDOUT_SMTP_HOST is not a valid host name: {host!r}") from None
 
 
 def _bounded_int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -158,7 +170,7 @@ def scrub(text: str) -> str:
 class SmtpSender:
     """One SMTP connection reused for a whole batch, reconnecting with backoff when it drops."""
 
-    def __init__(self, settings: SmtpSettings, sleep: object = time.sleep) -> None:
+    def __init__(self, settings: SmtpSettings, sleep: object = pause) -> None:
         self.settings = settings
         self._smtp: _Smtp | None = None
         self._sleep = sleep
@@ -193,7 +205,7 @@ class SmtpSender:
                 smtp = _Smtp(s.host, s.port, timeout=s.timeout_seconds)
             except (TimeoutError, smtplib.SMTPServerDisconnected, ConnectionResetError):
                 # Connected but no greeting: a slow server, or one that waits for TLS first (port 465).
-                if self._speaks_tls():
+                if not stop_requested() and self._speaks_tls():  # the probe could wait another timeout
                     raise _mismatch(s.host, s.port, "the server expects TLS from the first byte (implicit TLS)") from None
                 raise
         try:
@@ -240,6 +252,10 @@ class SmtpSender:
         for attempt in range(s.attempts):
             if attempt:
                 self._sleep(s.backoff_seconds * 2 ** (attempt - 1))  # type: ignore[operator]
+                if stop_requested():
+                    # Asked to stop: another attempt could wait a whole timeout again. The re-run sends it.
+                    self._drop()
+                    raise StopNow
             deferred = False
             try:
                 if self._smtp is None:
@@ -258,9 +274,12 @@ class SmtpSender:
                         ) from None
                     raise PermanentFailure("the mail server cannot deliver to an address with non-ASCII letters before the @ (it lacks SMTPUTF8)") from None
                 return
+            except KeyboardInterrupt:
+                self._drop()  # stopping at once: a polite QUIT could wait on the server as long again
+                raise
             except ssl.SSLCertVerificationError as exc:
                 self.close()
-                raise HandoutError(f"the certificate of {s.host} could not be verified ({exc.verify_message}); set HANDOUT_SMTP_CAFILE if the clinic uses its own CA") from None
+                raise HandoutError(certificate_problem(s.host, exc)) from None
             except smtplib.SMTPAuthenticationError:
                 self.close()
                 raise HandoutError(f"{s.host} refused the login: check HANDOUT_SMTP_USERNAME and HANDOUT_SMTP_PASSWORD") from None
@@ -288,10 +307,18 @@ class SmtpSender:
                     continue
                 self._reset()
                 raise PermanentFailure(f"{exc.smtp_code} {reply}") from None
+            except socket.gaierror as exc:
+                if exc.errno not in _NAME_NOT_FOUND:
+                    self._drop()
+                    last = f"the name {s.host} could not be looked up now ({exc.strerror})"  # the network or DNS is down: try later
+                    continue
+                self.close()
+                # Retrying cannot find a name that does not exist: a typing mistake in the settings.
+                raise HandoutError(f"HANDOUT_SMTP_HOST: there is no mail server called {s.host!r} (check the spelling)") from None
             except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as exc:
                 handed_over = self._smtp is not None and self._smtp.message_sent
                 self._drop()
-                last = _connection_problem(exc)
+                last = scrub(_connection_problem(exc, s.timeout_seconds))
                 if handed_over:
                     # No reply after the whole message went over: the server may have taken it, so no retry.
                     raise MaybeSent(f"the connection to {s.host} was lost after the whole message was handed over ({last})") from None
@@ -355,10 +382,45 @@ class _ImplicitTls(_Smtp, smtplib.SMTP_SSL):
             raise _mismatch(host, port, f"no TLS handshake ({_tls_reason(exc)}), so it is not an implicit-TLS port") from None
 
 
-def _connection_problem(exc: BaseException) -> str:
-    if isinstance(exc, TimeoutError):
-        return "timed out waiting for the server"
-    return scrub(type(exc).__name__ + (f": {exc.strerror}" if isinstance(exc, OSError) and exc.strerror else ""))
+# getaddrinfo's answers for a name that does not exist (as opposed to a lookup that could not be made now).
+_NAME_NOT_FOUND = frozenset(getattr(socket, name) for name in ("EAI_NONAME", "EAI_NODATA", "EAI_ADDRFAMILY") if hasattr(socket, name))
+# OpenSSL's verify codes (X509_V_ERR_*), in the words a clinic's IT person would search for.
+_CERTIFICATE_PROBLEMS = {
+    9: "is not valid yet (check this computer's clock)",
+    10: "has expired",
+    18: "is self-signed, so nothing vouches for it",
+    19: "is signed by a certificate authority this computer does not trust (a self-signed one in the chain)",
+    20: "is signed by a certificate authority this computer does not know",
+    21: "is signed by a certificate authority this computer does not know",
+    62: "is for another server name",
+}
+
+
+def certificate_problem(host: str, exc: ssl.SSLCertVerificationError) -> str:
+    """One line naming what is wrong with the server's certificate, and what to do."""
+    problem = _CERTIFICATE_PROBLEMS.get(exc.verify_code or 0, f"could not be verified ({exc.verify_message or exc.reason})")
+    if exc.verify_code == 62:
+        problem += f" ({exc.verify_message.removeprefix('Hostname mismatch, ').rstrip('.')})" if exc.verify_message else ""
+        fix = "set HANDOUT_SMTP_HOST to the name the certificate is for"
+    elif exc.verify_code in (10, 9):
+        fix = "the mail server's certificate must be renewed (or this computer's clock set right)"
+    else:
+        fix = "set HANDOUT_SMTP_CAFILE to the clinic's own certificate authority if it has one"
+    return f"the certificate of {host} {problem}: {fix}"
+
+
+def _connection_problem(exc: BaseException, timeout: float) -> str:
+    """Why one attempt failed, in words: a timeout says so and how long was waited."""
+    # smtplib reports a greeting or reply that never came as a disconnection "…: timed out".
+    if isinstance(exc, TimeoutError | socket.timeout) or (isinstance(exc, smtplib.SMTPServerDisconnected) and str(exc).endswith("timed out")):
+        return f"timed out: no answer within {timeout:g} second{'' if timeout == 1 else 's'} (HANDOUT_SMTP_TIMEOUT)"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused: nothing is listening on that port"
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return "the server closed the connection"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror[:1].lower() + exc.strerror[1:]
+    return type(exc).__name__
 
 
 def _tls_reason(exc: OSError) -> str:

@@ -116,7 +116,7 @@ def test_ids_that_would_share_a_file_are_refused(tmp_path: Path) -> None:
     patients = read_patient_list(write_csv(tmp_path / "p.csv", text), TODAY)
     assert [r.key for r in patients.rows] == ["row-2", "P1"]
     problems = [str(p) for p in patients.problems]
-    assert problems[0] == "row 3 (patient_id row-2): patient_id must not be row-N, to-print, to-print-N or to-print-list: handout names its own files that way"
+    assert problems[0] == "row 3 (patient_id row-2): patient_id must not begin with to-print or be row-N (N a number): handout names its own files that way"
     assert problems[1] == "row 5 (patient_id p1): patient_id repeats row 4"
     assert problems[2].startswith("row 6: patient_id may only use")
 

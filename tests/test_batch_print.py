@@ -153,3 +153,42 @@ def test_a_run_that_makes_nothing_leaves_no_earlier_to_print_files(tmp_path: Pat
         result = batch(csv_path, out)
     assert "Traceback" not in result.stderr
     assert list(out.glob("to-print*")) == []  # last week's plans are never printed again by mistake
+
+
+def test_a_to_print_sheet_longer_than_the_template_step_limit_comes_in_parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from handout import templating
+    from handout.pipeline import Renderer
+
+    # The same proportions as 100,000 rows against the sandbox's 50,000 steps, at a size a test can render
+    # (the step limit lowered for the sheet only: a plan's own template needs more than 20).
+    sheet_maker = Renderer.to_print_list
+
+    def with_few_steps(self: Renderer, *args: object, **kwargs: object) -> bytes:
+        usual = templating.MAX_STEPS
+        templating.MAX_STEPS = 20
+        try:
+            return sheet_maker(self, *args, **kwargs)  # type: ignore[arg-type]
+        finally:
+            templating.MAX_STEPS = usual
+
+    monkeypatch.setattr(Renderer, "to_print_list", with_few_steps)
+    monkeypatch.setattr(printing, "SHEET_ROWS", 10, raising=False)
+    monkeypatch.setattr(printing, "PLANS_PER_FILE", 4)
+    names = [f"Person Number{i:02d}" for i in range(25)]
+    csv_path = tmp_path / "patients.csv"
+    csv_path.write_text("name,patient_id,weeks\n" + "".join(f"{name},P{i:02d},1\n" for i, name in enumerate(names)), encoding="utf-8")
+    out = tmp_path / "plans"
+    result = batch(csv_path, out)
+    assert result.exit_code == 0 and "was not made" not in result.stderr, result.stderr
+    sheets = [out / f"to-print-list-{n}.pdf" for n in (1, 2, 3)]
+    assert sorted(p.name for p in out.glob("to-print-list*")) == [p.name for p in sheets]
+    texts = [normalise(" ".join(page_texts(p.read_bytes()))) for p in sheets]
+    assert "Part 1 of 3 of this list: 10 of the 25 plans" in texts[0] and "in to-print-1.pdf to to-print-3.pdf" in texts[0]
+    assert "Part 3 of 3 of this list: 5 of the 25 plans" in texts[2]
+    for n, name in enumerate(names):  # each patient on the sheet of their part, and only there
+        assert [name in text for text in texts] == [part == n // 10 for part in range(3)], name
+    assert "the 3 sheets to-print-list-1.pdf to to-print-list-3.pdf" in normalise(result.stdout)
+    # The next, shorter run removes every part: they are in the manifest.
+    csv_path.write_text("name,patient_id,weeks\nAnn Able,P1,1\n", encoding="utf-8")
+    assert batch(csv_path, out).exit_code == 0
+    assert sorted(p.name for p in out.glob("to-print*")) == ["to-print-list.pdf", "to-print.pdf", "to-print.txt"]

@@ -315,7 +315,7 @@ def test_a_second_run_on_the_same_folder_refuses_at_once(server: SmtpServer, tmp
 @pytest.mark.parametrize(
     ("signal_number", "whole_group", "exit_code"),
     [(signal.SIGINT, True, 130), (signal.SIGTERM, False, 143)],
-    ids=["ctrl-c-to-the-terminal-job", "sigterm-to-the-batch"],
+    ids=["ctrl-c-to-the-terminal-job", "sigterm-to-the-batch"],  # SIGHUP: tests/test_signals.py, on a lighter run
 )
 def test_an_interrupted_batch_says_what_it_finished_and_how_to_resume(tmp_path: Path, signal_number: int, whole_group: bool, exit_code: int) -> None:
     rows = 60
@@ -338,7 +338,8 @@ def test_an_interrupted_batch_says_what_it_finished_and_how_to_resume(tmp_path: 
     stdout, stderr = stdout_path.read_text(), stderr_path.read_text()
     assert "Traceback" not in stderr and "Warning" not in stderr and "leaked" not in stderr, stderr
     assert "handout batch" in stdout and "Rendered" in stdout  # the summary of what was finished
-    assert "run the same command again" in stderr
+    assert "not yet; run the same command to go on" in stderr
+    assert not list(out.glob("to-print*")) and not (out / ".handout-to-print").exists()
     finished = len(list(out.glob("*.pdf")))
     assert 0 < finished < rows
     assert not list(out.glob(".*.part"))

@@ -315,7 +315,7 @@ ONE_KIND = "must mix at least two kinds of character (lowercase letters, capital
         ("walkingplan", ONE_KIND),
         ("WALKINGPLAN", ONE_KIND),
         ("ëëëëëëëëë", ONE_KIND),
-        ("        ", ONE_KIND),
+        ("        ", "must not begin or end with a space or a line break"),  # spaces only: never what the patient types
     ],
 )
 def test_weak_pdf_passwords_are_refused_on_both_faces(tmp_path: Path, password: str, rule: str) -> None:

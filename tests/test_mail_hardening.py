@@ -362,7 +362,7 @@ def test_a_server_that_is_not_there_is_temporary_and_no_row_is_called_deferred(c
     smtp = SmtpServer(certificates)  # never started: connections are refused
     result = run(["batch", str(five_patients(tmp_path)), "--out-dir", str(tmp_path / "plans"), "--send", "--workers", "1"], smtp.env())
     assert result.exit_code == 1
-    assert "row 2 (patient_id P1): not sent: localhost unavailable after 3 attempts (ConnectionRefusedError" in result.stderr
+    assert "row 2 (patient_id P1): not sent: localhost unavailable after 3 attempts (connection refused: nothing is listening on that port)" in result.stderr
     assert "deferred" not in result.stderr
     for row in range(3, 7):
         assert f"row {row} (patient_id P{row - 1}): not sent" in result.stderr

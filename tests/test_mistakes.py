@@ -85,7 +85,7 @@ def test_brand_text_no_font_can_print(brand_dir: Path, tmp_path: Path) -> None:
 def test_brand_toml_that_is_a_folder(brand_dir: Path, tmp_path: Path) -> None:
     (brand_dir / "brand.toml").unlink()
     (brand_dir / "brand.toml").mkdir()
-    one_line(["leaflet", "--brand", str(brand_dir), "-o", str(tmp_path / "l.pdf")], 1, "brand.toml", "cannot be read")
+    one_line(["leaflet", "--brand", str(brand_dir), "-o", str(tmp_path / "l.pdf")], 1, "brand.toml: is a folder, not a regular file")
 
 
 def test_unparseable_qr_url(tmp_path: Path) -> None:

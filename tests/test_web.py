@@ -31,7 +31,7 @@ from handout.service import Clinic
 from handout.web.app import create_app
 from handout.web.lists import PatientLists
 from handout.web.pages import FrontDesk, new_password
-from handout.web.security import SIGNED_IN_SECONDS, Sessions
+from handout.web.sessions import IDLE_SECONDS, SIGNED_IN_SECONDS, Sessions
 from handout.web.store import ExpiringStore
 
 from helpers import all_text
@@ -85,6 +85,11 @@ def make_plan(client: TestClient, **fields: str) -> str:
     return str(response.headers["location"])
 
 
+def held_list(desk: FrontDesk, client: TestClient, location: str) -> Any:
+    """The list the client uploaded to `location`, as the server holds it for the client's session."""
+    return desk.lists.get(location.rsplit("/", 1)[1], client.cookies["handout_session"])
+
+
 def field_errors(html: str) -> dict[str, str]:
     return {field: unescape(message) for field, message in re.findall(r'<p class="error" id="([a-z_]+)-error">([^<]+)</p>', html)}
 
@@ -97,6 +102,11 @@ def test_every_response_carries_the_security_headers(client: TestClient, path: s
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["x-frame-options"] == "DENY"
     assert response.headers["cache-control"] == "no-store"
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["cross-origin-opener-policy"] == "same-origin"
+    assert response.headers["cross-origin-resource-policy"] == "same-origin"
+    permissions = response.headers["permissions-policy"]
+    assert all(f"{feature}=()" in permissions for feature in ("camera", "microphone", "geolocation", "payment", "usb"))
     assert "<script" not in response.text
 
 
@@ -430,7 +440,7 @@ def test_wrong_guesses_queue_per_computer_and_never_hold_up_staff_at_another() -
 def test_guesses_from_many_computers_are_a_few_at_a_time_in_all(monkeypatch: pytest.MonkeyPatch) -> None:
     import asyncio
 
-    from handout.web import security
+    from handout.web import sessions as web_sessions
 
     real_sleep, waiting, most = asyncio.sleep, 0, 0
 
@@ -441,23 +451,38 @@ def test_guesses_from_many_computers_are_a_few_at_a_time_in_all(monkeypatch: pyt
         await real_sleep(seconds)
         waiting -= 1
 
-    monkeypatch.setattr(security.asyncio, "sleep", counted_sleep)
+    monkeypatch.setattr(web_sessions.asyncio, "sleep", counted_sleep)
     sessions = Sessions(PASSWORD, wrong_password_delay=0.05)
 
     async def scenario() -> list[str | None]:
         return list(await asyncio.gather(*(sessions.sign_in("wrong guess 1", f"192.0.2.{n}") for n in range(12))))
 
     assert asyncio.run(scenario()) == [None] * 12
-    assert most == security.MAX_PARALLEL_ATTEMPTS
+    assert most == web_sessions.MAX_PARALLEL_ATTEMPTS
 
 
-def test_a_sign_in_lasts_a_working_day(guarded: TestClient, clock: Clock) -> None:
-    token = csrf(guarded, "/sign-in")
-    assert guarded.post("/sign-in", data={"csrf": token, "password": PASSWORD}).status_code == 303
-    clock.now += SIGNED_IN_SECONDS - 1
-    assert guarded.get("/plan").status_code == 200
-    clock.now += 1
+def sign_in(client: TestClient) -> None:
+    assert client.post("/sign-in", data={"csrf": csrf(client, "/sign-in"), "password": PASSWORD}).status_code == 303
+
+
+def test_a_sign_in_lasts_a_working_day_in_use(guarded: TestClient, clock: Clock) -> None:
+    sign_in(guarded)
+    while clock.now + IDLE_SECONDS - 1 < SIGNED_IN_SECONDS:
+        clock.now += IDLE_SECONDS - 1  # a page seen now and then keeps it
+        assert guarded.get("/plan").status_code == 200, clock.now
+    clock.now = SIGNED_IN_SECONDS
     assert guarded.get("/plan").headers["location"] == "/sign-in"
+
+
+def test_a_sign_in_left_alone_for_half_an_hour_asks_for_the_password_again(guarded: TestClient, clock: Clock) -> None:
+    sign_in(guarded)
+    clock.now += IDLE_SECONDS - 1
+    assert guarded.get("/plan").status_code == 200
+    clock.now += IDLE_SECONDS - 1  # from the last page seen, not from sign-in
+    assert guarded.get("/").status_code == 200
+    clock.now += IDLE_SECONDS
+    assert guarded.get("/plan").headers["location"] == "/sign-in"
+    assert guarded.get("/").headers["location"] == "/sign-in"  # ended, not only asked again once
 
 
 def test_behind_a_tls_proxy_the_session_cookie_is_secure(guarded: TestClient) -> None:
@@ -494,11 +519,32 @@ def test_serve_with_a_lists_folder_it_cannot_use_is_one_line_before_serving(tmp_
     assert "serving" not in result.stdout
 
 
-def test_serve_refuses_a_weak_web_password(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HANDOUT_WEB_PASSWORD", "short")
+@pytest.mark.parametrize(
+    ("password", "problem"),
+    [
+        ("Front-desk!", "must be at least 12 characters long"),  # long enough for a PDF password, not for the sign-in
+        ("password1234", "is a common password"),
+        ("123qweasdzxc", "is a common password"),
+        ("Password1234!", "is too easy to guess"),  # the usual "mix of kinds" does not make it hard
+        ("qwertyuiopas", "is too easy to guess"),
+        ("passwordpassword", "is too easy to guess"),
+        ("physiotherapy", "is too easy to guess"),
+        ("Reception2026!", "is too easy to guess"),
+    ],
+)
+def test_serve_refuses_a_short_or_common_web_password(monkeypatch: pytest.MonkeyPatch, password: str, problem: str) -> None:
+    monkeypatch.setenv("HANDOUT_WEB_PASSWORD", password)
     result = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0"])
     assert result.exit_code == 2
-    assert result.stderr.strip() == "handout: error: HANDOUT_WEB_PASSWORD must be at least 8 characters long"
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"handout: error: HANDOUT_WEB_PASSWORD {problem}") and password not in lines[0]
+
+
+@pytest.mark.parametrize("password", [PASSWORD, "correct horse battery", "Tulip lamp orbit 7", "ÜberLangesPasswort für die Praxis"])
+def test_long_uncommon_web_passwords_are_taken_whatever_their_characters(password: str) -> None:
+    from handout.web.password_rule import web_password_problem
+
+    assert web_password_problem(password) is None
 
 
 def test_serve_with_a_password_listens_beyond_this_computer_warns_about_tls_and_stops_cleanly(tmp_path: Path) -> None:
@@ -616,7 +662,7 @@ def test_a_list_is_made_into_a_zip_of_plans_and_the_to_print_file_and_emails_go_
     # The plans live only in the list's ZIP: the batch folder keeps nothing; the journal is the data folder's, shared with `handout batch`.
     assert sorted(p.name for p in (tmp_path / "data" / "batch").iterdir()) == [".handout-batch.lock"]
     assert (tmp_path / "data" / "handout-journal.sqlite").is_file() and (tmp_path / "data" / "handout-journal.key").is_file()
-    job = desk.lists.get(location.rsplit("/", 1)[1])
+    job = held_list(desk, client, location)
     assert job is not None and sorted(p.name for p in job.folder.iterdir()) == ["walking-plans.zip"]  # the uploaded CSV is gone too
 
 
@@ -828,7 +874,7 @@ def test_a_brands_broken_to_print_sheet_leaves_the_plans_made_and_says_so(tmp_pa
 
 def test_a_list_stopped_mid_run_keeps_nothing_and_says_how_to_finish(client: TestClient, desk: FrontDesk, tmp_path: Path) -> None:
     location = upload(client, LIST)
-    job = desk.lists.get(location.rsplit("/", 1)[1])
+    job = held_list(desk, client, location)
     assert job is not None
     job.stop_asked = True  # as when the server is stopped: the run ends after the plan in hand
     client.post(f"{location}/run", data={"csrf": csrf(client), "delivery": "outbox"})
@@ -842,7 +888,7 @@ def test_a_list_stopped_mid_run_keeps_nothing_and_says_how_to_finish(client: Tes
 def test_a_held_list_and_its_folder_go_after_30_minutes_and_at_shutdown(desk: FrontDesk, clock: Clock) -> None:
     with TestClient(create_app(desk.clinic, desk.data_dir, desk=desk), base_url=BASE, follow_redirects=False) as client:
         location = upload(client, LIST)
-        job = desk.lists.get(location.rsplit("/", 1)[1])
+        job = held_list(desk, client, location)
         assert job is not None and (job.folder / "patients.csv").is_file()
         assert oct(job.folder.stat().st_mode & 0o777) == "0o700"
         clock.now += 31 * 60
@@ -850,7 +896,7 @@ def test_a_held_list_and_its_folder_go_after_30_minutes_and_at_shutdown(desk: Fr
         assert gone.status_code == 404 and "lists are kept for 30 minutes" in gone.text
         assert not job.folder.exists()
         kept = upload(client, LIST)
-        kept_job = desk.lists.get(kept.rsplit("/", 1)[1])
+        kept_job = held_list(desk, client, kept)
         assert kept_job is not None
     assert not kept_job.folder.exists()  # the server stopped
 
@@ -865,7 +911,7 @@ def test_a_list_being_made_is_not_stopped_by_its_30_minutes(client: TestClient, 
     desk.lists.held.expire()
     release.set()
     assert wait_for_run(client, location) == "done"
-    job = desk.lists.get(location.rsplit("/", 1)[1])
+    job = held_list(desk, client, location)
     assert job is not None and job.zip_path.is_file() and job.result is not None and len(job.result.rendered) == 2
     clock.now += 29 * 60  # the ZIP is kept 30 minutes from when the plans were made
     assert client.get(location).status_code == 200
@@ -880,7 +926,7 @@ def test_an_idle_server_forgets_expired_plans_and_lists_without_a_visit(desk: Fr
     with TestClient(create_app(desk.clinic, desk.data_dir, desk=desk), base_url=BASE, follow_redirects=False) as client:
         location = upload(client, LIST)
         make_plan(client)
-        job = desk.lists.get(location.rsplit("/", 1)[1])
+        job = held_list(desk, client, location)
         assert job is not None and job.folder.exists()
         clock.now += 31 * 60
         deadline = time.monotonic() + 5
@@ -902,9 +948,9 @@ def test_lists_a_killed_server_left_go_at_the_next_start_but_never_another_runni
     b = TestClient(create_app(other.clinic, other.data_dir, desk=other), base_url=BASE, follow_redirects=False).__enter__()
     try:
         assert not left.parent.exists() and not older.exists() and not unnamed.exists()  # no server held them: killed
-        first = desk.lists.get(upload(a, LIST).rsplit("/", 1)[1])
+        first = held_list(desk, a, upload(a, LIST))
         location = upload(b, LIST)
-        second = other.lists.get(location.rsplit("/", 1)[1])
+        second = held_list(other, b, location)
         assert first is not None and second is not None and first.folder.exists()
         a.__exit__(None, None, None)  # the first server stops: its lists go with it, the second's stay
         assert not first.folder.exists() and second.folder.exists()

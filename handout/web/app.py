@@ -23,6 +23,7 @@ from handout.web.list_pages import UPLOAD_DRAIN_LIMIT, ListPages
 from handout.web.lists import MAX_UPLOAD_BYTES
 from handout.web.pages import FrontDesk
 from handout.web.security import LOOPBACK_NAMES, SIGN_IN_PATH, Guard, too_large_page
+from handout.web.store import StoreFull
 
 FORM_BODY_LIMIT = 64 * 1024  # every form but the patient list's: a plan's fields are a few hundred bytes
 
@@ -66,6 +67,12 @@ def create_app(
     async def user_error(request: Request, exc: Exception) -> Response:
         return desk.page(request, "error.html.j2", 422, message=exc.message if isinstance(exc, HandoutError) else "")
 
+    async def full(request: Request, exc: Exception) -> Response:
+        # Nothing more is held until older plans go: the page says so, and how long (Retry-After for the browser).
+        response = desk.page(request, "error.html.j2", 503, message=exc.message if isinstance(exc, HandoutError) else "")
+        response.headers["Retry-After"] = "300"
+        return response
+
     routes = [
         Route("/", desk.home),
         Route(SIGN_IN_PATH, desk.sign_in_form, methods=["GET"]),
@@ -102,6 +109,6 @@ def create_app(
             )
         ],
         # Anything else (a bug) becomes a plain "something went wrong" page in Guard, logged by its type only.
-        exception_handlers={HTTPException: not_found, HandoutError: user_error},
+        exception_handlers={HTTPException: not_found, HandoutError: user_error, StoreFull: full},
         lifespan=lifespan,
     )

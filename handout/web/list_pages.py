@@ -21,7 +21,7 @@ from handout.report import why_lines
 from handout.web.list_results import ZIP_NAME, in_page_words, outcomes, row_label
 from handout.web.lists import LIST_LABEL, MAX_ROWS, MAX_UPLOAD_BYTES, TOO_LARGE, ListJob, ListReading, RunState
 from handout.web.pages import FrontDesk
-from handout.web.security import CSRF_FIELD
+from handout.web.sessions import CSRF_FIELD
 
 LIST_GONE = "This patient list is no longer here: lists are kept for 30 minutes. Upload it again (plans already emailed are not sent twice)."
 # The upload form's own fields, as labelled on the page: a problem reads "<label> <problem>", as on the plan page.
@@ -70,7 +70,7 @@ class ListPages:
             assert language is not None
             reading = ListReading(encoding, language, values.get("large_print") == "on", values.get("encrypt") == "on")
             try:
-                list_token = await run_in_threadpool(self.lists.check, data, reading)  # a long list takes a second to check
+                list_token = await run_in_threadpool(self.lists.check, data, reading, self.desk.sessions.session_id(request))  # a long list takes a second to check
             except HandoutError as exc:
                 problems.append(FieldProblem("patients_csv", exc.message))
         if problems:
@@ -81,7 +81,7 @@ class ListPages:
     async def show(self, request: Request) -> Response:
         """The list as it stands: its row report (nothing made yet), its progress, or what the run did."""
         token = request.path_params["token"]
-        job = self.lists.get(token)
+        job = self.lists.get(token, self.desk.sessions.session_id(request))
         if job is None:
             return self.desk.gone(request, LIST_GONE)
         return self.list_page(request, token, job)
@@ -121,7 +121,7 @@ class ListPages:
         if form is None:
             return self.desk.refused(request)
         token = request.path_params["token"]
-        job = self.lists.get(token)
+        job = self.lists.get(token, self.desk.sessions.session_id(request))
         if job is None:
             return self.desk.gone(request, LIST_GONE)
         try:
@@ -132,7 +132,7 @@ class ListPages:
 
     async def progress(self, request: Request) -> Response:
         """How far the run is, for the progress page's optional script: counts only."""
-        job = self.lists.get(request.path_params["token"])
+        job = self.lists.get(request.path_params["token"], self.desk.sessions.session_id(request))
         if job is None:
             return JSONResponse({"state": "gone"}, status_code=404)
         return JSONResponse({"state": job.state.value, "done": job.done, "total": job.total})
@@ -141,7 +141,7 @@ class ListPages:
         form = await self.desk.checked_form(request)
         if form is None:
             return self.desk.refused(request)
-        job = self.lists.get(request.path_params["token"])
+        job = self.lists.get(request.path_params["token"], self.desk.sessions.session_id(request))
         if job is None or not job.zip_path.is_file():
             return self.desk.gone(request, LIST_GONE)
         # The file name is fixed: no patient's name reaches the browser's download list.

@@ -51,8 +51,8 @@ def write_zip(path: Path, result: BatchResult, batch_dir: Path, sending: bool) -
             for file in result.to_print_files.files:
                 archive.write(file, file.name, compress_type=zipfile.ZIP_STORED)
             archive.write(result.to_print_files.listing, TO_PRINT_LIST, compress_type=zipfile.ZIP_DEFLATED)
-            if result.to_print_files.sheet is not None:
-                archive.write(result.to_print_files.sheet, result.to_print_files.sheet.name, compress_type=zipfile.ZIP_STORED)
+            for sheet in result.to_print_files.sheets:
+                archive.write(sheet, sheet.name, compress_type=zipfile.ZIP_STORED)
         archive.writestr(REPORT_NAME, report_text(result, sending), compress_type=zipfile.ZIP_DEFLATED)
 
 

@@ -15,17 +15,17 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from handout.batch import OUT_DIR_BUSY, PLAN_EXTENSION, BatchOptions, BatchResult, Reporter, remove_partial_files, run_batch
+from handout.batch import OUT_DIR_BUSY, PLAN_EXTENSION, BatchOptions, BatchResult, Reporter, run_batch
 from handout.checks import unprintable_problem
 from handout.delivery import wants_email
 from handout.errors import HandoutError
 from handout.output import ensure_folder, writable_folder
 from handout.patients import PatientList, read_patient_list
-from handout.printing import remove_to_print
+from handout.printing import MANIFEST, TO_PRINT_LIST
 from handout.runcontrol import folder_lock
 from handout.service import Clinic
 from handout.web.list_results import ZIP_NAME, in_page_words, write_zip
-from handout.web.store import ExpiringStore
+from handout.web.store import LIST_LIMITS, ExpiringStore
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024  # a 5,000-row list with every column filled is about 1 MB
 MAX_ROWS = 5_000  # about two minutes of rendering on two cores; longer lists belong to `handout batch`
@@ -153,7 +153,9 @@ class PatientLists:
         # in-process, as in `handout batch`: a few tens of milliseconds.)
         self.workers = workers
         # A list being made never expires mid-run: its 30 minutes start again when its plans are made.
-        self.held: ExpiringStore[ListJob] = ExpiringStore(clock=clock, on_expire=ListJob.discard, busy=lambda job: job.state is RunState.RUNNING)
+        self.held: ExpiringStore[ListJob] = ExpiringStore(
+            clock=clock, on_expire=ListJob.discard, busy=lambda job: job.state is RunState.RUNNING, limits=LIST_LIMITS
+        )
         self._start = threading.Lock()
         self._server_lock = ExitStack()  # this server's lists folder's lock, held from open() to close()
         self._own_dir: Path | None = None
@@ -171,8 +173,8 @@ class PatientLists:
     def outbox(self) -> Path:
         return self.data_dir / "outbox"
 
-    def check(self, data: bytes, reading: ListReading) -> str:
-        """Keep the upload and check every row, making nothing; its token. A file-wide problem is a HandoutError."""
+    def check(self, data: bytes, reading: ListReading, owner: str) -> str:
+        """Keep the upload for the session `owner` and check every row, making nothing; its token. A file-wide problem is a HandoutError."""
         if len(data) > MAX_UPLOAD_BYTES:
             raise HandoutError(TOO_LARGE)
         # In the data folder, readable by this user only, gone with the list; a folder a crash left is
@@ -190,16 +192,17 @@ class PatientLists:
                 raise HandoutError(f"{path}: the file has a header row but no patients under it")
             if rows > MAX_ROWS:
                 raise HandoutError(f"{LIST_LABEL} has {rows:,} rows; the page makes at most {MAX_ROWS:,} at a time: split it into shorter lists, or use handout batch")
+            return self.held.put(ListJob(folder, patients, reading), owner)  # (held no more: the folder goes below)
         except HandoutError as exc:
             shutil.rmtree(folder, ignore_errors=True)
             raise HandoutError(in_page_words(exc.message.replace(str(path), LIST_LABEL))) from None
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
-        return self.held.put(ListJob(folder, patients, reading))
 
-    def get(self, token: str) -> ListJob | None:
-        return self.held.get(token)
+    def get(self, token: str, owner: str) -> ListJob | None:
+        """The list under `token` if the session `owner` uploaded it."""
+        return self.held.get(token, owner)
 
     def start(self, token: str, job: ListJob, sending: bool, env: Mapping[str, str]) -> None:
         """Make the list's plans in the background; a second start of the same list does nothing."""
@@ -321,8 +324,10 @@ class PatientLists:
 
 
 def remove_plans(folder: Path) -> None:
-    """The batch folder's plans, half-written files and to-print files; the journal, its key and the lock stay."""
-    remove_partial_files(folder)
-    remove_to_print(folder)
-    for plan in folder.glob(f"*{PLAN_EXTENSION}"):
-        plan.unlink(missing_ok=True)
+    """The batch folder's plans, half-written files and to-print files; the journal, its key and the lock stay.
+
+    The folder is the page's own, so every such file in it is handout's (a user's folder gets remove_to_print's care).
+    """
+    for pattern in (f"*{PLAN_EXTENSION}", ".*.part", TO_PRINT_LIST, MANIFEST):
+        for path in folder.glob(pattern):
+            path.unlink(missing_ok=True)

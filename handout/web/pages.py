@@ -35,8 +35,8 @@ from handout.service import (
 )
 from handout.templating import render_template
 from handout.web.lists import PatientLists
-from handout.web.security import CSRF_FIELD, Sessions
-from handout.web.store import ExpiringStore
+from handout.web.sessions import CSRF_FIELD, SIGNED_IN_SECONDS, Sessions, TooManyAttempts
+from handout.web.store import PLAN_LIMITS, REMEMBERED_SESSIONS, ExpiringStore, RecentMemory
 
 # The plan form's labels: a problem reads "<label> <problem>", the same words as the command line's.
 WEB_LABELS = {
@@ -56,6 +56,7 @@ WEB_LABELS = {
     "password": "The PDF password",
 }
 OUTBOX_BUSY = "A patient list is being written to the outbox just now: email this plan when the list has finished (the plan stays here for 30 minutes)."
+TOO_MANY_ATTEMPTS = "Too many sign-in attempts from this computer just now: try again in a minute"
 PLAN_GONE = "This plan is no longer here: plans are kept for 30 minutes. Make it again."
 
 
@@ -84,9 +85,9 @@ class FrontDesk:
         self.data_dir = data_dir
         self.today = today
         self.sessions = Sessions(password)
-        self.plans: ExpiringStore[HeldPlan] = store or ExpiringStore()
+        self.plans: ExpiringStore[HeldPlan] = store or ExpiringStore(limits=PLAN_LIMITS)
         self.lists = lists or PatientLists(clinic, data_dir, today)
-        self.clinicians: dict[str, str] = {}  # session id → the clinician's name, remembered for the session
+        self.clinicians: RecentMemory[str] = RecentMemory(REMEMBERED_SESSIONS, SIGNED_IN_SECONDS)  # session id → the clinician's name
         self.env = clinic.renderer(False).env
         self._other_papers: dict[str, Clinic] = {}
 
@@ -160,7 +161,13 @@ class FrontDesk:
             return self.refused(request)
         if not self.sessions.sign_in_required:
             return RedirectResponse("/", status_code=303)
-        sid = await self.sessions.sign_in(form.get("password", ""), request.client.host if request.client else "")
+        try:
+            sid = await self.sessions.sign_in(form.get("password", ""), request.client.host if request.client else "")
+        except TooManyAttempts:
+            problems = FormProblems([FieldProblem("password", TOO_MANY_ATTEMPTS)])
+            busy = self.page(request, "sign-in.html.j2", 429, problems=problems)
+            busy.headers["Retry-After"] = "60"
+            return busy
         if sid is None:
             problems = FormProblems([FieldProblem("password", "Password is not right: type it again")])
             return self.page(request, "sign-in.html.j2", 422, problems=problems)
@@ -251,13 +258,14 @@ class FrontDesk:
             return self.page(request, "plan.html.j2", 422, values=dict(form), problems=exc)
         except HandoutError as exc:
             return self.page(request, "plan.html.j2", 422, values=dict(form), problems=None, error=exc.message)
-        self.clinicians[self.sessions.session_id(request)] = order.patient.clinician
-        token = self.plans.put(HeldPlan(typed, order, pdf))
+        sid = self.sessions.session_id(request)
+        self.clinicians[sid] = order.patient.clinician
+        token = self.plans.put(HeldPlan(typed, order, pdf), owner=sid)
         # POST, then redirect, then GET: the URL carries a random token, never the patient's name.
         return RedirectResponse(f"/plans/{token}", status_code=303)
 
     async def preview(self, request: Request) -> Response:
-        held = self.plans.get(request.path_params["token"])
+        held = self.plans.get(request.path_params["token"], owner=self.sessions.session_id(request))
         if held is None:
             return self.gone(request, PLAN_GONE)
         return self.preview_page(request, held, request.path_params["token"])
@@ -275,7 +283,7 @@ class FrontDesk:
         form = await self.checked_form(request)
         if form is None:
             return self.refused(request)
-        held = self.plans.get(request.path_params["token"])
+        held = self.plans.get(request.path_params["token"], owner=self.sessions.session_id(request))
         if held is None:
             return self.gone(request, PLAN_GONE)
         return _pdf(held.pdf, "walking-plan.pdf", inline=form.get("action") == "print")
@@ -285,7 +293,7 @@ class FrontDesk:
         if form is None:
             return self.refused(request)
         token = request.path_params["token"]
-        held = self.plans.get(token)
+        held = self.plans.get(token, owner=self.sessions.session_id(request))
         if held is None:
             return self.gone(request, PLAN_GONE)
         locked = form.get("protection") == "password"

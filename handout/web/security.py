@@ -1,30 +1,40 @@
-"""What every response and request goes through: security headers, the Host check, sign-in, the session cookie, CSRF tokens and the access log."""
+"""What every request and response goes through: the Host and same-site checks, sign-in, body limits, security headers, relative redirects and the access log."""
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import hmac
+import ipaddress
 import logging
-import secrets
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 from starlette.datastructures import MutableHeaders
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-SESSION_COOKIE = "handout_session"
-CSRF_FIELD = "csrf"
+from handout.web.sessions import Sessions
+
 # No inline script, nothing from another origin, never framed: pages hold patient data.
 CONTENT_SECURITY_POLICY = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'"
-LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+# The page uses none of the browser's powerful features, so a brand's template or an injected script cannot either.
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), hid=(), magnetometer=(), "
+    "microphone=(), midi=(), payment=(), publickey-credentials-get=(), serial=(), usb=()"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "Permissions-Policy": PERMISSIONS_POLICY,
+    # A page another site opened cannot reach back into this one (window.opener), nor this one into it.
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",  # a link out never tells another site a plan's address
+    "Cache-Control": "no-store",
+}
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")  # and every other loopback address (is_loopback)
 SIGN_IN_PATH = "/sign-in"
-WRONG_PASSWORD_DELAY_SECONDS = 1.0  # with attempts taken one at a time: at most one guess a second
-MAX_PARALLEL_ATTEMPTS = 4  # wrong guesses in all, at a second each, from however many addresses
-MAX_REMEMBERED_CLIENTS = 256
-SIGNED_IN_SECONDS = 12 * 60 * 60  # a clinic's working day; then the password is asked again
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 # Plain HTML, not a template: it must show even when a brand's templates are what failed.
 SOMETHING_WENT_WRONG = (
@@ -41,6 +51,38 @@ def too_large_page(upload_megabytes: int) -> str:
         f"<p>That form sent more than this page takes (a patient list may be at most {upload_megabytes} MB). Nothing was saved.</p>"
         "<p><a href='/'>Back to the start</a></p></main></body></html>"
     )
+
+
+CROSS_SITE_PAGE = (
+    "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Sent from another site</title>"
+    "<link rel='stylesheet' href='/static/handout.css'></head><body><main id='main'><h1>Sent from another site</h1>"
+    "<p>That form was sent from another site or page, not from handout's own, so nothing was done.</p>"
+    "<p><a href='/'>Back to the start</a></p></main></body></html>"
+)
+
+
+def is_loopback(name: str) -> bool:
+    """Whether a host name or address is this computer's own: `localhost`, every 127.x address and ::1 (also written [::1] or ::ffff:127.x)."""
+    name = name.strip().lower().removeprefix("[").removesuffix("]")
+    if name == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+def relative_location(location: str) -> str:
+    """A redirect's target as a path on this site: a Location never names a host (a wrong Host header could choose it) nor starts `//`."""
+    try:
+        parts = urlsplit(location)
+    except ValueError:
+        return "/"
+    path = "/" + parts.path.lstrip("/\\")  # "//evil.example" or "/\\evil.example" would leave the site
+    return path + (f"?{parts.query}" if parts.query else "")
 
 
 class _BodyTooLarge(Exception):
@@ -68,83 +110,11 @@ def route_path(request: Request) -> str:
     return "/static/…" if path == "/static" else str(path)
 
 
-class Sessions:
-    """Random session ids in an HttpOnly, SameSite=Strict cookie, a CSRF token derived from each, and who has signed in.
-
-    With a password (HANDOUT_WEB_PASSWORD) every page but the sign-in page needs a
-    session that signed in; a session id is replaced at sign-in, so one handed out
-    before it (fixation) is worth nothing after.
-    """
-
-    def __init__(
-        self, password: str | None = None, wrong_password_delay: float = WRONG_PASSWORD_DELAY_SECONDS, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self._secret = secrets.token_bytes(32)  # new at every start: nothing survives a restart
-        # Compared as digests: the comparison takes the same time whatever the length typed.
-        self._password = hashlib.sha256(password.encode()).digest() if password else None
-        self._signed_in: dict[str, float] = {}  # session id → when its sign-in ends
-        self._clock = clock
-        # One attempt at a time from each computer, so the pause limits guessing in parallel too, while
-        # someone guessing from one computer cannot keep staff at another waiting behind their queue.
-        self._attempts: dict[str, asyncio.Lock] = {}
-        # And at most a few at once in all, so guessing from many addresses is slow too.
-        self._all_attempts = asyncio.Semaphore(MAX_PARALLEL_ATTEMPTS)
-        self.wrong_password_delay = wrong_password_delay
-
-    @property
-    def sign_in_required(self) -> bool:
-        return self._password is not None
-
-    def session_id(self, request: Request) -> str:
-        """The request's session id, or a new one (the caller sets it on the response with `keep`)."""
-        sid = request.cookies.get(SESSION_COOKIE, "")
-        return sid if len(sid) == 43 and sid.replace("-", "").replace("_", "").isalnum() else secrets.token_urlsafe(32)
-
-    def keep(self, response: Response, sid: str, request: Request) -> None:
-        # Secure when the page came over HTTPS (a TLS proxy in front): the cookie then never travels unencrypted.
-        response.set_cookie(SESSION_COOKIE, sid, httponly=True, samesite="strict", path="/", secure=request.url.scheme == "https")
-
-    def csrf_token(self, sid: str) -> str:
-        return hmac.new(self._secret, sid.encode(), hashlib.sha256).hexdigest()
-
-    def csrf_ok(self, sid: str, token: str) -> bool:
-        return hmac.compare_digest(self.csrf_token(sid), token)
-
-    def signed_in(self, sid: str) -> bool:
-        if self._password is None:
-            return True
-        ends = self._signed_in.get(sid)
-        if ends is not None and ends <= self._clock():
-            self._signed_in.pop(sid, None)
-            return False
-        return ends is not None
-
-    async def sign_in(self, password: str, client: str) -> str | None:
-        """A new signed-in session id when the password is right; None (after a pause) when it is not. `client`: the computer's address."""
-        assert self._password is not None
-        if len(self._attempts) > MAX_REMEMBERED_CLIENTS:
-            # Forget computers with no attempt under way, so the table does not grow with every address seen.
-            self._attempts = {address: lock for address, lock in self._attempts.items() if lock.locked()}
-        async with self._attempts.setdefault(client, asyncio.Lock()), self._all_attempts:
-            if hmac.compare_digest(hashlib.sha256(password.encode()).digest(), self._password):
-                sid = secrets.token_urlsafe(32)
-                now = self._clock()
-                # Ended sign-ins go here, so the table does not grow with every sign-in of a long-running server.
-                for ended in [s for s, ends in self._signed_in.items() if ends <= now]:
-                    del self._signed_in[ended]
-                self._signed_in[sid] = now + SIGNED_IN_SECONDS
-                return sid
-            await asyncio.sleep(self.wrong_password_delay)
-            return None
-
-    def sign_out(self, sid: str) -> None:
-        self._signed_in.pop(sid, None)
-
-
 class Guard:
-    """Refuses requests for another host name (DNS rebinding), sends unsigned-in visitors to sign in, adds the
-    security headers to every response, logs each request's method, route and status, and turns any unexpected
-    error into a plain page (the log names only the error's type: its message may quote a patient's details).
+    """Refuses requests for another host name (DNS rebinding) and forms sent from another site, sends unsigned-in
+    visitors to sign in, adds the security headers to every response and keeps redirects on this site, logs each
+    request's method, route and status, and turns any unexpected error into a plain page (the log names only the
+    error's type: its message may quote a patient's details).
 
     Every response is `Cache-Control: no-store`: nearly every page holds a patient's data,
     and a page that does not costs nothing to fetch again.
@@ -174,21 +144,24 @@ class Guard:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = MutableHeaders(scope=message)
-                headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-                headers["X-Content-Type-Options"] = "nosniff"
-                headers["X-Frame-Options"] = "DENY"
-                headers["Referrer-Policy"] = "no-referrer"
-                headers["Cache-Control"] = "no-store"
+                for name, value in SECURITY_HEADERS.items():
+                    headers[name] = value
+                if "location" in headers:
+                    headers["Location"] = relative_location(headers["location"])
             await send(message)
 
-        limit = self.body_limits.get(request.url.path, self.body_limit)
-        host = request.headers.get("host", "").lower()
-        name = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0] + "]"
-        if self.allowed_hosts and name not in self.allowed_hosts:
+        # The path from the scope, never request.url: that is built from the Host header, which may not parse.
+        path = scope["path"]
+        limit = self.body_limits.get(path, self.body_limit)
+        host = request.headers.get("host", "")
+        if self.allowed_hosts and not self._host_allowed(host):
             route = "(another host name)"
             port = (scope.get("server") or ("", 8400))[1]
             await PlainTextResponse(f"This address is not handout's: open it as http://127.0.0.1:{port}/ instead.", status_code=400)(scope, receive, send_secured)
-        elif not self._open_to_all(request.url.path) and not self.sessions.signed_in(self.sessions.session_id(request)):
+        elif scope["method"] not in SAFE_METHODS and _cross_site(request, host):
+            route = "(sent from another site)"
+            await HTMLResponse(CROSS_SITE_PAGE, status_code=403)(scope, receive, send_secured)
+        elif not self._open_to_all(path) and not self.sessions.signed_in(self.sessions.session_id(request)):
             route = "(before sign-in)"
             await RedirectResponse(SIGN_IN_PATH, status_code=303)(scope, receive, send_secured)
         elif (length := _content_length(request)) is not None and length > limit:
@@ -210,6 +183,8 @@ class Guard:
             except _BodyTooLarge:
                 if status == 0:
                     await HTMLResponse(self.too_large, status_code=413)(scope, receive, send_secured)
+            except ClientDisconnect:
+                pass  # the browser went away, or sent its form too slowly and was cut off: nobody to answer
             except Exception as exc:
                 log.error("unexpected %s while handling %s %s", type(exc).__name__, request.method, route_path(request))
                 if status == 0:  # nothing sent yet: the page can still say so
@@ -217,7 +192,38 @@ class Guard:
             route = route_path(request)
         access_log.info("%s %s %s", request.method, route, status)
 
+    def _host_allowed(self, host: str) -> bool:
+        name = _host_name(host)
+        # An address of this computer typed as digits cannot be a rebinding attacker's name.
+        return name in self.allowed_hosts or is_loopback(name)
+
     @staticmethod
     def _open_to_all(path: str) -> bool:
         # The sign-in page and its stylesheets; everything else holds or makes patient data.
         return path in (SIGN_IN_PATH, "/clinic/colours.css") or path.startswith("/static/")
+
+
+def _host_name(host: str) -> str:
+    """A Host header's name without its port: `127.0.0.1`, `[::1]`, `clinic-pc`."""
+    host = host.strip().lower()
+    return host.split("]")[0] + "]" if host.startswith("[") else host.rsplit(":", 1)[0]
+
+
+def _cross_site(request: Request, host: str) -> bool:
+    """Whether the browser says a form came from another site: by Sec-Fetch-Site, or else an Origin that is not this page's host.
+
+    (SameSite=Strict already keeps the session cookie off such a request; this refuses it before anything is read.)
+    Sec-Fetch-Site decides when sent: under `Referrer-Policy: no-referrer` a browser sends `Origin: null` for the
+    site's own forms. A request with neither (an older browser, a script on this computer) is judged by its CSRF token alone.
+    """
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site.strip().lower() not in ("same-origin", "none")
+    origin = request.headers.get("origin", "").strip()
+    if origin in ("", "null"):
+        return False
+    try:
+        origin_host = urlsplit(origin).netloc
+    except ValueError:
+        return True
+    return origin_host.lower() != host.strip().lower()

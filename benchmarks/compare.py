@@ -1,0 +1,232 @@
+"""handout against its floors, in one interleaved run: `python benchmarks/compare.py [--quick]` prints medians and ratios.
+
+  plan      a 12-week plan (6 pages) from handout.api.render_plan vs benchmarks/floor.py drawing the
+            same pages with plain canvas calls: in this process, taking turns in shuffled order, CPU time
+  start     `handout leaflet` as a whole process vs benchmarks/bare_start.py (bare ReportLab, two TTF
+            pages): shuffled, CPU time of the child (user + system) and wall time
+  batch     `handout batch` vs benchmarks/plain_pool.py (a plain Pool calling the same render and writing
+            the same plans), same list, same number of workers: shuffled, wall time
+  web       `handout serve` answering plan form → PDF download at concurrency 1 and 4: plans/s, latency
+
+Every figure is a median over rounds, and the ratios are what to compare between machines and
+runs; absolute times depend on the machine and on what else runs on it (the load average is
+printed). `--quick` skips batch and web.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import http.cookiejar
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path[:0] = [str(ROOT), str(HERE)]
+
+import floor  # noqa: E402
+
+from handout.api import render_plan  # noqa: E402
+
+
+def interleaved(jobs: dict[str, Callable[[], float]], rounds: int) -> dict[str, float]:
+    """Each job once per round, in a fresh random order each round, so the machine's mood hits all alike; the median of each."""
+    samples: dict[str, list[float]] = {name: [] for name in jobs}
+    order = list(jobs)
+    for _ in range(rounds):
+        random.shuffle(order)
+        for name in order:
+            samples[name].append(jobs[name]())
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def cpu_seconds(function: Callable[[], object]) -> Callable[[], float]:
+    def timed() -> float:
+        start = time.process_time()
+        function()
+        return time.process_time() - start
+
+    return timed
+
+
+def plan_against_floor(rounds: int) -> dict[str, float]:
+    def handout_plan() -> bytes:
+        return render_plan(patient=floor.PATIENT, clinician=floor.CLINICIAN, start_date=floor.START, issued=floor.ISSUED)
+
+    for _ in range(5):  # fonts, templates, QR and caches ready on both sides: the steady state a batch or a server sees
+        handout_plan(), floor.draw_plan()
+    return interleaved({"handout": cpu_seconds(handout_plan), "floor": cpu_seconds(floor.draw_plan)}, rounds)
+
+
+def child_times(command: list[str], cwd: Path) -> tuple[float, float]:
+    """CPU seconds (user + system) and wall seconds of one child process."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed with exit code {process.returncode}")
+    return usage.ru_utime + usage.ru_stime, wall
+
+
+def start_against_bare(rounds: int, scratch: Path) -> dict[str, float]:
+    script = Path(sys.executable).with_name("handout")
+    handout = [str(script)] if script.exists() else [sys.executable, "-m", "handout"]
+    commands = {"handout": [*handout, "leaflet", "-o", str(scratch / "leaflet.pdf")], "bare": [sys.executable, str(HERE / "bare_start.py"), str(scratch / "bare.pdf")]}
+    walls: dict[str, list[float]] = {name: [] for name in commands}
+
+    def job(name: str) -> Callable[[], float]:
+        def run() -> float:
+            cpu, wall = child_times(commands[name], scratch)
+            walls[name].append(wall)
+            return cpu
+
+        return run
+
+    for name in commands:
+        child_times(commands[name], scratch)  # the page cache warm for both
+    cpu = interleaved({name: job(name) for name in commands}, rounds)
+    return {**{f"{name}_cpu": value for name, value in cpu.items()}, **{f"{name}_wall": statistics.median(values) for name, values in walls.items()}}
+
+
+def write_patients(path: Path, count: int) -> None:
+    """A list of plans to print (no email): every plan rendered, written and merged into to-print files."""
+    names = ["Jane Doe", "Zoë O'Brien-Smith", "Łukasz Żółć", "Σοφία Παπαδοπούλου", "José Ñúñez"]
+    lines = ["name,patient_id,start_minutes,weeks"] + [f'"{names[i % 5]} {i}",P{i:05d},{5 + i % 10},12' for i in range(count)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def batch_against_pool(rows: int, workers: int, rounds: int, scratch: Path) -> dict[str, float]:
+    patients = scratch / "patients.csv"
+    write_patients(patients, rows)
+    runs = iter(range(10**6))
+
+    def command(name: str) -> list[str]:
+        out = scratch / f"{name}-{next(runs)}"
+        if name == "batch":
+            return [sys.executable, "-m", "handout", "batch", str(patients), "--out-dir", str(out), "--workers", str(workers)]
+        return [sys.executable, str(HERE / "plain_pool.py"), str(patients), str(out), str(workers)]
+
+    return interleaved({name: (lambda name=name: child_times(command(name), scratch)[1]) for name in ("batch", "pool")}, rounds)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+def web_throughput(plans: int, concurrency_levels: tuple[int, ...], scratch: Path) -> dict[str, float]:
+    """Plans a second and the median and 95th-percentile time from submitting the form to the PDF, at each concurrency."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "handout", "serve", "--port", str(port), "--data-dir", str(scratch / "web")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # "handout is serving …" is printed just before uvicorn listens: wait for the port itself
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise SystemExit("handout serve did not start") from None
+                time.sleep(0.1)
+
+        def desk(count: int, latencies: list[float]) -> None:
+            """One person at the front desk: their own session, one plan after another."""
+            opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), NoRedirects())
+            token = re.search(r'name="csrf" value="([0-9a-f]+)"', opener.open(f"{base}/plan").read().decode()).group(1)  # type: ignore[union-attr]
+            for number in range(count):
+                start = time.perf_counter()
+                form = urllib.parse.urlencode({"csrf": token, "patient": f"Jane Doe {number}", "weeks": "12"}).encode()
+                try:
+                    opener.open(f"{base}/plan", form)
+                    raise SystemExit("the plan form did not answer with a redirect")
+                except urllib.error.HTTPError as redirect:
+                    location = redirect.headers["location"]
+                pdf = opener.open(urllib.parse.urljoin(base, f"{location}/pdf"), urllib.parse.urlencode({"csrf": token, "action": "download"}).encode()).read()
+                latencies.append(time.perf_counter() - start)
+                assert pdf.startswith(b"%PDF")
+
+        desk(3, [])  # warm: templates compiled, fonts loaded
+        results: dict[str, float] = {}
+        for concurrency in concurrency_levels:
+            latencies: list[float] = []
+            threads = [threading.Thread(target=desk, args=(plans // concurrency, latencies)) for _ in range(concurrency)]
+            start = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            elapsed = time.perf_counter() - start
+            results[f"c{concurrency}_plans_per_s"] = len(latencies) / elapsed
+            results[f"c{concurrency}_median_ms"] = statistics.median(latencies) * 1000
+            results[f"c{concurrency}_p95_ms"] = statistics.quantiles(latencies, n=20)[-1] * 1000
+        return results
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="only the plan and start-up comparisons")
+    parser.add_argument("--rounds", type=int, default=60, help="renders of each side for the plan comparison")
+    parser.add_argument("--starts", type=int, default=11, help="whole processes of each side for the start-up comparison")
+    parser.add_argument("--rows", type=int, default=120, help="rows of the batch comparison's patient list")
+    parser.add_argument("--batch-rounds", type=int, default=2, help="runs of each side for the batch comparison")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+    load = os.getloadavg()[0]
+    print(f"handout vs its floors: {os.cpu_count()} cores, Python {sys.version.split()[0]}, {dt.date.today()}, load average {load:.1f} at start")
+    if load > (os.cpu_count() or 1) * 0.5:
+        print("  (the machine is busy: the ratios are indicative; compare runs made under the same load)")
+
+    plan = plan_against_floor(args.rounds)
+    print(f"plan, 12 weeks, 6 pages, in-process, CPU median of {args.rounds}:")
+    print(f"  handout.api.render_plan {plan['handout'] * 1000:6.1f} ms   canvas floor {plan['floor'] * 1000:6.1f} ms   ratio {plan['handout'] / plan['floor']:.2f}x   (goal ≤ 1.5x)")
+
+    with tempfile.TemporaryDirectory() as folder:
+        scratch = Path(folder)
+        start = start_against_bare(args.starts, scratch)
+        print(f"start, whole process, median of {args.starts}:")
+        print(f"  handout leaflet   CPU {start['handout_cpu']:.3f} s  wall {start['handout_wall']:.3f} s")
+        print(f"  bare ReportLab    CPU {start['bare_cpu']:.3f} s  wall {start['bare_wall']:.3f} s")
+        print(f"  ratio             CPU {start['handout_cpu'] / start['bare_cpu']:.2f}x   wall {start['handout_wall'] / start['bare_wall']:.2f}x   (goal ≤ 2x)")
+        if args.quick:
+            return
+
+        batch = batch_against_pool(args.rows, args.workers, args.batch_rounds, scratch)
+        print(f"batch, {args.rows} plans to print, {args.workers} workers, wall median of {args.batch_rounds}:")
+        print(f"  handout batch {batch['batch']:.2f} s   plain pool {batch['pool']:.2f} s   ratio {batch['batch'] / batch['pool']:.2f}x   (goal ≤ 1.1x)")
+
+        web = web_throughput(40, (1, 4), scratch)
+        print("web, plan form → PDF download, 40 plans:")
+        for concurrency in (1, 4):
+            print(f"  concurrency {concurrency}: {web[f'c{concurrency}_plans_per_s']:5.1f} plans/s   median {web[f'c{concurrency}_median_ms']:5.0f} ms   p95 {web[f'c{concurrency}_p95_ms']:5.0f} ms")
+        print(f"  concurrency 4 ÷ 1 throughput {web['c4_plans_per_s'] / web['c1_plans_per_s']:.2f}x   (goal about 2x on 2 cores)")
+
+
+if __name__ == "__main__":
+    main()

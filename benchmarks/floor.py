@@ -1,0 +1,333 @@
+"""The canvas floor: a 12-week plan's six A4 pages drawn with plain ReportLab canvas calls, the least work those pages can cost.
+
+No templates, no platypus, no tagging: fixed positions, greedy line breaks with the font's
+widths, one text object per block, the grids as paths. It draws the same words on the same
+pages as handout (tests/test_benchmark_floor.py compares them), with the same embedded,
+subsetted TrueType fonts and the same page compression, so `draw_plan()` against handout's
+render is the price of handout's own pipeline. `python benchmarks/floor.py out.pdf` writes one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import sys
+from dataclasses import dataclass
+from functools import cache
+
+import fontpkg
+from reportlab.lib.colors import HexColor, white
+from reportlab.lib.pagesizes import A4
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+
+# What the benchmark's plan is for: handout's defaults for Jane Doe, seen by Sam Lee.
+PATIENT, CLINICIAN = "Jane Doe", "Sam Lee"
+START, ISSUED = dt.date(2026, 12, 7), dt.date(2026, 11, 27)
+MINUTES = (10, 12, 14, 16, 18, 20, 21, 23, 25, 27, 29, 30)  # handout's plan rule for 10 → 30 minutes over 12 weeks
+WALKS = 5
+CLINIC, ADDRESS, PHONE, WEBSITE = "Example Physiotherapy Clinic", "12 Harbour Street, Exampleton EX1 2AB", "01632 960 123", "www.example-physio.org"
+URL = "https://example-physio.org/back"
+DISCLAIMER = "General information only. It does not replace advice from your physiotherapist or doctor."
+PRIMARY, ACCENT, INK, GREY, RED = HexColor("#1D5C7A"), HexColor("#E38B2C"), HexColor("#1A1A1A"), HexColor("#404040"), HexColor("#A1241B")
+PALE, PALE_RED, RULE = HexColor("#EEF4F7"), HexColor("#FBEDEC"), HexColor("#8C8C8C")
+REGULAR, BOLD = "Floor-Regular", "Floor-Bold"
+WIDTH, HEIGHT = A4
+MARGIN = 42.52
+TEXT_WIDTH = WIDTH - 2 * MARGIN
+
+Runs = list[tuple[str, bool]]  # (text, bold)
+
+
+@cache
+def register_fonts() -> None:
+    """Atkinson Hyperlegible, regular and bold, as handout embeds it."""
+    family = "Atkinson Hyperlegible"
+    pdfmetrics.registerFont(TTFont(REGULAR, str(fontpkg.path(family, 400, "normal"))))
+    pdfmetrics.registerFont(TTFont(BOLD, str(fontpkg.path(family, 700, "normal"))))
+
+
+@cache
+def qr_modules() -> tuple[tuple[int, int], ...]:
+    """The dark modules of the QR code for URL (computed once, as handout does per process)."""
+    import qrcode
+
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
+    code.add_data(URL)
+    code.make(fit=True)
+    return tuple((x, y) for y, row in enumerate(code.get_matrix()) for x, dark in enumerate(row) if dark)
+
+
+def day(d: dt.date) -> str:
+    return f"{d:%a} {d.day} {d:%b}"
+
+
+def short(d: dt.date) -> str:
+    return f"{d.day} {d:%b %Y}"
+
+
+def long(d: dt.date) -> str:
+    return f"{d.day} {d:%B %Y}"
+
+
+def wrap(runs: Runs, size: float, width: float) -> list[Runs]:
+    """Greedy line breaking of bold and regular runs at spaces, with the fonts' own widths."""
+    space = pdfmetrics.stringWidth(" ", REGULAR, size)
+    lines: list[Runs] = [[]]
+    used, spaced = 0.0, False  # spaced: a space comes before the next word
+    for text, bold in runs:
+        for i, word in enumerate(text.split(" ")):
+            spaced = spaced or i > 0
+            if not word:
+                continue
+            w = pdfmetrics.stringWidth(word, BOLD if bold else REGULAR, size)
+            joined, spaced = bool(lines[-1]) and spaced, False
+            if lines[-1] and used + (space if joined else 0) + w > width:
+                lines.append([])
+                used, joined = 0.0, False
+            lines[-1].append(((" " if joined else "") + word, bold))
+            used += (space if joined else 0) + w
+    return lines
+
+
+@dataclass
+class Page:
+    """One page being drawn: the canvas and how far down the next block starts."""
+
+    canvas: Canvas
+    y: float = HEIGHT - MARGIN
+
+    def text(self, runs: Runs, size: float, x: float = MARGIN, width: float = TEXT_WIDTH, colour: object = INK, leading: float = 1.43, after: float = 8) -> None:
+        lines = wrap(runs, size, width)
+        t = self.canvas.beginText(x, self.y - size)
+        t.setFillColor(colour)
+        t.setLeading(size * leading)
+        for line in lines:
+            for chunk, bold in line:
+                t.setFont(BOLD if bold else REGULAR, size)
+                t.textOut(chunk)
+            t.textLine("")
+        self.canvas.drawText(t)
+        self.y -= len(lines) * size * leading + after
+
+    def bullets(self, items: list[str], size: float, x: float = MARGIN, width: float = TEXT_WIDTH) -> None:
+        for item in items:
+            top = self.y
+            self.text([("•", True)], size, x, 12, after=0)
+            self.y = top
+            self.text([(item, False)], size, x + 18.2, width - 18.2, after=4)
+
+    def grid(self, rows: list[list[tuple[str, bool]]], widths: list[float], size: float, row_height: float, boxes: int | None = None) -> None:
+        """A table: a header row on a tint, ruled cells, text in each, and a tick box per row in column `boxes`."""
+        c, top = self.canvas, self.y
+        height = row_height * len(rows)
+        c.setFillColor(PALE)
+        c.rect(MARGIN, top - row_height, sum(widths), row_height, stroke=0, fill=1)
+        path = c.beginPath()
+        for r in range(len(rows) + 1):
+            path.moveTo(MARGIN, top - r * row_height)
+            path.lineTo(MARGIN + sum(widths), top - r * row_height)
+        x = MARGIN
+        for w in [0.0, *widths]:
+            x += w
+            path.moveTo(x, top)
+            path.lineTo(x, top - height)
+        if boxes is not None:
+            left = MARGIN + sum(widths[:boxes]) + widths[boxes] / 2 - 5
+            for r in range(1, len(rows)):
+                path.rect(left, top - (r + 0.5) * row_height - 5, 10, 10)
+        c.setStrokeColor(RULE)
+        c.setLineWidth(0.6)
+        c.drawPath(path, stroke=1, fill=0)
+        t = c.beginText()
+        t.setFillColor(INK)
+        for r, row in enumerate(rows):
+            x = MARGIN + 6
+            for (cell, bold), w in zip(row, widths, strict=True):
+                if cell:
+                    t.setTextOrigin(x, top - (r + 1) * row_height + row_height * 0.32)
+                    t.setFont(BOLD if bold or r == 0 else REGULAR, size)
+                    t.textOut(cell)
+                x += w
+        c.drawText(t)
+        self.y = top - height - 14
+
+
+def logo(c: Canvas, x: float, y: float, size: float) -> None:
+    """The example clinic's logo: a disc, a wave and a spine, as its SVG draws them."""
+    c.saveState()
+    c.translate(x, y + size)
+    c.scale(size / 120, -size / 120)
+    c.setFillColor(PRIMARY)
+    c.circle(60, 60, 58, stroke=0, fill=1)
+    c.setFillColor(ACCENT)
+    wave = c.beginPath()
+    wave.moveTo(16, 88)
+    wave.curveTo(40, 70, 80, 70, 104, 88)
+    wave.lineTo(104, 96)
+    wave.curveTo(80, 80, 40, 80, 16, 96)
+    wave.close()
+    c.drawPath(wave, stroke=0, fill=1)
+    c.setFillColor(white)
+    for bx, by, bw in ((52, 18, 22), (49, 31, 23), (46, 44, 24), (46, 57, 25), (49, 70, 26)):
+        c.roundRect(bx, by, bw, 10, 5, stroke=0, fill=1)
+    c.setStrokeColor(white)
+    c.setLineWidth(4)
+    c.setLineCap(1)
+    for x0, x1, x2, x3 in ((38, 30, 30, 40), (86, 94, 94, 84)):
+        c.bezier(x0, 24, x1, 40, x2, 60, x3, 76)
+    c.restoreState()
+
+
+def footer(c: Canvas, number: int, pages: int) -> None:
+    c.setStrokeColor(ACCENT)
+    c.setLineWidth(1.5)
+    c.line(MARGIN, 72, WIDTH - MARGIN, 72)
+    t = c.beginText(MARGIN, 58)
+    t.setFillColor(GREY)
+    t.setFont(REGULAR, 9.5)
+    t.textLine(f"{CLINIC} · {PHONE} · {WEBSITE}")
+    t.textLine(DISCLAIMER)
+    c.drawText(t)
+    c.setFont(BOLD, 10.5)
+    c.setFillColor(INK)
+    c.drawRightString(WIDTH - MARGIN, 58, f"Page {number} of {pages}")
+
+
+def first_page(page: Page) -> None:
+    c = page.canvas
+    logo(c, MARGIN, HEIGHT - MARGIN - 48, 48)
+    page.y = HEIGHT - MARGIN - 6
+    page.text([(CLINIC, True)], 17, x=110.6, colour=PRIMARY, after=0, leading=1.0)
+    page.y -= 4
+    page.text([(ADDRESS, False)], 10.5, x=110.6, colour=GREY, after=0, leading=1.35)
+    page.text([(f"{PHONE} · {WEBSITE}", False)], 10.5, x=110.6, colour=GREY, after=10, leading=1.35)
+    c.setStrokeColor(ACCENT)
+    c.setLineWidth(2.5)
+    c.line(MARGIN, page.y, WIDTH - MARGIN, page.y)
+    page.y -= 10
+    page.text([("Your walking plan", True)], 26, colour=PRIMARY, leading=1.15, after=6)
+    details = (("For", PATIENT, True), ("From", f"{CLINICIAN}, {CLINIC}", False), ("Given on", long(ISSUED), False), ("Starts on", long(START), False))
+    t = c.beginText()
+    t.setFillColor(INK)
+    for label, value, bold in details:
+        page.y -= 23
+        t.setTextOrigin(MARGIN, page.y)
+        t.setFont(BOLD, 14)
+        t.textOut(label)
+        t.setTextOrigin(144.6, page.y)
+        t.setFont(BOLD if bold else REGULAR, 14)
+        t.textOut(value)
+    c.drawText(t)
+    page.y -= 16
+    step = round((MINUTES[-1] - MINUTES[0]) / (len(MINUTES) - 1))
+    summary = [(f"Walk {MINUTES[0]} minutes, {WALKS} days a week this week.", True), (f" Add about {step} minutes each week until you reach {MINUTES[-1]} minutes.", False)]
+    page.text(summary, 16.1)
+    page.text([("Walk at a pace where you can still talk.", False)], 14, after=14)
+    bad_day = [("On a bad day:", True), (" if your pain is worse the day after a walk, repeat last week's time instead of moving up. Move up again when your back has settled.", False)]
+    panel_top = page.y
+    lines = wrap(bad_day, 14, TEXT_WIDTH - 28)
+    c.setFillColor(PALE)
+    c.setStrokeColor(PRIMARY)
+    c.setLineWidth(1.5)
+    c.rect(MARGIN, panel_top - len(lines) * 20 - 16, TEXT_WIDTH, len(lines) * 20 + 16, stroke=1, fill=1)
+    page.y -= 8
+    page.text(bad_day, 14, x=MARGIN + 14, width=TEXT_WIDTH - 28, after=16)
+    warning(page)
+
+
+def warning(page: Page) -> None:
+    """The boxed 'stop and get advice' panel: a red band with a sign, then the article's warning signs."""
+    c, top = page.canvas, page.y
+    body = [
+        "While walking is excellent for many people, it might not be the best option in every case. Avoid or pause walking if…",
+        "These may be signs of a more serious spinal condition such as a herniated disc or nerve impingement. If you’re unsure, speak with a physical therapist or doctor before continuing.",
+    ]
+    bullets = ["Pain increases during or after your walk", "You experience numbness, tingling, or weakness in the legs", "Your lower back feels unstable or catches during movement"]
+    height = 246
+    c.setFillColor(PALE_RED)
+    c.setStrokeColor(RED)
+    c.setLineWidth(1.5)
+    c.rect(MARGIN, top - height, TEXT_WIDTH, height, stroke=1, fill=1)
+    c.setFillColor(RED)
+    c.rect(MARGIN, top - 26, TEXT_WIDTH, 26, stroke=0, fill=1)
+    sign = c.beginPath()
+    sign.moveTo(MARGIN + 21, top - 6)
+    sign.lineTo(MARGIN + 29, top - 20)
+    sign.lineTo(MARGIN + 13, top - 20)
+    sign.close()
+    c.setFillColor(white)
+    c.drawPath(sign, stroke=0, fill=1)
+    page.y = top - 7
+    page.text([("STOP AND GET ADVICE", True)], 14.5, x=84.0, colour=white, after=14, leading=1.0)
+    page.text([("When Walking May Not Be Enough", True)], 18, x=MARGIN + 14, colour=RED, leading=1.2, after=4)
+    page.text([(body[0], False)], 14, x=MARGIN + 14, width=TEXT_WIDTH - 28)
+    page.bullets(bullets, 14, x=MARGIN + 14, width=TEXT_WIDTH - 28)
+    page.text([(body[1], False)], 14, x=MARGIN + 14, width=TEXT_WIDTH - 28)
+
+
+def second_page(page: Page) -> None:
+    c = page.canvas
+    page.text([("Your weekly times", True)], 18, colour=PRIMARY, leading=1.2, after=6)
+    rows = [[("Week", True), ("Dates", True), ("Minutes a walk", True), ("Walks", True), ("Week total", True)]]
+    for number, minutes in enumerate(MINUTES, 1):
+        first = START + dt.timedelta(weeks=number - 1)
+        last = first + dt.timedelta(days=6)
+        rows.append([(str(number), False), (f"{short(first)} – {short(last)}", False), (str(minutes), True), (str(WALKS), False), (f"{minutes * WALKS} minutes", False)])
+    page.grid(rows, [46, 199, 97, 56, 112.2], 12.6, 24)
+    qr_top = page.y - 4
+    module = 2.2
+    path = c.beginPath()
+    for x, y in qr_modules():
+        path.rect(MARGIN + x * module, qr_top - (y + 1) * module, module, module)
+    c.setFillColor(INK)
+    c.drawPath(path, stroke=0, fill=1)
+    page.y = qr_top
+    page.text([("Find out more", True)], 14.5, x=144.6, width=TEXT_WIDTH - 102, after=4)
+    page.text([("Scan the code with your phone camera, or type this address:", False)], 14, x=144.6, width=TEXT_WIDTH - 102)
+    page.text([(URL.split("://", 1)[1], True)], 14, x=144.6, width=TEXT_WIDTH - 102, colour=PRIMARY)
+    page.text([("Questions? Call us on ", False), (PHONE, True), (".", False)], 14, x=144.6, width=TEXT_WIDTH - 102, after=18)
+    page.text([("Your walking diary", True)], 18, colour=PRIMARY, leading=1.2, after=4)
+    page.text([("Fill this in each day. It helps you and your physio see how you are doing.", False)], 14)
+    steps = ["Tick the box on each day you walk.", "Write how many minutes you walked.", "Score your pain from 0 (no pain) to 10 (the worst pain).", "If you use a step counter, write your steps."]
+    page.bullets(steps, 14)
+    page.text([("Bring this diary to your next visit.", False)], 14)
+
+
+def diary_week(page: Page, number: int) -> None:
+    first = START + dt.timedelta(weeks=number - 1)
+    last = first + dt.timedelta(days=6)
+    heading = f"Week {number}: {short(first)} – {short(last)}. Aim: {WALKS} walks of {MINUTES[number - 1]} minutes"
+    page.text([(heading, True)], 14.5, leading=1.2, after=2)
+    rows = [[("Day", True), ("Walked", True), ("Minutes", True), ("Pain 0–10", True), ("Steps", True), ("Notes", True)]]
+    rows += [[(day(first + dt.timedelta(days=d)), False), ("", False), ("", False), ("", False), ("", False), ("", False)] for d in range(7)]
+    page.grid(rows, [97, 56, 66.3, 76.6, 71.4, 142.9], 11.9, 25.5, boxes=1)
+
+
+def draw_plan() -> bytes:
+    """The six pages as PDF bytes: two pages of plan, then the diary three weeks a page."""
+    register_fonts()
+    out = io.BytesIO()
+    c = Canvas(out, pagesize=A4, invariant=1, pageCompression=1, initialFontName=REGULAR)
+    c.setTitle("Your walking plan")
+    c.setAuthor(CLINIC)
+    pages = 2 + -(-len(MINUTES) // 3)
+    for number in range(1, pages + 1):
+        page = Page(c)
+        if number == 1:
+            first_page(page)
+        elif number == 2:
+            second_page(page)
+        else:
+            for week in range(3 * (number - 3) + 1, min(3 * (number - 2), len(MINUTES)) + 1):
+                diary_week(page, week)
+        footer(c, number, pages)
+        c.showPage()
+    c.save()
+    return out.getvalue()
+
+
+if __name__ == "__main__":
+    with open(sys.argv[1] if len(sys.argv) > 1 else "floor.pdf", "wb") as target:
+        target.write(draw_plan())

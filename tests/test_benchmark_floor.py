@@ -1,0 +1,40 @@
+"""The benchmark's canvas floor draws what handout draws: the same words on each of the same pages, so it cannot drift into drawing less."""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pypdf
+import pytest
+
+from handout import api
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import floor  # noqa: E402
+
+
+def words_by_page(pdf: bytes) -> list[Counter[str]]:
+    """Each page's words as a reader's text extraction gives them (order and line breaks set aside: the floor's layout is its own)."""
+    return [Counter(page.extract_text().split()) for page in pypdf.PdfReader(io.BytesIO(pdf)).pages]
+
+
+@pytest.fixture(scope="module")
+def handout_plan() -> bytes:
+    return api.render_plan(patient=floor.PATIENT, clinician=floor.CLINICIAN, start_date=floor.START, issued=floor.ISSUED)
+
+
+def test_the_floor_has_handouts_words_page_by_page(handout_plan: bytes) -> None:
+    drawn, expected = words_by_page(floor.draw_plan()), words_by_page(handout_plan)
+    assert len(drawn) == len(expected) == 6
+    for number, (ours, theirs) in enumerate(zip(drawn, expected, strict=True), 1):
+        assert ours == theirs, f"page {number}: the floor lacks {dict(theirs - ours)} and adds {dict(ours - theirs)}"
+
+
+def test_the_floor_embeds_the_same_fonts_and_is_as_big(handout_plan: bytes) -> None:
+    floor_pdf = floor.draw_plan()
+    fonts = {str(font["/BaseFont"]).split("+")[-1] for page in pypdf.PdfReader(io.BytesIO(floor_pdf)).pages for font in page["/Resources"]["/Font"].values()}
+    assert fonts == {"AtkinsonHyperlegible-Regular", "AtkinsonHyperlegible-Bold"}
+    assert len(floor_pdf) > 0.8 * len(handout_plan)  # the same drawing, less the structure tree
