@@ -123,9 +123,12 @@ class Journal:
             self._upgraded_from_0_1 = self._db.execute("PRAGMA user_version").fetchone()[0] == _UPGRADED_FROM_0_1 or self._meta("from_0_1") == "1"
         except sqlite3.DatabaseError as exc:
             self._db.close()
+            if getattr(exc, "sqlite_errorname", "") in ("SQLITE_CORRUPT", "SQLITE_NOTADB"):
+                raise JournalUnusable(f"{self.path}: the journal is damaged ({exc}); {GO_ON}") from None
             if "readonly" in str(exc) or "read-only" in str(exc):
                 raise HandoutError(f"{self.path}: handout cannot write the journal ({exc}); make it and its folder writable by you and run again") from None
-            raise JournalUnusable(f"{self.path}: the journal is damaged ({exc}); {GO_ON}") from None
+            # A full disk, a file size limit, an I/O error: the journal is fine, writing it is not.
+            raise HandoutError(f"{self.path}: cannot write the batch journal ({exc})") from None
         except BaseException:
             self._db.close()
             raise

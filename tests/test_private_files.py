@@ -19,7 +19,7 @@ from handout.web.app import create_app
 
 from helpers import one_line_error
 from smtp_server import free_port
-from test_web import BASE, LIST, Clock, front_desk, run_list, upload
+from test_web import BASE, LIST, Clock, front_desk, held_list, run_list, upload
 
 ENV = {"HANDOUT_MAIL_FROM": "plans@example-physio.org"}
 
@@ -112,7 +112,7 @@ def test_the_pages_lists_zips_and_outbox_are_private_whatever_the_umask(open_uma
     with TestClient(create_app(desk.clinic, desk.data_dir, desk=desk), base_url=BASE, follow_redirects=False) as client:
         location = upload(client, LIST)
         run_list(client, location)
-        job = desk.lists.get(location.rsplit("/", 1)[1])
+        job = held_list(desk, client, location)
         assert job is not None and job.zip_path.is_file()
         paths = every_path(tmp_path / "data")
         assert any(path.suffix == ".eml" for path in paths) and any(path.name == "handout-journal.sqlite" for path in paths)
