@@ -22,8 +22,9 @@ from handout.brand import load_brand
 from handout.delivery import Delivered, Delivery, Outcome, wants_email
 from handout.errors import HandoutError
 from handout.journal import Journal
+from handout.kept_plans import kept_or_rendered, made_from, run_signature
 from handout.mail import outbox_sender
-from handout.output import ensure_folder, write_atomic
+from handout.output import private_folder, write_atomic
 from handout.patients import PatientRow, read_patient_list
 from handout.printing import (
     TO_PRINT_SHEET,
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 PLAN_EXTENSION = ".pdf"
 OUT_DIR_BUSY = "another handout batch is using this folder; wait for it to finish, or use another --out-dir"
 OUTBOX_BUSY = "another handout run is writing to this outbox; wait for it to finish, or use another --outbox"
+JOURNAL_BUSY = "another handout batch (or a patient list on the front desk's page) is using the journal of what was sent; wait for it to finish"
 OUTBOX_PATIENCE_SECONDS = 2.0  # a single plan holds the outbox only while it writes its message
 
 
@@ -63,6 +65,9 @@ class BatchOptions:
     paper: str = "a4"
     strict: bool = False
     resend: bool = False
+    resend_maybe: bool = False  # email again the plans that may have arrived (connection lost after the handover)
+    data_dir: Path | None = None  # where the journal of what was sent lives; None: the user's data folder
+    new_journal: bool = False  # the journal is lost or damaged: set it aside and treat every row as not yet sent
     today: dt.date = field(default_factory=dt.date.today)
     encoding: str | None = None  # the patient list's text encoding; None: detected
     language: str = "en"  # the language of rows whose `language` cell is empty (--lang)
@@ -70,8 +75,14 @@ class BatchOptions:
 
     @property
     def sending(self) -> bool:
-        """Real SMTP delivery: --send without --outbox."""
-        return self.send and self.outbox is None
+        """Real SMTP delivery (the command line refuses --send with --outbox; the page names its outbox for clearing sent messages)."""
+        return self.send
+
+    @property
+    def journal_dir(self) -> Path:
+        from handout.journal_files import default_data_dir
+
+        return self.data_dir if self.data_dir is not None else default_data_dir()
 
     @property
     def outbox_dir(self) -> Path:
@@ -88,15 +99,19 @@ class Rendered:
     document_sha256: str
     error: str = ""
     printable: bytes | None = None  # the unencrypted plan of an encrypted row that is to print, for to-print.pdf
+    document_hmac: str = ""  # of a kept plan: the keyed hash the journal has for it
+    kept: bool = False  # made by an earlier run from the same inputs, and unchanged since: not rendered again
 
 
 @dataclass
 class BatchResult:
     """Row numbers by outcome, for the summary table."""
 
-    rendered: list[int] = field(default_factory=list)
+    rendered: list[int] = field(default_factory=list)  # rows whose plan is in the output folder, made now or kept
+    kept: list[int] = field(default_factory=list)  # of those, the plans an earlier run made and nothing changed since
     emailed: list[int] = field(default_factory=list)
     already_sent: list[int] = field(default_factory=list)
+    maybe_sent: list[tuple[int, str]] = field(default_factory=list)  # handed over, no reply: not sent again unless asked
     outbox: list[int] = field(default_factory=list)
     to_print: list[int] = field(default_factory=list)
     failed: list[tuple[int, str]] = field(default_factory=list)
@@ -111,11 +126,13 @@ class BatchResult:
 
     @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.failed and not self.maybe_sent
 
     def record(self, row: int, delivered: Delivered) -> None:
         if delivered.outcome is Outcome.FAILED:
             self.failed.append((row, delivered.reason))
+        elif delivered.outcome is Outcome.MAYBE_SENT:
+            self.maybe_sent.append((row, delivered.reason))
         else:
             getattr(self, delivered.outcome.value).append(row)
 
@@ -167,20 +184,25 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
     document_date(options.today)  # a bad SOURCE_DATE_EPOCH is one line now, not the same failure on every row
     checked = Renderer(brand, options.paper, options.template_dirs)
     checked.prepare((PLAN_TEMPLATE, TO_PRINT_TEMPLATE, "email/plan.txt.j2", "email/plan.html.j2"))
-    ensure_folder(options.out_dir)
-    with folder_lock(options.out_dir, OUT_DIR_BUSY), ExitStack() as outbox_lock, stop_requests() as stop:
+    private_folder(options.out_dir, "--out-dir")
+    journal_dir = private_folder(options.journal_dir, "the data folder")
+    with folder_lock(options.out_dir, OUT_DIR_BUSY), ExitStack() as locks, stop_requests() as stop:
+        if journal_dir.resolve() != options.out_dir.resolve():
+            # One run at a time on the journal too: two batches from two folders must not both send the same plan.
+            locks.enter_context(folder_lock(journal_dir, JOURNAL_BUSY))
         # Only now, with the folder ours: another run's half-written files are not ours to remove.
         remove_partial_files(options.out_dir)
         remove_to_print(options.out_dir)  # last run's list must not be printed again by mistake
         refuse_others_files(options.out_dir)  # what is left with those names is someone else's: never replaced
-        if any(row.email for row in patients.rows) and not options.sending:
-            ensure_folder(options.outbox_dir)
+        # The outbox is written by a dry run, and a real send clears the messages it sent from it.
+        if any(row.email for row in patients.rows) and (not options.sending or options.outbox_dir.is_dir()):
+            private_folder(options.outbox_dir, "--outbox")
             if options.outbox_dir.resolve() != options.out_dir.resolve():
                 # A shared --outbox: other batches and single plans write there too.
-                outbox_lock.enter_context(folder_lock(options.outbox_dir, OUTBOX_BUSY, patience_seconds=OUTBOX_PATIENCE_SECONDS))
+                locks.enter_context(folder_lock(options.outbox_dir, OUTBOX_BUSY, patience_seconds=OUTBOX_PATIENCE_SECONDS))
             remove_partial_files(options.outbox_dir)
-        with Journal(options.out_dir) as journal, Delivery(
-            brand, checked.env, journal, env, settings, options.outbox_dir, options.encrypt, options.resend, report.warn
+        with open_journal(journal_dir, options, report) as journal, Delivery(
+            brand, checked.env, journal, env, settings, options.outbox_dir, options.encrypt, options.resend, report.warn, options.resend_maybe
         ) as delivery:
             rows = _without_repeats(patients.rows, journal, result, report)
             # Rows rejected on reading are named by their patient_id too, as the upload's row report names them.
@@ -190,19 +212,28 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
             by_row = {row.row: row for row in rows}
             report.start(len(rows))
             try:
-                for outcome in render_rows(rows, options) if stop.signal_number is None else ():
+                signature = run_signature(options, brand)
+                plans = kept_or_rendered(
+                    rows, options.out_dir, journal, signature, lambda row: not (options.encrypt and not wants_email(row, True)), lambda todo: render_rows(todo, options)
+                )
+                for outcome in plans if stop.signal_number is None else ():
                     row = by_row[outcome.row]
                     if outcome.error:
                         journal.mark(outcome.key, outcome.row, "failed", reason=outcome.error)
                         result.failed.append((outcome.row, outcome.error))
                         report.problem(f"{row.label}: {outcome.error}")
                     else:
-                        journal.mark(outcome.key, outcome.row, "rendered", document_hmac=journal.keyed(outcome.document_sha256))
-                        result.rendered.append(outcome.row)
+                        document_hmac = outcome.document_hmac or journal.keyed(outcome.document_sha256)
+                        journal.mark(outcome.key, outcome.row, "rendered", document_hmac=document_hmac)
                         assert outcome.path is not None
+                        if outcome.kept:
+                            result.kept.append(outcome.row)
+                        else:
+                            journal.record_plan(outcome.path, made_from(journal, row, signature), document_hmac)
+                        result.rendered.append(outcome.row)
                         delivered = delivery.deliver(row, outcome.path)
                         result.record(row.row, delivered)
-                        if delivered.outcome is Outcome.FAILED:
+                        if delivered.outcome in (Outcome.FAILED, Outcome.MAYBE_SENT):
                             report.problem(f"{row.label}: {delivered.reason}")
                         elif delivered.outcome is Outcome.TO_PRINT:
                             printing.add(Printable(row.row, row.patient_id, outcome.printable or outcome.path))
@@ -226,6 +257,32 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
                 remove_to_print(options.out_dir)  # a part of the list would look like all of it
     result.failed.sort()
     return result
+
+
+def open_journal(journal_dir: Path, options: BatchOptions, report: Reporter) -> Journal:
+    """The user's journal of what was sent, with any journal an older handout kept in the output folder taken into it.
+
+    One journal per user, whatever folder a batch runs from: the same list run from
+    two folders must not email everyone twice.
+    """
+    from handout.journal_files import JournalUnusable, has_journal, journal_paths
+
+    journal = Journal(journal_dir, start_afresh=options.new_journal)
+    if options.out_dir.resolve() != journal_dir.resolve() and has_journal(options.out_dir):
+        try:
+            count = journal.take_in(options.out_dir)
+        except JournalUnusable as exc:
+            journal.close()
+            older, key = journal_paths(options.out_dir)
+            raise HandoutError(
+                f"{options.out_dir} holds a journal from an older handout that cannot be read ({exc.message.split(';')[0]}): restore it with its key, "
+                f"or move {older.name} and {key.name} out of that folder to go on without it"
+            ) from None
+        except BaseException:
+            journal.close()
+            raise
+        report.warn(f"took the journal in {options.out_dir} ({count} plans handed to the mail server) into {journal.path}, which records what was sent from every folder")
+    return journal
 
 
 def _with_sheet(renderer: Renderer, to_print: ToPrint, rows: Mapping[int, PatientRow], today: dt.date, report: Reporter) -> ToPrint:
@@ -372,6 +429,8 @@ def render_one(row: PatientRow) -> Rendered:
 
 def render_rows(rows: Sequence[PatientRow], options: BatchOptions) -> Iterator[Rendered]:
     """Plans in row order, rendered across worker processes with a bounded queue (flat memory)."""
+    if not rows:
+        return  # every plan was kept: no worker to start
     workers = options.workers or os.cpu_count() or 1
     init_args = (options.brand_dir, options.template_dirs, options.paper, options.encrypt, options.out_dir, options.today)
     if workers == 1 or len(rows) == 1:

@@ -306,7 +306,7 @@ def plan(
         from handout.diary.layout import diary_map_page
 
         write_output(diary_map, (json.dumps({"pages": [diary_map_page(page) for page in diary_pages]}, indent=1) + "\n").encode())
-    where = write_output(output, pdf)
+    where = write_output(output, pdf, private=True)  # the patient's name is in it
     # The path is the user's own choice; the patient's name is never echoed.
     # With `-o -` the PDF is on standard output, so every message goes to stderr.
     typer.echo(f"Wrote the walking plan to {where} ({len(pdf) // 1024} KB)", err=is_standard_output(output))
@@ -355,15 +355,27 @@ def read_diary(
 @app.command()
 def batch(
     patients_csv: Annotated[Path, typer.Argument(help="The patient list: CSV with a header row and at least a name column.", show_default=False, metavar="PATIENTS_CSV")],
-    out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for the plans and the batch journal.", metavar="DIRECTORY")] = Path("plans"),
+    out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for the plans, the to-print files and report.txt.", metavar="DIRECTORY")] = Path("plans"),
     workers: Annotated[int | None, typer.Option("--workers", help="Processes rendering at once. Default: one per core.", show_default=False, min=1, max=64)] = None,
     send: Annotated[bool, typer.Option("--send", help="Email plans for real (HANDOUT_SMTP_* variables). Without it, emails go to the outbox.")] = False,
     outbox: Annotated[
-        Path | None, typer.Option("--outbox", help="Folder for .eml files instead of sending. Default: outbox/ in the --out-dir folder.", show_default=False, metavar="DIRECTORY")
+        Path | None, typer.Option("--outbox", help="Folder for .eml files instead of sending (not with --send). Default: outbox/ in the --out-dir folder.", show_default=False, metavar="DIRECTORY")
     ] = None,
     encrypt: Annotated[bool, typer.Option("--encrypt", help="Lock each PDF with its row's pdf_password (AES-256).")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Render nothing if any row is bad.")] = False,
-    resend: Annotated[bool, typer.Option("--resend", help="Email again rows the journal says were already sent.")] = False,
+    resend: Annotated[bool, typer.Option("--resend", help="Email again rows the journal says were already sent (or maybe sent).")] = False,
+    resend_maybe: Annotated[
+        bool, typer.Option("--resend-maybe-sent", help="Email again only the plans that may have arrived (the connection was lost after the handover).")
+    ] = False,
+    new_journal: Annotated[
+        bool, typer.Option("--new-journal", help="The journal is lost or damaged: set it aside and treat every patient as not yet sent.")
+    ] = False,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir", help="Folder of the journal of what was sent (shared with handout serve). Default: your user data folder.", show_default=False, metavar="DIRECTORY"
+        ),
+    ] = None,
     encoding: Annotated[
         str | None,
         typer.Option("--encoding", help="The CSV's text encoding (utf-8, cp1252, utf-16 ...). Default: detected.", show_default=False),
@@ -403,10 +415,12 @@ def batch(
     from handout.batch import BatchOptions, run_batch
     from handout.checks import text_encoding
     from handout.i18n import checked_language
-    from handout.report import ConsoleReporter, print_summary
+    from handout.report import ConsoleReporter, print_reasons, print_summary, write_report
 
-    if resend and not send:
-        raise UsageError("--resend goes with --send")
+    if (resend or resend_maybe) and not send:
+        raise UsageError("--resend and --resend-maybe-sent go with --send")
+    if send and outbox is not None:
+        raise UsageError("--send emails the plans and --outbox writes them to files instead: use one or the other")
     csv_encoding = text_encoding("--encoding", encoding)
     language = checked_language("--lang", lang)
     options = BatchOptions(
@@ -421,13 +435,19 @@ def batch(
         paper=paper.value,
         strict=strict,
         resend=resend,
+        resend_maybe=resend_maybe,
+        data_dir=data_dir,
+        new_journal=new_journal,
         encoding=csv_encoding,
         language=language,
         large_print=large_print,
     )
-    result = run_batch(options, os.environ, ConsoleReporter())
+    reporter = ConsoleReporter()
+    result = run_batch(options, os.environ, reporter)
+    report = write_report(result, options, reporter.warn)  # before the summary: a closed terminal (SIGHUP) must not lose it
     try:
         print_summary(result, options)
+        print_reasons(result, report)
     except OSError:
         if result.interrupted_by is None:
             raise

@@ -15,11 +15,13 @@ from handout.brand import Brand
 from handout.content import DEFAULT_LANGUAGE
 from handout.errors import HandoutError
 from handout.i18n import language_tag
-from handout.journal import Journal
+from handout.journal import Journal, MailRecord
 from handout.mail import MailAddress, build_message
-from handout.outbox import write_new_outbox_file, write_outbox
+from handout.outbox import remove_from_outbox, write_new_outbox_file, write_outbox
 from handout.patients import PatientRow
-from handout.smtp import NotDelivered, PermanentFailure, RecipientDeferred, SmtpSender, SmtpSettings, TemporaryFailure
+from handout.smtp import MaybeSent, NotDelivered, PermanentFailure, RecipientDeferred, SmtpSender, SmtpSettings, TemporaryFailure
+
+RESEND_MAYBE_OPTION = "--resend-maybe-sent"
 
 # How a row's reason starts when its email was never tried: the mail server had stopped answering at an earlier row.
 NOT_TRIED = "not sent: the mail server became unavailable at "
@@ -32,6 +34,7 @@ class Outcome(Enum):
     OUTBOX = "outbox"
     EMAILED = "emailed"
     ALREADY_SENT = "already_sent"
+    MAYBE_SENT = "maybe_sent"  # handed over, then the connection was lost before the server's reply
     FAILED = "failed"
 
 
@@ -59,6 +62,7 @@ class Delivery:
         encrypted: bool,
         resend: bool,
         warn: Callable[[str], None],
+        resend_maybe: bool = False,
     ) -> None:
         self.brand = brand
         self.templates = templates
@@ -68,6 +72,7 @@ class Delivery:
         self.outbox = outbox
         self.encrypted = encrypted
         self.resend = resend
+        self.resend_maybe = resend_maybe
         self.warn = warn
         self.sender = SmtpSender(settings) if settings else None
         self.server_down = ""
@@ -94,15 +99,19 @@ class Delivery:
         sending = self.sender is not None
         # Known by what the row asks for and its patient_id, never by its position in the list.
         fingerprint = self.journal.fingerprint(row)
-        earlier = self.journal.delivery(fingerprint) or self.journal.sent_before_upgrade(row, fingerprint)
-        if sending and not self.resend:
-            if earlier is not None and earlier.state == "sent":
-                self.journal.mark(row.key, row.row, "sent")
-                return Delivered(Outcome.ALREADY_SENT)
-            if row.patient_id and self.journal.sent_to_patient(row.patient_id):
-                self.warn(f"{row.label}: the row changed since its plan was emailed (details or address); sending the new plan")
+        earlier = self.journal.delivery(row) or self.journal.sent_before_upgrade(row, fingerprint)
+        if earlier is not None and earlier.state == "sent" and not (sending and self.resend):
+            # Sent already: the outbox keeps only what is still to send.
+            remove_from_outbox(self.outbox, row.patient_id, earlier.message_id)
+            self.journal.mark(row.key, row.row, "sent")
+            return Delivered(Outcome.ALREADY_SENT)
+        if earlier is not None and earlier.state == "maybe" and not (sending and (self.resend or self.resend_maybe)):
+            self.journal.mark(row.key, row.row, "maybe_sent", reason=maybe_sent_reason(earlier.message_id))
+            return Delivered(Outcome.MAYBE_SENT, maybe_sent_reason(earlier.message_id))
+        if sending and not self.resend and row.patient_id and self.journal.sent_to_patient(row.patient_id):
+            self.warn(f"{row.label}: the row changed since its plan was emailed (details, address or PDF password); sending the new plan")
         # The Message-ID comes from the keyed fingerprint: a plan re-sent on another day keeps it, and it cannot be
-        # recomputed from a patient's details without this folder's secret.
+        # recomputed from a patient's details without this journal's secret.
         message = build_message(
             self.templates, self.brand, language_tag(self.brand.locale, row.language), self.mail_from, row.email, row.patient_id, pdf_path.read_bytes(), fingerprint, self.encrypted
         )
@@ -112,39 +121,48 @@ class Delivery:
             return Delivered(Outcome.OUTBOX)
         if self.server_down:
             return self._failed(row, f"{NOT_TRIED}{self.server_down}; run the batch again to send it")
-        if earlier is not None and earlier.state == "sending":
-            # The last run stopped, or lost the server, between handing this message over and hearing back:
-            # it may have arrived. Send it again with the same Message-ID, so it is recognisable.
-            self.warn(f"{row.label}: the previous run was cut off while sending this plan (it may have arrived); sending it again")
+        before = earlier
         self.journal.mark_sending(fingerprint, row.patient_id, message["Message-ID"])
         self.journal.mark(row.key, row.row, "sending")
         try:
-            self.sender.send(message)  # type: ignore[union-attr]
+            self.sender.send(message, on_handover=lambda: self.journal.mark_handed_over(fingerprint))  # type: ignore[union-attr]
         except HandoutError as exc:
-            self._failed(row, f"not sent: {exc.message}", fingerprint)  # a settings problem: nothing was handed over
+            self.journal.not_delivered(fingerprint, before)  # a settings problem: nothing was handed over
+            self.journal.mark(row.key, row.row, "failed", reason=f"not sent: {exc.message}")
             raise
+        except MaybeSent as exc:
+            # Not retried, now or by a re-run: a second attempt is a second copy whenever the first arrived.
+            reason = f"{exc}; " + maybe_sent_reason(message["Message-ID"])
+            self.journal.mark(row.key, row.row, "maybe_sent", reason=reason)
+            return Delivered(Outcome.MAYBE_SENT, reason)
         except PermanentFailure as exc:
-            return self._failed(row, f"refused by the mail server: {exc}", fingerprint, exc)
+            return self._failed(row, f"refused by the mail server: {exc}", fingerprint, before)
         except RecipientDeferred as exc:
             # Only this recipient waits; the server is working, so the batch goes on.
-            return self._failed(row, f"not sent: {exc}; run the batch again later to send it", fingerprint, exc)
+            return self._failed(row, f"not sent: {exc}; run the batch again later to send it", fingerprint, before)
         except TemporaryFailure as exc:
             # Stop trying for the rest of the batch: the re-run sends what is left.
             self.server_down = row.label
-            return self._failed(row, f"not sent: {exc}", fingerprint, exc)
+            return self._failed(row, f"not sent: {exc}", fingerprint, before)
         self.journal.mark_sent(fingerprint)
         self.journal.mark(row.key, row.row, "sent")
+        remove_from_outbox(self.outbox, row.patient_id, message["Message-ID"])  # a dry run's message for it is not to be sent again
         return Delivered(Outcome.EMAILED)
 
-    def _failed(self, row: PatientRow, reason: str, fingerprint: str | None = None, failure: NotDelivered | None = None) -> Delivered:
-        if failure is not None and failure.may_have_arrived:
-            # The whole message went over and the line dropped before the reply: 'sending' stays, so the re-run
-            # warns and sends it again with the same Message-ID.
-            reason += " (it may have arrived: the connection dropped after the whole message was sent)"
-        elif fingerprint is not None:
-            self.journal.forget_sending(fingerprint)  # the server did not take it: nothing to warn about next time
+    def _failed(self, row: PatientRow, reason: str, fingerprint: str | None = None, before: MailRecord | None = None) -> Delivered:
+        if fingerprint is not None:
+            self.journal.not_delivered(fingerprint, before)  # the server did not take it: back to what was known before
         self.journal.mark(row.key, row.row, "failed", reason=reason)
         return Delivered(Outcome.FAILED, reason)
+
+
+def maybe_sent_reason(message_id: str) -> str:
+    """What a clinic can check about a plan that may have arrived, and how to send it again."""
+    return (
+        f"maybe sent: the mail server may have it (Message-ID {message_id}), so it is not sent again by itself; "
+        f"look for that Message-ID in the mail server's log or the clinic's sent mail, or ask the patient; "
+        f"to send it again, run with {RESEND_MAYBE_OPTION}"
+    )
 
 
 def wants_email(row: PatientRow, encrypted: bool) -> bool:

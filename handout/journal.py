@@ -5,17 +5,25 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
-import os
-import secrets
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
 from handout.errors import HandoutError
+from handout.journal_files import (
+    GO_ON,
+    NEW_JOURNAL_OPTION,
+    JournalUnusable,
+    check_pair,
+    create_journal_file,
+    journal_paths,
+    make_private,
+    new_secret,
+    read_secrets,
+    set_aside,
+    write_secrets,
+)
 from handout.patients import PatientRow
-
-JOURNAL_NAME = "handout-journal.sqlite"
-SECRET_NAME = "handout-journal.key"
 
 _ROWS_TABLE = """
 CREATE TABLE IF NOT EXISTS rows (
@@ -30,11 +38,20 @@ _DELIVERIES_TABLE = """
 CREATE TABLE IF NOT EXISTS deliveries (
     fingerprint TEXT PRIMARY KEY, -- keyed hash of the patient_id and what the row asks for, recipient included
     patient_id TEXT NOT NULL,     -- '' for rows without one
-    state TEXT NOT NULL,          -- sending | sent
+    state TEXT NOT NULL,          -- sending (not handed over yet) | maybe (handed over, no reply) | sent
     message_id TEXT NOT NULL,
     sent_at TEXT,
     updated_at TEXT NOT NULL
 )"""
+_META_TABLE = "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)"
+_PLANS_TABLE = """
+CREATE TABLE IF NOT EXISTS plans (
+    file TEXT PRIMARY KEY,        -- keyed hash of the plan's absolute path
+    made_from TEXT NOT NULL,      -- keyed hash of the row and everything else the plan was made from
+    file_state TEXT NOT NULL,     -- keyed size, time and inode of the file as written: a file changed since is made again
+    document_hmac TEXT NOT NULL
+)"""
+_KEY_CHECK = b"handout journal key check"
 _PREVIOUS_ROW_COLUMNS = ["key", "row", "state", "document_sha256", "reason", "sent_fingerprint", "message_id", "sent_at", "updated_at"]  # handout 0.1
 _ROW_COLUMNS = ["key", "row", "state", "document_hmac", "reason", "updated_at"]
 _DELIVERY_COLUMNS = ["fingerprint", "patient_id", "state", "message_id", "sent_at", "updated_at"]
@@ -57,11 +74,32 @@ class Journal:
     position, so inserting, deleting or reordering rows re-sends nothing.
     Fingerprints are HMAC-SHA256 with a random secret kept beside the journal:
     someone holding only the journal cannot test candidate names against it.
+    The key file may also hold the secrets of journals taken in from older
+    handouts' output folders (see `take_in`); their deliveries keep their
+    fingerprints and are recognised under their own secret.
     """
 
-    def __init__(self, folder: Path) -> None:
-        self.path = folder / JOURNAL_NAME
-        is_new = not self.path.exists()
+    def __init__(self, folder: Path, start_afresh: bool = False) -> None:
+        self.folder = folder
+        self.path, self.key_path = journal_paths(folder)
+        if not start_afresh:
+            self._open()
+            return
+        try:
+            self._open()
+        except JournalUnusable:
+            set_aside(folder, "set-aside")
+            self._open()
+            return
+        self._db.close()
+        raise HandoutError(
+            f"{self.path} is in order: {NEW_JOURNAL_OPTION} is only for a journal that is lost or damaged (to email sent plans again, use --resend)"
+        )
+
+    def _open(self) -> None:
+        make_private(self.folder)
+        if check_pair(self.folder):
+            create_journal_file(self.path)
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None)
         except sqlite3.Error as exc:
@@ -74,19 +112,87 @@ class Journal:
             if not previous_version:
                 self._check_version()
                 self._db.execute(_ROWS_TABLE)
-            self._db.execute(_DELIVERIES_TABLE)
+            for table in (_DELIVERIES_TABLE, _META_TABLE, _PLANS_TABLE):
+                self._db.execute(table)
             self._db.execute("BEGIN IMMEDIATE")  # fails now, not mid-batch, if the journal is read-only
             self._db.execute("ROLLBACK")
-            self._secret = _journal_secret(folder / SECRET_NAME, create=is_new or previous_version or self._is_empty())
+            self._secrets = self._load_secrets(may_create=previous_version or self._is_empty())
             if previous_version:
                 self._upgrade_plain_fingerprints()
-            self._upgraded_from_0_1 = self._db.execute("PRAGMA user_version").fetchone()[0] == _UPGRADED_FROM_0_1
-        except sqlite3.Error as exc:
+            self._settle_old_sending()
+            self._upgraded_from_0_1 = self._db.execute("PRAGMA user_version").fetchone()[0] == _UPGRADED_FROM_0_1 or self._meta("from_0_1") == "1"
+        except sqlite3.DatabaseError as exc:
             self._db.close()
-            raise HandoutError(f"{self.path}: cannot open the batch journal ({exc})") from None
+            if getattr(exc, "sqlite_errorname", "") in ("SQLITE_CORRUPT", "SQLITE_NOTADB"):
+                raise JournalUnusable(f"{self.path}: the journal is damaged ({exc}); {GO_ON}") from None
+            if "readonly" in str(exc) or "read-only" in str(exc):
+                raise HandoutError(f"{self.path}: handout cannot write the journal ({exc}); make it and its folder writable by you and run again") from None
+            # A full disk, a file size limit, an I/O error: the journal is fine, writing it is not.
+            raise HandoutError(f"{self.path}: cannot write the batch journal ({exc})") from None
         except BaseException:
             self._db.close()
             raise
+
+    def _meta(self, name: str) -> str | None:
+        found = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return found[0] if found else None
+
+    def _load_secrets(self, may_create: bool) -> list[bytes]:
+        """The journal's secret first, then those of journals taken in; refuses a key that is not this journal's."""
+        if not self.key_path.exists():
+            if not may_create:
+                raise JournalUnusable(f"{self.key_path} is missing: without it the journal cannot tell which plans were sent; {GO_ON}")
+            write_secrets(self.key_path, [new_secret()])
+            self._db.execute("DELETE FROM meta WHERE name = 'key_check' OR name LIKE 'imported:%'")  # a journal that recorded nothing: its new key is its own
+        own, *others = read_secrets(self.key_path)
+        recorded = self._meta("key_check")
+        if recorded is None:
+            self._db.execute("INSERT INTO meta VALUES ('key_check', ?)", (_key_check(own),))  # a journal from before keys were checked
+        elif not hmac.compare_digest(recorded, _key_check(own)):
+            raise JournalUnusable(
+                f"{self.key_path} does not belong to {self.path.name} (a key copied from another folder?): put back this journal's own key; "
+                f"or, to treat every patient as not yet sent, run handout batch again with {NEW_JOURNAL_OPTION}"
+            )
+        needed = {row[0].removeprefix("imported:") for row in self._db.execute("SELECT name FROM meta WHERE name LIKE 'imported:%'")}
+        # A secret whose journal was not yet taken in (a run stopped half-way) is left out: the next run takes it in again.
+        taken = [secret for secret in others if _key_check(secret) in needed]
+        if needed - {_key_check(secret) for secret in taken}:
+            raise JournalUnusable(f"{self.key_path} lacks the key of a journal taken in from an output folder: restore the key file from a backup; {GO_ON}")
+        return [own, *taken]
+
+    def _settle_old_sending(self) -> None:
+        """Before this version 'sending' also meant "handed over, no reply": such a plan may have arrived, so it is 'maybe'."""
+        if self._meta("handover") is None:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("UPDATE deliveries SET state = 'maybe' WHERE state = 'sending'")
+            self._db.execute("INSERT INTO meta VALUES ('handover', '1')")
+            self._db.execute("COMMIT")
+
+    def take_in(self, older: Path) -> int:
+        """Take in the journal an older handout kept in an output folder: its deliveries and its secret; then set its files aside.
+
+        Returns how many plans it recorded as handed over. Safe to repeat: a run
+        stopped half-way takes it in again.
+        """
+        with Journal(older) as old:
+            deliveries = old._db.execute("SELECT fingerprint, patient_id, state, message_id, sent_at, updated_at FROM deliveries WHERE state != 'sending'").fetchall()
+            lines = read_secrets(self.key_path)
+            write_secrets(self.key_path, lines + [secret for secret in old._secrets if secret not in lines])
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany("INSERT OR IGNORE INTO deliveries VALUES (?, ?, ?, ?, ?, ?)", deliveries)
+                db.executemany("INSERT OR IGNORE INTO meta VALUES (?, '1')", [(f"imported:{_key_check(secret)}",) for secret in old._secrets])
+                if old._upgraded_from_0_1:
+                    db.execute("INSERT OR REPLACE INTO meta VALUES ('from_0_1', '1')")
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            self._secrets += [secret for secret in old._secrets if secret not in self._secrets]
+            self._upgraded_from_0_1 = self._upgraded_from_0_1 or old._upgraded_from_0_1
+        set_aside(older, "taken-in")
+        return len(deliveries)
 
     def _columns(self, table: str) -> list[str]:
         return [column[1] for column in self._db.execute(f"PRAGMA table_info({table})")]
@@ -132,15 +238,21 @@ class Journal:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
         self._db.close()
 
     def keyed(self, text: str) -> str:
-        """HMAC-SHA256 under this folder's secret: stable here, meaningless without the secret."""
-        return hmac.new(self._secret, text.encode(), hashlib.sha256).hexdigest()
+        """HMAC-SHA256 under this journal's secret: stable here, meaningless without the secret."""
+        return _keyed(self._secrets[0], text)
 
     def fingerprint(self, row: PatientRow) -> str:
         """Who the plan is for and what it says: the patient_id (or none) and the row's inputs, recipient included."""
         return self.keyed(f"{row.patient_id}\0{row.fingerprint}")
+
+    def _every_key(self, text: str) -> list[str]:
+        return [_keyed(secret, text) for secret in self._secrets]
 
     def _write(self, statement: str, values: tuple[object, ...]) -> None:
         try:
@@ -160,9 +272,47 @@ class Journal:
             (key, row, state, document_hmac, reason, _now()),
         )
 
-    def delivery(self, fingerprint: str) -> MailRecord | None:
-        """The plan with this fingerprint was handed to the mail server ('sending') or accepted by it ('sent')."""
-        found = self._db.execute("SELECT state, message_id FROM deliveries WHERE fingerprint = ?", (fingerprint,)).fetchone()
+    def plan_made(self, path: Path, made_from: str) -> str | None:
+        """The keyed hash of the plan at `path` if an earlier run made it from `made_from` and the file is as that run left it."""
+        found = self._db.execute("SELECT made_from, file_state, document_hmac FROM plans WHERE file = ?", (self._plan_file(path),)).fetchone()
+        if found is None or not hmac.compare_digest(found[0], made_from):
+            return None
+        state = self._file_state(path)
+        return found[2] if state is not None and hmac.compare_digest(found[1], state) else None
+
+    def record_plan(self, path: Path, made_from: str, document_hmac: str) -> None:
+        """The plan at `path` is made from `made_from`: a re-run keeps it while neither changes."""
+        state = self._file_state(path)
+        if state is not None:
+            self._write("INSERT OR REPLACE INTO plans VALUES (?, ?, ?, ?)", (self._plan_file(path), made_from, state, document_hmac))
+
+    def _plan_file(self, path: Path) -> str:
+        return self.keyed(f"file\0{path.resolve()}")
+
+    def _file_state(self, path: Path) -> str | None:
+        """Size, modification time and inode: a file replaced or edited since is made again."""
+        try:
+            info = path.stat()
+        except OSError:
+            return None
+        return self.keyed(f"state\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_ino}")
+
+    def delivery(self, row: PatientRow) -> MailRecord | None:
+        """What became of this row's plan: about to be handed over ('sending'), handed over with no reply ('maybe'), or accepted ('sent').
+
+        Looked up under every secret (journals taken in keep theirs), and under the
+        fingerprint without the PDF password that earlier versions used, so an
+        upgrade sends nothing again; the best-known state wins.
+        """
+        texts = [f"{row.patient_id}\0{row.fingerprint}"]
+        if row.fingerprint_without_password:
+            texts.append(f"{row.patient_id}\0{row.fingerprint_without_password}")
+        fingerprints = [keyed for text in texts for keyed in self._every_key(text)]
+        found = self._db.execute(
+            f"SELECT state, message_id FROM deliveries WHERE fingerprint IN ({','.join('?' * len(fingerprints))}) "
+            "ORDER BY CASE state WHEN 'sent' THEN 0 WHEN 'maybe' THEN 1 ELSE 2 END LIMIT 1",
+            fingerprints,
+        ).fetchone()
         return MailRecord(*found) if found else None
 
     def sent_before_upgrade(self, row: PatientRow, fingerprint: str) -> MailRecord | None:
@@ -173,9 +323,9 @@ class Journal:
         """
         if not self._upgraded_from_0_1 or not row.legacy_fingerprint:
             return None
+        legacy = self._every_key(f"{row.patient_id}\0{row.legacy_fingerprint}")
         found = self._db.execute(
-            "SELECT message_id, sent_at FROM deliveries WHERE fingerprint = ? AND state = 'sent'",
-            (self.keyed(f"{row.patient_id}\0{row.legacy_fingerprint}"),),
+            f"SELECT message_id, sent_at FROM deliveries WHERE fingerprint IN ({','.join('?' * len(legacy))}) AND state = 'sent'", legacy
         ).fetchone()
         if found is None:
             return None
@@ -194,50 +344,35 @@ class Journal:
         self._write(
             """
             INSERT INTO deliveries (fingerprint, patient_id, state, message_id, updated_at) VALUES (?, ?, 'sending', ?, ?)
-            ON CONFLICT(fingerprint) DO UPDATE SET message_id = excluded.message_id, updated_at = excluded.updated_at,
-                state = CASE state WHEN 'sent' THEN 'sent' ELSE 'sending' END  -- a forced re-send that fails was still sent once
-            """,
+            ON CONFLICT(fingerprint) DO UPDATE SET message_id = excluded.message_id, updated_at = excluded.updated_at
+            """,  # a forced re-send keeps what is known ('sent', 'maybe') until this attempt settles it
             (fingerprint, patient_id, message_id, _now()),
         )
+
+    def mark_handed_over(self, fingerprint: str) -> None:
+        """The message's content starts to go over: until the server replies, it may arrive."""
+        self._write("UPDATE deliveries SET state = 'maybe', updated_at = ? WHERE fingerprint = ? AND state != 'sent'", (_now(), fingerprint))
 
     def mark_sent(self, fingerprint: str) -> None:
         """The mail server accepted the plan."""
         now = _now()
         self._write("UPDATE deliveries SET state = 'sent', sent_at = ?, updated_at = ? WHERE fingerprint = ?", (now, now, fingerprint))
 
-    def forget_sending(self, fingerprint: str) -> None:
-        """The server refused the plan for good or before taking it: nothing arrived."""
-        self._write("DELETE FROM deliveries WHERE fingerprint = ? AND state = 'sending'", (fingerprint,))
+    def not_delivered(self, fingerprint: str, before: MailRecord | None) -> None:
+        """The server refused this attempt or never took it: back to what was known before it (nothing, 'maybe' or 'sent')."""
+        if before is None or before.state == "sending":
+            self._write("DELETE FROM deliveries WHERE fingerprint = ? AND state != 'sent'", (fingerprint,))
+        else:
+            self._write("UPDATE deliveries SET state = ? WHERE fingerprint = ? AND state != 'sent'", (before.state, fingerprint))
 
 
-def _journal_secret(path: Path, create: bool) -> bytes:
-    """The folder's random HMAC key, readable by its owner only; made once, atomically, with the first journal."""
-    try:
-        return bytes.fromhex(path.read_text(encoding="ascii").strip())
-    except FileNotFoundError:
-        if not create:
-            raise HandoutError(
-                f"{path} is missing: without it the journal cannot tell which plans were sent; "
-                "restore it from a backup, or move the journal aside to start afresh"
-            ) from None
-    except (OSError, ValueError):
-        raise HandoutError(f"{path}: cannot read the journal's key; restore it from a backup, or move the journal aside to start afresh") from None
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
-    try:
-        # Made 0600 from the start (not chmod-ed later) and linked into place, so it is never seen half-written or readable by others.
-        handle = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(handle, "w", encoding="ascii") as stream:
-            stream.write(secrets.token_hex(32) + "\n")
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.link(temp, path)
-    except FileExistsError:
-        pass  # made a moment ago by another process: use that one
-    except OSError as exc:
-        raise HandoutError(f"{path}: cannot create the journal's key ({exc.strerror})") from None
-    finally:
-        temp.unlink(missing_ok=True)
-    return _journal_secret(path, create=False)
+def _keyed(secret: bytes, text: str) -> str:
+    return hmac.new(secret, text.encode(), hashlib.sha256).hexdigest()
+
+
+def _key_check(secret: bytes) -> str:
+    """Stored in the journal to tell its own key from another folder's; says nothing about the key itself."""
+    return hmac.new(secret, _KEY_CHECK, hashlib.sha256).hexdigest()
 
 
 def _now() -> str:

@@ -24,17 +24,27 @@ def write_outbox(folder: Path, patient_id: str, message: EmailMessage) -> Path:
     corrected address, new dates) replaces that patient's older ones, so the
     clinic can never send the stale one.
     """
-    ensure_folder(folder)
-    digest = hashlib.sha256(message["Message-ID"].strip().encode()).hexdigest()
+    ensure_folder(folder, private=True)
+    written = write_atomic(folder / outbox_name(patient_id, message["Message-ID"]), message_bytes(message))
     if not patient_id:
-        # Not of the form ID-<12 hex>: never taken for a patient's superseded message.
-        return write_atomic(folder / f"plan-{digest[:16]}.eml", message_bytes(message))
-    written = write_atomic(folder / f"{patient_id}-{digest[:12]}.eml", message_bytes(message))
+        return written
     superseded = re.compile(re.escape(patient_id) + r"-[0-9a-f]{12}\.eml")
     for older in folder.glob(f"{patient_id}-*.eml"):
         if older.name != written.name and superseded.fullmatch(older.name):
             older.unlink(missing_ok=True)
     return written
+
+
+def outbox_name(patient_id: str, message_id: str) -> str:
+    """A batch row's .eml name: its patient_id and its Message-ID's digest (a row without a patient_id: `plan-` and a longer digest)."""
+    digest = hashlib.sha256(message_id.strip().encode()).hexdigest()
+    # Not of the form ID-<12 hex>: never taken for a patient's superseded message.
+    return f"{patient_id}-{digest[:12]}.eml" if patient_id else f"plan-{digest[:16]}.eml"
+
+
+def remove_from_outbox(folder: Path, patient_id: str, message_id: str) -> None:
+    """The message was sent: its .eml file leaves the outbox, which shows only what is still to send."""
+    (folder / outbox_name(patient_id, message_id)).unlink(missing_ok=True)
 
 
 def write_new_outbox_file(folder: Path, message: EmailMessage) -> Path:
@@ -43,6 +53,6 @@ def write_new_outbox_file(folder: Path, message: EmailMessage) -> Path:
     Holds the outbox's lock (shared) while it writes, so a batch starting on the
     same outbox cannot sweep up its temporary file; refuses while a batch runs there.
     """
-    ensure_folder(folder)
+    ensure_folder(folder, private=True)
     with folder_lock(folder, BATCH_BUSY, shared=True):
         return write_exclusive(folder, lambda: f"walking-plan-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(4)}.eml", message_bytes(message))

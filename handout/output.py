@@ -21,7 +21,7 @@ def is_standard_output(path: Path) -> bool:
     return str(path) == STANDARD_OUTPUT
 
 
-def write_output(path: Path, data: bytes) -> str:
+def write_output(path: Path, data: bytes, private: bool = False) -> str:
     """Write a document where the user's `-o` points, and say where it went.
 
     A regular file (or a new path) is replaced atomically: never half-written.
@@ -36,12 +36,15 @@ def write_output(path: Path, data: bytes) -> str:
     if mode is not None and (stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)):
         _write_stream(path, data, stat.S_ISFIFO(mode))
         return str(path)
-    write_atomic(path, data)
+    write_atomic(path, data, private)
     return str(path)
 
 
-def write_atomic(path: Path, data: bytes) -> Path:
+def write_atomic(path: Path, data: bytes, private: bool = True) -> Path:
     """Write `data` to a temporary file beside `path`, flush it to disk, then rename it into place.
+
+    `private` (patient data: plans, messages, lists): readable by this user only
+    (0600) whatever the umask; otherwise the user's usual permissions.
 
     Only for regular files: a symbolic link keeps pointing where it did (its
     target is replaced), and a pipe, device, socket or folder is refused
@@ -54,7 +57,7 @@ def write_atomic(path: Path, data: bytes) -> Path:
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise HandoutError(f"{folder}: output folder not found")
-    temp = _write_temporary(folder, f".{path.name}.", data, path)
+    temp = _write_temporary(folder, f".{path.name}.", data, private, path)
     try:
         os.replace(temp, path)
     except BaseException as exc:
@@ -71,7 +74,7 @@ def write_exclusive(folder: Path, new_name: Callable[[], str], data: bytes) -> P
     Never replaces a file, even when two processes write into `folder` at the
     same moment: the name is taken by a hard link, which fails rather than replaces.
     """
-    temp = _write_temporary(folder, ".handout.", data)  # a name batch.remove_partial_files knows as handout's
+    temp = _write_temporary(folder, ".handout.", data, private=True)  # a name batch.remove_partial_files knows as handout's
     try:
         for _ in range(100):
             target = folder / new_name()
@@ -85,7 +88,7 @@ def write_exclusive(folder: Path, new_name: Callable[[], str], data: bytes) -> P
                     raise
                 # A USB stick or network share without hard links: create the name exclusively and write into it.
                 try:
-                    with target.open("xb") as stream:
+                    with os.fdopen(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as stream:
                         stream.write(data)
                         stream.flush()
                         os.fsync(stream.fileno())
@@ -102,8 +105,8 @@ def write_exclusive(folder: Path, new_name: Callable[[], str], data: bytes) -> P
         temp.unlink(missing_ok=True)
 
 
-def _write_temporary(folder: Path, prefix: str, data: bytes, target: Path | None = None) -> Path:
-    """`data` flushed to disk in a new `.part` file in `folder` (what a batch sweeps up if the writer dies); errors name `target`."""
+def _write_temporary(folder: Path, prefix: str, data: bytes, private: bool, target: Path | None = None) -> Path:
+    """`data` flushed to disk in a new `.part` file in `folder` (what a batch sweeps up if the writer dies); mkstemp makes it 0600; errors name `target`."""
     try:
         handle, temp_name = tempfile.mkstemp(dir=folder, prefix=prefix, suffix=".part")
     except OSError as exc:
@@ -113,7 +116,8 @@ def _write_temporary(folder: Path, prefix: str, data: bytes, target: Path | None
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
-        os.chmod(temp_name, 0o666 & ~_umask())
+        if not private:
+            os.chmod(temp_name, 0o666 & ~_umask())
     except BaseException as exc:
         Path(temp_name).unlink(missing_ok=True)
         if isinstance(exc, OSError):
@@ -228,9 +232,20 @@ def _umask() -> int:
 
 
 def ensure_folder(folder: Path, private: bool = False) -> Path:
-    """Create an output folder, or fail in one line saying why; `private`: readable by this user only when new."""
+    """Create an output folder, or fail in one line saying why; `private`: 0700 when new, whatever the umask."""
     try:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700 if private else 0o777)
+        if not private:
+            folder.mkdir(parents=True, exist_ok=True)
+        else:
+            missing = [folder, *(parent for parent in folder.parents if not parent.exists())]
+            for new in reversed([path for path in missing if not path.is_dir()]):
+                try:
+                    new.mkdir(mode=0o700)
+                except FileExistsError:
+                    if not new.is_dir():
+                        raise
+                    continue  # made a moment ago by another process
+                os.chmod(new, 0o700)  # mkdir's mode is filtered by the umask; a missing parent is made private too
     except FileExistsError:
         raise HandoutError(f"{folder}: is a file, not a folder") from None
     except OSError as exc:
@@ -238,9 +253,49 @@ def ensure_folder(folder: Path, private: bool = False) -> Path:
     return folder
 
 
+def private_folder(folder: Path, what: str) -> Path:
+    """A folder for patient data: made 0700 when new; refused in one line when other users can write to it.
+
+    Whoever can write to the folder can replace or link what handout writes
+    there, or read a file in the moment before it is in place.
+    """
+    ensure_folder(folder, private=True)
+    try:
+        info = folder.stat()
+    except OSError as exc:
+        raise HandoutError(f"{folder}: cannot be checked ({exc.strerror})") from None
+    if _writable_by_others(info):
+        raise HandoutError(
+            f"{folder} ({what}): other users can write to this folder, and it would hold patient data; "
+            f"make it yours alone (chmod 700 {folder}) or choose another folder"
+        )
+    return folder
+
+
+def _writable_by_others(info: os.stat_result) -> bool:
+    if info.st_mode & stat.S_IWOTH:
+        return True
+    # Group-writable is fine for the user's own private group (the usual umask 002 on Debian and Ubuntu), not for a shared one.
+    return bool(info.st_mode & stat.S_IWGRP) and not _own_private_group(info.st_gid)
+
+
+def _own_private_group(gid: int) -> bool:
+    import grp
+    import pwd
+
+    try:
+        group, user = grp.getgrgid(gid), pwd.getpwuid(os.getuid())
+    except KeyError:
+        return False
+    return group.gr_name == user.pw_name and gid == user.pw_gid and set(group.gr_mem) <= {user.pw_name}
+
+
 def writable_folder(folder: Path, private: bool = False) -> Path:
     """An existing or new folder this user can write in, or one line saying why not (checked by making a folder there)."""
-    ensure_folder(folder, private)
+    if private:
+        private_folder(folder, "the data folder")
+    else:
+        ensure_folder(folder)
     try:
         probe = Path(tempfile.mkdtemp(prefix=".handout-probe-", dir=folder))
         probe.rmdir()

@@ -77,6 +77,9 @@ class PatientRow:
     legacy_fingerprint: str
     language: str = DEFAULT_LANGUAGE  # the plan's and its email's language: the `language` cell, else batch --lang
     large_print: bool = False  # the `large_print` cell, else batch --large-print
+    # With --encrypt the PDF password is part of the plan (a new password is a new plan, sent again); this is the
+    # fingerprint without it, as earlier versions computed it, so plans it sent are still known. "" without --encrypt.
+    fingerprint_without_password: str = ""
 
 
     @property
@@ -392,11 +395,10 @@ def _check_row(
     weakness = pdf_password_problem(password) if require_password else None
     if weakness is not None:
         return problem("pdf_password", weakness)  # the rule it breaks, never the value
-    fingerprint = hashlib.sha256(
-        "\0".join(
-            (name, clinician, email, str(consent_text in _YES), raw_date, *(str(numbers[k]) for k in sorted(numbers)), *in_language, *in_large_print)
-        ).encode()
-    ).hexdigest()
+    asked_for = (name, clinician, email, str(consent_text in _YES), raw_date, *(str(numbers[k]) for k in sorted(numbers)), *in_language, *in_large_print)
+    fingerprint_without_password = hashlib.sha256("\0".join(asked_for).encode()).hexdigest()
+    # The password that opens the PDF is part of what was sent: a changed one is a new plan (the file on disk opens only with it).
+    fingerprint = hashlib.sha256("\0".join((*asked_for, f"pdf_password={password}")).encode()).hexdigest() if require_password else fingerprint_without_password
     typed_name, typed_clinician = (" ".join(record.get(column, "").split()) for column in ("name", "clinician"))
     legacy_fingerprint = hashlib.sha256(  # handout 0.1's formula, kept as it was: see PatientRow.legacy_fingerprint
         "\0".join(
@@ -416,4 +418,5 @@ def _check_row(
         legacy_fingerprint=legacy_fingerprint if language == DEFAULT_LANGUAGE and not large_print else "",  # 0.1 wrote only English, standard print
         language=language,
         large_print=large_print,
+        fingerprint_without_password=fingerprint_without_password if require_password else "",
     )

@@ -6,7 +6,7 @@ import re
 import smtplib
 import socket
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
@@ -144,6 +144,16 @@ class TemporaryFailure(NotDelivered):
     """The server could not be reached or asked to try later, after every retry."""
 
 
+class MaybeSent(NotDelivered):
+    """The whole message went over and the connection was lost (or timed out) before the server's reply: it may have arrived.
+
+    Never retried: a retry is a second copy whenever the first one did arrive.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, may_have_arrived=True)
+
+
 class PermanentFailure(NotDelivered):
     """The server refused this message for good (a 5xx reply)."""
 
@@ -227,14 +237,18 @@ class SmtpSender:
         except OSError:
             return False
 
-    def send(self, message: EmailMessage) -> None:
-        """Deliver one message, retrying temporary failures with exponential backoff."""
+    def send(self, message: EmailMessage, on_handover: Callable[[], None] | None = None) -> None:
+        """Deliver one message, retrying temporary failures with exponential backoff.
+
+        `on_handover` is called just before the message's content goes over, each
+        attempt: from then on a lost connection means it may have arrived
+        (MaybeSent), and nothing is retried.
+        """
         s = self.settings
         sender = message["From"].addresses[0].addr_spec
         recipients = [address.addr_spec for address in message["To"].addresses]
         last = ""
         deferred = False  # whether the latest attempt failed because the server deferred this recipient
-        handed_over = False  # whether an attempt sent the whole message and lost the connection before the reply
         for attempt in range(s.attempts):
             if attempt:
                 self._sleep(s.backoff_seconds * 2 ** (attempt - 1))  # type: ignore[operator]
@@ -247,6 +261,7 @@ class SmtpSender:
                 if self._smtp is None:
                     self._smtp = self._connect()
                 self._smtp.message_sent = False
+                self._smtp.on_handover = on_handover
                 try:
                     self._smtp.send_message(message, from_addr=sender, to_addrs=recipients)
                 except smtplib.SMTPNotSupportedError:
@@ -257,9 +272,7 @@ class SmtpSender:
                             f"{s.host} cannot take HANDOUT_MAIL_FROM, which has non-ASCII letters before the @ "
                             "(the server lacks SMTPUTF8): use a plain ASCII sending address"
                         ) from None
-                    raise PermanentFailure(
-                        "the mail server cannot deliver to an address with non-ASCII letters before the @ (it lacks SMTPUTF8)", handed_over
-                    ) from None
+                    raise PermanentFailure("the mail server cannot deliver to an address with non-ASCII letters before the @ (it lacks SMTPUTF8)") from None
                 return
             except KeyboardInterrupt:
                 self._drop()  # stopping at once: a polite QUIT could wait on the server as long again
@@ -284,15 +297,16 @@ class SmtpSender:
                 if all(400 <= c < 500 for c in codes):
                     deferred, last = True, f"recipient deferred ({codes[0]})"
                     continue
-                raise PermanentFailure(f"recipient refused ({codes[0]})", handed_over) from None
+                raise PermanentFailure(f"recipient refused ({codes[0]})") from None
             except smtplib.SMTPResponseException as exc:
+                # A reply, even after the whole message: the server says it did not take it.
                 reply = scrub(exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error))
                 if 400 <= exc.smtp_code < 500:
                     self._reset()
                     last = f"{exc.smtp_code} {reply}"
                     continue
                 self._reset()
-                raise PermanentFailure(f"{exc.smtp_code} {reply}", handed_over) from None
+                raise PermanentFailure(f"{exc.smtp_code} {reply}") from None
             except socket.gaierror as exc:
                 if exc.errno not in _NAME_NOT_FOUND:
                     self._drop()
@@ -302,14 +316,16 @@ class SmtpSender:
                 # Retrying cannot find a name that does not exist: a typing mistake in the settings.
                 raise HandoutError(f"HANDOUT_SMTP_HOST: there is no mail server called {s.host!r} (check the spelling)") from None
             except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as exc:
-                # No reply after the whole message went over: the server may have taken it.
-                handed_over = handed_over or (self._smtp is not None and self._smtp.message_sent)
+                handed_over = self._smtp is not None and self._smtp.message_sent
                 self._drop()
                 last = scrub(_connection_problem(exc, s.timeout_seconds))
+                if handed_over:
+                    # No reply after the whole message went over: the server may have taken it, so no retry.
+                    raise MaybeSent(f"the connection to {s.host} was lost after the whole message was handed over ({last})") from None
                 continue
         if deferred:
-            raise RecipientDeferred(last, handed_over)
-        raise TemporaryFailure(f"{s.host} unavailable after {s.attempts} {'attempt' if s.attempts == 1 else 'attempts'} ({last})", handed_over)
+            raise RecipientDeferred(last)
+        raise TemporaryFailure(f"{s.host} unavailable after {s.attempts} {'attempt' if s.attempts == 1 else 'attempts'} ({last})")
 
     def _reset(self) -> None:
         """After a refused message, clear the transaction so the connection can carry the next one."""
@@ -332,7 +348,8 @@ class SmtpSender:
 class _Smtp(smtplib.SMTP):
     """SMTP that notes when the whole message has gone over (DATA's content sent), before the server's reply."""
 
-    message_sent = False
+    message_sent = False  # the message's content has started to go over: from now on it may arrive
+    on_handover: Callable[[], None] | None = None
     _in_data = False
 
     def data(self, msg: ReadableBuffer | str) -> tuple[int, bytes]:
@@ -343,9 +360,11 @@ class _Smtp(smtplib.SMTP):
             self._in_data = False
 
     def send(self, s: ReadableBuffer | str) -> None:
-        super().send(s)
-        if self._in_data and not isinstance(s, str):  # commands are str; only the message content goes as bytes
+        if self._in_data and not isinstance(s, str) and not self.message_sent:  # commands are str; only the content goes as bytes
+            if self.on_handover is not None:
+                self.on_handover()  # journalled before the first byte, so a crash now is known as "maybe sent"
             self.message_sent = True
+        super().send(s)
 
 
 class _ImplicitTls(_Smtp, smtplib.SMTP_SSL):

@@ -27,6 +27,14 @@ def no_logged_warnings(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     assert not noisy, f"warnings were logged: {[r.getMessage() for r in noisy]}"
 
 
+@pytest.fixture(autouse=True)
+def own_data_folder(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test has its own user data folder (where the journal of what was sent lives), for its subprocesses too."""
+    home = tmp_path_factory.mktemp("xdg-data")
+    monkeypatch.setenv("XDG_DATA_HOME", str(home))
+    return home / "handout"
+
+
 @pytest.fixture
 def brand_dir(tmp_path: Path) -> Path:
     """An editable copy of the built-in example brand."""

@@ -189,3 +189,33 @@ class SilentServer:
             "HANDOUT_SMTP_TIMEOUT": "120",
             "HANDOUT_SMTP_ATTEMPTS": "1",
         }
+
+
+@dataclass
+class AfterData(Recorder):
+    """A server that misbehaves once the whole message is in: hangs up, stalls past the client's timeout, or replies with codes.
+
+    `behaviour` is taken one per message, then the server behaves: "drop" (closes the connection without a reply),
+    "stall" (says nothing for `stall_seconds`), or a reply such as "451 4.3.0 Try later". Every message that came in
+    whole is counted in `received`, whether or not it was accepted: the copies a patient may get.
+    """
+
+    behaviour: list[str] = field(default_factory=list)
+    stall_seconds: float = 3.0
+    received: list[EmailMessage] = field(default_factory=list)
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.received.append(message)  # type: ignore[arg-type]
+        what = self.behaviour.pop(0) if self.behaviour else "accept"
+        if what == "drop":
+            server.transport.close()
+            await asyncio.sleep(0.2)
+            return "421 closing"
+        if what == "stall":
+            await asyncio.sleep(self.stall_seconds)
+            server.transport.close()
+            return "421 too late"
+        if what != "accept":
+            return what
+        return await super().handle_DATA(server, session, envelope)

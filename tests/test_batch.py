@@ -147,7 +147,7 @@ def sample_csv(tmp_path: Path) -> Path:
     return write_csv(tmp_path / "patients.csv", "\n".join(lines) + "\n")
 
 
-def test_batch_to_outbox_end_to_end(tmp_path: Path) -> None:
+def test_batch_to_outbox_end_to_end(tmp_path: Path, own_data_folder: Path) -> None:
     csv_path = sample_csv(tmp_path)
     out = tmp_path / "plans"
     result = invoke(str(csv_path), "--out-dir", str(out), "--workers", "2")
@@ -172,11 +172,11 @@ def test_batch_to_outbox_end_to_end(tmp_path: Path) -> None:
     attachment = next(message.iter_attachments())
     assert attachment.get_filename() == "walking-plan.pdf"
     assert attachment.get_content() == (out / "P001.pdf").read_bytes()
-    journal = sqlite3.connect(out / "handout-journal.sqlite")
+    journal = sqlite3.connect(own_data_folder / "handout-journal.sqlite")
     states = dict(journal.execute("SELECT key, state FROM rows"))
     journal.close()
     assert states == {"P001": "outbox", "P002": "to_print", "row-4": "to_print", "P004": "outbox"}
-    journal_bytes = (out / "handout-journal.sqlite").read_bytes()
+    journal_bytes = (own_data_folder / "handout-journal.sqlite").read_bytes()
     for secret in [*NAMES, "jane@example.org", "Zo", "Σοφία"]:
         assert secret.encode() not in journal_bytes, secret
 
@@ -211,7 +211,7 @@ def test_encrypt_without_a_password_column_says_so(tmp_path: Path) -> None:
         read_patient_list(write_csv(tmp_path / "p.csv", "name\nJane\n"), TODAY, require_password=True)
 
 
-def test_encrypted_plans_open_only_with_the_rows_password(tmp_path: Path) -> None:
+def test_encrypted_plans_open_only_with_the_rows_password(tmp_path: Path, own_data_folder: Path) -> None:
     import pikepdf
 
     csv_path = write_csv(tmp_path / "p.csv", "name,patient_id,email,pdf_password\nJane Doe,P1,jane@example.org,correct-horse-42\n")
@@ -234,7 +234,7 @@ def test_encrypted_plans_open_only_with_the_rows_password(tmp_path: Path) -> Non
     eml = eml_path.read_bytes()
     assert b"correct-horse-42" not in eml and "password" in eml.decode("ascii", "replace").lower()
     assert "correct-horse-42" not in result.stdout + result.stderr
-    journal = (out / "handout-journal.sqlite").read_bytes()
+    journal = (own_data_folder / "handout-journal.sqlite").read_bytes()
     assert b"correct-horse-42" not in journal
 
 

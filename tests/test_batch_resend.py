@@ -81,8 +81,8 @@ def write_list(path: Path, patients: list[Patient]) -> Path:
     return path
 
 
-def send(csv_path: Path, out: Path, server: SmtpServer, reporter: Reporter | None = None) -> BatchResult:
-    return run_batch(BatchOptions(csv_path, out_dir=out, send=True, workers=1, today=TODAY), server.env(), reporter)
+def send(csv_path: Path, out: Path, server: SmtpServer, reporter: Reporter | None = None, data_dir: Path | None = None) -> BatchResult:
+    return run_batch(BatchOptions(csv_path, out_dir=out, send=True, workers=1, today=TODAY, data_dir=data_dir), server.env(), reporter)
 
 
 # ---------------------------------------------------------------------------
@@ -165,11 +165,12 @@ def test_after_any_edit_a_rerun_sends_exactly_the_new_or_changed_rows_once(share
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         out = folder / "plans"
-        assert send(write_list(folder / "first.csv", first), out, shared_server).ok
+        data = folder / "data"  # each example its own journal
+        assert send(write_list(folder / "first.csv", first), out, shared_server, data_dir=data).ok
         assert Counter(m["To"] for m in received.messages) == Counter(p.email for p in first)
         received.messages.clear()
 
-        result = send(write_list(folder / "edited.csv", edited), out, shared_server)
+        result = send(write_list(folder / "edited.csv", edited), out, shared_server, data_dir=data)
         assert result.ok
         wanted = list(dict.fromkeys(p for p in edited if p not in first))  # new or changed, each once
         by_row = {number: patient for number, patient in enumerate(edited, start=2)}
@@ -183,18 +184,18 @@ def test_after_any_edit_a_rerun_sends_exactly_the_new_or_changed_rows_once(share
 # Item 16: the journal cannot confirm who is a patient
 
 
-def journal_bytes(out: Path) -> bytes:
-    return b"".join(p.read_bytes() for p in sorted(out.glob("handout-journal.sqlite*")))
+def journal_bytes(*folders: Path) -> bytes:
+    return b"".join(p.read_bytes() for folder in folders for p in sorted(folder.glob("handout-journal*.sqlite*")))
 
 
-def test_the_journal_holds_only_keyed_fingerprints_and_still_recognises_sent_rows(server: SmtpServer, tmp_path: Path) -> None:
+def test_the_journal_holds_only_keyed_fingerprints_and_still_recognises_sent_rows(server: SmtpServer, tmp_path: Path, own_data_folder: Path) -> None:
     csv_path = write_list(tmp_path / "p.csv", [Patient("Jane Doe", "P1", "jane@example.org", 1), Patient("Ann Able", "", "ann@example.org", 2)])
     out = tmp_path / "plans"
     args = ["batch", str(csv_path), "--out-dir", str(out), "--send", "--workers", "1"]
     first = CliRunner().invoke(app, args, env=server.env())
     assert first.exit_code == 0, first.stderr
 
-    stored = journal_bytes(out)
+    stored = journal_bytes(own_data_folder)
     rows = read_patient_list(csv_path, TODAY).rows
     brand = load_brand(None)
     for row in rows:
@@ -205,7 +206,7 @@ def test_the_journal_holds_only_keyed_fingerprints_and_still_recognises_sent_row
         assert all(recomputed_id not in m["Message-ID"] for m in server.recorder.messages)
         plan = hashlib.sha256((out / f"{row.key}.pdf").read_bytes()).hexdigest()
         assert plan.encode() not in stored and bytes.fromhex(plan) not in stored
-    secret = out / "handout-journal.key"
+    secret = own_data_folder / "handout-journal.key"
     assert stat.S_IMODE(secret.stat().st_mode) == 0o600
     assert secret.read_bytes().strip() not in stored
 
@@ -214,12 +215,12 @@ def test_the_journal_holds_only_keyed_fingerprints_and_still_recognises_sent_row
     assert len(server.recorder.messages) == 2
 
 
-def test_a_journal_whose_secret_is_lost_is_refused_rather_than_sending_everyone_again(server: SmtpServer, tmp_path: Path) -> None:
+def test_a_journal_whose_secret_is_lost_is_refused_rather_than_sending_everyone_again(server: SmtpServer, tmp_path: Path, own_data_folder: Path) -> None:
     csv_path = write_list(tmp_path / "p.csv", [Patient("Jane Doe", "P1", "jane@example.org", 1)])
     out = tmp_path / "plans"
     args = ["batch", str(csv_path), "--out-dir", str(out), "--send", "--workers", "1"]
     assert CliRunner().invoke(app, args, env=server.env()).exit_code == 0
-    (out / "handout-journal.key").unlink()
+    (own_data_folder / "handout-journal.key").unlink()
     again = CliRunner().invoke(app, args, env=server.env())
     assert again.exit_code == 1 and len(again.stderr.strip().splitlines()) == 1
     assert "handout-journal.key" in again.stderr
@@ -234,7 +235,7 @@ CREATE TABLE rows (
 """
 
 
-def test_a_journal_from_the_previous_version_is_upgraded_without_sending_anyone_again(server: SmtpServer, tmp_path: Path) -> None:
+def test_a_journal_from_the_previous_version_is_upgraded_without_sending_anyone_again(server: SmtpServer, tmp_path: Path, own_data_folder: Path) -> None:
     import sqlite3
 
     jane, ann = Patient("Jane Doe", "P1", "jane@example.org", 1), Patient("Ann Able", "", "ann@example.org", 1)
@@ -256,10 +257,11 @@ def test_a_journal_from_the_previous_version_is_upgraded_without_sending_anyone_
     result = send(moved, out, server)
     assert result.emailed == [2] and result.already_sent == [3, 4]
     assert [m["To"] for m in server.recorder.messages] == ["cat@example.org"]
-    stored = journal_bytes(out)
+    stored = journal_bytes(own_data_folder, out)  # the user's journal took it in; the old one is set aside in out
     for row in (jane_row, ann_row):
         assert row.fingerprint.encode() not in stored, "the old plain fingerprints must not stay in the file"
-    assert stat.S_IMODE((out / "handout-journal.key").stat().st_mode) == 0o600
+    assert stat.S_IMODE((own_data_folder / "handout-journal.key").stat().st_mode) == 0o600
+    assert not (out / "handout-journal.sqlite").exists(), "the old journal was taken in and set aside"
 
 
 # ---------------------------------------------------------------------------

@@ -296,7 +296,7 @@ def test_rerun_on_a_later_day_sends_nothing_new_but_a_corrected_address_gets_its
     assert [m["To"] for m in server.recorder.messages] == ["jane.typo@example.org", "jo@example.org", "jane@example.org"]
 
 
-def test_rows_without_patient_id_are_not_resent_when_the_list_shifts(server: SmtpServer, tmp_path: Path) -> None:
+def test_rows_without_patient_id_are_not_resent_when_the_list_shifts(server: SmtpServer, tmp_path: Path, own_data_folder: Path) -> None:
     out = tmp_path / "plans"
     first = tmp_path / "a.csv"
     first.write_text("name,email,consent_email\nAnn Able,ann@example.org,yes\nBen Bold,ben@example.org,yes\nCat Cole,cat@example.org,yes\n", encoding="utf-8")
@@ -308,7 +308,7 @@ def test_rows_without_patient_id_are_not_resent_when_the_list_shifts(server: Smt
     assert sorted(m["To"] for m in server.recorder.messages) == ["ann@example.org", "ben@example.org", "cat@example.org"]
     import sqlite3
 
-    with sqlite3.connect(out / "handout-journal.sqlite") as journal:
+    with sqlite3.connect(own_data_folder / "handout-journal.sqlite") as journal:
         states = dict(journal.execute("SELECT key, state FROM rows"))
     assert states["row-2"] == "sent" and states["row-3"] == "sent"
 

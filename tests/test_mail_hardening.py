@@ -152,20 +152,20 @@ def test_batch_outbox_files_are_unique_across_lists_and_a_rerun_does_not_pile_up
     tuesday = batch_csv(tmp_path, "tuesday.csv", [("Cat Cole", "cat@example.org"), ("Dan Dee", "dan@example.org")])
     for csv_path in (monday, tuesday):
         # Rows without a patient_id are row-2 and row-3 in both lists: their messages must not collide.
-        result = run(["batch", str(csv_path), "--out-dir", str(tmp_path / csv_path.stem), "--outbox", str(outbox), "--send", "--workers", "1"], env)
+        result = run(["batch", str(csv_path), "--out-dir", str(tmp_path / csv_path.stem), "--outbox", str(outbox), "--workers", "1"], env)
         assert result.exit_code == 0, result.stderr
     files = sorted(outbox.glob("*.eml"))
     assert sorted(read_eml(f)["To"] for f in files) == ["ann@example.org", "ben@example.org", "cat@example.org", "dan@example.org"]
     for f in files:
         assert not any(private in f.name.lower() for private in ("ann", "ben", "cat", "dan", "@"))
     # The same unchanged list again: each row rewrites its own message, nothing piles up.
-    result = run(["batch", str(monday), "--out-dir", str(tmp_path / "monday"), "--outbox", str(outbox), "--send", "--workers", "1"], env)
+    result = run(["batch", str(monday), "--out-dir", str(tmp_path / "monday"), "--outbox", str(outbox), "--workers", "1"], env)
     assert result.exit_code == 0, result.stderr
     assert sorted(outbox.glob("*.eml")) == files
     # A corrected address is a new message; rows without a patient_id cannot say which old message it replaces,
     # so the old one stays (a row with a patient_id replaces it: see test_mail_review).
     batch_csv(tmp_path, "monday.csv", [("Ann Able", "ann.new@example.org"), ("Ben Bold", "ben@example.org")])
-    result = run(["batch", str(monday), "--out-dir", str(tmp_path / "monday"), "--outbox", str(outbox), "--send", "--workers", "1"], env)
+    result = run(["batch", str(monday), "--out-dir", str(tmp_path / "monday"), "--outbox", str(outbox), "--workers", "1"], env)
     assert result.exit_code == 0, result.stderr
     assert len(list(outbox.glob("*.eml"))) == 5
 

@@ -141,7 +141,7 @@ def test_output_folder_with_brackets_in_its_name(tmp_path: Path, patients: Path)
     assert "[old]" in result.stdout  # printed as written, not swallowed as markup
 
 
-def test_template_errors_in_a_batch_never_quote_the_patient(tmp_path: Path) -> None:
+def test_template_errors_in_a_batch_never_quote_the_patient(tmp_path: Path, own_data_folder: Path) -> None:
     templates = tmp_path / "templates"
     templates.mkdir()
     (templates / "plan.xml.j2").write_text('{% extends "builtin/plan.xml.j2" %}{% block title %}{{ brand[patient.name].x }}{% endblock %}', encoding="utf-8")
@@ -152,4 +152,4 @@ def test_template_errors_in_a_batch_never_quote_the_patient(tmp_path: Path) -> N
     assert result.exit_code == 1
     assert "row 2 (patient_id P1): could not be rendered" in result.stderr
     assert "Uniquename" not in result.stderr + result.stdout
-    assert b"Uniquename" not in (out / "handout-journal.sqlite").read_bytes()
+    assert b"Uniquename" not in (own_data_folder / "handout-journal.sqlite").read_bytes()

@@ -20,7 +20,7 @@ import jinja2
 import pytest
 from starlette.testclient import TestClient
 from test_web import BASE, LIST, TODAY, Clock, csrf, front_desk, held_list, make_plan, run_list, upload
-from test_web_diary import scans  # noqa: F401  (a fixture: a filled diary page, scanned)
+from test_web_diary import scans  # noqa: F401, F811  (a fixture: a filled diary page, scanned)
 from typer.testing import CliRunner
 
 from handout.brand import init_brand, load_brand
@@ -71,7 +71,7 @@ def secret_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_every_template_context_the_code_builds_is_plain_data(
-    rendered: list[tuple[str, dict[str, Any]]], tmp_path: Path, secret_env: None, scans: list[bytes]
+    rendered: list[tuple[str, dict[str, Any]]], tmp_path: Path, secret_env: None, scans: list[bytes]  # noqa: F811
 ) -> None:
     # The command line's documents: leaflets in both layouts and two languages, a plan with its article, the to-print sheet, the email.
     renderer = Renderer(load_brand())

@@ -880,8 +880,9 @@ def test_a_list_is_made_into_a_zip_of_plans_and_the_to_print_file_and_emails_go_
     assert not any(name in report for name in ("Jane", "Ann", "Bob"))
     (message,) = (tmp_path / "data" / "outbox").glob("P1-*.eml")
     assert "jane@example.org" in message.read_text(encoding="utf-8")
-    # The plans live only in the list's ZIP: the batch folder keeps its journal and nothing else.
-    assert sorted(p.name for p in (tmp_path / "data" / "batch").iterdir()) == [".handout-batch.lock", "handout-journal.key", "handout-journal.sqlite"]
+    # The plans live only in the list's ZIP: the batch folder keeps nothing; the journal is the data folder's, shared with `handout batch`.
+    assert sorted(p.name for p in (tmp_path / "data" / "batch").iterdir()) == [".handout-batch.lock"]
+    assert (tmp_path / "data" / "handout-journal.sqlite").is_file() and (tmp_path / "data" / "handout-journal.key").is_file()
     job = held_list(desk, client, location)
     assert job is not None and sorted(p.name for p in job.folder.iterdir()) == ["walking-plans.zip"]  # the uploaded CSV is gone too
 
@@ -899,7 +900,7 @@ def test_a_lists_results_say_why_a_row_is_to_print_and_which_rows_were_never_tri
     result = BatchResult(failed=[(2, "not sent: the server closed the connection"), (3, stopped), (4, stopped)], patient_ids={2: "P1", 3: "P2", 4: "P3"})
     lines = {line.what: (line.count, line.rows) for line in outcomes(result, True)}
     assert lines["Failed"] == (1, "P1 (row 2)")
-    assert lines["Not tried: the mail server had stopped answering (make the list again to send them)"] == (2, "P2 (row 3), P3 (row 4)")
+    assert lines["Not tried: the mail server had stopped answering (send the list again for them; nobody is emailed twice)"] == (2, "P2 (row 3), P3 (row 4)")
     assert in_page_words(stopped) == (
         "not tried: the mail server had stopped answering at P1 (row 2); upload the list again and make its plans to send it (nobody is emailed twice)"
     )

@@ -16,6 +16,7 @@ from starlette.types import Message, Receive
 from handout.checks import text_encoding
 from handout.errors import HandoutError
 from handout.i18n import checked_language
+from handout.report import why_lines
 from handout.service import FieldProblem, FormProblems, check_field
 from handout.web.forms import FORM_EXPIRED, Draft
 from handout.web.list_results import ZIP_NAME, in_page_words, outcomes, row_label
@@ -131,8 +132,8 @@ class ListPages:
             status,
             token=token,
             job=view,
-            outcomes=outcomes(result, job.sending, job.patients) if result else [],
-            failed=[(row_label(result, row), in_page_words(reason)) for row, reason in result.failed] if result else [],
+            outcomes=outcomes(result, job.sending, patients=job.patients) if result else [],
+            failed=[(row_label(result, row), in_page_words(reason)) for row, reason in why_lines(result)] if result else [],  # maybe-sent ones too
             outbox=str(self.lists.outbox),
         )
 

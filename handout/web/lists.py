@@ -160,9 +160,9 @@ class ListProgress(Reporter):
 class PatientLists:
     """The lists uploaded to this server (each in a private temporary folder, kept 30 minutes) and the one run at a time that makes their plans.
 
-    Runs use one batch folder in the data dir, whose journal makes emailing exactly-once across
-    runs and uploads, as for `handout batch`; plans are there only while a run is under way,
-    then go into the list's ZIP.
+    Runs use one batch folder in the data dir for their plans (there only while a run is under way,
+    then in the list's ZIP); the data dir's journal, the same one `handout batch` uses, makes
+    emailing exactly-once across runs, uploads and the command line.
     """
 
     def __init__(
@@ -238,13 +238,14 @@ class PatientLists:
                 return
             if self._thread is not None and self._thread.is_alive():
                 raise HandoutError(BUSY)
-            ensure_folder(self.batch_dir)
+            ensure_folder(self.batch_dir, private=True)
             options = BatchOptions(
                 patients_csv=job.csv,
                 out_dir=self.batch_dir,
+                data_dir=self.data_dir,  # the one journal, shared with `handout batch`
                 workers=self.workers or max(2, os.cpu_count() or 1),
                 send=sending,
-                outbox=None if sending else self.outbox,
+                outbox=self.outbox,  # a dry run writes there; sending clears the messages it sent
                 encrypt=job.reading.encrypt,
                 brand_dir=self.clinic.brand.directory,
                 template_dirs=self.clinic.template_dirs,

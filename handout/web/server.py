@@ -29,10 +29,10 @@ KEEP_ALIVE_SECONDS = 5  # an idle connection between pages is closed after this 
 
 
 def default_data_dir() -> Path:
-    """The user's data folder for handout (platformdirs: ~/.local/share/handout on Linux)."""
-    from platformdirs import user_data_dir
+    """The user's data folder for handout (platformdirs: ~/.local/share/handout on Linux), where `handout batch` keeps its journal too."""
+    from handout.journal_files import default_data_dir as shared
 
-    return Path(user_data_dir("handout", appauthor=False))
+    return shared()
 
 
 def run_server(
