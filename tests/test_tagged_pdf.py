@@ -389,5 +389,5 @@ def test_the_qr_code_is_read_after_its_heading_and_before_the_words_beside_it(ki
     printed = subprocess.run(["pdfinfo", "-struct-text", str(path)], capture_output=True, text=True, check=True).stdout.splitlines()
     heading = next(i for i, line in enumerate(printed) if line.strip().strip('"').strip() in ("Find out more", "Más información"))
     figure = next(i for i, line in enumerate(printed) if line.strip().startswith("Figure") and i > heading - 3)
-    scan = next(i for i, line in enumerate(printed) if "Scan the code" in line or "Lea el código" in line)
+    scan = next(i for i, line in enumerate(printed) if "Scan the code" in line or "Escanee el código" in line)
     assert printed[heading - 1].strip().startswith("H") and heading < figure < scan
