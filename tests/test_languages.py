@@ -18,6 +18,7 @@ from babel.messages.pofile import read_po
 from jinja2.ext import babel_extract
 from typer.testing import CliRunner
 
+from handout.brand import EXAMPLE_DISCLAIMER, LOGO_DESCRIPTION
 from handout.cli import app
 from handout.content import load_article
 from handout.i18n import available_languages, catalog_path
@@ -31,7 +32,7 @@ from helpers import all_text, body_text, normalise
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
 TRANSLATED = [language for language in available_languages() if language != "en"]
-PYTHON_MESSAGES = (PLAN_TITLE, PAGE_LABEL, SUBJECT)  # the words handout's code writes, outside the templates
+PYTHON_MESSAGES = (PLAN_TITLE, PAGE_LABEL, SUBJECT, EXAMPLE_DISCLAIMER, LOGO_DESCRIPTION)  # the words handout's code writes, outside the templates
 _PLACEHOLDER = re.compile(r"%\(\w+\)s|\{\w+\}")
 
 

@@ -243,9 +243,9 @@ def test_fold_guides_are_artifacts_and_the_file_is_tagged_in_reading_order() -> 
     figures = [e for e in structure.elements if e.kind == "Figure"]
     assert [str(f.obj.Alt) for f in figures] == ["Example Physiotherapy Clinic logo", f"QR code that opens {URL}"]
     # The back panel comes after the whole article, which ends with the warnings section: its heading, the
-    # code, three lines of caption, then the clinic's name, its contact details and the disclaimer.
+    # code, three lines of caption, then the clinic's name, each line of its contact details and the disclaimer.
     top = [k.kind for k in structure.root.kids if isinstance(k, Element)]
-    assert top[top.index("Sect") + 1 :] == ["H3", "Figure", "P", "P", "P", "P", "P", "P"]
+    assert top[top.index("Sect") + 1 :] == ["H3", "Figure", "P", "P", "P", "P", "P", "P", "P", "P", "P", "P"]  # the address on two lines
     with pikepdf.open(io.BytesIO(pdf)) as document:
         for page in document.pages:
             assert b"/Artifact <</Type /Page>> BDC" in page.Contents.read_bytes()

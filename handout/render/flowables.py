@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 from reportlab.lib.colors import Color, HexColor
@@ -11,6 +12,7 @@ from reportlab.platypus import Flowable, KeepTogether, PageBreak, Spacer, TableS
 
 from handout import document as doc
 from handout.brand import Brand
+from handout.i18n import current_language
 from handout.render.fonts import MAIN, MAIN_BOLD, inline_markup, paragraph, printable_in_main, string_width, text_markup
 from handout.render.graphics import QR_WIDTH, GridTable, LogoFlowable, QRFlowable, TickBox, WarningSign
 from handout.render.structure import Node
@@ -203,11 +205,12 @@ class Builder:
     def masthead(self, block: doc.Masthead, width: float, parent: Node) -> list[Flowable]:
         s, brand = self.styles, self.brand
         logo_width, logo_height = s.profile.logo_mm
-        logo = LogoFlowable(brand.logo, logo_width * mm, logo_height * mm, alt=brand.name, tag=parent.add("Figure", alt=f"{brand.name} logo"))
+        logo = LogoFlowable(brand.logo, logo_width * mm, logo_height * mm, alt=brand.name, tag=logo_figure(brand, parent))
+        # The address and the phone line are separate paragraphs: a screen reader hears them apart, commas kept.
         contact_lines = [brand.address.replace("\n", ", "), " · ".join(x for x in (nowrap(brand.phone), brand.website or brand.email) if x)]
         text = [
             paragraph(text_markup(brand.name), s.masthead_name, parent.add("P"), brand.name),
-            paragraph("<br/>".join(text_markup(line) for line in contact_lines), s.masthead_contact, parent.add("P"), "\n".join(contact_lines)),
+            *(paragraph(text_markup(line), s.masthead_contact, parent.add("P"), line) for line in contact_lines if line),
         ]
         table = Table([[logo, text]], colWidths=[logo.width + 6 * mm, None], hAlign="LEFT")
         table.setStyle(
@@ -241,7 +244,8 @@ class Builder:
         return [flowable]
 
     def paragraph(self, block: doc.Paragraph, width: float, parent: Node) -> list[Flowable]:
-        return [self._para(block.text, getattr(self.styles, block.style), parent.add("P"))]
+        style = getattr(self.styles, block.style)
+        return [paragraph(inline_markup(breakable_urls(block.text, style, width), self.styles.primary_hex), style, parent.add("P"), doc.plain_text(block.text))]
 
     def bullet_list(self, block: doc.BulletList, width: float, parent: Node) -> list[Flowable]:
         s = self.styles
@@ -449,8 +453,52 @@ class Builder:
         )
         return [Kept([table])]
 
+    def disclaimer(self, parent: Node) -> list[Flowable]:
+        """The clinic's disclaimer, once, at the end of the document: in the document's language, or tagged with its own."""
+        text, lang = self.brand.words("disclaimer", current_language())
+        tag = parent.add("P")
+        tag.lang = lang
+        return [paragraph(text_markup(text), self.styles.disclaimer, tag, text)]
+
     def keep(self, block: doc.Keep, width: float, parent: Node) -> list[Flowable]:
         return [Kept(self.flowables(block.children, parent, width))]
+
+
+def logo_figure(brand: Brand, parent: Node) -> Node:
+    """The logo's Figure element, described in the language in use (or tagged with the language its description is in)."""
+    description, lang = brand.words("logo_description", current_language())
+    figure = parent.add("Figure", alt=description)
+    figure.lang = lang
+    return figure
+
+
+def website_href(website: str) -> str:
+    """A link for a website as brand.toml gives it ("www.clinic.org" opens https://www.clinic.org)."""
+    return website if "://" in website else f"https://{website}"
+
+
+_URL_BREAK = re.compile(r"(?<=[/.])")  # a web or email address breaks only after a "/" or a "."
+
+
+def breakable_urls(spans: doc.Inline, style: ParagraphStyle, width: float) -> doc.Inline:
+    """The spans with every word too wide for `width` broken onto lines after a "/" or "." (never inside a word).
+
+    ReportLab would cut such a word anywhere, even mid-word; an address so cut reads as two. The
+    lines are filled greedily, as a person would write the address over two lines.
+    """
+    out: list[doc.Span] = []
+    for span in spans:
+        if span.text == "\n" or " " in span.text or string_width(span.text, style.fontSize, bold=True) <= width:
+            out.append(span)
+            continue
+        line = ""
+        for piece in _URL_BREAK.split(span.text):
+            if line and string_width(line + piece, style.fontSize, bold=True) > width:
+                out += [doc.Span(line, span.bold, span.href), doc.Span("\n")]
+                line = ""
+            line += piece
+        out.append(doc.Span(line, span.bold, span.href))
+    return tuple(out)
 
 
 def heading_tag(level: int) -> str:

@@ -19,7 +19,8 @@ from reportlab.platypus.doctemplate import ActionFlowable, LayoutError
 from handout import document as doc
 from handout.brand import Brand
 from handout.errors import HandoutError
-from handout.render.flowables import Builder, heading_tag
+from handout.i18n import current_language
+from handout.render.flowables import Builder, breakable_urls, heading_tag, logo_figure, website_href
 from handout.render.fonts import inline_markup, paragraph, register_fonts, string_width, text_markup
 from handout.render.graphics import QR_WIDTH, LogoFlowable, QRFlowable
 from handout.render.pdf import PAPER_SIZES, document_settings
@@ -61,8 +62,9 @@ def trifold_profile(body: float) -> Profile:
         h1=body + 3.5,
         h2=body + 0.5,
         small=MIN_SIZE,
+        disclaimer=max(12, MIN_SIZE),
         masthead_name=body + 1,
-        masthead_contact=MIN_SIZE,
+        masthead_contact=max(12, MIN_SIZE),
         cell=max(MIN_SIZE, body * 0.95),
         cell_leading=round(body * 1.25, 2),
         cell_header=max(MIN_SIZE, body * 0.95),
@@ -426,7 +428,7 @@ class TrifoldRenderer:
         foot: list[Flowable] = []
         if routed.masthead:
             logo_w, logo_h = p.logo_mm
-            head.append(LogoFlowable(brand.logo, logo_w * mm, logo_h * mm, alt=brand.name, tag=root.add("Figure", alt=f"{brand.name} logo")))
+            head.append(LogoFlowable(brand.logo, logo_w * mm, logo_h * mm, alt=brand.name, tag=logo_figure(brand, root)))
             head.append(paragraph(text_markup(brand.name), _variant(styles.masthead_name, spaceBefore=4 * mm), root.add("P"), brand.name))
         title_style = _variant(styles.title, textColor=white, spaceBefore=0, spaceAfter=0)
         title = [paragraph(inline_markup(routed.title.text, "#FFFFFF"), title_style, root.add("H1"), doc.plain_text(routed.title.text))]
@@ -480,16 +482,23 @@ class TrifoldRenderer:
             code += _wrapped([qr], inner, centred=True)
             code += _wrapped(builder.cell_flowables(children, inner, root), inner)
         contact_style = _variant(styles.body, textColor=INK, spaceAfter=4 * mm)
-        lines = [line for line in (*_address_lines(brand.address, p.body, width), nowrap(brand.phone), brand.email, brand.website) if line]
+        disclaimer, disclaimer_lang = brand.words("disclaimer", current_language())
+        # Each line its own paragraph: a screen reader (and copy-paste) gets the lines apart, commas kept;
+        # the email and website are links, and a long one breaks only after "/" or ".".
+        lines: list[doc.Inline] = [(doc.Span(line),) for line in _address_lines(brand.address, p.body, width)]
+        lines += [(doc.Span(nowrap(brand.phone)),)] if brand.phone else []
+        lines += [(doc.Span(brand.email, href=f"mailto:{brand.email}"),)] if brand.email else []
+        lines += [(doc.Span(brand.website, href=website_href(brand.website)),)] if brand.website else []
         name_style = _variant(styles.masthead_name, fontSize=p.h2, leading=p.h2 * 1.25, spaceAfter=1 * mm)
-        details = _wrapped(
-            [
-                paragraph(text_markup(brand.name), name_style, root.add("P"), brand.name),
-                paragraph("<br/>".join(text_markup(line) for line in lines), contact_style, root.add("P"), "\n".join(lines)),
-                paragraph(text_markup(brand.disclaimer), _variant(styles.small, textColor=MUTED), root.add("P"), brand.disclaimer),
-            ],
-            width,
-        )
+        line_style = _variant(contact_style, spaceAfter=0)
+        contact = [
+            paragraph(inline_markup(breakable_urls(line, line_style, width), styles.primary_hex), contact_style if n == len(lines) - 1 else line_style, root.add("P"), doc.plain_text(line))
+            for n, line in enumerate(lines)
+        ]
+        name = paragraph(text_markup(brand.name), name_style, root.add("P"), brand.name)
+        disclaimer_tag = root.add("P")
+        disclaimer_tag.lang = disclaimer_lang
+        details = _wrapped([name, *contact, paragraph(text_markup(disclaimer), _variant(styles.disclaimer, spaceBefore=0), disclaimer_tag, disclaimer)], width)
         box = _stack_height(code) + 2 * pad if code else 0.0
         rule_gap = 5 * mm
         details_top = sheet.column_bottom + _stack_height(details)
