@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 from collections.abc import Callable, Sequence
 
 from reportlab.lib.colors import Color, HexColor
@@ -23,8 +24,11 @@ from handout.render.tagging import tagged
 from handout.templating import nowrap
 
 HEADER_FILL = HexColor("#EEF1F4")
-LONG_TABLE_ROWS = 15  # a heading takes shorter grids whole to the next page rather than split them
+SPLIT_ITEMS = 2  # a list splits only after its first two items and before its last two
+SPLIT_ROWS = 4  # a grid of more rows may split (after at least two, graphics.MIN_ROWS_AFTER_SPLIT); shorter ones stay whole
 GRID_RULE = HexColor("#8A8A8A")
+MIN_BAND_SIZE = 11.0  # a band label shrinks to fit one line, down to the tri-fold's floor (a page's column never needs it)
+BOX_GAP = 6 * mm  # the least space between a boxed panel and what is above or below it
 CELL_PADDING = 12  # points of a cell's width left of and right of its text
 
 
@@ -162,7 +166,7 @@ class Builder:
             if isinstance(block, doc.Title | doc.Heading) or (heads and isinstance(block, doc.Spacer)):
                 heads += built
             elif heads and not isinstance(block, doc.PageBreak):  # a page break after a heading is the template's choice
-                result.append(self.keep_with_next(heads, built, width))
+                result += self.keep_with_next(heads, built, width)
                 heads = []
             else:
                 result += heads + built
@@ -184,20 +188,34 @@ class Builder:
                 flowable.role = block.role  # type: ignore[attr-defined]
         return built
 
-    def keep_with_next(self, heads: list[Flowable], following: list[Flowable], width: float) -> Flowable:
-        """Headings kept on one page with the block they introduce, or with its first rows when it is a long grid.
+    def keep_with_next(self, heads: list[Flowable], following: list[Flowable], width: float) -> list[Flowable]:
+        """Headings kept on one page with the start of the block they introduce: its first two list items, or its first rows when it is a grid.
 
-        ReportLab's own keepWithNext skips lists, panels and kept groups, so
-        the builder groups headings itself.
+        A list or table may split after two items or rows (never leaving one alone either side),
+        so a heading no longer drags a whole list to the next page and leaves a hole (issue 16).
+        ReportLab's own keepWithNext skips lists, panels and kept groups, so the builder groups headings itself.
         """
-        group = [*heads, *following]
-        if len(following) == 1 and isinstance(following[0], GridTable) and following[0].body_rows > LONG_TABLE_ROWS:
-            # A long grid starts below its heading when at least its first rows fit
-            # there, instead of leaving the rest of the page empty.
+        if len(following) == 1 and isinstance(following[0], GridTable) and following[0].body_rows > SPLIT_ROWS:
+            # A grid starts below its heading when at least its first rows fit there.
             grid = following[0]
             heads_height = sum(h.wrap(width, 1e6)[1] + h.getSpaceBefore() + h.getSpaceAfter() for h in heads)
-            return Kept(group, start_room=heads_height + grid.getSpaceBefore() + grid.min_split_height() + 2)
-        return Kept(group)
+            return [Kept([*heads, *following], start_room=heads_height + grid.getSpaceBefore() + grid.min_split_height() + 2)]
+        if len(following) == 1 and isinstance(following[0], Table) and len(following[0]._cellvalues) - following[0].repeatRows > SPLIT_ROWS:
+            table = following[0]
+            table.wrap(width, 1e6)
+            first_rows = sum(table._rowHeights[: table.repeatRows + SPLIT_ITEMS])
+            heads_height = sum(h.wrap(width, 1e6)[1] + h.getSpaceBefore() + h.getSpaceAfter() for h in heads)
+            return [Kept([*heads, table], start_room=heads_height + table.getSpaceBefore() + first_rows + 2)]
+        if len(following) == 1 and isinstance(following[0], TaggedParagraph):
+            # A heading and its paragraph start here when the heading and two lines fit (a paragraph never splits before two lines).
+            para = following[0]
+            heads_height = sum(h.wrap(width, 1e6)[1] + h.getSpaceBefore() + h.getSpaceAfter() for h in heads)
+            return [Kept([*heads, para], start_room=heads_height + para.getSpaceBefore() + 2 * para.style.leading + 2)]
+        items = [f for f in following if isinstance(f, BulletItem)]
+        if len(items) == len(following) > 2 * SPLIT_ITEMS - 1:
+            # Heading with the first items, the last items together: no item alone at a page's foot or head.
+            return [Kept([*heads, *following[:SPLIT_ITEMS]]), *following[SPLIT_ITEMS:-SPLIT_ITEMS], Kept(following[-SPLIT_ITEMS:])]
+        return [Kept([*heads, *following])]
 
     def _para(self, spans: doc.Inline, style: ParagraphStyle, tag: Node | None) -> TaggedParagraph:
         return paragraph(inline_markup(spans, self.styles.primary_hex), style, tag, doc.plain_text(spans))
@@ -228,7 +246,8 @@ class Builder:
         return [table]
 
     def title(self, block: doc.Title, width: float, parent: Node) -> list[Flowable]:
-        out: list[Flowable] = [self._para(block.text, self.styles.title, parent.add("H1"))]
+        text = no_lone_last_word(block.text, self.styles.title, width)
+        out: list[Flowable] = [paragraph(inline_markup(text, self.styles.primary_hex), self.styles.title, parent.add("H1"), doc.plain_text(block.text))]
         if block.subtitle:
             out.append(self._para(block.subtitle, self.styles.subtitle, parent.add("P")))
         return out
@@ -348,7 +367,8 @@ class Builder:
                     width = s.profile.tick
                 else:
                     text = doc.plain_text(cell.text)
-                    width = max((string_width(part, style.fontSize, bold=True) for part in ([text] if whole else text.split())), default=0.0)
+                    # Only a plain space is a break: a date, a number with its unit, a phone number are held with no-break spaces.
+                    width = max((string_width(part, style.fontSize, bold=True) for part in ([text] if whole else text.split(" "))), default=0.0)
                 needs[column] = max(needs[column], width + CELL_PADDING)
         return needs
 
@@ -416,8 +436,9 @@ class Builder:
             ("BOTTOMPADDING", (0, 0), (-1, -1), 2 * mm),
         ]
         if block.label:
-            sign = s.profile.h2 * 1.3
-            label = paragraph(text_markup(block.label.upper()), s.band, label_tag, block.label)
+            sign = s.profile.h2 * 1.1
+            # The label's cell keeps ReportLab's default right padding (6 pt).
+            label = paragraph(*self.band_label(block.label, inner_width - 6 - (sign + 3 * mm if block.kind == "warning" else 0)), label_tag, block.label)
             if block.kind == "warning":
                 band = Table([[WarningSign(sign), label]], colWidths=[sign + 3 * mm, None], hAlign="LEFT")
             else:
@@ -427,9 +448,19 @@ class Builder:
             rows.append([band])
             commands += [("BACKGROUND", (0, 0), (-1, 0), frame), ("TOPPADDING", (0, 0), (-1, 0), 2 * mm), ("BOTTOMPADDING", (0, 0), (-1, 0), 2 * mm)]
         rows.append([body])
-        table = Table(rows, colWidths=[width], hAlign="LEFT", spaceBefore=s.profile.body * 0.5, spaceAfter=s.profile.body * 0.5)
+        # Boxes stacked one under another stay at least 6 mm apart: closer, two boxes read as one collided shape.
+        table = Table(rows, colWidths=[width], hAlign="LEFT", spaceBefore=BOX_GAP, spaceAfter=BOX_GAP)
         table.setStyle(_table_style(commands))
         return [Kept([table])]
+
+    def band_label(self, label: str, width: float) -> tuple[str, ParagraphStyle]:
+        """A panel's band label on one line: in capitals when they fit, else as written, else smaller (never under the body minimum)."""
+        band = self.styles.band
+        for text in (label.upper(), label):
+            if string_width(text, band.fontSize, bold=True) <= width:
+                return text_markup(text), band
+        size = max(MIN_BAND_SIZE, band.fontSize * width / string_width(label, band.fontSize, bold=True))
+        return text_markup(label), ParagraphStyle(f"{band.name}_fitted", parent=band, fontSize=size, leading=size * 1.2)
 
     def qr_code(self, block: doc.QRCode, width: float, parent: Node) -> list[Flowable]:
         gap = 6 * mm
@@ -472,6 +503,52 @@ def logo_figure(brand: Brand, parent: Node) -> Node:
     return figure
 
 
+def no_lone_last_word(spans: doc.Inline, style: ParagraphStyle, width: float) -> doc.Inline:
+    """A title's spans broken into balanced lines, as a designer sets a title: as few lines as fit, no last line of one
+    word alone, no short word ("el", "of") alone on a line, and lines as even in length as those allow.
+
+    Only for a title that is one plain run of text in the main font; anything else is left to the paragraph.
+    """
+    text = "".join(span.text for span in spans)
+    words = text.split()
+    if len(spans) != 1 or spans[0].href or "\n" in text or len(words) < 3 or not printable_in_main(text):
+        return spans
+    size = style.fontSize
+
+    def line_width(first: int, end: int) -> float:
+        return string_width(" ".join(words[first:end]), size, bold=True)
+
+    @cache
+    def best(first: int) -> tuple[float, tuple[int, ...]]:
+        """The least cost of setting words[first:] and where its lines end."""
+        if first == len(words):
+            return 0.0, ()
+        options: list[tuple[float, tuple[int, ...]]] = []
+        for end in range(first + 1, len(words) + 1):
+            used = line_width(first, end)
+            if used > width and end > first + 1:
+                break
+            last = end == len(words)
+            cost = 1e6  # each line costs most: as few lines as fit
+            if end - first == 1 and (last or len(words[first]) <= 3):
+                cost += 1e5  # one word alone: the last line, or a short word anywhere
+            if not last:
+                cost += (width - used) ** 2  # even lines
+            rest, ends = best(end)
+            options.append((cost + rest, (end, *ends)))
+        return min(options)
+
+    ends = best(0)[1]
+    out: list[doc.Span] = []
+    start = 0
+    for end in ends:
+        if out:
+            out.append(doc.Span("\n"))
+        out.append(doc.Span(" ".join(words[start:end]), spans[0].bold))
+        start = end
+    return tuple(out)
+
+
 def website_href(website: str) -> str:
     """A link for a website as brand.toml gives it ("www.clinic.org" opens https://www.clinic.org)."""
     return website if "://" in website else f"https://{website}"
@@ -510,8 +587,8 @@ def table_cells(table: Node, block: doc.Table) -> list[list[Node | None]]:
     """The table's rows and cells as TR › TH/TD elements: header cells head their columns (or rows)."""
     rows: list[list[Node | None]] = []
     table.title = block.caption or None  # not printed: it names the table for a screen reader (/T)
-    # A diary's days and a details table's labels head their rows.
-    row_headers = block.style == "diary" or block.header_rows == 0
+    # The first column heads its row: a diary's days, a details table's labels, the weekly table's week number.
+    row_headers = True
     for index, row in enumerate(block.rows):
         tr = table.add("TR")
         if index < block.header_rows:
