@@ -33,6 +33,10 @@ _HEX_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}")
 LOCALES = ("en-GB", "en-US", "en-IE", "en-AU", "en-NZ", "en-CA", "en-ZA", "en-IN")  # English, as the article is
 # Longest accepted text per printed key. The masthead and footer wrap text of these
 # lengths inside the page (a test renders them all); longer is refused with the limit.
+# A web or email address breaks over two lines only after a "/", "." or "@" (or a hyphen between words
+# of a long part), never mid-word: a part longer than this would not fit the tri-fold's 77 mm column.
+MAX_ADDRESS_PART = 30
+ADDRESS_BREAKS = re.compile(r"(?<=[/.@-])")
 MAX_LENGTHS = {"name": 60, "address": 120, "phone": 30, "email": 80, "website": 60, "disclaimer": 180, "logo_description": 120}
 
 
@@ -242,6 +246,11 @@ def read_brand(directory: Path | None = None) -> BrandReading:
         length = len(str(values.get(key, "")).strip())
         if length > limit:
             problem(key, f"key '{key}' is {length} characters; keep it to {limit} so it fits the page")
+    for key in ("website", "email"):
+        part = max((piece.rstrip("/.@-") for piece in ADDRESS_BREAKS.split(str(values.get(key, "")))), key=len)
+        if len(part) > MAX_ADDRESS_PART:
+            # An address breaks over lines only after "/", "." or "@", never inside a word: a longer run could not be printed whole.
+            problem(key, f"key '{key}' has '{part[:20]}…', {len(part)} characters with no '.', '/', '@' or '-' to break the line at; keep each part to {MAX_ADDRESS_PART}")
     try:
         resources_url = check_url(str(values["resources_url"]))
     except HandoutError as exc:

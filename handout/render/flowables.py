@@ -28,7 +28,8 @@ SPLIT_ITEMS = 2  # a list splits only after its first two items and before its l
 SPLIT_ROWS = 4  # a grid of more rows may split (after at least two, graphics.MIN_ROWS_AFTER_SPLIT); shorter ones stay whole
 GRID_RULE = HexColor("#8A8A8A")
 MIN_BAND_SIZE = 11.0  # a band label shrinks to fit one line, down to the tri-fold's floor (a page's column never needs it)
-BOX_GAP = 6 * mm  # the least space between a boxed panel and what is above or below it
+BOX_RULE = 2.5  # points: a panel's frame, drawn half outside its edge
+BOX_GAP = 6 * mm + BOX_RULE  # at least 6 mm of white between a boxed panel's frame and what is above or below it
 CELL_PADDING = 12  # points of a cell's width left of and right of its text
 
 
@@ -225,10 +226,14 @@ class Builder:
         logo_width, logo_height = s.profile.logo_mm
         logo = LogoFlowable(brand.logo, logo_width * mm, logo_height * mm, alt=brand.name, tag=logo_figure(brand, parent))
         # The address and the phone line are separate paragraphs: a screen reader hears them apart, commas kept.
-        contact_lines = [brand.address.replace("\n", ", "), " · ".join(x for x in (nowrap(brand.phone), brand.website or brand.email) if x)]
+        # The phone and web address share a line when they fit (never ending with the "·"), else each has its own.
+        parts = tuple(x for x in (nowrap(brand.phone), brand.website or brand.email) if x)
+        text_width = width - logo.width - 6 * mm
+        address = brand.address.replace("\n", ", ")
         text = [
             paragraph(text_markup(brand.name), s.masthead_name, parent.add("P"), brand.name),
-            *(paragraph(text_markup(line), s.masthead_contact, parent.add("P"), line) for line in contact_lines if line),
+            paragraph(text_markup(address), s.masthead_contact, parent.add("P"), address),
+            paragraph("<br/>".join(text_markup(line) for line in separated_lines(parts, " · ", s.masthead_contact.fontSize, text_width)), s.masthead_contact, parent.add("P"), " · ".join(parts)),
         ]
         table = Table([[logo, text]], colWidths=[logo.width + 6 * mm, None], hAlign="LEFT")
         table.setStyle(
@@ -428,7 +433,7 @@ class Builder:
         body = self.cell_flowables(block.children, inner_width, section, in_panel=True)
         rows: list[list[object]] = []
         commands: list[tuple[object, ...]] = [
-            ("BOX", (0, 0), (-1, -1), 2.5, frame),
+            ("BOX", (0, 0), (-1, -1), BOX_RULE, frame),
             ("BACKGROUND", (0, 1 if block.label else 0), (-1, -1), tint),
             ("LEFTPADDING", (0, 0), (-1, -1), 5 * mm),
             ("RIGHTPADDING", (0, 0), (-1, -1), 5 * mm),
@@ -554,27 +559,55 @@ def website_href(website: str) -> str:
     return website if "://" in website else f"https://{website}"
 
 
-_URL_BREAK = re.compile(r"(?<=[/.])")  # a web or email address breaks only after a "/" or a "."
+_URL_BREAK = re.compile(r"(?<=[/.@])")  # a web or email address breaks only after a "/", "." or "@"
+_WORD_BREAK = re.compile(r"(?<=-)")  # …or, in a part too long for the line, after one of its hyphens (between its words)
+
+
+def address_lines(text: str, size: float, width: float, bold: bool = False) -> list[str]:
+    """An address (a URL, an email) on as few lines as fit `width`, each line ending after a "/", "." or "@" (never inside a word).
+
+    A part with none of those that is still too wide ("northside-physiotherapy-and-sports-injury.org")
+    breaks after a hyphen, between two of its words.
+    """
+    pieces: list[str] = []
+    for piece in _URL_BREAK.split(text):
+        pieces += _WORD_BREAK.split(piece) if string_width(piece, size, bold=bold) > width else [piece]
+    lines = [""]
+    for piece in pieces:
+        if lines[-1] and string_width(lines[-1] + piece, size, bold=bold) > width:
+            lines.append("")
+        lines[-1] += piece
+    return lines
+
+
+def separated_lines(parts: tuple[str, ...], separator: str, size: float, width: float) -> list[str]:
+    """Parts joined by `separator` on as few lines as fit `width`: a line breaks between parts, never ends with the
+    separator, and an address too long for a line breaks only after a "/", "." or "@"."""
+    lines: list[str] = []
+    for part in parts:
+        if lines and string_width(lines[-1] + separator + part, size) <= width:
+            lines[-1] += separator + part
+        elif " " not in part and string_width(part, size) > width:
+            lines += address_lines(part, size, width)
+        else:
+            lines.append(part)
+    return lines
 
 
 def breakable_urls(spans: doc.Inline, style: ParagraphStyle, width: float) -> doc.Inline:
-    """The spans with every word too wide for `width` broken onto lines after a "/" or "." (never inside a word).
+    """The spans with every word too wide for `width` broken onto lines after a "/", "." or "@" (never inside a word).
 
     ReportLab would cut such a word anywhere, even mid-word; an address so cut reads as two. The
     lines are filled greedily, as a person would write the address over two lines.
     """
     out: list[doc.Span] = []
     for span in spans:
-        if span.text == "\n" or " " in span.text or string_width(span.text, style.fontSize, bold=True) <= width:
+        if span.text == "\n" or " " in span.text.strip() or string_width(span.text, style.fontSize, bold=True) <= width:
             out.append(span)
             continue
-        line = ""
-        for piece in _URL_BREAK.split(span.text):
-            if line and string_width(line + piece, style.fontSize, bold=True) > width:
-                out += [doc.Span(line, span.bold, span.href), doc.Span("\n")]
-                line = ""
-            line += piece
-        out.append(doc.Span(line, span.bold, span.href))
+        for index, line in enumerate(address_lines(span.text, style.fontSize, width, bold=True)):
+            out += [doc.Span("\n")] if index else []
+            out.append(doc.Span(line, span.bold, span.href))
     return tuple(out)
 
 

@@ -21,7 +21,7 @@ from handout import document as doc
 from handout.brand import Brand
 from handout.errors import HandoutError
 from handout.i18n import gettext
-from handout.render.flowables import Builder
+from handout.render.flowables import Builder, separated_lines
 from handout.render.fonts import MAIN, MAIN_BOLD, first_unprintable, needs_shaping, paragraph, register_fonts, string_width, text_markup
 from handout.render.structure import Node
 from handout.render.styles import MUTED, STANDARD, Profile, make_styles
@@ -76,17 +76,6 @@ def _numbered_canvas(draw_furniture: Callable[[Canvas, _Footer, int, int, tuple[
             super().save()
 
     return NumberedCanvas
-
-
-def separated_lines(parts: tuple[str, ...], separator: str, size: float, width: float) -> list[str]:
-    """Parts joined by `separator` on as few lines as fit `width`: a line breaks between parts, never inside one, and never ends with the separator."""
-    lines: list[str] = []
-    for part in parts:
-        if lines and string_width(lines[-1] + separator + part, size) <= width:
-            lines[-1] += separator + part
-        else:
-            lines.append(part)
-    return lines
 
 
 def document_settings(document: doc.Document, brand: Brand) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from handout import document as doc
 from handout.brand import Brand
 from handout.errors import HandoutError
 from handout.i18n import current_language
-from handout.render.flowables import Builder, breakable_urls, heading_tag, logo_figure, no_lone_last_word, website_href
+from handout.render.flowables import Builder, address_lines, breakable_urls, heading_tag, logo_figure, no_lone_last_word, website_href
 from handout.render.fonts import inline_markup, paragraph, register_fonts, string_width, text_markup
 from handout.render.graphics import QR_WIDTH, LogoFlowable, QRFlowable
 from handout.render.pdf import PAPER_SIZES, document_settings
@@ -540,6 +540,8 @@ class TrifoldRenderer:
         lines += [(doc.Span(brand.website, href=website_href(brand.website)),)] if brand.website else []
         name_style = _variant(styles.masthead_name, fontSize=p.h2, leading=p.h2 * 1.25, spaceAfter=1 * mm)
         line_style = _variant(contact_style, spaceAfter=0)
+        if any(string_width(line, p.body, bold=True) > width for address in (brand.email, brand.website) for line in address_lines(address, p.body, width, bold=True)):
+            raise _BackDoesNotFit  # a part of an address wider than the column: a smaller size, rather than a break mid-word
         contact = [
             paragraph(inline_markup(breakable_urls(line, line_style, width), styles.primary_hex), contact_style if n == len(lines) - 1 else line_style, root.add("P"), doc.plain_text(line))
             for n, line in enumerate(lines)
