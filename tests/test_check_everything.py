@@ -92,3 +92,16 @@ def test_a_small_type_failure_quotes_the_text_that_is_small() -> None:
     assert not result.passed
     assert "the text \u201cExample Physiotherapy Clinic · 01632 96" in result.fix and "prints at 9.5 pt" in result.fix
     assert "of the characters print at 14 pt, such as \u201c" in result.fix  # and the body, with an example of it
+
+
+def test_leaflet_says_in_one_line_when_the_brand_makes_it_longer(brand_dir: Path, tmp_path: Path) -> None:
+    from test_layout import longest
+
+    for key in ("name", "address", "phone", "email", "website", "disclaimer"):
+        set_brand_value(brand_dir, key, f'"{longest(key, MAX_LENGTHS[key])}"')
+    result = runner.invoke(app, ["leaflet", "--brand", str(brand_dir), "-o", str(tmp_path / "l.pdf")])
+    assert result.exit_code == 0
+    notes = [line for line in result.stderr.splitlines() if line.startswith("note: ")]
+    assert notes == ["note: brand.toml's values make this leaflet 3 pages, not 2; shorter values (name, address, disclaimer) or a lower logo save paper"]
+    quiet = runner.invoke(app, ["leaflet", "-o", str(tmp_path / "l.pdf")])
+    assert "note:" not in quiet.stderr
