@@ -10,7 +10,7 @@ from pathlib import Path
 import pypdfium2
 import pytest
 from page_space import MM, holes, page_spaces
-from test_layout import longest, read_pages
+from test_layout import Line, longest, page_break_problems, paragraph_texts, read_pages
 
 from handout.brand import MAX_LENGTHS, load_brand
 from handout.content import load_article
@@ -88,6 +88,37 @@ def test_the_hole_finder_sees_a_hole(tmp_path: Path) -> None:
     pdf = Renderer(load_brand(), "a4", [templates]).leaflet(load_article())
     found = holes(pdf, BODY_TOP_MM)
     assert found and found[0].startswith("page 1: ")
+
+
+@cache
+def blocks(kind: str, paper: str, lang: str, large: bool) -> tuple:
+    r = renderer(paper, large)
+    article = load_article(language=lang)
+    if kind == "leaflet":
+        return r.leaflet_document(article).blocks
+    weeks, with_article = int(kind[4:].split("+")[0]), kind.endswith("+article")
+    return r.plan_document(Patient("Jane Doe", "Sam Lee"), build_plan(PlanRequest(start_date=START, weeks=weeks)), article, ISSUED, with_article).blocks
+
+
+@pytest.mark.parametrize("case", FORMS, ids=form_id)
+def test_no_heading_ends_a_page_and_no_line_is_stranded(case: tuple[str, str, str, bool]) -> None:
+    kind, paper, lang, large = case
+    styles = renderer(paper, large).pdf.styles
+    headings = (styles.title.fontSize, styles.h1.fontSize, styles.h2.fontSize)
+    footer_top = renderer(paper, large).pdf.body_bottom
+    pages: list[list[Line]] = []
+    for page in read_pages(form(*case)):
+        rows: dict[float, list] = {}
+        for glyph in page.glyphs:
+            if glyph.baseline > footer_top and glyph.char != "•":
+                rows.setdefault(round(glyph.baseline, 1), []).append(glyph)
+        lines = []
+        for baseline in sorted(rows, reverse=True):
+            glyphs = sorted(rows[baseline], key=lambda g: g.left)
+            heading = all(g.bold and any(abs(g.size - size) < 0.05 for size in headings) for g in glyphs)
+            lines.append(Line("".join(g.char for g in glyphs), baseline, heading))
+        pages.append(lines)
+    assert page_break_problems(pages, paragraph_texts(blocks(*case))) == []
 
 
 # ---------------------------------------------------------------- boxes apart

@@ -25,6 +25,7 @@ from handout.templating import nowrap
 
 HEADER_FILL = HexColor("#EEF1F4")
 SPLIT_ITEMS = 2  # a list splits only after its first two items and before its last two
+MIN_LINES = 2  # a paragraph splits leaving at least two lines on each page (styles: allowOrphans=allowWidows=0)
 SPLIT_ROWS = 4  # a grid of more rows may split (after at least two, graphics.MIN_ROWS_AFTER_SPLIT); shorter ones stay whole
 GRID_RULE = HexColor("#8A8A8A")
 MIN_BAND_SIZE = 11.0  # a band label shrinks to fit one line, down to the tri-fold's floor (a page's column never needs it)
@@ -208,10 +209,13 @@ class Builder:
             heads_height = sum(h.wrap(width, 1e6)[1] + h.getSpaceBefore() + h.getSpaceAfter() for h in heads)
             return [Kept([*heads, table], start_room=heads_height + table.getSpaceBefore() + first_rows + 2)]
         if len(following) == 1 and isinstance(following[0], TaggedParagraph):
-            # A heading and its paragraph start here when the heading and two lines fit (a paragraph never splits before two lines).
+            # A heading and its paragraph start here when the heading and two lines fit, and the paragraph can
+            # leave two lines for the next page (it never splits with fewer either side): else they move on whole.
             para = following[0]
-            heads_height = sum(h.wrap(width, 1e6)[1] + h.getSpaceBefore() + h.getSpaceAfter() for h in heads)
-            return [Kept([*heads, para], start_room=heads_height + para.getSpaceBefore() + 2 * para.style.leading + 2)]
+            para.wrap(width, 1e6)
+            if len(para.blPara.lines) >= 2 * MIN_LINES:
+                heads_height = sum(h.wrap(width, 1e6)[1] + h.getSpaceBefore() + h.getSpaceAfter() for h in heads)
+                return [Kept([*heads, para], start_room=heads_height + para.getSpaceBefore() + MIN_LINES * para.style.leading + 2)]
         items = [f for f in following if isinstance(f, BulletItem)]
         if len(items) == len(following) > 2 * SPLIT_ITEMS - 1:
             # Heading with the first items, the last items together: no item alone at a page's foot or head.
