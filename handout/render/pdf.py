@@ -13,7 +13,7 @@ from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
+from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageBreak, PageTemplate
 from reportlab.platypus.doctemplate import LayoutError
 
 from handout import __version__
@@ -21,7 +21,7 @@ from handout import document as doc
 from handout.brand import Brand
 from handout.errors import HandoutError
 from handout.i18n import gettext
-from handout.render.flowables import Builder, separated_lines
+from handout.render.flowables import BulletItem, Builder, Kept, separated_lines
 from handout.render.fonts import MAIN, MAIN_BOLD, first_unprintable, needs_shaping, paragraph, register_fonts, string_width, text_markup
 from handout.render.structure import Node
 from handout.render.styles import MUTED, STANDARD, Profile, make_styles
@@ -151,7 +151,7 @@ class PdfRenderer:
         root = Node("Document")
         canvas_class = partial(self._canvas_class, created=created, footer=footer, root=root, title=document.title)
         try:
-            template.build([*self.builder.flowables(document.blocks, root), *self.builder.disclaimer(root)], canvasmaker=canvas_class)
+            template.build(self._with_closing(self.builder.flowables(document.blocks, root), self.builder.disclaimer(root), frame.height), canvasmaker=canvas_class)
         except (LayoutError, ValueError, IndexError):
             # Only a template can cause this: the built-in ones always fit. ReportLab's own
             # message quotes the text it could not place, which may be a patient's: not shown.
@@ -159,6 +159,18 @@ class PdfRenderer:
                 "the document could not be laid out: a part is taller than a page or too narrow for its text; check the templates"
             ) from None
         return buffer.getvalue()
+
+    def _with_closing(self, flowables: list[Flowable], closing: list[Flowable], page_height: float) -> list[Flowable]:
+        """The document's flowables and its closing paragraph (the disclaimer), kept with the last item or paragraph
+        before it so it does not stand alone on a page when a small block can come along. A larger last block (a
+        box, a diary week) is not pulled over: that would leave a hole on the page before."""
+        last = flowables[-1] if flowables else None
+        if isinstance(last, Kept) and all(isinstance(m, BulletItem) for m in last.members):
+            # The list's last two items were kept together: the last one alone now comes with the closing.
+            return [*flowables[:-1], *last.members[:-1], Kept([last.members[-1], *closing])]
+        if last is not None and not isinstance(last, Kept | PageBreak) and last.wrap(self.frame_width, page_height)[1] < page_height / 4:
+            return [*flowables[:-1], Kept([last, *closing])]
+        return [*flowables, *closing]
 
     def _draw_furniture(self, canvas: Canvas, footer: _Footer, number: int, total: int, said: tuple[Node, ...] | None) -> None:
         # Page furniture is the same on every page and in the same place, so
