@@ -297,8 +297,10 @@ class Builder:
             grid = self.grid(block, col_widths, cell_tags)
             if grid is not None:
                 return [grid]
-        # Cells wrap at spaces here: every column is at least as wide as its longest word, if the table can be.
-        col_widths = fit_columns(col_widths, self.column_needs(block, whole=False)) or col_widths
+        # Columns as wide as their widest value when the table can be (a label, a date, "100 minutes" on one line);
+        # else the first column (the labels, the week) whole and the others at least their longest word.
+        whole, words = self.column_needs(block, whole=True), self.column_needs(block, whole=False)
+        col_widths = fit_columns(col_widths, whole) or fit_columns(col_widths, [whole[0], *words[1:]]) or fit_columns(col_widths, words) or col_widths
         tick = s.profile.tick
         rows: list[list[object]] = []
         simple_bold: list[tuple[int, int]] = []
