@@ -617,6 +617,12 @@ def run_checks(brand_dir: Path | None, template_dirs: Sequence[Path], language: 
             fonts_embedded(f"Fonts embedded ({name})", pdf),
             tagged(f"Tagged PDF ({name})", pdf),
         ]
+    if not large_print:
+        # The large-print forms too: a value that breaks only at 18 pt (a long name, a wide logo) is caught here.
+        large = Renderer(brand, paper, list(template_dirs), large_print=True)
+        for name, make in (("large-print leaflet", lambda: large.leaflet(article)), ("large-print plan", lambda: large.plan(patient, schedule, article, today, with_article=True))):
+            pdf, failed = rendered(name, make)
+            results += failed if pdf is None else [smallest_type(f"Type size ({name})", pdf, large_print=True)]
     source = "the built-in example brand" if brand_dir is None else str(brand_dir)
     heading = f"Checking {brand.name} ({source}): language {language}, {paper.upper() if paper == 'a4' else paper.title()}, {'large' if large_print else 'standard'} print"
     return Report(heading, tuple(results))

@@ -33,6 +33,8 @@ CHECKS = [
     "QR address",
     "Logo size",
     *(f"{check} ({document})" for document in ("leaflet", "tri-fold", "plan") for check in ("Type size", "QR code", "Fonts embedded", "Tagged PDF")),
+    "Type size (large-print leaflet)",
+    "Type size (large-print plan)",
 ]
 HARD_WORDS = (
     "Notwithstanding considerable interindividual physiological heterogeneity, consistent ambulatory rehabilitation "

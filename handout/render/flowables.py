@@ -28,6 +28,7 @@ SPLIT_ITEMS = 2  # a list splits only after its first two items and before its l
 MIN_LINES = 2  # a paragraph splits leaving at least two lines on each page (styles: allowOrphans=allowWidows=0)
 SPLIT_ROWS = 4  # a grid of more rows may split (after at least two, graphics.MIN_ROWS_AFTER_SPLIT); shorter ones stay whole
 GRID_RULE = HexColor("#8A8A8A")
+MAX_TITLE_WORDS = 30  # titles are balanced up to this many words
 MIN_BAND_SIZE = 11.0  # a band label shrinks to fit one line, down to the tri-fold's floor (a page's column never needs it)
 BOX_RULE = 2.5  # points: a panel's frame, drawn half outside its edge
 BOX_GAP = 6 * mm + BOX_RULE  # at least 6 mm of white between a boxed panel's frame and what is above or below it
@@ -522,8 +523,8 @@ def no_lone_last_word(spans: doc.Inline, style: ParagraphStyle, width: float) ->
     """
     text = "".join(span.text for span in spans)
     words = text.split()
-    if len(spans) != 1 or spans[0].href or "\n" in text or len(words) < 3 or not printable_in_main(text):
-        return spans
+    if len(spans) != 1 or spans[0].href or "\n" in text or not 3 <= len(words) <= MAX_TITLE_WORDS or not printable_in_main(text):
+        return spans  # a title of more words than any clinic writes is left to the paragraph (the search is quadratic)
     size = style.fontSize
 
     def line_width(first: int, end: int) -> float:
