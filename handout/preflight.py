@@ -494,7 +494,7 @@ def brand_words(brand: Brand, language: str) -> list[CheckResult]:
     results = []
     for key in ("disclaimer", "logo_description"):
         text, lang = brand.words(key, language)
-        name = f"Brand words ({key}, {language})"
+        name = f"Brand words ({key.replace('_', ' ')}, {language})"  # words that wrap on a narrow page
         if lang is None:
             results.append(CheckResult(name, True, f"in the documents' language: \u201c{_shortened(text, 50)}\u201d"))
         else:

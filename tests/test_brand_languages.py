@@ -95,4 +95,4 @@ def test_check_reports_brand_words_not_in_the_documents_language(brand_dir: Path
     result = runner.invoke(app, ["check", "--brand", str(brand_dir), "--lang", "es"])
     assert "WARN  Brand words (disclaimer, es): not in 'es': printed in the brand's own language (en-GB)" in result.stdout
     assert "add the disclaimer in 'es' to brand.toml: a [es] table" in result.stdout
-    assert "PASS  Brand words (logo_description, es)" in result.stdout  # the built-in description is translated
+    assert "PASS  Brand words (logo description, es)" in result.stdout  # the built-in description is translated

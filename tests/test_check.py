@@ -29,7 +29,7 @@ CHECKS = [
     "Contrast (primary colour)",
     "Contrast (accent colour)",
     "Brand words (disclaimer, en)",
-    "Brand words (logo_description, en)",
+    "Brand words (logo description, en)",
     "QR address",
     "Logo size",
     *(f"{check} ({document})" for document in ("leaflet", "tri-fold", "plan") for check in ("Type size", "QR code", "Fonts embedded", "Tagged PDF")),
