@@ -18,15 +18,26 @@ from handout.resources import default_brand_dir
 BRAND_FILE = "brand.toml"
 MAX_LOGO_BYTES = 2 * 1024 * 1024
 MAX_LOGO_PIXELS = 4000  # per side; a print logo at 600 dpi needs far fewer
-MIN_TEXT_CONTRAST = 4.5  # WCAG 2 AA for normal text: headings and links use the primary colour
+MIN_TEXT_CONTRAST = 4.5
+# The example brand's disclaimer: a brand that keeps it gets handout's translation of it (the catalogs have it).
+EXAMPLE_DISCLAIMER = "General information only. It does not replace advice from your physiotherapist or doctor."
+LOGO_DESCRIPTION = "{clinic} logo"  # a message: the logo's description when brand.toml gives none  # WCAG 2 AA for normal text: headings and links use the primary colour
 
 REQUIRED_KEYS = ("name", "address", "phone", "primary_colour", "accent_colour", "logo", "resources_url", "disclaimer")
-OPTIONAL_KEYS = ("email", "website", "locale")
+OPTIONAL_KEYS = ("email", "website", "locale", "logo_description")
+# The brand's own words a document speaks: given per language in a [es] table (see README "Brand");
+# a language without them gets the built-in translation of the example brand's disclaimer, or the
+# brand's English words, tagged as English so a screen reader switches voice.
+TRANSLATED_KEYS = ("disclaimer", "logo_description")
 _HEX_COLOUR = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}")
 LOCALES = ("en-GB", "en-US", "en-IE", "en-AU", "en-NZ", "en-CA", "en-ZA", "en-IN")  # English, as the article is
 # Longest accepted text per printed key. The masthead and footer wrap text of these
 # lengths inside the page (a test renders them all); longer is refused with the limit.
-MAX_LENGTHS = {"name": 60, "address": 120, "phone": 30, "email": 80, "website": 60, "disclaimer": 180}
+# A web or email address breaks over two lines only after a "/", "." or "@" (or a hyphen between words
+# of a long part), never mid-word: a part longer than this would not fit the tri-fold's 77 mm column.
+MAX_ADDRESS_PART = 30
+ADDRESS_BREAKS = re.compile(r"(?<=[/.@-])")
+MAX_LENGTHS = {"name": 60, "address": 120, "phone": 30, "email": 80, "website": 60, "disclaimer": 180, "logo_description": 120}
 
 
 @dataclass(frozen=True)
@@ -67,6 +78,29 @@ class Brand:
     resources_url: str
     disclaimer: str
     locale: str = "en-GB"
+    logo_description: str = ""  # what the logo shows, for screen readers; default "<name> logo"
+    translations: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()  # language → (key, words): the [es] table
+
+    def words(self, key: str, language: str) -> tuple[str, str | None]:
+        """The brand's `key` ("disclaimer" or "logo_description") for a document in `language`, and the language it is
+        in when that is not the document's (a screen reader must switch voice), else None.
+
+        The brand's own words for that language; else, when the brand kept the example's words,
+        handout's translation of them; else the brand's English, marked as its locale.
+        """
+        from handout.i18n import translations as catalog
+
+        given = dict(dict(self.translations).get(language, ()))
+        if key in given:
+            return given[key], None
+        english = self.disclaimer if key == "disclaimer" else self.logo_description
+        if language == "en":
+            return english or LOGO_DESCRIPTION.format(clinic=self.name), None
+        if key == "logo_description" and not english:
+            return catalog(language).gettext(LOGO_DESCRIPTION).format(clinic=self.name), None
+        if key == "disclaimer" and english == EXAMPLE_DISCLAIMER:
+            return catalog(language).gettext(EXAMPLE_DISCLAIMER), None
+        return english, self.locale
 
     @property
     def templates_dir(self) -> Path | None:
@@ -112,19 +146,42 @@ def ratio_text(ratio: float) -> str:
     """A contrast ratio as people read it ("4.4:1"), rounded down: 4.47 must not show as a passing 4.5."""
     return f"{math.floor(ratio * 10) / 10:.1f}:1"
 
-def load_brand(directory: Path | None = None, *, refuse_light_primary: bool = True) -> Brand:
+def load_brand(directory: Path | None = None) -> Brand:
     """Read and check a brand folder; the built-in example brand when none is given.
 
-    `handout check` passes `refuse_light_primary=False` so a too-light primary colour is reported with its fix, not refused.
+    The first problem stops the command with one line (and how many more there are: `handout check` lists them all).
     """
-    directory = default_brand_dir() if directory is None else directory
-    if not directory.is_dir():
-        raise HandoutError(f"{directory}: brand folder not found")
-    path = directory / BRAND_FILE
+    reading = read_brand(directory)
+    if reading.problems:
+        first, more = reading.problems[0].message, len(reading.problems) - 1
+        if more:
+            first += f" (and {more} more problem{'s' if more > 1 else ''}: `handout check --brand DIR` lists them all)"
+        raise HandoutError(first)
+    assert reading.brand is not None
+    return reading.brand
+
+
+@dataclass(frozen=True)
+class BrandProblem:
+    """One thing wrong in a brand folder: the key (empty for the folder or file itself) and the one line that says so and how to fix it."""
+
+    key: str
+    message: str
+
+
+@dataclass(frozen=True)
+class BrandReading:
+    """A brand folder as read: every problem found, and a brand to check the rest with (a wrong value replaced by the example brand's), or None when the file cannot be read at all."""
+
+    brand: Brand | None
+    problems: tuple[BrandProblem, ...]
+
+
+def _read_toml(path: Path) -> dict[str, object]:
     _regular_file(path, str(path), "", f" (a brand folder needs a {BRAND_FILE})")
     try:
         # utf-8-sig: Notepad and other editors save a byte-order mark, which TOML would take for a key.
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise HandoutError(f"{path}: file not found (a brand folder needs a {BRAND_FILE})") from None
     except UnicodeDecodeError:
@@ -134,63 +191,137 @@ def load_brand(directory: Path | None = None, *, refuse_light_primary: bool = Tr
     except tomllib.TOMLDecodeError as exc:
         raise HandoutError(f"{path}: not valid TOML: {exc}") from None
 
+
+def read_brand(directory: Path | None = None) -> BrandReading:
+    """Read a brand folder and check every value, collecting every problem rather than stopping at the first.
+
+    The one set of rules: `load_brand` (every command) refuses on the first, `handout check` lists them all.
+    """
+    directory = default_brand_dir() if directory is None else directory
+    if not directory.is_dir():
+        return BrandReading(None, (BrandProblem("", f"{directory}: brand folder not found"),))
+    path = directory / BRAND_FILE
+    try:
+        data = _read_toml(path)
+    except HandoutError as exc:
+        return BrandReading(None, (BrandProblem("", exc.message),))
+    problems: list[BrandProblem] = []
+    example = _read_toml(default_brand_dir() / BRAND_FILE)
+
+    def problem(key: str, message: str) -> None:
+        problems.append(BrandProblem(key, f"{path}: {message}"))
+        values[key] = example[key] if key in example else ""
+
+    from handout.i18n import available_languages
+
+    languages = tuple(code for code in available_languages() if code != "en")
+    texts: dict[str, dict[str, str]] = {}
+    for code in languages:
+        table = data.pop(code, None)
+        if table is None:
+            continue
+        if not isinstance(table, dict):
+            problems.append(BrandProblem(code, f"{path}: '{code}' must be a table ([{code}]) of the brand's words in that language"))
+            continue
+        wrong = sorted(set(table) - set(TRANSLATED_KEYS))
+        if wrong:
+            problems.append(BrandProblem(code, f"{path}: unknown key '{wrong[0]}' in [{code}] (allowed: {', '.join(TRANSLATED_KEYS)})"))
+        texts[code] = {}
+        for key in TRANSLATED_KEYS:
+            value = table.get(key)
+            if value is None:
+                continue
+            if not isinstance(value, str) or not value.strip() or "\n" in value:
+                problems.append(BrandProblem(code, f"{path}: key '{key}' in [{code}] must be a non-empty text value on one line"))
+            elif len(value.strip()) > MAX_LENGTHS[key]:
+                problems.append(BrandProblem(code, f"{path}: key '{key}' in [{code}] is {len(value.strip())} characters; keep it to {MAX_LENGTHS[key]} so it fits the page"))
+            else:
+                texts[code][key] = composed(value.strip())
+    values: dict[str, object] = dict(data)
     unknown = sorted(set(data) - set(REQUIRED_KEYS) - set(OPTIONAL_KEYS))
-    if unknown:
-        raise HandoutError(f"{path}: unknown key '{unknown[0]}' (allowed: {', '.join(REQUIRED_KEYS + OPTIONAL_KEYS)})")
+    for key in unknown:
+        problems.append(BrandProblem(key, f"{path}: unknown key '{key}' (allowed: {', '.join(REQUIRED_KEYS + OPTIONAL_KEYS)}, and a [{'] or ['.join(languages)}] table)"))
+        values.pop(key)
     for key in REQUIRED_KEYS:
         if key not in data:
-            raise HandoutError(f"{path}: missing key '{key}'")
-    for key, value in data.items():
+            problem(key, f"missing key '{key}'")
+    for key, value in list(values.items()):
         if not isinstance(value, str) or not value.strip():
-            raise HandoutError(f"{path}: key '{key}' must be a non-empty text value in quotes")
-        if "\n" in value and key != "address":
-            raise HandoutError(f"{path}: key '{key}' must be on one line")
-        control = bidi_control(value)
-        if control is not None:
-            raise HandoutError(f"{path}: key '{key}' has the direction control U+{ord(control):04X}, which can disguise text; type it again without it")
-    data = {key: composed(value) for key, value in data.items()}  # accents joined to their letters, as drawn
+            problem(key, f"key '{key}' must be a non-empty text value in quotes")
+        elif "\n" in value and key != "address":
+            problem(key, f"key '{key}' must be on one line")
+        elif (control := bidi_control(value)) is not None:
+            problem(key, f"key '{key}' has the direction control U+{ord(control):04X}, which can disguise text; type it again without it")
+    values = {key: composed(value) for key, value in values.items() if isinstance(value, str)}
 
-    primary = _colour(path, "primary_colour", data["primary_colour"])
-    if refuse_light_primary and primary.contrast_with_white() < MIN_TEXT_CONTRAST:
-        raise HandoutError(
-            f"{path}: key 'primary_colour' {primary.hex} is too light for text "
-            f"(contrast {ratio_text(primary.contrast_with_white())} on white, needs {MIN_TEXT_CONTRAST}:1)"
-        )
-    locale = data.get("locale", "en-GB")
-    if locale not in LOCALES:
-        raise HandoutError(f"{path}: key 'locale' must be one of {', '.join(LOCALES)} (the article is in English), not {locale!r}")
-    for key, limit in MAX_LENGTHS.items():
-        length = len(data.get(key, "").strip())
-        if length > limit:
-            raise HandoutError(f"{path}: key '{key}' is {length} characters; keep it to {limit} so it fits the page")
     try:
-        resources_url = check_url(data["resources_url"])
+        primary = _colour(path, "primary_colour", str(values["primary_colour"]))
+        if primary.contrast_with_white() < MIN_TEXT_CONTRAST:
+            problems.append(
+                BrandProblem(
+                    "primary_colour",
+                    f"{path}: key 'primary_colour' {primary.hex} is too light for text "
+                    f"(contrast {ratio_text(primary.contrast_with_white())} on white, needs {MIN_TEXT_CONTRAST}:1)",
+                )
+            )  # kept, not replaced: `handout check` measures it and names a dark enough shade
     except HandoutError as exc:
-        raise HandoutError(f"{path}: key 'resources_url': {exc.message}") from None
-    if "email" in data:
+        problems.append(BrandProblem("primary_colour", exc.message))
+        primary = _colour(path, "primary_colour", str(example["primary_colour"]))
+    try:
+        accent = _colour(path, "accent_colour", str(values["accent_colour"]))
+    except HandoutError as exc:
+        problems.append(BrandProblem("accent_colour", exc.message))
+        accent = _colour(path, "accent_colour", str(example["accent_colour"]))
+    locale = str(values.get("locale", "en-GB"))
+    if locale not in LOCALES:
+        problem("locale", f"key 'locale' must be one of {', '.join(LOCALES)} (the article is in English), not {locale!r}")
+        locale = "en-GB"
+    for key, limit in MAX_LENGTHS.items():
+        length = len(str(values.get(key, "")).strip())
+        if length > limit:
+            problem(key, f"key '{key}' is {length} characters; keep it to {limit} so it fits the page")
+    for key in ("website", "email"):
+        part = max((piece.rstrip("/.@-") for piece in ADDRESS_BREAKS.split(str(values.get(key, "")))), key=len)
+        if len(part) > MAX_ADDRESS_PART:
+            # An address breaks over lines only after "/", "." or "@", never inside a word: a longer run could not be printed whole.
+            problem(key, f"key '{key}' has '{part[:20]}…', {len(part)} characters with no '.', '/', '@' or '-' to break the line at; keep each part to {MAX_ADDRESS_PART}")
+    try:
+        resources_url = check_url(str(values["resources_url"]))
+    except HandoutError as exc:
+        problem("resources_url", f"key 'resources_url': {exc.message}")
+        resources_url = check_url(str(values["resources_url"]))
+    if "email" in values:
         from handout.checks import email_parts
 
         # Checked now, not when the first email is built: it becomes the Reply-To (or From) of every message.
-        checked = email_parts(data["email"])
+        checked = email_parts(str(values["email"]))
         if checked is None:
-            raise HandoutError(f"{path}: key 'email' must be one email address, such as hello@your-clinic.org")
-        if not checked.local_part.isascii():
+            problem("email", "key 'email' must be one email address, such as hello@your-clinic.org")
+        elif not checked.local_part.isascii():
             # Every message carries it, so any server must be able to take it; the domain may be international (IDNA).
-            raise HandoutError(f"{path}: key 'email' must use plain ASCII letters before the @, so every mail server can deliver replies to it")
-    return Brand(
+            problem("email", "key 'email' must use plain ASCII letters before the @, so every mail server can deliver replies to it")
+    try:
+        logo = _checked_logo(path, directory / str(values["logo"]))
+    except HandoutError as exc:
+        problems.append(BrandProblem("logo", exc.message))
+        logo = default_brand_dir() / str(example["logo"])
+    brand = Brand(
         directory=directory,
-        name=data["name"].strip(),
-        address=data["address"].strip(),
-        phone=data["phone"].strip(),
-        email=data.get("email", "").strip(),
-        website=data.get("website", "").strip(),
+        name=str(values["name"]).strip(),
+        address=str(values["address"]).strip(),
+        phone=str(values["phone"]).strip(),
+        email=str(values.get("email", "")).strip(),
+        website=str(values.get("website", "")).strip(),
         primary_colour=primary,
-        accent_colour=_colour(path, "accent_colour", data["accent_colour"]),
-        logo=_checked_logo(path, directory / data["logo"]),
+        accent_colour=accent,
+        logo=logo,
         resources_url=resources_url,
-        disclaimer=data["disclaimer"].strip(),
+        disclaimer=str(values["disclaimer"]).strip(),
         locale=locale,
+        logo_description=str(values.get("logo_description", "")).strip(),
+        translations=tuple((code, tuple(sorted(words.items()))) for code, words in sorted(texts.items())),
     )
+    return BrandReading(brand, tuple(problems))
 
 
 def _colour(path: Path, key: str, value: str) -> Colour:

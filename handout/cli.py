@@ -183,8 +183,12 @@ def leaflet(
 
     language = checked_language("--lang", lang)
     url = checked_qr_url(qr_url)
-    pdf = Clinic(brand, _template_dirs(templates), paper.value).leaflet(language, url, large_print, layout.value)
+    clinic = Clinic(brand, _template_dirs(templates), paper.value)
+    pdf = clinic.leaflet(language, url, large_print, layout.value)
     where = write_output(output, pdf)
+    note = clinic.brand_note("leaflet", language, large_print, layout.value)
+    if note:
+        typer.echo(note, err=True)
     if layout is Layout.trifold:
         typer.echo(f"Wrote the tri-fold leaflet to {where} ({len(pdf) // 1024} KB): print both sides, flip on short edge, actual size", err=is_standard_output(output))
     else:
@@ -310,6 +314,9 @@ def plan(
     # The path is the user's own choice; the patient's name is never echoed.
     # With `-o -` the PDF is on standard output, so every message goes to stderr.
     typer.echo(f"Wrote the walking plan to {where} ({len(pdf) // 1024} KB)", err=is_standard_output(output))
+    note = clinic.brand_note("plan", order.language, order.large_print, order=order)
+    if note:
+        typer.echo(note, err=True)
     if mailer is not None:
         typer.echo(clinic.email_plan(mailer, order, pdf), err=is_standard_output(output))
 

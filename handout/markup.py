@@ -189,8 +189,8 @@ class _BlockReader:
             )
         if tag == "heading":
             level = node.attrs.get("level", "1")
-            if level not in ("1", "2"):
-                raise _error(self.source, node, "<heading level=...> must be 1 or 2")
+            if level not in ("1", "2", "3"):  # 3: a sub-heading of a section that is itself under a section (an appended article)
+                raise _error(self.source, node, "<heading level=...> must be 1, 2 or 3")
             return Heading(int(level), self.inline(node))
         if tag == "p":
             return Paragraph(self.inline(node), _choice(self.source, node, "style", PARAGRAPH_STYLES, "body"))

@@ -44,6 +44,26 @@ def _format_date(day: dt.date, pattern: str, locale: str) -> str:
     return format_date(day, format=pattern, locale=locale)
 
 
+_NBSP = "\u00a0"
+
+
+def date_range(start: dt.date, end: dt.date, with_year: bool, locale: str) -> str:
+    """Two dates as their readers write a range, each never broken over lines: "4–10 Dec 2026" in one month
+    ("Dec 4–10, 2026" in the US, "4–10 dic 2026" in Spanish), "28 Dec 2026 – 3 Jan 2027" across months.
+
+    A line may break only after the dash of a range across months.
+    """
+    us = locale == "en_US"
+    if (start.year, start.month) == (end.year, end.month):
+        if us:
+            text = f"{_format_date(start, 'MMM d', locale)}–{_format_date(end, 'd, yyyy' if with_year else 'd', locale)}"
+        else:
+            text = f"{_format_date(start, 'd', locale)}–{_format_date(end, _SHORT_DATES[False][with_year], locale)}"
+        return text.replace(" ", _NBSP)
+    pattern = _SHORT_DATES[us][with_year]
+    return f"{_format_date(start, pattern, locale).replace(' ', _NBSP)}{_NBSP}– {_format_date(end, pattern, locale).replace(' ', _NBSP)}"
+
+
 def document_date(day: dt.date) -> dt.datetime:
     """The date a PDF carries: midnight UTC of `day`, or SOURCE_DATE_EPOCH when set (reproducible builds' convention)."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
@@ -94,10 +114,12 @@ class Renderer:
         self.env = environment_for(self.brand.templates_dir, self.template_dirs)
         # Dates in the document's language, as its readers write them: "Mon 7 Dec" (en-GB),
         # "Mon, Dec 7" (en-US), "lun 7 dic" (es). The language is the document's, not the process's.
-        self.env.filters["weekday"] = lambda day: _format_date(day, "EEE d", self._date_locale())  # a diary row's day: "Mon 5"
-        self.env.filters["day"] = lambda day: _format_date(day, "EEE, MMM d" if self._us() else "EEE d MMM", self._date_locale())
-        self.env.filters["short_date"] = lambda day, with_year=False: _format_date(day, _SHORT_DATES[self._us()][with_year], self._date_locale())
-        self.env.filters["long_date"] = lambda day: _format_date(day, "long", self._date_locale())
+        # A date never breaks over two lines: its spaces are no-break spaces.
+        self.env.filters["weekday"] = lambda day: _format_date(day, "EEE d", self._date_locale()).replace(" ", _NBSP)  # a diary row's day: "Mon 5"
+        self.env.filters["day"] = lambda day: _format_date(day, "EEE, MMM d" if self._us() else "EEE d MMM", self._date_locale()).replace(" ", _NBSP)
+        self.env.filters["short_date"] = lambda day, with_year=False: _format_date(day, _SHORT_DATES[self._us()][with_year], self._date_locale()).replace(" ", _NBSP)
+        self.env.filters["long_date"] = lambda day: _format_date(day, "long", self._date_locale()).replace(" ", _NBSP)
+        self.env.filters["date_range"] = lambda start, end, with_year=False: date_range(start, end, with_year, self._date_locale())
         self.pdf = PdfRenderer(self.brand, self.paper, LARGE_PRINT if self.large_print else STANDARD)
 
     def _date_locale(self) -> str:
@@ -159,7 +181,8 @@ class Renderer:
 
             if self.large_print:
                 raise HandoutError(NO_LARGE_PRINT)
-            return self._trifold.render(document, document_date(dt.date.today()))
+            with use_language(article.language):  # the brand's words in the leaflet's language
+                return self._trifold.render(document, document_date(dt.date.today()))
         with use_language(article.language):  # the page label
             return self.pdf.render(document, document_date(dt.date.today()))
 

@@ -191,6 +191,31 @@ class Clinic:
             raise UsageError(NO_LARGE_PRINT_TRIFOLD)
         return self.renderer(large_print).leaflet(load_article(language=language), qr_url, layout)
 
+    def brand_note(self, kind: str, language: str, large_print: bool, layout: str = "standard", order: PlanOrder | None = None, issued: dt.date | None = None) -> str | None:
+        """One line when this brand's values (long name, address, disclaimer, a tall logo) make the document longer,
+        or the tri-fold's type smaller, than the example brand's would: the clinic can shorten them (`handout check` says which)."""
+        if self.brand_dir is None:
+            return None
+        from handout.content import load_article
+        from handout.pipeline import document_date
+
+        article = load_article(language=language)
+        ours, example = self.renderer(large_print), Clinic(None, self.template_dirs, self.paper).renderer(large_print)
+        if layout == "trifold":
+            from handout.i18n import use_language
+
+            with use_language(language):
+                sizes = [renderer._trifold.layout(renderer.leaflet_document(article), document_date(dt.date.today())) for renderer in (ours, example)]
+            smaller = [f"{part} {getattr(a, f'{part}_size'):g} pt (not {getattr(b, f'{part}_size'):g})" for part, (a, b) in (("back", sizes), ("cover", sizes), ("body", sizes)) if getattr(a, f"{part}_size") < getattr(b, f"{part}_size")]
+            return f"note: brand.toml's values set the tri-fold smaller: {', '.join(smaller)}; shorter values print larger" if smaller else None
+        if order is None:
+            pages = [_pages(renderer.leaflet(article, layout=layout)) for renderer in (ours, example)]
+        else:
+            pages = [_pages(renderer.plan(order.patient, order.schedule, article, issued or dt.date.today(), order.with_article, order.qr_url)) for renderer in (ours, example)]
+        if pages[0] > pages[1]:
+            return f"note: brand.toml's values make this {kind} {pages[0]} pages, not {pages[1]}; shorter values (name, address, disclaimer) or a lower logo save paper"
+        return None
+
     def plan(self, order: PlanOrder, issued: dt.date) -> bytes:
         """The patient's plan, issued today: locked with the order's password when it has one."""
         return self.plan_with_diary(order, issued)[0]
@@ -246,6 +271,13 @@ class Clinic:
         assert order.email is not None
         renderer = self.renderer(order.large_print)
         return deliver_one_plan(self.brand, renderer.env, mailer.mail_from, mailer.settings, mailer.outbox, order.email, pdf, bool(order.password), order.language)
+
+
+def _pages(pdf: bytes) -> int:
+    """How many pages a PDF handout made has (its page objects)."""
+    import re
+
+    return len(re.findall(rb"/Type /Page\b(?!s)", pdf))
 
 
 @dataclass(frozen=True)

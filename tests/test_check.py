@@ -28,7 +28,13 @@ CHECKS = [
     "Reading level (email)",
     "Contrast (primary colour)",
     "Contrast (accent colour)",
-    *(f"{check} ({document})" for document in ("leaflet", "plan") for check in ("Type size", "QR code", "Fonts embedded", "Tagged PDF")),
+    "Brand words (disclaimer, en)",
+    "Brand words (logo description, en)",
+    "QR address",
+    "Logo size",
+    *(f"{check} ({document})" for document in ("leaflet", "tri-fold", "plan") for check in ("Type size", "QR code", "Fonts embedded", "Tagged PDF")),
+    "Type size (large-print leaflet)",
+    "Type size (large-print plan)",
 ]
 HARD_WORDS = (
     "Notwithstanding considerable interindividual physiological heterogeneity, consistent ambulatory rehabilitation "

@@ -18,6 +18,7 @@ from babel.messages.pofile import read_po
 from jinja2.ext import babel_extract
 from typer.testing import CliRunner
 
+from handout.brand import EXAMPLE_DISCLAIMER, LOGO_DESCRIPTION
 from handout.cli import app
 from handout.content import load_article
 from handout.i18n import available_languages, catalog_path
@@ -31,7 +32,7 @@ from helpers import all_text, body_text, normalise
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
 TRANSLATED = [language for language in available_languages() if language != "en"]
-PYTHON_MESSAGES = (PLAN_TITLE, PAGE_LABEL, SUBJECT)  # the words handout's code writes, outside the templates
+PYTHON_MESSAGES = (PLAN_TITLE, PAGE_LABEL, SUBJECT, EXAMPLE_DISCLAIMER, LOGO_DESCRIPTION)  # the words handout's code writes, outside the templates
 _PLACEHOLDER = re.compile(r"%\(\w+\)s|\{\w+\}")
 
 
@@ -147,8 +148,8 @@ def test_spanish_leaflet(tmp_path: Path) -> None:
     assert_no_english(text)
     assert reader.trailer["/Root"]["/Lang"] == "es"
     assert reader.metadata.title == "¿Es caminar el mejor ejercicio para el dolor lumbar?"
-    assert reader.metadata.subject == "Información para pacientes, de Example Physiotherapy Clinic"
-    assert "PARE Y PIDA CONSEJO" in text and "Más información" in text and "¿Tiene preguntas? Llámenos al 01632 960 123." in text
+    assert reader.metadata.subject == "Información para pacientes de Example Physiotherapy Clinic"
+    assert "DEJE DE CAMINAR Y CONSULTE" in text and "Más información" in text and "¿Tiene preguntas? Llámenos al 01632 960 123." in text
     assert re.search(r"Página 1 de \d", text)
 
 
@@ -159,17 +160,17 @@ def test_spanish_plan(tmp_path: Path) -> None:
     assert_article_word_for_word(body_text(pdf), "es")
     assert_no_english(text)
     assert reader.trailer["/Root"]["/Lang"] == "es"
-    assert (reader.metadata.title, reader.metadata.subject) == ("Su plan para caminar", "Plan para caminar, de Example Physiotherapy Clinic")
+    assert (reader.metadata.title, reader.metadata.subject) == ("Su plan para caminar", "Plan para caminar de Example Physiotherapy Clinic")
     assert reader.metadata["/Keywords"] == "plan para caminar, diario de paseos, dolor lumbar"
     for words in (
         "Ana Núñez",
-        "Empieza 7 de diciembre de 2026",  # Babel's long date in Spanish
+        "Fecha de inicio 7 de diciembre de 2026",  # Babel's long date in Spanish
         "Esta semana, camine 10 minutos, 5 días a la semana.",
-        "Cada semana, camine cerca de 2 minutos más, hasta llegar a 30 minutos.",
-        "Si tiene un mal día:",
+        "Cada semana, camine unos 2 minutos más, hasta llegar a 30 minutos.",
+        "En un mal día:",
         "Fechas Minutos por paseo Paseos Total de la semana",
         "Semana 1: 7 dic 2026 – 13 dic 2026. Meta: 5 paseos de 10 minutos",  # the plan runs into 2027
-        "Día Caminó Dolor Minutos Pasos Notas",
+        "Día ¿Caminó? Dolor Minutos Pasos Notas",
         "lun 7 mar 8 mié 9 jue 10 vie 11 sáb 12 dom 13",
         "Página 1 de ",
     ):
@@ -181,7 +182,7 @@ def test_spanish_singular_forms(tmp_path: Path) -> None:
     text = all_text(make(tmp_path, "plan", "--patient", "Ana", "--lang", "es", *args))
     assert "Esta semana, camine 1 minuto, 1 día a la semana." in text
     assert "Meta: 1 paseo de 1 minuto" in text and "lun 4" in text
-    assert "Este plan es para una semana." in text and "Siga así cada semana." not in text
+    assert "Este plan es para una semana." in text and "Mantenga este tiempo cada semana." not in text
 
 
 def test_spanish_email_in_the_outbox(tmp_path: Path) -> None:
@@ -195,7 +196,7 @@ def test_spanish_email_in_the_outbox(tmp_path: Path) -> None:
     assert len(messages) == 2
     bodies = []
     for message in messages:
-        assert message["Subject"] == "Su plan para caminar, de Example Physiotherapy Clinic"
+        assert message["Subject"] == "Su plan para caminar de Example Physiotherapy Clinic"
         plain, html = message.get_body(("plain",)).get_content(), message.get_body(("html",)).get_content()
         assert plain.startswith("Hola:\n\nLe enviamos su plan para caminar")
         assert '<html lang="es">' in html and "<title>Su plan para caminar</title>" in html
@@ -230,9 +231,9 @@ def test_a_batch_gives_each_row_its_language(tmp_path: Path) -> None:
         p.name.split("-")[0]: email.message_from_bytes(p.read_bytes(), policy=email.policy.default)["Subject"] for p in (out / "outbox").glob("*.eml")
     }
     assert subjects == {
-        "P1": "Su plan para caminar, de Example Physiotherapy Clinic",
+        "P1": "Su plan para caminar de Example Physiotherapy Clinic",
         "P2": "Your walking plan from Example Physiotherapy Clinic",
-        "P3": "Su plan para caminar, de Example Physiotherapy Clinic",
+        "P3": "Su plan para caminar de Example Physiotherapy Clinic",
     }
 
 

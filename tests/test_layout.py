@@ -138,10 +138,11 @@ LIMITS = {"name": 60, "address": 120, "phone": 30, "email": 80, "website": 60, "
 
 
 def longest(key: str, limit: int) -> str:
+    # Addresses break only after ".", "/" or "@": their parts are as long as brand.toml accepts (MAX_ADDRESS_PART).
     if key == "email":
-        return ("w" * 40 + "@" + "W" * 60)[:limit - 4] + ".org"
+        return ("w" * 30 + "@" + "W" * 29 + "." + "W" * 29)[: limit - 4] + ".org"
     if key == "website":
-        return ("www." + "W" * limit)[:limit]
+        return ("www." + "W" * 29 + "." + "W" * limit)[: limit - 4] + ".org"
     words = ("WWWWWWWWWWWWWWWWWWWWWWWW " + "Wide Mmmm Wwww " * 20)
     return words[:limit].strip().ljust(limit, "M")
 

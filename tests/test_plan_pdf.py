@@ -66,7 +66,8 @@ def test_schedule_table_lists_every_week() -> None:
     text = body_text(default_plan())
     minutes = [10, 12, 14, 16, 18, 20, 21, 23, 25, 27, 29, 30]
     # The plan runs into 2027, so its dates carry the year.
-    rows = [f"{n} {d}" for n, d in zip(range(1, 13), ["7 Dec 2026 – 13 Dec 2026", "14 Dec 2026 – 20 Dec 2026", "21 Dec 2026 – 27 Dec 2026", "28 Dec 2026 – 3 Jan 2027"])]
+    # A week within one month is one range ("7–13 Dec 2026"); across months each date is written whole.
+    rows = [f"{n} {d}" for n, d in zip(range(1, 13), ["7–13 Dec 2026", "14–20 Dec 2026", "21–27 Dec 2026", "28 Dec 2026 – 3 Jan 2027"])]
     assert_in_order(text, rows)
     assert_in_order(text, [f"{m} 5 {m * 5} minutes" for m in minutes])
 
@@ -132,7 +133,17 @@ def test_with_article_appends_the_whole_article_word_for_word() -> None:
     text = body_text(pdf)
     article_start = text.rindex("Is Walking The Best Exercise For Lower Back Pain?")
     assert text.index("Your walking diary") < article_start
-    assert_in_order(text[article_start:], article_sentences())
+    article = load_article()
+    # The warning signs are on page 1, boxed: the appended article does not print them (or have them read) again.
+    warnings = [normalise(article.warnings.heading), normalise(article.warnings.closing)]
+    assert all(text.count(w) == 1 and text.index(w) < text.index("Your walking diary") for w in warnings)
+    appended = [s for s in article_sentences() if not any(s in w or w in s for w in (article.warnings.lead_in, article.warnings.closing, *(i.text for i in article.warnings.items)))]
+    appended = [s for s in appended if s != article.warnings.heading]
+    assert_in_order(text[article_start:], appended)
+    # It starts on a page of its own.
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    starts = [n for n, page in enumerate(reader.pages) if normalise(page.extract_text()).startswith(normalise(article.title))]
+    assert starts and normalise(reader.pages[starts[-1] - 1].extract_text()).find(normalise(article.title)) == -1
 
 
 NAMES = [

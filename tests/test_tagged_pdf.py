@@ -136,7 +136,7 @@ def test_the_leaflet_structure_is_the_article_in_reading_order() -> None:
     assert structure.root is not None and structure.root.kind == "Document"
     tags = kinds(structure.root)
     assert tags.count("H1") == 1  # the title
-    assert tags[: tags.index("H1")] == ["Document", "Figure", "P", "P"]  # logo, clinic name, contact: the masthead
+    assert tags[: tags.index("H1")] == ["Document", "Figure", "P", "P", "P"]  # logo, clinic name, address, phone line: the masthead
     assert {"H2", "H3", "P", "L", "LI", "Lbl", "LBody", "Sect", "Link"} <= set(tags)
     figures = [e for e in structure.elements if e.kind == "Figure"]
     assert [str(f.obj.Alt) for f in figures] == ["Example Physiotherapy Clinic logo", "QR code that opens https://example-physio.org/back"]
@@ -160,9 +160,10 @@ def test_pdfinfo_prints_the_structure_in_reading_order_with_all_the_text(kind: s
     furniture = set(normalise("Example Physiotherapy Clinic · 01632 960 123 · www.example-physio.org Page of Página de").split())
     missing = {w for w in visible.split() if w not in struct_words and w not in furniture and not w.isdigit() and not footer.match(w)}
     assert missing == set()
-    # The footer is furniture on every page but the last, where it closes the document: heard once, at the end.
+    # The footer is furniture; the disclaimer closes the document, in its language: heard once, at the end.
     brand = load_brand(None)
-    assert struct_text.count(normalise(brand.disclaimer)) == 1 and struct_text.endswith(normalise(brand.disclaimer))
+    disclaimer = normalise(brand.words("disclaimer", "es" if "spanish" in kind else "en")[0])
+    assert struct_text.count(disclaimer) == 1 and struct_text.endswith(disclaimer)
     if kind == "leaflet":
         # …and in the order the article gives it.
         position = 0
@@ -389,5 +390,5 @@ def test_the_qr_code_is_read_after_its_heading_and_before_the_words_beside_it(ki
     printed = subprocess.run(["pdfinfo", "-struct-text", str(path)], capture_output=True, text=True, check=True).stdout.splitlines()
     heading = next(i for i, line in enumerate(printed) if line.strip().strip('"').strip() in ("Find out more", "Más información"))
     figure = next(i for i, line in enumerate(printed) if line.strip().startswith("Figure") and i > heading - 3)
-    scan = next(i for i, line in enumerate(printed) if "Scan the code" in line or "Lea el código" in line)
+    scan = next(i for i, line in enumerate(printed) if "Scan the code" in line or "Escanee el código" in line)
     assert printed[heading - 1].strip().startswith("H") and heading < figure < scan

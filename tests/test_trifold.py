@@ -112,7 +112,7 @@ def test_the_front_cover_is_the_outside_right_panel_with_title_logo_and_clinic_n
     assert normalise(title) in cover
     assert not any(sentence in cover for sentence in article_strings(language)[1:])  # the article is inside, not on the cover
     structure = check_structure(pdf)
-    logo = next(e for e in structure.elements if e.kind == "Figure" and str(e.obj.Alt).endswith(" logo"))
+    logo = next(e for e in structure.elements if e.kind == "Figure")  # the first figure: the cover's logo
     x0, _, x1, _ = (float(v) for v in logo.obj.A.BBox)
     assert sheet.outside[2].column_left - 0.5 <= x0 < x1 <= sheet.outside[2].column_left + sheet.outside[2].column_width + 0.5
 
@@ -148,20 +148,71 @@ def test_the_back_panel_has_the_qr_code_its_caption_and_the_clinics_details(pape
     assert [r.text for r in zxingcpp.read_barcodes(page_images(pdf, dpi)[1], formats=zxingcpp.BarcodeFormat.QRCode)] == []
 
 
+def warning_strings(language: str) -> list[str]:
+    """The sentences of the article's warning box, in order."""
+    warnings = load_article(language=language).warnings
+    parts = [warnings.heading, warnings.lead_in, *(item.text for item in warnings.items), warnings.closing]
+    return [s for part in parts if part for s in re.split(r"(?<=[.?!…])\s+", normalise(part)) if s]
+
+
+def panel_lines(pdf: bytes, page: int, panel: Panel) -> list[tuple[str, bool, float]]:
+    """The panel's lines from the top: (text, bold, size of the first glyph), read from the page geometry."""
+    glyphs = [g for g in read_pages(pdf)[page].glyphs if panel.left <= g.left < panel.left + panel.width]
+    lines: dict[float, list] = {}
+    for glyph in glyphs:
+        lines.setdefault(round(glyph.baseline), []).append(glyph)
+    return [("".join(g.char for g in sorted(line, key=lambda g: g.left)), line[0].bold, line[0].size) for _, line in sorted(lines.items(), reverse=True)]
+
+
 @pytest.mark.parametrize(("paper", "language"), PAPERS_AND_LANGUAGES)
-def test_every_sentence_of_the_article_prints_in_panel_order(paper: str, language: str) -> None:
+def test_the_tri_fold_reads_in_the_order_it_opens(paper: str, language: str) -> None:
     pdf = trifold(paper, language)
     sheet = sheet_for(paper)
-    panels = [panel_text(pdf, 0, sheet.outside[0])] + [panel_text(pdf, 1, panel) for panel in sheet.inside]
-    sentences = article_strings(language)
-    # Flap, then the inside left to right: the whole article in that order, and it starts on the flap.
-    assert_in_order(" ".join(panels), sentences)
-    article = load_article(language=language)
-    assert panels[0].startswith(normalise(article.benefits.heading))
-    assert normalise(article.warnings.closing) in " ".join(panels[1:])
-    # No sentence is on the outside's other panels.
-    outside = panel_text(pdf, 0, sheet.outside[1]) + panel_text(pdf, 0, sheet.outside[2])
-    assert not any(sentence in outside for sentence in sentences[1:])
+    flap = panel_text(pdf, 0, sheet.outside[0])
+    inside = [panel_text(pdf, 1, panel) for panel in sheet.inside]
+    warnings = warning_strings(language)
+    article = [s for s in article_strings(language) if s not in warnings]
+    # The flap, seen beside the inside left panel and face down once opened, is complete in itself: the warning box.
+    assert_in_order(flap, warnings)
+    assert not any(sentence in flap for sentence in article)
+    # The article runs from its first heading across inside left → middle → right, every sentence in order.
+    assert inside[0].startswith(normalise(load_article(language=language).benefits.heading))
+    assert_in_order(" ".join(inside), article)
+    assert not any(sentence in " ".join(inside) for sentence in warnings[1:])
+    # From the page geometry: each inside panel starts with a heading (bold, larger than the body), or with a
+    # continuation of the panel before it (its first words follow that panel's last words in the article).
+    joined = squeezed(" ".join(article))  # glyphs are read without the spaces between words
+    for before, panel in zip(sheet.inside, sheet.inside[1:]):
+        text, bold, size = panel_lines(pdf, 1, panel)[0]
+        if not bold:
+            assert panel_lines(pdf, 1, before)[-1][0] + text in joined, (panel.name, text)
+    # The panels are balanced: none of the three is less than half full while another is full.
+    fills = [len(panel_lines(pdf, 1, panel)) for panel in sheet.inside]
+    assert min(fills) >= max(fills) / 2, fills
+
+
+@pytest.mark.parametrize(("paper", "language"), PAPERS_AND_LANGUAGES)
+def test_the_structure_and_the_content_stream_follow_the_folded_reading_order(paper: str, language: str, tmp_path: Path) -> None:
+    pdf = trifold(paper, language)
+    sheet = sheet_for(paper)
+    path = tmp_path / "trifold.pdf"
+    path.write_bytes(pdf)
+    printed = subprocess.run(["pdfinfo", "-struct-text", str(path)], capture_output=True, text=True, check=True).stdout
+    struct_text = squeezed(" ".join(re.findall(r'^\s*"(.*)"\s*$', printed, re.M)))
+    # Cover, flap, inside left, middle, right, back: each panel's first words appear in that order in the structure.
+    panels = [(0, sheet.outside[2]), (0, sheet.outside[0]), *((1, p) for p in sheet.inside), (0, sheet.outside[1])]
+    starts = ["".join(line for line, _, _ in panel_lines(pdf, page, panel)[:2])[:25] for page, panel in panels]
+    positions = [struct_text.find(start) for start in starts]
+    assert -1 not in positions and positions == sorted(positions), list(zip(starts, positions))
+    # Copy-paste (the content stream, as pdftotext -raw reads it) starts at the cover, then the flap, then the back.
+    raw = squeezed(subprocess.run(["pdftotext", "-raw", "-f", "1", "-l", "1", str(path), "-"], capture_output=True, text=True, check=True).stdout)
+    order = [raw.find(starts[0]), raw.find(starts[1]), raw.find(starts[-1])]
+    assert -1 not in order and order == sorted(order) and raw.startswith("ExamplePhysiotherapyClinic"), order
+
+
+def squeezed(text: str) -> str:
+    """Text without any whitespace (line breaks, no-break spaces): how glyphs read back from the page compare with sentences."""
+    return "".join(text.split())
 
 
 @pytest.mark.parametrize(("paper", "language"), PAPERS_AND_LANGUAGES)
@@ -169,7 +220,7 @@ def test_the_built_in_article_fits_both_papers_in_both_languages_at_12_pt_or_mor
     renderer = Renderer(load_brand(), paper)
     layout = TrifoldRenderer(renderer.brand, paper).layout(renderer.leaflet_document(load_article(language=language)), CREATED)
     assert layout.body_size >= 12  # RNIB Clear Print's minimum, though the floor is 11
-    assert all(0 <= fill <= 1.0 + 1e-6 for fill in layout.fill) and layout.fill[0] > 0.5
+    assert all(0 <= fill <= 1.01 for fill in layout.fill) and layout.fill[0] > 0.5  # a last item's space after may overhang
 
 
 # ---------------------------------------------------------------- type size
@@ -242,10 +293,10 @@ def test_fold_guides_are_artifacts_and_the_file_is_tagged_in_reading_order() -> 
     assert kinds.count("H1") == 1
     figures = [e for e in structure.elements if e.kind == "Figure"]
     assert [str(f.obj.Alt) for f in figures] == ["Example Physiotherapy Clinic logo", f"QR code that opens {URL}"]
-    # The back panel comes after the whole article, which ends with the warnings section: its heading, the
-    # code, three lines of caption, then the clinic's name, its contact details and the disclaimer.
+    # The back panel comes after the whole article: its heading "Find out more" (a section, H2), the code,
+    # three lines of caption, then the clinic's name, each line of its contact details and the disclaimer.
     top = [k.kind for k in structure.root.kids if isinstance(k, Element)]
-    assert top[top.index("Sect") + 1 :] == ["H3", "Figure", "P", "P", "P", "P", "P", "P"]
+    assert top[-12:] == ["H2", "Figure", "P", "P", "P", "P", "P", "P", "P", "P", "P", "P"]  # the address on two lines
     with pikepdf.open(io.BytesIO(pdf)) as document:
         for page in document.pages:
             assert b"/Artifact <</Type /Page>> BDC" in page.Contents.read_bytes()
@@ -329,8 +380,9 @@ def test_a_little_more_text_fits_at_a_smaller_size_never_below_11_pt(tmp_path: P
     pdf = layout.pdf
     assert min(text_sizes(pdf)) >= 11
     sheet = sheet_for("a4")
-    text = " ".join([panel_text(pdf, 0, sheet.outside[0])] + [panel_text(pdf, 1, panel) for panel in sheet.inside])
-    assert_in_order(text, [*article_sentences()[1:], "Class 1 meets", "Class 6 meets every week"])
+    text = " ".join(panel_text(pdf, 1, panel) for panel in sheet.inside)
+    warnings = warning_strings("en")
+    assert_in_order(text, [*(s for s in article_sentences()[1:] if s not in warnings), "Class 1 meets", "Class 6 meets every week"])
 
 
 @pytest.mark.parametrize("blocks", ["tips warnings", "benefits tips warnings"])

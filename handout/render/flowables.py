@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from functools import cache
 from collections.abc import Callable, Sequence
 
 from reportlab.lib.colors import Color, HexColor
@@ -12,6 +14,7 @@ from reportlab.platypus import Flowable, KeepTogether, PageBreak, Spacer, TableS
 from handout import document as doc
 from handout.brand import Brand
 from handout.errors import HandoutError
+from handout.i18n import current_language
 from handout.render.diary_report import diary_chart, picture
 from handout.render.fonts import MAIN, MAIN_BOLD, inline_markup, paragraph, printable_in_main, string_width, text_markup
 from handout.render.graphics import QR_WIDTH, GridTable, LogoFlowable, QRFlowable, TickBox, WarningSign
@@ -23,8 +26,14 @@ from handout.render.tagging import tagged
 from handout.templating import nowrap
 
 HEADER_FILL = HexColor("#EEF1F4")
-LONG_TABLE_ROWS = 15  # a heading takes shorter grids whole to the next page rather than split them
+SPLIT_ITEMS = 2  # a list splits only after its first two items and before its last two
+MIN_LINES = 2  # a paragraph splits leaving at least two lines on each page (styles: allowOrphans=allowWidows=0)
+SPLIT_ROWS = 4  # a grid of more rows may split (after at least two, graphics.MIN_ROWS_AFTER_SPLIT); shorter ones stay whole
 GRID_RULE = HexColor("#8A8A8A")
+MAX_TITLE_WORDS = 30  # titles are balanced up to this many words
+MIN_BAND_SIZE = 11.0  # a band label shrinks to fit one line, down to the tri-fold's floor (a page's column never needs it)
+BOX_RULE = 2.5  # points: a panel's frame, drawn half outside its edge
+BOX_GAP = 6 * mm + BOX_RULE  # at least 6 mm of white between a boxed panel's frame and what is above or below it
 CELL_PADDING = 12  # points of a cell's width left of and right of its text
 
 
@@ -167,7 +176,7 @@ class Builder:
             if isinstance(block, doc.Title | doc.Heading) or (heads and isinstance(block, doc.Spacer)):
                 heads += built
             elif heads and not isinstance(block, doc.PageBreak):  # a page break after a heading is the template's choice
-                result.append(self.keep_with_next(heads, built, width))
+                result += self.keep_with_next(heads, built, width)
                 heads = []
             else:
                 result += heads + built
@@ -189,20 +198,37 @@ class Builder:
                 flowable.role = block.role  # type: ignore[attr-defined]
         return built
 
-    def keep_with_next(self, heads: list[Flowable], following: list[Flowable], width: float) -> Flowable:
-        """Headings kept on one page with the block they introduce, or with its first rows when it is a long grid.
+    def keep_with_next(self, heads: list[Flowable], following: list[Flowable], width: float) -> list[Flowable]:
+        """Headings kept on one page with the start of the block they introduce: its first two list items, or its first rows when it is a grid.
 
-        ReportLab's own keepWithNext skips lists, panels and kept groups, so
-        the builder groups headings itself.
+        A list or table may split after two items or rows (never leaving one alone either side),
+        so a heading no longer drags a whole list to the next page and leaves a hole (issue 16).
+        ReportLab's own keepWithNext skips lists, panels and kept groups, so the builder groups headings itself.
         """
-        group = [*heads, *following]
-        if len(following) == 1 and isinstance(following[0], GridTable) and following[0].body_rows > LONG_TABLE_ROWS:
-            # A long grid starts below its heading when at least its first rows fit
-            # there, instead of leaving the rest of the page empty.
+        if len(following) == 1 and isinstance(following[0], GridTable) and following[0].body_rows > SPLIT_ROWS:
+            # A grid starts below its heading when at least its first rows fit there.
             grid = following[0]
             heads_height = sum(h.wrap(width, 1e6)[1] + h.getSpaceBefore() + h.getSpaceAfter() for h in heads)
-            return Kept(group, start_room=heads_height + grid.getSpaceBefore() + grid.min_split_height() + 2)
-        return Kept(group)
+            return [Kept([*heads, *following], start_room=heads_height + grid.getSpaceBefore() + grid.min_split_height() + 2)]
+        if len(following) == 1 and isinstance(following[0], Table) and len(following[0]._cellvalues) - following[0].repeatRows > SPLIT_ROWS:
+            table = following[0]
+            table.wrap(width, 1e6)
+            first_rows = sum(table._rowHeights[: table.repeatRows + SPLIT_ITEMS])
+            heads_height = sum(h.wrap(width, 1e6)[1] + h.getSpaceBefore() + h.getSpaceAfter() for h in heads)
+            return [Kept([*heads, table], start_room=heads_height + table.getSpaceBefore() + first_rows + 2)]
+        if len(following) == 1 and isinstance(following[0], TaggedParagraph):
+            # A heading and its paragraph start here when the heading and two lines fit, and the paragraph can
+            # leave two lines for the next page (it never splits with fewer either side): else they move on whole.
+            para = following[0]
+            para.wrap(width, 1e6)
+            if len(para.blPara.lines) >= 2 * MIN_LINES:
+                heads_height = sum(h.wrap(width, 1e6)[1] + h.getSpaceBefore() + h.getSpaceAfter() for h in heads)
+                return [Kept([*heads, para], start_room=heads_height + para.getSpaceBefore() + MIN_LINES * para.style.leading + 2)]
+        items = [f for f in following if isinstance(f, BulletItem)]
+        if len(items) == len(following) > 2 * SPLIT_ITEMS - 1:
+            # Heading with the first items, the last items together: no item alone at a page's foot or head.
+            return [Kept([*heads, *following[:SPLIT_ITEMS]]), *following[SPLIT_ITEMS:-SPLIT_ITEMS], Kept(following[-SPLIT_ITEMS:])]
+        return [Kept([*heads, *following])]
 
     def _para(self, spans: doc.Inline, style: ParagraphStyle, tag: Node | None) -> TaggedParagraph:
         return paragraph(inline_markup(spans, self.styles.primary_hex), style, tag, doc.plain_text(spans))
@@ -210,11 +236,16 @@ class Builder:
     def masthead(self, block: doc.Masthead, width: float, parent: Node) -> list[Flowable]:
         s, brand = self.styles, self.brand
         logo_width, logo_height = s.profile.logo_mm
-        logo = LogoFlowable(brand.logo, logo_width * mm, logo_height * mm, alt=brand.name, tag=parent.add("Figure", alt=f"{brand.name} logo"))
-        contact_lines = [brand.address.replace("\n", ", "), " · ".join(x for x in (nowrap(brand.phone), brand.website or brand.email) if x)]
+        logo = LogoFlowable(brand.logo, logo_width * mm, logo_height * mm, alt=brand.name, tag=logo_figure(brand, parent))
+        # The address and the phone line are separate paragraphs: a screen reader hears them apart, commas kept.
+        # The phone and web address share a line when they fit (never ending with the "·"), else each has its own.
+        parts = tuple(x for x in (nowrap(brand.phone), brand.website or brand.email) if x)
+        text_width = width - logo.width - 6 * mm
+        address = brand.address.replace("\n", ", ")
         text = [
             paragraph(text_markup(brand.name), s.masthead_name, parent.add("P"), brand.name),
-            paragraph("<br/>".join(text_markup(line) for line in contact_lines), s.masthead_contact, parent.add("P"), "\n".join(contact_lines)),
+            paragraph(text_markup(address), s.masthead_contact, parent.add("P"), address),
+            paragraph("<br/>".join(text_markup(line) for line in separated_lines(parts, " · ", s.masthead_contact.fontSize, text_width)), s.masthead_contact, parent.add("P"), " · ".join(parts)),
         ]
         table = Table([[logo, text]], colWidths=[logo.width + 6 * mm, None], hAlign="LEFT")
         table.setStyle(
@@ -232,7 +263,8 @@ class Builder:
         return [table]
 
     def title(self, block: doc.Title, width: float, parent: Node) -> list[Flowable]:
-        out: list[Flowable] = [self._para(block.text, self.styles.title, parent.add("H1"))]
+        text = no_lone_last_word(block.text, self.styles.title, width)
+        out: list[Flowable] = [paragraph(inline_markup(text, self.styles.primary_hex), self.styles.title, parent.add("H1"), doc.plain_text(block.text))]
         if block.subtitle:
             out.append(self._para(block.subtitle, self.styles.subtitle, parent.add("P")))
         return out
@@ -248,7 +280,8 @@ class Builder:
         return [flowable]
 
     def paragraph(self, block: doc.Paragraph, width: float, parent: Node) -> list[Flowable]:
-        return [self._para(block.text, getattr(self.styles, block.style), parent.add("P"))]
+        style = getattr(self.styles, block.style)
+        return [paragraph(inline_markup(breakable_urls(block.text, style, width), self.styles.primary_hex), style, parent.add("P"), doc.plain_text(block.text))]
 
     def bullet_list(self, block: doc.BulletList, width: float, parent: Node) -> list[Flowable]:
         s = self.styles
@@ -272,8 +305,10 @@ class Builder:
             grid = self.grid(block, col_widths, cell_tags)
             if grid is not None:
                 return [grid]
-        # Cells wrap at spaces here: every column is at least as wide as its longest word, if the table can be.
-        col_widths = fit_columns(col_widths, self.column_needs(block, whole=False)) or col_widths
+        # Columns as wide as their widest value when the table can be (a label, a date, "100 minutes" on one line);
+        # else the first column (the labels, the week) whole and the others at least their longest word.
+        whole, words = self.column_needs(block, whole=True), self.column_needs(block, whole=False)
+        col_widths = fit_columns(col_widths, whole) or fit_columns(col_widths, [whole[0], *words[1:]]) or fit_columns(col_widths, words) or col_widths
         tick = s.profile.tick
         rows: list[list[object]] = []
         simple_bold: list[tuple[int, int]] = []
@@ -351,7 +386,8 @@ class Builder:
                     width = s.profile.tick
                 else:
                     text = doc.plain_text(cell.text)
-                    width = max((string_width(part, style.fontSize, bold=True) for part in ([text] if whole else text.split())), default=0.0)
+                    # Only a plain space is a break: a date, a number with its unit, a phone number are held with no-break spaces.
+                    width = max((string_width(part, style.fontSize, bold=True) for part in ([text] if whole else text.split(" "))), default=0.0)
                 needs[column] = max(needs[column], width + CELL_PADDING)
         return needs
 
@@ -411,7 +447,7 @@ class Builder:
         body = self.cell_flowables(block.children, inner_width, section, in_panel=True)
         rows: list[list[object]] = []
         commands: list[tuple[object, ...]] = [
-            ("BOX", (0, 0), (-1, -1), 2.5, frame),
+            ("BOX", (0, 0), (-1, -1), BOX_RULE, frame),
             ("BACKGROUND", (0, 1 if block.label else 0), (-1, -1), tint),
             ("LEFTPADDING", (0, 0), (-1, -1), 5 * mm),
             ("RIGHTPADDING", (0, 0), (-1, -1), 5 * mm),
@@ -419,8 +455,9 @@ class Builder:
             ("BOTTOMPADDING", (0, 0), (-1, -1), 2 * mm),
         ]
         if block.label:
-            sign = s.profile.h2 * 1.3
-            label = paragraph(text_markup(block.label.upper()), s.band, label_tag, block.label)
+            sign = s.profile.h2 * 1.1
+            # The label's cell keeps ReportLab's default right padding (6 pt).
+            label = paragraph(*self.band_label(block.label, inner_width - 6 - (sign + 3 * mm if block.kind == "warning" else 0)), label_tag, block.label)
             if block.kind == "warning":
                 band = Table([[WarningSign(sign), label]], colWidths=[sign + 3 * mm, None], hAlign="LEFT")
             else:
@@ -430,9 +467,19 @@ class Builder:
             rows.append([band])
             commands += [("BACKGROUND", (0, 0), (-1, 0), frame), ("TOPPADDING", (0, 0), (-1, 0), 2 * mm), ("BOTTOMPADDING", (0, 0), (-1, 0), 2 * mm)]
         rows.append([body])
-        table = Table(rows, colWidths=[width], hAlign="LEFT", spaceBefore=s.profile.body * 0.5, spaceAfter=s.profile.body * 0.5)
+        # Boxes stacked one under another stay at least 6 mm apart: closer, two boxes read as one collided shape.
+        table = Table(rows, colWidths=[width], hAlign="LEFT", spaceBefore=BOX_GAP, spaceAfter=BOX_GAP)
         table.setStyle(_table_style(commands))
         return [Kept([table])]
+
+    def band_label(self, label: str, width: float) -> tuple[str, ParagraphStyle]:
+        """A panel's band label on one line: in capitals when they fit, else as written, else smaller (never under the body minimum)."""
+        band = self.styles.band
+        for text in (label.upper(), label):
+            if string_width(text, band.fontSize, bold=True) <= width:
+                return text_markup(text), band
+        size = max(MIN_BAND_SIZE, band.fontSize * width / string_width(label, band.fontSize, bold=True))
+        return text_markup(label), ParagraphStyle(f"{band.name}_fitted", parent=band, fontSize=size, leading=size * 1.2)
 
     def qr_code(self, block: doc.QRCode, width: float, parent: Node) -> list[Flowable]:
         gap = 6 * mm
@@ -464,8 +511,126 @@ class Builder:
         paper, frame, placed = self.diary_pages
         return diary_flowables(block, paper, self.styles.profile.large_print, frame, parent, placed)
 
+    def disclaimer(self, parent: Node) -> list[Flowable]:
+        """The clinic's disclaimer, once, at the end of the document: in the document's language, or tagged with its own."""
+        text, lang = self.brand.words("disclaimer", current_language())
+        tag = parent.add("P")
+        tag.lang = lang
+        return [paragraph(text_markup(text), self.styles.disclaimer, tag, text)]
+
     def keep(self, block: doc.Keep, width: float, parent: Node) -> list[Flowable]:
         return [Kept(self.flowables(block.children, parent, width))]
+
+
+def logo_figure(brand: Brand, parent: Node) -> Node:
+    """The logo's Figure element, described in the language in use (or tagged with the language its description is in)."""
+    description, lang = brand.words("logo_description", current_language())
+    figure = parent.add("Figure", alt=description)
+    figure.lang = lang
+    return figure
+
+
+def no_lone_last_word(spans: doc.Inline, style: ParagraphStyle, width: float) -> doc.Inline:
+    """A title's spans broken into balanced lines, as a designer sets a title: as few lines as fit, no last line of one
+    word alone, no short word ("el", "of") alone on a line, and lines as even in length as those allow.
+
+    Only for a title that is one plain run of text in the main font; anything else is left to the paragraph.
+    """
+    text = "".join(span.text for span in spans)
+    words = text.split()
+    if len(spans) != 1 or spans[0].href or "\n" in text or not 3 <= len(words) <= MAX_TITLE_WORDS or not printable_in_main(text):
+        return spans  # a title of more words than any clinic writes is left to the paragraph (the search is quadratic)
+    size = style.fontSize
+
+    def line_width(first: int, end: int) -> float:
+        return string_width(" ".join(words[first:end]), size, bold=True)
+
+    @cache
+    def best(first: int) -> tuple[float, tuple[int, ...]]:
+        """The least cost of setting words[first:] and where its lines end."""
+        if first == len(words):
+            return 0.0, ()
+        options: list[tuple[float, tuple[int, ...]]] = []
+        for end in range(first + 1, len(words) + 1):
+            used = line_width(first, end)
+            if used > width and end > first + 1:
+                break
+            last = end == len(words)
+            cost = 1e6  # each line costs most: as few lines as fit
+            if end - first == 1 and (last or len(words[first]) <= 3):
+                cost += 1e5  # one word alone: the last line, or a short word anywhere
+            if not last:
+                cost += (width - used) ** 2  # even lines
+            rest, ends = best(end)
+            options.append((cost + rest, (end, *ends)))
+        return min(options)
+
+    ends = best(0)[1]
+    out: list[doc.Span] = []
+    start = 0
+    for end in ends:
+        if out:
+            out.append(doc.Span("\n"))
+        out.append(doc.Span(" ".join(words[start:end]), spans[0].bold))
+        start = end
+    return tuple(out)
+
+
+def website_href(website: str) -> str:
+    """A link for a website as brand.toml gives it ("www.clinic.org" opens https://www.clinic.org)."""
+    return website if "://" in website else f"https://{website}"
+
+
+_URL_BREAK = re.compile(r"(?<=[/.@])")  # a web or email address breaks only after a "/", "." or "@"
+_WORD_BREAK = re.compile(r"(?<=-)")  # …or, in a part too long for the line, after one of its hyphens (between its words)
+
+
+def address_lines(text: str, size: float, width: float, bold: bool = False) -> list[str]:
+    """An address (a URL, an email) on as few lines as fit `width`, each line ending after a "/", "." or "@" (never inside a word).
+
+    A part with none of those that is still too wide ("northside-physiotherapy-and-sports-injury.org")
+    breaks after a hyphen, between two of its words.
+    """
+    pieces: list[str] = []
+    for piece in _URL_BREAK.split(text):
+        pieces += _WORD_BREAK.split(piece) if string_width(piece, size, bold=bold) > width else [piece]
+    lines = [""]
+    for piece in pieces:
+        if lines[-1] and string_width(lines[-1] + piece, size, bold=bold) > width:
+            lines.append("")
+        lines[-1] += piece
+    return lines
+
+
+def separated_lines(parts: tuple[str, ...], separator: str, size: float, width: float) -> list[str]:
+    """Parts joined by `separator` on as few lines as fit `width`: a line breaks between parts, never ends with the
+    separator, and an address too long for a line breaks only after a "/", "." or "@"."""
+    lines: list[str] = []
+    for part in parts:
+        if lines and string_width(lines[-1] + separator + part, size) <= width:
+            lines[-1] += separator + part
+        elif " " not in part and string_width(part, size) > width:
+            lines += address_lines(part, size, width)
+        else:
+            lines.append(part)
+    return lines
+
+
+def breakable_urls(spans: doc.Inline, style: ParagraphStyle, width: float) -> doc.Inline:
+    """The spans with every word too wide for `width` broken onto lines after a "/", "." or "@" (never inside a word).
+
+    ReportLab would cut such a word anywhere, even mid-word; an address so cut reads as two. The
+    lines are filled greedily, as a person would write the address over two lines.
+    """
+    out: list[doc.Span] = []
+    for span in spans:
+        if span.text == "\n" or " " in span.text.strip() or string_width(span.text, style.fontSize, bold=True) <= width:
+            out.append(span)
+            continue
+        for index, line in enumerate(address_lines(span.text, style.fontSize, width, bold=True)):
+            out += [doc.Span("\n")] if index else []
+            out.append(doc.Span(line, span.bold, span.href))
+    return tuple(out)
 
 
 def heading_tag(level: int) -> str:
@@ -477,8 +642,8 @@ def table_cells(table: Node, block: doc.Table) -> list[list[Node | None]]:
     """The table's rows and cells as TR › TH/TD elements: header cells head their columns (or rows)."""
     rows: list[list[Node | None]] = []
     table.title = block.caption or None  # not printed: it names the table for a screen reader (/T)
-    # A diary's days and a details table's labels head their rows.
-    row_headers = block.style == "diary" or block.header_rows == 0
+    # The first column heads its row: a diary's days, a details table's labels, the weekly table's week number.
+    row_headers = True
     for index, row in enumerate(block.rows):
         tr = table.add("TR")
         if index < block.header_rows:

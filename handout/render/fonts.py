@@ -246,10 +246,27 @@ def _markup(texts: list[str]) -> list[tuple[int, str]]:
     return out
 
 
+# A value a reader takes in at once never breaks over lines: a number and its unit ("10 minutes",
+# "5 días"), a range of numbers ("5 – 10"), a time ("10:30 am"). Each such space becomes a no-break
+# space, which keeps the text's length (and so every character's place in `_markup`).
+_UNITS = (
+    r"minutes?|mins?|hours?|days?|weeks?|walks?|steps?|times?|years?|pt|mm|cm|km|m|kg|"
+    r"minutos?|horas?|días?|semanas?|paseos?|pasos|veces|años?|am|pm|a\.m\.|p\.m\."
+)
+_VALUE_SPACE = re.compile(
+    rf"(?<=\d) (?=(?:{_UNITS})\b)|(?<=\d) (?=(?:[–-]|a|to) ?\d)|(?<=\d [–-]) (?=\d)|(?<=\d a) (?=\d)|(?<=\d to) (?=\d)", re.IGNORECASE
+)
+
+
+def keep_values_whole(text: str) -> str:
+    """The text with no-break spaces inside values: "10\u00a0minutes", "5\u00a0–\u00a010"."""
+    return _VALUE_SPACE.sub("\u00a0", text)
+
+
 def inline_markup(spans: Inline, link_colour: str | None = None) -> str:
-    """ReportLab markup for a run of spans; the only place text becomes markup."""
+    """ReportLab markup for a run of spans; the only place text becomes markup. Values (a number and its unit, a range) never break."""
     parts: list[str] = []
-    for number, piece in _markup([span.text for span in spans]):
+    for number, piece in _markup([keep_values_whole(span.text) for span in spans]):
         span = spans[number]
         if span.bold:
             piece = f"<b>{_bold_fallback(piece)}</b>"

@@ -13,7 +13,7 @@ from reportlab.lib.pagesizes import A4, LETTER
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
+from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageBreak, PageTemplate
 from reportlab.platypus.doctemplate import LayoutError
 
 from handout import __version__
@@ -21,8 +21,8 @@ from handout import document as doc
 from handout.brand import Brand
 from handout.errors import HandoutError
 from handout.i18n import gettext
-from handout.render.flowables import Builder
-from handout.render.fonts import MAIN, MAIN_BOLD, first_unprintable, needs_shaping, paragraph, register_fonts, text_markup
+from handout.render.flowables import BulletItem, Builder, Kept, separated_lines
+from handout.render.fonts import MAIN, MAIN_BOLD, first_unprintable, needs_shaping, paragraph, register_fonts, string_width, text_markup
 from handout.render.structure import Node
 from handout.render.styles import MUTED, STANDARD, Profile, make_styles
 from handout.render.tagging import ARTIFACT_PAGINATION, TaggedCanvas, artifact, tagged
@@ -52,8 +52,7 @@ class _Footer:
 def _numbered_canvas(draw_furniture: Callable[[Canvas, _Footer, int, int, tuple[Node, ...] | None], None]) -> type[TaggedCanvas]:
     """A tagging canvas class that knows the page count when it draws each page's furniture, and dates its document.
 
-    The footer's words are furniture on every page but the last, where they are the
-    document's closing paragraphs: a screen reader hears the disclaimer once, at the end.
+    The footer's words are furniture on every page; the disclaimer is the document's closing paragraph.
     """
 
     class NumberedCanvas(TaggedCanvas):
@@ -70,10 +69,9 @@ def _numbered_canvas(draw_furniture: Callable[[Canvas, _Footer, int, int, tuple[
             total = len(self._pages)
             for number, state in enumerate(self._pages, start=1):
                 self.__dict__.update(state)
-                said = None
-                if number == total:
-                    said = tuple(self.root.add("P", actual_text=text if needs_shaping(text) else None) for text in self._footer.texts)
-                draw_furniture(self, self._footer, number, total, said)
+                # The footer repeats the masthead's name, phone and website: furniture on every page, the last
+                # too, so the document ends with its disclaimer (a body paragraph) for a screen reader.
+                draw_furniture(self, self._footer, number, total, None)
                 super().showPage()
             super().save()
 
@@ -114,7 +112,8 @@ class PdfRenderer:
         self.styles = make_styles(brand, profile)
         self.frame_width = self.page_width - 2 * MARGIN
         self.builder = Builder(brand, self.styles, self.frame_width)
-        self._footer_lines = (" · ".join(x for x in (brand.name, nowrap(brand.phone), brand.website or brand.email) if x), brand.disclaimer)
+        # The phone number never breaks (a split number cannot be dialled); a line breaks only between parts.
+        self._footer_parts = tuple(x for x in (brand.name, nowrap(brand.phone), brand.website or brand.email) if x)
         self._footers: dict[str, _Footer] = {}
         self.body_bottom = self._footer_for(PAGE_LABEL).body_bottom
         self._canvas_class: Callable[..., Canvas] = _numbered_canvas(self._draw_furniture)
@@ -126,10 +125,12 @@ class PdfRenderer:
         if page_label not in self._footers:
             widest = page_label.format(number=888, total=888)
             label_room = pdfmetrics.stringWidth(widest, MAIN_BOLD, self.styles.profile.page_label) + 8 * mm
-            paragraphs = tuple(paragraph(text_markup(text), self.styles.footer) for text in self._footer_lines)
+            lines = separated_lines(self._footer_parts, " · ", self.styles.footer.fontSize, self.frame_width - label_room)
+            texts = (" · ".join(self._footer_parts),)
+            paragraphs = (paragraph("<br/>".join(text_markup(line) for line in lines), self.styles.footer),)
             heights = tuple(para.wrap(self.frame_width - label_room, self.page_height)[1] for para in paragraphs)
             rule = MARGIN + sum(heights) + FOOTER_LINE_GAP * (len(paragraphs) - 1) + FOOTER_TEXT_GAP
-            self._footers[page_label] = _Footer(page_label, self._footer_lines, paragraphs, heights, rule, max(MARGIN + MIN_FOOTER_HEIGHT, rule + FOOTER_RULE_GAP))
+            self._footers[page_label] = _Footer(page_label, texts, paragraphs, heights, rule, max(MARGIN + MIN_FOOTER_HEIGHT, rule + FOOTER_RULE_GAP))
         return self._footers[page_label]
 
     def render(self, document: doc.Document, created: dt.datetime) -> bytes:
@@ -156,7 +157,7 @@ class PdfRenderer:
         root = Node("Document")
         canvas_class = partial(self._canvas_class, created=created, footer=footer, root=root, title=document.title)
         try:
-            template.build(self.builder.flowables(document.blocks, root), canvasmaker=canvas_class)
+            template.build(self._with_closing(self.builder.flowables(document.blocks, root), self.builder.disclaimer(root), frame.height), canvasmaker=canvas_class)
         except (LayoutError, ValueError, IndexError):
             # Only a template can cause this: the built-in ones always fit. ReportLab's own
             # message quotes the text it could not place, which may be a patient's: not shown.
@@ -164,6 +165,18 @@ class PdfRenderer:
                 "the document could not be laid out: a part is taller than a page or too narrow for its text; check the templates"
             ) from None
         return buffer.getvalue(), diary_pages
+
+    def _with_closing(self, flowables: list[Flowable], closing: list[Flowable], page_height: float) -> list[Flowable]:
+        """The document's flowables and its closing paragraph (the disclaimer), kept with the last item or paragraph
+        before it so it does not stand alone on a page when a small block can come along. A larger last block (a
+        box, a diary week) is not pulled over: that would leave a hole on the page before."""
+        last = flowables[-1] if flowables else None
+        if isinstance(last, Kept) and all(isinstance(m, BulletItem) for m in last.members):
+            # The list's last two items were kept together: the last one alone now comes with the closing.
+            return [*flowables[:-1], *last.members[:-1], Kept([last.members[-1], *closing])]
+        if last is not None and not isinstance(last, Kept | PageBreak) and last.wrap(self.frame_width, page_height)[1] < page_height / 4:
+            return [*flowables[:-1], Kept([last, *closing])]
+        return [*flowables, *closing]
 
     def _draw_furniture(self, canvas: Canvas, footer: _Footer, number: int, total: int, said: tuple[Node, ...] | None) -> None:
         # Page furniture is the same on every page and in the same place, so

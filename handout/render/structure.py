@@ -32,7 +32,7 @@ class Node:
     Mutable on purpose: marks are added as the element's content is drawn, page by page.
     """
 
-    __slots__ = ("kind", "parent", "kids", "alt", "actual_text", "scope", "bbox", "title", "tree")
+    __slots__ = ("kind", "parent", "kids", "alt", "actual_text", "scope", "bbox", "title", "lang", "tree")
 
     def __init__(self, kind: str, parent: Node | None = None, alt: str | None = None, actual_text: str | None = None, scope: str | None = None) -> None:
         self.kind = kind
@@ -43,6 +43,7 @@ class Node:
         self.scope = scope  # "Column" or "Row" on a table header cell
         self.bbox: tuple[float, float, float, float] | None = None  # a figure's place on its page
         self.title: str | None = None  # a name for the element that is not printed (a table's caption)
+        self.lang: str | None = None  # the element's language when not the document's (a brand's English on a Spanish page)
         # Every element of the tree in the order made, shared by all of them: the tree is
         # written in that order (object numbers need not follow reading order).
         self.tree: list[Node] = parent.tree if parent is not None else []
@@ -95,7 +96,7 @@ def _element(doc: Any, node: Node, numbers: dict[int, int], pages: dict[int, int
     """A structure element's dictionary, as PDF bytes (/Type /StructElem is optional: left out, it is a tenth of the tree)."""
     head = b"<</S/%s/P %d 0 R" % (node.kind.encode(), numbers[id(node.parent)])
     kids = node.kids
-    plain = node.alt is None and node.actual_text is None and node.title is None and node.scope is None and node.bbox is None
+    plain = node.alt is None and node.actual_text is None and node.title is None and node.scope is None and node.bbox is None and node.lang is None
     if plain and not kids:
         return head + b">>"  # an empty table cell
     if plain and len(kids) == 1 and isinstance(kids[0], Mark):
@@ -116,7 +117,7 @@ def _element(doc: Any, node: Node, numbers: dict[int, int], pages: dict[int, int
     if parts:
         # A lone kid as a scalar: the pdfua checker cannot read a one-element array.
         out.append(b"/K " + parts[0] if len(parts) == 1 else b"/K[" + b" ".join(parts) + b"]")
-    for key, text in ((b"Alt", node.alt), (b"ActualText", node.actual_text), (b"T", node.title)):
+    for key, text in ((b"Alt", node.alt), (b"ActualText", node.actual_text), (b"T", node.title), (b"Lang", node.lang)):
         if text is not None:
             out.append(b"/%s %s" % (key, PDFString(text).format(doc)))
     if node.scope is not None:

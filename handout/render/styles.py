@@ -33,11 +33,12 @@ class Profile:
     h1: float = 18
     h2: float = 14.5
     small: float = 10.5
+    disclaimer: float = 12  # the clinic's disclaimer is patient content: at least the body minimum (issue 16)
     masthead_name: float = 17
-    masthead_contact: float = 10.5
-    cell: float = 14 * 0.9  # table text
+    masthead_contact: float = 12  # the clinic's address and phone: patient content, at least the body minimum
+    cell: float = 14 * 0.9  # table text: never under the 12 pt body minimum
     cell_leading: float = 20 * 0.85
-    cell_header: float = 14 * 0.85
+    cell_header: float = 12
     footer: float = 9.5  # page furniture: the clinic line, the disclaimer and the page label
     footer_leading: float = 12
     page_label: float = 10.5
@@ -59,6 +60,7 @@ LARGE_PRINT = Profile(
     h1=26,
     h2=22,
     small=18,
+    disclaimer=18,
     masthead_name=24,
     masthead_contact=16,
     cell=18,
@@ -123,6 +125,7 @@ class Styles:
     masthead_name: ParagraphStyle
     masthead_contact: ParagraphStyle
     footer: ParagraphStyle
+    disclaimer: ParagraphStyle
 
 
 def make_styles(brand: Brand, profile: Profile = STANDARD) -> Styles:
@@ -168,4 +171,5 @@ def make_styles(brand: Brand, profile: Profile = STANDARD) -> Styles:
         masthead_name=style("masthead_name", fontName=MAIN_BOLD, fontSize=p.masthead_name, leading=p.masthead_name * 1.2, textColor=primary),
         masthead_contact=style("masthead_contact", fontSize=p.masthead_contact, leading=p.masthead_contact * 1.35, textColor=MUTED),
         footer=style("footer", fontSize=p.footer, leading=p.footer_leading, textColor=MUTED),
+        disclaimer=style("disclaimer", fontSize=p.disclaimer, leading=p.disclaimer * 1.3, textColor=MUTED, spaceBefore=p.body * 0.8),
     )

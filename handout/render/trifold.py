@@ -19,7 +19,8 @@ from reportlab.platypus.doctemplate import ActionFlowable, LayoutError
 from handout import document as doc
 from handout.brand import Brand
 from handout.errors import HandoutError
-from handout.render.flowables import Builder, heading_tag
+from handout.i18n import current_language
+from handout.render.flowables import Builder, address_lines, breakable_urls, heading_tag, logo_figure, no_lone_last_word, website_href
 from handout.render.fonts import inline_markup, paragraph, register_fonts, string_width, text_markup
 from handout.render.graphics import QR_WIDTH, LogoFlowable, QRFlowable
 from handout.render.pdf import PAPER_SIZES, document_settings
@@ -49,6 +50,7 @@ TOO_LONG = {
     "back": f"the QR code's caption and the clinic's details do not fit the tri-fold's back panel at {MIN_SIZE:g} pt: "
     "use the standard layout or shorten them (the template, brand.toml)",
 }
+BALANCE_STEP = 3 * mm  # the inside panels are balanced to within this of the shortest column the article fits
 NO_LARGE_PRINT = "large print (18 pt) does not fit a tri-fold's panels: use the standard layout for large print"
 
 
@@ -61,8 +63,9 @@ def trifold_profile(body: float) -> Profile:
         h1=body + 3.5,
         h2=body + 0.5,
         small=MIN_SIZE,
+        disclaimer=max(12, MIN_SIZE),
         masthead_name=body + 1,
-        masthead_contact=MIN_SIZE,
+        masthead_contact=max(12, MIN_SIZE),
         cell=max(MIN_SIZE, body * 0.95),
         cell_leading=round(body * 1.25, 2),
         cell_header=max(MIN_SIZE, body * 0.95),
@@ -164,12 +167,19 @@ class Routed:
 
     masthead: bool  # the cover shows the clinic's logo, name and web address
     title: doc.Title
+    flap: tuple[doc.Block, ...]  # the warning signs: a panel complete in itself, read beside the inside left panel
     article: tuple[doc.Block, ...]
     back: tuple[doc.QRCode, ...]
 
 
 def route(document: doc.Document) -> Routed:
-    """The masthead and title go on the cover, QR codes on the back panel, everything else through the article's panels."""
+    """The masthead and title go on the cover, the warning box on the flap, QR codes on the back panel, everything else through the inside panels.
+
+    The flap is seen beside the inside left panel when the cover is opened, and face down once the
+    leaflet is fully open: it must be complete in itself, so it holds the boxed warning signs, and
+    the article reads from its first heading across the three inside panels. A template without a
+    warning box runs its article from the flap, as before.
+    """
     title: doc.Title | None = None
     article: list[doc.Block] = []
     back: list[doc.QRCode] = []
@@ -183,7 +193,9 @@ def route(document: doc.Document) -> Routed:
             back.append(block)
         elif not isinstance(block, doc.PageBreak):  # a page break belongs to the standard layout; panels flow on
             article.append(block)
-    return Routed(masthead, title or doc.Title((doc.Span(document.title),)), tuple(article), tuple(back))
+    flap = tuple(block for block in article if isinstance(block, doc.Panel) and block.kind == "warning")[:1]
+    rest = tuple(block for block in article if block not in flap)
+    return Routed(masthead, title or doc.Title((doc.Span(document.title),)), flap, rest, tuple(back))
 
 
 @dataclass(frozen=True)
@@ -231,6 +243,14 @@ class _SheetTemplate(BaseDocTemplate):
         """Record how much of each article column the page used (ReportLab's onPageEnd)."""
         for frame in self.pageTemplate.frames:
             self.fill[frame.id] = (frame._y2 - frame._topPadding - frame._y) / frame._aH
+
+
+class _ToInside(ActionFlowable):
+    """Placed after the flap's content: the article starts at the top of the inside left panel, whatever room the flap has left."""
+
+    def apply(self, template: BaseDocTemplate) -> None:
+        if template.page == 1:
+            template.handle_pageBreak()
 
 
 class _BothSides(ActionFlowable):
@@ -331,10 +351,27 @@ class TrifoldRenderer:
         back = self._largest(lambda styles: self._back(routed, styles, Node("Document")))
         for styles in self.styles:
             try:
-                return self._render(document, routed, (cover, back, styles), created)
+                fitted = self._render(document, routed, (cover, back, styles), created)
             except _DoesNotFit:
                 continue
+            return self._balanced(document, routed, (cover, back, styles), created, fitted)
         raise HandoutError(TOO_LONG["article"])
+
+    def _balanced(self, document: doc.Document, routed: Routed, styles: tuple[Styles, Styles, Styles], created: dt.datetime, fitted: Trifold) -> Trifold:
+        """The same tri-fold with the inside panels as evenly full as the article allows.
+
+        The article fills the inside panels one after another, so the last one is often near empty.
+        The shortest column height (from the top) at which the article still fits the three panels
+        spreads it evenly; the search stops within BALANCE_STEP.
+        """
+        low, high, best = self.sheet.column_height * 0.5, self.sheet.column_height, fitted
+        while high - low > BALANCE_STEP:
+            middle = (low + high) / 2
+            try:
+                best, high = self._render(document, routed, styles, created, middle), middle
+            except _DoesNotFit:
+                low = middle
+        return best
 
     def _largest(self, attempt: Callable[[Styles], object]) -> Styles:
         """The largest styles with which `attempt` does not raise _DoesNotFit."""
@@ -348,14 +385,16 @@ class TrifoldRenderer:
             return styles
         raise HandoutError(TOO_LONG[failed])
 
-    def _render(self, document: doc.Document, routed: Routed, styles: tuple[Styles, Styles, Styles], created: dt.datetime) -> Trifold:
+    def _render(self, document: doc.Document, routed: Routed, styles: tuple[Styles, Styles, Styles], created: dt.datetime, inside_height: float | None = None) -> Trifold:
         sheet = self.sheet
         cover_styles, back_styles, article_styles = styles
         buffer = io.BytesIO()
         root = Node("Document")
-        # Structure elements are added in reading order: the cover, the article, the back panel.
+        # Structure elements are added in reading order: the cover, the flap, the inside panels, the back panel.
         draw_cover = self._cover(routed, cover_styles, root)
-        article = Builder(self.brand, article_styles, sheet.column_width).flowables(routed.article, root)
+        builder = Builder(self.brand, article_styles, sheet.column_width)
+        flap = [*builder.flowables(routed.flap, root), _ToInside()] if routed.flap else []
+        article = [*flap, *builder.flowables(routed.article, root)]
         draw_back = self._back(routed, back_styles, root)
         template = _SheetTemplate(
             buffer,
@@ -373,18 +412,28 @@ class TrifoldRenderer:
             Frame(p.column_left, sheet.column_bottom, p.column_width, sheet.column_height, id=p.name, leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
             for p in sheet.article_panels
         ]
+        if inside_height is not None and routed.flap:  # the inside panels, shortened from the foot to balance them
+            frames[1:] = [
+                Frame(p.column_left, sheet.column_top - inside_height, p.column_width, inside_height, id=p.name, leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
+                for p in sheet.inside
+            ]
 
+        # The page's content is written in reading order too (copy-paste, and readers without tags):
+        # the cover, then the flap (the frame's content), then the back panel at the page's end.
         def outside(canvas: Canvas, _: BaseDocTemplate) -> None:
             self._fold_guides(canvas, 1)
-            draw_back(canvas)
             draw_cover(canvas)
+
+        def outside_end(canvas: Canvas, document: BaseDocTemplate) -> None:
+            draw_back(canvas)
+            template.measure(canvas, document)
 
         def inside(canvas: Canvas, _: BaseDocTemplate) -> None:
             self._fold_guides(canvas, 2)
 
         template.addPageTemplates(
             [
-                PageTemplate(id="outside", frames=frames[:1], onPage=outside, onPageEnd=template.measure, autoNextPageTemplate="inside"),
+                PageTemplate(id="outside", frames=frames[:1], onPage=outside, onPageEnd=outside_end, autoNextPageTemplate="inside"),
                 PageTemplate(id="inside", frames=frames[1:], onPage=inside, onPageEnd=template.measure),
             ]
         )
@@ -426,16 +475,18 @@ class TrifoldRenderer:
         foot: list[Flowable] = []
         if routed.masthead:
             logo_w, logo_h = p.logo_mm
-            head.append(LogoFlowable(brand.logo, logo_w * mm, logo_h * mm, alt=brand.name, tag=root.add("Figure", alt=f"{brand.name} logo")))
+            head.append(LogoFlowable(brand.logo, logo_w * mm, logo_h * mm, alt=brand.name, tag=logo_figure(brand, root)))
             head.append(paragraph(text_markup(brand.name), _variant(styles.masthead_name, spaceBefore=4 * mm), root.add("P"), brand.name))
         title_style = _variant(styles.title, textColor=white, spaceBefore=0, spaceAfter=0)
-        title = [paragraph(inline_markup(routed.title.text, "#FFFFFF"), title_style, root.add("H1"), doc.plain_text(routed.title.text))]
+        title_text = no_lone_last_word(routed.title.text, title_style, inner)
+        title = [paragraph(inline_markup(title_text, "#FFFFFF"), title_style, root.add("H1"), doc.plain_text(routed.title.text))]
         if routed.title.subtitle:
             subtitle_style = _variant(styles.subtitle, textColor=white, spaceBefore=3 * mm, spaceAfter=0)
             title.append(paragraph(inline_markup(routed.title.subtitle, "#FFFFFF"), subtitle_style, root.add("P"), doc.plain_text(routed.title.subtitle)))
         web = brand.website or brand.email
         if routed.masthead and web:
-            foot.append(paragraph(text_markup(web), _variant(styles.label, textColor=white, fontSize=p.body, leading=p.leading), root.add("P"), web))
+            web_style = _variant(styles.label, textColor=white, fontSize=p.body, leading=p.leading)
+            foot.append(paragraph(inline_markup(breakable_urls((doc.Span(web),), web_style, inner)), web_style, root.add("P"), web))
         head_placed, title_placed, foot_placed = _wrapped(head, width), _wrapped(title, inner), _wrapped(foot, inner)
         band = 3 * mm
         needed = band + pad + _stack_height(title_placed) + (10 * mm + _stack_height(foot_placed) if foot else 0) + pad
@@ -480,16 +531,25 @@ class TrifoldRenderer:
             code += _wrapped([qr], inner, centred=True)
             code += _wrapped(builder.cell_flowables(children, inner, root), inner)
         contact_style = _variant(styles.body, textColor=INK, spaceAfter=4 * mm)
-        lines = [line for line in (*_address_lines(brand.address, p.body, width), nowrap(brand.phone), brand.email, brand.website) if line]
+        disclaimer, disclaimer_lang = brand.words("disclaimer", current_language())
+        # Each line its own paragraph: a screen reader (and copy-paste) gets the lines apart, commas kept;
+        # the email and website are links, and a long one breaks only after "/" or ".".
+        lines: list[doc.Inline] = [(doc.Span(line),) for line in _address_lines(brand.address, p.body, width)]
+        lines += [(doc.Span(nowrap(brand.phone)),)] if brand.phone else []
+        lines += [(doc.Span(brand.email, href=f"mailto:{brand.email}"),)] if brand.email else []
+        lines += [(doc.Span(brand.website, href=website_href(brand.website)),)] if brand.website else []
         name_style = _variant(styles.masthead_name, fontSize=p.h2, leading=p.h2 * 1.25, spaceAfter=1 * mm)
-        details = _wrapped(
-            [
-                paragraph(text_markup(brand.name), name_style, root.add("P"), brand.name),
-                paragraph("<br/>".join(text_markup(line) for line in lines), contact_style, root.add("P"), "\n".join(lines)),
-                paragraph(text_markup(brand.disclaimer), _variant(styles.small, textColor=MUTED), root.add("P"), brand.disclaimer),
-            ],
-            width,
-        )
+        line_style = _variant(contact_style, spaceAfter=0)
+        if any(string_width(line, p.body, bold=True) > width for address in (brand.email, brand.website) for line in address_lines(address, p.body, width, bold=True)):
+            raise _BackDoesNotFit  # a part of an address wider than the column: a smaller size, rather than a break mid-word
+        contact = [
+            paragraph(inline_markup(breakable_urls(line, line_style, width), styles.primary_hex), contact_style if n == len(lines) - 1 else line_style, root.add("P"), doc.plain_text(line))
+            for n, line in enumerate(lines)
+        ]
+        name = paragraph(text_markup(brand.name), name_style, root.add("P"), brand.name)
+        disclaimer_tag = root.add("P")
+        disclaimer_tag.lang = disclaimer_lang
+        details = _wrapped([name, *contact, paragraph(text_markup(disclaimer), _variant(styles.disclaimer, spaceBefore=0), disclaimer_tag, disclaimer)], width)
         box = _stack_height(code) + 2 * pad if code else 0.0
         rule_gap = 5 * mm
         details_top = sheet.column_bottom + _stack_height(details)
