@@ -14,8 +14,8 @@ from typing import Any
 
 from handout import document as doc
 from handout.brand import Brand, BrandReading, ratio_text, read_brand
-from handout.errors import HandoutError
 from handout.content import load_article
+from handout.errors import HandoutError
 from handout.i18n import use_language
 from handout.mail import email_context
 from handout.pipeline import LEAFLET_TEMPLATE, PLAN_TEMPLATE, Patient, Renderer

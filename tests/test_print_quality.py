@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pypdfium2
 import pytest
-from page_space import MM, holes, page_spaces
+from page_space import holes, page_spaces
 from test_layout import Line, longest, page_break_problems, paragraph_texts, read_pages
 
 from handout.brand import MAX_LENGTHS, load_brand

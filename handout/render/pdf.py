@@ -21,8 +21,8 @@ from handout import document as doc
 from handout.brand import Brand
 from handout.errors import HandoutError
 from handout.i18n import gettext
-from handout.render.flowables import BulletItem, Builder, Kept, separated_lines
-from handout.render.fonts import MAIN, MAIN_BOLD, first_unprintable, needs_shaping, paragraph, register_fonts, string_width, text_markup
+from handout.render.flowables import Builder, BulletItem, Kept, separated_lines
+from handout.render.fonts import MAIN, MAIN_BOLD, first_unprintable, paragraph, register_fonts, text_markup
 from handout.render.structure import Node
 from handout.render.styles import MUTED, STANDARD, Profile, make_styles
 from handout.render.tagging import ARTIFACT_PAGINATION, TaggedCanvas, artifact, tagged

@@ -25,7 +25,7 @@ from handout.render.fonts import inline_markup, paragraph, register_fonts, strin
 from handout.render.graphics import QR_WIDTH, LogoFlowable, QRFlowable
 from handout.render.pdf import PAPER_SIZES, document_settings
 from handout.render.structure import Node
-from handout.render.styles import INK, MUTED, NOTE_TINT, Profile, Styles, make_styles
+from handout.render.styles import INK, NOTE_TINT, Profile, Styles, make_styles
 from handout.render.tagging import TaggedCanvas, artifact
 from handout.templating import nowrap
 
