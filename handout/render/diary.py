@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Callable
 
-from reportlab.lib.colors import Color, HexColor, white
+from reportlab.lib.colors import Color, HexColor
 from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable
 
 from handout import document as doc
@@ -90,7 +92,7 @@ def diary_flowables(
             heading = section.add("H3")
             table = section.add("Table")
             tags.append((heading, table))
-        pages.append(DiaryPage(block, weeks, base, index, height, title if index == 1 else None, instructions if index == 1 else None, tags, placed))
+        pages.append(DiaryPage(block, weeks, base, index, height, title if index == 1 else None, instructions if index == 1 else None, tags, placed, section))
     return pages
 
 
@@ -110,10 +112,12 @@ class DiaryPage(Flowable):
         instructions: list[Node] | None,
         week_tags: list[tuple[Node, Node]],
         placed: Callable[[PageLayout], None],
+        section: Node,
     ) -> None:
         super().__init__()
         self.block, self.weeks, self.base, self.index, self.height = block, weeks, base, index, height
         self.title, self.instructions, self.week_tags, self.placed = title, instructions, week_tags, placed
+        self.section = section  # the diary's Sect element, which all its pages share
 
     def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
         self.width = available_width
@@ -251,20 +255,41 @@ class DiaryPage(Flowable):
 
     def _circles(self, layout: PageLayout, week: WeekLayout) -> None:
         c = self.canv
-        c.setStrokeColor(OUTLINE)
-        c.setFillColor(white)
-        path = c.beginPath()
+        c.setStrokeColor(INK)
+        c.setLineWidth(BOX_LINE)
         boxes = c.beginPath()
+        by_day: dict[object, list[tuple[float, float, float]]] = {}
         for area in week.areas:
             cx, cy = area.centre
             if area.field == "walked":
                 boxes.rect(cx - area.size / 2, cy - area.size / 2, area.size, area.size)
             else:
-                path.circle(cx, cy, area.size / 2)
-        c.setLineWidth(CIRCLE_LINE)
-        c.drawPath(path, stroke=1, fill=0)
-        c.setStrokeColor(INK)
-        c.setLineWidth(BOX_LINE)
+                by_day.setdefault(area.date, []).append((cx, cy, area.size))
         c.drawPath(boxes, stroke=1, fill=0)
+        # Every day's circles are the same drawing moved down a row: drawn once as a form and placed per day.
+        # A plan has about 1,500 circles; written one by one as curves they took half its bytes.
+        for circles in by_day.values():
+            (ox, oy, _), name = circles[0], circle_row_form(c, circles)
+            c.saveState()
+            c.translate(ox, oy)
+            c.doForm(name)
+            c.restoreState()
 
 
+def circle_row_form(c: Canvas, circles: list[tuple[float, float, float]]) -> str:
+    """The name of a form that draws `circles` (centre x, centre y, diameter) relative to the first one's centre, made once per document."""
+    ox, oy, _ = circles[0]
+    shape = tuple((round(x - ox, 3), round(y - oy, 3), round(size, 3)) for x, y, size in circles)
+    name = "DiaryCircles" + hashlib.sha256(repr(shape).encode()).hexdigest()[:12]
+    if not c.hasForm(name):
+        reach = max(size for *_, size in shape)  # the form's box holds every circle, stroke included (outside it is clipped)
+        xs, ys = [x for x, *_ in shape], [y for _, y, _ in shape]
+        c.beginForm(name, min(xs) - reach, min(ys) - reach, max(xs) + reach, max(ys) + reach)
+        c.setStrokeColor(OUTLINE)
+        c.setLineWidth(CIRCLE_LINE)
+        path = c.beginPath()
+        for x, y, size in shape:
+            path.circle(x, y, size / 2)
+        c.drawPath(path, stroke=1, fill=0)
+        c.endForm()
+    return name

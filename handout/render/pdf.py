@@ -157,7 +157,17 @@ class PdfRenderer:
         root = Node("Document")
         canvas_class = partial(self._canvas_class, created=created, footer=footer, root=root, title=document.title)
         try:
-            template.build(self._with_closing(self.builder.flowables(document.blocks, root), self.builder.disclaimer(root), frame.height), canvasmaker=canvas_class)
+            flowables = self.builder.flowables(document.blocks, root)
+            forms = _trailing_forms(flowables)
+            closing = self.builder.disclaimer(root)
+            if forms:
+                # A plan ending with its diary: the disclaimer closes the reading part, before the diary's pages
+                # (after them it stood alone on a page of its own), and a screen reader hears it there too.
+                _move_before(root.kids[-1], forms[0].section)
+                flowables = [*self._with_closing(flowables[: -len(forms)], closing, frame.height), *forms]
+            else:
+                flowables = self._with_closing(flowables, closing, frame.height)
+            template.build(flowables, canvasmaker=canvas_class)
         except (LayoutError, ValueError, IndexError):
             # Only a template can cause this: the built-in ones always fit. ReportLab's own
             # message quotes the text it could not place, which may be a patient's: not shown.
@@ -199,3 +209,24 @@ class PdfRenderer:
                 para.drawOn(canvas, MARGIN, y)
             y -= FOOTER_LINE_GAP
         canvas.restoreState()
+
+
+def _trailing_forms(flowables: list[Flowable]) -> list[Any]:
+    """The diary pages a document ends with (whole pages to fill in by hand, not read through), else none."""
+    from handout.render.diary import DiaryPage
+
+    count = 0
+    while count < len(flowables) and isinstance(flowables[-1 - count], DiaryPage):
+        count += 1
+    return flowables[len(flowables) - count :] if count else []
+
+
+def _move_before(node: Node | Any, anchor: Node) -> None:
+    """Move a structure element so it is read just before `anchor` (an element under the same or an enclosing parent)."""
+    while anchor.parent is not None and anchor.parent is not node.parent:
+        anchor = anchor.parent
+    if anchor.parent is None or not isinstance(node, Node):
+        return
+    siblings = node.parent.kids
+    siblings.remove(node)
+    siblings.insert(siblings.index(anchor), node)

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from reportlab.pdfbase.pdfdoc import PDFName, PDFObjectReference, PDFStream, PDFString, PDFZCompress
+from reportlab.pdfbase.pdfdoc import PDFName, PDFObjectReference, PDFPage, PDFStream, PDFString, PDFZCompress
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.pdfgen.textobject import PDFTextObject
 
@@ -165,6 +165,8 @@ class TaggedCanvas(Canvas):
 
     def _setAnnotations(self, page: Any) -> None:  # noqa: N802 - ReportLab's name; runs as each page is written
         super()._setAnnotations(page)
+        if not isinstance(page, PDFPage):
+            return  # a form (drawn once, placed on pages): it is not a page of the structure tree
         # PDFPage writes only the keys it lists; these two are what a tagged page adds.
         page.__NoDefault__ = [*page.__NoDefault__, "StructParents", "Tabs"]
         page.StructParents = self._page_index
