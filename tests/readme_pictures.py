@@ -34,12 +34,12 @@ def main() -> None:
     save_pages(renderer.leaflet(load_article(), layout="trifold"), "leaflet-trifold", (0, 1), dpi=80)
     plan = build_plan(PlanRequest(start_date=dt.date(2026, 12, 7)))
     pdf = renderer.plan(Patient("Jane Doe", "Sam Lee"), plan, load_article(), dt.date(2026, 11, 27))
-    save_pages(pdf, "plan", (0, 2))
+    save_pages(pdf, "plan", (0, 3))  # page 1, and the diary's first page
     spanish = renderer.plan(Patient("Ana Núñez", "Sam Lee"), plan, load_article(language="es"), dt.date(2026, 11, 27))
     save_pages(spanish, "plan-es", (0,))
     large = Renderer(load_brand(), "a4", large_print=True)
     save_pages(large.leaflet(load_article()), "leaflet-large-print", (0,))
-    save_pages(large.plan(Patient("Jane Doe", "Sam Lee"), plan, load_article(), dt.date(2026, 11, 27)), "plan-large-print", (4,))
+    save_pages(large.plan(Patient("Jane Doe", "Sam Lee"), plan, load_article(), dt.date(2026, 11, 27)), "plan-large-print", (4,))  # a diary page: one week, in large print
 
 
 if __name__ == "__main__":
