@@ -147,19 +147,23 @@ class DiaryPage(Flowable):
         for x0, y0, x1, y1 in layout.marks:
             c.rect(x0, y0, x1 - x0, y1 - y0, stroke=0, fill=1)
         x0, y0, x1, y1 = layout.qr
+        # Drawn in module units (whole numbers) from the code's top-left corner: each run of dark modules is a few
+        # bytes, not four long coordinates (a code on every diary page was a fifth of a large-print plan's bytes).
+        c.saveState()
+        c.transform(QR_MODULE, 0, 0, -QR_MODULE, x0, y1)
         path = c.beginPath()
         for row_index, row in enumerate(qr_modules(text)):
-            top = y1 - (row_index + 1) * QR_MODULE
             col = 0
             while col < len(row):
                 if row[col]:
                     start = col
                     while col < len(row) and row[col]:
                         col += 1
-                    path.rect(x0 + start * QR_MODULE, top, (col - start) * QR_MODULE, QR_MODULE)
+                    path.rect(start, row_index, col - start, 1)
                 else:
                     col += 1
         c.drawPath(path, stroke=0, fill=1)
+        c.restoreState()
 
     def _text(self, text: str, x: float, y: float, size: float, bold: bool = False, colour: Color = INK, align: str = "left") -> None:
         c = self.canv
