@@ -169,7 +169,7 @@ def test_spanish_plan(tmp_path: Path) -> None:
         "Cada semana, camine unos 2 minutos más, hasta llegar a 30 minutos.",
         "En un mal día:",
         "Fechas Minutos por paseo Paseos Total de la semana",
-        "Semana 1: 7 dic 2026 – 13 dic 2026. Meta: 5 paseos de 10 minutos",  # the plan runs into 2027
+        "Semana 1: 7–13 dic 2026. Meta: 5 paseos de 10 minutos",  # the plan runs into 2027
         "Día ¿Caminó? Dolor Minutos Pasos Notas",
         "lun 7 mar 8 mié 9 jue 10 vie 11 sáb 12 dom 13",
         "Página 1 de ",

@@ -44,7 +44,7 @@ def test_all_options(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     text = body_text(target.read_bytes())
     assert "Walk 5 minutes, 3 days a week this week." in text
-    assert "Week 6: 8 Feb – 14 Feb. Aim: 3 walks of" in text
+    assert "Week 6: 8–14 Feb. Aim: 3 walks of" in text
     assert "From Sam Lee" in text and "How Walking Helps Lower Back Pain" in text
 
 

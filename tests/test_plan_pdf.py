@@ -75,9 +75,10 @@ def test_schedule_table_lists_every_week() -> None:
 def test_diary_has_a_table_for_every_week_and_every_day() -> None:
     text = body_text(default_plan())
     assert "Your walking diary" in text
-    headings = re.findall(r"Week (\d+): (\d+ \w+ \d{4}) – (\d+ \w+ \d{4})\. Aim: 5 walks of (\d+) minutes", text)
+    # A week within one month reads as one range, as in the weekly table ("7–13 Dec 2026").
+    headings = re.findall(r"Week (\d+): ([^.]+)\. Aim: 5 walks of (\d+) minutes", text)
     assert [int(h[0]) for h in headings] == list(range(1, 13))
-    assert headings[0][1:] == ("7 Dec 2026", "13 Dec 2026", "10") and headings[-1][3] == "30"
+    assert headings[0][1:] == ("7–13 Dec 2026", "10") and headings[3][1] == "28 Dec 2026 – 3 Jan 2027" and headings[-1][2] == "30"
     # The machine-readable diary (test_diary_page.py): the circles' numbers under the column names.
     assert text.count("Day Walked Pain Minutes Steps Notes 0 1 2 3 4 5 6 7 8 9 10") == 12
     for day in ["Mon 7 Tue 8", "Sun 13", "Mon 22", "Sun 28"]:
@@ -87,7 +88,7 @@ def test_diary_has_a_table_for_every_week_and_every_day() -> None:
 def test_dates_leave_out_the_year_within_one_year() -> None:
     plan = build_plan(PlanRequest(start_date=dt.date(2027, 3, 1), weeks=4))
     text = body_text(renderer().plan(Patient("Jane Doe"), plan, load_article(), ISSUED))
-    assert "Week 1: 1 Mar – 7 Mar." in text and "2027 –" not in text
+    assert "Week 1: 1–7 Mar." in text and "2027" not in text.split("Week 1:")[1][:40]
 
 
 def test_us_clinic_writes_dates_the_us_way(brand_dir) -> None:
@@ -97,7 +98,7 @@ def test_us_clinic_writes_dates_the_us_way(brand_dir) -> None:
     plan = build_plan(PlanRequest(start_date=START, weeks=2))
     pdf = Renderer(load_brand(brand_dir), "letter").plan(Patient("Jane Doe"), plan, load_article(), ISSUED)
     text = body_text(pdf)
-    assert "Given on November 27, 2026" in text and "Week 1: Dec 7 – Dec 13" in text
+    assert "Given on November 27, 2026" in text and "Week 1: Dec 7–13" in text
     assert pypdf.PdfReader(io.BytesIO(pdf)).trailer["/Root"]["/Lang"] == "en-US"
 
 
