@@ -174,6 +174,37 @@ def test_marks_a_patient_makes(plan: tuple[Path, dict], tmp_path: Path) -> None:
     assert (day["2026-01-10"].walked, day["2026-01-10"].pain, day["2026-01-10"].minutes, day["2026-01-10"].unclear) == (False, None, None, ())
 
 
+def test_a_mark_mostly_in_the_gap_between_two_circles_is_unclear(plan: tuple[Path, dict], tmp_path: Path) -> None:
+    """A filled dot that only grazes one circle and lies mostly between it and the next is between two values: unclear, never that circle.
+
+    It touches only circle 5, so no other rule (two marks, a faint second mark) makes it unclear: only the gap's own rule does.
+    """
+    from diary_scans import PEN, Pen
+
+    path, diary_map = plan
+    page = diary_map["pages"][0]
+    image = render_page(str(path), page["page"], 200)
+    pen = Pen(image, page["height"], 200, random.Random(0))
+    fields = {(f["date"], f["field"], f["value"]): f["rect"] for f in page["fields"]}
+
+    def centre(date: str, value: int) -> tuple[float, float]:
+        x0, y0, x1, y1 = fields[(date, "pain", value)]
+        return (x0 + x1) / 2, (y0 + y1) / 2
+
+    size = 0.6 * 3.9 * 72 / 25.4  # a dot of 2.3 mm, as a pen pressed down makes
+    gap_days = ("2026-01-05", "2026-01-06")
+    for date, share in zip(gap_days, (0.40, 0.42)):  # of the way from circle 5's centre to circle 6's
+        five, six = centre(date, 5), centre(date, 6)
+        pen.mark("fill", (five[0] + share * (six[0] - five[0]), five[1]), size, PEN["ballpoint"], 3)
+    five = centre("2026-01-07", 5)
+    pen.mark("fill", five, size, PEN["ballpoint"], 3)  # the same dot in its circle is a clear 5: the rule is about the gap only
+    reading = read_diary([save(degrade(image, random.Random(2), rotate=1.0, blur=0.8), tmp_path / "gap.png")])
+    day = {d.date.isoformat(): d for d in reading.days}
+    for date in gap_days:
+        assert (day[date].pain, day[date].unclear) == (None, ("pain",)), date
+    assert (day["2026-01-07"].pain, day["2026-01-07"].unclear) == (5, ())
+
+
 def test_large_print_spanish_letter_diary_reads_too(tmp_path: Path) -> None:
     plan = make_plan(tmp_path, "large", paper="letter", weeks=2, language="es", large_print=True)
     images, truth = filled(plan, 150, seed=2)
