@@ -237,11 +237,23 @@ def test_bad_scans_get_one_line(plan: tuple[Path, dict], tmp_path: Path) -> None
     render_page(str(plan[0]), 1, 150).save(leaflet_only)
     tiny = tmp_path / "tiny.png"
     render_page(str(plan[0]), plan[1]["pages"][0]["page"], 60).save(tiny)
-    for path, words in ((text, "not a PDF or a PNG"), (locked, "encrypted"), (leaflet_only, "no diary page"), (tiny, "dpi"), (tmp_path / "gone.png", "not found")):
+    blurred = tmp_path / "blurred.png"  # a phone photo badly out of focus: a blur of 0.5 mm
+    degrade(render_page(str(plan[0]), plan[1]["pages"][0]["page"], 200), random.Random(5), rotate=1.0, blur=4.0, noise=5, jpeg=60).save(blurred)
+    for path, words in (
+        (text, "not a PDF or a PNG"),
+        (locked, "encrypted"),
+        (leaflet_only, "no diary page"),
+        (tiny, "too small"),
+        (blurred, "too blurred"),
+        (tmp_path / "gone.png", "not found"),
+    ):
         result = runner.invoke(app, ["read-diary", str(path)])
         assert result.exit_code != 0, path
         line = one_line_error(result)
         assert path.name in line and words in line, line
+        if path in (tiny, blurred):
+            assert "scan it again in focus" in line if path == blurred else "dpi, too small" in line
+            assert line.endswith(f"at {align.NEEDED_DPI} dpi or more"), line  # the resolution needed
 
 
 def test_report_pdf(plan: tuple[Path, dict], tmp_path: Path) -> None:
