@@ -180,9 +180,9 @@ class Clinic:
             raise UsageError(NO_LARGE_PRINT_TRIFOLD)
         return self.renderer(large_print).leaflet(load_article(language=language), qr_url, layout)
 
-    def plan(self, order: PlanOrder, issued: dt.date, continued: Any = None) -> bytes:
-        """The patient's plan, issued today: locked with the order's password when it has one; `continued` as in plan_with_diary."""
-        return self.plan_with_diary(order, issued, continued)[0]
+    def plan(self, order: PlanOrder, issued: dt.date) -> bytes:
+        """The patient's plan, issued today: locked with the order's password when it has one."""
+        return self.plan_with_diary(order, issued)[0]
 
     def plan_with_diary(self, order: PlanOrder, issued: dt.date, continued: Any = None) -> tuple[bytes, list[Any]]:
         """The plan (locked as `plan` locks it) and the layout of each of its diary pages; `continued` says it follows a diary read back."""

@@ -305,7 +305,7 @@ class FrontDesk:
 
     def made_plan(self, order: PlanOrder, continued: Any = None) -> tuple[bytes, str, tuple[tuple[str, ...], ...]]:
         """The plan's PDF, and its summary and weekly table as printed (in the rendering thread); `continued`: it follows a diary read back."""
-        pdf = self.clinic.plan(order, self.today(), continued)
+        pdf = self.clinic.plan_with_diary(order, self.today(), continued)[0]
         document = self.clinic.renderer(order.large_print).plan_document(
             order.patient, order.schedule, _article(order.language), self.today(), order.with_article, order.qr_url, continued
         )
