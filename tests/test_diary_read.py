@@ -174,6 +174,37 @@ def test_marks_a_patient_makes(plan: tuple[Path, dict], tmp_path: Path) -> None:
     assert (day["2026-01-10"].walked, day["2026-01-10"].pain, day["2026-01-10"].minutes, day["2026-01-10"].unclear) == (False, None, None, ())
 
 
+def test_a_mark_mostly_in_the_gap_between_two_circles_is_unclear(plan: tuple[Path, dict], tmp_path: Path) -> None:
+    """A filled dot that only grazes one circle and lies mostly between it and the next is between two values: unclear, never that circle.
+
+    It touches only circle 5, so no other rule (two marks, a faint second mark) makes it unclear: only the gap's own rule does.
+    """
+    from diary_scans import PEN, Pen
+
+    path, diary_map = plan
+    page = diary_map["pages"][0]
+    image = render_page(str(path), page["page"], 200)
+    pen = Pen(image, page["height"], 200, random.Random(0))
+    fields = {(f["date"], f["field"], f["value"]): f["rect"] for f in page["fields"]}
+
+    def centre(date: str, value: int) -> tuple[float, float]:
+        x0, y0, x1, y1 = fields[(date, "pain", value)]
+        return (x0 + x1) / 2, (y0 + y1) / 2
+
+    size = 0.6 * 3.9 * 72 / 25.4  # a dot of 2.3 mm, as a pen pressed down makes
+    gap_days = ("2026-01-05", "2026-01-06")
+    for date, share in zip(gap_days, (0.40, 0.42)):  # of the way from circle 5's centre to circle 6's
+        five, six = centre(date, 5), centre(date, 6)
+        pen.mark("fill", (five[0] + share * (six[0] - five[0]), five[1]), size, PEN["ballpoint"], 3)
+    five = centre("2026-01-07", 5)
+    pen.mark("fill", five, size, PEN["ballpoint"], 3)  # the same dot in its circle is a clear 5: the rule is about the gap only
+    reading = read_diary([save(degrade(image, random.Random(2), rotate=1.0, blur=0.8), tmp_path / "gap.png")])
+    day = {d.date.isoformat(): d for d in reading.days}
+    for date in gap_days:
+        assert (day[date].pain, day[date].unclear) == (None, ("pain",)), date
+    assert (day["2026-01-07"].pain, day["2026-01-07"].unclear) == (5, ())
+
+
 def test_large_print_spanish_letter_diary_reads_too(tmp_path: Path) -> None:
     plan = make_plan(tmp_path, "large", paper="letter", weeks=2, language="es", large_print=True)
     images, truth = filled(plan, 150, seed=2)
@@ -206,11 +237,23 @@ def test_bad_scans_get_one_line(plan: tuple[Path, dict], tmp_path: Path) -> None
     render_page(str(plan[0]), 1, 150).save(leaflet_only)
     tiny = tmp_path / "tiny.png"
     render_page(str(plan[0]), plan[1]["pages"][0]["page"], 60).save(tiny)
-    for path, words in ((text, "not a PDF or a PNG"), (locked, "encrypted"), (leaflet_only, "no diary page"), (tiny, "dpi"), (tmp_path / "gone.png", "not found")):
+    blurred = tmp_path / "blurred.png"  # a phone photo badly out of focus: a blur of 0.5 mm
+    degrade(render_page(str(plan[0]), plan[1]["pages"][0]["page"], 200), random.Random(5), rotate=1.0, blur=4.0, noise=5, jpeg=60).save(blurred)
+    for path, words in (
+        (text, "not a PDF or a PNG"),
+        (locked, "encrypted"),
+        (leaflet_only, "no diary page"),
+        (tiny, "too small"),
+        (blurred, "too blurred"),
+        (tmp_path / "gone.png", "not found"),
+    ):
         result = runner.invoke(app, ["read-diary", str(path)])
         assert result.exit_code != 0, path
         line = one_line_error(result)
         assert path.name in line and words in line, line
+        if path in (tiny, blurred):
+            assert "scan it again in focus" in line if path == blurred else "dpi, too small" in line
+            assert line.endswith(f"at {align.NEEDED_DPI} dpi or more"), line  # the resolution needed
 
 
 def test_report_pdf(plan: tuple[Path, dict], tmp_path: Path) -> None:

@@ -1226,7 +1226,7 @@ def test_a_bug_is_a_plain_page_with_the_usual_headers_and_only_its_type_in_the_l
     def broken(*args: object) -> bytes:
         raise KeyError("Jane Doe")
 
-    monkeypatch.setattr(desk.clinic, "plan", broken)
+    monkeypatch.setattr(desk.clinic, "plan_with_diary", broken)
     response = client.post("/plan", data={"csrf": csrf(client), "patient": "Jane Doe"})
     assert response.status_code == 500 and "<h1>Something went wrong</h1>" in response.text and "Jane" not in response.text
     assert "href='/static/handout.css'" in response.text and "<a href='/'>Back to the front desk</a>" in response.text  # the site's look, a way home

@@ -115,3 +115,40 @@ def test_a_reading_is_forgotten_after_30_minutes(client: tuple[TestClient, Clock
     gone = test.get(location)
     assert gone.status_code == 404 and "no longer here" in gone.text
     assert test.get(f"{location}/report.pdf").status_code == 404
+
+
+def test_make_the_next_plan_from_a_diary_read_on_the_page(client: tuple[TestClient, Clock], scans: list[bytes]) -> None:
+    """"Make the next plan from this diary": the plan form starts where the diary left off (the CLI's --continue-from rule), and the plan says so."""
+    from helpers import body_text
+
+    from handout.diary.continuation import continuation
+
+    test, _ = client
+    location = test.post("/diary", data={"csrf": csrf(test)}, files=[("scans", ("Jane Doe.png", scans[0], "image/png"))]).headers["location"]
+    assert f'href="{location}/next-plan"' in test.get(location).text
+    expected = continuation(json.loads(test.get(f"{location}/diary.json").content))
+    form = test.get(f"{location}/next-plan")
+    assert form.status_code == 200 and 'action="/plan"' in form.text
+    token = location.rsplit("/", 1)[1]
+    assert f'name="continues" value="{token}"' in form.text
+    fields = dict(re.findall(r'<input[^>]*name="([a-z_]+)"[^>]*value="([^"]*)"', form.text))
+    assert (fields["start_minutes"], fields["target_minutes"]) == (str(expected.start_minutes), str(expected.target_minutes))
+    fields.update(patient="Jane Doe", weeks="2", csrf=re.search(r'name="csrf" value="([0-9a-f]+)"', form.text).group(1))  # type: ignore[union-attr]
+    made = test.post("/plan", data=fields)
+    assert made.status_code == 303 and made.headers["location"].startswith("/plans/") and "Jane" not in made.headers["location"]
+    plan_page = made.headers["location"]
+    pdf = test.post(f"{plan_page}/pdf", data={"csrf": fields["csrf"]}).content
+    text = " ".join(body_text(pdf).split())
+    if expected.week is not None:
+        sentence = f"This plan starts where your diary left off. In week {expected.week} you walked {expected.walks} of {expected.planned} times"
+    else:
+        sentence = "This plan starts again at"
+    assert sentence in text, text[:600]
+    # "Change this plan" keeps the diary it follows; a reading gone (or another browser's token) makes no plan that claims to follow it.
+    assert f'name="continues" value="{token}"' in test.get(f"{plan_page}/change").text
+    other = TestClient(test.app, base_url=BASE, follow_redirects=False)
+    assert other.get(f"{location}/next-plan").status_code == 404
+    plain = dict(fields, start_minutes=str(expected.start_minutes + 1))
+    moved = test.post("/plan", data=plain)
+    other_start = " ".join(body_text(test.post(f"{moved.headers['location']}/pdf", data={"csrf": fields["csrf"]}).content).split())
+    assert "diary left off" not in other_start and "starts again at" not in other_start

@@ -42,5 +42,13 @@ def test_read_a_diary_in_the_browser(tmp_path: Path) -> None:
         driver.find_element(By.PARTIAL_LINK_TEXT, "Download the report").click()  # type: ignore[attr-defined]
         report = wait_for_file(downloads, ".pdf")
         assert report.read_bytes().startswith(b"%PDF")
+        driver.find_element(By.PARTIAL_LINK_TEXT, "Make the next plan from this diary").click()  # type: ignore[attr-defined]
+        WebDriverWait(driver, 30).until(lambda d: d.current_url.endswith("/next-plan"))
+        assert "The next walking plan" in driver.page_source and axe_violations(driver) == []  # type: ignore[attr-defined]
+        driver.save_screenshot(str(tmp_path / "next-plan.png"))  # type: ignore[attr-defined]
+        driver.find_element(By.ID, "patient").send_keys("Jane Doe")  # type: ignore[attr-defined]
+        driver.find_element(By.CSS_SELECTOR, "form[action='/plan'] button[type=submit]").click()  # type: ignore[attr-defined]
+        WebDriverWait(driver, 30).until(lambda d: "/plans/" in d.current_url)
+        assert "Jane" not in driver.current_url  # type: ignore[attr-defined]
     log = (tmp_path / "serve.log").read_text()
     assert "Jane" not in log and "scan.png" not in log

@@ -121,6 +121,7 @@ def create_app(
         Route("/diary/{token}", diaries.show, methods=["GET"]),
         Route("/diary/{token}/report.pdf", diaries.report, methods=["GET"]),
         Route("/diary/{token}/diary.json", diaries.record, methods=["GET"]),
+        Route("/diary/{token}/next-plan", diaries.next_plan, methods=["GET"]),
         Mount("/static", StaticFiles(directory=templates_dir() / "web" / "static"), name="static"),
     ]
     return Starlette(

@@ -14,6 +14,7 @@ from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from handout.diary.continuation import Continuation, continuation
 from handout.errors import HandoutError
 from handout.web.forms import FORM_EXPIRED, Draft
 from handout.web.pages import FrontDesk
@@ -50,6 +51,7 @@ class DiaryPages:
         # The same 30 minutes, on the same clock, as plans; each reading belongs to the session that uploaded it.
         self.readings: ExpiringStore[HeldReading] = ExpiringStore(clock=desk.plans.clock, limits=READING_LIMITS)
         desk.forms.pages["diary"] = self.upload_draft
+        desk.continuation = self.continuation
 
     def form_page(self, request: Request, status: int = 200, error: str | None = None, notice: str | None = None) -> Response:
         return self.desk.page(
@@ -103,6 +105,28 @@ class DiaryPages:
         record = reading_json(reading)
         report = self.desk.clinic.diary_report(reading, self.desk.today())
         return HeldReading(record, report, (json.dumps(record, ensure_ascii=False, indent=1) + "\n").encode())
+
+    def continuation(self, request: Request, token: str) -> Continuation | None:
+        """Where the next plan starts, from this session's reading under `token` (the CLI's --continue-from rule); None when it is gone."""
+        held = self.readings.get(token, owner=self.desk.sessions.session_id(request))
+        return continuation(held.record) if held is not None else None
+
+    async def next_plan(self, request: Request) -> Response:
+        """The plan form, filled in to start where the diary left off; the plan made from it says so."""
+        token = request.path_params["token"]
+        found = self.continuation(request, token)
+        if found is None:
+            return self.desk.gone(request, DIARY_GONE)
+        values = {
+            "clinician": self.desk.clinicians.get(self.desk.sessions.session_id(request), ""),
+            "start_minutes": str(found.start_minutes),
+            "target_minutes": str(found.target_minutes),
+            "walks_per_week": str(found.walks_per_week),
+            "start_date": self.desk.today().isoformat(),
+            "language": "en",
+            "continues": token,  # the reading's random token, never the patient's name
+        }
+        return self.desk.page(request, "plan.html.j2", values=values, changes="")
 
     def _held(self, request: Request) -> HeldReading | None:
         return self.readings.get(request.path_params["token"], owner=self.desk.sessions.session_id(request))

@@ -60,6 +60,7 @@ TOO_MANY_ATTEMPTS = "Too many sign-in attempts from this computer just now: try 
 PLAN_FIELDS = ("patient", "clinician", "start_minutes", "target_minutes", "walks_per_week", "weeks", "start_date", "language", "qr_url", "large_print", "with_article")
 LEAFLET_FIELDS = ("paper", "qr_url", "language", "layout", "large_print")
 PLAN_GONE = "This plan is no longer here: plans are kept for 30 minutes. Make it again."
+DIARY_READING_GONE = "The diary reading this plan was to continue is no longer here (readings are kept for 30 minutes): read the diary again, or make the plan without it."
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class HeldPlan:
     pdf: bytes
     summary: str
     table: tuple[tuple[str, ...], ...]
+    continues: str = ""  # the token of the diary reading it continues ("Make the next plan from this diary"), kept for "Change this plan"
     sending: PlanSending = field(default_factory=PlanSending, compare=False)
 
 
@@ -99,6 +101,8 @@ class FrontDesk:
         self.forms = FormKeeper(self.sessions, self.plans.clock, kept_form_fields, self.gone)
         self.forms.pages.update({"plan": self.plan_page, "leaflet": self.leaflet_page})  # the plan and list pages add theirs
         self._other_papers: dict[str, Clinic] = {}
+        # A diary reading's token (the session's own) → where the next plan starts; the diary pages set it, as they own the readings.
+        self.continuation: Callable[[Request, str], Any] = lambda request, token: None
 
     def clinic_for(self, paper: str) -> Clinic:
         """The clinic on another paper size, made once (its renderers compile templates and build styles)."""
@@ -275,30 +279,39 @@ class FrontDesk:
         form = await self.form_fields(request)
         values = {key: form.get(key, "") for key in PLAN_FIELDS}
         changes = form.get("changes", "")  # the plan this one corrects ("Change this plan")
+        continues = form.get("continues", "")  # the diary reading this plan follows ("Make the next plan from this diary")
+        if continues:
+            values["continues"] = continues
         if not self.token_ok(request, form):
             return self.forms.send_back(request, "plan", values, notice=FORM_EXPIRED, token=changes)
+        continued = self.continuation(request, continues) if continues else None
+        if continues and continued is None:
+            values.pop("continues")
+            return self.forms.send_back(request, "plan", values, error=DIARY_READING_GONE, token=changes)
         typed = typed_plan(values)
         try:
             order = check_plan_form(typed, self.today(), WEB_LABELS)
-            pdf, summary, table = await self.workers.render(self.made_plan, order)
+            if continued is not None and order.schedule.request.start_minutes != continued.start_minutes:
+                continued = None  # the clinician chose another start: the plan no longer starts where the diary left off
+            pdf, summary, table = await self.workers.render(self.made_plan, order, continued)
         except FormProblems as exc:
             return self.forms.send_back(request, "plan", values, exc, token=changes)
         except HandoutError as exc:
             return self.forms.send_back(request, "plan", values, error=exc.message, token=changes)
         sid = self.sessions.session_id(request)
         self.clinicians[sid] = order.patient.clinician
-        token = self.plans.put(HeldPlan(typed, order, pdf, summary, table), owner=sid)
+        token = self.plans.put(HeldPlan(typed, order, pdf, summary, table, continues if continued is not None else ""), owner=sid)
         replaced = self.plans.get(changes, owner=sid) if changes else None
         if replaced is not None:
             replaced.sending.replaced_by = token  # its page now points here, so the uncorrected plan is not emailed by mistake
         # POST, then redirect, then GET: the URL carries a random token, never the patient's name.
         return RedirectResponse(f"/plans/{token}", status_code=303)
 
-    def made_plan(self, order: PlanOrder) -> tuple[bytes, str, tuple[tuple[str, ...], ...]]:
-        """The plan's PDF, and its summary and weekly table as printed (in the rendering thread)."""
-        pdf = self.clinic.plan(order, self.today())
+    def made_plan(self, order: PlanOrder, continued: Any = None) -> tuple[bytes, str, tuple[tuple[str, ...], ...]]:
+        """The plan's PDF, and its summary and weekly table as printed (in the rendering thread); `continued`: it follows a diary read back."""
+        pdf = self.clinic.plan_with_diary(order, self.today(), continued)[0]
         document = self.clinic.renderer(order.large_print).plan_document(
-            order.patient, order.schedule, _article(order.language), self.today(), order.with_article, order.qr_url
+            order.patient, order.schedule, _article(order.language), self.today(), order.with_article, order.qr_url, continued
         )
         summary, table = _summary_and_schedule(document)
         return pdf, summary, tuple(tuple(row) for row in table)

@@ -78,7 +78,8 @@ class PlanPages:
         token, held = self.held(request)
         if held is None:
             return self.desk.gone(request, PLAN_GONE)
-        return self.desk.page(request, "plan.html.j2", values=form_values(held.form), changes=token)
+        values = form_values(held.form) | ({"continues": held.continues} if held.continues else {})
+        return self.desk.page(request, "plan.html.j2", values=values, changes=token)
 
     async def pdf(self, request: Request) -> Response:
         form = await self.desk.checked_form(request)
