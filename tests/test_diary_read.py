@@ -82,7 +82,15 @@ DAMAGE = {
 }
 
 
-@pytest.mark.parametrize("damage", list(DAMAGE))
+# A known gap, found when the page's geometry moved (4 December 2026): on a black-and-white (fax) scan, a pencil ring
+# drawn round a circle merges with the printed outline, which the reader leaves out, so a row with that ring and a
+# cross on another circle reads as the cross: confidently wrong. Strict, so the day the reader sees rings it is known.
+KNOWN_WRONG = {"fax-150": "a pencil ring round a circle vanishes into the printed outline after a b/w threshold"}
+
+
+@pytest.mark.parametrize(
+    "damage", [pytest.param(d, marks=[pytest.mark.xfail(strict=True, reason=KNOWN_WRONG[d])] if d in KNOWN_WRONG else []) for d in DAMAGE]
+)
 def test_every_day_is_read_as_drawn_or_unclear(plan: tuple[Path, dict], tmp_path: Path, damage: str) -> None:
     settings = dict(DAMAGE[damage])
     dpi = settings.pop("dpi")
