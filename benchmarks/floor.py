@@ -1,7 +1,9 @@
 """The canvas floor: a 12-week plan's six A4 pages drawn with plain ReportLab canvas calls, the least work those pages can cost.
 
 No templates, no platypus, no tagging: fixed positions, greedy line breaks with the font's
-widths, one text object per block, the grids as paths. It draws the same words on the same
+widths, one text object per block, the grids as paths. The diary pages take their geometry
+from handout/diary/layout.py (the positions the diary reader expects: marks, page code,
+boxes, circles) but draw it here, each day's circles placed from one form as handout does. It draws the same words on the same
 pages as handout (tests/test_benchmark_floor.py compares them), with the same embedded,
 subsetted TrueType fonts and the same page compression, so `draw_plan()` against handout's
 render is the price of handout's own pipeline. `python benchmarks/floor.py out.pdf` writes one.
@@ -16,11 +18,16 @@ from dataclasses import dataclass
 from functools import cache
 
 import fontpkg
-from reportlab.lib.colors import HexColor, white
+from reportlab.lib.colors import HexColor, black, white
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
+from reportlab.pdfgen.textobject import PDFTextObject
+
+from handout.diary.code import PageCode, plan_tag
+from handout.diary.layout import BOX_LINE, CIRCLE_LINE, QR_MODULE, QR_QUIET, QR_VERSION, WeekLayout, page_layout
+from handout.plan import PlanRequest
 
 # What the benchmark's plan is for: handout's defaults for Jane Doe, seen by Sam Lee.
 PATIENT, CLINICIAN = "Jane Doe", "Sam Lee"
@@ -32,6 +39,7 @@ URL = "https://example-physio.org/back"
 DISCLAIMER = "General information only. It does not replace advice from your physiotherapist or doctor."
 PRIMARY, ACCENT, INK, GREY, RED = HexColor("#1D5C7A"), HexColor("#E38B2C"), HexColor("#1A1A1A"), HexColor("#404040"), HexColor("#A1241B")
 PALE, PALE_RED, RULE = HexColor("#EEF4F7"), HexColor("#FBEDEC"), HexColor("#8C8C8C")
+OUTLINE, DIARY_RULE, HEADER_FILL = HexColor("#6B6B6B"), HexColor("#9A9A9A"), HexColor("#EEF1F4")  # the diary's, as handout prints them
 REGULAR, BOLD = "Floor-Regular", "Floor-Bold"
 WIDTH, HEIGHT = A4
 MARGIN = 42.52
@@ -65,6 +73,15 @@ def day(d: dt.date) -> str:
 
 def short(d: dt.date) -> str:
     return f"{d.day} {d:%b %Y}"
+
+
+def span(first: dt.date, last: dt.date) -> str:
+    """A week's dates as handout writes them: '7–13 Dec 2026', '28 Dec 2026 – 3 Jan 2027'."""
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first.day}–{short(last)}"
+    if first.year == last.year:
+        return f"{first.day} {first:%b} – {short(last)}"
+    return f"{short(first)} – {short(last)}"
 
 
 def long(d: dt.date) -> str:
@@ -188,7 +205,6 @@ def footer(c: Canvas, number: int, pages: int) -> None:
     t.setFillColor(GREY)
     t.setFont(REGULAR, 9.5)
     t.textLine(f"{CLINIC} · {PHONE} · {WEBSITE}")
-    t.textLine(DISCLAIMER)
     c.drawText(t)
     c.setFont(BOLD, 10.5)
     c.setFillColor(INK)
@@ -274,7 +290,7 @@ def second_page(page: Page) -> None:
     for number, minutes in enumerate(MINUTES, 1):
         first = START + dt.timedelta(weeks=number - 1)
         last = first + dt.timedelta(days=6)
-        rows.append([(str(number), False), (f"{short(first)} – {short(last)}", False), (str(minutes), True), (str(WALKS), False), (f"{minutes * WALKS} minutes", False)])
+        rows.append([(str(number), False), (span(first, last), False), (str(minutes), True), (str(WALKS), False), (f"{minutes * WALKS} minutes", False)])
     page.grid(rows, [46, 199, 97, 56, 112.2], 12.6, 24)
     qr_top = page.y - 4
     module = 2.2
@@ -288,21 +304,153 @@ def second_page(page: Page) -> None:
     page.text([("Scan the code with your phone camera, or type this address:", False)], 14, x=144.6, width=TEXT_WIDTH - 102)
     page.text([(URL.split("://", 1)[1], True)], 14, x=144.6, width=TEXT_WIDTH - 102, colour=PRIMARY)
     page.text([("Questions? Call us on ", False), (PHONE, True), (".", False)], 14, x=144.6, width=TEXT_WIDTH - 102, after=18)
-    page.text([("Your walking diary", True)], 18, colour=PRIMARY, leading=1.2, after=4)
-    page.text([("Fill this in each day. It helps you and your physio see how you are doing.", False)], 14)
-    steps = ["Tick the box on each day you walk.", "Write how many minutes you walked.", "Score your pain from 0 (no pain) to 10 (the worst pain).", "If you use a step counter, write your steps."]
-    page.bullets(steps, 14)
-    page.text([("Bring this diary to your next visit.", False)], 14)
+    page.text([(DISCLAIMER, False)], 12, colour=GREY)
 
 
-def diary_week(page: Page, number: int) -> None:
+DIARY_TITLE = "Your walking diary"
+INSTRUCTIONS = (
+    "Tick the box on each day you walk. Fill one circle for your pain and one for the minutes you walked. Score your pain from 0 (no pain) to 10 (the worst pain).",
+    "To change a mark, cross out the wrong circle with a big X and fill the right circle in.",
+    "Write your steps and notes by hand.",
+)
+LABELS = {"day": "Day", "walked": "Walked", "pain": "Pain", "minutes": "Minutes", "steps": "Steps", "notes": "Notes"}
+DIARY_BOTTOM = 80  # points: where handout's body frame ends above its footer (the page code carries it)
+
+
+@cache
+def page_code_modules(text: str) -> tuple[tuple[int, int, int], ...]:
+    """The page code's dark runs (row, first column, length): version 3 at M, as handout prints it."""
+    import qrcode
+
+    code = qrcode.QRCode(version=QR_VERSION, error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
+    code.add_data(text.encode("ascii"), optimize=0)
+    code.make(fit=False)
+    runs = []
+    for y, row in enumerate(code.get_matrix()):
+        x = 0
+        while x < len(row):
+            if row[x]:
+                first = x
+                while x < len(row) and row[x]:
+                    x += 1
+                runs.append((y, first, x - first))
+            else:
+                x += 1
+    return tuple(runs)
+
+
+def circle_form(c: Canvas, offsets: tuple[tuple[float, float, float], ...]) -> str:
+    """A day's row of circles drawn once as a form (offsets from the first centre), placed on every day as handout does."""
+    name = f"FloorCircles{hash(offsets) & 0xFFFFFFFF:x}"
+    if not c.hasForm(name):
+        reach = max(size for *_, size in offsets)
+        c.beginForm(name, min(x for x, *_ in offsets) - reach, -reach, max(x for x, *_ in offsets) + reach, reach)
+        c.setStrokeColor(OUTLINE)
+        c.setLineWidth(CIRCLE_LINE)
+        path = c.beginPath()
+        for x, y, size in offsets:
+            path.circle(x, y, size / 2)
+        c.drawPath(path, stroke=1, fill=0)
+        c.endForm()
+    return name
+
+
+def diary_page(c: Canvas, index: int, pdf_page: int) -> None:
+    """One machine-readable diary page at the geometry handout's reader expects: marks, page code, instructions, three weeks."""
+    code = PageCode("a4", False, DIARY_BOTTOM, PlanRequest(MINUTES[0], MINUTES[-1], WALKS, len(MINUTES), START), plan_tag(PATIENT, ISSUED), index, pdf_page)
+    layout = page_layout(code)
+    c.setFillColor(black)
+    for x0, y0, x1, y1 in layout.marks:
+        c.rect(x0, y0, x1 - x0, y1 - y0, stroke=0, fill=1)
+    x0, _, _, y1 = layout.qr
+    c.saveState()
+    c.transform(QR_MODULE, 0, 0, -QR_MODULE, x0, y1)
+    path = c.beginPath()
+    for row, first, length in page_code_modules(code.text()):
+        path.rect(first, row, length, 1)
+    c.drawPath(path, stroke=0, fill=1)
+    c.restoreState()
+    size = layout.sizes.text
+    bx0, _, bx1, by1 = layout.band
+    weeks = layout.weeks
+    t = c.beginText(bx0, by1 - size * 1.2)
+    t.setFillColor(INK)
+    t.setFont(BOLD, size * 1.2)
+    t.textOut(f"{DIARY_TITLE} · weeks {weeks[0].week.number} to {weeks[-1].week.number}")
+    t.setFont(REGULAR, size)
+    y = by1 - size * 1.7
+    beside_code, leading = layout.qr[1] - QR_QUIET * QR_MODULE, size * 1.15
+    for text in INSTRUCTIONS:
+        words = text.split()
+        while words:
+            width = (bx1 if y - leading > beside_code else weeks[0].heading[2]) - bx0
+            line = words.pop(0)
+            while words and pdfmetrics.stringWidth(f"{line} {words[0]}", REGULAR, size) <= width:
+                line += " " + words.pop(0)
+            y -= leading
+            t.setTextOrigin(bx0, y)
+            t.textOut(line + (" " if words else ""))
+    for week in weeks:
+        diary_week(c, t, week, size)
+    c.drawText(t)
+
+
+def diary_week(c: Canvas, t: PDFTextObject, week: WeekLayout, size: float) -> None:
+    """A week: heading, header band with its words and the circles' numbers, day names, rules, walked boxes and circle rows."""
+    number = week.week.number
     first = START + dt.timedelta(weeks=number - 1)
-    last = first + dt.timedelta(days=6)
-    heading = f"Week {number}: {short(first)} – {short(last)}. Aim: {WALKS} walks of {MINUTES[number - 1]} minutes"
-    page.text([(heading, True)], 14.5, leading=1.2, after=2)
-    rows = [[("Day", True), ("Walked", True), ("Minutes", True), ("Pain 0–10", True), ("Steps", True), ("Notes", True)]]
-    rows += [[(day(first + dt.timedelta(days=d)), False), ("", False), ("", False), ("", False), ("", False), ("", False)] for d in range(7)]
-    page.grid(rows, [97, 56, 66.3, 76.6, 71.4, 142.9], 11.9, 25.5, boxes=1)
+    hx0, hy0, _, hy1 = week.heading
+    t.setFont(BOLD, size)
+    t.setTextOrigin(hx0, hy1 - (hy1 - hy0 - size * 1.15) / 2 - size * 0.9)
+    t.textOut(f"Week {number}: {span(first, first + dt.timedelta(days=6))}. Aim: {WALKS} walks of {MINUTES[number - 1]} minutes")
+    x0, y0, x1, y1 = week.header
+    c.setFillColor(HEADER_FILL)
+    c.rect(x0, y0, x1 - x0, y1 - y0, stroke=0, fill=1)
+    for key, (lx0, ly0, _, ly1) in week.labels:
+        t.setTextOrigin(lx0 + 4, ly0 + (ly1 - ly0) / 2 - size * 0.35)
+        t.textOut(LABELS[key])
+    t.setFont(REGULAR, size)
+    # Each circle's number on its own, as handout draws them: run together in one text object, '30' '40' read as '3040'.
+    c.setFillColor(INK)
+    c.setFont(REGULAR, size)
+    for _field, value, (nx0, ny0, nx1, ny1) in week.numbers:
+        c.drawCentredString((nx0 + nx1) / 2, ny0 + (ny1 - ny0) / 2 - size * 0.35, str(value))
+    for cell in week.cells:
+        if cell.field == "day":
+            cx0, cy0, _, cy1 = cell.rect
+            t.setTextOrigin(cx0 + 4, cy0 + (cy1 - cy0) / 2 - size * 0.35)
+            t.textOut(f"{cell.date:%a} {cell.date.day}")
+    c.setStrokeColor(DIARY_RULE)
+    c.setLineWidth(0.6)
+    bottom = week.rows[-1][1]
+    path = c.beginPath()
+    for y in (y1, y0, *(r[1] for r in week.rows)):
+        path.moveTo(x0, y)
+        path.lineTo(x1, y)
+    for x in week.columns:
+        path.moveTo(x, bottom)
+        path.lineTo(x, y1)
+    c.drawPath(path, stroke=1, fill=0)
+    c.setStrokeColor(INK)
+    c.setLineWidth(1.2)
+    c.line(x0, y0, x1, y0)
+    c.setLineWidth(BOX_LINE)
+    boxes = c.beginPath()
+    rows: dict[dt.date, list[tuple[float, float, float]]] = {}
+    for area in week.areas:
+        cx, cy = area.centre
+        if area.field == "walked":
+            boxes.rect(cx - area.size / 2, cy - area.size / 2, area.size, area.size)
+        else:
+            rows.setdefault(area.date, []).append((cx, cy, area.size))
+    c.drawPath(boxes, stroke=1, fill=0)
+    for circles in rows.values():
+        ox, oy, _ = circles[0]
+        name = circle_form(c, tuple((round(x - ox, 3), round(y - oy, 3), round(d, 3)) for x, y, d in circles))
+        c.saveState()
+        c.translate(ox, oy)
+        c.doForm(name)
+        c.restoreState()
 
 
 def draw_plan() -> bytes:
@@ -320,8 +468,7 @@ def draw_plan() -> bytes:
         elif number == 2:
             second_page(page)
         else:
-            for week in range(3 * (number - 3) + 1, min(3 * (number - 2), len(MINUTES)) + 1):
-                diary_week(page, week)
+            diary_page(c, number - 2, number)
         footer(c, number, pages)
         c.showPage()
     c.save()
