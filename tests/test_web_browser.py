@@ -251,6 +251,7 @@ def test_served_beyond_this_computer_every_page_waits_for_the_password(tmp_path:
 @needs_browser
 def test_reload_back_and_forward_never_send_again_or_ask_to_resubmit_and_change_this_plan_keeps_every_value(tmp_path: Path) -> None:
     """A receptionist fixes a form mistake, emails the plan (to the outbox), reloads, goes Back and Forward, then corrects a typo."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -319,7 +320,8 @@ def test_reload_back_and_forward_never_send_again_or_ask_to_resubmit_and_change_
         main = driver.find_element(By.TAG_NAME, "main").text  # type: ignore[attr-defined]
         assert "It was already saved to the outbox for z…@example.org at " in main
         driver.find_element(By.XPATH, "//button[text()='Send again']").click()  # type: ignore[attr-defined]
-        WebDriverWait(driver, 10).until(lambda d: "Before this" in d.find_element(By.TAG_NAME, "main").text)
+        # The page is replaced while it is read: an element of the old page goes stale, so look again until the new one says it.
+        WebDriverWait(driver, 10, ignored_exceptions=(StaleElementReferenceException,)).until(lambda d: "Before this" in d.find_element(By.TAG_NAME, "main").text)
         assert len(list(outbox.glob("*.eml"))) == 2
         driver.refresh()  # type: ignore[attr-defined]
         WebDriverWait(driver, 10).until(lambda d: d.execute_script("return document.readyState") == "complete")
