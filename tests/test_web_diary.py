@@ -119,9 +119,9 @@ def test_a_reading_is_forgotten_after_30_minutes(client: tuple[TestClient, Clock
 
 def test_make_the_next_plan_from_a_diary_read_on_the_page(client: tuple[TestClient, Clock], scans: list[bytes]) -> None:
     """"Make the next plan from this diary": the plan form starts where the diary left off (the CLI's --continue-from rule), and the plan says so."""
-    from helpers import body_text
-
     from handout.diary.continuation import continuation
+
+    from helpers import body_text
 
     test, _ = client
     location = test.post("/diary", data={"csrf": csrf(test)}, files=[("scans", ("Jane Doe.png", scans[0], "image/png"))]).headers["location"]
