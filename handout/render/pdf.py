@@ -223,9 +223,11 @@ def _trailing_forms(flowables: list[Flowable]) -> list[Any]:
 
 def _move_before(node: Node | Any, anchor: Node) -> None:
     """Move a structure element so it is read just before `anchor` (an element under the same or an enclosing parent)."""
+    if not isinstance(node, Node) or node.parent is None:
+        return
     while anchor.parent is not None and anchor.parent is not node.parent:
         anchor = anchor.parent
-    if anchor.parent is None or not isinstance(node, Node):
+    if anchor.parent is None:
         return
     siblings = node.parent.kids
     siblings.remove(node)

@@ -99,8 +99,8 @@ def write_zip(path: Path, result: BatchResult, batch_dir: Path, sending: bool, p
             name = f"{result.patient_ids.get(row) or f'row-{row}'}.pdf"
             archive.write(batch_dir / name, f"plans/{name}", compress_type=zipfile.ZIP_STORED)  # PDFs are compressed already
         if result.to_print_files is not None:
-            for file in result.to_print_files.files:
-                archive.write(file, file.name, compress_type=zipfile.ZIP_STORED)
+            for printed in result.to_print_files.files:
+                archive.write(printed, printed.name, compress_type=zipfile.ZIP_STORED)
             archive.write(result.to_print_files.listing, TO_PRINT_LIST, compress_type=zipfile.ZIP_DEFLATED)
             for sheet in result.to_print_files.sheets:
                 archive.write(sheet, sheet.name, compress_type=zipfile.ZIP_STORED)
