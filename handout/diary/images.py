@@ -29,7 +29,8 @@ def load_scans(paths: list[Path]) -> Iterator[ScanPage]:
     for path in paths:
         name = path.name
         try:
-            head = path.read_bytes()[:8]
+            with path.open("rb") as file:
+                head = file.read(8)  # the kind of file only: a 60 MB scan is read once, by its reader
         except FileNotFoundError:
             raise HandoutError(f"{name}: file not found") from None
         except IsADirectoryError:
