@@ -111,3 +111,24 @@ def test_diary_is_tagged_with_headings_and_tables(made: dict, tmp_path: Path) ->
     assert structure.count("/Table") >= 0
     for words in ("Semana 1:", "Semana 4:", "Dolor", "¿Caminó?" if "¿Caminó?" in structure else "Caminó", "lun 5"):
         assert words in structure, words
+
+
+@pytest.mark.parametrize("paper", ["a4", "letter"])
+@pytest.mark.parametrize("large", [False, True], ids=["standard", "large"])
+def test_every_diary_page_fills_its_body_to_the_foot(paper: str, large: bool) -> None:
+    """The rows take the page's spare space (taller rows, more room to write), on a plan's last page too: never a white foot."""
+    import datetime as dt
+
+    from handout.diary.code import PageCode
+    from handout.diary.layout import page_count, sizes_for
+    from handout.plan import PlanRequest
+
+    least = sizes_for(large).min_day * MM
+    for weeks in (1, 2, 5, 12, 26):
+        for bottom in (80, 140):  # the usual footer, and a clinic's long one
+            base = PageCode(paper, large, bottom, PlanRequest(start_date=dt.date(2026, 12, 7), weeks=weeks), "ABCD", 1, 1)
+            for index in range(1, page_count(base) + 1):
+                layout = page_layout(base.on_page(index, index + 2))
+                last_row = layout.weeks[-1].rows[-1]
+                assert abs(last_row[1] - bottom) < 0.01, (weeks, bottom, index, (last_row[1] - bottom) / MM)
+                assert all(row[3] - row[1] >= least - 0.01 for week in layout.weeks for row in week.rows)

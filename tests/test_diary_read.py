@@ -213,6 +213,23 @@ def test_a_mark_mostly_in_the_gap_between_two_circles_is_unclear(plan: tuple[Pat
     assert (day["2026-01-07"].pain, day["2026-01-07"].unclear) == (5, ())
 
 
+def test_a_note_in_a_tall_row_is_seen(tmp_path: Path) -> None:
+    """A one-week plan's rows take the whole page (28 mm each): a few words in a notes or steps cell are still writing, empty cells are not."""
+    from diary_scans import PEN, Pen
+
+    path, diary_map = make_plan(tmp_path, "one-week", weeks=1)
+    page = diary_map["pages"][0]
+    image = render_page(str(path), page["page"], 150)
+    pen = Pen(image, page["height"], 150, random.Random(0))
+    layout = read_diary([save(image, tmp_path / "blank.png")]).pages[0].placed.layout
+    written = {("2026-01-05", "notes"), ("2026-01-07", "steps"), ("2026-01-11", "notes")}
+    for cell in layout.cells:
+        if (cell.date.isoformat(), cell.field) in written:
+            pen.scribble(cell.rect, PEN["ballpoint"], 2)
+    reading = read_diary([save(degrade(image, random.Random(1), rotate=1.5, noise=4), tmp_path / "notes.png")])
+    assert {(d.date.isoformat(), field) for d in reading.days for field in d.written} == written
+
+
 def test_large_print_spanish_letter_diary_reads_too(tmp_path: Path) -> None:
     plan = make_plan(tmp_path, "large", paper="letter", weeks=2, language="es", large_print=True)
     images, truth = filled(plan, 150, seed=2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from functools import cache
 from pathlib import Path
@@ -97,6 +98,33 @@ def test_no_page_but_the_last_ends_with_a_hole(case: tuple[str, str, str, bool])
     kind, paper, lang, large = case
     pdf = form(*case)
     assert holes(pdf, BODY_TOP_MM, article_pages(pdf, lang) | before_diary_pages(pdf, lang), large) == []
+
+
+DIARY_MAX_BLANK_MM = 8.0  # a diary page fills its body: below its last row only the footer's own gap (4–7 mm) is white
+
+
+def only_pages(pdf: bytes, pages: list[int]) -> bytes:
+    """A PDF of just these pages (0-based), so a test renders the pages it measures and no others."""
+    source, part = pypdfium2.PdfDocument(pdf), pypdfium2.PdfDocument.new()
+    try:
+        part.import_pages(source, pages)
+        out = io.BytesIO()
+        part.save(out)
+        return out.getvalue()
+    finally:
+        part.close()
+        source.close()
+
+
+@pytest.mark.parametrize("case", [c for c in FORMS if c[0] != "leaflet"], ids=form_id)
+def test_diary_pages_give_their_spare_space_to_the_rows(case: tuple[str, str, str, bool]) -> None:
+    """Every diary page ends at the footer, the plan's last one (fewer weeks) and a one-week plan's included: no white foot."""
+    pdf = form(*case)
+    diary = sorted(diary_pages(pdf, case[2]))
+    # The first diary page holds as many weeks as a page can; the last holds what is left. Those between are the first's twins.
+    measured = sorted({diary[0], diary[-1]})
+    blanks = [round(space.blank_above_footer, 1) for space in page_spaces(only_pages(pdf, measured))]
+    assert all(blank <= DIARY_MAX_BLANK_MM for blank in blanks), dict(zip((n + 1 for n in measured), blanks))
 
 
 def test_the_hole_finder_sees_a_hole(tmp_path: Path) -> None:

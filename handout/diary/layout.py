@@ -37,13 +37,12 @@ class Sizes:
     band: float  # height of the title and instructions band at the top of each page
     heading: float  # a week's heading line
     header_line: float  # each of the header's two lines
-    min_day: float  # a day's row may not be lower than this ...
-    max_day: float  # ... and gets no taller than this from spare space
+    min_day: float  # a day's row may not be lower than this; spare space makes it taller (more room to write), never white at the foot
     two_lines: bool  # large print: pain and steps on a day's first line, minutes and notes on its second
 
 
-STANDARD_SIZES = Sizes(text=12, bubble=3.9, pitch=5.8, area=4.8, box=5.5, box_area=7.0, band=37, heading=6.2, header_line=5.0, min_day=7.8, max_day=14, two_lines=False)
-LARGE_SIZES = Sizes(text=18, bubble=5.4, pitch=8.0, area=7.0, box=7.0, box_area=8.5, band=56, heading=16, header_line=8.0, min_day=18, max_day=34, two_lines=True)
+STANDARD_SIZES = Sizes(text=12, bubble=3.9, pitch=5.8, area=4.8, box=5.5, box_area=7.0, band=37, heading=6.2, header_line=5.0, min_day=7.8, two_lines=False)
+LARGE_SIZES = Sizes(text=18, bubble=5.4, pitch=8.0, area=7.0, box=7.0, box_area=8.5, band=56, heading=16, header_line=8.0, min_day=18, two_lines=True)
 PAIN_VALUES = tuple(range(11))
 MINUTE_BUBBLES = 6
 
@@ -174,7 +173,9 @@ def page_layout(code: PageCode) -> PageLayout:
     qr = (x1 - 2 * MM - qr_side, top - qr_side, x1 - 2 * MM, top)
     band = (x0, top - sizes.band * MM, qr[0] - QR_QUIET * QR_MODULE, top)
     room = top - sizes.band * MM - code.bottom
-    day = min(_day_height(room, per, sizes), sizes.max_day * MM)
+    # The rows share the whole page between them, however few weeks it holds (a plan's last page, a one-week plan):
+    # spare space is room to write a note, not white space at the page's foot.
+    day = _day_height(room, len(weeks), sizes)
     y = band[1]
     laid: list[WeekLayout] = []
     for week in weeks:

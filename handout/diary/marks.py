@@ -18,7 +18,8 @@ PRINT_TOLERANCE_MM = 0.35  # samples this much beyond a printed outline's half w
 MIN_MARKED = 0.028  # an area's ink share that is a mark however clean the scan
 MIN_FAINT = 0.012
 SOLID, NOT_SOLID = 0.85, 0.65  # share of a circle's inside inked: filled in / crossed out (a correction)
-WRITTEN = 0.012  # ink share of a steps or notes cell that has writing
+WRITTEN = 0.012  # ink share of a steps or notes cell that has writing, in its densest line
+WRITING_LINE_MM = 5.4  # a line of handwriting: the height of the lowest standard cell inside its inset
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,11 @@ def written_cells(darkness: Darkness, cells: tuple[Cell, ...]) -> set[tuple[dt.d
         if len(xs) == 0 or len(ys) == 0:
             continue
         grid = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
-        ink = ((darkness.at_points(grid) - INK_FROM) / (INK_FULL - INK_FROM)).clip(0, 1).mean()
+        rows = ((darkness.at_points(grid) - INK_FROM) / (INK_FULL - INK_FROM)).clip(0, 1).reshape(len(ys), len(xs)).mean(axis=1)
+        # The densest band of a line's height, not the whole cell: a tall row (spare space on the page) holds the
+        # same few words as a low one, and they must not thin out below the threshold.
+        window = min(len(rows), max(1, round(WRITING_LINE_MM / 0.3)))
+        ink = float(np.convolve(rows, np.ones(window) / window, mode="valid").max())
         if ink >= WRITTEN:
             found.add((cell.date, cell.field))
     return found
