@@ -26,7 +26,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.pdfgen.textobject import PDFTextObject
 
 from handout.diary.code import PageCode, plan_tag
-from handout.diary.layout import BOX_LINE, CIRCLE_LINE, QR_MODULE, QR_QUIET, QR_VERSION, WeekLayout, page_layout
+from handout.diary.layout import BOX_LINE, CIRCLE_LINE, QR_MASK, QR_MODULE, QR_QUIET, QR_VERSION, WeekLayout, page_layout
 from handout.plan import PlanRequest
 
 # What the benchmark's plan is for: handout's defaults for Jane Doe, seen by Sam Lee.
@@ -319,10 +319,10 @@ DIARY_BOTTOM = 80  # points: where handout's body frame ends above its footer (t
 
 @cache
 def page_code_modules(text: str) -> tuple[tuple[int, int, int], ...]:
-    """The page code's dark runs (row, first column, length): version 3 at M, as handout prints it."""
+    """The page code's dark runs (row, first column, length): version 3 at M with handout's fixed mask, as handout prints it."""
     import qrcode
 
-    code = qrcode.QRCode(version=QR_VERSION, error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
+    code = qrcode.QRCode(version=QR_VERSION, error_correction=qrcode.constants.ERROR_CORRECT_M, border=0, mask_pattern=QR_MASK)
     code.add_data(text.encode("ascii"), optimize=0)
     code.make(fit=False)
     runs = []

@@ -38,3 +38,24 @@ def test_the_floor_embeds_the_same_fonts_and_is_as_big(handout_plan: bytes) -> N
     fonts = {str(font["/BaseFont"]).split("+")[-1] for page in pypdf.PdfReader(io.BytesIO(floor_pdf)).pages for font in page["/Resources"]["/Font"].values()}
     assert fonts == {"AtkinsonHyperlegible-Regular", "AtkinsonHyperlegible-Bold"}
     assert len(floor_pdf) > 0.8 * len(handout_plan)  # the same drawing, less the structure tree
+
+
+def test_the_floor_draws_handouts_page_codes_and_neither_searches_for_a_mask(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Handout fixes the page code's mask (the eight-mask search was a plan's largest single cost); the floor must do the same work, no less."""
+    import qrcode
+
+    from handout.diary.code import PageCode, plan_tag
+    from handout.plan import PlanRequest
+    from handout.render.diary import qr_modules
+
+    def no_search(self: object) -> int:
+        raise AssertionError("the page code searched for its mask")
+
+    monkeypatch.setattr(qrcode.QRCode, "best_mask_pattern", no_search)
+    request = PlanRequest(floor.MINUTES[0], floor.MINUTES[-1], floor.WALKS, len(floor.MINUTES), floor.START)
+    for index in range(1, 5):
+        text = PageCode("a4", False, floor.DIARY_BOTTOM, request, plan_tag(floor.PATIENT, floor.ISSUED), index, index + 2).text()
+        modules = qr_modules.__wrapped__(text)
+        runs = {(row, first, length) for row, first, length in floor.page_code_modules.__wrapped__(text)}
+        assert runs and all(all(modules[row][first : first + length]) for row, first, length in runs)
+        assert sum(length for *_, length in runs) == sum(map(sum, modules))

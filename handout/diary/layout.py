@@ -15,6 +15,9 @@ QR_VERSION = 3  # 29 modules: room for the page code (about 40 letters) at error
 QR_MODULES = 17 + 4 * QR_VERSION
 QR_MODULE = 0.6 * MM  # 17.4 mm: decodes at 150 dpi from a slightly blurred scan
 QR_QUIET = 4  # modules of white around the code
+# The code's mask, fixed: qrcode's search tries all eight for every page (the largest single cost of a plan's render).
+# Mask 2 scored the lowest penalty (qrcode.util.lost_point) over the page codes of every paper, print size and length.
+QR_MASK = 2
 MARK_SIDE = 4 * MM
 CIRCLE_LINE = 0.8  # points: the printed circles' outline
 BOX_LINE = 1.0  # and the walked box's

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Callable
+from functools import lru_cache
 
 from reportlab.lib.colors import Color, HexColor
 from reportlab.pdfbase import pdfmetrics
@@ -13,7 +14,7 @@ from reportlab.platypus import Flowable
 
 from handout import document as doc
 from handout.diary.code import PageCode
-from handout.diary.layout import BOX_LINE, CIRCLE_LINE, MARGIN, QR_MODULE, QR_QUIET, QR_VERSION, PageLayout, WeekLayout, page_count, page_layout, weeks_per_page
+from handout.diary.layout import BOX_LINE, CIRCLE_LINE, MARGIN, QR_MASK, QR_MODULE, QR_QUIET, QR_VERSION, PageLayout, WeekLayout, page_count, page_layout, weeks_per_page
 from handout.errors import HandoutError
 from handout.plan import PlanRequest
 from handout.render.fonts import MAIN, MAIN_BOLD
@@ -27,12 +28,16 @@ HEADER_FILL = HexColor("#EEF1F4")
 BLACK = HexColor("#000000")
 
 
+@lru_cache(maxsize=256)
 def qr_modules(text: str) -> tuple[tuple[bool, ...], ...]:
-    """The page code's modules, version 3 at error correction M, without its quiet zone (the layout keeps that white)."""
+    """The page code's modules, version 3 at error correction M with a fixed mask, without its quiet zone (the layout keeps that white).
+
+    Kept per code text: a batch that prints one plan again, or a reprint, draws the same pages.
+    """
     import qrcode
     import qrcode.constants
 
-    code = qrcode.QRCode(version=QR_VERSION, error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
+    code = qrcode.QRCode(version=QR_VERSION, error_correction=qrcode.constants.ERROR_CORRECT_M, border=0, mask_pattern=QR_MASK)
     code.add_data(text.encode("ascii"), optimize=0)
     code.make(fit=False)
     return tuple(tuple(bool(m) for m in row) for row in code.get_matrix())
