@@ -17,6 +17,9 @@ INK_FROM, INK_FULL = 0.10, 0.35  # darkness where a sample starts to count as in
 PRINT_TOLERANCE_MM = 0.35  # samples this much beyond a printed outline's half width are left out too: alignment and blur spread it
 MIN_MARKED = 0.028  # an area's ink share that is a mark however clean the scan
 MIN_FAINT = 0.012
+BOX_MARKED = 0.05  # a walked box's ink that is a tick whatever the circles say (an empty box on a 150 dpi phone photo: up to 0.045)
+OUTLINE_NOISE = 0.045  # a bare outline half's ink varies this much from circle to circle on one scan (measured: up to 0.035 on a fax; a ring adds 0.08 or more)
+OUTLINE_SPREADS = 2.5  # or this many times the page's own spread (interquartile) of bare outlines, if wider
 SOLID, NOT_SOLID = 0.85, 0.65  # share of a circle's inside inked: filled in / crossed out (a correction)
 WRITTEN = 0.012  # ink share of a steps or notes cell that has writing, in its densest line
 WRITING_LINE_MM = 5.4  # a line of handwriting: the height of the lowest standard cell inside its inset
@@ -29,6 +32,7 @@ class Measure:
     inside: float  # share of the inside of the circle or box that is ink
     left: float  # ink in the gap left of the area, on the same scale as `ink`
     right: float  # and right of it
+    outline: tuple[float, float] = (0.0, 0.0)  # ink on the printed outline's band (left out of `ink`), its left and right halves, print included, on the scale of `ink`
 
 
 @dataclass(frozen=True)
@@ -48,10 +52,11 @@ class DayMarks:
 class Thresholds:
     faint: float
     marked: float
+    outline: tuple[float, float] = (float("inf"), float("inf"))  # a circle's outline half with more ink than this has pen on it too
 
 
-def _offsets(area: Area) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Sample offsets from the area's centre (page points) over its share of the row, and which count: in the area, inside the outline, in the gaps."""
+def _offsets(area: Area) -> tuple[np.ndarray, ...]:
+    """Sample offsets from the area's centre (page points) over its share of the row, and which count: in the area, inside the outline, in the gaps, on the outline."""
     x0, y0, x1, y1 = area.rect
     half = (x1 - x0) / 2
     step = STEP_MM * MM
@@ -66,7 +71,8 @@ def _offsets(area: Area) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
     edge = area.size / 2
     counted = np.abs(distance - edge) > tolerance
     in_area = np.abs(grid[:, 0]) <= half
-    return grid, counted & in_area, distance < edge - tolerance, counted & (grid[:, 0] < -half), counted & (grid[:, 0] > half)
+    band = ~counted & in_area
+    return grid, counted & in_area, distance < edge - tolerance, counted & (grid[:, 0] < -half), counted & (grid[:, 0] > half), band & (grid[:, 0] < 0), band & (grid[:, 0] >= 0)
 
 
 def measure(darkness: Darkness, areas: tuple[Area, ...]) -> list[Measure]:
@@ -83,11 +89,11 @@ def measure(darkness: Darkness, areas: tuple[Area, ...]) -> list[Measure]:
     weights = ((values - INK_FROM) / (INK_FULL - INK_FROM)).clip(0, 1)
     result, start = [], 0
     for area, key in zip(areas, keys):
-        grid, counted, inside, left, right = cache[key]
+        grid, counted, inside, left, right, band_left, band_right = cache[key]
         w = weights[start : start + len(grid)]
         start += len(grid)
         n = counted.sum()
-        result.append(Measure(area, float(w[counted].mean()), float(w[inside].mean()), float(w[left].sum() / n), float(w[right].sum() / n)))
+        result.append(Measure(area, float(w[counted].mean()), float(w[inside].mean()), float(w[left].sum() / n), float(w[right].sum() / n), (float(w[band_left].sum() / n), float(w[band_right].sum() / n))))
     return result
 
 
@@ -96,13 +102,37 @@ def thresholds(measures: list[Measure]) -> Thresholds:
     circles = np.array([m.ink for m in measures if m.area.field != "walked"])
     noise = float(np.percentile(circles, 80)) if len(circles) else 0.0
     faint = max(MIN_FAINT, noise + 0.01)
-    return Thresholds(faint, max(MIN_MARKED, faint * 2.5))
+    # The printed outline is left out of `ink`, so a ring drawn tight round a circle, which a black-and-white scan merges
+    # with the outline, would leave no ink at all. The page's own circles say how dark a bare outline prints on this scan
+    # (most are bare); what a circle's outline holds beyond that is pen. Each half apart: the scan's alignment may favour one.
+    outlines = np.array([m.outline for m in measures if m.area.field != "walked"]).reshape(-1, 2)
+    if len(outlines):
+        # A black-and-white scan at low resolution prints some outlines a pixel thicker than others: where the page's
+        # bare outlines spread wider, the margin widens with them (a doubtful ring is then unclear, not a value).
+        low, middle, high = np.percentile(outlines, (25, 50, 75), axis=0)
+        outline = tuple(float(m + max(OUTLINE_NOISE, OUTLINE_SPREADS * (h - lo))) for lo, m, h in zip(low, middle, high))
+    else:
+        outline = (float("inf"), float("inf"))
+    return Thresholds(faint, max(MIN_MARKED, faint * 2.5), outline)  # type: ignore[arg-type]
+
+
+def pen_ink(m: Measure, t: Thresholds) -> float:
+    """A circle's ink with any ring drawn round it added: pen on both halves of its outline counts as the mark it is.
+
+    Pen on one half only is a mark that grazes the circle from beside it (a dot between two circles): that stays
+    out, so the gap between the circles keeps the larger share and the mark stays unclear, as before.
+    """
+    if m.area.field == "walked":
+        return m.ink
+    left, right = (max(0.0, v - limit) for v, limit in zip(m.outline, t.outline))
+    return m.ink + 2 * min(left, right)
 
 
 def decide_row(row: list[Measure], t: Thresholds) -> tuple[int | None, bool, bool]:
     """A pain or minutes row: (value, unclear, corrected). Two marks are unclear unless one is filled in and the other crossed out."""
-    marked = [m for m in row if m.ink >= t.marked]
-    faint = [m for m in row if t.faint <= m.ink < t.marked]
+    ink = {m.area.value: pen_ink(m, t) for m in row}
+    marked = [m for m in row if ink[m.area.value] >= t.marked]
+    faint = [m for m in row if t.faint <= ink[m.area.value] < t.marked]
     # The gaps between circles (not the row's two ends, where the table's rules are), each seen from both sides.
     stray = (sum(m.right for m in row[:-1]) + sum(m.left for m in row[1:])) / 2
     if not marked:
@@ -110,7 +140,7 @@ def decide_row(row: list[Measure], t: Thresholds) -> tuple[int | None, bool, boo
     if faint:
         return None, True, False  # a second, lighter mark, or a mark straying over two circles
     if len(marked) == 1:
-        if stray >= marked[0].ink:
+        if stray >= ink[marked[0].area.value]:
             return None, True, False  # no more of the mark in the circle than between circles: between two values
         return marked[0].area.value, False, False
     if len(marked) == 2:
@@ -123,7 +153,9 @@ def decide_row(row: list[Measure], t: Thresholds) -> tuple[int | None, bool, boo
 
 def decide_box(box: Measure, t: Thresholds) -> tuple[bool | None, bool]:
     """The walked box: (walked, unclear)."""
-    if box.ink >= t.marked:
+    # The box's black outline rings under JPEG and blur more than the circles' grey ones, so an empty box on a
+    # compressed low-resolution photo can hold more noise than the circles say: up to BOX_MARKED it is unclear, not a walk.
+    if box.ink >= max(t.marked, BOX_MARKED):
         return True, False
     if box.ink >= t.faint:
         return None, True
