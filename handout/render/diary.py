@@ -14,7 +14,20 @@ from reportlab.platypus import Flowable
 
 from handout import document as doc
 from handout.diary.code import PageCode
-from handout.diary.layout import BOX_LINE, CIRCLE_LINE, MARGIN, QR_MASK, QR_MODULE, QR_QUIET, QR_VERSION, PageLayout, WeekLayout, page_count, page_layout, weeks_per_page
+from handout.diary.layout import (
+    BOX_LINE,
+    CIRCLE_LINE,
+    MARGIN,
+    QR_MASK,
+    QR_MODULE,
+    QR_QUIET,
+    QR_VERSION,
+    PageLayout,
+    WeekLayout,
+    page_count,
+    page_layout,
+    weeks_per_page,
+)
 from handout.errors import HandoutError
 from handout.plan import PlanRequest
 from handout.render.fonts import MAIN, MAIN_BOLD
