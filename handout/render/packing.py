@@ -1,10 +1,13 @@
-"""Writes a ReportLab document with its small objects (the structure tree) packed into one compressed object stream.
+"""Writes a ReportLab document with every object that is not a stream packed into one compressed object stream.
 
 A tagged plan has hundreds of structure elements, one per table cell. As
 ReportLab writes them, each is a plain-text object with its own xref
 line: the file triples. Packed into an object stream (PDF 1.5) with a
 cross-reference stream they cost a tenth of that, and writing them
 here, as ready-made bytes, is much faster than ReportLab's formatter.
+The page, font and annotation dictionaries go into the same stream: a
+page dictionary is alike on every page, so a 12-week large-print plan
+is 5 KB smaller for it.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from __future__ import annotations
 import zlib
 from typing import Any
 
-from reportlab.pdfbase.pdfdoc import PDFDocument, PDFFile, PDFIndirectObject, PDFObject, PDFObjectReference
+from reportlab.pdfbase.pdfdoc import PDFDocument, PDFFile, PDFObject, PDFObjectReference
+from reportlab.pdfbase.pdfdoc import format as pdf_format
 
 OBJECTS_PER_STREAM = 10_000  # well under the 65,536 an xref row's 2-byte index field can hold
 
@@ -68,10 +72,13 @@ class PackingDocument(PDFDocument):
                 break
             name = self.numberToId[counter]
             obj = self.idToObject[name]
-            if isinstance(obj, Packed):
-                packed.append((counter, obj.body))
+            body = obj.body if isinstance(obj, Packed) else pdf_format(obj, self, toplevel=1)
+            # Streams cannot go into an object stream; the Info dictionary stays plain text,
+            # where tools that read a file's title and dates without a PDF library find it.
+            if obj is not self.info and not body.endswith(b"endstream\n"):
+                packed.append((counter, body))
                 continue
-            entries[counter] = (1, out.add(PDFIndirectObject(name, obj).format(self)), 0)
+            entries[counter] = (1, out.add(b"%d 0 obj\n%s%sendobj\n" % (counter, body, b"" if body.endswith(b"\n") else b"\n")), 0)
         del self.__accum__
         if counter - 1 != len(self.numberToId):  # ReportLab's own check: an object after a gap would be lost
             raise ValueError(f"object numbers have a gap: {counter - 1} written, {len(self.numberToId)} registered")
