@@ -13,6 +13,7 @@ is 5 KB smaller for it.
 from __future__ import annotations
 
 import zlib
+from itertools import accumulate
 from typing import Any
 
 from reportlab.pdfbase.pdfdoc import PDFDocument, PDFFile, PDFObject, PDFObjectReference
@@ -49,6 +50,18 @@ def register(document: PDFDocument, objects: list[Packed]) -> int:
     return first
 
 
+def reserve(document: PDFDocument, bodies: list[bytes], count: int) -> int:
+    """Give `count` consecutive numbers to objects that exist only as the bytes `bodies` will hold when the file is written; returns the first.
+
+    No ReportLab object is made or registered for them: a diary's hundreds of table cells cost a list entry each.
+    """
+    first = document.objectcounter + 1
+    document.objectcounter += count
+    blocks: dict[int, tuple[list[bytes], int]] = document.__dict__.setdefault("packed_blocks", {})
+    blocks[first] = (bodies, count)
+    return first
+
+
 def number(document: PDFDocument, ref: PDFObjectReference) -> int:
     """The object number ReportLab gave a registered object."""
     return int(document.idToObjectNumberAndVersion[ref.name][0])
@@ -66,8 +79,16 @@ class PackingDocument(PDFDocument):
         entries: dict[int, tuple[int, int, int]] = {0: (0, 0, 65535)}  # number → (type, field 2, field 3)
         packed: list[tuple[int, bytes]] = []
         counter = 0
+        blocks: dict[int, tuple[list[bytes], int]] = self.__dict__.get("packed_blocks", {})
         while True:  # formatting may register new objects, so the loop reads the table as it grows
             counter += 1
+            if counter in blocks:
+                bodies, count = blocks[counter]
+                if len(bodies) != count:
+                    raise ValueError(f"{count} objects reserved at {counter}, {len(bodies)} written")
+                packed += zip(range(counter, counter + count), bodies)
+                counter += count - 1
+                continue
             if counter not in self.numberToId:
                 break
             name = self.numberToId[counter]
@@ -80,8 +101,8 @@ class PackingDocument(PDFDocument):
                 continue
             entries[counter] = (1, out.add(b"%d 0 obj\n%s%sendobj\n" % (counter, body, b"" if body.endswith(b"\n") else b"\n")), 0)
         del self.__accum__
-        if counter - 1 != len(self.numberToId):  # ReportLab's own check: an object after a gap would be lost
-            raise ValueError(f"object numbers have a gap: {counter - 1} written, {len(self.numberToId)} registered")
+        if counter - 1 != len(self.numberToId) + sum(count for _, count in blocks.values()):  # ReportLab's own check: an object after a gap would be lost
+            raise ValueError(f"object numbers have a gap: {counter - 1} written, {len(self.numberToId)} registered and {len(blocks)} blocks reserved")
         stream_number = counter
         # Several streams of at most OBJECTS_PER_STREAM: an object's index in its stream
         # must fit the xref's 2-byte field, and readers handle modest streams best.
@@ -112,12 +133,8 @@ class PackingDocument(PDFDocument):
 
 def _offsets(packed: list[tuple[int, bytes]]) -> list[tuple[int, int]]:
     """Each packed object's number and its offset after the stream's header."""
-    result: list[tuple[int, int]] = []
-    offset = 0
-    for n, body in packed:
-        result.append((n, offset))
-        offset += len(body) + 1
-    return result
+    offsets = accumulate((len(body) + 1 for _, body in packed), initial=0)
+    return list(zip((n for n, _ in packed), offsets))
 
 
 def _xref_rows(entries: list[tuple[int, int, int]]) -> bytes:
