@@ -141,14 +141,17 @@ def _xref_rows(entries: list[tuple[int, int, int]]) -> bytes:
     """The cross-reference rows, each stored as its difference from the row above (PNG "Up"), then deflated.
 
     Packed objects' rows differ by one from each other, so they shrink to almost nothing.
-    The bytes of a row are subtracted all at once as one 56-bit number, without borrows between bytes.
+    All rows are subtracted at once, as one long number of 7-byte rows less the same number
+    shifted down a row, with no borrow between bytes (the high bit of each is set aside).
     """
-    high = 0x80808080808080
-    previous = 0
-    out = bytearray()
-    for kind, field2, field3 in entries:
-        row = kind << 48 | field2 << 16 | field3
-        difference = ((row | high) - (previous & ~high)) ^ ((row ^ ~previous) & high)
-        out += b"\x02" + (difference & 0xFFFFFFFFFFFFFF).to_bytes(7, "big")
-        previous = row
+    count = len(entries)
+    rows = int.from_bytes(b"".join([(kind << 48 | field2 << 16 | field3).to_bytes(7, "big") for kind, field2, field3 in entries]), "big")
+    above = rows >> 56  # each row's neighbour above in its place; the first row's is zero
+    high = int.from_bytes(b"\x80" * 7 * count, "big")
+    difference = ((rows | high) - (above & ~high)) ^ ((rows ^ ~above) & high)
+    data = (difference & ((1 << 56 * count) - 1)).to_bytes(7 * count, "big")
+    out = bytearray(8 * count)
+    out[0::8] = b"\x02" * count  # each row's predictor: Up
+    for column in range(7):
+        out[1 + column :: 8] = data[column::7]
     return zlib.compress(bytes(out))

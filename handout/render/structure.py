@@ -109,8 +109,10 @@ def write_tree(
             bodies += [b"<</S/TD/P %d 0 R>>" % parent] * entry.count
             continue
         kids = entry.kids
-        if len(kids) == 1 and type(kids[0]) is Mark and _plain(entry):  # most cells and paragraphs
-            bodies.append(b"<</S/%s/P %d 0 R/Pg %d 0 R/K %d>>" % (entry.kind.encode(), parent, pages[kids[0].page], kids[0].mcid))
+        if len(kids) == 1 and type(kids[0]) is Mark and _plain(entry, entry.scope):  # most cells and paragraphs
+            mark = kids[0]
+            scope = b"" if entry.scope is None else b"/A<</O/Table/Scope/%s>>" % entry.scope.encode()
+            bodies.append(b"<</S/%s/P %d 0 R/Pg %d 0 R/K %d%s>>" % (entry.kind.encode(), parent, pages[mark.page], mark.mcid, scope))
         else:
             bodies.append(_element(doc, entry, parent, pages))
     nums = [b"%d[%s]" % (page, b" ".join([b"%d 0 R" % node.number for node in page_marks.get(page, ())])) for page in range(total_pages)]
@@ -123,9 +125,9 @@ def write_tree(
     catalog.Metadata = _MetadataStream(metadata)
 
 
-def _plain(node: Node) -> bool:
-    """Whether an element has no attributes beyond its type, parent and content."""
-    return node.alt is None and node.actual_text is None and node.title is None and node.scope is None and node.bbox is None and node.lang is None
+def _plain(node: Node, scope: str | None = None) -> bool:
+    """Whether an element has no attributes beyond its type, parent, content and (when given) this header scope."""
+    return node.alt is None and node.actual_text is None and node.title is None and node.scope is scope and node.bbox is None and node.lang is None
 
 
 def _element(doc: Any, node: Node, parent: int, pages: dict[int, int]) -> bytes:
@@ -179,6 +181,6 @@ class _MetadataStream(PDFObject):
 def _first_page(node: Node) -> int | None:
     """The page of an element's first content (its /Pg), or None when it holds only other elements."""
     for kid in node.kids:
-        if isinstance(kid, Mark | AnnotationRef):
+        if type(kid) is Mark or type(kid) is AnnotationRef:
             return kid.page
     return None
