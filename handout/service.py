@@ -274,10 +274,13 @@ class Clinic:
 
 
 def _pages(pdf: bytes) -> int:
-    """How many pages a PDF handout made has (its page objects)."""
-    import re
+    """How many pages a PDF handout made has (read from its page tree: the page objects are packed, compressed, in an object stream)."""
+    import io
 
-    return len(re.findall(rb"/Type /Page\b(?!s)", pdf))
+    import pikepdf  # here: only the template check counts pages
+
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        return len(document.pages)
 
 
 @dataclass(frozen=True)

@@ -392,3 +392,63 @@ def test_the_qr_code_is_read_after_its_heading_and_before_the_words_beside_it(ki
     figure = next(i for i, line in enumerate(printed) if line.strip().startswith("Figure") and i > heading - 3)
     scan = next(i for i, line in enumerate(printed) if "Scan the code" in line or "Escanee el código" in line)
     assert printed[heading - 1].strip().startswith("H") and heading < figure < scan
+
+
+def canvas_pdf(build_rows) -> tuple[bytes, int]:  # type: ignore[no-untyped-def]
+    """A one-page tagged PDF of a 3-row table whose rows `build_rows(table)` makes (returning each row's header cell), and its tree's entry count."""
+    from reportlab.lib.pagesizes import A4
+
+    from handout.render.structure import Node
+    from handout.render.tagging import TaggedCanvas, tagged
+
+    root = Node("Document")
+    table = root.add("Table")
+    out = io.BytesIO()
+    canvas = TaggedCanvas(out, pagesize=A4, root=root, created=dt.datetime(2026, 12, 1, tzinfo=dt.UTC), title="Rows", lang="en-GB", invariant=1)
+    canvas.setFont("Helvetica", 12)
+    for index, header in enumerate(build_rows(table)):
+        with tagged(canvas, header):
+            canvas.drawString(72, 700 - 20 * index, f"Day {index}")
+    canvas.showPage()
+    canvas.save()
+    return out.getvalue(), len(root.tree)
+
+
+def test_a_rows_empty_cells_are_one_record_written_as_the_same_elements_as_one_each() -> None:
+    def one_each(table):  # type: ignore[no-untyped-def]
+        headers = []
+        for _ in range(3):
+            row = table.add("TR")
+            headers.append(row.add("TH", scope="Row"))
+            for _ in range(5):
+                row.add("TD")
+        return headers
+
+    compact, compact_entries = canvas_pdf(lambda table: [table.add_row(5) for _ in range(3)])
+    separate, separate_entries = canvas_pdf(one_each)
+    assert compact == separate  # the same objects, numbers and bytes
+    assert (compact_entries, separate_entries) == (2 + 3 * 3, 2 + 3 * 7)  # a record per row's empty cells, not an element each
+    structure = check_structure(compact)
+    rows = [r for r in structure.elements if r.kind == "TR"]
+    assert [[c.kind for c in r.kids if isinstance(c, Element)] for r in rows] == [["TH"] + ["TD"] * 5] * 3
+
+
+def test_the_diary_writes_its_rows_empty_cells_as_records() -> None:
+    # A diary row made element by element is 7 objects in Python (TR, TH, 5 TD); as a record, 3.
+    from handout.render.structure import EmptyCells, Node
+
+    made: list[Node] = []
+    original = Node.__init__
+
+    def spy(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        original(self, *args, **kwargs)
+        made.append(self)
+
+    Node.__init__ = spy  # type: ignore[method-assign]
+    try:
+        schedule = build_plan(PlanRequest(start_date=START, weeks=2))
+        Renderer(load_brand(None)).plan(Patient("Jane Doe"), schedule, load_article(), ISSUED, with_article=False)
+    finally:
+        Node.__init__ = original  # type: ignore[method-assign]
+    trees = {id(node.tree): node.tree for node in made}.values()
+    assert sum(isinstance(entry, EmptyCells) for tree in trees for entry in tree) == 14  # two weeks of seven days

@@ -238,10 +238,7 @@ class DiaryPage(Flowable):
                 self._text(str(value), (nx0 + nx1) / 2, ny0 + (ny1 - ny0) / 2 - size * 0.35, size, align="centre")
         day_cells = [cell for cell in week.cells if cell.field == "day"]
         for cell, name in zip(day_cells, block.days):
-            tr = table.add("TR")
-            th = tr.add("TH", scope="Row")
-            for _ in range(len(week.labels) - 1):
-                tr.add("TD")
+            th = table.add_row(len(week.labels) - 1)  # the day's header cell; its other cells hold only artifacts
             cx0, cy0, _, cy1 = cell.rect
             with tagged(c, th):
                 self._text(name, cx0 + 4, cy0 + (cy1 - cy0) / 2 - size * 0.35, size)

@@ -1,18 +1,23 @@
-"""Writes a ReportLab document with its small objects (the structure tree) packed into one compressed object stream.
+"""Writes a ReportLab document with every object that is not a stream packed into one compressed object stream.
 
 A tagged plan has hundreds of structure elements, one per table cell. As
 ReportLab writes them, each is a plain-text object with its own xref
 line: the file triples. Packed into an object stream (PDF 1.5) with a
 cross-reference stream they cost a tenth of that, and writing them
 here, as ready-made bytes, is much faster than ReportLab's formatter.
+The page, font and annotation dictionaries go into the same stream: a
+page dictionary is alike on every page, so a 12-week large-print plan
+is 5 KB smaller for it.
 """
 
 from __future__ import annotations
 
 import zlib
+from itertools import accumulate
 from typing import Any
 
-from reportlab.pdfbase.pdfdoc import PDFDocument, PDFFile, PDFIndirectObject, PDFObject, PDFObjectReference
+from reportlab.pdfbase.pdfdoc import PDFDocument, PDFFile, PDFObject, PDFObjectReference
+from reportlab.pdfbase.pdfdoc import format as pdf_format
 
 OBJECTS_PER_STREAM = 10_000  # well under the 65,536 an xref row's 2-byte index field can hold
 
@@ -45,6 +50,18 @@ def register(document: PDFDocument, objects: list[Packed]) -> int:
     return first
 
 
+def reserve(document: PDFDocument, bodies: list[bytes], count: int) -> int:
+    """Give `count` consecutive numbers to objects that exist only as the bytes `bodies` will hold when the file is written; returns the first.
+
+    No ReportLab object is made or registered for them: a diary's hundreds of table cells cost a list entry each.
+    """
+    first = document.objectcounter + 1
+    document.objectcounter += count
+    blocks: dict[int, tuple[list[bytes], int]] = document.__dict__.setdefault("packed_blocks", {})
+    blocks[first] = (bodies, count)
+    return first
+
+
 def number(document: PDFDocument, ref: PDFObjectReference) -> int:
     """The object number ReportLab gave a registered object."""
     return int(document.idToObjectNumberAndVersion[ref.name][0])
@@ -62,19 +79,30 @@ class PackingDocument(PDFDocument):
         entries: dict[int, tuple[int, int, int]] = {0: (0, 0, 65535)}  # number → (type, field 2, field 3)
         packed: list[tuple[int, bytes]] = []
         counter = 0
+        blocks: dict[int, tuple[list[bytes], int]] = self.__dict__.get("packed_blocks", {})
         while True:  # formatting may register new objects, so the loop reads the table as it grows
             counter += 1
+            if counter in blocks:
+                bodies, count = blocks[counter]
+                if len(bodies) != count:
+                    raise ValueError(f"{count} objects reserved at {counter}, {len(bodies)} written")
+                packed += zip(range(counter, counter + count), bodies)
+                counter += count - 1
+                continue
             if counter not in self.numberToId:
                 break
             name = self.numberToId[counter]
             obj = self.idToObject[name]
-            if isinstance(obj, Packed):
-                packed.append((counter, obj.body))
+            body = obj.body if isinstance(obj, Packed) else pdf_format(obj, self, toplevel=1)
+            # Streams cannot go into an object stream; the Info dictionary stays plain text,
+            # where tools that read a file's title and dates without a PDF library find it.
+            if obj is not self.info and not body.endswith(b"endstream\n"):
+                packed.append((counter, body))
                 continue
-            entries[counter] = (1, out.add(PDFIndirectObject(name, obj).format(self)), 0)
+            entries[counter] = (1, out.add(b"%d 0 obj\n%s%sendobj\n" % (counter, body, b"" if body.endswith(b"\n") else b"\n")), 0)
         del self.__accum__
-        if counter - 1 != len(self.numberToId):  # ReportLab's own check: an object after a gap would be lost
-            raise ValueError(f"object numbers have a gap: {counter - 1} written, {len(self.numberToId)} registered")
+        if counter - 1 != len(self.numberToId) + sum(count for _, count in blocks.values()):  # ReportLab's own check: an object after a gap would be lost
+            raise ValueError(f"object numbers have a gap: {counter - 1} written, {len(self.numberToId)} registered and {len(blocks)} blocks reserved")
         stream_number = counter
         # Several streams of at most OBJECTS_PER_STREAM: an object's index in its stream
         # must fit the xref's 2-byte field, and readers handle modest streams best.
@@ -105,26 +133,25 @@ class PackingDocument(PDFDocument):
 
 def _offsets(packed: list[tuple[int, bytes]]) -> list[tuple[int, int]]:
     """Each packed object's number and its offset after the stream's header."""
-    result: list[tuple[int, int]] = []
-    offset = 0
-    for n, body in packed:
-        result.append((n, offset))
-        offset += len(body) + 1
-    return result
+    offsets = accumulate((len(body) + 1 for _, body in packed), initial=0)
+    return list(zip((n for n, _ in packed), offsets))
 
 
 def _xref_rows(entries: list[tuple[int, int, int]]) -> bytes:
     """The cross-reference rows, each stored as its difference from the row above (PNG "Up"), then deflated.
 
     Packed objects' rows differ by one from each other, so they shrink to almost nothing.
-    The bytes of a row are subtracted all at once as one 56-bit number, without borrows between bytes.
+    All rows are subtracted at once, as one long number of 7-byte rows less the same number
+    shifted down a row, with no borrow between bytes (the high bit of each is set aside).
     """
-    high = 0x80808080808080
-    previous = 0
-    out = bytearray()
-    for kind, field2, field3 in entries:
-        row = kind << 48 | field2 << 16 | field3
-        difference = ((row | high) - (previous & ~high)) ^ ((row ^ ~previous) & high)
-        out += b"\x02" + (difference & 0xFFFFFFFFFFFFFF).to_bytes(7, "big")
-        previous = row
+    count = len(entries)
+    rows = int.from_bytes(b"".join([(kind << 48 | field2 << 16 | field3).to_bytes(7, "big") for kind, field2, field3 in entries]), "big")
+    above = rows >> 56  # each row's neighbour above in its place; the first row's is zero
+    high = int.from_bytes(b"\x80" * 7 * count, "big")
+    difference = ((rows | high) - (above & ~high)) ^ ((rows ^ ~above) & high)
+    data = (difference & ((1 << 56 * count) - 1)).to_bytes(7 * count, "big")
+    out = bytearray(8 * count)
+    out[0::8] = b"\x02" * count  # each row's predictor: Up
+    for column in range(7):
+        out[1 + column :: 8] = data[column::7]
     return zlib.compress(bytes(out))

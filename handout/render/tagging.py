@@ -9,8 +9,7 @@ tree, and the ParentTree maps each page's marked-content IDs back to them.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,25 +115,12 @@ class TaggedCanvas(Canvas):
         if self._open.pop() is not None:
             (self._code if code is None else code).append("EMC")
 
-    @contextmanager
-    def tagged(self, node: Node | None) -> Iterator[None]:
+    def tagged(self, node: Node | None) -> AbstractContextManager[None]:
         """Draw the block's content as `node`'s; untagged (inside whatever encloses it) when node is None."""
-        if node is None:
-            yield
-            return
-        self.begin_tag(node)
-        try:
-            yield
-        finally:
-            self.end_marked()
+        return _NOTHING if node is None else _Tagged(self, node)
 
-    @contextmanager
-    def artifact(self, opener: str = ARTIFACT_LAYOUT) -> Iterator[None]:
-        self.begin_artifact(opener)
-        try:
-            yield
-        finally:
-            self.end_marked()
+    def artifact(self, opener: str = ARTIFACT_LAYOUT) -> AbstractContextManager[None]:
+        return _Artifact(self, opener)
 
     def current_node(self) -> Node:
         """The element whose content is being drawn now (the document when none is)."""
@@ -179,23 +165,45 @@ class TaggedCanvas(Canvas):
             page.Contents = stream
         self._page_refs[self._page_index] = self._doc.thisPageRef()
 
-@contextmanager
-def tagged(canvas: Canvas, node: Node | None) -> Iterator[None]:
+
+class _Tagged:
+    """`with`: the content drawn inside is `node`'s (a class, not a generator: a plan opens hundreds)."""
+
+    __slots__ = ("canvas", "node")
+
+    def __init__(self, canvas: TaggedCanvas, node: Node) -> None:
+        self.canvas, self.node = canvas, node
+
+    def __enter__(self) -> None:
+        self.canvas.begin_tag(self.node)
+
+    def __exit__(self, *exc: object) -> None:
+        self.canvas.end_marked()
+
+
+class _Artifact:
+    """`with`: what is drawn inside is furniture a reader skips."""
+
+    __slots__ = ("canvas", "opener")
+
+    def __init__(self, canvas: TaggedCanvas, opener: str) -> None:
+        self.canvas, self.opener = canvas, opener
+
+    def __enter__(self) -> None:
+        self.canvas.begin_artifact(self.opener)
+
+    def __exit__(self, *exc: object) -> None:
+        self.canvas.end_marked()
+
+
+_NOTHING = nullcontext()
+
+
+def tagged(canvas: Canvas, node: Node | None) -> AbstractContextManager[None]:
     """Draw as `node`'s content on a tagging canvas (a plain canvas just draws)."""
-    if isinstance(canvas, TaggedCanvas):
-        with canvas.tagged(node):
-            yield
-    else:
-        yield
+    return _Tagged(canvas, node) if node is not None and isinstance(canvas, TaggedCanvas) else _NOTHING
 
 
-@contextmanager
-def artifact(canvas: Canvas, opener: str = ARTIFACT_LAYOUT) -> Iterator[None]:
+def artifact(canvas: Canvas, opener: str = ARTIFACT_LAYOUT) -> AbstractContextManager[None]:
     """Draw furniture a reader skips, on a tagging canvas (a plain canvas just draws)."""
-    if isinstance(canvas, TaggedCanvas):
-        with canvas.artifact(opener):
-            yield
-    else:
-        yield
-
-
+    return _Artifact(canvas, opener) if isinstance(canvas, TaggedCanvas) else _NOTHING
