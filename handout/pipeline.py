@@ -109,6 +109,7 @@ class Renderer:
     large_print: bool = False  # 18 pt body, 22 pt headings, 7:1 contrast: a renderer per print profile
     env: jinja2.Environment = field(init=False)
     pdf: PdfRenderer = field(init=False)
+    _date_locales: dict[str, str] = field(init=False, default_factory=dict)  # language → its dates' Babel locale, for this brand
 
     def __post_init__(self) -> None:
         self.env = environment_for(self.brand.templates_dir, self.template_dirs)
@@ -117,13 +118,20 @@ class Renderer:
         # A date never breaks over two lines: its spaces are no-break spaces.
         self.env.filters["weekday"] = lambda day: _format_date(day, "EEE d", self._date_locale()).replace(" ", _NBSP)  # a diary row's day: "Mon 5"
         self.env.filters["day"] = lambda day: _format_date(day, "EEE, MMM d" if self._us() else "EEE d MMM", self._date_locale()).replace(" ", _NBSP)
-        self.env.filters["short_date"] = lambda day, with_year=False: _format_date(day, _SHORT_DATES[self._us()][with_year], self._date_locale()).replace(" ", _NBSP)
+        self.env.filters["short_date"] = lambda day, with_year=False: _format_date(day, _SHORT_DATES[self._us()][with_year], self._date_locale()).replace(
+            " ", _NBSP
+        )
         self.env.filters["long_date"] = lambda day: _format_date(day, "long", self._date_locale()).replace(" ", _NBSP)
         self.env.filters["date_range"] = lambda start, end, with_year=False: date_range(start, end, with_year, self._date_locale())
         self.pdf = PdfRenderer(self.brand, self.paper, LARGE_PRINT if self.large_print else STANDARD)
 
     def _date_locale(self) -> str:
-        return self.lang_for(current_language()).replace("-", "_")
+        # Asked for by every date a template prints (hundreds a plan): worked out once per language.
+        language = current_language()
+        locale = self._date_locales.get(language)
+        if locale is None:
+            locale = self._date_locales[language] = self.lang_for(language).replace("-", "_")
+        return locale
 
     def _us(self) -> bool:
         return self._date_locale() == "en_US"

@@ -13,12 +13,19 @@ import jinja2
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.ext import Extension
 from jinja2.lexer import TOKEN_BLOCK_BEGIN, TOKEN_BLOCK_END, TOKEN_NAME, TOKEN_PIPE, TOKEN_RPAREN, Token, TokenStream
+from jinja2.runtime import Macro
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from handout import i18n
 from handout.errors import HandoutError
 from handout.resources import templates_dir
 from handout.template_values import is_template_value, may_call, may_read
+
+# (type, attribute) → whether reading that attribute of that type is allowed whenever its value is plain data:
+# worked out once per pair (a plan reads a few hundred attributes of a dozen types), bounded so that a template
+# making up attribute names (`x | attr(name ~ i)`) cannot grow it.
+_PLAIN_ATTRIBUTES: dict[tuple[type, str], bool] = {}
+_PLAIN_ATTRIBUTES_MAX = 4096
 
 BUILTIN_PREFIX = "builtin/"
 
@@ -164,6 +171,7 @@ class ClinicSandbox(ImmutableSandboxedEnvironment):
     """
 
     intercepted_binops = frozenset({"*", "**", "%", "+"})
+    trusted_calls: dict[int, object] = {}  # id → handout's own template functions (gettext), set by make_environment
     code_generator_class = _CheckedConcat
     checked_concat = staticmethod(checked_concat)
 
@@ -187,6 +195,20 @@ class ClinicSandbox(ImmutableSandboxedEnvironment):
         return super().wrap_str_format(value)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
+        # The common case first: a field or property of a plain value or record whose value is plain data.
+        # The checks that depend only on the type and the name were passed once for this pair; the value's own
+        # check runs every time, and anything else (a method, a missing attribute) takes the full path below.
+        verdict = _PLAIN_ATTRIBUTES.get((type(obj), attribute))
+        if verdict is None:
+            verdict = self._plain_attribute(obj, attribute)
+        if verdict:
+            try:
+                value = getattr(obj, attribute)
+            except AttributeError:
+                pass
+            else:
+                if is_template_value(value) and not isinstance(value, jinja2.Undefined):
+                    return value
         # Checked before the attribute is read: reading one (a property) runs the object's own code.
         if not isinstance(obj, jinja2.Undefined) and not is_template_value(obj):
             return self.unsafe_undefined(obj, attribute)
@@ -196,6 +218,17 @@ class ClinicSandbox(ImmutableSandboxedEnvironment):
         if not isinstance(obj, jinja2.Undefined) and not is_template_value(obj):
             return self.unsafe_undefined(obj, str(argument)[:40])
         return super().getitem(obj, argument)
+
+    def _plain_attribute(self, obj: Any, attribute: str) -> bool:
+        """Whether `obj.attribute` may be read whenever its value is plain: the sandbox's checks that do not look at the value."""
+        verdict = (
+            not isinstance(obj, jinja2.Undefined)
+            and is_template_value(obj)
+            and self.is_safe_attribute(obj, attribute, None)  # None: plain, so only the type and the name are judged
+        )
+        if len(_PLAIN_ATTRIBUTES) < _PLAIN_ATTRIBUTES_MAX:
+            _PLAIN_ATTRIBUTES[(type(obj), attribute)] = verdict
+        return verdict
 
     def unsafe_undefined(self, obj: Any, attribute: str) -> jinja2.Undefined:
         # Refused at once, with Jinja's words: an undefined value would pass unnoticed inside a list or a test.
@@ -209,6 +242,11 @@ class ClinicSandbox(ImmutableSandboxedEnvironment):
 
     def call(__self, __context: jinja2.runtime.Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 - Jinja's signature
         _current_budget().step()
+        if type(__obj) is Macro or __self.trusted_calls.get(id(__obj)) is __obj:
+            # A template's own macro (its body runs sandboxed, every step counted) or handout's own gettext
+            # functions: nothing to refuse, and their arguments reach no Python that could be made to work
+            # hard. Their results are text, still bounded in size.
+            return _checked_size(__context.call(__obj, *args, **kwargs))
         if not __self.is_safe_callable(__obj):
             # Jinja's own message quotes the object's repr, which may hold a document's value.
             raise SecurityError(f"calling a '{type(__obj).__name__}' object is not allowed in a template")
@@ -290,6 +328,7 @@ def make_environment(override_dirs: Sequence[Path] = ()) -> jinja2.Environment:
     # {% trans %} and _() take the language of the document being filled (set per
     # document by i18n.use_language), so one process can write several languages.
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=False)  # type: ignore[attr-defined]
+    env.trusted_calls = {id(function): function for name in ("_", "gettext", "ngettext") if (function := env.globals.get(name)) is not None}
     env.policies["ext.i18n.trimmed"] = True  # a sentence wrapped over lines in a template is one message
     env.globals.pop("lipsum", None)  # placeholder text has no place in a patient's document
     env.filters = {name: _bounded_filter(name, function) for name, function in env.filters.items()}
