@@ -16,7 +16,7 @@ from jinja2.lexer import TOKEN_BLOCK_BEGIN, TOKEN_BLOCK_END, TOKEN_NAME, TOKEN_P
 from jinja2.runtime import Macro
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
-from handout import i18n
+from handout import i18n, template_parts
 from handout.errors import HandoutError
 from handout.resources import templates_dir
 from handout.template_values import is_template_value, may_call, may_read
@@ -158,6 +158,16 @@ class _BoundedLoops(Extension):
                 yield token
 
 
+class _PartTemplate(jinja2.Template):
+    """A compiled template whose blocks that read only what is the same for every patient are filled once (template_parts.py)."""
+
+    @classmethod
+    def _from_namespace(cls, environment: jinja2.Environment, namespace: Any, globals: Any) -> jinja2.Template:  # noqa: A002 - Jinja's name
+        template = super()._from_namespace(environment, namespace, globals)
+        template_parts.keeping_blocks(template, namespace)
+        return template
+
+
 class ClinicSandbox(ImmutableSandboxedEnvironment):
     """Jinja's immutable sandbox, with every loop, call, operator and filter bounded in time and size.
 
@@ -171,9 +181,14 @@ class ClinicSandbox(ImmutableSandboxedEnvironment):
     """
 
     intercepted_binops = frozenset({"*", "**", "%", "+"})
-    trusted_calls: dict[int, object] = {}  # id → handout's own template functions (gettext), set by make_environment
+    template_class = _PartTemplate
+    trusted_calls: dict[int, Callable[..., Any]] = {}  # id → handout's own template functions (gettext), set by make_environment
     code_generator_class = _CheckedConcat
     checked_concat = staticmethod(checked_concat)
+
+    def _generate(self, source: jinja2.nodes.Template, name: str | None, filename: str | None, defer_init: bool = False) -> str:
+        # What each block reads travels with its compiled code (and so with the bytecode cache).
+        return super()._generate(source, name, filename, defer_init) + template_parts.reads_source(source)  # type: ignore[no-untyped-call]
 
     def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
         if operator == "**" and isinstance(right, (int, float)) and abs(right) > MAX_EXPONENT:
@@ -246,7 +261,7 @@ class ClinicSandbox(ImmutableSandboxedEnvironment):
             # A template's own macro (its body runs sandboxed, every step counted) or handout's own gettext
             # functions: nothing to refuse, and their arguments reach no Python that could be made to work
             # hard. Their results are text, still bounded in size.
-            return _checked_size(__context.call(__obj, *args, **kwargs))
+            return _checked_size(__context.call(__obj, *args, **kwargs))  # type: ignore[arg-type]
         if not __self.is_safe_callable(__obj):
             # Jinja's own message quotes the object's repr, which may hold a document's value.
             raise SecurityError(f"calling a '{type(__obj).__name__}' object is not allowed in a template")
@@ -328,7 +343,7 @@ def make_environment(override_dirs: Sequence[Path] = ()) -> jinja2.Environment:
     # {% trans %} and _() take the language of the document being filled (set per
     # document by i18n.use_language), so one process can write several languages.
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=False)  # type: ignore[attr-defined]
-    env.trusted_calls = {id(function): function for name in ("_", "gettext", "ngettext") if (function := env.globals.get(name)) is not None}
+    env.trusted_calls = {id(function): function for name in ("_", "gettext", "ngettext") if callable(function := env.globals.get(name))}
     env.policies["ext.i18n.trimmed"] = True  # a sentence wrapped over lines in a template is one message
     env.globals.pop("lipsum", None)  # placeholder text has no place in a patient's document
     env.filters = {name: _bounded_filter(name, function) for name, function in env.filters.items()}
@@ -351,12 +366,20 @@ def compile_template(env: jinja2.Environment, name: str) -> jinja2.Template:
         raise _template_error(name, exc) from None
 
 
-def render_template(env: jinja2.Environment, name: str, context: Mapping[str, object]) -> str:
-    """Fill one template, turning template mistakes into a one-line error naming the file."""
+def render_template(
+    env: jinja2.Environment, name: str, context: Mapping[str, object], shared: frozenset[str] = frozenset(), parts: dict[int, template_parts.Part] | None = None
+) -> str:
+    """Fill one template, turning template mistakes into a one-line error naming the file.
+
+    `shared`: the context's names whose values are the same for every patient; a block that reads
+    nothing else is filled once per process and its text reused (template_parts.py). `parts`: collects
+    the markers left in the text for such blocks, for the parser (markup.parse_document); None: none.
+    """
     template = compile_template(env, name)
     budget = _BUDGET.set(_Budget())
     try:
-        return template.render(context)
+        with template_parts.Scope(shared, parts):
+            return template.render(context)
     except RecursionError:
         raise HandoutError(f"template {name}: a macro or include calls itself without end") from None
     except MemoryError:
