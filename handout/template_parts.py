@@ -78,6 +78,7 @@ class _Scope:
     """What the fill under way lets blocks be kept by: the context names that are the same for every patient."""
 
     shared: frozenset[str]
+    given: Mapping[str, object]  # the context as the caller gave it: a shared name counts only with the value given
     parts: dict[int, Part] | None  # the markers handed out in this fill, when its parser reads them
     filling: int = 0  # > 0 while a kept block is being filled: its text must hold text, never a marker
 
@@ -93,16 +94,22 @@ def clear() -> None:
         _PARTS.clear()
 
 
+def kept_texts() -> list[str]:
+    """The text of every kept block (for tests: what the process holds)."""
+    with _LOCK:
+        return [part.text for part in _PARTS.values()]
+
+
 def kept_count() -> int:
     with _LOCK:
         return len(_PARTS)
 
 
 class Scope:
-    """`with Scope(shared, parts):` blocks filled inside may be kept and reused when they read only `shared` names."""
+    """`with Scope(shared, context, parts):` blocks filled inside may be kept and reused when they read only `shared` names (with the values in `context`)."""
 
-    def __init__(self, shared: frozenset[str], parts: dict[int, Part] | None = None) -> None:
-        self.scope = _Scope(shared, parts)
+    def __init__(self, shared: frozenset[str], given: Mapping[str, object], parts: dict[int, Part] | None = None) -> None:
+        self.scope = _Scope(shared, given, parts)
         self.token: contextvars.Token[_Scope | None] | None = None
 
     def __enter__(self) -> Scope:
@@ -130,7 +137,7 @@ def _kept(render: Callable[[jinja2.runtime.Context], Iterator[str]], reads: Read
     def block(context: jinja2.runtime.Context) -> Iterator[str]:
         # Not a generator itself: a block filled each time streams straight from Jinja's own function.
         scope = _SCOPE.get()
-        key = None if scope is None or not scope.shared else _key(render, reads, context, scope.shared)
+        key = None if scope is None or not scope.shared else _key(render, reads, context, scope)
         if key is None:
             return render(context)
         assert scope is not None
@@ -170,7 +177,7 @@ def _whole_elements(text: str) -> bool:
     return stripped.startswith("<") and stripped.endswith(">")
 
 
-def _key(render: object, reads: Reads, context: jinja2.runtime.Context, shared: frozenset[str]) -> tuple[Any, ...] | None:
+def _key(render: object, reads: Reads, context: jinja2.runtime.Context, scope: _Scope) -> tuple[Any, ...] | None:
     """What a block's text depends on: the block, the language, the templates it includes and each value it reads;
     None when it reads anything that is not the same for every patient (it is then filled each time)."""
     names, templates = set(reads.names), []
@@ -196,7 +203,8 @@ def _key(render: object, reads: Reads, context: jinja2.runtime.Context, shared: 
         value = context.resolve_or_missing(name)
         if value is jinja2.utils.missing:
             return None
-        if name in shared or (name in _FIXED_NAMES and value is environment.globals.get(name)):
+        # A shared name set again in the template (`{% set brand = patient %}`) is not the value given: not kept.
+        if (name in scope.shared and value is scope.given.get(name, jinja2.utils.missing)) or (name in _FIXED_NAMES and value is environment.globals.get(name)):
             values.append(value)
         elif isinstance(value, TemplateModule) and _default_module(environment, value):
             values.append(value)  # an imported template's macros: the same object while that file is unchanged

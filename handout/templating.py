@@ -378,7 +378,7 @@ def render_template(
     template = compile_template(env, name)
     budget = _BUDGET.set(_Budget())
     try:
-        with template_parts.Scope(shared, parts):
+        with template_parts.Scope(shared, context, parts):
             return template.render(context)
     except RecursionError:
         raise HandoutError(f"template {name}: a macro or include calls itself without end") from None

@@ -56,7 +56,7 @@ def test_a_plan_after_another_patients_is_the_plan_a_fresh_process_makes() -> No
     plan("Ann Able")
     assert template_parts.kept_count() >= 4  # masthead, panels, resources, article: kept from the first plan
     second = plan("Bea Best")
-    script = f"import datetime as dt, sys; from handout import api; sys.stdout.buffer.write(api.render_plan(patient='Bea Best', clinician='Sam Lee', start_date=dt.date(2026, 12, 7), issued=dt.date(2026, 11, 27), with_article=True))"
+    script = "import datetime as dt, sys; from handout import api; sys.stdout.buffer.write(api.render_plan(patient='Bea Best', clinician='Sam Lee', start_date=dt.date(2026, 12, 7), issued=dt.date(2026, 11, 27), with_article=True))"
     fresh = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, check=True).stdout
     assert second == fresh
     assert "Bea Best" in all_text(second) and "Ann Able" not in all_text(second)
@@ -106,6 +106,7 @@ def test_a_block_that_reaches_a_patients_values_never_shows_another_patients(tmp
     second = fill(env, "doc.xml.j2", {"brand": "Clinic", "patient": "Bea Best"})
     assert "Ann Able" in first
     assert "Bea Best" in second and "Ann Able" not in second
+    assert not any("Ann Able" in text or "Bea Best" in text for text in template_parts.kept_texts())  # nor kept in memory
 
 
 def test_a_kept_block_is_filled_again_when_its_files_change(tmp_path: Path) -> None:
