@@ -330,6 +330,7 @@ def make_environment(override_dirs: Sequence[Path] = ()) -> jinja2.Environment:
     )
     env = ClinicSandbox(
         loader=loader,
+        bytecode_cache=_bytecode_cache(),
         undefined=jinja2.StrictUndefined,
         # Documents and HTML mail are markup: every value is escaped, so patient
         # text can never become markup or template code. Plain-text mail is not.
@@ -351,6 +352,14 @@ def make_environment(override_dirs: Sequence[Path] = ()) -> jinja2.Environment:
     env.filters["nowrap"] = nowrap
     env.filters["attr"] = _checked_attr
     return env
+
+
+@functools.cache
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    # Compiled templates kept between runs (template_bytecode.py): a command need not compile them every time.
+    from handout.template_bytecode import template_cache
+
+    return template_cache()
 
 
 def environment_for(brand_templates: Path | None, template_dirs: Sequence[Path] = ()) -> jinja2.Environment:
