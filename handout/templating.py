@@ -252,6 +252,22 @@ class ClinicSandbox(ImmutableSandboxedEnvironment):
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         return super().is_safe_attribute(obj, attr, value) and may_read(obj, attr, value)
 
+    def _call_trusted(self, context: jinja2.runtime.Context, function: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """What Jinja's Context.call does for a macro or gettext, without its general look for marks on every call."""
+        block_vars, loop_vars = kwargs.pop("_block_vars", None), kwargs.pop("_loop_vars", None)
+        if block_vars or loop_vars:  # they change the context a pass_context function (`_`) is given: Jinja's own way
+            return context.call(function, *args, _block_vars=block_vars, _loop_vars=loop_vars, **kwargs)
+        if function is self.globals.get("_"):
+            # `_("...")` is Jinja's alias: it calls whatever `gettext` is in the context. When that is handout's own, call it.
+            gettext = context.resolve_or_missing("gettext")
+            if gettext is function or self.trusted_calls.get(id(gettext)) is not gettext:
+                return context.call(function, *args, **kwargs)  # type: ignore[arg-type]
+            function = gettext
+        try:
+            return function(*args, **kwargs)
+        except StopIteration:
+            return self.undefined("value was undefined because a callable raised a StopIteration exception")
+
     def is_safe_callable(self, obj: Any) -> bool:
         return super().is_safe_callable(obj) and may_call(obj, iter(self.globals.values()))
 
@@ -261,7 +277,7 @@ class ClinicSandbox(ImmutableSandboxedEnvironment):
             # A template's own macro (its body runs sandboxed, every step counted) or handout's own gettext
             # functions: nothing to refuse, and their arguments reach no Python that could be made to work
             # hard. Their results are text, still bounded in size.
-            return _checked_size(__context.call(__obj, *args, **kwargs))  # type: ignore[arg-type]
+            return _checked_size(__self._call_trusted(__context, __obj, args, kwargs))
         if not __self.is_safe_callable(__obj):
             # Jinja's own message quotes the object's repr, which may hold a document's value.
             raise SecurityError(f"calling a '{type(__obj).__name__}' object is not allowed in a template")
