@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import xml.parsers.expat
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from handout.document import (
@@ -30,6 +31,7 @@ from handout.document import (
     plain_text,
 )
 from handout.errors import HandoutError
+from handout.template_parts import MARKER_TARGET, Part
 
 
 @dataclass
@@ -38,6 +40,7 @@ class _Node:
     attrs: dict[str, str]
     line: int
     children: list[_Node | str] = field(default_factory=list)
+    spliced: tuple[Block, ...] | None = None  # the blocks read once from a kept block's text, standing where its marker was
 
 
 PARAGRAPH_STYLES = ("body", "lead", "small", "label", "summary")
@@ -74,9 +77,33 @@ LINK_SCHEMES = ("http", "https", "mailto", "tel")  # what a PDF reader should op
 _SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
 
 
-def parse_document(markup: str, source: str) -> Document:
-    """Parse a filled template; any element outside the vocabulary is an error naming source and line."""
-    root = _parse_tree(markup, source)
+class _NotWhole(Exception):
+    """A kept block's marker stands where its text is not whole elements at the top of the document."""
+
+
+_MARKER = re.compile(rf"<\?{MARKER_TARGET} (\d+)\?>")
+
+
+def parse_document(markup: str, source: str, parts: Mapping[int, Part] | None = None) -> Document:
+    """Parse a filled template; any element outside the vocabulary is an error naming source and line.
+
+    `parts`: the kept blocks whose markers the text holds (templating.render_template); each is read into
+    blocks once per process. Anything unusual (a marker inside an element, any mistake) is read again from
+    the whole text, so errors and their line numbers are those of the text as filled.
+    """
+    if parts:
+        try:
+            return _document(markup, source, parts)
+        except (HandoutError, _NotWhole):
+            for found in _MARKER.finditer(markup):  # a marker inside a tag is text in an attribute: keep that block as text
+                if markup.rfind("<", 0, found.start()) > markup.rfind(">", 0, found.start()):
+                    parts[int(found.group(1))].standalone = False
+            markup = _MARKER.sub(lambda found: parts[int(found.group(1))].text, markup)
+    return _document(markup, source, None)
+
+
+def _document(markup: str, source: str, parts: Mapping[int, Part] | None) -> Document:
+    root = _parse_tree(markup, source, parts)
     if root.tag != "document":
         raise _error(source, root, "the top element must be <document>")
     reader = _BlockReader(source)
@@ -89,10 +116,19 @@ def parse_document(markup: str, source: str) -> Document:
     return Document(title=title, subject=root.attrs.get("subject", ""), keywords=keywords, lang=lang, blocks=blocks)
 
 
-def _parse_tree(markup: str, source: str) -> _Node:
+def _parse_tree(markup: str, source: str, parts: Mapping[int, Part] | None = None) -> _Node:
     parser = xml.parsers.expat.ParserCreate()
     stack: list[_Node] = []
     roots: list[_Node] = []
+
+    def instruction(target: str, data: str) -> None:
+        if target != MARKER_TARGET or parts is None:
+            return  # a processing instruction in a template means nothing to a document
+        part = parts[int(data)]
+        if len(stack) != 1:
+            part.standalone = False
+            raise _NotWhole
+        stack[0].children.append(_Node("", {}, parser.CurrentLineNumber, spliced=_part_blocks(part, source)))
 
     def start(tag: str, attrs: dict[str, str]) -> None:
         node = _Node(tag, attrs, parser.CurrentLineNumber)
@@ -115,11 +151,26 @@ def _parse_tree(markup: str, source: str) -> _Node:
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     parser.CharacterDataHandler = text
+    parser.ProcessingInstructionHandler = instruction
     try:
         parser.Parse(markup, True)
     except xml.parsers.expat.ExpatError as exc:
-        raise HandoutError(f"template {source}: not well-formed ({xml.parsers.expat.ErrorString(exc.code)}) at line {exc.lineno} of the filled-in document") from None
+        raise HandoutError(
+            f"template {source}: not well-formed ({xml.parsers.expat.ErrorString(exc.code)}) at line {exc.lineno} of the filled-in document"
+        ) from None
     return roots[0]
+
+
+def _part_blocks(part: Part, source: str) -> tuple[Block, ...]:
+    """The blocks in a kept block's text, read the first time they are needed; _NotWhole when it is not whole blocks."""
+    if part.blocks is None:
+        try:
+            part.blocks = _BlockReader(source).blocks(_parse_tree(f"<document>{part.text}</document>", source))
+        except HandoutError:
+            part.standalone = False
+            raise _NotWhole from None
+    blocks: tuple[Block, ...] = part.blocks
+    return blocks
 
 
 def _error(source: str, node: _Node, problem: str) -> HandoutError:
@@ -170,6 +221,9 @@ class _BlockReader:
             if isinstance(child, str):
                 if child.strip():
                     raise _error(self.source, parent, f"text directly inside <{parent.tag}>; put it in a <p>")
+                continue
+            if child.spliced is not None:
+                result.extend(child.spliced)
                 continue
             if child.tag not in _BLOCK_TAGS:
                 raise _error(self.source, child, f"<{child.tag}> is not allowed inside <{parent.tag}>")
@@ -237,10 +291,7 @@ class _BlockReader:
 
     def table(self, node: _Node) -> Table:
         rows = tuple(
-            tuple(
-                Cell(text=self.inline(cell), tick=cell.attrs.get("tick", "no") == "yes")
-                for cell in self.elements(row, "cell")
-            )
+            tuple(Cell(text=self.inline(cell), tick=cell.attrs.get("tick", "no") == "yes") for cell in self.elements(row, "cell"))
             for row in self.elements(node, "row")
         )
         columns = {len(r) for r in rows}
@@ -267,7 +318,11 @@ class _BlockReader:
         except (KeyError, ValueError):
             raise _error(self.source, node, "<diary> needs whole numbers start, target, walks and weeks, and a date") from None
         weeks = tuple(
-            DiaryWeek(_required(self.source, week, "heading"), week.attrs.get("caption", ""), tuple(plain_text(self.inline(day)) for day in self.elements(week, "day")))
+            DiaryWeek(
+                _required(self.source, week, "heading"),
+                week.attrs.get("caption", ""),
+                tuple(plain_text(self.inline(day)) for day in self.elements(week, "day")),
+            )
             for week in self.elements(node, "week")
         )
         if len(weeks) != numbers[3] or any(len(w.days) != 7 for w in weeks):
@@ -295,6 +350,8 @@ class _BlockReader:
 
 def _trim(spans: Inline) -> Inline:
     """Drop the layout whitespace a template leaves at the start and end of a block."""
+    if spans and _kept_end(spans[0].text, spans[0].text.startswith(" ")) and _kept_end(spans[-1].text, spans[-1].text.endswith(" ")):
+        return spans  # nothing to drop (most runs): the same spans, without building them again
     items = list(spans)
     while items and items[0].text != "\n" and not items[0].text.strip():
         items.pop(0)
@@ -306,3 +363,8 @@ def _trim(spans: Inline) -> Inline:
         last = items[-1]  # the first span again when there is only one
         items[-1] = Span(last.text.rstrip(" "), last.bold, last.href)
     return tuple(s for s in items if s.text)
+
+
+def _kept_end(text: str, spaced: bool) -> bool:
+    """Whether a run's first (or last) span is kept whole by _trim: a line break, or text not starting (ending) with a space."""
+    return not spaced and (text == "\n" or bool(text.strip()))

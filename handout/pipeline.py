@@ -23,6 +23,7 @@ from handout.plan import Plan
 from handout.qr import check_url
 from handout.render.pdf import PdfRenderer
 from handout.render.styles import LARGE_PRINT, STANDARD
+from handout.template_parts import Part
 from handout.templating import compile_template, environment_for, render_template, template_path
 
 if TYPE_CHECKING:  # the tri-fold layout is imported only when a tri-fold is made
@@ -32,6 +33,10 @@ LEAFLET_TEMPLATE = "leaflet.xml.j2"
 PLAN_TEMPLATE = "plan.xml.j2"
 TO_PRINT_TEMPLATE = "to-print.xml.j2"
 PLAN_TITLE = "Your walking plan"  # a message: printed in the document's language
+# The context names whose values are the same for every patient of a clinic: a template block reading only
+# these (the masthead, the bad-day and warning panels, the resources, the article) is filled and read once
+# per process and language (template_parts.py). Never a patient's name, plan, dates or diary tag.
+SHARED_NAMES = frozenset({"article", "brand", "lang", "qr_url", "qr_url_display", "title", "with_article"})
 
 
 _SHORT_DATES = {False: {False: "d MMM", True: "d MMM yyyy"}, True: {False: "MMM d", True: "MMM d, yyyy"}}  # [US?][with year?]
@@ -62,6 +67,24 @@ def date_range(start: dt.date, end: dt.date, with_year: bool, locale: str) -> st
         return text.replace(" ", _NBSP)
     pattern = _SHORT_DATES[us][with_year]
     return f"{_format_date(start, pattern, locale).replace(' ', _NBSP)}{_NBSP}– {_format_date(end, pattern, locale).replace(' ', _NBSP)}"
+
+
+def article_for(language: str) -> Article:
+    """The built-in article in `language`, read once per process while its file stays as it is (every plan needs it)."""
+    from handout.content import DEFAULT_ARTICLE, articles_dir, load_article
+
+    try:
+        stat = (articles_dir() / f"{DEFAULT_ARTICLE}.{language}.toml").stat()
+    except OSError:
+        return load_article(language=language)  # its own one-line error
+    return _article(language, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=32)  # keyed by the file's time and size too: an edited article is read again
+def _article(language: str, mtime_ns: int, size: int) -> Article:
+    from handout.content import load_article
+
+    return load_article(language=language)
 
 
 def document_date(day: dt.date) -> dt.datetime:
@@ -109,6 +132,7 @@ class Renderer:
     large_print: bool = False  # 18 pt body, 22 pt headings, 7:1 contrast: a renderer per print profile
     env: jinja2.Environment = field(init=False)
     pdf: PdfRenderer = field(init=False)
+    _date_locales: dict[str, str] = field(init=False, default_factory=dict)  # language → its dates' Babel locale, for this brand
 
     def __post_init__(self) -> None:
         self.env = environment_for(self.brand.templates_dir, self.template_dirs)
@@ -117,13 +141,20 @@ class Renderer:
         # A date never breaks over two lines: its spaces are no-break spaces.
         self.env.filters["weekday"] = lambda day: _format_date(day, "EEE d", self._date_locale()).replace(" ", _NBSP)  # a diary row's day: "Mon 5"
         self.env.filters["day"] = lambda day: _format_date(day, "EEE, MMM d" if self._us() else "EEE d MMM", self._date_locale()).replace(" ", _NBSP)
-        self.env.filters["short_date"] = lambda day, with_year=False: _format_date(day, _SHORT_DATES[self._us()][with_year], self._date_locale()).replace(" ", _NBSP)
+        self.env.filters["short_date"] = lambda day, with_year=False: _format_date(day, _SHORT_DATES[self._us()][with_year], self._date_locale()).replace(
+            " ", _NBSP
+        )
         self.env.filters["long_date"] = lambda day: _format_date(day, "long", self._date_locale()).replace(" ", _NBSP)
         self.env.filters["date_range"] = lambda start, end, with_year=False: date_range(start, end, with_year, self._date_locale())
         self.pdf = PdfRenderer(self.brand, self.paper, LARGE_PRINT if self.large_print else STANDARD)
 
     def _date_locale(self) -> str:
-        return self.lang_for(current_language()).replace("-", "_")
+        # Asked for by every date a template prints (hundreds a plan): worked out once per language.
+        language = current_language()
+        locale = self._date_locales.get(language)
+        if locale is None:
+            locale = self._date_locales[language] = self.lang_for(language).replace("-", "_")
+        return locale
 
     def _us(self) -> bool:
         return self._date_locale() == "en_US"
@@ -144,9 +175,10 @@ class Renderer:
         """Fill a template and parse it into blocks (in the language of the article in the context)."""
         article = context["article"]
         assert isinstance(article, Article)
+        parts: dict[int, Part] = {}
         with use_language(article.language):
-            markup = render_template(self.env, template, context)
-        return parse_document(markup, template_path(self.env, template))
+            markup = render_template(self.env, template, context, SHARED_NAMES, parts)
+        return parse_document(markup, template_path(self.env, template), parts)
 
     def _common(self, article: Article, qr_url: str | None) -> dict[str, object]:
         url = check_url(qr_url) if qr_url else self.brand.resources_url

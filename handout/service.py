@@ -185,11 +185,11 @@ class Clinic:
 
     def leaflet(self, language: str, qr_url: str | None = None, large_print: bool = False, layout: str = "standard") -> bytes:
         """The waiting-room leaflet in `language`: portrait pages, or a tri-fold sheet (`layout="trifold"`, never in large print)."""
-        from handout.content import load_article
+        from handout.pipeline import article_for
 
         if large_print and layout == "trifold":
             raise UsageError(NO_LARGE_PRINT_TRIFOLD)
-        return self.renderer(large_print).leaflet(load_article(language=language), qr_url, layout)
+        return self.renderer(large_print).leaflet(article_for(language), qr_url, layout)
 
     def brand_note(self, kind: str, language: str, large_print: bool, layout: str = "standard", order: PlanOrder | None = None, issued: dt.date | None = None) -> str | None:
         """One line when this brand's values (long name, address, disclaimer, a tall logo) make the document longer,
@@ -222,10 +222,10 @@ class Clinic:
 
     def plan_with_diary(self, order: PlanOrder, issued: dt.date, continued: Any = None) -> tuple[bytes, list[Any]]:
         """The plan (locked as `plan` locks it) and the layout of each of its diary pages; `continued` says it follows a diary read back."""
-        from handout.content import load_article
+        from handout.pipeline import article_for
 
         renderer = self.renderer(order.large_print)
-        pdf, pages = renderer.plan_with_diary(order.patient, order.schedule, load_article(language=order.language), issued, order.with_article, order.qr_url, continued)
+        pdf, pages = renderer.plan_with_diary(order.patient, order.schedule, article_for(order.language), issued, order.with_article, order.qr_url, continued)
         return self.locked(pdf, order), pages
 
     def diary_report(self, reading: Any, made: dt.date) -> bytes:

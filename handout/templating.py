@@ -13,12 +13,19 @@ import jinja2
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.ext import Extension
 from jinja2.lexer import TOKEN_BLOCK_BEGIN, TOKEN_BLOCK_END, TOKEN_NAME, TOKEN_PIPE, TOKEN_RPAREN, Token, TokenStream
+from jinja2.runtime import Macro
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
-from handout import i18n
+from handout import i18n, template_parts
 from handout.errors import HandoutError
 from handout.resources import templates_dir
 from handout.template_values import is_template_value, may_call, may_read
+
+# (type, attribute) → whether reading that attribute of that type is allowed whenever its value is plain data:
+# worked out once per pair (a plan reads a few hundred attributes of a dozen types), bounded so that a template
+# making up attribute names (`x | attr(name ~ i)`) cannot grow it.
+_PLAIN_ATTRIBUTES: dict[tuple[type, str], bool] = {}
+_PLAIN_ATTRIBUTES_MAX = 4096
 
 BUILTIN_PREFIX = "builtin/"
 
@@ -151,6 +158,16 @@ class _BoundedLoops(Extension):
                 yield token
 
 
+class _PartTemplate(jinja2.Template):
+    """A compiled template whose blocks that read only what is the same for every patient are filled once (template_parts.py)."""
+
+    @classmethod
+    def _from_namespace(cls, environment: jinja2.Environment, namespace: Any, globals: Any) -> jinja2.Template:  # noqa: A002 - Jinja's name
+        template = super()._from_namespace(environment, namespace, globals)
+        template_parts.keeping_blocks(template, namespace)
+        return template
+
+
 class ClinicSandbox(ImmutableSandboxedEnvironment):
     """Jinja's immutable sandbox, with every loop, call, operator and filter bounded in time and size.
 
@@ -164,8 +181,14 @@ class ClinicSandbox(ImmutableSandboxedEnvironment):
     """
 
     intercepted_binops = frozenset({"*", "**", "%", "+"})
+    template_class = _PartTemplate
+    trusted_calls: dict[int, Callable[..., Any]] = {}  # id → handout's own template functions (gettext), set by make_environment
     code_generator_class = _CheckedConcat
     checked_concat = staticmethod(checked_concat)
+
+    def _generate(self, source: jinja2.nodes.Template, name: str | None, filename: str | None, defer_init: bool = False) -> str:
+        # What each block reads travels with its compiled code (and so with the bytecode cache).
+        return super()._generate(source, name, filename, defer_init) + template_parts.reads_source(source)  # type: ignore[no-untyped-call]
 
     def call_binop(self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any) -> Any:
         if operator == "**" and isinstance(right, (int, float)) and abs(right) > MAX_EXPONENT:
@@ -187,6 +210,20 @@ class ClinicSandbox(ImmutableSandboxedEnvironment):
         return super().wrap_str_format(value)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
+        # The common case first: a field or property of a plain value or record whose value is plain data.
+        # The checks that depend only on the type and the name were passed once for this pair; the value's own
+        # check runs every time, and anything else (a method, a missing attribute) takes the full path below.
+        verdict = _PLAIN_ATTRIBUTES.get((type(obj), attribute))
+        if verdict is None:
+            verdict = self._plain_attribute(obj, attribute)
+        if verdict:
+            try:
+                value = getattr(obj, attribute)
+            except AttributeError:
+                pass
+            else:
+                if is_template_value(value) and not isinstance(value, jinja2.Undefined):
+                    return value
         # Checked before the attribute is read: reading one (a property) runs the object's own code.
         if not isinstance(obj, jinja2.Undefined) and not is_template_value(obj):
             return self.unsafe_undefined(obj, attribute)
@@ -197,6 +234,17 @@ class ClinicSandbox(ImmutableSandboxedEnvironment):
             return self.unsafe_undefined(obj, str(argument)[:40])
         return super().getitem(obj, argument)
 
+    def _plain_attribute(self, obj: Any, attribute: str) -> bool:
+        """Whether `obj.attribute` may be read whenever its value is plain: the sandbox's checks that do not look at the value."""
+        verdict = (
+            not isinstance(obj, jinja2.Undefined)
+            and is_template_value(obj)
+            and self.is_safe_attribute(obj, attribute, None)  # None: plain, so only the type and the name are judged
+        )
+        if len(_PLAIN_ATTRIBUTES) < _PLAIN_ATTRIBUTES_MAX:
+            _PLAIN_ATTRIBUTES[(type(obj), attribute)] = verdict
+        return verdict
+
     def unsafe_undefined(self, obj: Any, attribute: str) -> jinja2.Undefined:
         # Refused at once, with Jinja's words: an undefined value would pass unnoticed inside a list or a test.
         raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe.")
@@ -204,11 +252,32 @@ class ClinicSandbox(ImmutableSandboxedEnvironment):
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         return super().is_safe_attribute(obj, attr, value) and may_read(obj, attr, value)
 
+    def _call_trusted(self, context: jinja2.runtime.Context, function: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """What Jinja's Context.call does for a macro or gettext, without its general look for marks on every call."""
+        block_vars, loop_vars = kwargs.pop("_block_vars", None), kwargs.pop("_loop_vars", None)
+        if block_vars or loop_vars:  # they change the context a pass_context function (`_`) is given: Jinja's own way
+            return context.call(function, *args, _block_vars=block_vars, _loop_vars=loop_vars, **kwargs)
+        if function is self.globals.get("_"):
+            # `_("...")` is Jinja's alias: it calls whatever `gettext` is in the context. When that is handout's own, call it.
+            gettext = context.resolve_or_missing("gettext")
+            if gettext is function or self.trusted_calls.get(id(gettext)) is not gettext:
+                return context.call(function, *args, **kwargs)  # type: ignore[arg-type]
+            function = gettext
+        try:
+            return function(*args, **kwargs)
+        except StopIteration:
+            return self.undefined("value was undefined because a callable raised a StopIteration exception")
+
     def is_safe_callable(self, obj: Any) -> bool:
         return super().is_safe_callable(obj) and may_call(obj, iter(self.globals.values()))
 
     def call(__self, __context: jinja2.runtime.Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 - Jinja's signature
         _current_budget().step()
+        if type(__obj) is Macro or __self.trusted_calls.get(id(__obj)) is __obj:
+            # A template's own macro (its body runs sandboxed, every step counted) or handout's own gettext
+            # functions: nothing to refuse, and their arguments reach no Python that could be made to work
+            # hard. Their results are text, still bounded in size.
+            return _checked_size(__self._call_trusted(__context, __obj, args, kwargs))
         if not __self.is_safe_callable(__obj):
             # Jinja's own message quotes the object's repr, which may hold a document's value.
             raise SecurityError(f"calling a '{type(__obj).__name__}' object is not allowed in a template")
@@ -277,6 +346,7 @@ def make_environment(override_dirs: Sequence[Path] = ()) -> jinja2.Environment:
     )
     env = ClinicSandbox(
         loader=loader,
+        bytecode_cache=_bytecode_cache(),
         undefined=jinja2.StrictUndefined,
         # Documents and HTML mail are markup: every value is escaped, so patient
         # text can never become markup or template code. Plain-text mail is not.
@@ -290,6 +360,7 @@ def make_environment(override_dirs: Sequence[Path] = ()) -> jinja2.Environment:
     # {% trans %} and _() take the language of the document being filled (set per
     # document by i18n.use_language), so one process can write several languages.
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=False)  # type: ignore[attr-defined]
+    env.trusted_calls = {id(function): function for name in ("_", "gettext", "ngettext") if callable(function := env.globals.get(name))}
     env.policies["ext.i18n.trimmed"] = True  # a sentence wrapped over lines in a template is one message
     env.globals.pop("lipsum", None)  # placeholder text has no place in a patient's document
     env.filters = {name: _bounded_filter(name, function) for name, function in env.filters.items()}
@@ -297,6 +368,14 @@ def make_environment(override_dirs: Sequence[Path] = ()) -> jinja2.Environment:
     env.filters["nowrap"] = nowrap
     env.filters["attr"] = _checked_attr
     return env
+
+
+@functools.cache
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    # Compiled templates kept between runs (template_bytecode.py): a command need not compile them every time.
+    from handout.template_bytecode import template_cache
+
+    return template_cache()
 
 
 def environment_for(brand_templates: Path | None, template_dirs: Sequence[Path] = ()) -> jinja2.Environment:
@@ -312,12 +391,20 @@ def compile_template(env: jinja2.Environment, name: str) -> jinja2.Template:
         raise _template_error(name, exc) from None
 
 
-def render_template(env: jinja2.Environment, name: str, context: Mapping[str, object]) -> str:
-    """Fill one template, turning template mistakes into a one-line error naming the file."""
+def render_template(
+    env: jinja2.Environment, name: str, context: Mapping[str, object], shared: frozenset[str] = frozenset(), parts: dict[int, template_parts.Part] | None = None
+) -> str:
+    """Fill one template, turning template mistakes into a one-line error naming the file.
+
+    `shared`: the context's names whose values are the same for every patient; a block that reads
+    nothing else is filled once per process and its text reused (template_parts.py). `parts`: collects
+    the markers left in the text for such blocks, for the parser (markup.parse_document); None: none.
+    """
     template = compile_template(env, name)
     budget = _BUDGET.set(_Budget())
     try:
-        return template.render(context)
+        with template_parts.Scope(shared, context, parts):
+            return template.render(context)
     except RecursionError:
         raise HandoutError(f"template {name}: a macro or include calls itself without end") from None
     except MemoryError:

@@ -1,0 +1,74 @@
+"""Keeps compiled templates between runs in a private per-user folder, so a command does not compile them again."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import sys
+from pathlib import Path
+
+import jinja2
+from jinja2.bccache import Bucket, FileSystemBytecodeCache
+
+# The files whose code decides what a template compiles to (the sandbox's checks are compiled into it):
+# a change to any of them, or to Jinja or Python, starts a new folder rather than run code compiled by the old.
+_COMPILER_FILES = ("templating.py", "template_parts.py", "template_bytecode.py")
+
+
+class PrivateBytecodeCache(FileSystemBytecodeCache):
+    """Jinja's file cache, but any trouble reading or writing it only means compiling again: never an error.
+
+    Jinja keys each file by the template's name and full path (a clinic's own template never meets the
+    built-in one of the same name) and checks a hash of its source (an edited template is compiled again).
+    """
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except Exception:  # a damaged or foreign file: compile again (and write over it)
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:  # full disk, read-only home, folder removed meanwhile: this run simply keeps nothing
+            pass
+
+
+def template_cache(root: Path | None = None) -> PrivateBytecodeCache | None:
+    """The compiled-template cache in the user's cache folder (~/.cache/handout/templates-<fingerprint> on Linux),
+    or None when that folder cannot be made, or is not private to this user (compiled code read from a folder others
+    can write to would run as this user).
+
+    HANDOUT_TEMPLATE_CACHE=off turns it off.
+    """
+    if os.environ.get("HANDOUT_TEMPLATE_CACHE", "").strip().lower() in ("off", "0", "no", "false"):
+        return None
+    if root is None:
+        from platformdirs import user_cache_dir
+
+        root = Path(user_cache_dir("handout", appauthor=False))
+    folder = root / f"templates-{_fingerprint()}"
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not (_private(folder) and _private(root)):
+            return None
+    except OSError:
+        return None
+    return PrivateBytecodeCache(str(folder), "%s.jinja")
+
+
+def _private(folder: Path) -> bool:
+    """A real folder (not a link), this user's own, that nobody else may write to."""
+    info = folder.lstat()
+    owner_ok = not hasattr(os, "getuid") or info.st_uid == os.getuid()
+    return stat.S_ISDIR(info.st_mode) and owner_ok and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+
+
+def _fingerprint() -> str:
+    digest = hashlib.sha256(f"{jinja2.__version__}|{sys.version}".encode())
+    here = Path(__file__).parent
+    for name in _COMPILER_FILES:
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()[:16]
