@@ -186,7 +186,7 @@ def leaflet(
     clinic = Clinic(brand, _template_dirs(templates), paper.value)
     pdf = clinic.leaflet(language, url, large_print, layout.value)
     where = write_output(output, pdf)
-    note = clinic.brand_note("leaflet", language, large_print, layout.value)
+    note = clinic.brand_note("leaflet", language, large_print, layout.value, made=pdf)
     if note:
         typer.echo(note, err=True)
     if layout is Layout.trifold:
@@ -314,7 +314,7 @@ def plan(
     # The path is the user's own choice; the patient's name is never echoed.
     # With `-o -` the PDF is on standard output, so every message goes to stderr.
     typer.echo(f"Wrote the walking plan to {where} ({len(pdf) // 1024} KB)", err=is_standard_output(output))
-    note = clinic.brand_note("plan", order.language, order.large_print, order=order)
+    note = clinic.brand_note("plan", order.language, order.large_print, order=order, made=None if order.password or continued else pdf)
     if note:
         typer.echo(note, err=True)
     if mailer is not None:

@@ -191,15 +191,17 @@ class Clinic:
             raise UsageError(NO_LARGE_PRINT_TRIFOLD)
         return self.renderer(large_print).leaflet(article_for(language), qr_url, layout)
 
-    def brand_note(self, kind: str, language: str, large_print: bool, layout: str = "standard", order: PlanOrder | None = None, issued: dt.date | None = None) -> str | None:
+    def brand_note(
+        self, kind: str, language: str, large_print: bool, layout: str = "standard", order: PlanOrder | None = None, issued: dt.date | None = None, made: bytes | None = None
+    ) -> str | None:
         """One line when this brand's values (long name, address, disclaimer, a tall logo) make the document longer,
-        or the tri-fold's type smaller, than the example brand's would: the clinic can shorten them (`handout check` says which)."""
+        or the tri-fold's type smaller, than the example brand's would: the clinic can shorten them (`handout check` says which).
+        `made` is the document as the caller already made it, unlocked: its pages are counted rather than rendered again."""
         if self.brand_dir is None:
             return None
-        from handout.content import load_article
-        from handout.pipeline import document_date
+        from handout.pipeline import article_for, document_date
 
-        article = load_article(language=language)
+        article = article_for(language)
         ours, example = self.renderer(large_print), Clinic(None, self.template_dirs, self.paper).renderer(large_print)
         if layout == "trifold":
             from handout.i18n import use_language
@@ -209,9 +211,13 @@ class Clinic:
             smaller = [f"{part} {getattr(a, f'{part}_size'):g} pt (not {getattr(b, f'{part}_size'):g})" for part, (a, b) in (("back", sizes), ("cover", sizes), ("body", sizes)) if getattr(a, f"{part}_size") < getattr(b, f"{part}_size")]
             return f"note: brand.toml's values set the tri-fold smaller: {', '.join(smaller)}; shorter values print larger" if smaller else None
         if order is None:
-            pages = [_pages(renderer.leaflet(article, layout=layout)) for renderer in (ours, example)]
+            pages = [_pages(made) if made is not None and renderer is ours else _pages(renderer.leaflet(article, layout=layout)) for renderer in (ours, example)]
         else:
-            pages = [_pages(renderer.plan(order.patient, order.schedule, article, issued or dt.date.today(), order.with_article, order.qr_url)) for renderer in (ours, example)]
+            issued = issued or dt.date.today()
+            pages = [
+                _pages(made) if made is not None and renderer is ours else _pages(renderer.plan(order.patient, order.schedule, article, issued, order.with_article, order.qr_url))
+                for renderer in (ours, example)
+            ]
         if pages[0] > pages[1]:
             return f"note: brand.toml's values make this {kind} {pages[0]} pages, not {pages[1]}; shorter values (name, address, disclaimer) or a lower logo save paper"
         return None
