@@ -376,9 +376,9 @@ def _layout(value: str) -> str:
 
 
 def _article(language: str) -> Any:
-    from handout.content import load_article
+    from handout.pipeline import article_for
 
-    return load_article(language=language)
+    return article_for(language)
 
 
 def _pdf(pdf: bytes, name: str, inline: bool) -> Response:
