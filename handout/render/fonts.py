@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from itertools import groupby
@@ -15,7 +16,7 @@ import fontpkg
 from reportlab import rl_config
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfbase.ttfonts import TTFont, TTFontFace, TTFontMaker
 
 from handout.document import Inline
 from handout.errors import HandoutError
@@ -68,8 +69,8 @@ _FALLBACK_TAG = re.compile(r'<font name="(' + "|".join(face.regular for face in 
 def register_fonts() -> None:
     """Register Atkinson Hyperlegible, the main font, once per process."""
     family = "Atkinson Hyperlegible"
-    pdfmetrics.registerFont(TTFont(MAIN, str(fontpkg.path(family, 400, "normal"))))
-    pdfmetrics.registerFont(TTFont(MAIN_BOLD, str(fontpkg.path(family, 700, "normal"))))
+    pdfmetrics.registerFont(lean(TTFont(MAIN, str(fontpkg.path(family, 400, "normal")))))
+    pdfmetrics.registerFont(lean(TTFont(MAIN_BOLD, str(fontpkg.path(family, 700, "normal")))))
     # No italics: large-print guidance uses bold for emphasis, so <i> maps to
     # the upright faces. baseFontFor points the canvas and graphics defaults
     # at Atkinson, so no document carries ReportLab's non-embedded Helvetica.
@@ -102,8 +103,112 @@ def register_face(face: Face) -> None:
         font = TTFont(name, io.BytesIO(font_data(name)))
         font.face.name = name.encode()  # both instances keep the family's PostScript name; the PDF must tell them apart
         _name_unmapped_glyphs(font)
-        pdfmetrics.registerFont(font)
+        pdfmetrics.registerFont(lean(font))
     pdfmetrics.registerFontFamily(face.regular, normal=face.regular, bold=face.bold, italic=face.regular, boldItalic=face.bold)
+
+
+def lean(font: TTFont) -> TTFont:
+    """The font, embedding its subsets through `subset_font` (only what drawing needs) instead of ReportLab's own subsetter."""
+    face = font.face
+    face.makeSubset = lambda subset: subset_font(face, subset)  # type: ignore[method-assign]
+    return font
+
+
+# What a PDF viewer or printer needs of an embedded TrueType subset: outlines and their index (glyf, loca), metrics
+# (head, hhea, hmtx, maxp, OS/2), and the character map and post table ReportLab writes. Hinting (the fpgm, prep
+# and cvt programs and each glyph's instructions) only nudges outlines onto a screen's pixel grid at small sizes:
+# without it a viewer draws the outlines as designed (as Poppler does by default), a printer needs none, and it
+# was an eighth of a large-print plan's bytes. The name table keeps the copyright, family, style, full and PostScript names.
+_KEPT_TABLES = frozenset({"OS/2", "cmap", "glyf", "head", "hhea", "hmtx", "loca", "maxp", "name", "post"})
+_KEPT_NAMES = frozenset({0, 1, 2, 4, 6})
+_MORE_COMPONENTS, _WORD_ARGS, _SCALE, _XY_SCALE, _TWO_BY_TWO, _INSTRUCTIONS = 0x20, 0x01, 0x08, 0x40, 0x80, 0x100
+
+
+def subset_font(face: TTFontFace, subset: Sequence[int]) -> bytes:
+    """The TrueType subset ReportLab embeds for these character codes, without hinting and with a short name table."""
+    font = TTFontFace.makeSubset(face, subset)
+    (count,) = struct.unpack_from(">H", font, 4)
+    tables = {}
+    for entry in range(12, 12 + 16 * count, 16):
+        tag = font[entry : entry + 4].decode("latin-1")
+        offset, length = struct.unpack_from(">LL", font, entry + 8)
+        if tag in _KEPT_TABLES:
+            tables[tag] = font[offset : offset + length]
+    head, maxp = bytearray(tables["head"]), bytearray(tables["maxp"])
+    long_loca = struct.unpack_from(">h", head, 50)[0] == 1
+    loca = struct.unpack(f">{len(tables['loca']) // (4 if long_loca else 2)}{'L' if long_loca else 'H'}", tables["loca"])
+    glyf = tables["glyf"]
+    glyphs = [_without_instructions(glyf[a * (1 if long_loca else 2) : b * (1 if long_loca else 2)]) for a, b in zip(loca, loca[1:])]
+    offsets = [0]
+    for glyph in glyphs:
+        offsets.append(offsets[-1] + len(glyph))
+    long_loca = offsets[-1] // 2 > 0xFFFF
+    struct.pack_into(">h", head, 50, 1 if long_loca else 0)
+    if struct.unpack_from(">L", maxp)[0] == 0x00010000:
+        # No instructions left to run: what maxp reserves for them goes (zones 1; twilight points, storage,
+        # function and instruction definitions, stack and instruction size 0), as fontTools does without hinting.
+        maxp[14:28] = struct.pack(">7H", 1, 0, 0, 0, 0, 0, 0)
+    out = TTFontMaker()
+    for tag in sorted(tables):
+        out.add(tag, tables[tag])
+    out.add("head", bytes(head))
+    out.add("maxp", bytes(maxp))
+    out.add("glyf", b"".join(glyphs))
+    out.add("loca", struct.pack(f">{len(offsets)}L", *offsets) if long_loca else struct.pack(f">{len(offsets)}H", *(o // 2 for o in offsets)))
+    if "name" in tables:
+        out.add("name", _short_name_table(tables["name"]))
+    return out.makeStream()
+
+
+def _without_instructions(glyph: bytes) -> bytes:
+    """One glyph's outline without its hinting instructions, padded to four bytes as ReportLab pads it."""
+    if len(glyph) < 10:
+        return glyph
+    (contours,) = struct.unpack_from(">h", glyph, 0)
+    if contours >= 0:
+        at = 10 + 2 * contours  # after the contours' end points: the instructions' length, then the instructions
+        (length,) = struct.unpack_from(">H", glyph, at)
+        out = glyph[:at] + b"\0\0" + glyph[at + 2 + length : _simple_glyph_end(glyph, contours, at + 2 + length)]
+    else:
+        out = bytearray(glyph)
+        at, flags = 10, _MORE_COMPONENTS
+        while flags & _MORE_COMPONENTS:
+            (flags,) = struct.unpack_from(">H", out, at)
+            struct.pack_into(">H", out, at, flags & ~_INSTRUCTIONS)
+            at += 4 + (4 if flags & _WORD_ARGS else 2)
+            at += 2 if flags & _SCALE else 4 if flags & _XY_SCALE else 8 if flags & _TWO_BY_TWO else 0
+        out = bytes(out[:at])  # the instructions, if any, follow the last component
+    return out + b"\0" * (-len(out) % 4)
+
+
+def _simple_glyph_end(glyph: bytes, contours: int, at: int) -> int:
+    """Where a simple glyph's coordinates end (`at`: its first flag): what follows is the font file's padding."""
+    points = struct.unpack_from(">H", glyph, 10 + 2 * contours - 2)[0] + 1 if contours else 0
+    sizes = 0
+    while points > 0:
+        flag = glyph[at]
+        repeat = 1 + (glyph[at + 1] if flag & 0x08 else 0)
+        at += 2 if flag & 0x08 else 1
+        # x then y: one byte when short, none when the same as before, else two
+        sizes += repeat * ((1 if flag & 0x02 else 0 if flag & 0x10 else 2) + (1 if flag & 0x04 else 0 if flag & 0x20 else 2))
+        points -= repeat
+    return at + sizes
+
+
+def _short_name_table(table: bytes) -> bytes:
+    """A name table of only the records in _KEPT_NAMES (the font's licence and its makers' details are most of it)."""
+    count, strings = struct.unpack_from(">HH", table, 2)
+    records = []
+    for at in range(6, 6 + 12 * count, 12):
+        platform, encoding, language, name_id, length, offset = struct.unpack_from(">6H", table, at)
+        if name_id in _KEPT_NAMES:
+            records.append(((platform, encoding, language, name_id), table[strings + offset : strings + offset + length]))
+    header = struct.pack(">3H", 0, len(records), 6 + 12 * len(records))
+    directory, data = b"", b""
+    for (platform, encoding, language, name_id), text in records:
+        directory += struct.pack(">6H", platform, encoding, language, name_id, len(text), len(data))
+        data += text
+    return header + directory + data
 
 
 def _name_unmapped_glyphs(font: TTFont) -> None:
