@@ -9,6 +9,7 @@ from functools import lru_cache
 
 from reportlab.lib.colors import Color, HexColor
 from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.pdfdoc import PDFArray, PDFDictionary, PDFStream, PDFZCompress, xObjectName
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable
 
@@ -165,22 +166,11 @@ class DiaryPage(Flowable):
         for x0, y0, x1, y1 in layout.marks:
             c.rect(x0, y0, x1 - x0, y1 - y0, stroke=0, fill=1)
         x0, y0, x1, y1 = layout.qr
-        # Drawn in module units (whole numbers) from the code's top-left corner: each run of dark modules is a few
-        # bytes, not four long coordinates (a code on every diary page was a fifth of a large-print plan's bytes).
+        # One module an image pixel, scaled onto the code's square: about 120 bytes a page, where a path of its
+        # dark runs was about 600 (a code on every diary page was a tenth of a large-print plan's bytes).
         c.saveState()
-        c.transform(QR_MODULE, 0, 0, -QR_MODULE, x0, y1)
-        path = c.beginPath()
-        for row_index, row in enumerate(qr_modules(text)):
-            col = 0
-            while col < len(row):
-                if row[col]:
-                    start = col
-                    while col < len(row) and row[col]:
-                        col += 1
-                    path.rect(start, row_index, col - start, 1)
-                else:
-                    col += 1
-        c.drawPath(path, stroke=0, fill=1)
+        c.transform(x1 - x0, 0, 0, y1 - y0, x0, y0)
+        c.doForm(code_image(c, qr_modules(text)))
         c.restoreState()
 
     def _text(self, text: str, x: float, y: float, size: float, bold: bool = False, colour: Color = INK, align: str = "left") -> None:
@@ -293,6 +283,23 @@ class DiaryPage(Flowable):
             c.translate(ox, oy)
             c.doForm(name)
             c.restoreState()
+
+
+def code_image(c: Canvas, modules: tuple[tuple[bool, ...], ...]) -> str:
+    """The name of a 1-bit image mask of a code's modules, top row first, made once per document: drawn, it paints the dark ones in the fill colour."""
+    rows = b"".join(_row_bits(row) for row in modules)
+    name = "DiaryCode" + hashlib.sha256(rows).hexdigest()[:12]
+    if not c.hasForm(name):
+        image = {"Type": "/XObject", "Subtype": "/Image", "Width": len(modules[0]), "Height": len(modules), "ImageMask": "true", "Decode": PDFArray([1, 0])}
+        c._doc.Reference(PDFStream(PDFDictionary(image), rows, [PDFZCompress]), xObjectName(name))  # a raw image ReportLab's drawImage cannot make
+    return name
+
+
+def _row_bits(row: tuple[bool, ...]) -> bytes:
+    """A row of modules as image bits, 1 for dark, padded with light to whole bytes."""
+    bits = "".join("1" if dark else "0" for dark in row)
+    bits += "0" * (-len(bits) % 8)
+    return int(bits, 2).to_bytes(len(bits) // 8, "big")
 
 
 def circle_row_form(c: Canvas, circles: list[tuple[float, float, float]]) -> str:
