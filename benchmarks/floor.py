@@ -3,9 +3,10 @@
 No templates, no platypus, no tagging: fixed positions, greedy line breaks with the font's
 widths, one text object per block, the grids as paths. The diary pages take their geometry
 from handout/diary/layout.py (the positions the diary reader expects: marks, page code,
-boxes, circles) but draw it here, each day's circles placed from one form as handout does. It draws the same words on the same
-pages as handout (tests/test_benchmark_floor.py compares them), with the same embedded,
-subsetted TrueType fonts and the same page compression, so `draw_plan()` against handout's
+boxes, circles) but draw it here, each day's circles placed from one form and each page code
+as one image mask, as handout does. It draws the same words on the same
+pages as handout (tests/test_benchmark_floor.py compares them), with the same embedded
+TrueType subsets (handout's, without hinting) and the same page compression, so `draw_plan()` against handout's
 render is the price of handout's own pipeline. `python benchmarks/floor.py out.pdf` writes one.
 """
 
@@ -28,6 +29,8 @@ from reportlab.pdfgen.textobject import PDFTextObject
 from handout.diary.code import PageCode, plan_tag
 from handout.diary.layout import BOX_LINE, CIRCLE_LINE, QR_MASK, QR_MODULE, QR_QUIET, QR_VERSION, WeekLayout, page_layout
 from handout.plan import PlanRequest
+from handout.render.diary import code_image
+from handout.render.fonts import register_lean
 
 # What the benchmark's plan is for: handout's defaults for Jane Doe, seen by Sam Lee.
 PATIENT, CLINICIAN = "Jane Doe", "Sam Lee"
@@ -50,10 +53,10 @@ Runs = list[tuple[str, bool]]  # (text, bold)
 
 @cache
 def register_fonts() -> None:
-    """Atkinson Hyperlegible, regular and bold, as handout embeds it."""
+    """Atkinson Hyperlegible, regular and bold, as handout embeds it (subsets without hinting: handout.render.fonts.register_lean)."""
     family = "Atkinson Hyperlegible"
-    pdfmetrics.registerFont(TTFont(REGULAR, str(fontpkg.path(family, 400, "normal"))))
-    pdfmetrics.registerFont(TTFont(BOLD, str(fontpkg.path(family, 700, "normal"))))
+    register_lean(TTFont(REGULAR, str(fontpkg.path(family, 400, "normal"))))
+    register_lean(TTFont(BOLD, str(fontpkg.path(family, 700, "normal"))))
 
 
 @cache
@@ -318,25 +321,14 @@ DIARY_BOTTOM = 80  # points: where handout's body frame ends above its footer (t
 
 
 @cache
-def page_code_modules(text: str) -> tuple[tuple[int, int, int], ...]:
-    """The page code's dark runs (row, first column, length): version 3 at M with handout's fixed mask, as handout prints it."""
+def page_code_modules(text: str) -> tuple[tuple[bool, ...], ...]:
+    """The page code's modules, top row first: version 3 at M with handout's fixed mask, as handout prints it."""
     import qrcode
 
     code = qrcode.QRCode(version=QR_VERSION, error_correction=qrcode.constants.ERROR_CORRECT_M, border=0, mask_pattern=QR_MASK)
     code.add_data(text.encode("ascii"), optimize=0)
     code.make(fit=False)
-    runs = []
-    for y, row in enumerate(code.get_matrix()):
-        x = 0
-        while x < len(row):
-            if row[x]:
-                first = x
-                while x < len(row) and row[x]:
-                    x += 1
-                runs.append((y, first, x - first))
-            else:
-                x += 1
-    return tuple(runs)
+    return tuple(tuple(bool(m) for m in row) for row in code.get_matrix())
 
 
 def circle_form(c: Canvas, offsets: tuple[tuple[float, float, float], ...]) -> str:
@@ -362,13 +354,10 @@ def diary_page(c: Canvas, index: int, pdf_page: int) -> None:
     c.setFillColor(black)
     for x0, y0, x1, y1 in layout.marks:
         c.rect(x0, y0, x1 - x0, y1 - y0, stroke=0, fill=1)
-    x0, _, _, y1 = layout.qr
+    x0, y0, x1, y1 = layout.qr
     c.saveState()
-    c.transform(QR_MODULE, 0, 0, -QR_MODULE, x0, y1)
-    path = c.beginPath()
-    for row, first, length in page_code_modules(code.text()):
-        path.rect(first, row, length, 1)
-    c.drawPath(path, stroke=0, fill=1)
+    c.transform(x1 - x0, 0, 0, y1 - y0, x0, y0)
+    c.doForm(code_image(c, page_code_modules(code.text())))  # a 1-bit image mask, one module a pixel, as handout draws it
     c.restoreState()
     size = layout.sizes.text
     bx0, _, bx1, by1 = layout.band

@@ -7,8 +7,10 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pikepdf
 import pypdf
 import pytest
+from fontTools.ttLib import TTFont
 
 from handout import api
 
@@ -55,7 +57,22 @@ def test_the_floor_draws_handouts_page_codes_and_neither_searches_for_a_mask(mon
     request = PlanRequest(floor.MINUTES[0], floor.MINUTES[-1], floor.WALKS, len(floor.MINUTES), floor.START)
     for index in range(1, 5):
         text = PageCode("a4", False, floor.DIARY_BOTTOM, request, plan_tag(floor.PATIENT, floor.ISSUED), index, index + 2).text()
-        modules = qr_modules.__wrapped__(text)
-        runs = {(row, first, length) for row, first, length in floor.page_code_modules.__wrapped__(text)}
-        assert runs and all(all(modules[row][first : first + length]) for row, first, length in runs)
-        assert sum(length for *_, length in runs) == sum(map(sum, modules))
+        assert floor.page_code_modules.__wrapped__(text) == qr_modules.__wrapped__(text)
+
+
+def test_the_floor_embeds_font_subsets_and_page_codes_as_handout_does(handout_plan: bytes) -> None:
+    """The same font tables (no hinting) and the same page-code images: the floor does neither less nor more of that work."""
+
+    def kinds(pdf: bytes) -> tuple[set[tuple[str, ...]], list[tuple[int, int, bool]]]:
+        tables, images = set(), []
+        with pikepdf.open(io.BytesIO(pdf)) as document:
+            for obj in document.objects:
+                if isinstance(obj, pikepdf.Stream) and obj.get("/Subtype") == "/Image":
+                    images.append((int(obj.Width), int(obj.Height), bool(obj.get("/ImageMask"))))
+                if isinstance(obj, pikepdf.Dictionary) and "/FontFile2" in obj:
+                    tables.add(tuple(sorted(TTFont(io.BytesIO(obj.FontFile2.read_bytes())).keys())))
+        return tables, sorted(images)
+
+    (our_tables, our_images), (their_tables, their_images) = kinds(floor.draw_plan()), kinds(handout_plan)
+    assert our_tables == their_tables and len(our_tables) == 1 and "fpgm" not in our_tables.pop()
+    assert our_images == their_images == [(29, 29, True)] * 4  # one page code per diary page
