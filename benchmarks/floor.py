@@ -3,7 +3,7 @@
 No templates, no platypus, no tagging: fixed positions, greedy line breaks with the font's
 widths, one text object per block, the grids as paths. The diary pages take their geometry
 from handout/diary/layout.py (the positions the diary reader expects: marks, page code,
-boxes, circles) but draw it here, each day's circles placed from one form and each page code
+boxes, circles) but draw it here, each day's circles placed from one form and each QR code
 as one image mask, as handout does. It draws the same words on the same
 pages as handout (tests/test_benchmark_floor.py compares them), with the same embedded
 TrueType subsets (handout's, without hinting) and the same page compression, so `draw_plan()` against handout's
@@ -29,8 +29,9 @@ from reportlab.pdfgen.textobject import PDFTextObject
 from handout.diary.code import PageCode, plan_tag
 from handout.diary.layout import BOX_LINE, CIRCLE_LINE, QR_MASK, QR_MODULE, QR_QUIET, QR_VERSION, WeekLayout, page_layout
 from handout.plan import PlanRequest
-from handout.render.diary import code_image
+from handout.qr import QUIET_ZONE
 from handout.render.fonts import register_lean
+from handout.render.graphics import code_image
 
 # What the benchmark's plan is for: handout's defaults for Jane Doe, seen by Sam Lee.
 PATIENT, CLINICIAN = "Jane Doe", "Sam Lee"
@@ -60,14 +61,14 @@ def register_fonts() -> None:
 
 
 @cache
-def qr_modules() -> tuple[tuple[int, int], ...]:
-    """The dark modules of the QR code for URL (computed once, as handout does per process)."""
+def qr_modules() -> tuple[tuple[bool, ...], ...]:
+    """The QR code for URL, quiet zone included (computed once, as handout does per process)."""
     import qrcode
 
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=QUIET_ZONE)
     code.add_data(URL)
     code.make(fit=True)
-    return tuple((x, y) for y, row in enumerate(code.get_matrix()) for x, dark in enumerate(row) if dark)
+    return tuple(tuple(bool(m) for m in row) for row in code.get_matrix())
 
 
 def day(d: dt.date) -> str:
@@ -296,12 +297,12 @@ def second_page(page: Page) -> None:
         rows.append([(str(number), False), (span(first, last), False), (str(minutes), True), (str(WALKS), False), (f"{minutes * WALKS} minutes", False)])
     page.grid(rows, [46, 199, 97, 56, 112.2], 12.6, 24)
     qr_top = page.y - 4
-    module = 2.2
-    path = c.beginPath()
-    for x, y in qr_modules():
-        path.rect(MARGIN + x * module, qr_top - (y + 1) * module, module, module)
+    module, side = 2.2, len(qr_modules()) * 2.2
+    c.saveState()
     c.setFillColor(INK)
-    c.drawPath(path, stroke=0, fill=1)
+    c.transform(side, 0, 0, side, MARGIN - QUIET_ZONE * module, qr_top + QUIET_ZONE * module - side)  # the dark modules where they were
+    c.doForm(code_image(c, qr_modules()))  # a 1-bit image mask, as handout draws it
+    c.restoreState()
     page.y = qr_top
     page.text([("Find out more", True)], 14.5, x=144.6, width=TEXT_WIDTH - 102, after=4)
     page.text([("Scan the code with your phone camera, or type this address:", False)], 14, x=144.6, width=TEXT_WIDTH - 102)

@@ -61,7 +61,7 @@ def test_the_floor_draws_handouts_page_codes_and_neither_searches_for_a_mask(mon
 
 
 def test_the_floor_embeds_font_subsets_and_page_codes_as_handout_does(handout_plan: bytes) -> None:
-    """The same font tables (no hinting) and the same page-code images: the floor does neither less nor more of that work."""
+    """The same font tables (no hinting) and the same QR code images: the floor does neither less nor more of that work."""
 
     def kinds(pdf: bytes) -> tuple[set[tuple[str, ...]], list[tuple[int, int, bool]]]:
         tables, images = set(), []
@@ -75,4 +75,4 @@ def test_the_floor_embeds_font_subsets_and_page_codes_as_handout_does(handout_pl
 
     (our_tables, our_images), (their_tables, their_images) = kinds(floor.draw_plan()), kinds(handout_plan)
     assert our_tables == their_tables and len(our_tables) == 1 and "fpgm" not in our_tables.pop()
-    assert our_images == their_images == [(29, 29, True)] * 4  # one page code per diary page
+    assert our_images == their_images == sorted([(37, 37, True)] + [(29, 29, True)] * 4)  # the website's code, and one page code per diary page

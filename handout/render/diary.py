@@ -9,7 +9,6 @@ from functools import lru_cache
 
 from reportlab.lib.colors import Color, HexColor
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.pdfdoc import PDFArray, PDFDictionary, PDFStream, PDFZCompress, xObjectName
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable
 
@@ -32,6 +31,7 @@ from handout.diary.layout import (
 from handout.errors import HandoutError
 from handout.plan import PlanRequest
 from handout.render.fonts import MAIN, MAIN_BOLD
+from handout.render.graphics import code_image
 from handout.render.structure import Node
 from handout.render.styles import INK
 from handout.render.tagging import artifact, tagged
@@ -283,23 +283,6 @@ class DiaryPage(Flowable):
             c.translate(ox, oy)
             c.doForm(name)
             c.restoreState()
-
-
-def code_image(c: Canvas, modules: tuple[tuple[bool, ...], ...]) -> str:
-    """The name of a 1-bit image mask of a code's modules, top row first, made once per document: drawn, it paints the dark ones in the fill colour."""
-    rows = b"".join(_row_bits(row) for row in modules)
-    name = "DiaryCode" + hashlib.sha256(rows).hexdigest()[:12]
-    if not c.hasForm(name):
-        image = {"Type": "/XObject", "Subtype": "/Image", "Width": len(modules[0]), "Height": len(modules), "ImageMask": "true", "Decode": PDFArray([1, 0])}
-        c._doc.Reference(PDFStream(PDFDictionary(image), rows, [PDFZCompress]), xObjectName(name))  # a raw image ReportLab's drawImage cannot make
-    return name
-
-
-def _row_bits(row: tuple[bool, ...]) -> bytes:
-    """A row of modules as image bits, 1 for dark, padded with light to whole bytes."""
-    bits = "".join("1" if dark else "0" for dark in row)
-    bits += "0" * (-len(bits) % 8)
-    return int(bits, 2).to_bytes(len(bits) // 8, "big")
 
 
 def circle_row_form(c: Canvas, circles: list[tuple[float, float, float]]) -> str:
