@@ -8,7 +8,7 @@ import struct
 import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from itertools import groupby
 from xml.sax.saxutils import escape
 
@@ -162,6 +162,7 @@ def subset_font(face: TTFontFace, subset: Sequence[int]) -> bytes:
     return out.makeStream()
 
 
+@lru_cache(maxsize=4096)  # a pure function of the glyph's bytes; a plan's subsets hold the same few hundred glyphs every time
 def _without_instructions(glyph: bytes) -> bytes:
     """One glyph's outline without its hinting instructions, padded to four bytes as ReportLab pads it."""
     if len(glyph) < 10:
