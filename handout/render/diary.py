@@ -166,8 +166,8 @@ class DiaryPage(Flowable):
         for x0, y0, x1, y1 in layout.marks:
             c.rect(x0, y0, x1 - x0, y1 - y0, stroke=0, fill=1)
         x0, y0, x1, y1 = layout.qr
-        # One module an image pixel, scaled onto the code's square: about 120 bytes a page, where a path of its
-        # dark runs was about 600 (a code on every diary page was a tenth of a large-print plan's bytes).
+        # One image mask, one module a pixel, scaled onto the code's square: about 130 bytes a page, where a path
+        # of its dark runs was about 450 (4 KB of a large-print 12-week plan).
         c.saveState()
         c.transform(x1 - x0, 0, 0, y1 - y0, x0, y0)
         c.doForm(code_image(c, qr_modules(text)))

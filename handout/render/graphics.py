@@ -70,8 +70,8 @@ def prepare_qr(url: str) -> None:
 def code_image(c: Canvas, modules: tuple[tuple[bool, ...], ...]) -> str:
     """The name of a 1-bit image mask of a QR code's modules, made once per document: drawn on the unit square, it paints the dark ones in the fill colour.
 
-    One module an image pixel: about 150 bytes where a path of its dark runs took 500 to 900 (the diary's code
-    on every page was a tenth of a large-print plan). It does not ask for /Interpolate, so it is scaled up with
+    One module an image pixel: about 130 bytes where a path of its dark runs took 450 to 900 (the diary's code
+    on every page was 4 KB of a large-print plan). It does not ask for /Interpolate, so it is scaled up with
     sharp module edges (Poppler and PDFium draw it in pure black and white, where the path's edges were grey).
     """
     name, rows = _mask_bits(modules)
@@ -89,7 +89,8 @@ def _mask_bits(modules: tuple[tuple[bool, ...], ...]) -> tuple[str, bytes]:
         bits = "".join("1" if dark else "0" for dark in row)
         bits += "0" * (-len(bits) % 8)
         rows += int(bits, 2).to_bytes(len(bits) // 8, "big")
-    return "QR" + hashlib.sha256(rows).hexdigest()[:12], rows
+    shape = f"{len(modules[0])}x{len(modules)}:".encode()  # the same bytes could be another width's rows
+    return "QR" + hashlib.sha256(shape + rows).hexdigest()[:12], rows
 
 
 class TickBox(Flowable):
