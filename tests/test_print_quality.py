@@ -197,17 +197,78 @@ BROKEN_VALUE = re.compile(
 )
 
 
-@pytest.mark.parametrize("case", [c for c in FORMS if c[0] != "leaflet"], ids=form_id)
+def wrapped_lines(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """Each place where a line of text goes on in the line below it, as "end of the line\nthe line below", from the glyphs' places.
+
+    A run is text on one baseline with no gap wider than its type; a run goes on in the run below it when that run starts
+    at the same left edge one line's spacing lower. So a diary cell's words are read as their cell holds them: a
+    circle's "3" above the next row's weekday "mar" is not a broken date (a different left edge, a row's height apart).
+    """
+    rows: dict[float, list] = {}
+    for glyph in page.glyphs:
+        rows.setdefault(round(glyph.baseline, 1), []).append(glyph)
+    runs: list[tuple[float, float, float, str]] = []  # (left, baseline, size, text)
+    for baseline, glyphs in rows.items():
+        glyphs.sort(key=lambda g: g.left)
+        start = text = None
+        for before, glyph in zip([None, *glyphs], glyphs):
+            gap = glyph.left - before.right if before else None
+            if gap is None or gap > glyph.size:
+                if text:
+                    runs.append((start.left, baseline, start.size, text))
+                start, text = glyph, glyph.char
+            else:
+                text += (" " if gap > glyph.size * 0.15 else "") + glyph.char
+        runs.append((start.left, baseline, start.size, text))
+    joins = []
+    for left, baseline, size, text in runs:
+        below = [r for r in runs if abs(r[0] - left) < 1.0 and abs(r[2] - size) < 0.05 and 0.9 * size < baseline - r[1] < 1.5 * size]
+        joins += [f"{text}\n{r[3]}" for r in below]
+    return joins
+
+
+@pytest.mark.parametrize("case", FORMS, ids=form_id)
 def test_dates_and_numbers_with_their_units_never_break(case: tuple[str, str, str, bool]) -> None:
     pdf = form(*case)
-    # Diary pages are left out: every word there sits alone in its own cell (a circle's "3" above the next row's
-    # weekday "mar" is not a broken "3 mar"), placed where the page's code says.
+    # As PDFium reads the text: every page but the diary's, whose cells it runs together across the row.
     diary = diary_pages(pdf, case[2])
     for number, text in enumerate(page_texts(pdf), start=1):
         if number - 1 in diary:
             continue
         broken = [m.group(0) for m in BROKEN_VALUE.finditer(text)]
         assert broken == [], (number, broken)
+    # From the glyphs' places: every page, the diary's headings, instructions and cells included.
+    for number, page in enumerate(glyph_pages(*case), start=1):
+        broken = [m.group(0) for join in wrapped_lines(page) for m in BROKEN_VALUE.finditer(join)]
+        assert broken == [], (number, broken)
+
+
+@pytest.mark.parametrize("paper", ["a4", "letter"])
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_no_value_breaks_on_the_tri_fold(paper: str, lang: str) -> None:
+    pdf = renderer(paper, False).leaflet(load_article(language=lang), layout="trifold")
+    broken = [m.group(0) for text in page_texts(pdf) for m in BROKEN_VALUE.finditer(text)]
+    broken += [m.group(0) for page in read_pages(pdf) for join in wrapped_lines(page) for m in BROKEN_VALUE.finditer(join)]
+    assert broken == []
+
+
+def test_the_broken_value_finder_reads_lines_by_their_places() -> None:
+    from reportlab.pdfgen.canvas import Canvas
+
+    out = io.BytesIO()
+    c = Canvas(out)
+    c.setFont("Helvetica", 18)
+    c.drawString(60, 700, "Week 3: 21–27 Dec 2026. Goal: 5 walks of 10")  # goes on below, at the same left edge: broken
+    c.drawString(60, 679, "minutes")
+    c.drawCentredString(300, 600, "3")  # a circle's number above another cell's weekday: not one value
+    c.drawString(60, 578, "mar 8")
+    c.drawString(60, 500, "Mon 14")  # a row's height above the next row's day: not a line going on
+    c.drawString(60, 460, "Dec 2026")
+    c.showPage()
+    c.save()
+    page = read_pages(out.getvalue())[0]
+    found = [m.group(0) for join in wrapped_lines(page) for m in BROKEN_VALUE.finditer(join)]
+    assert found == ["0\nminutes"]  # "…of 10" / "minutes"
 
 
 def test_a_week_in_one_month_reads_as_one_range() -> None:
