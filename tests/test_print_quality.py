@@ -137,6 +137,19 @@ def test_the_hole_finder_sees_a_hole(tmp_path: Path) -> None:
     assert found and found[0].startswith("page 1: ")
 
 
+def test_the_hole_finder_sees_a_hole_before_a_table_that_could_have_started_there(tmp_path: Path) -> None:
+    # The weekly table moved to page 2 by a page break: 26 rows do not fit page 1, but its heading, header and
+    # first two rows do (a table splits after two rows), so page 1's white is a hole.
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "plan.xml.j2").write_text(
+        '{% extends "builtin/plan.xml.j2" %}{% block warnings %}{% endblock %}{% block schedule %}<pagebreak/>{{ super() }}{% endblock %}', encoding="utf-8"
+    )
+    pdf = Renderer(load_brand(), "a4", [templates]).plan(Patient("Jane Doe"), build_plan(PlanRequest(start_date=START, weeks=26)), load_article(), ISSUED)
+    found = holes(pdf, BODY_TOP_MM)
+    assert found and found[0].startswith("page 1: ")
+
+
 @cache
 def blocks(kind: str, paper: str, lang: str, large: bool) -> tuple:
     r = renderer(paper, large)
