@@ -181,6 +181,40 @@ def test_no_heading_ends_a_page_and_no_line_is_stranded(case: tuple[str, str, st
     assert page_break_problems(pages, paragraph_texts(blocks(*case))) == []
 
 
+def table_rows_per_page(pdf: bytes) -> list[int]:
+    """How many of the weekly table's rows (lines starting with a week number below its header) each page holds."""
+    import subprocess
+
+    counts = []
+    pages = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode().split("\f")
+    for text in pages:
+        lines = text.splitlines()
+        header = next((i for i, line in enumerate(lines) if re.search(r"\b(Dates|Fechas)\b", line)), None)
+        counts.append(0 if header is None else sum(1 for line in lines[header:] if re.match(r"^\s{0,3}\d{1,2}\s{2,}\S", line)))
+    return counts
+
+
+@pytest.mark.parametrize("case", [c for c in FORMS if c[0].startswith(("plan12", "plan26"))], ids=form_id)
+def test_a_table_split_over_pages_leaves_two_rows_on_each(case: tuple[str, str, str, bool]) -> None:
+    rows = [n for n in table_rows_per_page(form(*case)) if n]
+    assert sum(rows) == int(case[0][4:].split("+")[0])  # every week once
+    assert min(rows) >= 2, rows
+
+
+def test_the_row_counter_sees_a_lone_row() -> None:
+    from reportlab.pdfgen.canvas import Canvas
+
+    out = io.BytesIO()
+    c = Canvas(out)
+    for page_rows in ((1, 2, 3), (4,)):
+        c.drawString(50, 800, "Week   Dates           Minutes")
+        for n, week in enumerate(page_rows):
+            c.drawString(50, 780 - 20 * n, f"{week}      7–13 Dec 2026    10")
+        c.showPage()
+    c.save()
+    assert table_rows_per_page(out.getvalue())[:2] == [3, 1]  # (pdftotext ends with a form feed: an empty last part)
+
+
 # ---------------------------------------------------------------- boxes apart
 
 
