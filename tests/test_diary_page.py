@@ -176,3 +176,24 @@ def test_header_words_and_circle_numbers_stand_clear(form: tuple[str, str, bool]
     plan = build_plan(PlanRequest(start_date=dt.date(2026, 12, 7), weeks=26, start_minutes=10, target_minutes=TARGET_MAX))
     pdf, layouts = renderer.plan_with_diary(Patient("Ana García"), plan, load_article(language=lang), dt.date(2026, 12, 1))
     assert header_crowding(pdf, layouts) == []
+
+
+def test_pages_printed_with_the_first_format_are_read_at_their_own_places() -> None:
+    # Format 2 moved the minutes circles apart; a diary printed before ("HD1:…") is still in patients' hands.
+    from handout.diary.code import any_format
+
+    old, new = (parse_page_code(f"HD{n}:A4S:84:20260105:10:30:5:12:K7QF:2:4") for n in (1, 2))
+    assert old is not None and new is not None and (old.page_format, new.page_format) == (1, 2)
+    assert old.text().startswith("HD1:") and new.text().startswith("HD2:")
+
+    def minutes_pitch_and_walked_column(code) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+        week = page_layout(code).weeks[0]
+        centres = sorted({a.centre[0] for a in week.areas if a.field == "minutes"})
+        return round((centres[1] - centres[0]) / MM, 2), round((week.columns[2] - week.columns[1]) / MM, 2)
+
+    assert minutes_pitch_and_walked_column(old) == (5.8, 21.0)
+    assert minutes_pitch_and_walked_column(new) == (6.5, 23.0)
+    large_old, large_new = (parse_page_code(f"HD{n}:A4L:84:20260105:10:30:5:12:K7QF:2:4") for n in (1, 2))
+    assert minutes_pitch_and_walked_column(large_old)[0] == 8.0 and minutes_pitch_and_walked_column(large_new)[0] > 14
+    assert parse_page_code("HD3:A4S:84:20260105:10:30:5:12:K7QF:2:4") is None and any_format("HD3:A4S:84")  # a newer handout's: said so
+    assert not any_format("HDTV-guide.example")
