@@ -284,6 +284,9 @@ def test_dates_and_numbers_with_their_units_never_break(case: tuple[str, str, st
             continue
         broken = [m.group(0) for m in BROKEN_VALUE.finditer(text)]
         assert broken == [], (number, broken)
+    # The clinic's phone number, wherever it is printed, is on one line.
+    phone = r"\s*".join(re.escape(group) for group in load_brand().phone.split())
+    assert [m.group(0) for text in page_texts(pdf) for m in re.finditer(phone, text) if "\n" in m.group(0)] == []
     # From the glyphs' places: every page, the diary's headings, instructions and cells included.
     for number, page in enumerate(glyph_pages(*case), start=1):
         broken = [m.group(0) for join in wrapped_lines(page) for m in BROKEN_VALUE.finditer(join)]
