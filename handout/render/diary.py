@@ -31,7 +31,7 @@ from handout.diary.layout import (
 )
 from handout.errors import HandoutError
 from handout.plan import PlanRequest
-from handout.render.fonts import MAIN, MAIN_BOLD, keep_values_whole
+from handout.render.fonts import MAIN, MAIN_BOLD
 from handout.render.structure import Node
 from handout.render.styles import INK
 from handout.render.tagging import artifact, tagged
@@ -64,6 +64,8 @@ def instruction_keys(large_print: bool) -> tuple[str, ...]:
 
 def _words(text: str) -> list[str]:
     # Lines break at plain spaces only: a value's no-break spaces ("16\u00a0minutes", "3\u00a0Jan\u00a02027") hold it on one line.
+    from handout.render.fonts import keep_values_whole  # here, not with the imports above: a line other branches change
+
     return [word for word in re.split(r"[^\S\u00a0\u202f]+", keep_values_whole(text)) if word]
 
 
