@@ -76,6 +76,7 @@ def test_a_long_qr_address_and_a_thin_logo_are_warned_about(brand_dir: Path) -> 
     code, out = check("--brand", str(brand_dir))
     qr = re.search(r"^WARN  QR address: .*$", out, re.M)
     assert qr and re.search(r"modules 0\.[0-5]\d mm", qr.group(0)), out
+    assert re.search(r"printed on [3-9] lines \(≤ 2\)", qr.group(0)) and re.search(r"the printed address takes [3-9] lines", out), out
     assert re.search(r"^WARN  Logo size: prints 40 × 2 mm", out, re.M), out
     assert "use a shorter resources_url" in out and "less elongated version of the logo" in out
     assert code == 0  # warnings: the documents still print
