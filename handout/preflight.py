@@ -82,12 +82,20 @@ class Report:
     def passed(self) -> bool:
         return all(r.passed for r in self.results)
 
+    @property
+    def warnings(self) -> int:
+        return sum(1 for r in self.results if r.warning)
+
+    @property
+    def fixes(self) -> tuple[str, ...]:
+        """What to change for every failure and every warning, each once, in the order of the checks."""
+        return tuple(dict.fromkeys(r.fix for r in self.results if (not r.passed or r.warning) and r.fix))
+
     def text(self) -> str:
         """The report as printed: a heading, one line per check, then what to fix."""
         lines = [self.heading, *(r.line() for r in self.results)]
-        fixes = list(dict.fromkeys(r.fix for r in self.results if (not r.passed or r.warning) and r.fix))
-        if fixes:
-            lines += ["", "To fix:", *(f"  - {fix}" for fix in fixes)]
+        if self.fixes:
+            lines += ["", "To fix:", *(f"  - {fix}" for fix in self.fixes)]
         return "\n".join(lines)
 
 

@@ -35,6 +35,20 @@ def own_data_folder(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     return home / "handout"
 
 
+@pytest.fixture(scope="session")
+def _session_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("xdg-cache")
+
+
+@pytest.fixture(autouse=True)
+def own_cache_folder(_session_cache_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Tests keep compiled templates in a folder of this run's own, for their subprocesses too, never in the user's
+    ~/.cache/handout: a test run must not leave files behind, nor read what an earlier run (or another checkout) left.
+    One folder for the whole run, so each subprocess does not compile its templates again."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(_session_cache_home))
+    return _session_cache_home / "handout"
+
+
 @pytest.fixture
 def brand_dir(tmp_path: Path) -> Path:
     """An editable copy of the built-in example brand."""

@@ -13,7 +13,11 @@ LINE_MM = 12.0  # a run of ink no taller than this is one line of text (a headin
 BLOCK_GAP_MM = 5.2  # white taller than a paragraph's spacing (4.7 mm) separates two blocks; a heading has 6 mm above it
 BLOCK_GAP_LARGE_PRINT_MM = 8.0  # large print: lines 2.5 mm apart, paragraphs 7 mm, a heading 9 mm below what is above it
 MAX_BLANK_MM = 40.0  # the rule: no page but the last has more blank above its footer, unless the next block is taller
+TABLE_SPLIT_RULES = 4  # a table's top rule, the rule under its header and under each of its first two rows
 ROOM_TAKEN_MM = 12.0  # of a page's blank, what a block cannot use: 4 mm above the footer rule, up to 6 mm of space before a box, descenders
+# Large print: 4 mm above the footer rule, a box's 7 mm space after it and a 22 pt heading's 9 mm space before it
+# (measured: a heading, a table's header and two rows needing 60.6 mm of the frame's 56.3 left 66 mm of white above the rule).
+ROOM_TAKEN_LARGE_PRINT_MM = 20.0
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,7 @@ class PageSpace:
     height: float
     rule: float | None  # the footer rule's top (None: no footer rule found)
     rows: tuple[int, ...]  # inked pixels in each pixel row, top down
+    wide: float = float("inf")  # inked pixels in a row that runs across the text width (a rule)
 
     def mm(self, row: int) -> float:
         return row / SCALE / MM
@@ -42,7 +47,8 @@ class PageSpace:
         """The height of the first block of ink below `top_mm` (the body's top): ink until a white gap of BLOCK_GAP_MM.
 
         A first run of one line (a heading) is measured with the two blocks after it: a heading stays with two
-        list items (or its paragraph), never alone at a page's foot.
+        list items (or its paragraph), never alone at a page's foot. A table (a block ruled across the text width
+        between its rows) may split after its header and two rows: it is measured to its fourth rule.
         """
         gap = round(gap_mm * MM * SCALE)
         row = round(top_mm * MM * SCALE)
@@ -50,9 +56,13 @@ class PageSpace:
             row += 1
         start = row
         for block in range(3):
-            white = 0
+            white = rules = 0
             while row < len(self.rows) and white < gap:
                 white = white + 1 if self.rows[row] == 0 else 0
+                if self.rows[row] >= self.wide and not self.rows[row - 1] >= self.wide:
+                    rules += 1
+                    if rules == TABLE_SPLIT_RULES:
+                        return self.mm(row - start)
                 row += 1
             if block == 0 and self.mm(row - white - start) > LINE_MM:
                 break
@@ -90,7 +100,7 @@ def page_spaces(pdf: bytes) -> list[PageSpace]:
                 while top > 0 and rows[top - 1] > 0.8 * text_width:  # the rule is a few pixels thick
                     top -= 1
                 rule = top / SCALE / MM
-            spaces.append(PageSpace(height / SCALE / MM, rule, rows))
+            spaces.append(PageSpace(height / SCALE / MM, rule, rows, 0.8 * text_width))
     finally:
         document.close()
     return spaces
@@ -105,6 +115,6 @@ def holes(pdf: bytes, body_top_mm: float, exempt: frozenset[int] = frozenset(), 
         if number - 1 in exempt or blank <= MAX_BLANK_MM:
             continue
         block = following.first_block_height(body_top_mm, BLOCK_GAP_LARGE_PRINT_MM if large_print else BLOCK_GAP_MM)
-        if block + ROOM_TAKEN_MM <= blank:
+        if block + (ROOM_TAKEN_LARGE_PRINT_MM if large_print else ROOM_TAKEN_MM) <= blank:
             found.append(f"page {number}: {blank:.0f} mm blank above the footer, and page {number + 1} starts with a {block:.0f} mm block that fits there")
     return found

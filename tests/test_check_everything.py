@@ -76,6 +76,7 @@ def test_a_long_qr_address_and_a_thin_logo_are_warned_about(brand_dir: Path) -> 
     code, out = check("--brand", str(brand_dir))
     qr = re.search(r"^WARN  QR address: .*$", out, re.M)
     assert qr and re.search(r"modules 0\.[0-5]\d mm", qr.group(0)), out
+    assert re.search(r"printed on [3-9] lines \(≤ 2\)", qr.group(0)) and re.search(r"the printed address takes [3-9] lines", out), out
     assert re.search(r"^WARN  Logo size: prints 40 × 2 mm", out, re.M), out
     assert "use a shorter resources_url" in out and "less elongated version of the logo" in out
     assert code == 0  # warnings: the documents still print
@@ -104,4 +105,26 @@ def test_leaflet_says_in_one_line_when_the_brand_makes_it_longer(brand_dir: Path
     notes = [line for line in result.stderr.splitlines() if line.startswith("note: ")]
     assert notes == ["note: brand.toml's values make this leaflet 3 pages, not 2; shorter values (name, address, disclaimer) or a lower logo save paper"]
     quiet = runner.invoke(app, ["leaflet", "-o", str(tmp_path / "l.pdf")])
+    assert "note:" not in quiet.stderr
+
+
+def test_plan_and_tri_fold_say_in_one_line_when_the_brand_costs_pages_or_type_size(brand_dir: Path, tmp_path: Path) -> None:
+    # Long but ordinary values (the longest in the widest letters do not fit the tri-fold's back panel at all: an error).
+    words = "Northside Physiotherapy and Sports Injury Clinic of Greater Exampleton, Unit 4 The Old Mill, Harbour Street, Exampleshire " * 2
+    for key in ("name", "address", "disclaimer"):
+        set_brand_value(brand_dir, key, f'"{words[: MAX_LENGTHS[key]].rsplit(" ", 1)[0]}"')
+    set_brand_value(brand_dir, "email", '"reception@northside-physiotherapy-and-sports-injury.org"')
+    trifold = runner.invoke(app, ["leaflet", "--layout", "trifold", "--brand", str(brand_dir), "-o", str(tmp_path / "t.pdf")])
+    assert trifold.exit_code == 0, trifold.stderr
+    notes = [line for line in trifold.stderr.splitlines() if line.startswith("note: ")]
+    assert len(notes) == 1 and notes[0].startswith("note: brand.toml's values set the tri-fold smaller: ") and notes[0].endswith("; shorter values print larger")
+    from test_layout import longest
+
+    for key in ("name", "address", "phone", "email", "website", "disclaimer"):
+        set_brand_value(brand_dir, key, f'"{longest(key, MAX_LENGTHS[key])}"')
+    plan = runner.invoke(app, ["plan", "--patient", "Jane Doe", "--brand", str(brand_dir), "-o", str(tmp_path / "p.pdf")])
+    assert plan.exit_code == 0, plan.stderr
+    notes = [line for line in plan.stderr.splitlines() if line.startswith("note: ")]
+    assert len(notes) == 1 and re.fullmatch(r"note: brand\.toml's values make this plan \d+ pages, not \d+; shorter values .* save paper", notes[0])
+    quiet = runner.invoke(app, ["plan", "--patient", "Jane Doe", "-o", str(tmp_path / "p.pdf")])
     assert "note:" not in quiet.stderr

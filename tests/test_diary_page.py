@@ -132,3 +132,68 @@ def test_every_diary_page_fills_its_body_to_the_foot(paper: str, large: bool) ->
                 last_row = layout.weeks[-1].rows[-1]
                 assert abs(last_row[1] - bottom) < 0.01, (weeks, bottom, index, (last_row[1] - bottom) / MM)
                 assert all(row[3] - row[1] >= least - 0.01 for week in layout.weeks for row in week.rows)
+
+
+LABEL_CLEARANCE_MM = 0.8  # a header word ends this far at least before the column's rule
+NUMBER_GAP_MM = 1.4  # two circles' numbers are this far apart at least (a number's own digits are 0.3–0.6 mm apart; 0.9 read as one number)
+
+
+def header_crowding(pdf: bytes, layouts: list) -> list[str]:  # type: ignore[type-arg]
+    """Header words that run into their column's rule, and circles' numbers that run into each other ("102030")."""
+    from test_layout import read_pages
+
+    pages = read_pages(pdf)[-len(layouts):]  # the diary pages end the plan
+    problems = []
+    for number, (page, layout) in enumerate(zip(pages, layouts), start=1):
+        for week in layout.weeks:
+            for key, (x0, y0, x1, y1) in week.labels:
+                inside = [g for g in page.glyphs if x0 <= g.left < x1 and y0 <= g.baseline <= y1]
+                if inside and max(g.right for g in inside) > x1 - LABEL_CLEARANCE_MM * MM:
+                    problems.append(f"diary page {number}: the {key} label reaches its column's rule")
+            extents: dict[str, list[tuple[float, float, int]]] = {}
+            for field, value, (x0, y0, x1, y1) in week.numbers:
+                digits = [g for g in page.glyphs if x0 <= (g.left + g.right) / 2 < x1 and y0 <= g.baseline <= y1 and g.char.isdigit()]
+                extents.setdefault(field, []).append((min(g.left for g in digits), max(g.right for g in digits), value))
+            for field, spans in extents.items():
+                for (_, right, a), (left, _, b) in zip(spans, spans[1:]):
+                    if left - right < NUMBER_GAP_MM * MM:
+                        problems.append(f"diary page {number}: {field} numbers {a} and {b} are {(left - right) / MM:.1f} mm apart")
+    return sorted(set(problems))
+
+
+@pytest.mark.parametrize("form", FORMS, ids=lambda f: str(f))
+def test_header_words_and_circle_numbers_stand_clear(form: tuple[str, str, bool]) -> None:
+    import datetime as dt
+
+    from handout.brand import load_brand
+    from handout.content import load_article
+    from handout.pipeline import Patient, Renderer
+    from handout.plan import TARGET_MAX, PlanRequest, build_plan
+
+    paper, lang, large = form
+    renderer = Renderer(load_brand(), paper, large_print=large)
+    # Minutes per walk from 10 (circles 5–30) on to the most a plan allows (15–90): the widest numbers.
+    plan = build_plan(PlanRequest(start_date=dt.date(2026, 12, 7), weeks=26, start_minutes=10, target_minutes=TARGET_MAX))
+    pdf, layouts = renderer.plan_with_diary(Patient("Ana García"), plan, load_article(language=lang), dt.date(2026, 12, 1))
+    assert header_crowding(pdf, layouts) == []
+
+
+def test_pages_printed_with_the_first_format_are_read_at_their_own_places() -> None:
+    # Format 2 moved the minutes circles apart; a diary printed before ("HD1:…") is still in patients' hands.
+    from handout.diary.code import any_format
+
+    old, new = (parse_page_code(f"HD{n}:A4S:84:20260105:10:30:5:12:K7QF:2:4") for n in (1, 2))
+    assert old is not None and new is not None and (old.page_format, new.page_format) == (1, 2)
+    assert old.text().startswith("HD1:") and new.text().startswith("HD2:")
+
+    def minutes_pitch_and_walked_column(code) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+        week = page_layout(code).weeks[0]
+        centres = sorted({a.centre[0] for a in week.areas if a.field == "minutes"})
+        return round((centres[1] - centres[0]) / MM, 2), round((week.columns[2] - week.columns[1]) / MM, 2)
+
+    assert minutes_pitch_and_walked_column(old) == (5.8, 21.0)
+    assert minutes_pitch_and_walked_column(new) == (6.5, 23.0)
+    large_old, large_new = (parse_page_code(f"HD{n}:A4L:84:20260105:10:30:5:12:K7QF:2:4") for n in (1, 2))
+    assert minutes_pitch_and_walked_column(large_old)[0] == 8.0 and minutes_pitch_and_walked_column(large_new)[0] > 14
+    assert parse_page_code("HD3:A4S:84:20260105:10:30:5:12:K7QF:2:4") is None and any_format("HD3:A4S:84")  # a newer handout's: said so
+    assert not any_format("HDTV-guide.example")

@@ -334,7 +334,7 @@ def test_the_qr_code_still_decodes_in_large_print() -> None:
     assert decode_qr_codes(pdf) == [load_brand().resources_url]
     plan, _ = plan_pdf(2)
     codes = decode_qr_codes(plan)
-    assert [c for c in codes if not c.startswith("HD1:")] == [load_brand().resources_url]
+    assert [c for c in codes if not c.startswith("HD2:")] == [load_brand().resources_url]
     assert len(codes) == 3  # and each of the two large-print diary pages' own code
 
 

@@ -106,8 +106,8 @@ def test_us_clinic_writes_dates_the_us_way(brand_dir) -> None:
 def test_qr_code_decodes(paper: str) -> None:
     codes = decode_qr_codes(default_plan(paper))
     # The resources link, and one page code for each diary page (read by `handout read-diary`).
-    assert [c for c in codes if not c.startswith("HD1:")] == ["https://example-physio.org/back"]
-    assert len([c for c in codes if c.startswith("HD1:")]) == (4 if paper == "a4" else 6)
+    assert [c for c in codes if not c.startswith("HD2:")] == ["https://example-physio.org/back"]
+    assert len([c for c in codes if c.startswith("HD2:")]) == (4 if paper == "a4" else 6)
 
 
 def test_metadata_title_and_no_patient_name_anywhere_but_the_page() -> None:

@@ -137,6 +137,19 @@ def test_the_hole_finder_sees_a_hole(tmp_path: Path) -> None:
     assert found and found[0].startswith("page 1: ")
 
 
+def test_the_hole_finder_sees_a_hole_before_a_table_that_could_have_started_there(tmp_path: Path) -> None:
+    # The weekly table moved to page 2 by a page break: 26 rows do not fit page 1, but its heading, header and
+    # first two rows do (a table splits after two rows), so page 1's white is a hole.
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "plan.xml.j2").write_text(
+        '{% extends "builtin/plan.xml.j2" %}{% block warnings %}{% endblock %}{% block schedule %}<pagebreak/>{{ super() }}{% endblock %}', encoding="utf-8"
+    )
+    pdf = Renderer(load_brand(), "a4", [templates]).plan(Patient("Jane Doe"), build_plan(PlanRequest(start_date=START, weeks=26)), load_article(), ISSUED)
+    found = holes(pdf, BODY_TOP_MM)
+    assert found and found[0].startswith("page 1: ")
+
+
 @cache
 def blocks(kind: str, paper: str, lang: str, large: bool) -> tuple:
     r = renderer(paper, large)
@@ -168,6 +181,40 @@ def test_no_heading_ends_a_page_and_no_line_is_stranded(case: tuple[str, str, st
     assert page_break_problems(pages, paragraph_texts(blocks(*case))) == []
 
 
+def table_rows_per_page(pdf: bytes) -> list[int]:
+    """How many of the weekly table's rows (lines starting with a week number below its header) each page holds."""
+    import subprocess
+
+    counts = []
+    pages = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode().split("\f")
+    for text in pages:
+        lines = text.splitlines()
+        header = next((i for i, line in enumerate(lines) if re.search(r"\b(Dates|Fechas)\b", line)), None)
+        counts.append(0 if header is None else sum(1 for line in lines[header:] if re.match(r"^\s{0,3}\d{1,2}\s{2,}\S", line)))
+    return counts
+
+
+@pytest.mark.parametrize("case", [c for c in FORMS if c[0].startswith(("plan12", "plan26"))], ids=form_id)
+def test_a_table_split_over_pages_leaves_two_rows_on_each(case: tuple[str, str, str, bool]) -> None:
+    rows = [n for n in table_rows_per_page(form(*case)) if n]
+    assert sum(rows) == int(case[0][4:].split("+")[0])  # every week once
+    assert min(rows) >= 2, rows
+
+
+def test_the_row_counter_sees_a_lone_row() -> None:
+    from reportlab.pdfgen.canvas import Canvas
+
+    out = io.BytesIO()
+    c = Canvas(out)
+    for page_rows in ((1, 2, 3), (4,)):
+        c.drawString(50, 800, "Week   Dates           Minutes")
+        for n, week in enumerate(page_rows):
+            c.drawString(50, 780 - 20 * n, f"{week}      7–13 Dec 2026    10")
+        c.showPage()
+    c.save()
+    assert table_rows_per_page(out.getvalue())[:2] == [3, 1]  # (pdftotext ends with a form feed: an empty last part)
+
+
 # ---------------------------------------------------------------- boxes apart
 
 
@@ -197,17 +244,81 @@ BROKEN_VALUE = re.compile(
 )
 
 
-@pytest.mark.parametrize("case", [c for c in FORMS if c[0] != "leaflet"], ids=form_id)
+def wrapped_lines(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """Each place where a line of text goes on in the line below it, as "end of the line\nthe line below", from the glyphs' places.
+
+    A run is text on one baseline with no gap wider than its type; a run goes on in the run below it when that run starts
+    at the same left edge one line's spacing lower. So a diary cell's words are read as their cell holds them: a
+    circle's "3" above the next row's weekday "mar" is not a broken date (a different left edge, a row's height apart).
+    """
+    rows: dict[float, list] = {}
+    for glyph in page.glyphs:
+        rows.setdefault(round(glyph.baseline, 1), []).append(glyph)
+    runs: list[tuple[float, float, float, str]] = []  # (left, baseline, size, text)
+    for baseline, glyphs in rows.items():
+        glyphs.sort(key=lambda g: g.left)
+        start = text = None
+        for before, glyph in zip([None, *glyphs], glyphs):
+            gap = glyph.left - before.right if before else None
+            if gap is None or gap > glyph.size:
+                if text:
+                    runs.append((start.left, baseline, start.size, text))
+                start, text = glyph, glyph.char
+            else:
+                text += (" " if gap > glyph.size * 0.15 else "") + glyph.char
+        runs.append((start.left, baseline, start.size, text))
+    joins = []
+    for left, baseline, size, text in runs:
+        below = [r for r in runs if abs(r[0] - left) < 1.0 and abs(r[2] - size) < 0.05 and 0.9 * size < baseline - r[1] < 1.5 * size]
+        joins += [f"{text}\n{r[3]}" for r in below]
+    return joins
+
+
+@pytest.mark.parametrize("case", FORMS, ids=form_id)
 def test_dates_and_numbers_with_their_units_never_break(case: tuple[str, str, str, bool]) -> None:
     pdf = form(*case)
-    # Diary pages are left out: every word there sits alone in its own cell (a circle's "3" above the next row's
-    # weekday "mar" is not a broken "3 mar"), placed where the page's code says.
+    # As PDFium reads the text: every page but the diary's, whose cells it runs together across the row.
     diary = diary_pages(pdf, case[2])
     for number, text in enumerate(page_texts(pdf), start=1):
         if number - 1 in diary:
             continue
         broken = [m.group(0) for m in BROKEN_VALUE.finditer(text)]
         assert broken == [], (number, broken)
+    # The clinic's phone number, wherever it is printed, is on one line.
+    phone = r"\s*".join(re.escape(group) for group in load_brand().phone.split())
+    assert [m.group(0) for text in page_texts(pdf) for m in re.finditer(phone, text) if "\n" in m.group(0)] == []
+    # From the glyphs' places: every page, the diary's headings, instructions and cells included.
+    for number, page in enumerate(glyph_pages(*case), start=1):
+        broken = [m.group(0) for join in wrapped_lines(page) for m in BROKEN_VALUE.finditer(join)]
+        assert broken == [], (number, broken)
+
+
+@pytest.mark.parametrize("paper", ["a4", "letter"])
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_no_value_breaks_on_the_tri_fold(paper: str, lang: str) -> None:
+    pdf = renderer(paper, False).leaflet(load_article(language=lang), layout="trifold")
+    broken = [m.group(0) for text in page_texts(pdf) for m in BROKEN_VALUE.finditer(text)]
+    broken += [m.group(0) for page in read_pages(pdf) for join in wrapped_lines(page) for m in BROKEN_VALUE.finditer(join)]
+    assert broken == []
+
+
+def test_the_broken_value_finder_reads_lines_by_their_places() -> None:
+    from reportlab.pdfgen.canvas import Canvas
+
+    out = io.BytesIO()
+    c = Canvas(out)
+    c.setFont("Helvetica", 18)
+    c.drawString(60, 700, "Week 3: 21–27 Dec 2026. Goal: 5 walks of 10")  # goes on below, at the same left edge: broken
+    c.drawString(60, 679, "minutes")
+    c.drawCentredString(300, 600, "3")  # a circle's number above another cell's weekday: not one value
+    c.drawString(60, 578, "mar 8")
+    c.drawString(60, 500, "Mon 14")  # a row's height above the next row's day: not a line going on
+    c.drawString(60, 460, "Dec 2026")
+    c.showPage()
+    c.save()
+    page = read_pages(out.getvalue())[0]
+    found = [m.group(0) for join in wrapped_lines(page) for m in BROKEN_VALUE.finditer(join)]
+    assert found == ["0\nminutes"]  # "…of 10" / "minutes"
 
 
 def test_a_week_in_one_month_reads_as_one_range() -> None:
@@ -250,11 +361,18 @@ def longest_brand(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return brand
 
 
-@pytest.mark.parametrize("case", [("leaflet", "a4", "en", False), ("plan12", "letter", "es", True)], ids=form_id)
+LONGEST_BRAND_FORMS = [c for c in FORMS if c[0] in ("leaflet", "plan12")]
+
+
+@pytest.mark.parametrize("case", LONGEST_BRAND_FORMS, ids=form_id)
 def test_the_longest_brand_values_leave_no_hole_and_no_dangling_separator(longest_brand: Path, case: tuple[str, str, str, bool]) -> None:
     kind, paper, lang, large = case
     pdf = form(kind, paper, lang, large, longest_brand)
     assert holes(pdf, BODY_TOP_MM, article_pages(pdf, lang) | before_diary_pages(pdf, lang), large) == []
+    diary = diary_pages(pdf, lang)
+    texts = [text for number, text in enumerate(page_texts(pdf)) if number not in diary]  # (a diary's cells are read from the glyphs)
+    assert [m.group(0) for text in texts for m in BROKEN_VALUE.finditer(text)] == []
+    assert [m.group(0) for page in read_pages(pdf) for join in wrapped_lines(page) for m in BROKEN_VALUE.finditer(join)] == []
     footer_top = renderer(paper, large, longest_brand).pdf.body_bottom
     for page in read_pages(pdf):
         lines: dict[int, list] = {}

@@ -120,3 +120,15 @@ def test_handout_leaflet_keeps_its_compiled_templates_in_the_users_cache_folder(
     kept = list((tmp_path / "cache" / "handout").glob("templates-*/*.jinja"))
     assert len(kept) >= 3  # the leaflet and its partials
     assert (tmp_path / "one.pdf").read_bytes() == (tmp_path / "two.pdf").read_bytes()  # compiled or read back: the same PDF
+
+
+def test_tests_never_write_to_the_users_own_cache_folder(own_cache_folder: Path) -> None:
+    # conftest points XDG_CACHE_HOME at this run's own folder, for this process and the commands tests start.
+    from handout.templating import _bytecode_cache
+
+    real = Path.home() / ".cache"
+    assert not own_cache_folder.is_relative_to(real)
+    default = template_cache()
+    assert default is not None and Path(default.directory).is_relative_to(own_cache_folder)
+    cache = _bytecode_cache()
+    assert cache is None or not Path(cache.directory).is_relative_to(real)

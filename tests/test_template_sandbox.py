@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import time
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from handout import templating
 from handout.brand import load_brand
 from handout.content import load_article
 from handout.errors import HandoutError
@@ -72,16 +72,51 @@ def test_a_template_cannot_reach_python_or_change_data(tmp_path: Path, body: str
     assert len(article.benefits.items) == items_before
 
 
+class RanAway(Exception):
+    """A fill went far past the sandbox's step limit: the limit did not stop it."""
+
+
+@pytest.fixture
+def steps_taken(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The most steps any one fill took; a fill that runs on to twice the sandbox's limit is stopped here.
+
+    Counting the sandbox's own steps, not the clock: a loaded machine cannot make this fail, and a template the
+    sandbox does not stop fails in a fraction of a second instead of running for minutes.
+    """
+    most = [0]
+    step = templating._Budget.step
+    ceiling = 2 * templating.MAX_STEPS
+
+    def counted(budget: templating._Budget) -> None:
+        most[0] = max(most[0], budget.steps + 1)
+        if budget.steps >= ceiling:
+            raise RanAway(f"a fill ran {budget.steps:,} steps")
+        step(budget)
+
+    monkeypatch.setattr(templating._Budget, "step", counted)
+    return most
+
+
 @pytest.mark.parametrize("body", EXHAUSTION.values(), ids=EXHAUSTION.keys())
-def test_a_template_cannot_exhaust_time_or_memory(tmp_path: Path, body: str) -> None:
+def test_a_template_cannot_exhaust_time_or_memory(tmp_path: Path, body: str, steps_taken: list[int]) -> None:
     _override(tmp_path, body)
-    started = time.monotonic()
     with pytest.raises(HandoutError, match=r"^template .*leaflet\.xml\.j2") as caught:
         Renderer(load_brand(), "a4", [tmp_path]).leaflet_document(load_article())
     assert "\n" not in caught.value.message
-    # Generous bounds: an unbounded template takes minutes or gigabytes, a refused one milliseconds.
-    assert time.monotonic() - started < 20
+    # Time is bounded by steps: no fill ran past the sandbox's limit (a step is a loop turn or a call, each bounded
+    # in size by the other limits). Memory: an unbounded template takes gigabytes, a refused one a few megabytes.
+    assert steps_taken[0] <= templating.MAX_STEPS + 1
     assert peak_memory_mb() < 64
+
+
+def test_without_the_step_limit_exponential_macros_would_run_away(tmp_path: Path, steps_taken: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    # The check above is not vacuous: with the sandbox's limit lifted, the exponential macro runs on (2**40 calls).
+    limit = templating.MAX_STEPS
+    monkeypatch.setattr(templating, "MAX_STEPS", 10**15)
+    _override(tmp_path, EXHAUSTION["exponential macros"])
+    with pytest.raises(HandoutError, match="RanAway"):
+        Renderer(load_brand(), "a4", [tmp_path]).leaflet_document(load_article())
+    assert steps_taken[0] > limit + 1  # the assertion the test above makes fails
 
 
 def test_the_refusal_names_the_template_line(tmp_path: Path) -> None:

@@ -495,6 +495,54 @@ def test_the_clinic_page_reports_a_failing_check_with_its_fix(tmp_path: Path, cl
     assert "<td>Fail</td>" in page.text and "Something needs fixing" in page.text and "<h2>To fix</h2>" in page.text
 
 
+def test_the_clinic_page_lists_every_failure_and_warning_each_with_its_fix_as_check_does(tmp_path: Path, clock: Clock) -> None:
+    from PIL import Image
+
+    from handout.preflight import run_checks
+
+    from conftest import set_brand_value
+
+    brand = tmp_path / "brand"
+    assert CliRunner().invoke(cli, ["init-brand", str(brand)]).exit_code == 0
+    templates = tmp_path / "templates"  # a failure: a sentence too hard to read
+    templates.mkdir()
+    (templates / "leaflet.xml.j2").write_text(
+        '{% extends "builtin/leaflet.xml.j2" %}{% block title %}<title>{{ article.title }}</title>'
+        "<p>Notwithstanding comprehensive physiotherapeutic considerations, interdisciplinary musculoskeletal rehabilitation necessitates individualised, evidence-based prescriptive methodologies.</p>{% endblock %}",
+        encoding="utf-8",
+    )
+    set_brand_value(brand, "resources_url", '"https://example-physio.org/patients/back-care/walking/resources/leaflet-2026/index.html?from=qr&campaign=spring-2027&v=2"')
+    Image.new("RGB", (2000, 100), "navy").save(brand / "logo.png")  # and two warnings: a long QR address, a thin logo
+    set_brand_value(brand, "logo", '"logo.png"')
+    clinic = Clinic(brand, [templates])
+    desk = FrontDesk(clinic, tmp_path / "data", today=lambda: TODAY, store=ExpiringStore(clock=clock), lists=PatientLists(clinic, tmp_path / "data", workers=1))
+    with TestClient(create_app(clinic, tmp_path / "data", desk=desk), base_url=BASE) as other:
+        page = unescape(other.get("/clinic").text)
+    report = run_checks(brand, [templates], "en")
+    assert report.warnings == 2 and not report.passed
+    assert page.count("<td>Warning</td>") == 2 and "<td>Fail</td>" in page
+    fixes = page.split("<h2>To fix</h2>")[1]
+    assert [unescape(f) for f in re.findall(r"<li>(.*?)</li>", fixes)] == list(report.fixes)
+    assert any("shorter resources_url" in f for f in report.fixes) and any("less elongated" in f for f in report.fixes)
+
+
+def test_warnings_alone_are_listed_with_their_fixes_too(tmp_path: Path, clock: Clock) -> None:
+    from PIL import Image
+
+    from conftest import set_brand_value
+
+    brand = tmp_path / "brand"
+    assert CliRunner().invoke(cli, ["init-brand", str(brand)]).exit_code == 0
+    Image.new("RGB", (2000, 100), "navy").save(brand / "logo.png")
+    set_brand_value(brand, "logo", '"logo.png"')
+    clinic = Clinic(brand, [])
+    desk = FrontDesk(clinic, tmp_path / "data", today=lambda: TODAY, store=ExpiringStore(clock=clock), lists=PatientLists(clinic, tmp_path / "data", workers=1))
+    with TestClient(create_app(clinic, tmp_path / "data", desk=desk), base_url=BASE) as other:
+        page = unescape(other.get("/clinic").text)
+    assert "<td>Fail</td>" not in page and "Everything passes, but one thing prints worse than it could" in page
+    assert "<h2>To fix</h2>" in page and "less elongated version of the logo" in page.split("<h2>To fix</h2>")[1]
+
+
 def test_a_brand_overrides_the_pages_templates_which_run_sandboxed(tmp_path: Path, clock: Clock) -> None:
     templates = tmp_path / "templates"
     (templates / "web").mkdir(parents=True)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from handout.diary.code import MAGIC, PageCode, parse_page_code
+from handout.diary.code import PageCode, any_format, parse_page_code
 from handout.diary.layout import MARK_SIDE, MM, PageLayout, page_layout
 
 MAX_RESIDUAL_MM = 0.8  # the marks and the code disagree by more than this: the paper is creased or the photo too slanted
@@ -83,7 +83,7 @@ def place_page(pixels: np.ndarray) -> PlacedPage | None:
     for text, corners in page_codes(pixels):
         code = parse_page_code(text)
         if code is None:
-            if text.startswith(MAGIC):
+            if any_format(text):
                 raise PageProblem("its diary code is from a newer or unknown version of handout")
             continue
         try:

@@ -10,9 +10,10 @@ from dataclasses import dataclass, replace
 
 from handout.plan import Plan, PlanInputError, PlanRequest, build_plan
 
-MAGIC = "HD1"  # handout diary, format 1: a QR code that does not start so is not a diary page's
+FORMAT = 2  # the diary page's geometry (diary/layout.py): format 2 set the minutes circles further apart
+MAGIC = "HD"  # handout diary: a QR code that does not start so is not a diary page's
 _PATTERN = re.compile(
-    r"HD1:(?P<paper>A4|LT)(?P<size>[SL]):(?P<bottom>\d{2,3}):(?P<date>\d{8}):(?P<start>\d{1,2}):(?P<target>\d{1,2}):"
+    r"HD(?P<format>[12]):(?P<paper>A4|LT)(?P<size>[SL]):(?P<bottom>\d{2,3}):(?P<date>\d{8}):(?P<start>\d{1,2}):(?P<target>\d{1,2}):"
     r"(?P<walks>\d):(?P<weeks>\d{1,2}):(?P<tag>[A-Z2-7]{4}):(?P<index>\d{1,2}):(?P<page>\d{1,3})"
 )
 
@@ -38,6 +39,7 @@ class PageCode:
     tag: str
     diary_page: int  # 1-based among the diary pages
     pdf_page: int  # 1-based page of the plan's PDF
+    page_format: int = FORMAT  # the geometry it was printed with: an older page is read at its own places
 
     @property
     def plan_key(self) -> tuple[object, ...]:
@@ -51,12 +53,17 @@ class PageCode:
         r = self.request
         paper = "A4" if self.paper == "a4" else "LT"
         return (
-            f"{MAGIC}:{paper}{'L' if self.large_print else 'S'}:{self.bottom}:{r.start_date:%Y%m%d}:{r.start_minutes}:{r.target_minutes}:"
+            f"{MAGIC}{self.page_format}:{paper}{'L' if self.large_print else 'S'}:{self.bottom}:{r.start_date:%Y%m%d}:{r.start_minutes}:{r.target_minutes}:"
             f"{r.walks_per_week}:{r.weeks}:{self.tag}:{self.diary_page}:{self.pdf_page}"
         )
 
     def on_page(self, diary_page: int, pdf_page: int) -> PageCode:
         return replace(self, diary_page=diary_page, pdf_page=pdf_page)
+
+
+def any_format(text: str) -> bool:
+    """Whether `text` reads as a diary page code of some format, this version's or not ("HD9:…")."""
+    return re.match(rf"{MAGIC}\d+:", text.strip()) is not None
 
 
 def parse_page_code(text: str) -> PageCode | None:
@@ -82,4 +89,5 @@ def parse_page_code(text: str) -> PageCode | None:
         tag=match["tag"],
         diary_page=int(match["index"]),
         pdf_page=int(match["page"]),
+        page_format=int(match["format"]),
     )

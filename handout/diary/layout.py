@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from handout.diary.code import PageCode
+from handout.diary.code import FORMAT, PageCode
 from handout.plan import Week
 
 MM = 72 / 25.4
@@ -34,6 +34,7 @@ class Sizes:
     text: float  # points: the diary's type, the body minimum for its print size
     bubble: float  # diameter of a printed circle
     pitch: float  # from one circle's centre to the next
+    minutes_pitch: float  # the same for the minutes circles: their two-digit numbers above them need a gap between them
     area: float  # side of the square whose ink counts for a circle
     box: float  # side of the printed "walked" box
     box_area: float
@@ -42,15 +43,31 @@ class Sizes:
     header_line: float  # each of the header's two lines
     min_day: float  # a day's row may not be lower than this; spare space makes it taller (more room to write), never white at the foot
     two_lines: bool  # large print: pain and steps on a day's first line, minutes and notes on its second
+    label_cols: tuple[float, float]  # mm: standard, the day and walked columns; large print, the day/walked and pain/minutes columns
+    spread_minutes: bool  # large print: the minutes circles spread under the pain circles' whole width
 
 
-STANDARD_SIZES = Sizes(text=12, bubble=3.9, pitch=5.8, area=4.8, box=5.5, box_area=7.0, band=37, heading=6.2, header_line=5.0, min_day=7.8, two_lines=False)
-LARGE_SIZES = Sizes(text=18, bubble=5.4, pitch=8.0, area=7.0, box=7.0, box_area=8.5, band=56, heading=16, header_line=8.0, min_day=18, two_lines=True)
+STANDARD_SIZES = Sizes(
+    text=12, bubble=3.9, pitch=5.8, minutes_pitch=6.5, area=4.8, box=5.5, box_area=7.0, band=37, heading=6.2, header_line=5.0, min_day=7.8, two_lines=False,
+    label_cols=(16, 23), spread_minutes=False,  # "¿Caminó?" in 12 pt bold needs 22 mm
+)
+LARGE_SIZES = Sizes(
+    text=18, bubble=5.4, pitch=8.0, minutes_pitch=8.0, area=7.0, box=7.0, box_area=8.5, band=56, heading=16, header_line=8.0, min_day=18, two_lines=True,
+    label_cols=(34, 28), spread_minutes=True,  # "¿Caminó?" and "Minutos" in 18 pt bold, with room to spare
+)
+# Pages printed with format 1 (page codes "HD1:…") are read back at the places they were printed: their minutes
+# numbers stood too close ("102030" in large print), so format 2 moved the minutes circles and widened the label columns.
+FORMAT_1_SIZES = {
+    False: replace(STANDARD_SIZES, minutes_pitch=5.8, label_cols=(16, 21)),
+    True: replace(LARGE_SIZES, label_cols=(32, 26), spread_minutes=False),
+}
 PAIN_VALUES = tuple(range(11))
 MINUTE_BUBBLES = 6
 
 
-def sizes_for(large_print: bool) -> Sizes:
+def sizes_for(large_print: bool, page_format: int = FORMAT) -> Sizes:
+    if page_format == 1:
+        return FORMAT_1_SIZES[large_print]
     return LARGE_SIZES if large_print else STANDARD_SIZES
 
 
@@ -163,7 +180,7 @@ def page_count(code: PageCode) -> int:
 
 def page_layout(code: PageCode) -> PageLayout:
     """Everything on diary page `code.diary_page` of the plan the code names."""
-    sizes = sizes_for(code.large_print)
+    sizes = sizes_for(code.large_print, code.page_format)
     width, height = PAPER_POINTS[code.paper]
     per = weeks_per_page(code.paper, code.large_print, code.bottom)
     plan = code.plan()
@@ -196,11 +213,11 @@ def _week_layout(week: Week, x0: float, x1: float, top: float, day: float, s: Si
     header = (x0, heading[1] - 2 * s.header_line * MM, x1, heading[1])
     line = s.header_line * MM
     upper, lower = (header[1] + line, header[3]), (header[1], header[1] + line)
-    pitch = s.pitch * MM
+    pitch, minutes_pitch = s.pitch * MM, s.minutes_pitch * MM
     minutes = minutes_values(week.minutes_per_walk)
     if s.two_lines:
         # | day over walked | "Pain" over "Minutes" | circles | steps over notes |
-        first_col, label_col = 32 * MM, 26 * MM
+        first_col, label_col = s.label_cols[0] * MM, s.label_cols[1] * MM
         bubbles_x = x0 + first_col + label_col
         rest_x = bubbles_x + len(PAIN_VALUES) * pitch
         columns = (x0, x0 + first_col, bubbles_x, rest_x, x1)
@@ -214,12 +231,16 @@ def _week_layout(week: Week, x0: float, x1: float, top: float, day: float, s: Si
         )
         pain_x, minutes_x = bubbles_x, bubbles_x
         pain_band, minutes_band = upper, lower
+        if s.spread_minutes:
+            # The minutes' line spreads its circles under the pain circles' whole width: at 18 pt, "10 20 30" at the
+            # pain circles' pitch ran together into "102030".
+            minutes_pitch = len(PAIN_VALUES) * pitch / len(minutes)
     else:
         # | day | walked | pain circles | minutes circles | steps | notes |
-        day_w, walked_w, gap, steps_w = 16 * MM, 21 * MM, 2 * MM, 15 * MM
+        (day_w, walked_w), gap, steps_w = (w * MM for w in s.label_cols), 2 * MM, 15 * MM
         pain_x = x0 + day_w + walked_w
         minutes_x = pain_x + len(PAIN_VALUES) * pitch + gap
-        steps_x = minutes_x + len(minutes) * pitch
+        steps_x = minutes_x + len(minutes) * minutes_pitch
         columns = (x0, x0 + day_w, pain_x, minutes_x - gap / 2, steps_x, steps_x + steps_w, x1)
         labels = (
             ("day", (x0, upper[0], x0 + day_w, upper[1])),
@@ -231,8 +252,8 @@ def _week_layout(week: Week, x0: float, x1: float, top: float, day: float, s: Si
         )
         pain_band = minutes_band = lower
     numbers = tuple(
-        (field, value, (left + i * pitch, band[0], left + (i + 1) * pitch, band[1]))
-        for field, values, left, band in (("pain", PAIN_VALUES, pain_x, pain_band), ("minutes", minutes, minutes_x, minutes_band))
+        (field, value, (left + i * step, band[0], left + (i + 1) * step, band[1]))
+        for field, values, left, band, step in (("pain", PAIN_VALUES, pain_x, pain_band, pitch), ("minutes", minutes, minutes_x, minutes_band, minutes_pitch))
         for i, value in enumerate(values)
     )
     # Mark areas stay inside their line, clear of its rules, however low a clinic's long footer makes it.
@@ -263,10 +284,10 @@ def _week_layout(week: Week, x0: float, x1: float, top: float, day: float, s: Si
             cells.append(Cell(date, "steps", (columns[4], row[1], columns[5], y)))
             cells.append(Cell(date, "notes", (columns[5], row[1], x1, y)))
         areas.append(Area(date, "walked", None, _square(*walked, box_area_mm * MM), walked, s.box * MM, box_area_mm * MM))
-        for field, values, left, cy in (("pain", PAIN_VALUES, pain_x, pain_cy), ("minutes", minutes, minutes_x, minutes_cy)):
+        for field, values, left, cy, step in (("pain", PAIN_VALUES, pain_x, pain_cy, pitch), ("minutes", minutes, minutes_x, minutes_cy, minutes_pitch)):
             for i, value in enumerate(values):
-                centre = (left + (i + 0.5) * pitch, cy)
-                areas.append(Area(date, field, value, _square(*centre, area_mm * MM), centre, s.bubble * MM, pitch))
+                centre = (left + (i + 0.5) * step, cy)
+                areas.append(Area(date, field, value, _square(*centre, area_mm * MM), centre, s.bubble * MM, step))
         y -= day
     return WeekLayout(week, heading, header, labels, numbers, tuple(rows), columns, tuple(rules), tuple(areas), tuple(cells))
 

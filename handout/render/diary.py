@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -62,10 +63,17 @@ def instruction_keys(large_print: bool) -> tuple[str, ...]:
     return ("mark", "correct") if large_print else ("mark", "correct", "write")
 
 
+def _words(text: str) -> list[str]:
+    # Lines break at plain spaces only: a value's no-break spaces ("16\u00a0minutes", "3\u00a0Jan\u00a02027") hold it on one line.
+    from handout.render.fonts import keep_values_whole  # here, not with the imports above: a line other branches change
+
+    return [word for word in re.split(r"[^\S\u00a0\u202f]+", keep_values_whole(text)) if word]
+
+
 def wrap_lines(text: str, size: float, width_at: Callable[[float], float], y: float, leading: float) -> list[str]:
     """Words broken into lines as wide as the band is at each line's height (narrower beside the page code)."""
     lines: list[str] = []
-    words = text.split()
+    words = _words(text)
     while words:
         width = width_at(y)
         line = words.pop(0)
@@ -78,7 +86,7 @@ def wrap_lines(text: str, size: float, width_at: Callable[[float], float], y: fl
 
 def wrap_lines_bold(text: str, size: float, width: float) -> list[str]:
     lines: list[str] = []
-    for word in text.split():
+    for word in _words(text):
         if lines and pdfmetrics.stringWidth(f"{lines[-1]} {word}", MAIN_BOLD, size) <= width:
             lines[-1] += " " + word
         else:

@@ -10,6 +10,8 @@ from reportlab.platypus import Paragraph, Table
 from handout.render.structure import Node
 from handout.render.tagging import ARTIFACT_PAGINATION_HEADER, TaggedCanvas, tagged
 
+MIN_ROWS_EACH_SIDE = 2  # a data table splits leaving at least two of its rows on each page (issue 16)
+
 
 class TaggedParagraph(Paragraph):
     """A Paragraph drawn as its structure element's content; both halves of a split stay that one element."""
@@ -47,11 +49,27 @@ class TaggedTable(Table):
     def split(self, available_width: float, available_height: float) -> list[Any]:
         parts = super().split(available_width, available_height)
         if len(parts) == 2 and self.cell_tags is not None:
+            parts = self._no_lone_row(parts, available_width)
+        if len(parts) == 2 and self.cell_tags is not None:
             first, rest = parts
             first.cell_tags = self.cell_tags[: len(first._cellvalues)]
             repeated = len(rest._cellvalues) - (len(self.cell_tags) - len(first._cellvalues))
             rest.cell_tags = [[None] * len(row) for row in self.cell_tags[:repeated]] + self.cell_tags[len(first._cellvalues) :]
         return parts
+
+
+    def _no_lone_row(self, parts: list[Any], available_width: float) -> list[Any]:
+        """A data table's split that carries at least two rows over (and leaves two): a lone row under a repeated header reads as a stray."""
+        first, rest = parts
+        header = self.repeatRows
+        carried = len(rest._cellvalues) - header
+        if carried >= MIN_ROWS_EACH_SIDE:
+            return parts
+        kept = len(first._cellvalues) - (MIN_ROWS_EACH_SIDE - carried)
+        if kept - header < MIN_ROWS_EACH_SIDE:
+            return []  # too short to split well: it moves on whole
+        # Rows are split where they fit: give it the height of the rows it keeps (less than one row more).
+        return super().split(available_width, sum(self._rowHeights[:kept]) + 0.5)
 
 
 def _table_tags(table: TaggedTable, event: str, *args: Any) -> None:
