@@ -13,6 +13,7 @@ import typer
 from typer.core import TyperGroup
 
 from handout import __version__
+from handout.cli_values import PlainValues, PlainValuesCommand
 from handout.errors import EXIT_FAILURE, HandoutError, UsageError
 from handout.plan import DEFAULT_START_MINUTES, DEFAULT_TARGET_MINUTES, DEFAULT_WALKS_PER_WEEK, DEFAULT_WEEKS
 
@@ -33,7 +34,7 @@ _PLAIN_WORDS = (
 
 
 
-class OneLineErrors(TyperGroup):
+class OneLineErrors(PlainValues, TyperGroup):
     """Every mistake a user can fix ends as one line on stderr and an exit code, never a traceback."""
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:  # type: ignore[override]
@@ -144,7 +145,7 @@ def handout(
     """Print-ready, clinic-branded patient leaflets and walking plans."""
 
 
-@app.command()
+@app.command(cls=PlainValuesCommand)
 def leaflet(
     brand: BrandOption = None,
     templates: TemplatesOption = None,
@@ -195,7 +196,7 @@ def leaflet(
         typer.echo(f"Wrote the leaflet to {where} ({len(pdf) // 1024} KB)", err=is_standard_output(output))
 
 
-@app.command("init-brand")
+@app.command("init-brand", cls=PlainValuesCommand)
 def init_brand(
     directory: Annotated[Path, typer.Argument(help="New folder for the clinic's brand.", show_default=False, metavar="DIRECTORY")],
 ) -> None:
@@ -213,7 +214,7 @@ def init_brand(
 
 
 
-@app.command()
+@app.command(cls=PlainValuesCommand)
 def plan(
     patient: Annotated[str, typer.Option("--patient", help="The patient's name, printed on the plan only.", show_default=False)],
     clinician: Annotated[str, typer.Option("--clinician", help="Your name, printed on the plan.", show_default=False)] = "",
@@ -321,7 +322,7 @@ def plan(
         typer.echo(clinic.email_plan(mailer, order, pdf), err=is_standard_output(output))
 
 
-@app.command("read-diary")
+@app.command("read-diary", cls=PlainValuesCommand)
 def read_diary(
     scans: Annotated[list[Path], typer.Argument(help="Scans of the diary pages: PDF, PNG, JPEG or TIFF, any order and way up.", show_default=False, metavar="SCAN...")],
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the progress report (PDF) here.", show_default=False)] = None,
@@ -359,7 +360,7 @@ def read_diary(
         typer.echo(f"Read {len(reading.pages)} diary page(s) (plan pages {pages}): {len(reading.days)} days, {unclear} unclear mark(s), {len(reading.skipped)} page(s) skipped")
 
 
-@app.command()
+@app.command(cls=PlainValuesCommand)
 def batch(
     patients_csv: Annotated[Path, typer.Argument(help="The patient list: CSV with a header row and at least a name column.", show_default=False, metavar="PATIENTS_CSV")],
     out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for the plans, the to-print files and report.txt.", metavar="DIRECTORY")] = Path("plans"),
@@ -465,7 +466,7 @@ def batch(
         raise typer.Exit(EXIT_FAILURE)
 
 
-@app.command()
+@app.command(cls=PlainValuesCommand)
 def check(
     brand: BrandOption = None,
     templates: TemplatesOption = None,
@@ -493,7 +494,7 @@ def check(
         raise typer.Exit(EXIT_FAILURE)
 
 
-@app.command()
+@app.command(cls=PlainValuesCommand)
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on. Anything but 127.0.0.1 needs HANDOUT_WEB_PASSWORD.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.", min=1, max=65535)] = 8400,
