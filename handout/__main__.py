@@ -14,6 +14,9 @@ def main() -> None:
     this: a program using handout.api keeps its own settings.
     """
     gc.set_threshold(10_000, 10, 10)
+    from handout.lazy_patterns import defer_reportlab_patterns
+
+    defer_reportlab_patterns()  # ReportLab's seldom-used patterns compiled on first use: about a tenth of a leaflet's start
     from handout.cli import main as command_line
 
     command_line()

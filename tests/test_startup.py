@@ -152,3 +152,42 @@ def test_the_installed_command_is_the_tuned_entry_point() -> None:
 
     pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
     assert pyproject["project"]["scripts"]["handout"] == "handout.__main__:main"
+
+
+# ReportLab's web-address splitting, which uses the deferred uri_pat: a long address in a narrow column.
+LONG_ADDRESS = """
+import io, sys
+if sys.argv[1] == "deferred":
+    from handout.lazy_patterns import defer_reportlab_patterns
+    defer_reportlab_patterns()
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.platypus import Paragraph, SimpleDocTemplate
+from reportlab.platypus import paragraph
+from reportlab.lib import textsplit
+style = ParagraphStyle("p", uriWasteReduce=0.3, hyphenationLang="", embeddedHyphenation=1)
+text = "See https://www.example-physio.org/walking/lower-back-pain/very/long/path/that/needs/splitting?x=1 and more."
+out = io.BytesIO()
+SimpleDocTemplate(out, invariant=1, pagesize=(200, 800), leftMargin=10, rightMargin=10).build([Paragraph(text, style)])
+print(type(paragraph.uri_pat).__name__, paragraph._slash_parts("https://a.example.org/b/c", "https://", "/") is not None,
+      textsplit.rx.sub(r"[\\1]", "ab漢字c"), len(out.getvalue()), __import__("hashlib").sha256(out.getvalue()).hexdigest())
+"""
+
+
+def test_reportlabs_deferred_patterns_work_as_compiled_ones() -> None:
+    runs = {how: subprocess.run([sys.executable, "-c", LONG_ADDRESS, how], capture_output=True, text=True, check=True).stdout.split() for how in ("deferred", "compiled")}
+    assert runs["deferred"][0] == "LazyPattern"  # ReportLab's own pattern is still the one deferred (fails when ReportLab changes it)
+    assert runs["compiled"][0] == "Pattern"
+    assert runs["deferred"][1:] == runs["compiled"][1:]
+
+
+def test_lazy_patterns_match_as_the_compiled_ones_do() -> None:
+    import re
+
+    from handout.lazy_patterns import DEFERRED, LazyPattern
+
+    samples = ["https://www.example.org/a/b?c=1", "ftp://user:pw@192.168.0.1:21/x", "http://ëxample.com", "not a url", "漢字 and かな", "def f(): return 'x'  # note"]
+    for pattern, flags in DEFERRED:
+        lazy, compiled = LazyPattern(pattern, flags), re.compile(pattern, flags)
+        for text in samples:
+            assert [m.span() for m in lazy.finditer(text)] == [m.span() for m in compiled.finditer(text)]
+            assert bool(lazy.match(text)) == bool(compiled.match(text))
