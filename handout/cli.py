@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
 import sys
@@ -529,4 +530,21 @@ def main() -> None:
     from handout.terminal import show_what_the_terminal_can
 
     show_what_the_terminal_can()
-    app()
+    _app_for(sys.argv[1:])()
+
+
+def _app_for(args: list[str]) -> typer.Typer:
+    """The command line to run: for `handout <command> …`, the app holding that command alone.
+
+    Typer builds every command's options (type hints, defaults, help) before it runs one: about a
+    twentieth of `handout leaflet`. A command named first is all the group can run, so the others
+    are left unbuilt; anything else (options first, a mistyped name, help) gets the whole app.
+    """
+    if not args:
+        return app
+    chosen = [info for info in app.registered_commands if info.callback is not None and (info.name or typer.main.get_command_name(info.callback.__name__)) == args[0]]
+    if len(chosen) != 1:
+        return app
+    alone = copy.copy(app)
+    alone.registered_commands = chosen
+    return alone

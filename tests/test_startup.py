@@ -191,3 +191,22 @@ def test_lazy_patterns_match_as_the_compiled_ones_do() -> None:
         for text in samples:
             assert [m.span() for m in lazy.finditer(text)] == [m.span() for m in compiled.finditer(text)]
             assert bool(lazy.match(text)) == bool(compiled.match(text))
+
+
+def test_a_command_named_first_runs_from_an_app_holding_it_alone_and_says_the_same() -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from handout import cli
+
+    names = list(typer.main.get_command(cli.app).commands)
+    assert len(names) >= 7
+    for args in ([], ["--version"], ["lefalet"], ["--help"]):
+        assert cli._app_for(args) is cli.app
+    runner = CliRunner()
+    for name in names:
+        alone = cli._app_for([name, "--help"])
+        assert list(typer.main.get_command(alone).commands) == [name]
+        for args in ([name, "--help"], [name, "--no-such-option"]):
+            ours, whole = runner.invoke(alone, args, prog_name="handout"), runner.invoke(cli.app, args, prog_name="handout")
+            assert (ours.exit_code, ours.output) == (whole.exit_code, whole.output)
