@@ -69,3 +69,24 @@ def test_a_folder_others_can_write_to_is_not_used(tmp_path: Path, monkeypatch: p
     folder.mkdir(parents=True)
     folder.chmod(0o777)
     assert private_cache.cache_folder("qr", "HANDOUT_QR_CACHE") is None
+
+
+def test_a_kept_font_path_is_fontpkgs_answer_and_a_missing_file_is_asked_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import fontpkg
+
+    from handout.render import font_files
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    for family, weight in (("Atkinson Hyperlegible", 400), ("Atkinson Hyperlegible", 700), ("Noto Sans", 400)):
+        font_files.font_path.cache_clear()
+        assert font_files.font_path(family, weight) == fontpkg.path(family, weight, "normal")  # asked and kept
+        font_files.font_path.cache_clear()
+        assert font_files.font_path(family, weight) == fontpkg.path(family, weight, "normal")  # read back
+    folder = tmp_path / "cache" / "handout" / "fonts"
+    entry = sorted(folder.glob("*.json"))[0]
+    kept = json.loads(entry.read_text(encoding="utf-8"))
+    entry.write_text(json.dumps({**kept, "path": str(tmp_path / "gone.ttf")}), encoding="utf-8")
+    font_files.font_path.cache_clear()
+    answers = {font_files.font_path(family, weight) for family, weight in (("Atkinson Hyperlegible", 400), ("Atkinson Hyperlegible", 700), ("Noto Sans", 400))}
+    assert all(path.is_file() for path in answers) and tmp_path / "gone.ttf" not in answers
+    font_files.font_path.cache_clear()

@@ -22,7 +22,7 @@ try:
     runpy.run_module("handout", run_name="__main__")
 except SystemExit as exit:
     assert not exit.code, exit.code
-watched = {"babel", "email_validator", "pikepdf", "charset_normalizer", "starlette", "uvicorn", "pydantic", "svglib", "lxml", "qrcode", "handout.diary.reading", "reportlab.graphics.charts"}
+watched = {"babel", "email_validator", "pikepdf", "charset_normalizer", "starlette", "uvicorn", "pydantic", "svglib", "lxml", "qrcode", "fontpkg", "handout.diary.reading", "reportlab.graphics.charts"}
 print("imported:", " ".join(sorted(name for name in watched if name in sys.modules)))
 """
 
@@ -35,7 +35,7 @@ def imported_by(args: list[str], cwd: Path) -> set[str]:
 def test_an_english_leaflet_imports_no_library_it_does_not_use(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     assert "pydantic" not in imported_by(["leaflet", "-o", str(tmp_path / "l.pdf")], tmp_path)  # the first run keeps the logo's operators
-    assert imported_by(["leaflet", "-o", str(tmp_path / "l.pdf")], tmp_path) == set()  # then needs no svglib, lxml or qrcode either
+    assert imported_by(["leaflet", "-o", str(tmp_path / "l.pdf")], tmp_path) == set()  # then needs no svglib, lxml, qrcode or fontpkg either
     assert (tmp_path / "l.pdf").read_bytes().startswith(b"%PDF-")
 
 
