@@ -120,3 +120,20 @@ def test_handout_leaflet_keeps_its_compiled_templates_in_the_users_cache_folder(
     kept = list((tmp_path / "cache" / "handout").glob("templates-*/*.jinja"))
     assert len(kept) >= 3  # the leaflet and its partials
     assert (tmp_path / "one.pdf").read_bytes() == (tmp_path / "two.pdf").read_bytes()  # compiled or read back: the same PDF
+
+
+@pytest.mark.parametrize(
+    ("xdg", "home"),
+    [("/tmp/xdg-cache", "/home/jane"), (None, "/home/jane"), ("", "/home/jane"), ("relative/cache", "/home/jane"), (None, "/home/jane/"), ("/c//x/", "/h")],
+)
+def test_the_cache_folder_is_where_platformdirs_puts_it(xdg: str | None, home: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from platformdirs import user_cache_dir
+
+    from handout.template_bytecode import user_cache_root
+
+    if xdg is None:
+        monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    else:
+        monkeypatch.setenv("XDG_CACHE_HOME", xdg)
+    monkeypatch.setenv("HOME", home)
+    assert user_cache_root() == Path(user_cache_dir("handout", appauthor=False))
