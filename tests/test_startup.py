@@ -22,7 +22,7 @@ try:
     runpy.run_module("handout", run_name="__main__")
 except SystemExit as exit:
     assert not exit.code, exit.code
-watched = {"babel", "email_validator", "pikepdf", "charset_normalizer", "starlette", "uvicorn", "pydantic", "svglib", "lxml", "qrcode", "fontpkg", "platformdirs", "handout.diary.reading", "reportlab.graphics.charts"}
+watched = {"babel", "email_validator", "pikepdf", "charset_normalizer", "starlette", "uvicorn", "pydantic", "svglib", "lxml", "qrcode", "fontpkg", "platformdirs", "urllib.request", "handout.diary.reading", "reportlab.graphics.charts"}
 print("imported:", " ".join(sorted(name for name in watched if name in sys.modules)))
 """
 
@@ -210,3 +210,15 @@ def test_a_command_named_first_runs_from_an_app_holding_it_alone_and_says_the_sa
         for args in ([name, "--help"], [name, "--no-such-option"]):
             ours, whole = runner.invoke(alone, args, prog_name="handout"), runner.invoke(cli.app, args, prog_name="handout")
             assert (ours.exit_code, ours.output) == (whole.exit_code, whole.output)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from("&<>\"'a ;#x\n\u00e9"), max_size=30), quote=st.booleans())
+def test_our_xml_escape_is_saxutils(text: str, quote: bool) -> None:
+    from xml.sax.saxutils import escape as saxutils_escape
+
+    from handout.xml_text import escape
+
+    entities = {'"': "&quot;", "'": "&apos;"} if quote else {}
+    assert escape(text, entities) == saxutils_escape(text, entities)
+    assert escape(text) == saxutils_escape(text)

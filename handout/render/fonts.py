@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from itertools import groupby
-from xml.sax.saxutils import escape
 
 from reportlab import rl_config
 from reportlab.lib.styles import ParagraphStyle
@@ -22,6 +21,7 @@ from handout.render.bidi import right_to_left_problem, visual_right_to_left
 from handout.render.font_files import font_path
 from handout.render.structure import Node
 from handout.render.tagged_flowables import TaggedParagraph
+from handout.xml_text import escape
 
 MAIN = "Atkinson"
 MAIN_BOLD = "Atkinson-Bold"
