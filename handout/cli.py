@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as dt
+import gc
 import sys
 from enum import Enum
 from pathlib import Path
@@ -339,6 +340,7 @@ def read_diary(
       handout read-diary diary-scan.pdf --json days.json -o report.pdf
       handout read-diary page1.jpg page2.jpg --json -
     """
+    _collect_garbage_from_here()
     import json
 
     from handout.diary.reading import read_diary as read
@@ -419,6 +421,7 @@ def batch(
       handout batch patients.csv                (plans in plans/, emails in plans/outbox/)
       handout batch patients.csv --send         (email for real: HANDOUT_SMTP_* variables)
     """
+    _collect_garbage_from_here()
     import os
 
     from handout.batch import BatchOptions, run_batch
@@ -486,6 +489,7 @@ def check(
       handout check --brand my-clinic --templates my-templates
       handout check --brand my-clinic --lang es --large-print
     """
+    _collect_garbage_from_here()
     from handout.i18n import checked_language
     from handout.preflight import run_checks
 
@@ -516,9 +520,22 @@ def serve(
       handout serve --open
       handout serve --brand my-clinic --paper letter
     """
+    _collect_garbage_from_here()
     from handout.web.server import run_server
 
     run_server(host, port, brand, _template_dirs(templates), paper.value, data_dir, open_browser, trusted_proxy)
+
+
+def _collect_garbage_from_here() -> None:
+    """For a command that runs long or reads big scans: collect cyclic garbage again, as usual, from here on.
+
+    `handout` starts with the collector off (handout/__main__.py): everything made while starting
+    lives as long as the process. That is frozen now, so later collections never look at it again.
+    """
+    if not gc.isenabled():
+        gc.freeze()
+        gc.set_threshold(10_000, 10, 10)
+        gc.enable()
 
 
 def _template_dirs(templates: Path | None) -> list[Path]:

@@ -222,3 +222,22 @@ def test_our_xml_escape_is_saxutils(text: str, quote: bool) -> None:
     entities = {'"': "&quot;", "'": "&apos;"} if quote else {}
     assert escape(text, entities) == saxutils_escape(text, entities)
     assert escape(text) == saxutils_escape(text)
+
+
+# A command as the installed `handout` runs it; prints whether the collector is on afterwards.
+GC_STATE_PROBE = """
+import gc, sys
+sys.argv = ["handout", *sys.argv[1:]]
+from handout.__main__ import main
+try:
+    main()
+except SystemExit:
+    pass
+print("collector on:", gc.isenabled(), gc.get_threshold()[0])
+"""
+
+
+@pytest.mark.parametrize(("args", "on"), [(["leaflet", "-o", "l.pdf"], False), (["batch", "missing.csv"], True), (["read-diary", "missing.png"], True), (["check", "--brand", "missing"], True)])
+def test_long_running_commands_collect_garbage_again(args: list[str], on: bool, tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-c", GC_STATE_PROBE, *args], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert result.stdout.rsplit("collector on:", 1)[1].split() == ([str(on), "10000"] if on else ["False", "700"])
