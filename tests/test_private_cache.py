@@ -90,3 +90,42 @@ def test_a_kept_font_path_is_fontpkgs_answer_and_a_missing_file_is_asked_again(t
     answers = {font_files.font_path(family, weight) for family, weight in (("Atkinson Hyperlegible", 400), ("Atkinson Hyperlegible", 700), ("Noto Sans", 400))}
     assert all(path.is_file() for path in answers) and tmp_path / "gone.ttf" not in answers
     font_files.font_path.cache_clear()
+
+
+def test_kept_toml_is_what_tomllib_parses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tomllib
+
+    from handout import toml_files
+    from handout.content import articles_dir
+    from handout.resources import default_brand_dir
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    texts = [(default_brand_dir() / "brand.toml").read_text(encoding="utf-8"), *(path.read_text(encoding="utf-8") for path in sorted(articles_dir().glob("*.toml")))]
+    texts.append('when = 2027-01-04\nlist = [1, 2.5, "x", true]\n[t]\na = {b = [{c = 1}]}\n')
+    for text in texts:
+        assert toml_files.parse_toml(text) == tomllib.loads(text)  # parsed (and kept when plain)
+        assert toml_files.parse_toml(text) == tomllib.loads(text)  # read back
+    folder = tmp_path / "cache" / "handout" / "toml"
+    assert len(list(folder.glob("*.json"))) == len(texts) - 1  # the one with a date is parsed every time
+    with pytest.raises(tomllib.TOMLDecodeError) as ours:
+        toml_files.parse_toml("a = [1,")
+    with pytest.raises(tomllib.TOMLDecodeError) as theirs:
+        tomllib.loads("a = [1,")
+    assert str(ours.value) == str(theirs.value)
+
+
+def test_a_logo_that_passed_the_svg_checks_is_remembered_and_a_changed_one_is_checked_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from handout import brand
+    from handout.errors import HandoutError
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    logo = tmp_path / "logo.svg"
+    logo.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>', encoding="utf-8")
+    brand._check_svg("brand.toml", logo)
+    assert len(list((tmp_path / "cache" / "handout" / "svg-checks").glob("*.json"))) == 1
+    brand._check_svg("brand.toml", logo)  # remembered
+    logo.write_text('<svg xmlns="http://www.w3.org/2000/svg" xmlns:x="http://www.w3.org/1999/xlink"><image x:href="/etc/passwd"/></svg>', encoding="utf-8")
+    with pytest.raises(HandoutError, match="outside the logo file"):
+        brand._check_svg("brand.toml", logo)
+    with pytest.raises(HandoutError, match="outside the logo file"):
+        brand._check_svg("brand.toml", logo)  # a refusal is never remembered
