@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
-from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib.colors import HexColor
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Image
@@ -15,6 +15,9 @@ from handout.render.graphics import set_bbox
 from handout.render.structure import Node
 from handout.render.styles import INK, Styles
 from handout.render.tagging import tagged
+
+if TYPE_CHECKING:
+    from reportlab.graphics.shapes import Drawing
 
 AIM = HexColor("#B8C2CC")  # the plan's aim: a light bar beside the darker one walked
 PAIN = HexColor("#B3261E")
@@ -43,6 +46,7 @@ def diary_chart(block: doc.Chart, width: float, tag: Node, styles: Styles) -> Fl
     from reportlab.graphics.charts.barcharts import VerticalBarChart
     from reportlab.graphics.charts.legends import Legend
     from reportlab.graphics.charts.lineplots import LinePlot
+    from reportlab.graphics.shapes import Drawing, String
     from reportlab.graphics.widgets.markers import makeMarker
 
     size = styles.profile.cell

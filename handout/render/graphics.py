@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from reportlab.graphics.shapes import Drawing
 from reportlab.lib.colors import Color, HexColor, white
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
@@ -18,6 +18,9 @@ from handout.render.fonts import MAIN, MAIN_BOLD
 from handout.render.logo_cache import CachedLogo
 from handout.render.structure import Node
 from handout.render.tagging import ARTIFACT_PAGINATION_HEADER, TaggedCanvas, artifact, tagged
+
+if TYPE_CHECKING:
+    from reportlab.graphics.shapes import Drawing  # imported where an SVG is drawn by svglib: a warm logo needs none of ReportLab's graphics
 
 QR_WIDTH = 30 * mm
 MIN_ROWS_AFTER_SPLIT = 3  # readable at 20–30 cm, ten times its width (guidance.md)
