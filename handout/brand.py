@@ -419,7 +419,7 @@ def _check_svg(where: str, logo: Path) -> None:
     except OSError as exc:
         raise HandoutError(f"{where}: {logo.name} cannot be read ({exc.strerror})") from None
     digest = hashlib.sha256(f"{SVG_CHECK_FORMAT}|{sys.version}|".encode() + Path(__file__).read_bytes() + b"|" + svg)
-    key, folder = digest.hexdigest(), private_cache.cache_folder("svg-checks", "HANDOUT_SVG_CHECK_CACHE")
+    key, folder = digest.hexdigest(), private_cache.cache_folder("svg-checks")
     if private_cache.load(folder, key) is not None:
         return
     _parse_and_check_svg(where, logo)

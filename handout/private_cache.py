@@ -29,12 +29,12 @@ def installed_version(package: str, module_file: str) -> str:
     return f"{'|'.join(installed)}|{code.st_size}|{code.st_mtime_ns}"
 
 
-def cache_folder(name: str, switch: str) -> Path | None:
+def cache_folder(name: str) -> Path | None:
     """`name` in handout's user cache folder (~/.cache/handout/<name> on Linux), or None when it cannot be made private.
 
-    The environment variable `switch` set to off turns this cache off.
+    HANDOUT_CACHE=off turns these caches off (HANDOUT_TEMPLATE_CACHE the compiled templates').
     """
-    if os.environ.get(switch, "").strip().lower() in ("off", "0", "no", "false"):
+    if os.environ.get("HANDOUT_CACHE", "").strip().lower() in ("off", "0", "no", "false"):
         return None
     from handout.template_bytecode import private_folder, user_cache_root
 

@@ -53,7 +53,7 @@ def qr_matrix(url: str) -> tuple[tuple[bool, ...], ...]:
     from handout import private_cache
 
     key = hashlib.sha256(f"{url}|{QR_FORMAT}|M|{QUIET_ZONE}|{private_cache.installed_version('qrcode', 'main.py')}".encode()).hexdigest()
-    folder = private_cache.cache_folder("qr", "HANDOUT_QR_CACHE")
+    folder = private_cache.cache_folder("qr")
     kept = _rows(private_cache.load(folder, key))
     if kept is not None:
         return kept

@@ -20,7 +20,7 @@ MAX_ENTRIES = 32
 def parse_toml(text: str) -> dict[str, Any]:
     """tomllib.loads(text); raises tomllib.TOMLDecodeError (a ValueError) as it does."""
     key = hashlib.sha256(f"{FORMAT}|{sys.version}|".encode() + text.encode("utf-8", "surrogatepass")).hexdigest()
-    folder = private_cache.cache_folder("toml", "HANDOUT_TOML_CACHE")
+    folder = private_cache.cache_folder("toml")
     kept = private_cache.load(folder, key)
     if kept is not None and isinstance(kept.get("data"), dict):
         return kept["data"]

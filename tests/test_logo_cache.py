@@ -31,13 +31,13 @@ print("svglib:", "svglib" in sys.modules, file=sys.stderr)
 def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "cache"
     monkeypatch.setenv("XDG_CACHE_HOME", str(home))
-    monkeypatch.delenv("HANDOUT_LOGO_CACHE", raising=False)
+    monkeypatch.delenv("HANDOUT_CACHE", raising=False)
     return home
 
 
 def leaflet(brand: Path, out: Path, *, cache: bool = True) -> tuple[bytes, bool]:
     """The leaflet's bytes, and whether the run imported svglib."""
-    env = dict(os.environ, HANDOUT_LOGO_CACHE="on" if cache else "off")
+    env = dict(os.environ, HANDOUT_CACHE="on" if cache else "off")
     result = subprocess.run([sys.executable, "-c", PROBE, "leaflet", "--brand", str(brand), "-o", str(out)], capture_output=True, text=True, env=env, check=True)
     return out.read_bytes(), "svglib: True" in result.stderr
 

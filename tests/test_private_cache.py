@@ -16,7 +16,7 @@ URLS = ["https://example-physio.org/back", "http://a.example/x?y=1&z=2", "https:
 @pytest.fixture
 def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.delenv("HANDOUT_QR_CACHE", raising=False)
+    monkeypatch.delenv("HANDOUT_CACHE", raising=False)
     qr.qr_matrix.cache_clear()
     yield tmp_path / "cache" / "handout" / "qr"
     qr.qr_matrix.cache_clear()
@@ -46,7 +46,7 @@ def test_a_damaged_qr_entry_is_made_again(rows: object, cache_home: Path) -> Non
 
 
 def test_off_keeps_nothing(cache_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HANDOUT_QR_CACHE", "off")
+    monkeypatch.setenv("HANDOUT_CACHE", "off")
     assert qr.qr_matrix(URLS[1]) == qr._made_matrix(URLS[1])
     assert not cache_home.exists() or not list(cache_home.glob("*.json"))
 
@@ -68,7 +68,7 @@ def test_a_folder_others_can_write_to_is_not_used(tmp_path: Path, monkeypatch: p
     folder = tmp_path / "cache" / "handout" / "qr"
     folder.mkdir(parents=True)
     folder.chmod(0o777)
-    assert private_cache.cache_folder("qr", "HANDOUT_QR_CACHE") is None
+    assert private_cache.cache_folder("qr") is None
 
 
 def test_a_kept_font_path_is_fontpkgs_answer_and_a_missing_file_is_asked_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

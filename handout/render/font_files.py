@@ -32,7 +32,7 @@ def _installed_font_packages() -> str:
 def font_path(family: str, weight: int) -> Path:
     """The upright file of `family` at `weight`, as fontpkg.path(family, weight, "normal") answers."""
     key = hashlib.sha256(f"{family}|{weight}|normal|{FORMAT}|{_installed_font_packages()}".encode()).hexdigest()
-    folder = private_cache.cache_folder("fonts", "HANDOUT_FONT_CACHE")
+    folder = private_cache.cache_folder("fonts")
     kept = private_cache.load(folder, key)
     path = kept.get("path") if kept is not None else None
     if isinstance(path, str) and os.path.isfile(path):

@@ -38,8 +38,8 @@ def cache_key(svg: bytes, font: str) -> str:
 
 
 def cache_folder() -> Path | None:
-    """The logo cache (~/.cache/handout/logos on Linux), or None when it cannot be made private; HANDOUT_LOGO_CACHE=off turns it off."""
-    return private_cache.cache_folder("logos", "HANDOUT_LOGO_CACHE")
+    """The logo cache (~/.cache/handout/logos on Linux), or None when it cannot be made private or HANDOUT_CACHE=off."""
+    return private_cache.cache_folder("logos")
 
 
 def load(key: str, folder: Path | None) -> CachedLogo | None:
