@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from handout.errors import HandoutError
@@ -40,7 +41,7 @@ def check_url(url: str) -> str:
 
 # The matrix of a URL is the same every run, and making it takes the qrcode package and its
 # mask trials (about a twentieth of `handout leaflet`'s start): it is kept in the user's cache
-# under a key of the URL, the qrcode version and how the code is made, the newest MAX_KEPT.
+# under a key of the URL, the qrcode version and how the code is made (this file), the newest MAX_KEPT.
 QR_FORMAT = 1
 MAX_KEPT = 64
 
@@ -52,7 +53,9 @@ def qr_matrix(url: str) -> tuple[tuple[bool, ...], ...]:
 
     from handout import private_cache
 
-    key = hashlib.sha256(f"{url}|{QR_FORMAT}|M|{QUIET_ZONE}|{private_cache.installed_version('qrcode', 'main.py')}".encode()).hexdigest()
+    digest = hashlib.sha256(f"{url}|{QR_FORMAT}|M|{QUIET_ZONE}|{private_cache.installed_version('qrcode', 'main.py')}|".encode())
+    digest.update(Path(__file__).read_bytes())  # how the code is made (this file)
+    key = digest.hexdigest()
     folder = private_cache.cache_folder("qr")
     kept = _rows(private_cache.load(folder, key))
     if kept is not None:

@@ -12,8 +12,8 @@ from handout import private_cache
 # Reading an SVG takes svglib and lxml (about a tenth of `handout leaflet`'s start) for a
 # picture that is the same every run. The logo's operators, as ReportLab wrote them the first
 # time, are kept under a key made of everything that decides them: the SVG's bytes, svglib's
-# and ReportLab's versions, this module's format, the body font the drawing starts in and
-# Python. A change to any of them is another key, so a stale entry is never read; at most
+# and ReportLab's versions, the code that reads it (graphics.py, this file), the body font the
+# drawing starts in and Python. A change to any of them is another key, so a stale entry is never read; at most
 # MAX_ENTRIES logos are kept (a clinic has one or two), the least recently written go first.
 FORMAT = 1
 MAX_ENTRIES = 8
@@ -33,7 +33,10 @@ def cache_key(svg: bytes, font: str) -> str:
     from reportlab import Version as reportlab_version
 
     digest = hashlib.sha256(svg)
-    digest.update(f"|{FORMAT}|{font}|{reportlab_version}|{private_cache.installed_version('svglib', 'svglib.py')}|{sys.version}".encode())
+    digest.update(f"|{FORMAT}|{font}|{reportlab_version}|{private_cache.installed_version('svglib', 'svglib.py')}|{sys.version}|".encode())
+    here = Path(__file__).parent
+    for code in ("graphics.py", "logo_cache.py"):  # how handout reads the SVG (its fonts) and what it keeps
+        digest.update((here / code).read_bytes())
     return digest.hexdigest()
 
 
