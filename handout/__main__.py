@@ -7,13 +7,19 @@ def main() -> None:
     """Run the command line in a process tuned for it.
 
     Start-up makes a few hundred thousand objects that live as long as the process (modules,
-    fonts, templates, styles); with the default threshold of 700 new objects the collector
-    runs about 130 times while `handout leaflet` starts, and once over everything, for cycles
-    that are not there (about 17 ms of a 0.1 s command). Collecting every 10,000 keeps cyclic
-    garbage small in long runs (batch, serve) and leaves start-up alone. Only the command does
-    this: a program using handout.api keeps its own settings.
+    fonts, templates, styles): a collection cannot free any of them, yet with the interpreter's
+    default threshold the collector runs about 130 times while `handout leaflet` starts, and
+    still six times, about a twelfth of the command, with a threshold of 10,000. So the
+    collector is off: a leaflet or a plan is one document, made and written by a process that
+    then ends. The commands that run long or read big scans (batch, serve, read-diary, check)
+    freeze what start-up made and turn it back on (cli._collect_garbage_from_here), collecting
+    every 10,000 new objects. Only the command does this: a program using handout.api keeps
+    its own settings.
     """
-    gc.set_threshold(10_000, 10, 10)
+    gc.disable()
+    from handout.lazy_patterns import defer_reportlab_patterns
+
+    defer_reportlab_patterns()  # ReportLab's seldom-used patterns compiled on first use: about a tenth of a leaflet's start
     from handout.cli import main as command_line
 
     command_line()

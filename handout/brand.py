@@ -5,15 +5,18 @@ from __future__ import annotations
 import math
 import re
 import shutil
-import tomllib
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from handout.checks import bidi_control, composed
 from handout.errors import HandoutError
 from handout.qr import check_url
 from handout.resources import default_brand_dir
+from handout.toml_files import parse_toml
+
+if TYPE_CHECKING:
+    import xml.etree.ElementTree as ET  # noqa: N817
 
 BRAND_FILE = "brand.toml"
 MAX_LOGO_BYTES = 2 * 1024 * 1024
@@ -181,14 +184,14 @@ def _read_toml(path: Path) -> dict[str, object]:
     _regular_file(path, str(path), "", f" (a brand folder needs a {BRAND_FILE})")
     try:
         # utf-8-sig: Notepad and other editors save a byte-order mark, which TOML would take for a key.
-        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
+        return parse_toml(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise HandoutError(f"{path}: file not found (a brand folder needs a {BRAND_FILE})") from None
     except UnicodeDecodeError:
         raise HandoutError(f"{path}: not UTF-8 text") from None
     except OSError as exc:
         raise HandoutError(f"{path}: cannot be read ({exc.strerror})") from None
-    except tomllib.TOMLDecodeError as exc:
+    except ValueError as exc:  # tomllib.TOMLDecodeError (not UTF-8 is caught above)
         raise HandoutError(f"{path}: not valid TOML: {exc}") from None
 
 
@@ -399,7 +402,33 @@ def _check_png(where: str, logo: Path) -> None:
         raise HandoutError(f"{where}: {logo.name} is damaged or not a PNG image") from None
 
 
+# The SVG checks below parse the logo with ElementTree, the same file every run: a logo that passed
+# them is remembered in the private per-user cache under a key of its bytes and these rules (this
+# file), so a later run skips ElementTree. A logo that fails is checked, and refused, every time.
+SVG_CHECK_FORMAT = 1
+
+
 def _check_svg(where: str, logo: Path) -> None:
+    import hashlib
+    import sys
+
+    from handout import private_cache
+
+    try:
+        svg = logo.read_bytes()
+    except OSError as exc:
+        raise HandoutError(f"{where}: {logo.name} cannot be read ({exc.strerror})") from None
+    digest = hashlib.sha256(f"{SVG_CHECK_FORMAT}|{sys.version}|".encode() + Path(__file__).read_bytes() + b"|" + svg)
+    key, folder = digest.hexdigest(), private_cache.cache_folder("svg-checks")
+    if private_cache.load(folder, key) is not None:
+        return
+    _parse_and_check_svg(where, logo)
+    private_cache.store(folder, key, {"passed": True}, 16)
+
+
+def _parse_and_check_svg(where: str, logo: Path) -> None:
+    import xml.etree.ElementTree as ET  # noqa: N817 - the usual name
+
     try:
         root = ET.parse(logo).getroot()
     except ET.ParseError as exc:

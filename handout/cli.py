@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as dt
+import gc
 import sys
 from enum import Enum
 from pathlib import Path
@@ -13,6 +15,7 @@ import typer
 from typer.core import TyperGroup
 
 from handout import __version__
+from handout.cli_values import PlainValues, PlainValuesCommand
 from handout.errors import EXIT_FAILURE, HandoutError, UsageError
 from handout.plan import DEFAULT_START_MINUTES, DEFAULT_TARGET_MINUTES, DEFAULT_WALKS_PER_WEEK, DEFAULT_WEEKS
 
@@ -33,7 +36,7 @@ _PLAIN_WORDS = (
 
 
 
-class OneLineErrors(TyperGroup):
+class OneLineErrors(PlainValues, TyperGroup):
     """Every mistake a user can fix ends as one line on stderr and an exit code, never a traceback."""
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:  # type: ignore[override]
@@ -144,7 +147,7 @@ def handout(
     """Print-ready, clinic-branded patient leaflets and walking plans."""
 
 
-@app.command()
+@app.command(cls=PlainValuesCommand)
 def leaflet(
     brand: BrandOption = None,
     templates: TemplatesOption = None,
@@ -195,7 +198,7 @@ def leaflet(
         typer.echo(f"Wrote the leaflet to {where} ({len(pdf) // 1024} KB)", err=is_standard_output(output))
 
 
-@app.command("init-brand")
+@app.command("init-brand", cls=PlainValuesCommand)
 def init_brand(
     directory: Annotated[Path, typer.Argument(help="New folder for the clinic's brand.", show_default=False, metavar="DIRECTORY")],
 ) -> None:
@@ -213,7 +216,7 @@ def init_brand(
 
 
 
-@app.command()
+@app.command(cls=PlainValuesCommand)
 def plan(
     patient: Annotated[str, typer.Option("--patient", help="The patient's name, printed on the plan only.", show_default=False)],
     clinician: Annotated[str, typer.Option("--clinician", help="Your name, printed on the plan.", show_default=False)] = "",
@@ -321,7 +324,7 @@ def plan(
         typer.echo(clinic.email_plan(mailer, order, pdf), err=is_standard_output(output))
 
 
-@app.command("read-diary")
+@app.command("read-diary", cls=PlainValuesCommand)
 def read_diary(
     scans: Annotated[list[Path], typer.Argument(help="Scans of the diary pages: PDF, PNG, JPEG or TIFF, any order and way up.", show_default=False, metavar="SCAN...")],
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the progress report (PDF) here.", show_default=False)] = None,
@@ -337,6 +340,7 @@ def read_diary(
       handout read-diary diary-scan.pdf --json days.json -o report.pdf
       handout read-diary page1.jpg page2.jpg --json -
     """
+    _collect_garbage_from_here()
     import json
 
     from handout.diary.reading import read_diary as read
@@ -359,7 +363,7 @@ def read_diary(
         typer.echo(f"Read {len(reading.pages)} diary page(s) (plan pages {pages}): {len(reading.days)} days, {unclear} unclear mark(s), {len(reading.skipped)} page(s) skipped")
 
 
-@app.command()
+@app.command(cls=PlainValuesCommand)
 def batch(
     patients_csv: Annotated[Path, typer.Argument(help="The patient list: CSV with a header row and at least a name column.", show_default=False, metavar="PATIENTS_CSV")],
     out_dir: Annotated[Path, typer.Option("--out-dir", help="Folder for the plans, the to-print files and report.txt.", metavar="DIRECTORY")] = Path("plans"),
@@ -417,6 +421,7 @@ def batch(
       handout batch patients.csv                (plans in plans/, emails in plans/outbox/)
       handout batch patients.csv --send         (email for real: HANDOUT_SMTP_* variables)
     """
+    _collect_garbage_from_here()
     import os
 
     from handout.batch import BatchOptions, run_batch
@@ -465,7 +470,7 @@ def batch(
         raise typer.Exit(EXIT_FAILURE)
 
 
-@app.command()
+@app.command(cls=PlainValuesCommand)
 def check(
     brand: BrandOption = None,
     templates: TemplatesOption = None,
@@ -484,6 +489,7 @@ def check(
       handout check --brand my-clinic --templates my-templates
       handout check --brand my-clinic --lang es --large-print
     """
+    _collect_garbage_from_here()
     from handout.i18n import checked_language
     from handout.preflight import run_checks
 
@@ -493,7 +499,7 @@ def check(
         raise typer.Exit(EXIT_FAILURE)
 
 
-@app.command()
+@app.command(cls=PlainValuesCommand)
 def serve(
     host: Annotated[str, typer.Option("--host", help="Address to listen on. Anything but 127.0.0.1 needs HANDOUT_WEB_PASSWORD.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port to listen on.", min=1, max=65535)] = 8400,
@@ -514,9 +520,22 @@ def serve(
       handout serve --open
       handout serve --brand my-clinic --paper letter
     """
+    _collect_garbage_from_here()
     from handout.web.server import run_server
 
     run_server(host, port, brand, _template_dirs(templates), paper.value, data_dir, open_browser, trusted_proxy)
+
+
+def _collect_garbage_from_here() -> None:
+    """For a command that runs long or reads big scans: collect cyclic garbage again, as usual, from here on.
+
+    `handout` starts with the collector off (handout/__main__.py): everything made while starting
+    lives as long as the process. That is frozen now, so later collections never look at it again.
+    """
+    if not gc.isenabled():
+        gc.freeze()
+        gc.set_threshold(10_000, 10, 10)
+        gc.enable()
 
 
 def _template_dirs(templates: Path | None) -> list[Path]:
@@ -528,4 +547,21 @@ def main() -> None:
     from handout.terminal import show_what_the_terminal_can
 
     show_what_the_terminal_can()
-    app()
+    _app_for(sys.argv[1:])()
+
+
+def _app_for(args: list[str]) -> typer.Typer:
+    """The command line to run: for `handout <command> …`, the app holding that command alone.
+
+    Typer builds every command's options (type hints, defaults, help) before it runs one: about a
+    twentieth of `handout leaflet`. A command named first is all the group can run, so the others
+    are left unbuilt; anything else (options first, a mistyped name, help) gets the whole app.
+    """
+    if not args:
+        return app
+    chosen = [info for info in app.registered_commands if info.callback is not None and (info.name or typer.main.get_command_name(info.callback.__name__)) == args[0]]
+    if len(chosen) != 1:
+        return app
+    alone = copy.copy(app)
+    alone.registered_commands = chosen
+    return alone

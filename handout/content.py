@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from handout.errors import HandoutError
 from handout.resources import templates_dir
+from handout.toml_files import parse_toml
 
 DEFAULT_ARTICLE = "walking-lower-back-pain"
 DEFAULT_LANGUAGE = "en"
@@ -81,10 +81,10 @@ def load_article(name: str = DEFAULT_ARTICLE, language: str = DEFAULT_LANGUAGE) 
 def read_article(path: Path) -> Article:
     """Parse and check one article content file."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = parse_toml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise HandoutError(f"{path}: article file not found") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except ValueError as exc:  # tomllib.TOMLDecodeError, or UnicodeDecodeError
         raise HandoutError(f"{path}: not a valid TOML article: {exc}") from None
     reader = _Reader(path, data)
     return Article(

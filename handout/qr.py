@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from handout.errors import HandoutError
@@ -38,9 +39,41 @@ def check_url(url: str) -> str:
     return url
 
 
+# The matrix of a URL is the same every run, and making it takes the qrcode package and its
+# mask trials (about a twentieth of `handout leaflet`'s start): it is kept in the user's cache
+# under a key of the URL, the qrcode version and how the code is made (this file), the newest MAX_KEPT.
+QR_FORMAT = 1
+MAX_KEPT = 64
+
+
 @lru_cache(maxsize=32)
 def qr_matrix(url: str) -> tuple[tuple[bool, ...], ...]:
     """Dark/light modules of the URL's QR code, quiet zone included, error correction M."""
+    import hashlib
+
+    from handout import private_cache
+
+    digest = hashlib.sha256(f"{url}|{QR_FORMAT}|M|{QUIET_ZONE}|{private_cache.installed_version('qrcode', 'main.py')}|".encode())
+    digest.update(Path(__file__).read_bytes())  # how the code is made (this file)
+    key = digest.hexdigest()
+    folder = private_cache.cache_folder("qr")
+    kept = _rows(private_cache.load(folder, key))
+    if kept is not None:
+        return kept
+    matrix = _made_matrix(url)
+    private_cache.store(folder, key, {"rows": ["".join("1" if dark else "0" for dark in row) for row in matrix]}, MAX_KEPT)
+    return matrix
+
+
+def _rows(kept: dict[str, object] | None) -> tuple[tuple[bool, ...], ...] | None:
+    """A kept matrix, if it is one (square, of 0s and 1s); else None, and it is made again."""
+    rows = None if kept is None else kept.get("rows")
+    if not isinstance(rows, list) or not rows or not all(isinstance(row, str) and len(row) == len(rows) and set(row) <= {"0", "1"} for row in rows):
+        return None
+    return tuple(tuple(cell == "1" for cell in row) for row in rows)
+
+
+def _made_matrix(url: str) -> tuple[tuple[bool, ...], ...]:
     import qrcode  # here, not at the top: checking a brand's URL should not pay for importing it
     import qrcode.constants
 

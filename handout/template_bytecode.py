@@ -46,20 +46,33 @@ def template_cache(root: Path | None = None) -> PrivateBytecodeCache | None:
     if os.environ.get("HANDOUT_TEMPLATE_CACHE", "").strip().lower() in ("off", "0", "no", "false"):
         return None
     if root is None:
-        from platformdirs import user_cache_dir
-
-        root = Path(user_cache_dir("handout", appauthor=False))
+        root = user_cache_root()
     folder = root / f"templates-{_fingerprint()}"
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if not (_private(folder) and _private(root)):
+        if not (private_folder(folder) and private_folder(root)):
             return None
     except OSError:
         return None
     return PrivateBytecodeCache(str(folder), "%s.jinja")
 
 
-def _private(folder: Path) -> bool:
+def user_cache_root() -> Path:
+    """handout's folder in the user's cache folder (~/.cache/handout on Linux, honouring XDG_CACHE_HOME), as platformdirs names it."""
+    if sys.platform == "linux" and not hasattr(sys, "getandroidapilevel") and not os.environ.get("ANDROID_DATA"):
+        # platformdirs' answer on an everyday Linux, without importing it (a fiftieth of a command's start):
+        # an absolute XDG_CACHE_HOME, else the absolute HOME's .cache. Anything less plain is its to answer.
+        xdg, home = os.environ.get("XDG_CACHE_HOME", ""), os.environ.get("HOME", "")
+        if xdg.startswith("/"):
+            return Path(xdg, "handout")
+        if home.startswith("/"):
+            return Path(os.path.expanduser("~/.cache"), "handout")
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("handout", appauthor=False))
+
+
+def private_folder(folder: Path) -> bool:
     """A real folder (not a link), this user's own, that nobody else may write to."""
     info = folder.lstat()
     owner_ok = not hasattr(os, "getuid") or info.st_uid == os.getuid()

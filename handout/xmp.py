@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from xml.sax.saxutils import escape
+
+from handout.xml_text import escape
 
 
 def xmp_packet(title: str, lang: str, created: dt.datetime | None) -> str:

@@ -132,3 +132,20 @@ def test_tests_never_write_to_the_users_own_cache_folder(own_cache_folder: Path)
     assert default is not None and Path(default.directory).is_relative_to(own_cache_folder)
     cache = _bytecode_cache()
     assert cache is None or not Path(cache.directory).is_relative_to(real)
+
+
+@pytest.mark.parametrize(
+    ("xdg", "home"),
+    [("/tmp/xdg-cache", "/home/jane"), (None, "/home/jane"), ("", "/home/jane"), ("relative/cache", "/home/jane"), (None, "/home/jane/"), ("/c//x/", "/h")],
+)
+def test_the_cache_folder_is_where_platformdirs_puts_it(xdg: str | None, home: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from platformdirs import user_cache_dir
+
+    from handout.template_bytecode import user_cache_root
+
+    if xdg is None:
+        monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    else:
+        monkeypatch.setenv("XDG_CACHE_HOME", xdg)
+    monkeypatch.setenv("HOME", home)
+    assert user_cache_root() == Path(user_cache_dir("handout", appauthor=False))

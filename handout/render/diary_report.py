@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
-from reportlab.graphics.charts.barcharts import VerticalBarChart
-from reportlab.graphics.charts.legends import Legend
-from reportlab.graphics.charts.lineplots import LinePlot
-from reportlab.graphics.shapes import Drawing, String
-from reportlab.graphics.widgets.markers import makeMarker
 from reportlab.lib.colors import HexColor
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Image
@@ -19,6 +15,9 @@ from handout.render.graphics import set_bbox
 from handout.render.structure import Node
 from handout.render.styles import INK, Styles
 from handout.render.tagging import tagged
+
+if TYPE_CHECKING:
+    from reportlab.graphics.shapes import Drawing
 
 AIM = HexColor("#B8C2CC")  # the plan's aim: a light bar beside the darker one walked
 PAIN = HexColor("#B3261E")
@@ -43,6 +42,13 @@ class FigureFlowable(Flowable):
 
 def diary_chart(block: doc.Chart, width: float, tag: Node, styles: Styles) -> Flowable:
     """Minutes walked each week beside the plan's aim (bars, left scale), and average pain (line, right scale 0–10)."""
+    # ReportLab's charts are a twentieth of a leaflet's start: only a progress report, which draws them, imports them.
+    from reportlab.graphics.charts.barcharts import VerticalBarChart
+    from reportlab.graphics.charts.legends import Legend
+    from reportlab.graphics.charts.lineplots import LinePlot
+    from reportlab.graphics.shapes import Drawing, String
+    from reportlab.graphics.widgets.markers import makeMarker
+
     size = styles.profile.cell
     height = 80 * mm + size * 2
     drawing = Drawing(width, height)

@@ -10,9 +10,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from itertools import groupby
-from xml.sax.saxutils import escape
 
-import fontpkg
 from reportlab import rl_config
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase import pdfmetrics
@@ -21,8 +19,10 @@ from reportlab.pdfbase.ttfonts import TTFont, TTFontFace, TTFontMaker
 from handout.document import Inline
 from handout.errors import HandoutError
 from handout.render.bidi import right_to_left_problem, visual_right_to_left
+from handout.render.font_files import font_path
 from handout.render.structure import Node
 from handout.render.tagged_flowables import TaggedParagraph
+from handout.xml_text import escape
 
 MAIN = "Atkinson"
 MAIN_BOLD = "Atkinson-Bold"
@@ -69,8 +69,8 @@ _FALLBACK_TAG = re.compile(r'<font name="(' + "|".join(face.regular for face in 
 def register_fonts() -> None:
     """Register Atkinson Hyperlegible, the main font, once per process."""
     family = "Atkinson Hyperlegible"
-    register_lean(TTFont(MAIN, str(fontpkg.path(family, 400, "normal"))))
-    register_lean(TTFont(MAIN_BOLD, str(fontpkg.path(family, 700, "normal"))))
+    register_lean(TTFont(MAIN, str(font_path(family, 400))))
+    register_lean(TTFont(MAIN_BOLD, str(font_path(family, 700))))
     # No italics: large-print guidance uses bold for emphasis, so <i> maps to
     # the upright faces. baseFontFor points the canvas and graphics defaults
     # at Atkinson, so no document carries ReportLab's non-embedded Helvetica.
@@ -87,7 +87,7 @@ def font_data(name: str) -> bytes:
     """
     import uharfbuzz
 
-    face = uharfbuzz.Face(fontpkg.path(_FACES[name].family, 400, "normal").read_bytes())
+    face = uharfbuzz.Face(font_path(_FACES[name].family, 400).read_bytes())
     request = uharfbuzz.SubsetInput()
     request.keep_everything()
     request.pin_axis_location(face, "wght", _WEIGHTS.get(name, 400))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from reportlab.graphics.shapes import Drawing
 from reportlab.lib.colors import Color, HexColor, white
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfdoc import PDFArray, PDFDictionary, PDFStream, PDFZCompress, xObjectName
@@ -17,8 +17,12 @@ from handout.document import Role
 from handout.errors import HandoutError
 from handout.qr import qr_matrix
 from handout.render.fonts import MAIN, MAIN_BOLD
+from handout.render.logo_cache import CachedLogo
 from handout.render.structure import Node
 from handout.render.tagging import ARTIFACT_PAGINATION_HEADER, TaggedCanvas, artifact, tagged
+
+if TYPE_CHECKING:
+    from reportlab.graphics.shapes import Drawing  # imported where an SVG is drawn by svglib: a warm logo needs none of ReportLab's graphics
 
 QR_WIDTH = 30 * mm
 MIN_ROWS_AFTER_SPLIT = 3  # readable at 20–30 cm, ten times its width (guidance.md)
@@ -147,7 +151,6 @@ class WarningSign(Flowable):
         c.restoreState()
 
 
-@lru_cache(maxsize=8)
 def _svg_drawing(path: Path) -> Drawing:
     from svglib.svglib import svg2rlg  # only brands with an SVG logo pay for importing svglib
 
@@ -162,6 +165,58 @@ def _svg_drawing(path: Path) -> Drawing:
     drawing.initialFontName = MAIN
     _embedded_fonts(drawing)
     return drawing
+
+
+def _svg_logo(path: Path) -> tuple[Drawing | None, CachedLogo | None, str | None]:
+    """An SVG logo's operators kept from an earlier run; else svglib's drawing of it, and the key to keep its operators under when they can be kept."""
+    try:
+        info = path.stat()
+    except OSError:
+        return _svg_drawing(path), None, None  # svglib says what is wrong with the file
+    return _svg_logo_as_is(path, info.st_mtime_ns, info.st_size)  # an edited logo is read again, even in a long-running server
+
+
+@lru_cache(maxsize=8)
+def _svg_logo_as_is(path: Path, mtime_ns: int, size: int) -> tuple[Drawing | None, CachedLogo | None, str | None]:
+    from handout.render import logo_cache
+
+    try:
+        key = logo_cache.cache_key(path.read_bytes(), MAIN)
+    except OSError:
+        return _svg_drawing(path), None, None
+    kept = logo_cache.load(key, logo_cache.cache_folder())
+    if kept is not None:
+        return None, kept, None
+    drawing = _svg_drawing(path)
+    return drawing, None, key if _plain_shapes(drawing) else None
+
+
+# Shapes whose operators depend on nothing but the shape: no text (fonts), pictures (XObjects) or
+# transparency (graphics states, written only when they change) — those logos are always drawn by svglib.
+_PLAIN_SHAPE_NAMES = frozenset({"Drawing", "Group", "Path", "Rect", "Circle", "Ellipse", "Line", "PolyLine", "Polygon", "Wedge"})
+_STATEFUL_ATTRIBUTES = ("fillOpacity", "strokeOpacity", "fillOverprint", "strokeOverprint", "overprintMask")
+_RESOURCE_OPERATORS = frozenset({"gs", "Tf", "Do", "BI", "ID", "EI", "sh", "cs", "CS", "scn", "SCN", "BDC", "BMC", "EMC", "Tj", "TJ", "'", '"'})
+
+
+def _plain_shapes(node: object) -> bool:
+    if type(node).__name__ not in _PLAIN_SHAPE_NAMES or type(node).__module__ != "reportlab.graphics.shapes":
+        return False
+    if any(getattr(node, name, None) not in (None, False, 0, 1) for name in _STATEFUL_ATTRIBUTES):
+        return False
+    return all(_plain_shapes(child) for child in getattr(node, "contents", ()))
+
+
+def _keep_operators(key: str, drawing: Drawing, operators: list[str]) -> None:
+    """Keep what drawing this logo wrote, unless it names a resource (then its operators are not the whole of it)."""
+    from handout.render import logo_cache
+
+    if key in _KEPT or any(token in _RESOURCE_OPERATORS for operator in operators for token in operator.split()):
+        return
+    _KEPT.add(key)  # once a process: a batch's plans all draw the same logo
+    logo_cache.store(key, logo_cache.cache_folder(), CachedLogo(drawing.width, drawing.height, tuple(operators)))
+
+
+_KEPT: set[str] = set()
 
 
 def _embedded_fonts(node: object) -> None:
@@ -185,9 +240,15 @@ class LogoFlowable(Flowable):
         self.path = path
         self.alt = alt
         self.tag = tag
+        self.operators: tuple[str, ...] | None = None  # the SVG logo as an earlier run drew it
+        self.keep_as: str | None = None  # the cache key to keep this drawing's operators under, once drawn
         if path.suffix.lower() == ".svg":
-            self.drawing: Drawing | None = _svg_drawing(path)
-            natural_w, natural_h = self.drawing.width, self.drawing.height
+            self.drawing, kept, self.keep_as = _svg_logo(path)
+            if kept is not None:
+                self.operators = kept.operators
+                natural_w, natural_h = kept.width, kept.height
+            else:
+                natural_w, natural_h = self.drawing.width, self.drawing.height
         else:
             self.drawing = None
             self.image = Image(str(path))
@@ -202,10 +263,20 @@ class LogoFlowable(Flowable):
     def draw(self) -> None:
         with tagged(self.canv, self.tag):
             set_bbox(self.canv, self.tag, self.width, self.height)
-            if self.drawing is not None:
+            if self.operators is not None:
                 self.canv.saveState()
                 self.canv.scale(self.scale, self.scale)
+                for operator in self.operators:  # exactly what drawOn wrote the first time, without svglib
+                    self.canv.addLiteral(operator)
+                self.canv.restoreState()
+            elif self.drawing is not None:
+                self.canv.saveState()
+                self.canv.scale(self.scale, self.scale)
+                start = len(self.canv._code)
                 self.drawing.drawOn(self.canv, 0, 0)
+                if self.keep_as is not None:
+                    _keep_operators(self.keep_as, self.drawing, self.canv._code[start:])
+                    self.keep_as = None
                 self.canv.restoreState()
             else:
                 self.canv.drawImage(self.image.filename, 0, 0, self.width, self.height, mask="auto")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -213,7 +214,10 @@ class PdfRenderer:
 
 def _trailing_forms(flowables: list[Flowable]) -> list[Any]:
     """The diary pages a document ends with (whole pages to fill in by hand, not read through), else none."""
-    from handout.render.diary import DiaryPage
+    diary = sys.modules.get("handout.render.diary")
+    if diary is None:
+        return []  # no diary page was made in this process, so none is here: a leaflet need not import the diary's modules
+    DiaryPage = diary.DiaryPage  # noqa: N806 - the class, as its own name
 
     count = 0
     while count < len(flowables) and isinstance(flowables[-1 - count], DiaryPage):
