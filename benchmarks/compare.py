@@ -83,10 +83,17 @@ def child_times(command: list[str], cwd: Path) -> tuple[float, float]:
     return usage.ru_utime + usage.ru_stime, wall
 
 
+def bare_fonts() -> list[str]:
+    """The two Atkinson Hyperlegible files the bare script draws with, found here so its timed process need not look."""
+    import fontpkg
+
+    return [str(fontpkg.path("Atkinson Hyperlegible", weight, "normal")) for weight in (400, 700)]
+
+
 def start_against_bare(rounds: int, scratch: Path) -> dict[str, float]:
     script = Path(sys.executable).with_name("handout")
     handout = [str(script)] if script.exists() else [sys.executable, "-m", "handout"]
-    commands = {"handout": [*handout, "leaflet", "-o", str(scratch / "leaflet.pdf")], "bare": [sys.executable, str(HERE / "bare_start.py"), str(scratch / "bare.pdf")]}
+    commands = {"handout": [*handout, "leaflet", "-o", str(scratch / "leaflet.pdf")], "bare": [sys.executable, str(HERE / "bare_start.py"), str(scratch / "bare.pdf"), *bare_fonts()]}
     walls: dict[str, list[float]] = {name: [] for name in commands}
 
     def job(name: str) -> Callable[[], float]:
