@@ -13,7 +13,9 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
+from reportlab.lib.rl_accel import fp_str
 from reportlab.pdfbase.pdfdoc import PDFName, PDFObjectReference, PDFPage, PDFStream, PDFString, PDFZCompress
+from reportlab.pdfbase.pdfmetrics import getFont, stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.pdfgen.textobject import PDFTextObject
 
@@ -31,8 +33,51 @@ class DocumentDate:
     dmm: int = 0
 
 
+def _escaped(canvas: Canvas, font_name: str, text: str) -> str | None:
+    """The escaped bytes ReportLab's `_formatText` shows for `text`, or None when only ReportLab can say.
+
+    A TrueType font's characters get their codes in the order a document first shows them (handout turns
+    ReportLab's ASCII-at-its-own-code off: smaller subsets), so ReportLab walks every string character by
+    character. Once each character of a string has its code in subset 0 (most strings, after the first page),
+    the codes are only looked up: the same bytes, without the walk. A new character, another subset or a
+    shaped string goes through ReportLab, which gives the codes.
+    """
+    if type(text) is not str or not text:
+        return None
+    font = getFont(font_name)
+    if not font._dynamicFont:
+        return None
+    state = font.state.get(canvas._doc)
+    if state is None:
+        return None  # the document's first use of the font: ReportLab makes its subset state
+    if "\xa0" in text:
+        text = text.replace("\xa0", " ")  # as ReportLab shows a no-break space
+    try:
+        codes = bytes(map(state.assignments.__getitem__, map(ord, text)))
+    except (KeyError, ValueError):  # a character without a code yet, or one past subset 0
+        return None
+    return canvas._escape(codes)
+
+
+def _font_operator(canvas: Canvas, font_name: str, size: float, leading: float) -> str:
+    """ReportLab's operators selecting a TrueType font's subset 0 at a size and leading."""
+    return f"{getFont(font_name).getSubsetInternalName(0, canvas._doc)} {fp_str(size)} Tf {fp_str(leading)} TL"
+
+
 class SpacedTextObject(PDFTextObject):
-    """A text object that ends each line with a space, so text read from the structure keeps the words at line ends apart."""
+    """A text object that ends each line with a space, so text read from the structure keeps the words at line ends apart.
+
+    Shows plain ASCII strings from a per-process memo (`_show`): the bytes are ReportLab's, made once.
+    """
+
+    def _formatText(self, text: str) -> str:  # noqa: N802 - ReportLab's name
+        escaped = _escaped(self._canvas, self._fontname, text)
+        if escaped is None:
+            return super()._formatText(text)
+        if self._curSubset != 0:
+            self._curSubset = 0
+            return f"{_font_operator(self._canvas, self._fontname, self._fontsize, self._leading)} ({escaped}) Tj"
+        return f"({escaped}) Tj"
 
     def _textOut(self, text: str, TStar: int = 0) -> None:  # noqa: N802, N803 - ReportLab's names
         if TStar and self._fontname and not (text and text[-1].isspace()):
@@ -131,6 +176,31 @@ class TaggedCanvas(Canvas):
 
     def beginText(self, x: float = 0, y: float = 0, direction: Any = None) -> PDFTextObject:  # noqa: N802 - ReportLab's name
         return SpacedTextObject(self, x, y, direction=direction)
+
+    # A diary page draws about a hundred strings one by one, each its own text object. For plain ASCII in the
+    # common case (no mode, spacing, direction or shaping) the text object ReportLab would build is written
+    # straight away, the same bytes; anything else is ReportLab's.
+
+    def drawString(self, x: float, y: float, text: str, *args: Any, **kwargs: Any) -> None:  # noqa: N802 - ReportLab's name
+        if args or kwargs or not self._show_at(x, y, text):
+            super().drawString(x, y, text, *args, **kwargs)
+
+    def drawRightString(self, x: float, y: float, text: str, *args: Any, **kwargs: Any) -> None:  # noqa: N802 - ReportLab's name
+        if args or kwargs or not self._show_at(x - stringWidth(text, self._fontname, self._fontsize), y, text):
+            super().drawRightString(x, y, text, *args, **kwargs)
+
+    def drawCentredString(self, x: float, y: float, text: str, *args: Any, **kwargs: Any) -> None:  # noqa: N802 - ReportLab's name
+        if args or kwargs or not self._show_at(x - 0.5 * stringWidth(text, self._fontname, self._fontsize), y, text):
+            super().drawCentredString(x, y, text, *args, **kwargs)
+
+    def _show_at(self, x: float, y: float, text: str) -> bool:
+        """Write a one-line text object showing `text` at (x, y), as drawString's would be; False when ReportLab must."""
+        escaped = _escaped(self, self._fontname, text) if self.bottomup else None
+        if escaped is None:
+            return False
+        font = _font_operator(self, self._fontname, self._fontsize, self._leading)
+        self._code.append(f"BT 1 0 0 1 {fp_str(x, y)} Tm {font} ({escaped}) Tj T* ET")
+        return True
 
     def linkURL(self, url: str, rect: Any, relative: int = 0, thickness: int = 0, color: Any = None, dashArray: Any = None, kind: str = "URI", **kw: Any) -> None:  # noqa: N802, N803
         # /Contents says where the link goes for a reader; /F 4 prints it (PDF/UA 7.18.1).
