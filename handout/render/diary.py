@@ -297,9 +297,7 @@ class DiaryPage(Flowable):
 
 def circle_row_form(c: Canvas, circles: list[tuple[float, float, float]]) -> str:
     """The name of a form that draws `circles` (centre x, centre y, diameter) relative to the first one's centre, made once per document."""
-    ox, oy, _ = circles[0]
-    shape = tuple((round(x - ox, 3), round(y - oy, 3), round(size, 3)) for x, y, size in circles)
-    name = "DiaryCircles" + hashlib.sha256(repr(shape).encode()).hexdigest()[:12]
+    name, shape = _circle_row(tuple(circles))
     if not c.hasForm(name):
         reach = max(size for *_, size in shape)  # the form's box holds every circle, stroke included (outside it is clipped)
         xs, ys = [x for x, *_ in shape], [y for _, y, _ in shape]
@@ -312,3 +310,15 @@ def circle_row_form(c: Canvas, circles: list[tuple[float, float, float]]) -> str
         c.drawPath(path, stroke=1, fill=0)
         c.endForm()
     return name
+
+
+@lru_cache(maxsize=1024)
+def _circle_row(circles: tuple[tuple[float, float, float], ...]) -> tuple[str, tuple[tuple[float, float, float], ...]]:
+    """A row of circles' form name and its circles relative to the first one's centre.
+
+    Kept per process, by the row's own coordinates (a plan has about 80 rows, the same in every plan of its
+    paper, print size and length): rounding and hashing them was a tenth of a diary page's drawing.
+    """
+    ox, oy, _ = circles[0]
+    shape = tuple((round(x - ox, 3), round(y - oy, 3), round(size, 3)) for x, y, size in circles)
+    return "DiaryCircles" + hashlib.sha256(repr(shape).encode()).hexdigest()[:12], shape
