@@ -21,6 +21,7 @@ from reportlab.pdfgen.textobject import PDFTextObject
 
 from handout.render.packing import PackingDocument
 from handout.render.structure import AnnotationRef, Mark, Node, write_tree
+from handout.render.subsets import keep_subsets
 from handout.xmp import xmp_packet
 
 
@@ -125,6 +126,7 @@ class TaggedCanvas(Canvas):
         """Write the structure tree (every page is written by now), then the file."""
         metadata = xmp_packet(self._title, self._lang, self._created).encode("utf-8")
         write_tree(self._doc, self.root, self._page_marks, self._page_refs, self._annotations, metadata)
+        keep_subsets(self._doc)
         super().save()
 
     # -- marked content -------------------------------------------------
