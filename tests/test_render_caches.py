@@ -1,0 +1,56 @@
+"""The per-process render caches never leak one document into another: documents made one after another in one
+process are byte for byte what fresh processes make of each (paragraph parsing and line breaking, font subsets,
+diary circle rows, text codes)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from conftest import set_brand_value
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Renders each spec in order in one process, printing each PDF's sha256 (a spec: {"kind": "plan"|"leaflet", **options}).
+RENDER = """
+import datetime as dt, hashlib, json, sys
+from handout import api
+for spec in json.loads(sys.argv[1]):
+    kind = spec.pop("kind")
+    if kind == "plan":
+        spec["start_date"] = dt.date.fromisoformat(spec["start_date"])
+        spec["issued"] = dt.date(2026, 11, 27)
+        pdf = api.render_plan(**spec)
+    else:
+        pdf = api.render_leaflet(**spec)
+    print(hashlib.sha256(pdf).hexdigest())
+"""
+
+
+def digests(specs: list[dict[str, Any]]) -> list[str]:
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "1795000000"}  # the leaflet's date
+    result = subprocess.run([sys.executable, "-c", RENDER, json.dumps(specs)], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    return result.stdout.split()
+
+
+def test_documents_made_in_one_process_are_what_fresh_processes_make(brand_dir: Path) -> None:
+    # Another clinic: another colour for the headings (a paragraph style's value), another name (other characters).
+    set_brand_value(brand_dir, "primary_colour", '"#5A1D7A"')
+    set_brand_value(brand_dir, "name", '"Zoë Łukasz Physio"')
+    other = str(brand_dir)
+    specs: list[dict[str, Any]] = [
+        {"kind": "plan", "patient": "Jane Doe", "clinician": "Sam Lee", "start_date": "2026-12-07"},
+        # Same words in another brand, language, paper and print size, for a name with other letters.
+        {"kind": "plan", "patient": "Łukasz Żółć", "start_date": "2026-12-09", "brand": other, "language": "es", "paper": "letter", "large_print": True},
+        {"kind": "leaflet", "brand": other},
+        {"kind": "plan", "patient": "Sam Lee-Smith", "start_date": "2027-01-04", "weeks": 1, "with_article": True, "large_print": True},
+        {"kind": "plan", "patient": "Zoë Quick", "clinician": "Sam Lee", "start_date": "2026-12-07", "weeks": 26},
+        {"kind": "plan", "patient": "Jane Doe", "clinician": "Sam Lee", "start_date": "2026-12-07"},  # the first again, all warm
+    ]
+    fresh = [digests([spec])[0] for spec in specs[:-1]]
+    in_turn = digests(specs)
+    assert in_turn == [*fresh, fresh[0]]
