@@ -1,15 +1,21 @@
 """The per-process render caches never leak one document into another: documents made one after another in one
 process are byte for byte what fresh processes make of each (paragraph parsing and line breaking, font subsets,
-diary circle rows, text codes)."""
+diary circle rows and page layouts, text codes)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+from handout.diary.code import PageCode, plan_tag
+from handout.diary.layout import page_layout
+from handout.plan import PlanRequest
+from handout.render.diary import kept_page_layout
 
 from conftest import set_brand_value
 
@@ -54,3 +60,14 @@ def test_documents_made_in_one_process_are_what_fresh_processes_make(brand_dir: 
     fresh = [digests([spec])[0] for spec in specs[:-1]]
     in_turn = digests(specs)
     assert in_turn == [*fresh, fresh[0]]
+
+
+def test_a_kept_diary_page_layout_is_the_page_layout() -> None:
+    for paper, large_print, request, tag, diary_page, pdf_page in (
+        ("a4", False, PlanRequest(10, 30, 5, 12, dt.date(2026, 12, 7)), plan_tag("Jane Doe", dt.date(2026, 11, 27)), 1, 3),
+        ("a4", False, PlanRequest(10, 30, 5, 12, dt.date(2026, 12, 7)), plan_tag("Sam Lee", dt.date(2026, 11, 28)), 1, 4),
+        ("a4", False, PlanRequest(12, 30, 5, 12, dt.date(2026, 12, 14)), plan_tag("Sam Lee", dt.date(2026, 11, 28)), 1, 4),
+        ("letter", True, PlanRequest(10, 30, 4, 26, dt.date(2027, 1, 4)), plan_tag("Jane Doe", dt.date(2026, 11, 27)), 5, 9),
+    ):
+        code = PageCode(paper, large_print, 80, request, tag, diary_page, pdf_page)
+        assert kept_page_layout(code) == page_layout(code)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Callable
+from dataclasses import replace
 from functools import lru_cache
 
 from reportlab.lib.colors import Color, HexColor
@@ -114,6 +115,21 @@ def diary_flowables(
     return pages
 
 
+def kept_page_layout(code: PageCode) -> PageLayout:
+    """layout.page_layout(code), its geometry kept per process: a page's geometry does not depend on whose plan it is.
+
+    The geometry comes from the paper, print size, diary region, plan request and page number; the code
+    also names the plan (its tag) and the PDF page, which only the code's text carries. Plans made for the
+    same request (a batch starting the same Monday) share it: working it out was a sixth of a diary page.
+    """
+    return replace(_geometry(replace(code, tag="", pdf_page=0)), code=code)
+
+
+@lru_cache(maxsize=256)
+def _geometry(code: PageCode) -> PageLayout:
+    return page_layout(code)
+
+
 class DiaryPage(Flowable):
     """A whole diary page, drawn where the layout says: it always starts a page, and fills its body."""
 
@@ -147,7 +163,7 @@ class DiaryPage(Flowable):
     def draw(self) -> None:
         c = self.canv
         code = self.base.on_page(self.index, c.getPageNumber())
-        layout = page_layout(code)
+        layout = kept_page_layout(code)
         self.placed(layout)
         c.saveState()
         x, y = c.absolutePosition(0, 0)
