@@ -45,30 +45,48 @@ def _escaped(canvas: Canvas, font_name: str, text: str) -> str | None:
     """
     if type(text) is not str or not text:
         return None
+    doc = canvas._doc
+    shown = _for_document(doc)
+    escaped = shown.get((font_name, text))  # a string's codes, once all given, stay the same for the document
+    if escaped is not None:
+        return escaped
     font = getFont(font_name)
     if not font._dynamicFont:
         return None
-    state = font.state.get(canvas._doc)
+    state = font.state.get(doc)
     if state is None:
         return None  # the document's first use of the font: ReportLab makes its subset state
-    if "\xa0" in text:
-        text = text.replace("\xa0", " ")  # as ReportLab shows a no-break space
     try:
-        codes = bytes(map(state.assignments.__getitem__, map(ord, text)))
+        codes = bytes(map(state.assignments.__getitem__, map(ord, text.replace("\xa0", " "))))  # a no-break space shows as a space
     except (KeyError, ValueError):  # a character without a code yet, or one past subset 0
         return None
-    return canvas._escape(codes)
+    escaped = shown[font_name, text] = canvas._escape(codes)
+    return escaped
 
 
 def _font_operator(canvas: Canvas, font_name: str, size: float, leading: float) -> str:
-    """ReportLab's operators selecting a TrueType font's subset 0 at a size and leading."""
-    return f"{getFont(font_name).getSubsetInternalName(0, canvas._doc)} {fp_str(size)} Tf {fp_str(leading)} TL"
+    """ReportLab's operators selecting a TrueType font's subset 0 at a size and leading (its name is the document's)."""
+    shown = _for_document(canvas._doc)
+    key = (font_name, size, leading)
+    operator = shown.get(key)
+    if operator is None:
+        operator = shown[key] = f"{getFont(font_name).getSubsetInternalName(0, canvas._doc)} {fp_str(size)} Tf {fp_str(leading)} TL"
+    return operator
+
+
+def _for_document(doc: Any) -> dict[tuple[Any, ...], str]:
+    """The document's own memo of shown strings and font operators (it lives and ends with the document)."""
+    try:
+        return doc._handout_shown  # type: ignore[no-any-return]
+    except AttributeError:
+        doc._handout_shown = {}
+        return doc._handout_shown  # type: ignore[no-any-return]
 
 
 class SpacedTextObject(PDFTextObject):
     """A text object that ends each line with a space, so text read from the structure keeps the words at line ends apart.
 
-    Shows plain ASCII strings from a per-process memo (`_show`): the bytes are ReportLab's, made once.
+    Shows a string whose characters all have their codes without ReportLab's walk through it (`_escaped`).
     """
 
     def _formatText(self, text: str) -> str:  # noqa: N802 - ReportLab's name
