@@ -125,7 +125,7 @@ def kept_page_layout(code: PageCode) -> PageLayout:
     return replace(_geometry(replace(code, tag="", pdf_page=0)), code=code)
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=16)  # a page's geometry holds about 110 KB (every circle's area): the pages of the last few requests
 def _geometry(code: PageCode) -> PageLayout:
     return page_layout(code)
 

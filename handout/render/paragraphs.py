@@ -11,8 +11,8 @@ from reportlab.lib.styles import ParagraphStyle
 from handout.render.tagged_flowables import TaggedParagraph
 
 _STYLES_KEPT = 1024  # distinct styles (a brand and print size has about 25)
-_PARSES_KEPT = 2048  # parsed paragraphs kept per process (a plan has about 60; the article's leaflet about 80)
-_WRAPS_KEPT = 4096  # line breakings kept: a paragraph is usually broken at one or two widths
+_PARSES_KEPT = 1024  # parsed paragraphs kept per process (a plan has about 60; the article's leaflet about 80)
+_WRAPS_KEPT = 2048  # line breakings kept (a paragraph is broken at one or two widths): about 1.5 KB each
 
 _parses: OrderedDict[tuple[Any, ...], tuple[Any, ...]] = OrderedDict()
 _wraps: OrderedDict[tuple[Any, ...], tuple[tuple[float, float], dict[str, Any]]] = OrderedDict()
