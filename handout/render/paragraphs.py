@@ -46,7 +46,7 @@ class KeptParagraph(TaggedParagraph):
             super()._setup(text, style, bulletText, frags, cleaner)
             kept = _remember(_parses, key, (self.text, self.frags, self.style, self.bulletText), _PARSES_KEPT)
         else:
-            _parses.move_to_end(key)
+            _touch(_parses, key)
             self.text, self.frags, self.style, self.bulletText = kept
             self.debug = 0
         self._kept = key
@@ -64,7 +64,7 @@ class KeptParagraph(TaggedParagraph):
             made = {name: value for name, value in self.__dict__.items() if (name not in before or before[name] is not value) and name != "_wrapped"}
             kept = _remember(_wraps, key, (size, made), _WRAPS_KEPT)
         else:
-            _wraps.move_to_end(key)
+            _touch(_wraps, key)
             self.__dict__.update(kept[1])
         return kept[0]
 
@@ -72,8 +72,19 @@ class KeptParagraph(TaggedParagraph):
 def _remember(memo: OrderedDict[Any, Any], key: Any, value: Any, limit: int) -> Any:
     memo[key] = value
     if len(memo) > limit:
-        memo.popitem(last=False)
+        try:
+            memo.popitem(last=False)
+        except KeyError:  # emptied meanwhile by another thread's render: nothing to drop
+            pass
     return value
+
+
+def _touch(memo: OrderedDict[Any, Any], key: Any) -> None:
+    """Mark an entry as just used (it may have been dropped meanwhile by a render in another thread: then nothing)."""
+    try:
+        memo.move_to_end(key)
+    except KeyError:
+        pass
 
 
 def _style_key(style: ParagraphStyle) -> int | None:

@@ -16,12 +16,20 @@ class _Kept(OrderedDict[Any, Any]):
     """A small least-recently-used map."""
 
     def get_or_make(self, key: Any, make: Callable[[], Any]) -> Any:
-        if key in self:
-            self.move_to_end(key)
-            return self[key]
+        # Each step stands alone: a render in another thread may drop an entry between two of them.
+        value = self.get(key)
+        if value is not None:
+            try:
+                self.move_to_end(key)
+            except KeyError:
+                pass
+            return value
         value = self[key] = make()
         if len(self) > _LIMIT:
-            self.popitem(last=False)
+            try:
+                self.popitem(last=False)
+            except KeyError:
+                pass
         return value
 
 
