@@ -31,6 +31,10 @@ class KeptParagraph(TaggedParagraph):
     width, so a different brand colour, print size or language is a different entry.
     """
 
+    text: Any  # ReportLab's: what `_setup` (ReportLab's or kept) gives every paragraph
+    frags: Any
+    style: Any
+    bulletText: Any  # noqa: N815
     _kept: tuple[Any, ...] | None = None  # the parse's key, when this paragraph's results may be kept
     _wrapped: tuple[Any, ...] | None = None  # the key of its last wrap: a wrap starts from the one before it
 

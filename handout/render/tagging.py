@@ -89,6 +89,8 @@ class SpacedTextObject(PDFTextObject):
     Shows a string whose characters all have their codes without ReportLab's walk through it (`_escaped`).
     """
 
+    _curSubset: int  # noqa: N815 - ReportLab's name: the font subset the text object last selected
+
     def _formatText(self, text: str) -> str:  # noqa: N802 - ReportLab's name
         escaped = _escaped(self._canvas, self._fontname, text)
         if escaped is None:
@@ -197,9 +199,9 @@ class TaggedCanvas(Canvas):
     def beginText(self, x: float = 0, y: float = 0, direction: Any = None) -> PDFTextObject:  # noqa: N802 - ReportLab's name
         return SpacedTextObject(self, x, y, direction=direction)
 
-    # A diary page draws about a hundred strings one by one, each its own text object. For plain ASCII in the
-    # common case (no mode, spacing, direction or shaping) the text object ReportLab would build is written
-    # straight away, the same bytes; anything else is ReportLab's.
+    # A diary page draws about a hundred strings one by one, each its own text object. In the common case (no
+    # mode, spacing, direction or shaping; every character already has its code) the text object ReportLab
+    # would build is written straight away, the same bytes; anything else is ReportLab's.
 
     def drawString(self, x: float, y: float, text: str, *args: Any, **kwargs: Any) -> None:  # noqa: N802 - ReportLab's name
         if args or kwargs or not self._show_at(x, y, text):
