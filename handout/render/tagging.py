@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
+from reportlab.lib.colors import Color
 from reportlab.lib.rl_accel import fp_str
 from reportlab.pdfbase.pdfdoc import PDFName, PDFObjectReference, PDFPage, PDFStream, PDFString, PDFZCompress
 from reportlab.pdfbase.pdfmetrics import getFont, stringWidth
@@ -109,6 +110,7 @@ class SpacedTextObject(PDFTextObject):
             super()._textOut(text, TStar)
 
 
+_TRANSPARENCY = (1, 4)  # the PDF version ReportLab raises a document to when it sets an opacity (handout's are 1.7)
 ARTIFACT = "artifact"
 ARTIFACT_LAYOUT = "/Artifact <</Type /Layout>> BDC"
 ARTIFACT_PAGINATION = "/Artifact <</Type /Pagination /Subtype /Footer>> BDC"
@@ -214,6 +216,18 @@ class TaggedCanvas(Canvas):
     def drawCentredString(self, x: float, y: float, text: str, *args: Any, **kwargs: Any) -> None:  # noqa: N802 - ReportLab's name
         if args or kwargs or not self._show_at(x - 0.5 * stringWidth(text, self._fontname, self._fontsize), y, text):
             super().drawCentredString(x, y, text, *args, **kwargs)
+
+    def setFillColor(self, aColor: Any, alpha: float | None = None) -> None:  # noqa: N802, N803 - ReportLab's names
+        # Set about 470 times a plan (each diary cell sets its colour), nearly always an opaque RGB colour whose
+        # opacity is already the page's: ReportLab's same operator is written, and its opacity steps, which
+        # would change and write nothing, are skipped. Anything else is ReportLab's.
+        if alpha is None and type(aColor) is Color and not self._enforceColorSpace:
+            opacity = aColor.alpha
+            if opacity is None or (opacity == self._extgstate._d.get("ca", 1) and self._doc._pdfVersion >= _TRANSPARENCY):
+                self._fillColorObj = aColor
+                self._code.append(f"{fp_str((aColor.red, aColor.green, aColor.blue))} rg")
+                return
+        super().setFillColor(aColor, alpha)
 
     def _show_at(self, x: float, y: float, text: str) -> bool:
         """Write a one-line text object showing `text` at (x, y), as drawString's would be; False when ReportLab must."""
