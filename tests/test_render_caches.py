@@ -12,6 +12,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+from reportlab.pdfgen.canvas import Canvas
+
 from handout.diary.code import PageCode, plan_tag
 from handout.diary.layout import page_layout
 from handout.plan import PlanRequest
@@ -71,3 +74,21 @@ def test_a_kept_diary_page_layout_is_the_page_layout() -> None:
     ):
         code = PageCode(paper, large_print, 80, request, tag, diary_page, pdf_page)
         assert kept_page_layout(code) == page_layout(code)
+
+
+def test_text_and_colours_written_directly_are_what_reportlab_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The canvas writes most diary strings, fill colours and shown text itself: the very bytes ReportLab's own calls write."""
+    from handout import api
+    from handout.render import tagging
+
+    def documents() -> list[bytes]:
+        return [
+            api.render_plan(patient="Zoë Ångström", start_date=dt.date(2026, 12, 7), issued=dt.date(2026, 11, 27), language=language, large_print=large)
+            for language, large in (("en", False), ("es", True))
+        ]
+
+    direct = documents()
+    monkeypatch.setattr(tagging, "_escaped", lambda *args: None)
+    monkeypatch.setattr(tagging.TaggedCanvas, "_show_at", lambda *args: False)
+    monkeypatch.setattr(tagging.TaggedCanvas, "setFillColor", Canvas.setFillColor)
+    assert documents() == direct
