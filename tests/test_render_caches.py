@@ -76,10 +76,11 @@ def test_a_kept_diary_page_layout_is_the_page_layout() -> None:
         assert kept_page_layout(code) == page_layout(code)
 
 
-def test_text_and_colours_written_directly_are_what_reportlab_writes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The canvas writes most diary strings, fill colours and shown text itself: the very bytes ReportLab's own calls write."""
+def test_with_the_shortcuts_off_reportlab_writes_the_same_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The canvas writes most diary strings, fill colours and shown text itself, and the caches stand in for ReportLab's
+    parsing, line breaking and subsetting: with all of them switched off, the very same bytes."""
     from handout import api
-    from handout.render import tagging
+    from handout.render import diary, fonts, tagged_flowables, tagging
 
     def documents() -> list[bytes]:
         return [
@@ -91,4 +92,7 @@ def test_text_and_colours_written_directly_are_what_reportlab_writes(monkeypatch
     monkeypatch.setattr(tagging, "_escaped", lambda *args: None)
     monkeypatch.setattr(tagging.TaggedCanvas, "_show_at", lambda *args: False)
     monkeypatch.setattr(tagging.TaggedCanvas, "setFillColor", Canvas.setFillColor)
+    assert documents() == direct
+    monkeypatch.setattr(fonts, "KeptParagraph", tagged_flowables.TaggedParagraph)
+    monkeypatch.setattr(diary, "kept_page_layout", page_layout)
     assert documents() == direct
