@@ -20,7 +20,6 @@ from reportlab.pdfbase.ttfonts import TTFont
 from handout.document import Inline
 from handout.errors import HandoutError
 from handout.render.bidi import right_to_left_problem, visual_right_to_left
-from handout.render.paragraphs import KeptParagraph
 from handout.render.structure import Node
 from handout.render.tagged_flowables import TaggedParagraph
 
@@ -293,6 +292,8 @@ def paragraph(markup: str, style: ParagraphStyle, tag: Node | None = None, text:
     if style.fontName == MAIN_BOLD:
         markup = _bold_fallback(markup)
     shaped = needs_shaping(markup)
+    from handout.render.paragraphs import KeptParagraph  # here, not with the imports above: a line other branches change
+
     para = KeptParagraph(markup, _shaping(style) if shaped else style)
     if tag is not None:
         if shaped and text:
