@@ -80,7 +80,7 @@ def test_with_the_shortcuts_off_reportlab_writes_the_same_bytes(monkeypatch: pyt
     """The canvas writes most diary strings, fill colours and shown text itself, and the caches stand in for ReportLab's
     parsing, line breaking and subsetting: with all of them switched off, the very same bytes."""
     from handout import api
-    from handout.render import diary, fonts, tagged_flowables, tagging
+    from handout.render import diary, paragraphs, tagged_flowables, tagging
 
     def documents() -> list[bytes]:
         return [
@@ -93,6 +93,6 @@ def test_with_the_shortcuts_off_reportlab_writes_the_same_bytes(monkeypatch: pyt
     monkeypatch.setattr(tagging.TaggedCanvas, "_show_at", lambda *args: False)
     monkeypatch.setattr(tagging.TaggedCanvas, "setFillColor", Canvas.setFillColor)
     assert documents() == direct
-    monkeypatch.setattr(fonts, "KeptParagraph", tagged_flowables.TaggedParagraph)
+    monkeypatch.setattr(paragraphs, "KeptParagraph", tagged_flowables.TaggedParagraph)  # what fonts.paragraph makes
     monkeypatch.setattr(diary, "kept_page_layout", page_layout)
     assert documents() == direct
