@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from functools import lru_cache
 
 from reportlab.lib.colors import Color, HexColor
@@ -123,6 +124,21 @@ def diary_flowables(
     return pages
 
 
+def kept_page_layout(code: PageCode) -> PageLayout:
+    """layout.page_layout(code), its geometry kept per process: a page's geometry does not depend on whose plan it is.
+
+    The geometry comes from the paper, print size, diary region, plan request and page number; the code
+    also names the plan (its tag) and the PDF page, which only the code's text carries. Plans made for the
+    same request (a batch starting the same Monday) share it: working it out was a sixth of a diary page.
+    """
+    return replace(_geometry(replace(code, tag="", pdf_page=0)), code=code)
+
+
+@lru_cache(maxsize=16)  # a page's geometry holds about 110 KB (every circle's area): the pages of the last few requests
+def _geometry(code: PageCode) -> PageLayout:
+    return page_layout(code)
+
+
 class DiaryPage(Flowable):
     """A whole diary page, drawn where the layout says: it always starts a page, and fills its body."""
 
@@ -156,7 +172,7 @@ class DiaryPage(Flowable):
     def draw(self) -> None:
         c = self.canv
         code = self.base.on_page(self.index, c.getPageNumber())
-        layout = page_layout(code)
+        layout = kept_page_layout(code)
         self.placed(layout)
         c.saveState()
         x, y = c.absolutePosition(0, 0)
@@ -295,9 +311,7 @@ class DiaryPage(Flowable):
 
 def circle_row_form(c: Canvas, circles: list[tuple[float, float, float]]) -> str:
     """The name of a form that draws `circles` (centre x, centre y, diameter) relative to the first one's centre, made once per document."""
-    ox, oy, _ = circles[0]
-    shape = tuple((round(x - ox, 3), round(y - oy, 3), round(size, 3)) for x, y, size in circles)
-    name = "DiaryCircles" + hashlib.sha256(repr(shape).encode()).hexdigest()[:12]
+    name, shape = _circle_row(tuple(circles))
     if not c.hasForm(name):
         reach = max(size for *_, size in shape)  # the form's box holds every circle, stroke included (outside it is clipped)
         xs, ys = [x for x, *_ in shape], [y for _, y, _ in shape]
@@ -310,3 +324,15 @@ def circle_row_form(c: Canvas, circles: list[tuple[float, float, float]]) -> str
         c.drawPath(path, stroke=1, fill=0)
         c.endForm()
     return name
+
+
+@lru_cache(maxsize=1024)
+def _circle_row(circles: tuple[tuple[float, float, float], ...]) -> tuple[str, tuple[tuple[float, float, float], ...]]:
+    """A row of circles' form name and its circles relative to the first one's centre.
+
+    Kept per process, by the row's own coordinates (a plan has about 80 rows, the same in every plan of its
+    paper, print size and length): rounding and hashing them was a tenth of a diary page's drawing.
+    """
+    ox, oy, _ = circles[0]
+    shape = tuple((round(x - ox, 3), round(y - oy, 3), round(size, 3)) for x, y, size in circles)
+    return "DiaryCircles" + hashlib.sha256(repr(shape).encode()).hexdigest()[:12], shape

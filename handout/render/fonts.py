@@ -400,7 +400,9 @@ def paragraph(markup: str, style: ParagraphStyle, tag: Node | None = None, text:
     if style.fontName == MAIN_BOLD:
         markup = _bold_fallback(markup)
     shaped = needs_shaping(markup)
-    para = TaggedParagraph(markup, _shaping(style) if shaped else style)
+    from handout.render.paragraphs import KeptParagraph  # here, not with the imports above: a line other branches change
+
+    para = KeptParagraph(markup, _shaping(style) if shaped else style)
     if tag is not None:
         if shaped and text:
             tag.actual_text = unicodedata.normalize("NFC", text)

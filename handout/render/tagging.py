@@ -13,12 +13,16 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
+from reportlab.lib.colors import Color
+from reportlab.lib.rl_accel import fp_str
 from reportlab.pdfbase.pdfdoc import PDFName, PDFObjectReference, PDFPage, PDFStream, PDFString, PDFZCompress
+from reportlab.pdfbase.pdfmetrics import getFont, stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.pdfgen.textobject import PDFTextObject
 
 from handout.render.packing import PackingDocument
 from handout.render.structure import AnnotationRef, Mark, Node, write_tree
+from handout.render.subsets import keep_subsets
 from handout.xmp import xmp_packet
 
 
@@ -31,8 +35,71 @@ class DocumentDate:
     dmm: int = 0
 
 
+def _escaped(canvas: Canvas, font_name: str, text: str) -> str | None:
+    """The escaped bytes ReportLab's `_formatText` shows for `text`, or None when only ReportLab can say.
+
+    A TrueType font's characters get their codes in the order a document first shows them (handout turns
+    ReportLab's ASCII-at-its-own-code off: smaller subsets), so ReportLab walks every string character by
+    character. Once each character of a string has its code in subset 0 (most strings, after the first page),
+    the codes are only looked up: the same bytes, without the walk. A new character, another subset or a
+    shaped string goes through ReportLab, which gives the codes.
+    """
+    if type(text) is not str or not text:
+        return None
+    doc = canvas._doc
+    shown = _for_document(doc)
+    escaped = shown.get((font_name, text))  # a string's codes, once all given, stay the same for the document
+    if escaped is not None:
+        return escaped
+    font = getFont(font_name)
+    if not font._dynamicFont:
+        return None
+    state = font.state.get(doc)
+    if state is None:
+        return None  # the document's first use of the font: ReportLab makes its subset state
+    try:
+        codes = bytes(map(state.assignments.__getitem__, map(ord, text.replace("\xa0", " "))))  # a no-break space shows as a space
+    except (KeyError, ValueError):  # a character without a code yet, or one past subset 0
+        return None
+    escaped = shown[font_name, text] = canvas._escape(codes)
+    return escaped
+
+
+def _font_operator(canvas: Canvas, font_name: str, size: float, leading: float) -> str:
+    """ReportLab's operators selecting a TrueType font's subset 0 at a size and leading (its name is the document's)."""
+    shown = _for_document(canvas._doc)
+    key = (font_name, size, leading)
+    operator = shown.get(key)
+    if operator is None:
+        operator = shown[key] = f"{getFont(font_name).getSubsetInternalName(0, canvas._doc)} {fp_str(size)} Tf {fp_str(leading)} TL"
+    return operator
+
+
+def _for_document(doc: Any) -> dict[tuple[Any, ...], str]:
+    """The document's own memo of shown strings and font operators (it lives and ends with the document)."""
+    try:
+        return doc._handout_shown  # type: ignore[no-any-return]
+    except AttributeError:
+        doc._handout_shown = {}
+        return doc._handout_shown  # type: ignore[no-any-return]
+
+
 class SpacedTextObject(PDFTextObject):
-    """A text object that ends each line with a space, so text read from the structure keeps the words at line ends apart."""
+    """A text object that ends each line with a space, so text read from the structure keeps the words at line ends apart.
+
+    Shows a string whose characters all have their codes without ReportLab's walk through it (`_escaped`).
+    """
+
+    _curSubset: int  # noqa: N815 - ReportLab's name: the font subset the text object last selected
+
+    def _formatText(self, text: str) -> str:  # noqa: N802 - ReportLab's name
+        escaped = _escaped(self._canvas, self._fontname, text)
+        if escaped is None:
+            return super()._formatText(text)
+        if self._curSubset != 0:
+            self._curSubset = 0
+            return f"{_font_operator(self._canvas, self._fontname, self._fontsize, self._leading)} ({escaped}) Tj"
+        return f"({escaped}) Tj"
 
     def _textOut(self, text: str, TStar: int = 0) -> None:  # noqa: N802, N803 - ReportLab's names
         if TStar and self._fontname and not (text and text[-1].isspace()):
@@ -43,6 +110,7 @@ class SpacedTextObject(PDFTextObject):
             super()._textOut(text, TStar)
 
 
+_TRANSPARENCY = (1, 4)  # the PDF version ReportLab raises a document to when it sets an opacity (handout's are 1.7)
 ARTIFACT = "artifact"
 ARTIFACT_LAYOUT = "/Artifact <</Type /Layout>> BDC"
 ARTIFACT_PAGINATION = "/Artifact <</Type /Pagination /Subtype /Footer>> BDC"
@@ -80,6 +148,7 @@ class TaggedCanvas(Canvas):
         """Write the structure tree (every page is written by now), then the file."""
         metadata = xmp_packet(self._title, self._lang, self._created).encode("utf-8")
         write_tree(self._doc, self.root, self._page_marks, self._page_refs, self._annotations, metadata)
+        keep_subsets(self._doc)
         super().save()
 
     # -- marked content -------------------------------------------------
@@ -131,6 +200,43 @@ class TaggedCanvas(Canvas):
 
     def beginText(self, x: float = 0, y: float = 0, direction: Any = None) -> PDFTextObject:  # noqa: N802 - ReportLab's name
         return SpacedTextObject(self, x, y, direction=direction)
+
+    # A diary page draws about a hundred strings one by one, each its own text object. In the common case (no
+    # mode, spacing, direction or shaping; every character already has its code) the text object ReportLab
+    # would build is written straight away, the same bytes; anything else is ReportLab's.
+
+    def drawString(self, x: float, y: float, text: str, *args: Any, **kwargs: Any) -> None:  # noqa: N802 - ReportLab's name
+        if args or kwargs or not self._show_at(x, y, text):
+            super().drawString(x, y, text, *args, **kwargs)
+
+    def drawRightString(self, x: float, y: float, text: str, *args: Any, **kwargs: Any) -> None:  # noqa: N802 - ReportLab's name
+        if args or kwargs or not self._show_at(x - stringWidth(text, self._fontname, self._fontsize), y, text):
+            super().drawRightString(x, y, text, *args, **kwargs)
+
+    def drawCentredString(self, x: float, y: float, text: str, *args: Any, **kwargs: Any) -> None:  # noqa: N802 - ReportLab's name
+        if args or kwargs or not self._show_at(x - 0.5 * stringWidth(text, self._fontname, self._fontsize), y, text):
+            super().drawCentredString(x, y, text, *args, **kwargs)
+
+    def setFillColor(self, aColor: Any, alpha: float | None = None) -> None:  # noqa: N802, N803 - ReportLab's names
+        # Set about 470 times a plan (each diary cell sets its colour), nearly always an opaque RGB colour whose
+        # opacity is already the page's: ReportLab's same operator is written, and its opacity steps, which
+        # would change and write nothing, are skipped. Anything else is ReportLab's.
+        if alpha is None and type(aColor) is Color and not self._enforceColorSpace:
+            opacity = aColor.alpha
+            if opacity is None or (opacity == self._extgstate._d.get("ca", 1) and self._doc._pdfVersion >= _TRANSPARENCY):
+                self._fillColorObj = aColor
+                self._code.append(f"{fp_str((aColor.red, aColor.green, aColor.blue))} rg")
+                return
+        super().setFillColor(aColor, alpha)
+
+    def _show_at(self, x: float, y: float, text: str) -> bool:
+        """Write a one-line text object showing `text` at (x, y), as drawString's would be; False when ReportLab must."""
+        escaped = _escaped(self, self._fontname, text) if self.bottomup else None
+        if escaped is None:
+            return False
+        font = _font_operator(self, self._fontname, self._fontsize, self._leading)
+        self._code.append(f"BT 1 0 0 1 {fp_str(x, y)} Tm {font} ({escaped}) Tj T* ET")
+        return True
 
     def linkURL(self, url: str, rect: Any, relative: int = 0, thickness: int = 0, color: Any = None, dashArray: Any = None, kind: str = "URI", **kw: Any) -> None:  # noqa: N802, N803
         # /Contents says where the link goes for a reader; /F 4 prints it (PDF/UA 7.18.1).
