@@ -17,6 +17,9 @@ def main() -> None:
     its own settings.
     """
     gc.disable()
+    from handout.dataclass_code import keep_dataclass_code
+
+    keep_dataclass_code()  # the data classes' methods compiled once, not on every start: about a tenth of a leaflet's start
     from handout.lazy_patterns import defer_reportlab_patterns
 
     defer_reportlab_patterns()  # ReportLab's seldom-used patterns compiled on first use: about a tenth of a leaflet's start
