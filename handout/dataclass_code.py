@@ -8,7 +8,6 @@ import marshal
 import os
 import stat
 import sys
-import tempfile
 import zlib
 from pathlib import Path
 from types import CodeType
@@ -67,6 +66,8 @@ def _load(path: Path) -> dict[str, CodeType]:
 
 
 def _store(path: Path, kept: dict[str, CodeType], made: dict[str, CodeType]) -> None:
+    import tempfile  # only when there is something new to write
+
     entries = {**kept, **made} if len(kept) + len(made) <= _KEEP else dict(list(made.items())[-_KEEP:])
     try:
         handle, scratch = tempfile.mkstemp(dir=path.parent, prefix=".dataclass-code-", suffix=".tmp")  # mode 0600
