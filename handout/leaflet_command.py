@@ -11,11 +11,28 @@ PAPERS = ("a4", "letter")
 LAYOUTS = ("standard", "trifold")
 
 # The options `handout leaflet` takes a value for, by the name typed (see cli.leaflet, which stays the reference).
-_VALUES = {"--brand": "brand", "--templates": "templates", "--paper": "paper", "--qr-url": "qr_url", "--lang": "lang", "--layout": "layout", "--output": "output", "-o": "output"}
+_VALUES = {
+    "--brand": "brand",
+    "--templates": "templates",
+    "--paper": "paper",
+    "--qr-url": "qr_url",
+    "--lang": "lang",
+    "--layout": "layout",
+    "--output": "output",
+    "-o": "output",
+}
 
 
 def make_leaflet(
-    brand: Path | None, templates: Path | None, paper: str, qr_url: str | None, lang: str, large_print: bool, layout: str, output: Path, say: Callable[[str, bool], None]
+    brand: Path | None,
+    templates: Path | None,
+    paper: str,
+    qr_url: str | None,
+    lang: str,
+    large_print: bool,
+    layout: str,
+    output: Path,
+    say: Callable[[str, bool], None],
 ) -> None:
     """Render the leaflet, write it to `output` and say where (`say(message, to_standard_error)`)."""
     from handout.checks import qr_url as checked_qr_url
@@ -128,7 +145,17 @@ def run_without_typer(args: list[str]) -> None:
     from handout.terminal import show_what_the_terminal_can
 
     show_what_the_terminal_can()
-    settings = {"brand": None, "templates": None, "paper": "a4", "qr_url": None, "lang": "en", "large_print": False, "layout": "standard", "output": Path("leaflet.pdf"), **options}
+    settings = {
+        "brand": None,
+        "templates": None,
+        "paper": "a4",
+        "qr_url": None,
+        "lang": "en",
+        "large_print": False,
+        "layout": "standard",
+        "output": Path("leaflet.pdf"),
+        **options,
+    }
     try:
         make_leaflet(**settings, say=_say)  # type: ignore[arg-type]
     except HandoutError as exc:

@@ -23,7 +23,10 @@ TYPED = "import sys, atexit; atexit.register(lambda: print('typer' in sys.module
         (["leaflet"], {}),
         (["leaflet", "-o", "x.pdf", "--large-print"], {"output": Path("x.pdf"), "large_print": True}),
         (["leaflet", "--paper=Letter", "--layout", "TRIFOLD", "--lang", "es"], {"paper": "letter", "layout": "trifold", "lang": "es"}),
-        (["leaflet", "--brand", "b", "--templates", "t", "--qr-url", "https://x.org", "--output", "o.pdf"], {"brand": Path("b"), "templates": Path("t"), "qr_url": "https://x.org", "output": Path("o.pdf")}),
+        (
+            ["leaflet", "--brand", "b", "--templates", "t", "--qr-url", "https://x.org", "--output", "o.pdf"],
+            {"brand": Path("b"), "templates": Path("t"), "qr_url": "https://x.org", "output": Path("o.pdf")},
+        ),
         (["plan", "--patient", "A"], None),
         (["leaflet", "--help"], None),
         (["leaflet", "-o", "-"], None),  # standard output: Typer's
