@@ -98,15 +98,14 @@ def keep_dataclass_code() -> None:
     kept = _load(path)
     made: dict[str, CodeType] = {}
 
-    def compiled_once(source: Any, globals: Any = None, locals: Any = None, /) -> None:  # noqa: A002 - exec's names
-        if type(source) is str:
-            code = kept.get(source)
-            if code is None:
-                code = made[source] = compile(source, "<string>", "exec", dont_inherit=True)
-            source = code
-        if globals is None:  # as exec() would in dataclasses' own frame
-            globals = vars(dataclasses)  # noqa: A001
-        exec(source, globals, globals if locals is None else locals)
+    def compiled_once(source: Any, /, globals: Any = None, locals: Any = None, **options: Any) -> None:  # noqa: A002 - exec's names
+        if type(source) is not str or type(globals) is not dict or options:
+            exec(source, globals, locals, **options)  # not how dataclasses calls it (it always passes its namespace): exec's own way
+            return
+        code = kept.get(source)
+        if code is None:
+            code = made[source] = compile(source, "<string>", "exec", dont_inherit=True)
+        exec(code, globals, locals)  # noqa: S102 - dataclasses' own text, compiled as exec() compiles it
 
     dataclasses.exec = compiled_once  # type: ignore[attr-defined]
     atexit.register(lambda: made and _store(path, kept, made))
