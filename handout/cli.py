@@ -179,23 +179,9 @@ def leaflet(
       handout leaflet --large-print -o leaflet-large-print.pdf
       handout leaflet --layout trifold -o trifold.pdf
     """
-    from handout.checks import qr_url as checked_qr_url
-    from handout.i18n import checked_language
-    from handout.output import is_standard_output, write_output
-    from handout.service import Clinic
+    from handout.leaflet_command import make_leaflet  # shared with the quick reading of plain command lines (handout/__main__.py)
 
-    language = checked_language("--lang", lang)
-    url = checked_qr_url(qr_url)
-    clinic = Clinic(brand, _template_dirs(templates), paper.value)
-    pdf = clinic.leaflet(language, url, large_print, layout.value)
-    where = write_output(output, pdf)
-    note = clinic.brand_note("leaflet", language, large_print, layout.value, made=pdf)
-    if note:
-        typer.echo(note, err=True)
-    if layout is Layout.trifold:
-        typer.echo(f"Wrote the tri-fold leaflet to {where} ({len(pdf) // 1024} KB): print both sides, flip on short edge, actual size", err=is_standard_output(output))
-    else:
-        typer.echo(f"Wrote the leaflet to {where} ({len(pdf) // 1024} KB)", err=is_standard_output(output))
+    make_leaflet(brand, templates, paper.value, qr_url, lang, large_print, layout.value, output, say=lambda message, err: typer.echo(message, err=err))
 
 
 @app.command("init-brand", cls=PlainValuesCommand)

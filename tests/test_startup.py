@@ -22,7 +22,7 @@ try:
     runpy.run_module("handout", run_name="__main__")
 except SystemExit as exit:
     assert not exit.code, exit.code
-watched = {"babel", "email_validator", "pikepdf", "charset_normalizer", "starlette", "uvicorn", "pydantic", "svglib", "lxml", "qrcode", "fontpkg", "platformdirs", "urllib.request", "tomllib", "xml.etree.ElementTree", "reportlab.graphics", "handout.diary.reading", "reportlab.graphics.charts"}
+watched = {"babel", "email_validator", "pikepdf", "charset_normalizer", "starlette", "uvicorn", "pydantic", "svglib", "lxml", "qrcode", "fontpkg", "platformdirs", "urllib.request", "tomllib", "xml.etree.ElementTree", "reportlab.graphics", "handout.diary.reading", "reportlab.graphics.charts", "typer", "click", "typer._click"}
 print("imported:", " ".join(sorted(name for name in watched if name in sys.modules)))
 """
 

@@ -1,0 +1,111 @@
+"""The methods `dataclasses` writes for each data class, compiled once and kept between runs as Python keeps a module's .pyc."""
+
+from __future__ import annotations
+
+import atexit
+import dataclasses
+import marshal
+import os
+import stat
+import sys
+import zlib
+from pathlib import Path
+from types import CodeType
+from typing import Any
+
+# A command's start makes about sixty frozen data classes (handout's own, Typer's), and for each one
+# `dataclasses` writes __init__, __repr__, __eq__, __hash__, __setattr__ and __delattr__ as source text
+# and compiles it: about 340 compilations, a tenth of `handout leaflet`'s CPU time and more than any
+# other start-up work of handout's. The code a text compiles to depends only on that text and the
+# interpreter, so each is kept under its full text in one file per interpreter build; running the kept
+# code in the class's own namespaces makes the very same methods. Nothing else about the classes changes.
+_KEEP = 4000  # at most this many texts (a release of handout and Typer together need about 350)
+_MAGIC = b"handout-dataclass-code-1\n"
+
+
+def _file(root: Path) -> Path:
+    tag = f"{sys.implementation.cache_tag}-{sys.version}-{sys.executable}"  # code is kept per interpreter build
+    return root / f"dataclass-code-{zlib.crc32(tag.encode()):08x}.bin"
+
+
+def _cache_root() -> Path | None:
+    """handout's private user cache folder, or None when it is off, unusual (then platformdirs' to name) or not private."""
+    if os.environ.get("HANDOUT_CACHE", "").strip().lower() in ("off", "0", "no", "false"):
+        return None
+    if sys.platform != "linux":
+        return None  # the plain Linux answer only: finding the folder elsewhere costs more than this saves
+    xdg, home = os.environ.get("XDG_CACHE_HOME", ""), os.environ.get("HOME", "")
+    if xdg.startswith("/"):
+        root = Path(xdg, "handout")
+    elif home.startswith("/") and not xdg:
+        root = Path(home, ".cache", "handout")
+    else:
+        return None
+    try:
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = root.lstat()
+    except OSError:
+        return None
+    # Kept code runs as this user: only from a real folder of this user's that nobody else may write to.
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return None
+    return root
+
+
+def _load(path: Path) -> dict[str, CodeType]:
+    try:
+        with path.open("rb") as stream:
+            if os.fstat(stream.fileno()).st_uid != os.getuid() or stream.read(len(_MAGIC)) != _MAGIC:
+                return {}
+            kept = marshal.loads(stream.read())
+    except (OSError, ValueError, EOFError, TypeError):
+        return {}  # none yet, or damaged: compile again (and write it whole)
+    if not isinstance(kept, dict) or not all(type(key) is str and type(code) is CodeType for key, code in kept.items()):
+        return {}
+    return kept
+
+
+def _store(path: Path, kept: dict[str, CodeType], made: dict[str, CodeType]) -> None:
+    import tempfile  # only when there is something new to write
+
+    entries = {**kept, **made} if len(kept) + len(made) <= _KEEP else dict(list(made.items())[-_KEEP:])
+    try:
+        handle, scratch = tempfile.mkstemp(dir=path.parent, prefix=".dataclass-code-", suffix=".tmp")  # mode 0600
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(_MAGIC + marshal.dumps(entries))
+            os.replace(scratch, path)
+        except BaseException:
+            Path(scratch).unlink(missing_ok=True)
+            raise
+    except OSError:
+        pass  # a full disk or a read-only home: this run simply keeps nothing
+
+
+def keep_dataclass_code() -> None:
+    """Have `dataclasses` run kept code for each method text it has compiled before: call before the data classes are made.
+
+    HANDOUT_CACHE=off turns it off. `dataclasses` calls exec() on each text; a module-level name `exec`
+    in it is found before the built-in, so only its own calls see this, and every other text is compiled
+    exactly as exec() would (the module has no __future__ flags to inherit).
+    """
+    if "exec" in vars(dataclasses):
+        return  # already on
+    root = _cache_root()
+    if root is None:
+        return
+    path = _file(root)
+    kept = _load(path)
+    made: dict[str, CodeType] = {}
+
+    def compiled_once(source: Any, /, globals: Any = None, locals: Any = None, **options: Any) -> None:  # noqa: A002 - exec's names
+        if type(source) is not str or type(globals) is not dict or options:
+            exec(source, globals, locals, **options)  # not how dataclasses calls it (it always passes its namespace): exec's own way
+            return
+        code = kept.get(source)
+        if code is None:
+            code = made[source] = compile(source, "<string>", "exec", dont_inherit=True)
+        exec(code, globals, locals)  # noqa: S102 - dataclasses' own text, compiled as exec() compiles it
+
+    dataclasses.exec = compiled_once  # type: ignore[attr-defined]
+    atexit.register(lambda: made and _store(path, kept, made))
