@@ -32,8 +32,8 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.pdfgen.textobject import PDFTextObject
 
 from handout.diary.code import PageCode, plan_tag
-from handout.diary.layout import BOX_LINE, CIRCLE_LINE, QR_MASK, QR_MODULE, QR_QUIET, QR_VERSION, WeekLayout, page_layout
-from handout.plan import PlanRequest, build_plan
+from handout.diary.layout import BOX_LINE, CIRCLE_LINE, QR_MASK, QR_MODULE, QR_QUIET, QR_VERSION, PageLayout, WeekLayout, minutes_values, weeks_layout
+from handout.plan import PlanRequest, Week, build_plan
 from handout.qr import QUIET_ZONE
 from handout.render.fonts import register_lean
 from handout.render.graphics import code_image
@@ -426,10 +426,20 @@ def circle_form(c: Canvas, offsets: tuple[tuple[float, float, float], ...]) -> s
     return name
 
 
+@cache
+def geometry(shape: tuple[tuple[int, tuple[int, ...]], ...]) -> PageLayout:
+    """A diary page's places (handout/diary/layout.py) for weeks of these numbers and circle values, worked out once:
+    they do not depend on the patient's dates or exact minutes, so a canvas program drawing many patients keeps them."""
+    any_monday = dt.date(2026, 1, 5)
+    weeks = tuple(Week(number, any_monday, any_monday, 0, 0) for number, _ in shape)
+    return weeks_layout(PageCode("a4", False, DIARY_BOTTOM, PlanRequest(), "", 1, 0), weeks, tuple(values for _, values in shape))
+
+
 def diary_page(c: Canvas, p: Patient, index: int, pdf_page: int) -> None:
     """One machine-readable diary page at the geometry handout's reader expects: marks, page code, instructions, three weeks."""
     code = PageCode("a4", False, DIARY_BOTTOM, p.request(), plan_tag(p.name, p.issued), index, pdf_page)
-    layout = page_layout(code)
+    numbers = range(3 * index - 2, min(3 * index, p.weeks) + 1)
+    layout = geometry(tuple((number, minutes_values(p.minutes[number - 1])) for number in numbers))
     c.setFillColor(black)
     for x0, y0, x1, y1 in layout.marks:
         c.rect(x0, y0, x1 - x0, y1 - y0, stroke=0, fill=1)
@@ -483,11 +493,10 @@ def diary_week(c: Canvas, t: PDFTextObject, p: Patient, week: WeekLayout, size: 
     c.setFont(REGULAR, size)
     for _field, value, (nx0, ny0, nx1, ny1) in week.numbers:
         c.drawCentredString((nx0 + nx1) / 2, ny0 + (ny1 - ny0) / 2 - size * 0.35, str(value))
-    for cell in week.cells:
-        if cell.field == "day":
-            cx0, cy0, _, cy1 = cell.rect
-            t.setTextOrigin(cx0 + 4, cy0 + (cy1 - cy0) / 2 - size * 0.35)
-            t.textOut(f"{cell.date:%a} {cell.date.day}")
+    for cell, date in zip((cell for cell in week.cells if cell.field == "day"), (first + dt.timedelta(days=i) for i in range(7)), strict=True):
+        cx0, cy0, _, cy1 = cell.rect
+        t.setTextOrigin(cx0 + 4, cy0 + (cy1 - cy0) / 2 - size * 0.35)
+        t.textOut(f"{date:%a} {date.day}")
     c.setStrokeColor(DIARY_RULE)
     c.setLineWidth(0.6)
     bottom = week.rows[-1][1]
