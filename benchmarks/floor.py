@@ -401,13 +401,13 @@ DIARY_BOTTOM = 80  # points: where handout's body frame ends above its footer (t
 
 @cache
 def page_code_modules(text: str) -> tuple[tuple[bool, ...], ...]:
-    """The page code's modules, top row first: version 3 at M with handout's fixed mask, as handout prints it."""
-    import qrcode
+    """The page code's modules, top row first: version 3 at M with handout's fixed mask, as handout prints it, with
+    handout's encoder (qrcode's modules, its symbol's layout worked out once): the least a new patient's code costs."""
+    from qrcode.constants import ERROR_CORRECT_M
 
-    code = qrcode.QRCode(version=QR_VERSION, error_correction=qrcode.constants.ERROR_CORRECT_M, border=0, mask_pattern=QR_MASK)
-    code.add_data(text.encode("ascii"), optimize=0)
-    code.make(fit=False)
-    return tuple(tuple(bool(m) for m in row) for row in code.get_matrix())
+    from handout.render.page_code import encode
+
+    return encode(text.encode("ascii"), QR_VERSION, ERROR_CORRECT_M, QR_MASK)
 
 
 def circle_form(c: Canvas, offsets: tuple[tuple[float, float, float], ...]) -> str:
