@@ -125,9 +125,7 @@ def diary_flowables(
             table = section.add("Table")
             tags.append((heading, table))
         shape = tuple((number, minutes_values(aim)) for number, aim in enumerate(minutes[(index - 1) * per : index * per], (index - 1) * per + 1))
-        page = DiaryPage(block, weeks, base, index, height, title if index == 1 else None, instructions if index == 1 else None, tags, placed, section)
-        page.shape = shape
-        pages.append(page)
+        pages.append(DiaryPage(block, weeks, base, index, height, title if index == 1 else None, instructions if index == 1 else None, tags, placed, section, shape))
     return pages
 
 
@@ -216,12 +214,13 @@ class DiaryPage(Flowable):
         week_tags: list[tuple[Node, Node]],
         placed: Callable[[PageLayout], None],
         section: Node,
+        shape: tuple[tuple[int, tuple[int, ...]], ...],
     ) -> None:
         super().__init__()
         self.block, self.weeks, self.base, self.index, self.height = block, weeks, base, index, height
         self.title, self.instructions, self.week_tags, self.placed = title, instructions, week_tags, placed
         self.section = section  # the diary's Sect element, which all its pages share
-        self.shape: tuple[tuple[int, tuple[int, ...]], ...] = ()  # its weeks' numbers and circle values (drawn_layout)
+        self.shape = shape  # its weeks' numbers and circle values (drawn_layout)
 
     def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
         self.width = available_width
