@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from functools import lru_cache
+from typing import overload
 
 from reportlab.lib.colors import Color, HexColor
 from reportlab.pdfbase import pdfmetrics
@@ -145,7 +146,13 @@ class PlacedPages(Sequence[PageLayout]):
     def __len__(self) -> int:
         return len(self._codes)
 
-    def __getitem__(self, index):  # type: ignore[no-untyped-def, override]
+    @overload
+    def __getitem__(self, index: int) -> PageLayout: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[PageLayout]: ...
+
+    def __getitem__(self, index: int | slice) -> PageLayout | list[PageLayout]:
         if isinstance(index, slice):
             return [kept_page_layout(code) for code in self._codes[index]]
         return kept_page_layout(self._codes[index])
