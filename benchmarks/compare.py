@@ -1,7 +1,10 @@
 """handout against its floors, in one interleaved run: `python benchmarks/compare.py [--quick]` prints medians and ratios.
 
-  plan      a 12-week plan (6 pages) from handout.api.render_plan vs benchmarks/floor.py drawing the
-            same pages with plain canvas calls: in this process, taking turns in shuffled order, CPU time
+  plan      a 10- to 12-week plan (6 pages) from handout.api.render_plan vs benchmarks/floor.py drawing the
+            same pages with plain canvas calls: in this process, taking turns in shuffled order, CPU time;
+            a different patient each round (name, dates, minutes, walks, weeks: floor.varied_patients),
+            both sides drawing that round's patient, as a clinic renders them; then the same patient
+            every round (what a reprint costs, every per-patient cache hit), labelled as such
   start     `handout leaflet` as a whole process vs benchmarks/bare_start.py (bare ReportLab, two TTF
             pages): shuffled, CPU time of the child (user + system) and wall time
   batch     `handout batch` vs benchmarks/plain_pool.py (a plain Pool calling the same render and writing
@@ -62,13 +65,37 @@ def cpu_seconds(function: Callable[[], object]) -> Callable[[], float]:
     return timed
 
 
-def plan_against_floor(rounds: int) -> dict[str, float]:
-    def handout_plan() -> bytes:
-        return render_plan(patient=floor.PATIENT, clinician=floor.CLINICIAN, start_date=floor.START, issued=floor.ISSUED)
+def plan_against_floor(rounds: int, seed: int | None = None) -> dict[str, float]:
+    """Handout's render and the floor's drawing of one plan; with a seed, each round's patient differs from every other's."""
+    patients = floor.varied_patients(seed) if seed is not None else iter(lambda: floor.DEFAULT, None)
+    patient = floor.DEFAULT
 
+    def handout_plan() -> bytes:
+        return render_plan(**floor.plan_options(patient))  # type: ignore[arg-type]
+
+    def floor_plan() -> bytes:
+        return floor.draw_plan(patient)
+
+    def next_patient() -> float:
+        nonlocal patient
+        patient = next(patients)
+        return 0.0
+
+    warm = floor.varied_patients(-1 if seed is None else seed + 1)  # other patients than the timed ones
     for _ in range(5):  # fonts, templates, QR and caches ready on both sides: the steady state a batch or a server sees
-        handout_plan(), floor.draw_plan()
-    return interleaved({"handout": cpu_seconds(handout_plan), "floor": cpu_seconds(floor.draw_plan)}, rounds)
+        patient = next(warm)
+        handout_plan(), floor_plan()
+    patient = floor.DEFAULT
+    handout_plan(), floor_plan()
+    samples: dict[str, list[float]] = {"handout": [], "floor": []}
+    jobs = {"handout": cpu_seconds(handout_plan), "floor": cpu_seconds(floor_plan)}
+    order = list(jobs)
+    for _ in range(rounds):
+        next_patient()  # both sides draw this round's patient, in a fresh random order
+        random.shuffle(order)
+        for name in order:
+            samples[name].append(jobs[name]())
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def child_times(command: list[str], cwd: Path) -> tuple[float, float]:
@@ -200,6 +227,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="only the plan and start-up comparisons")
     parser.add_argument("--rounds", type=int, default=60, help="renders of each side for the plan comparison")
+    parser.add_argument("--seed", type=int, default=18, help="seed of the plan comparison's patients (floor.varied_patients)")
     parser.add_argument("--starts", type=int, default=11, help="whole processes of each side for the start-up comparison")
     parser.add_argument("--rows", type=int, default=120, help="rows of the batch comparison's patient list")
     parser.add_argument("--batch-rounds", type=int, default=2, help="runs of each side for the batch comparison")
@@ -210,9 +238,12 @@ def main() -> None:
     if load > (os.cpu_count() or 1) * 0.5:
         print("  (the machine is busy: the ratios are indicative; compare runs made under the same load)")
 
-    plan = plan_against_floor(args.rounds)
-    print(f"plan, 12 weeks, 6 pages, in-process, CPU median of {args.rounds}:")
+    plan = plan_against_floor(args.rounds, args.seed)
+    print(f"plan, 10-12 weeks, 6 pages, in-process, CPU median of {args.rounds}, a different patient each round (seed {args.seed}):")
     print(f"  handout.api.render_plan {plan['handout'] * 1000:6.1f} ms   canvas floor {plan['floor'] * 1000:6.1f} ms   ratio {plan['handout'] / plan['floor']:.2f}x   (goal ≤ 1.5x)")
+    same = plan_against_floor(args.rounds)
+    print(f"plan, repeated patient (the same plan every round: a reprint, every per-patient cache hit), CPU median of {args.rounds}:")
+    print(f"  handout.api.render_plan {same['handout'] * 1000:6.1f} ms   canvas floor {same['floor'] * 1000:6.1f} ms   ratio {same['handout'] / same['floor']:.2f}x")
 
     with tempfile.TemporaryDirectory() as folder:
         scratch = Path(folder)

@@ -7,15 +7,20 @@ boxes, circles) but draw it here, each day's circles placed from one form and ea
 as one image mask, as handout does. It draws the same words on the same
 pages as handout (tests/test_benchmark_floor.py compares them), with the same embedded
 TrueType subsets (handout's, without hinting) and the same page compression, so `draw_plan()` against handout's
-render is the price of handout's own pipeline. `python benchmarks/floor.py out.pdf` writes one.
+render is the price of handout's own pipeline. `draw_plan(patient)` draws any `Patient` (name, dates,
+minutes, walks, 10 to 12 weeks: always six pages); `varied_patients(seed)` is the benchmark's
+deterministic stream of different patients, so neither side renders from a per-patient cache.
+`python benchmarks/floor.py out.pdf` writes one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
+import random
 import sys
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from functools import cache
 
 import fontpkg
@@ -27,8 +32,8 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.pdfgen.textobject import PDFTextObject
 
 from handout.diary.code import PageCode, plan_tag
-from handout.diary.layout import BOX_LINE, CIRCLE_LINE, QR_MASK, QR_MODULE, QR_QUIET, QR_VERSION, WeekLayout, page_layout
-from handout.plan import PlanRequest
+from handout.diary.layout import BOX_LINE, CIRCLE_LINE, QR_MASK, QR_MODULE, QR_QUIET, QR_VERSION, PageLayout, WeekLayout, minutes_values, weeks_layout
+from handout.plan import PlanRequest, Week, build_plan
 from handout.qr import QUIET_ZONE
 from handout.render.fonts import register_lean
 from handout.render.graphics import code_image
@@ -52,6 +57,67 @@ TEXT_WIDTH = WIDTH - 2 * MARGIN
 Runs = list[tuple[str, bool]]  # (text, bold)
 
 
+@dataclass(frozen=True)
+class Patient:
+    """One patient's plan as the benchmark asks for it; the weekly minutes follow handout's plan rule (handout.plan)."""
+
+    name: str = PATIENT
+    clinician: str = CLINICIAN
+    start: dt.date = START
+    issued: dt.date = ISSUED
+    start_minutes: int = 10
+    target_minutes: int = 30
+    walks: int = WALKS
+    weeks: int = 12
+    minutes: tuple[int, ...] = field(init=False)
+    step: int = field(init=False)  # minutes added in a typical week, as the summary says it
+
+    def __post_init__(self) -> None:
+        assert 10 <= self.weeks <= 12, "the floor draws six pages: 10 to 12 weeks"
+        plan = build_plan(self.request())
+        assert plan.target_reached and self.start_minutes < self.target_minutes, "the floor writes the summary of a plan that reaches its goal"
+        object.__setattr__(self, "minutes", tuple(week.minutes_per_walk for week in plan.weeks))
+        object.__setattr__(self, "step", plan.typical_weekly_increase)
+
+    def request(self) -> PlanRequest:
+        return PlanRequest(self.start_minutes, self.target_minutes, self.walks, self.weeks, self.start)
+
+    @property
+    def with_year(self) -> bool:
+        """Handout's dates carry the year only when the plan runs into a new one."""
+        return self.start.year != (self.start + dt.timedelta(weeks=self.weeks, days=-1)).year
+
+
+DEFAULT = Patient()
+assert DEFAULT.minutes == MINUTES
+FIRST_NAMES = ("Zoë", "José", "Łukasz", "Siobhán", "Björn", "Chloé", "Ana", "Søren", "Jane", "Renée", "Çağla", "Jiří")
+LAST_NAMES = ("Núñez", "Müller", "Dvořák", "Kowalska", "Lee", "Nyström", "Doe", "Çelik", "Weiß", "Żółć", "Ó Briain", "Novák")
+
+
+def plan_options(p: Patient) -> dict[str, object]:
+    """handout.api.render_plan's arguments for the same patient's plan."""
+    return {
+        "patient": p.name, "clinician": p.clinician, "start_date": p.start, "issued": p.issued,
+        "start_minutes": p.start_minutes, "target_minutes": p.target_minutes, "walks_per_week": p.walks, "weeks": p.weeks,
+    }  # fmt: skip
+
+
+def varied_patients(seed: int = 18) -> Iterator[Patient]:
+    """A deterministic stream of different patients: names (most not ASCII), issue and start dates, minutes, walks and weeks."""
+    rng = random.Random(seed)
+    while True:
+        issued = dt.date(2026, 1, 1) + dt.timedelta(days=rng.randrange(730))
+        yield Patient(
+            name=f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+            start=issued + dt.timedelta(days=rng.randrange(21)),
+            issued=issued,
+            start_minutes=rng.randint(5, 15),
+            target_minutes=rng.randint(25, 35),
+            walks=rng.randint(3, 6),
+            weeks=rng.randint(10, 12),
+        )
+
+
 @cache
 def register_fonts() -> None:
     """Atkinson Hyperlegible, regular and bold, as handout embeds it (subsets without hinting: handout.render.fonts.register_lean)."""
@@ -71,21 +137,31 @@ def qr_modules() -> tuple[tuple[bool, ...], ...]:
     return tuple(tuple(bool(m) for m in row) for row in code.get_matrix())
 
 
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sept", "Oct", "Nov", "Dec")  # CLDR's English abbreviations, as handout writes them
+
+
+def month(d: dt.date) -> str:
+    return MONTHS[d.month - 1]
+
+
 def day(d: dt.date) -> str:
-    return f"{d:%a} {d.day} {d:%b}"
+    return f"{d:%a} {d.day} {month(d)}"
 
 
 def short(d: dt.date) -> str:
-    return f"{d.day} {d:%b %Y}"
+    return f"{d.day} {month(d)} {d.year}"
 
 
-def span(first: dt.date, last: dt.date) -> str:
-    """A week's dates as handout writes them: '7–13 Dec 2026', '28 Dec 2026 – 3 Jan 2027'."""
+def span(first: dt.date, last: dt.date, with_year: bool = True) -> str:
+    """A week's dates as handout writes them: '7–13 Dec 2026', '28 Dec 2026 – 3 Jan 2027' (without the years in a plan within one year)."""
+    end = short(last) if with_year else f"{last.day} {month(last)}"
     if (first.year, first.month) == (last.year, last.month):
-        return f"{first.day}–{short(last)}"
-    if first.year == last.year:
-        return f"{first.day} {first:%b} – {short(last)}"
-    return f"{short(first)} – {short(last)}"
+        return f"{first.day}–{end}"
+    return f"{short(first) if with_year else f'{first.day} {month(first)}'} – {end}"
+
+
+def counted(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def long(d: dt.date) -> str:
@@ -215,7 +291,7 @@ def footer(c: Canvas, number: int, pages: int) -> None:
     c.drawRightString(WIDTH - MARGIN, 58, f"Page {number} of {pages}")
 
 
-def first_page(page: Page) -> None:
+def first_page(page: Page, p: Patient) -> None:
     c = page.canvas
     logo(c, MARGIN, HEIGHT - MARGIN - 48, 48)
     page.y = HEIGHT - MARGIN - 6
@@ -228,7 +304,7 @@ def first_page(page: Page) -> None:
     c.line(MARGIN, page.y, WIDTH - MARGIN, page.y)
     page.y -= 10
     page.text([("Your walking plan", True)], 26, colour=PRIMARY, leading=1.15, after=6)
-    details = (("For", PATIENT, True), ("From", f"{CLINICIAN}, {CLINIC}", False), ("Given on", long(ISSUED), False), ("Starts on", long(START), False))
+    details = (("For", p.name, True), ("From", f"{p.clinician}, {CLINIC}", False), ("Given on", long(p.issued), False), ("Starts on", long(p.start), False))
     t = c.beginText()
     t.setFillColor(INK)
     for label, value, bold in details:
@@ -241,8 +317,10 @@ def first_page(page: Page) -> None:
         t.textOut(value)
     c.drawText(t)
     page.y -= 16
-    step = round((MINUTES[-1] - MINUTES[0]) / (len(MINUTES) - 1))
-    summary = [(f"Walk {MINUTES[0]} minutes, {WALKS} days a week this week.", True), (f" Add about {step} minutes each week until you reach {MINUTES[-1]} minutes.", False)]
+    summary = [
+        (f"Walk {counted(p.minutes[0], 'minute')}, {counted(p.walks, 'day')} a week this week.", True),
+        (f" Add about {counted(p.step, 'minute')} each week until you reach {counted(p.minutes[-1], 'minute')}.", False),
+    ]
     page.text(summary, 16.1)
     page.text([("Walk at a pace where you can still talk.", False)], 14, after=14)
     bad_day = [("On a bad day:", True), (" if your pain is worse the day after a walk, repeat last week's time instead of moving up. Move up again when your back has settled.", False)]
@@ -287,14 +365,14 @@ def warning(page: Page) -> None:
     page.text([(body[1], False)], 14, x=MARGIN + 14, width=TEXT_WIDTH - 28)
 
 
-def second_page(page: Page) -> None:
+def second_page(page: Page, p: Patient) -> None:
     c = page.canvas
     page.text([("Your weekly times", True)], 18, colour=PRIMARY, leading=1.2, after=6)
     rows = [[("Week", True), ("Dates", True), ("Minutes a walk", True), ("Walks", True), ("Week total", True)]]
-    for number, minutes in enumerate(MINUTES, 1):
-        first = START + dt.timedelta(weeks=number - 1)
+    for number, minutes in enumerate(p.minutes, 1):
+        first = p.start + dt.timedelta(weeks=number - 1)
         last = first + dt.timedelta(days=6)
-        rows.append([(str(number), False), (span(first, last), False), (str(minutes), True), (str(WALKS), False), (f"{minutes * WALKS} minutes", False)])
+        rows.append([(str(number), False), (span(first, last, p.with_year), False), (str(minutes), True), (str(p.walks), False), (counted(minutes * p.walks, "minute"), False)])
     page.grid(rows, [46, 199, 97, 56, 112.2], 12.6, 24)
     qr_top = page.y - 4
     module, side = 2.2, len(qr_modules()) * 2.2
@@ -323,13 +401,13 @@ DIARY_BOTTOM = 80  # points: where handout's body frame ends above its footer (t
 
 @cache
 def page_code_modules(text: str) -> tuple[tuple[bool, ...], ...]:
-    """The page code's modules, top row first: version 3 at M with handout's fixed mask, as handout prints it."""
-    import qrcode
+    """The page code's modules, top row first: version 3 at M with handout's fixed mask, as handout prints it, with
+    handout's encoder (qrcode's modules, its symbol's layout worked out once): the least a new patient's code costs."""
+    from qrcode.constants import ERROR_CORRECT_M
 
-    code = qrcode.QRCode(version=QR_VERSION, error_correction=qrcode.constants.ERROR_CORRECT_M, border=0, mask_pattern=QR_MASK)
-    code.add_data(text.encode("ascii"), optimize=0)
-    code.make(fit=False)
-    return tuple(tuple(bool(m) for m in row) for row in code.get_matrix())
+    from handout.render.page_code import encode
+
+    return encode(text.encode("ascii"), QR_VERSION, ERROR_CORRECT_M, QR_MASK)
 
 
 def circle_form(c: Canvas, offsets: tuple[tuple[float, float, float], ...]) -> str:
@@ -348,10 +426,20 @@ def circle_form(c: Canvas, offsets: tuple[tuple[float, float, float], ...]) -> s
     return name
 
 
-def diary_page(c: Canvas, index: int, pdf_page: int) -> None:
+@cache
+def geometry(shape: tuple[tuple[int, tuple[int, ...]], ...]) -> PageLayout:
+    """A diary page's places (handout/diary/layout.py) for weeks of these numbers and circle values, worked out once:
+    they do not depend on the patient's dates or exact minutes, so a canvas program drawing many patients keeps them."""
+    any_monday = dt.date(2026, 1, 5)
+    weeks = tuple(Week(number, any_monday, any_monday, 0, 0) for number, _ in shape)
+    return weeks_layout(PageCode("a4", False, DIARY_BOTTOM, PlanRequest(), "", 1, 0), weeks, tuple(values for _, values in shape))
+
+
+def diary_page(c: Canvas, p: Patient, index: int, pdf_page: int) -> None:
     """One machine-readable diary page at the geometry handout's reader expects: marks, page code, instructions, three weeks."""
-    code = PageCode("a4", False, DIARY_BOTTOM, PlanRequest(MINUTES[0], MINUTES[-1], WALKS, len(MINUTES), START), plan_tag(PATIENT, ISSUED), index, pdf_page)
-    layout = page_layout(code)
+    code = PageCode("a4", False, DIARY_BOTTOM, p.request(), plan_tag(p.name, p.issued), index, pdf_page)
+    numbers = range(3 * index - 2, min(3 * index, p.weeks) + 1)
+    layout = geometry(tuple((number, minutes_values(p.minutes[number - 1])) for number in numbers))
     c.setFillColor(black)
     for x0, y0, x1, y1 in layout.marks:
         c.rect(x0, y0, x1 - x0, y1 - y0, stroke=0, fill=1)
@@ -366,7 +454,7 @@ def diary_page(c: Canvas, index: int, pdf_page: int) -> None:
     t = c.beginText(bx0, by1 - size * 1.2)
     t.setFillColor(INK)
     t.setFont(BOLD, size * 1.2)
-    t.textOut(f"{DIARY_TITLE} · weeks {weeks[0].week.number} to {weeks[-1].week.number}")
+    t.textOut(DIARY_TITLE + (f" · weeks {weeks[0].week.number} to {weeks[-1].week.number}" if len(weeks) > 1 else ""))
     t.setFont(REGULAR, size)
     y = by1 - size * 1.7
     beside_code, leading = layout.qr[1] - QR_QUIET * QR_MODULE, size * 1.15
@@ -381,18 +469,18 @@ def diary_page(c: Canvas, index: int, pdf_page: int) -> None:
             t.setTextOrigin(bx0, y)
             t.textOut(line + (" " if words else ""))
     for week in weeks:
-        diary_week(c, t, week, size)
+        diary_week(c, t, p, week, size)
     c.drawText(t)
 
 
-def diary_week(c: Canvas, t: PDFTextObject, week: WeekLayout, size: float) -> None:
+def diary_week(c: Canvas, t: PDFTextObject, p: Patient, week: WeekLayout, size: float) -> None:
     """A week: heading, header band with its words and the circles' numbers, day names, rules, walked boxes and circle rows."""
     number = week.week.number
-    first = START + dt.timedelta(weeks=number - 1)
+    first = p.start + dt.timedelta(weeks=number - 1)
     hx0, hy0, _, hy1 = week.heading
     t.setFont(BOLD, size)
     t.setTextOrigin(hx0, hy1 - (hy1 - hy0 - size * 1.15) / 2 - size * 0.9)
-    t.textOut(f"Week {number}: {span(first, first + dt.timedelta(days=6))}. Aim: {WALKS} walks of {MINUTES[number - 1]} minutes")
+    t.textOut(f"Week {number}: {span(first, first + dt.timedelta(days=6), p.with_year)}. Aim: {counted(p.walks, 'walk')} of {counted(p.minutes[number - 1], 'minute')}")
     x0, y0, x1, y1 = week.header
     c.setFillColor(HEADER_FILL)
     c.rect(x0, y0, x1 - x0, y1 - y0, stroke=0, fill=1)
@@ -405,11 +493,10 @@ def diary_week(c: Canvas, t: PDFTextObject, week: WeekLayout, size: float) -> No
     c.setFont(REGULAR, size)
     for _field, value, (nx0, ny0, nx1, ny1) in week.numbers:
         c.drawCentredString((nx0 + nx1) / 2, ny0 + (ny1 - ny0) / 2 - size * 0.35, str(value))
-    for cell in week.cells:
-        if cell.field == "day":
-            cx0, cy0, _, cy1 = cell.rect
-            t.setTextOrigin(cx0 + 4, cy0 + (cy1 - cy0) / 2 - size * 0.35)
-            t.textOut(f"{cell.date:%a} {cell.date.day}")
+    for cell, date in zip((cell for cell in week.cells if cell.field == "day"), (first + dt.timedelta(days=i) for i in range(7)), strict=True):
+        cx0, cy0, _, cy1 = cell.rect
+        t.setTextOrigin(cx0 + 4, cy0 + (cy1 - cy0) / 2 - size * 0.35)
+        t.textOut(f"{date:%a} {date.day}")
     c.setStrokeColor(DIARY_RULE)
     c.setLineWidth(0.6)
     bottom = week.rows[-1][1]
@@ -443,22 +530,22 @@ def diary_week(c: Canvas, t: PDFTextObject, week: WeekLayout, size: float) -> No
         c.restoreState()
 
 
-def draw_plan() -> bytes:
+def draw_plan(p: Patient = DEFAULT) -> bytes:
     """The six pages as PDF bytes: two pages of plan, then the diary three weeks a page."""
     register_fonts()
     out = io.BytesIO()
     c = Canvas(out, pagesize=A4, invariant=1, pageCompression=1, initialFontName=REGULAR)
     c.setTitle("Your walking plan")
     c.setAuthor(CLINIC)
-    pages = 2 + -(-len(MINUTES) // 3)
+    pages = 2 + -(-p.weeks // 3)
     for number in range(1, pages + 1):
         page = Page(c)
         if number == 1:
-            first_page(page)
+            first_page(page, p)
         elif number == 2:
-            second_page(page)
+            second_page(page, p)
         else:
-            diary_page(c, number - 2, number)
+            diary_page(c, p, number - 2, number)
         footer(c, number, pages)
         c.showPage()
     c.save()

@@ -28,9 +28,29 @@ def handout_plan() -> bytes:
     return api.render_plan(patient=floor.PATIENT, clinician=floor.CLINICIAN, start_date=floor.START, issued=floor.ISSUED)
 
 
-def test_the_floor_has_handouts_words_page_by_page(handout_plan: bytes) -> None:
-    drawn, expected = words_by_page(floor.draw_plan()), words_by_page(handout_plan)
+def varied(count: int) -> list[floor.Patient]:
+    stream = floor.varied_patients()
+    return [next(stream) for _ in range(count)]
+
+
+# The benchmark's own patient, then the first of the varied patients compare.py renders (other names,
+# dates within one year, other minutes, walks and weeks), then two more from the same stream.
+PATIENTS = [floor.DEFAULT, *varied(3)]
+
+
+def test_the_varied_patients_differ_and_repeat_from_the_seed() -> None:
+    patients = varied(20)
+    assert patients == varied(20)
+    assert len({p.name for p in patients}) > 10 and len({p.start for p in patients}) == 20 and len({p.minutes for p in patients}) > 10
+    assert {p.weeks for p in patients} == {10, 11, 12} and any(not p.name.isascii() for p in patients)
+    assert any(not p.with_year for p in patients) and any(p.with_year for p in patients)
+
+
+@pytest.mark.parametrize("patient", PATIENTS, ids=lambda p: f"{p.start}-{p.weeks}w")
+def test_the_floor_has_handouts_words_page_by_page(patient: floor.Patient) -> None:
+    drawn, expected = words_by_page(floor.draw_plan(patient)), words_by_page(api.render_plan(**floor.plan_options(patient)))  # type: ignore[arg-type]
     assert len(drawn) == len(expected) == 6
+    assert any(patient.name.split()[-1] in words for words in expected)
     for number, (ours, theirs) in enumerate(zip(drawn, expected, strict=True), 1):
         assert ours == theirs, f"page {number}: the floor lacks {dict(theirs - ours)} and adds {dict(ours - theirs)}"
 
@@ -47,17 +67,16 @@ def test_the_floor_draws_handouts_page_codes_and_neither_searches_for_a_mask(mon
     import qrcode
 
     from handout.diary.code import PageCode, plan_tag
-    from handout.plan import PlanRequest
     from handout.render.diary import qr_modules
 
     def no_search(self: object) -> int:
         raise AssertionError("the page code searched for its mask")
 
     monkeypatch.setattr(qrcode.QRCode, "best_mask_pattern", no_search)
-    request = PlanRequest(floor.MINUTES[0], floor.MINUTES[-1], floor.WALKS, len(floor.MINUTES), floor.START)
-    for index in range(1, 5):
-        text = PageCode("a4", False, floor.DIARY_BOTTOM, request, plan_tag(floor.PATIENT, floor.ISSUED), index, index + 2).text()
-        assert floor.page_code_modules.__wrapped__(text) == qr_modules.__wrapped__(text)
+    for patient in PATIENTS[:2]:
+        for index in range(1, 5):
+            text = PageCode("a4", False, floor.DIARY_BOTTOM, patient.request(), plan_tag(patient.name, patient.issued), index, index + 2).text()
+            assert floor.page_code_modules.__wrapped__(text) == qr_modules.__wrapped__(text)
 
 
 def test_the_floor_embeds_font_subsets_and_page_codes_as_handout_does(handout_plan: bytes) -> None:

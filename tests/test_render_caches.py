@@ -1,6 +1,6 @@
 """The per-process render caches never leak one document into another: documents made one after another in one
 process are byte for byte what fresh processes make of each (paragraph parsing and line breaking, font subsets,
-diary circle rows and page layouts, text codes)."""
+diary circle rows and page layouts, drawn diary geometry, text codes)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ import pytest
 from reportlab.pdfgen.canvas import Canvas
 
 from handout.diary.code import PageCode, plan_tag
-from handout.diary.layout import page_layout
+from handout.diary.layout import PageLayout, minutes_values, page_layout, weeks_per_page
 from handout.plan import PlanRequest
-from handout.render.diary import kept_page_layout
+from handout.render.diary import drawn_layout, kept_page_layout
 
 from conftest import set_brand_value
 
@@ -58,6 +58,10 @@ def test_documents_made_in_one_process_are_what_fresh_processes_make(brand_dir: 
         {"kind": "leaflet", "brand": other},
         {"kind": "plan", "patient": "Sam Lee-Smith", "start_date": "2027-01-04", "weeks": 1, "with_article": True, "large_print": True},
         {"kind": "plan", "patient": "Zoë Quick", "clinician": "Sam Lee", "start_date": "2026-12-07", "weeks": 26},
+        # Another patient's plan of the first's length and paper: other dates, other minutes (the same circles on some
+        # pages, other circles on others: 30 → 60 minutes rounds in tens and fifteens), other walks.
+        {"kind": "plan", "patient": "José Núñez", "start_date": "2027-03-01", "start_minutes": 30, "target_minutes": 60, "walks_per_week": 3},
+        {"kind": "plan", "patient": "Renée Weiß", "start_date": "2026-06-30", "start_minutes": 12, "target_minutes": 28, "weeks": 11},
         {"kind": "plan", "patient": "Jane Doe", "clinician": "Sam Lee", "start_date": "2026-12-07"},  # the first again, all warm
     ]
     fresh = [digests([spec])[0] for spec in specs[:-1]]
@@ -74,6 +78,33 @@ def test_a_kept_diary_page_layout_is_the_page_layout() -> None:
     ):
         code = PageCode(paper, large_print, 80, request, tag, diary_page, pdf_page)
         assert kept_page_layout(code) == page_layout(code)
+
+
+def drawn_parts(layout: PageLayout) -> tuple[object, ...]:
+    """Everything of a page's layout that its drawing reads: every place and number, no date."""
+    weeks = tuple(
+        (w.week.number, w.heading, w.header, w.labels, w.numbers, w.rows, w.columns, w.line_rules,
+         tuple((a.field, a.value, a.rect, a.centre, a.size, a.cell) for a in w.areas), tuple((c.field, c.rect) for c in w.cells))
+        for w in layout.weeks
+    )  # fmt: skip
+    return (layout.code, layout.width, layout.height, layout.sizes, layout.marks, layout.qr, layout.band, weeks)
+
+
+def shape_of(code: PageCode) -> tuple[tuple[int, tuple[int, ...]], ...]:
+    per = weeks_per_page(code.paper, code.large_print, code.bottom)
+    weeks = code.plan().weeks[(code.diary_page - 1) * per : code.diary_page * per]
+    return tuple((w.number, minutes_values(w.minutes_per_walk)) for w in weeks)
+
+
+def test_the_drawn_diary_geometry_is_every_plans_own_wherever_it_was_first_worked_out() -> None:
+    """Plans of other dates and minutes share a drawn geometry: each one's places and numbers are its own page layout's."""
+    requests = [PlanRequest(10, 30, 5, 12, dt.date(2026, 12, 7)), PlanRequest(12, 28, 3, 12, dt.date(2027, 6, 30)), PlanRequest(30, 60, 4, 12, dt.date(2026, 2, 2))]
+    requests += [PlanRequest(20, 90, 7, 26, dt.date(2026, 12, 28)), PlanRequest(5, 35, 6, 11, dt.date(2027, 1, 1))]
+    for paper, large_print in (("a4", False), ("letter", True)):
+        for request in requests:
+            for diary_page in range(1, 4):
+                code = PageCode(paper, large_print, 80, request, plan_tag("Jane Doe", dt.date(2026, 11, 27)), diary_page, diary_page + 2)
+                assert drawn_parts(drawn_layout(code, shape_of(code))) == drawn_parts(page_layout(code))
 
 
 def test_with_the_shortcuts_off_reportlab_writes_the_same_bytes(monkeypatch: pytest.MonkeyPatch) -> None:

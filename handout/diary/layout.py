@@ -180,14 +180,22 @@ def page_count(code: PageCode) -> int:
 
 def page_layout(code: PageCode) -> PageLayout:
     """Everything on diary page `code.diary_page` of the plan the code names."""
-    sizes = sizes_for(code.large_print, code.page_format)
-    width, height = PAPER_POINTS[code.paper]
     per = weeks_per_page(code.paper, code.large_print, code.bottom)
     plan = code.plan()
     first = (code.diary_page - 1) * per
     if not 0 <= first < len(plan.weeks):
         raise ValueError(f"the plan has no diary page {code.diary_page}")
-    weeks = plan.weeks[first : first + per]
+    return weeks_layout(code, plan.weeks[first : first + per])
+
+
+def weeks_layout(code: PageCode, weeks: tuple[Week, ...], minutes: tuple[tuple[int, ...], ...] | None = None) -> PageLayout:
+    """A diary page holding `weeks`, on the paper, print size and diary region of `code`.
+
+    `minutes`, each week's circle values, defaults to minutes_values of each week's minutes a walk: positions
+    depend on the weeks' count and these values only, never on their dates.
+    """
+    sizes = sizes_for(code.large_print, code.page_format)
+    width, height = PAPER_POINTS[code.paper]
     x0, x1, top = MARGIN, width - MARGIN, height - MARGIN
     qr_side = QR_MODULES * QR_MODULE
     qr = (x1 - 2 * MM - qr_side, top - qr_side, x1 - 2 * MM, top)
@@ -198,8 +206,8 @@ def page_layout(code: PageCode) -> PageLayout:
     day = _day_height(room, len(weeks), sizes)
     y = band[1]
     laid: list[WeekLayout] = []
-    for week in weeks:
-        laid.append(_week_layout(week, x0, x1, y, day, sizes))
+    for week, values in zip(weeks, minutes or [minutes_values(w.minutes_per_walk) for w in weeks], strict=True):
+        laid.append(_week_layout(week, values, x0, x1, y, day, sizes))
         y = laid[-1].rows[-1][1]
     return PageLayout(code, width, height, sizes, mark_rects(code.paper), qr, band, tuple(laid))
 
@@ -208,13 +216,12 @@ def _square(cx: float, cy: float, side: float) -> Rect:
     return (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2)
 
 
-def _week_layout(week: Week, x0: float, x1: float, top: float, day: float, s: Sizes) -> WeekLayout:
+def _week_layout(week: Week, minutes: tuple[int, ...], x0: float, x1: float, top: float, day: float, s: Sizes) -> WeekLayout:
     heading = (x0, top - s.heading * MM, x1, top)
     header = (x0, heading[1] - 2 * s.header_line * MM, x1, heading[1])
     line = s.header_line * MM
     upper, lower = (header[1] + line, header[3]), (header[1], header[1] + line)
     pitch, minutes_pitch = s.pitch * MM, s.minutes_pitch * MM
-    minutes = minutes_values(week.minutes_per_walk)
     if s.two_lines:
         # | day over walked | "Pain" over "Minutes" | circles | steps over notes |
         first_col, label_col = s.label_cols[0] * MM, s.label_cols[1] * MM

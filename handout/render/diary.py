@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from functools import lru_cache
+from typing import overload
 
 from reportlab.lib.colors import Color, HexColor
 from reportlab.pdfbase import pdfmetrics
@@ -26,12 +27,14 @@ from handout.diary.layout import (
     QR_VERSION,
     PageLayout,
     WeekLayout,
+    minutes_values,
     page_count,
     page_layout,
+    weeks_layout,
     weeks_per_page,
 )
 from handout.errors import HandoutError
-from handout.plan import PlanRequest
+from handout.plan import PlanRequest, Week, build_plan
 from handout.render.fonts import MAIN, MAIN_BOLD
 from handout.render.graphics import code_image
 from handout.render.structure import Node
@@ -48,15 +51,15 @@ BLACK = HexColor("#000000")
 def qr_modules(text: str) -> tuple[tuple[bool, ...], ...]:
     """The page code's modules, version 3 at error correction M with a fixed mask, without its quiet zone (the layout keeps that white).
 
-    Kept per code text: a batch that prints one plan again, or a reprint, draws the same pages.
+    Kept per code text: a batch that prints one plan again, or a reprint, draws the same pages. Each new patient's
+    codes are encoded by render/page_code.py: qrcode's very modules, a third of the time (its layout of the
+    symbol is worked out once, and its Reed-Solomon arithmetic done on plain lists).
     """
-    import qrcode
-    import qrcode.constants
+    from qrcode.constants import ERROR_CORRECT_M
 
-    code = qrcode.QRCode(version=QR_VERSION, error_correction=qrcode.constants.ERROR_CORRECT_M, border=0, mask_pattern=QR_MASK)
-    code.add_data(text.encode("ascii"), optimize=0)
-    code.make(fit=False)
-    return tuple(tuple(bool(m) for m in row) for row in code.get_matrix())
+    from handout.render.page_code import encode
+
+    return encode(text.encode("ascii"), QR_VERSION, ERROR_CORRECT_M, QR_MASK)
 
 
 def instruction_keys(large_print: bool) -> tuple[str, ...]:
@@ -100,7 +103,8 @@ def diary_flowables(
 ) -> list[Flowable]:
     """One flowable per diary page, each filling a whole page's body: its geometry is the layout's, whatever comes before it.
 
-    `frame` is the body's (bottom, height) on the page; `placed` hears each page's layout as it is drawn.
+    `frame` is the body's (bottom, height) on the page; `placed` hears each page's code as it is drawn
+    (PlacedPages turns them into layouts when asked).
     """
     bottom, height = frame
     if abs(MARGIN - 15 * 72 / 25.4) > 1e-6:
@@ -110,6 +114,7 @@ def diary_flowables(
     section = parent.add("Sect")
     count = page_count(base)
     per = weeks_per_page(paper, large_print, base.bottom)
+    minutes = tuple(week.minutes_per_walk for week in build_plan(request).weeks)
     title = section.add("H2")
     instructions = [section.add("P") for _ in instruction_keys(large_print)]
     pages: list[Flowable] = []
@@ -120,8 +125,45 @@ def diary_flowables(
             heading = section.add("H3")
             table = section.add("Table")
             tags.append((heading, table))
-        pages.append(DiaryPage(block, weeks, base, index, height, title if index == 1 else None, instructions if index == 1 else None, tags, placed, section))
+        shape = tuple((number, minutes_values(aim)) for number, aim in enumerate(minutes[(index - 1) * per : index * per], (index - 1) * per + 1))
+        pages.append(DiaryPage(block, weeks, base, index, height, title if index == 1 else None, instructions if index == 1 else None, tags, placed, section, shape))
     return pages
+
+
+class PlacedPages(Sequence[PageLayout]):
+    """The layouts of the diary pages drawn, in order, each worked out (its dates and areas) only when asked for.
+
+    `append` takes a page's code as it is drawn. Only `--diary-map` and the tests read the layouts:
+    a plan's PDF alone never needs them, and working one out was a sixth of a diary page.
+    """
+
+    def __init__(self) -> None:
+        self._codes: list[PageCode] = []
+
+    def append(self, code: PageCode) -> None:
+        self._codes.append(code)
+
+    def __len__(self) -> int:
+        return len(self._codes)
+
+    @overload
+    def __getitem__(self, index: int) -> PageLayout: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[PageLayout]: ...
+
+    def __getitem__(self, index: int | slice) -> PageLayout | list[PageLayout]:
+        if isinstance(index, slice):
+            return [kept_page_layout(code) for code in self._codes[index]]
+        return kept_page_layout(self._codes[index])
+
+    def __iter__(self) -> Iterator[PageLayout]:
+        return (kept_page_layout(code) for code in self._codes)
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == list(other) if isinstance(other, Sequence) else NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 def kept_page_layout(code: PageCode) -> PageLayout:
@@ -137,6 +179,29 @@ def kept_page_layout(code: PageCode) -> PageLayout:
 @lru_cache(maxsize=16)  # a page's geometry holds about 110 KB (every circle's area): the pages of the last few requests
 def _geometry(code: PageCode) -> PageLayout:
     return page_layout(code)
+
+
+_ANY_REQUEST = PlanRequest()  # stands in for the plan in a drawn geometry's key and code: the weeks are given instead
+_ANY_MONDAY = dt.date(2026, 1, 5)
+
+
+def drawn_layout(code: PageCode, shape: tuple[tuple[int, tuple[int, ...]], ...]) -> PageLayout:
+    """The page's geometry for drawing it, kept per process whoever's plan it is and whenever it starts.
+
+    `shape` is each week's number and circle values (layout.minutes_values). Positions depend on the paper,
+    print size, diary region, format and these only; the weeks' dates, minutes a walk and the page's areas'
+    dates are stand-ins (drawing reads the areas' dates only to tell one day's row from the next). A new
+    start date or a new climb of minutes reuses it: working it out was a sixth of a diary page. What the
+    page says in words (headings, day names) comes from the document, and the map of a page
+    (`PlacedPages`, kept_page_layout) is the plan's own.
+    """
+    return replace(_drawn(replace(code, request=_ANY_REQUEST, tag="", diary_page=1, pdf_page=0), shape), code=code)
+
+
+@lru_cache(maxsize=64)  # the shapes of the last few lengths, papers and print sizes: a few distinct ones cover most plans
+def _drawn(code: PageCode, shape: tuple[tuple[int, tuple[int, ...]], ...]) -> PageLayout:
+    weeks = tuple(Week(number, _ANY_MONDAY + dt.timedelta(weeks=number - 1), _ANY_MONDAY + dt.timedelta(weeks=number - 1, days=6), 0, 0) for number, _ in shape)
+    return weeks_layout(code, weeks, tuple(values for _, values in shape))
 
 
 class DiaryPage(Flowable):
@@ -156,11 +221,13 @@ class DiaryPage(Flowable):
         week_tags: list[tuple[Node, Node]],
         placed: Callable[[PageLayout], None],
         section: Node,
+        shape: tuple[tuple[int, tuple[int, ...]], ...],
     ) -> None:
         super().__init__()
         self.block, self.weeks, self.base, self.index, self.height = block, weeks, base, index, height
         self.title, self.instructions, self.week_tags, self.placed = title, instructions, week_tags, placed
         self.section = section  # the diary's Sect element, which all its pages share
+        self.shape = shape  # its weeks' numbers and circle values (drawn_layout)
 
     def wrap(self, available_width: float, available_height: float) -> tuple[float, float]:
         self.width = available_width
@@ -172,8 +239,8 @@ class DiaryPage(Flowable):
     def draw(self) -> None:
         c = self.canv
         code = self.base.on_page(self.index, c.getPageNumber())
-        layout = kept_page_layout(code)
-        self.placed(layout)
+        layout = drawn_layout(code, self.shape)
+        self.placed(code)
         c.saveState()
         x, y = c.absolutePosition(0, 0)
         c.translate(-x, -y)  # draw in the page's own coordinates, as the layout gives them

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -138,11 +138,13 @@ class PdfRenderer:
         """The finished PDF, dated `created` (its CreationDate and ModDate); identical documents and dates give identical bytes."""
         return self.render_with_diary(document, created)[0]
 
-    def render_with_diary(self, document: doc.Document, created: dt.datetime) -> tuple[bytes, list[Any]]:
+    def render_with_diary(self, document: doc.Document, created: dt.datetime) -> tuple[bytes, Sequence[Any]]:
         """The finished PDF and the layout of each machine-readable diary page in it (diary/layout.py's PageLayout)."""
         buffer = io.BytesIO()
         footer = self._footer_for(gettext(PAGE_LABEL))  # in the language in use (i18n.use_language)
-        diary_pages: list[Any] = []
+        from handout.render.diary import PlacedPages  # here: a leaflet never draws a diary
+
+        diary_pages = PlacedPages()
         self.builder.diary_pages = (self.paper, (footer.body_bottom, self.page_height - MARGIN - footer.body_bottom), diary_pages.append)
         template = BaseDocTemplate(
             buffer,
