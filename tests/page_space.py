@@ -118,3 +118,33 @@ def holes(pdf: bytes, body_top_mm: float, exempt: frozenset[int] = frozenset(), 
         if block + (ROOM_TAKEN_LARGE_PRINT_MM if large_print else ROOM_TAKEN_MM) <= blank:
             found.append(f"page {number}: {blank:.0f} mm blank above the footer, and page {number + 1} starts with a {block:.0f} mm block that fits there")
     return found
+
+
+SCRAP_SHARE = 0.25  # a closing page whose ink fills less than this share of the body holds a scrap, not a page
+TIGHTEN_MM = 8.0  # what a designer may win on a page by setting its paragraph spacing tighter (never its type)
+SCRAP_GAPS_MM = 8.0  # what a scrap needs on the page before besides its ink: a paragraph's gap above, the footer's 4 mm below
+
+
+def ink_height(page: PageSpace, top_mm: float) -> float:
+    """From the first ink below `top_mm` (the body's top) to the lowest ink above the footer rule."""
+    row = round(top_mm * MM * SCALE)
+    while row < len(page.rows) and page.rows[row] == 0:
+        row += 1
+    bottom = (page.rule or page.height) - page.blank_above_footer
+    return max(0.0, bottom - page.mm(row))
+
+
+def scrap(before: PageSpace, closing: PageSpace, body_top_mm: float) -> str | None:
+    """Why `closing` (a document's, or its reading part's, last page) holds only a scrap the page before could have taken, or None.
+
+    A scrap: ink over less than SCRAP_SHARE of the body. The page before could have taken it when its blank above
+    the footer, with up to TIGHTEN_MM won by tighter spacing, holds the scrap's ink and the gaps around it.
+    """
+    if closing.rule is None:
+        return None
+    body = closing.rule - 4.0 - body_top_mm  # render/pdf.py FOOTER_RULE_GAP: the body ends 4 mm above the rule
+    used = ink_height(closing, body_top_mm)
+    room = before.blank_above_footer + TIGHTEN_MM
+    if used < SCRAP_SHARE * body and used + SCRAP_GAPS_MM <= room:
+        return f"the last page holds {used:.0f} mm of a {body:.0f} mm body; the page before has {before.blank_above_footer:.0f} mm blank (+{TIGHTEN_MM:.0f} mm by tightening)"
+    return None

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pypdfium2
 import pytest
-from page_space import holes, page_spaces
+from page_space import holes, page_spaces, scrap
 from test_layout import Line, longest, page_break_problems, paragraph_texts, read_pages
 
 from handout.brand import MAX_LENGTHS, load_brand
@@ -213,6 +213,42 @@ def test_the_row_counter_sees_a_lone_row() -> None:
         c.showPage()
     c.save()
     assert table_rows_per_page(out.getvalue())[:2] == [3, 1]  # (pdftotext ends with a form feed: an empty last part)
+
+
+def closing_page(pdf: bytes, lang: str) -> int:
+    """The page (0-based) holding the disclaimer: the last of the reading part, before any diary pages."""
+    disclaimer = " ".join(load_brand().words("disclaimer", lang)[0].split())
+    return max(i for i, text in enumerate(page_texts(pdf)) if disclaimer in " ".join(text.split()))
+
+
+@pytest.mark.parametrize("case", FORMS, ids=form_id)
+def test_the_last_page_is_never_a_scrap_the_page_before_could_take(case: tuple[str, str, str, bool]) -> None:
+    """The page that ends the reading (the document's last, or the one before its diary) is a page, not a scrap: when it
+    holds under a quarter of the body and the page before, set a little tighter, has room for it, it goes there."""
+    kind, paper, lang, large = case
+    pdf = form(*case)
+    last = closing_page(pdf, lang)
+    if last == 0 or last in article_pages(pdf, lang) | diary_pages(pdf, lang) or last - 1 in diary_pages(pdf, lang):
+        return  # page 1, or a page the template starts (the article), or after a diary page: no page before to take it
+    before, closing = page_spaces(only_pages(pdf, [last - 1, last]))
+    assert scrap(before, closing, BODY_TOP_MM) is None
+
+
+def test_the_scrap_finder_sees_a_scrap(tmp_path: Path) -> None:
+    # A page break before the tips' last item: the last page holds that item and the disclaimer, which fit the page before.
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    article = load_article()
+    items = "".join(f"<item>{item.text}</item>" for item in article.tips.items[:-1])
+    (templates / "leaflet.xml.j2").write_text(
+        '{% extends "builtin/leaflet.xml.j2" %}{% block tips %}<heading level="1">Tips</heading><list>' + items + "</list><pagebreak/><p>One more tip.</p>"
+        "{% endblock %}{% block warnings %}{% endblock %}{% block resources %}{% endblock %}",
+        encoding="utf-8",
+    )
+    pdf = Renderer(load_brand(), "a4", [templates]).leaflet(article)
+    before, closing = page_spaces(pdf)[-2:]
+    found = scrap(before, closing, BODY_TOP_MM)
+    assert found and found.startswith("the last page holds ")
 
 
 # ---------------------------------------------------------------- boxes apart

@@ -24,6 +24,7 @@ from handout.errors import HandoutError
 from handout.i18n import gettext
 from handout.render.flowables import Builder, BulletItem, Kept, separated_lines
 from handout.render.fonts import MAIN, MAIN_BOLD, first_unprintable, paragraph, register_fonts, text_markup
+from handout.render.scrap import TIGHTER, PageLog, number_leaves, tighten
 from handout.render.structure import Node
 from handout.render.styles import MUTED, STANDARD, Profile, make_styles
 from handout.render.tagging import ARTIFACT_PAGINATION, TaggedCanvas, artifact, tagged
@@ -36,6 +37,16 @@ FOOTER_TEXT_GAP = 1.5 * mm  # between the footer rule and the footer text under 
 FOOTER_RULE_GAP = 4 * mm  # between the last line of the body and the footer rule
 FOOTER_LINE_GAP = 1  # points between the clinic line and the disclaimer
 PAGE_LABEL = "Page {number} of {total}"  # a message: translated through the catalog like the templates' words
+
+
+@dataclass(frozen=True)
+class _Built:
+    """One layout of a document: its bytes, its diary pages' layouts, its page count, and where a scrap could be taken in."""
+
+    pdf: bytes
+    diary_pages: Sequence[Any]  # diary.PlacedPages
+    pages: int
+    scrap_after: int | None  # the first flowable on the page before a last page that holds a scrap
 
 
 @dataclass(frozen=True)
@@ -140,8 +151,20 @@ class PdfRenderer:
 
     def render_with_diary(self, document: doc.Document, created: dt.datetime) -> tuple[bytes, Sequence[Any]]:
         """The finished PDF and the layout of each machine-readable diary page in it (diary/layout.py's PageLayout)."""
-        buffer = io.BytesIO()
         footer = self._footer_for(gettext(PAGE_LABEL))  # in the language in use (i18n.use_language)
+        built = self._build(document, created, footer)
+        if built.scrap_after is not None:
+            # The reading ends on a page holding a scrap (the last tip and the disclaimer): build again with the page
+            # before set tighter, from its first flowable on, and keep that build when the scrap has gone onto it.
+            for factor in TIGHTER:
+                tighter = self._build(document, created, footer, (built.scrap_after, factor))
+                if tighter.pages < built.pages:
+                    return tighter.pdf, tighter.diary_pages
+        return built.pdf, built.diary_pages
+
+    def _build(self, document: doc.Document, created: dt.datetime, footer: _Footer, tighten_from: tuple[int, float] | None = None) -> _Built:
+        """One layout of the document; `tighten_from`: (the first flowable, the factor) its paragraph spacing is tightened from."""
+        buffer = io.BytesIO()
         from handout.render.diary import PlacedPages  # here: a leaflet never draws a diary
 
         diary_pages = PlacedPages()
@@ -157,6 +180,8 @@ class PdfRenderer:
         )
         frame = Frame(MARGIN, footer.body_bottom, self.frame_width, self.page_height - MARGIN - footer.body_bottom, id="body", leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
         template.addPageTemplates([PageTemplate(id="page", frames=[frame])])
+        log = PageLog()
+        template.afterFlowable = partial(log.record, template)  # type: ignore[method-assign]
         root = Node("Document")
         canvas_class = partial(self._canvas_class, created=created, footer=footer, root=root, title=document.title)
         try:
@@ -170,6 +195,9 @@ class PdfRenderer:
                 flowables = [*self._with_closing(flowables[: -len(forms)], closing, frame.height), *forms]
             else:
                 flowables = self._with_closing(flowables, closing, frame.height)
+            number_leaves(flowables)
+            if tighten_from is not None:
+                tighten(flowables, *tighten_from)
             template.build(flowables, canvasmaker=canvas_class)
         except (LayoutError, ValueError, IndexError):
             # Only a template can cause this: the built-in ones always fit. ReportLab's own
@@ -177,7 +205,8 @@ class PdfRenderer:
             raise HandoutError(
                 "the document could not be laid out: a part is taller than a page or too narrow for its text; check the templates"
             ) from None
-        return buffer.getvalue(), diary_pages
+        scrap_after = log.scrap_after(closing[-1].layout_order, frame._y2, frame._height) if closing and tighten_from is None else None
+        return _Built(buffer.getvalue(), diary_pages, template.page, scrap_after)
 
     def _with_closing(self, flowables: list[Flowable], closing: list[Flowable], page_height: float) -> list[Flowable]:
         """The document's flowables and its closing paragraph (the disclaimer), kept with the last item or paragraph
