@@ -13,6 +13,8 @@ from pathlib import Path
 from types import CodeType
 from typing import Any
 
+from handout.errors import HandoutError
+
 # A command's start makes about sixty frozen data classes (handout's own, Typer's), and for each one
 # `dataclasses` writes __init__, __repr__, __eq__, __hash__, __setattr__ and __delattr__ as source text
 # and compiles it: about 340 compilations, a tenth of `handout leaflet`'s CPU time and more than any
@@ -66,19 +68,13 @@ def _load(path: Path) -> dict[str, CodeType]:
 
 
 def _store(path: Path, kept: dict[str, CodeType], made: dict[str, CodeType]) -> None:
-    import tempfile  # only when there is something new to write
 
     entries = {**kept, **made} if len(kept) + len(made) <= _KEEP else dict(list(made.items())[-_KEEP:])
     try:
-        handle, scratch = tempfile.mkstemp(dir=path.parent, prefix=".dataclass-code-", suffix=".tmp")  # mode 0600
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(_MAGIC + marshal.dumps(entries))
-            os.replace(scratch, path)
-        except BaseException:
-            Path(scratch).unlink(missing_ok=True)
-            raise
-    except OSError:
+        from handout.output import write_atomic  # only when new code was compiled: a warm start writes nothing
+
+        write_atomic(path, _MAGIC + marshal.dumps(entries))  # 0600, whole or not at all
+    except (OSError, HandoutError):
         pass  # a full disk or a read-only home: this run simply keeps nothing
 
 

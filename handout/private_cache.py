@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from handout.errors import HandoutError
 
 
 def installed_version(package: str, module_file: str) -> str:
@@ -67,16 +68,11 @@ def store(folder: Path | None, key: str, entry: dict[str, Any], keep: int) -> No
         return
     text = json.dumps({**entry, "key": key})
     try:
-        handle, scratch = tempfile.mkstemp(dir=folder, prefix=".entry-", suffix=".tmp")  # mode 0600
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(text)
-            os.replace(scratch, folder / f"{key}.json")
-        except BaseException:
-            Path(scratch).unlink(missing_ok=True)
-            raise
+        from handout.output import write_atomic  # only when an entry is made: a warm start writes nothing
+
+        write_atomic(folder / f"{key}.json", text.encode("utf-8"))  # 0600, whole or not at all
         entries = sorted(folder.glob("*.json"), key=lambda path: path.stat().st_mtime_ns, reverse=True)
         for stale in entries[keep:]:
             stale.unlink(missing_ok=True)
-    except OSError:
+    except (OSError, HandoutError):
         pass
