@@ -10,7 +10,7 @@
 
 Every figure is a median over rounds, and the ratios are what to compare between machines and
 runs; absolute times depend on the machine and on what else runs on it (the load average is
-printed). `--quick` skips batch and web.
+printed). `--quick` skips batch and web; `--web-only` runs the web part alone.
 """
 
 from __future__ import annotations
@@ -192,6 +192,7 @@ def web_throughput(plans: int, concurrency_levels: tuple[int, ...], scratch: Pat
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="only the plan and start-up comparisons")
+    parser.add_argument("--web-only", action="store_true", help="only the web throughput at concurrency 1 and 4")
     parser.add_argument("--rounds", type=int, default=60, help="renders of each side for the plan comparison")
     parser.add_argument("--starts", type=int, default=11, help="whole processes of each side for the start-up comparison")
     parser.add_argument("--rows", type=int, default=120, help="rows of the batch comparison's patient list")
@@ -202,6 +203,10 @@ def main() -> None:
     print(f"handout vs its floors: {os.cpu_count()} cores, Python {sys.version.split()[0]}, {dt.date.today()}, load average {load:.1f} at start")
     if load > (os.cpu_count() or 1) * 0.5:
         print("  (the machine is busy: the ratios are indicative; compare runs made under the same load)")
+    if args.web_only:
+        with tempfile.TemporaryDirectory() as folder:
+            print_web(web_throughput(40, (1, 4), Path(folder)))
+        return
 
     plan = plan_against_floor(args.rounds)
     print(f"plan, 12 weeks, 6 pages, in-process, CPU median of {args.rounds}:")
@@ -221,11 +226,14 @@ def main() -> None:
         print(f"batch, {args.rows} plans to print, {args.workers} workers, wall median of {args.batch_rounds}:")
         print(f"  handout batch {batch['batch']:.2f} s   plain pool {batch['pool']:.2f} s   ratio {batch['batch'] / batch['pool']:.2f}x   (goal ≤ 1.1x)")
 
-        web = web_throughput(40, (1, 4), scratch)
-        print("web, plan form → PDF download, 40 plans:")
-        for concurrency in (1, 4):
-            print(f"  concurrency {concurrency}: {web[f'c{concurrency}_plans_per_s']:5.1f} plans/s   median {web[f'c{concurrency}_median_ms']:5.0f} ms   p95 {web[f'c{concurrency}_p95_ms']:5.0f} ms")
-        print(f"  concurrency 4 ÷ 1 throughput {web['c4_plans_per_s'] / web['c1_plans_per_s']:.2f}x   (goal about 2x on 2 cores)")
+        print_web(web_throughput(40, (1, 4), scratch))
+
+
+def print_web(web: dict[str, float]) -> None:
+    print(f"web, plan form → PDF download, 40 plans (load average {os.getloadavg()[0]:.1f} after):")
+    for concurrency in (1, 4):
+        print(f"  concurrency {concurrency}: {web[f'c{concurrency}_plans_per_s']:5.1f} plans/s   median {web[f'c{concurrency}_median_ms']:5.0f} ms   p95 {web[f'c{concurrency}_p95_ms']:5.0f} ms")
+    print(f"  concurrency 4 ÷ 1 throughput {web['c4_plans_per_s'] / web['c1_plans_per_s']:.2f}x   (goal about 2x on 2 cores)")
 
 
 if __name__ == "__main__":

@@ -117,6 +117,11 @@ def run_job(job: Job) -> MadePlan | bytes | Any:
         return JobFailed(SOMETHING_WENT_WRONG, bug=type(exc).__name__)
 
 
+def ready() -> bool:
+    """A job that does nothing: sent to start a worker (and prepare its renderer) before the first document."""
+    return True
+
+
 def start_worker(parent: Connection, spec: ClinicSpec | None) -> None:
     """A worker's first act: ignore Ctrl-C, die with the server, and prepare the clinic's renderer before the first job."""
     # Ctrl-C reaches every process in the terminal's group: the server stops its workers itself, without their tracebacks.

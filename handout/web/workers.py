@@ -7,6 +7,7 @@ import functools
 import logging
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -14,7 +15,7 @@ from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
 from handout.errors import HandoutError
-from handout.web.render_jobs import SOMETHING_WENT_WRONG, ClinicSpec, Job, JobFailed, run_job, start_worker
+from handout.web.render_jobs import SOMETHING_WENT_WRONG, ClinicSpec, Job, JobFailed, ready, run_job, start_worker
 
 T = TypeVar("T")
 # Work that stays in this process (reading diary scans, locking a made PDF) has one thread: it is short, and with
@@ -45,6 +46,8 @@ class Workers:
         self._alive: tuple[Connection, Connection] | None = None  # a pipe only this process writes to: the workers' sign it still runs
         self._render: ThreadPoolExecutor | None = None
         self._send: ThreadPoolExecutor | None = None
+        self._closed = False
+        self._lock = threading.Lock()
 
     async def run_job(self, job: Job) -> Any:
         """`job` in a render worker process (render_jobs.run_job); the event loop serves other pages meanwhile.
@@ -72,25 +75,44 @@ class Workers:
             return result
         raise AssertionError("unreachable")
 
+    async def start(self) -> None:
+        """Start every render worker now, off the event loop (`handout serve` at start), so the first plans wait for none."""
+        self._closed = False
+        await asyncio.get_running_loop().run_in_executor(None, self._start_all)
+
+    def _start_all(self) -> None:
+        try:
+            with self._lock:
+                if self._closed:  # the server stopped before this thread began: start nothing
+                    return
+                pool = self._pool or self._new_pool()
+            # The pool starts a worker for each job that finds none idle: as many no-op jobs as workers start them all.
+            for future in [pool.submit(ready) for _ in range(self._processes)]:
+                future.result()
+        except Exception:  # noqa: BLE001  stopped while starting, or a worker that cannot start: the first job says so, in its page's words
+            pass
+
     def _worker_pool(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            # forkserver: workers start from a clean process that has the renderer imported already, not a copy
-            # of the server with its threads, sockets and sessions (spawn where there is no fork server: Windows).
-            method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-            context = multiprocessing.get_context(method)
-            if method == "forkserver":
-                context.set_forkserver_preload(["handout.web.render_jobs"])  # only used when this starts the fork server
-            if self._alive is None:
-                self._alive = context.Pipe(duplex=False)
-            self._pool = ProcessPoolExecutor(
-                self._processes, mp_context=context, initializer=start_worker, initargs=(self._alive[0], self._clinic)
-            )
+        with self._lock:  # `start`'s thread and the event loop may both ask first
+            return self._pool or self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        # forkserver: workers start from a clean process that has the renderer imported already, not a copy
+        # of the server with its threads, sockets and sessions (spawn where there is no fork server: Windows).
+        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        context = multiprocessing.get_context(method)
+        if method == "forkserver":
+            context.set_forkserver_preload(["handout.web.render_jobs"])  # only used when this starts the fork server
+        if self._alive is None:
+            self._alive = context.Pipe(duplex=False)
+        self._pool = ProcessPoolExecutor(self._processes, mp_context=context, initializer=start_worker, initargs=(self._alive[0], self._clinic))
         return self._pool
 
     def _forget(self, pool: ProcessPoolExecutor) -> None:
         """Drop a broken pool; the next job starts a new one."""
-        if self._pool is pool:
-            self._pool = None
+        with self._lock:
+            if self._pool is pool:
+                self._pool = None
         pool.shutdown(wait=False, cancel_futures=True)
 
     def worker_ids(self) -> list[int]:
@@ -112,12 +134,13 @@ class Workers:
 
     def close(self) -> None:
         """At shutdown: nothing new starts; render workers end (a render under way is dropped with the server), a send ends by its mail server's timeout."""
-        for pool in (self._pool, self._render, self._send):
-            if pool is not None:
-                pool.shutdown(wait=False, cancel_futures=True)
-        if self._alive is not None:
-            for end in self._alive:
-                end.close()  # workers still starting or mid-render see the pipe close and end at once
-        self._pool = self._render = self._send = None
-        self._alive = None
-
+        with self._lock:
+            self._closed = True  # until the next start: a server starting its workers as it stops starts none
+            for pool in (self._pool, self._render, self._send):
+                if pool is not None:
+                    pool.shutdown(wait=False, cancel_futures=True)
+            if self._alive is not None:
+                for end in self._alive:
+                    end.close()  # workers still starting or mid-render see the pipe close and end at once
+            self._pool = self._render = self._send = None
+            self._alive = None
