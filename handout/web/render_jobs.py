@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import os
 import signal
 import threading
@@ -126,6 +127,9 @@ def start_worker(parent: Connection, spec: ClinicSpec | None) -> None:
     """A worker's first act: ignore Ctrl-C, die with the server, and prepare the clinic's renderer before the first job."""
     # Ctrl-C reaches every process in the terminal's group: the server stops its workers itself, without their tracebacks.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # What the fork server loaded is shared with it page for page until written: kept out of garbage collection,
+    # a collection never writes to those objects, so their pages stay shared (PSS) instead of copied per worker.
+    gc.freeze()
     threading.Thread(target=_die_with_parent, args=(parent,), name="handout-parent-watch", daemon=True).start()
     if spec is None:
         return
@@ -133,6 +137,7 @@ def start_worker(parent: Connection, spec: ClinicSpec | None) -> None:
         clinic_for(spec).renderer(False).prepare()
     except Exception:  # noqa: BLE001  the first job meets the same problem and reports it as that job's failure
         _clinics.pop(spec, None)
+    gc.freeze()  # the prepared renderer lives as long as the worker: no collection need walk it again
 
 
 def _die_with_parent(parent: Connection) -> None:
