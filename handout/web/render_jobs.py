@@ -12,8 +12,10 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-# The renderer is imported here, at module level, so the fork server that starts the workers has it loaded
-# once (multiprocessing's forkserver preload) and every worker starts from that memory, ReportLab and all.
+# The pipeline and renderer are imported here, at module level (even if the service comes to import them
+# lazily), so the fork server that starts the workers has them loaded once (multiprocessing's forkserver
+# preload) and every worker starts from that memory, Jinja and ReportLab and all.
+import handout.pipeline  # noqa: F401
 import handout.render.pdf  # noqa: F401
 from handout import document as doc
 from handout.errors import HandoutError
