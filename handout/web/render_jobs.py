@@ -19,7 +19,7 @@ import handout.pipeline  # noqa: F401
 import handout.render.pdf  # noqa: F401
 from handout import document as doc
 from handout.errors import HandoutError
-from handout.service import Clinic, PlanOrder
+from handout.service import Clinic, PlanForm, PlanOrder, check_plan_form
 
 # The page's one line when a worker hits a bug (the log names only the exception's type: its text may quote a patient).
 SOMETHING_WENT_WRONG = "Something went wrong while making it: nothing was made. Try again; if it happens again, tell whoever looks after handout."
@@ -136,7 +136,12 @@ def start_worker(parent: Connection, spec: ClinicSpec | None) -> None:
     if spec is None:
         return
     try:
-        clinic_for(spec).renderer(False).prepare()
+        clinic = clinic_for(spec)
+        clinic.renderer(False).prepare()
+        # A sample plan, thrown away: the first patient's plan then finds every per-process cache filled
+        # (fonts, the article, dates, the parts every plan shares) and takes no longer than the next.
+        today = dt.date.today()
+        clinic.plan(check_plan_form(PlanForm(patient="Sample Patient", weeks="12"), today), today)
     except Exception:  # noqa: BLE001  the first job meets the same problem and reports it as that job's failure
         _clinics.pop(spec, None)
     gc.freeze()  # the prepared renderer lives as long as the worker: no collection need walk it again
