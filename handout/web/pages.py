@@ -207,7 +207,6 @@ class FrontDesk:
 
     async def clinic_page(self, request: Request) -> Response:
         """The brand as it will print, and `handout check`'s report on it (the same checks, the same words)."""
-
         brand = self.clinic.brand
         # The checks render every document: in a render worker, so other pages do not wait.
         report = await self.workers.run_job(ChecksJob(self.spec, "en"))
