@@ -256,9 +256,17 @@ class Renderer:
         self, patient: Patient, plan: Plan, article: Article, issued: dt.date, with_article: bool = False, qr_url: str | None = None, continued: Any = None
     ) -> tuple[bytes, list[Any]]:
         """The plan's PDF and the layout of each of its diary pages (diary/layout.py), for `--diary-map`."""
+        pdf, pages, _ = self.plan_with_document(patient, plan, article, issued, with_article, qr_url, continued)
+        return pdf, pages
+
+    def plan_with_document(
+        self, patient: Patient, plan: Plan, article: Article, issued: dt.date, with_article: bool = False, qr_url: str | None = None, continued: Any = None
+    ) -> tuple[bytes, list[Any], Document]:
+        """As `plan_with_diary`, and the document the PDF was drawn from: a page showing the plan's words reads them here, not from a second fill."""
         document = self.plan_document(patient, plan, article, issued, with_article, qr_url, continued)
         with use_language(article.language):  # the page label
-            return self.pdf.render_with_diary(document, document_date(issued))
+            pdf, pages = self.pdf.render_with_diary(document, document_date(issued))
+        return pdf, pages, document
 
     def to_print_list(
         self, entries: Sequence[ListedPlan], files: Sequence[str], pages: int, made: dt.date, part: int = 1, parts: int = 1, total: int | None = None

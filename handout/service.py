@@ -14,7 +14,8 @@ from handout.errors import UsageError
 from handout.pipeline import Patient, Renderer
 from handout.plan import Plan, build_plan
 
-if TYPE_CHECKING:  # imported when email is used, not by every command
+if TYPE_CHECKING:  # imported when email is used, not by every command (Document: a type hint only)
+    from handout.document import Document
     from handout.mail import MailAddress
     from handout.smtp import SmtpSettings
 
@@ -228,11 +229,18 @@ class Clinic:
 
     def plan_with_diary(self, order: PlanOrder, issued: dt.date, continued: Any = None) -> tuple[bytes, list[Any]]:
         """The plan (locked as `plan` locks it) and the layout of each of its diary pages; `continued` says it follows a diary read back."""
+        pdf, pages, _ = self.plan_with_document(order, issued, continued)
+        return pdf, pages
+
+    def plan_with_document(self, order: PlanOrder, issued: dt.date, continued: Any = None) -> tuple[bytes, list[Any], Document]:
+        """As `plan_with_diary`, and the document the plan was drawn from (the web preview's summary and table, as printed)."""
         from handout.pipeline import article_for
 
         renderer = self.renderer(order.large_print)
-        pdf, pages = renderer.plan_with_diary(order.patient, order.schedule, article_for(order.language), issued, order.with_article, order.qr_url, continued)
-        return self.locked(pdf, order), pages
+        pdf, pages, document = renderer.plan_with_document(
+            order.patient, order.schedule, article_for(order.language), issued, order.with_article, order.qr_url, continued
+        )
+        return self.locked(pdf, order), pages, document
 
     def diary_report(self, reading: Any, made: dt.date) -> bytes:
         """The progress report of a diary read from scans (diary/reading.py), in the clinic's brand."""

@@ -1272,10 +1272,10 @@ def test_the_clinics_colour_is_used_on_the_page_when_it_is_dark_enough(client: T
 def test_a_bug_is_a_plain_page_with_the_usual_headers_and_only_its_type_in_the_log(
     client: TestClient, desk: FrontDesk, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def broken(*args: object) -> bytes:
+    def broken(*args: object, **kwargs: object) -> str:
         raise KeyError("Jane Doe")
 
-    monkeypatch.setattr(desk.clinic, "plan_with_diary", broken)
+    monkeypatch.setattr(desk.plans, "put", broken)  # a bug in the server itself (a render worker's bug: test_web_workers.py)
     response = client.post("/plan", data={"csrf": csrf(client), "patient": "Jane Doe"})
     assert response.status_code == 500 and "<h1>Something went wrong</h1>" in response.text and "Jane" not in response.text
     assert "href='/static/handout.css'" in response.text and "<a href='/'>Back to the front desk</a>" in response.text  # the site's look, a way home

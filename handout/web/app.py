@@ -44,11 +44,17 @@ async def forget_expired(desk: FrontDesk, diaries: DiaryPages) -> None:
 
 
 def create_app(
-    clinic: Clinic, data_dir: Path, allowed_hosts: tuple[str, ...] = LOOPBACK_NAMES, desk: FrontDesk | None = None, password: str | None = None
+    clinic: Clinic,
+    data_dir: Path,
+    allowed_hosts: tuple[str, ...] = LOOPBACK_NAMES,
+    desk: FrontDesk | None = None,
+    password: str | None = None,
+    start_workers: bool = False,
 ) -> Starlette:
     """The front desk's app for one clinic; `allowed_hosts` empty accepts any Host (a server bound beyond this computer).
 
-    With `password` (HANDOUT_WEB_PASSWORD) every page needs a signed-in session.
+    With `password` (HANDOUT_WEB_PASSWORD) every page needs a signed-in session. With `start_workers` the render
+    workers start with the app (`handout serve`); otherwise with the first document (tests that never render start none).
     """
     desk = desk or FrontDesk(clinic, data_dir, password=password)
     lists = ListPages(desk)
@@ -59,10 +65,13 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         desk.lists.open()
         forgetting = asyncio.create_task(forget_expired(desk, diaries))
+        starting = asyncio.create_task(desk.workers.start()) if start_workers else None  # pages are served while they start
         try:
             yield
         finally:
             forgetting.cancel()
+            if starting is not None:
+                starting.cancel()
             desk.close()  # held plans and lists vanish with the server
             diaries.readings.clear()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -12,7 +13,6 @@ from urllib.parse import quote, urlsplit
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from handout import document as doc
 from handout.brand import ratio_text
 from handout.errors import HandoutError, UsageError
 from handout.i18n import available_languages, checked_language
@@ -32,6 +32,7 @@ from handout.templating import render_template, template_path
 from handout.web.forms import FORM_EXPIRED, Draft, FormKeeper
 from handout.web.lists import PatientLists
 from handout.web.page_markup import check_page_markup
+from handout.web.render_jobs import ChecksJob, ClinicSpec, LeafletJob, MadePlan, PlanJob
 from handout.web.security import SIGN_IN_PATH
 from handout.web.sending import PlanSending, new_password  # noqa: F401  (new_password: the page's generated PDF passwords)
 from handout.web.sessions import CSRF_FIELD, SIGNED_IN_SECONDS, Sessions, TooManyAttempts
@@ -97,20 +98,12 @@ class FrontDesk:
         self.lists = lists or PatientLists(clinic, data_dir, today)
         self.clinicians: RecentMemory[str] = RecentMemory(REMEMBERED_SESSIONS, SIGNED_IN_SECONDS)  # session id → the clinician's name
         self.env = clinic.renderer(False).env
-        self.workers = Workers()
+        self.spec = ClinicSpec.of(clinic)  # what a render worker needs to make this clinic's documents: plain data
+        self.workers = Workers(self.spec)
         self.forms = FormKeeper(self.sessions, self.plans.clock, kept_form_fields, self.gone)
         self.forms.pages.update({"plan": self.plan_page, "leaflet": self.leaflet_page})  # the plan and list pages add theirs
-        self._other_papers: dict[str, Clinic] = {}
         # A diary reading's token (the session's own) → where the next plan starts; the diary pages set it, as they own the readings.
         self.continuation: Callable[[Request, str], Any] = lambda request, token: None
-
-    def clinic_for(self, paper: str) -> Clinic:
-        """The clinic on another paper size, made once (its renderers compile templates and build styles)."""
-        if paper == self.clinic.paper:
-            return self.clinic
-        if paper not in self._other_papers:
-            self._other_papers[paper] = Clinic(self.clinic.brand_dir, self.clinic.template_dirs, paper)
-        return self._other_papers[paper]
 
     def close(self) -> None:
         """At shutdown: held plans and lists go (a list being made stops after the plan in hand)."""
@@ -214,11 +207,9 @@ class FrontDesk:
 
     async def clinic_page(self, request: Request) -> Response:
         """The brand as it will print, and `handout check`'s report on it (the same checks, the same words)."""
-        from handout.preflight import run_checks
-
         brand = self.clinic.brand
-        # The checks render a leaflet: in the rendering thread, so other pages do not wait.
-        report = await self.workers.render(run_checks, self.clinic.brand_dir, self.clinic.template_dirs, "en", self.clinic.paper)
+        # The checks render every document: in a render worker, so other pages do not wait.
+        report = await self.workers.run_job(ChecksJob(self.spec, "en"))
         colours = [("Primary colour (headings, links)", brand.primary_colour), ("Accent colour (rules)", brand.accent_colour)]
         return self.page(request, "clinic.html.j2", report=report, colours=[(label, c.hex, ratio_text(c.contrast_with_white())) for label, c in colours])
 
@@ -257,7 +248,7 @@ class FrontDesk:
             return self.forms.send_back(request, "leaflet", values, FormProblems(problems))
         assert paper is not None and language is not None and layout is not None
         try:
-            pdf = await self.workers.render(self.clinic_for(paper).leaflet, language, url, values["large_print"] == "on", layout)
+            pdf = await self.workers.run_job(LeafletJob(dataclasses.replace(self.spec, paper=paper), language, url, values["large_print"] == "on", layout))
         except HandoutError as exc:
             if exc.message == NO_LARGE_PRINT_TRIFOLD:  # the service's rule, in the page's words
                 problem = FormProblems([FieldProblem("large_print", "Large print does not fit a tri-fold's panels: choose Pages for large print")])
@@ -293,28 +284,19 @@ class FrontDesk:
             order = check_plan_form(typed, self.today(), WEB_LABELS)
             if continued is not None and order.schedule.request.start_minutes != continued.start_minutes:
                 continued = None  # the clinician chose another start: the plan no longer starts where the diary left off
-            pdf, summary, table = await self.workers.render(self.made_plan, order, continued)
+            made: MadePlan = await self.workers.run_job(PlanJob(self.spec, order, self.today(), continued))
         except FormProblems as exc:
             return self.forms.send_back(request, "plan", values, exc, token=changes)
         except HandoutError as exc:
             return self.forms.send_back(request, "plan", values, error=exc.message, token=changes)
         sid = self.sessions.session_id(request)
         self.clinicians[sid] = order.patient.clinician
-        token = self.plans.put(HeldPlan(typed, order, pdf, summary, table, continues if continued is not None else ""), owner=sid)
+        token = self.plans.put(HeldPlan(typed, order, made.pdf, made.summary, made.table, continues if continued is not None else ""), owner=sid)
         replaced = self.plans.get(changes, owner=sid) if changes else None
         if replaced is not None:
             replaced.sending.replaced_by = token  # its page now points here, so the uncorrected plan is not emailed by mistake
         # POST, then redirect, then GET: the URL carries a random token, never the patient's name.
         return RedirectResponse(f"/plans/{token}", status_code=303)
-
-    def made_plan(self, order: PlanOrder, continued: Any = None) -> tuple[bytes, str, tuple[tuple[str, ...], ...]]:
-        """The plan's PDF, and its summary and weekly table as printed (in the rendering thread); `continued`: it follows a diary read back."""
-        pdf = self.clinic.plan_with_diary(order, self.today(), continued)[0]
-        document = self.clinic.renderer(order.large_print).plan_document(
-            order.patient, order.schedule, _article(order.language), self.today(), order.with_article, order.qr_url, continued
-        )
-        summary, table = _summary_and_schedule(document)
-        return pdf, summary, tuple(tuple(row) for row in table)
 
 
 def kept_form_fields(path: str) -> tuple[str, tuple[str, ...], str]:
@@ -375,36 +357,7 @@ def _layout(value: str) -> str:
     return value
 
 
-def _article(language: str) -> Any:
-    from handout.pipeline import article_for
-
-    return article_for(language)
-
-
 def _pdf(pdf: bytes, name: str, inline: bool) -> Response:
     # The file name is fixed: a patient's name never reaches a file name or the browser's download list.
     disposition = "inline" if inline else "attachment"
     return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": f'{disposition}; filename="{name}"'})
-
-
-def _summary_and_schedule(document: doc.Document) -> tuple[str, list[list[str]]]:
-    """The plan's summary sentence and weekly table, taken from the document as printed (not worded again here)."""
-    summary = ""
-    table: list[list[str]] = []
-    for block in _walk(document.blocks):
-        if not summary and isinstance(block, doc.Paragraph) and block.style == "summary":
-            summary = doc.plain_text(block.text)
-        if not table and isinstance(block, doc.Table) and block.header_rows == 1 and block.style == "grid":
-            table = [[doc.plain_text(cell.text) for cell in row] for row in block.rows]
-    return summary, table
-
-
-def _walk(blocks: tuple[doc.Block, ...]) -> list[doc.Block]:
-    found: list[doc.Block] = []
-    for block in blocks:
-        found.append(block)
-        if isinstance(block, doc.Keep | doc.Panel | doc.QRCode):
-            found += _walk(block.children)
-    return found
-
-

@@ -81,7 +81,7 @@ def run_server(
     if open_browser:
         webbrowser.open(_address("127.0.0.1", port) if host in ("0.0.0.0", "::") else address)
     log_to_stderr()
-    app = create_app(clinic, folder, LOOPBACK_NAMES if loopback else (), password=password)
+    app = create_app(clinic, folder, LOOPBACK_NAMES if loopback else (), password=password, start_workers=True)
     config = server_config(app, host, port, limits, proxies)
     # uvicorn shuts down cleanly on Ctrl-C or SIGTERM (a service manager stopping it), then re-raises the
     # signal to the handler it found: this one, so both end here with the same last line and exit code 0.
