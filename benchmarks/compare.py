@@ -10,7 +10,7 @@
 
 Every figure is a median over rounds, and the ratios are what to compare between machines and
 runs; absolute times depend on the machine and on what else runs on it (the load average is
-printed). `--quick` skips batch and web.
+printed). `--quick` skips batch and web; `--batch-only` runs only the batch comparison.
 """
 
 from __future__ import annotations
@@ -124,6 +124,11 @@ def batch_against_pool(rows: int, workers: int, rounds: int, scratch: Path) -> d
     return interleaved({name: (lambda name=name: child_times(command(name), scratch)[1]) for name in ("batch", "pool")}, rounds)
 
 
+def print_batch(batch: dict[str, float], args: argparse.Namespace) -> None:
+    print(f"batch, {args.rows} plans to print, {args.workers} workers, wall median of {args.batch_rounds}:")
+    print(f"  handout batch {batch['batch']:.2f} s   plain pool {batch['pool']:.2f} s   ratio {batch['batch'] / batch['pool']:.2f}x   (goal ≤ 1.1x)")
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -192,6 +197,7 @@ def web_throughput(plans: int, concurrency_levels: tuple[int, ...], scratch: Pat
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="only the plan and start-up comparisons")
+    parser.add_argument("--batch-only", action="store_true", help="only the batch comparison")
     parser.add_argument("--rounds", type=int, default=60, help="renders of each side for the plan comparison")
     parser.add_argument("--starts", type=int, default=11, help="whole processes of each side for the start-up comparison")
     parser.add_argument("--rows", type=int, default=120, help="rows of the batch comparison's patient list")
@@ -202,6 +208,11 @@ def main() -> None:
     print(f"handout vs its floors: {os.cpu_count()} cores, Python {sys.version.split()[0]}, {dt.date.today()}, load average {load:.1f} at start")
     if load > (os.cpu_count() or 1) * 0.5:
         print("  (the machine is busy: the ratios are indicative; compare runs made under the same load)")
+    if args.batch_only:
+        with tempfile.TemporaryDirectory() as folder:
+            print_batch(batch_against_pool(args.rows, args.workers, args.batch_rounds, Path(folder)), args)
+        print(f"load average {os.getloadavg()[0]:.1f} at the end")
+        return
 
     plan = plan_against_floor(args.rounds)
     print(f"plan, 12 weeks, 6 pages, in-process, CPU median of {args.rounds}:")
@@ -217,9 +228,7 @@ def main() -> None:
         if args.quick:
             return
 
-        batch = batch_against_pool(args.rows, args.workers, args.batch_rounds, scratch)
-        print(f"batch, {args.rows} plans to print, {args.workers} workers, wall median of {args.batch_rounds}:")
-        print(f"  handout batch {batch['batch']:.2f} s   plain pool {batch['pool']:.2f} s   ratio {batch['batch'] / batch['pool']:.2f}x   (goal ≤ 1.1x)")
+        print_batch(batch_against_pool(args.rows, args.workers, args.batch_rounds, scratch), args)
 
         web = web_throughput(40, (1, 4), scratch)
         print("web, plan form → PDF download, 40 plans:")
