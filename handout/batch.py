@@ -174,6 +174,8 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
             raise HandoutError(f"{options.patients_csv}: {bad} bad {'row' if bad == 1 else 'rows'} (listed above); nothing was rendered because of --strict")
         return result
 
+    if len(patients.rows) > 1 and (options.workers or os.cpu_count() or 1) > 1:
+        start_worker_server()  # it loads ReportLab and handout while this process checks and prepares the rest
     settings = SmtpSettings.from_env(env) if options.sending else None  # bad settings fail before any work
     if not options.sending and any(wants_email(row, options.encrypt) for row in patients.rows):
         outbox_sender(env, brand)  # the outbox's messages need a From address: say so before any plan is made
@@ -358,13 +360,27 @@ def plan_path(out_dir: Path, row: PatientRow) -> Path:
 _WORKER: dict[str, object] = {}
 
 
+def start_worker_server() -> None:
+    """Start the fork server the render workers are forked from, loading ReportLab, handout and the fonts there once (worker_preload.py).
+
+    Started as soon as a run knows it will render in parallel, it loads them on the other
+    core while this process reads the list and prepares; every worker then starts with
+    them loaded (and shares their memory) instead of importing them on its own.
+    The server is the process's one fork server: started once, it serves later runs too.
+    """
+    from multiprocessing import forkserver
+
+    # "__main__" as multiprocessing preloads it by default: the program's own module, which each worker would otherwise import.
+    multiprocessing.get_context("forkserver").set_forkserver_preload(["__main__", "handout.worker_preload"])
+    forkserver.ensure_running()
+
+
 def _prepare_worker(
     brand_dir: Path | None, template_dirs: tuple[Path, ...], paper: str, encrypt: bool, out_dir: Path, issued: dt.date, batch_pid: int | None = None
 ) -> None:
-    """Once per worker: templates compiled, fonts registered, QR code built, article loaded."""
-    from handout.content import load_article
+    """Once per worker: templates compiled, fonts registered, QR code built, article loaded (mostly done already in the fork server)."""
     from handout.i18n import available_languages
-    from handout.pipeline import PLAN_TEMPLATE, Renderer
+    from handout.pipeline import PLAN_TEMPLATE, Renderer, article_for
 
     if batch_pid is not None:
         _exit_with(batch_pid)
@@ -373,7 +389,7 @@ def _prepare_worker(
     renderer = Renderer(load_brand(brand_dir), paper, template_dirs)
     renderer.prepare((PLAN_TEMPLATE,))
     # Every language's article, loaded once: a list can mix languages row by row.
-    articles = {language: load_article(language=language) for language in available_languages()}
+    articles = {language: article_for(language) for language in available_languages()}
     # One renderer per print size: the large-print one is made when a row first asks for it.
     _WORKER.update(renderers={False: renderer}, articles=articles, encrypt=encrypt, out_dir=out_dir, issued=issued)
 
@@ -439,6 +455,7 @@ def render_rows(rows: Sequence[PatientRow], options: BatchOptions) -> Iterator[R
         return
     # forkserver: workers start clean, without the parent's threads (progress bar) or open files.
     context = multiprocessing.get_context("forkserver")
+    start_worker_server()  # already running when run_batch started it
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_prepare_worker, initargs=(*init_args, os.getpid())) as pool:
         try:
             yield from _bounded_map(pool, render_one, rows, window=workers * 8)
