@@ -11,6 +11,7 @@ worker's own, in batch._prepare_worker.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 
 from handout.api import render_plan
 from handout.i18n import available_languages
@@ -28,3 +29,8 @@ try:
     render_plan(patient="Preload", start_date=dt.date(2000, 1, 3), issued=dt.date(2000, 1, 1), weeks=1)
 except Exception:  # a plan that cannot be made fails in the worker, with its own message; the server must start
     pass
+
+# What is loaded now stays shared with the workers only while nobody writes to its pages. The garbage
+# collector would write to every object's header as it scans (copying each page into each worker):
+# everything made so far is set aside from its scans, as it lives as long as the server anyway.
+gc.freeze()
