@@ -15,10 +15,11 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from handout.brand import load_brand
+from handout.brand import Brand, load_brand
 from handout.delivery import Delivered, Delivery, Outcome, wants_email
 from handout.errors import HandoutError
 from handout.journal import Journal
@@ -380,18 +381,25 @@ def _prepare_worker(
 ) -> None:
     """Once per worker: templates compiled, fonts registered, QR code built, article loaded (mostly done already in the fork server)."""
     from handout.i18n import available_languages
-    from handout.pipeline import PLAN_TEMPLATE, Renderer, article_for
+    from handout.pipeline import PLAN_TEMPLATE, article_for
 
     if batch_pid is not None:
         _exit_with(batch_pid)
         ignore_stop_signals()
 
-    renderer = Renderer(load_brand(brand_dir), paper, template_dirs)
+    renderer = worker_renderer(load_brand(brand_dir), paper, tuple(template_dirs), False)
     renderer.prepare((PLAN_TEMPLATE,))
     # Every language's article, loaded once: a list can mix languages row by row.
     articles = {language: article_for(language) for language in available_languages()}
-    # One renderer per print size: the large-print one is made when a row first asks for it.
-    _WORKER.update(renderers={False: renderer}, articles=articles, encrypt=encrypt, out_dir=out_dir, issued=issued)
+    _WORKER.update(brand=renderer.brand, paper=paper, template_dirs=tuple(template_dirs), articles=articles, encrypt=encrypt, out_dir=out_dir, issued=issued)
+
+
+@lru_cache(maxsize=4)
+def worker_renderer(brand: Brand, paper: str, template_dirs: tuple[Path, ...], large_print: bool) -> Renderer:
+    """A worker's renderer for one print size, made on first need; the fork server's warm-up plan (worker_preload.py) made the example brand's A4 one."""
+    from handout.pipeline import Renderer
+
+    return Renderer(brand, paper, template_dirs, large_print=large_print)
 
 
 def _exit_with(batch_pid: int) -> None:
@@ -412,14 +420,10 @@ def _exit_with(batch_pid: int) -> None:
 
 def render_one(row: PatientRow) -> Rendered:
     """Render, optionally encrypt, and atomically write one row's plan."""
-    from handout.pipeline import Patient, Renderer
+    from handout.pipeline import Patient
     from handout.plan import build_plan
 
-    renderers: dict[bool, Renderer] = _WORKER["renderers"]  # type: ignore[assignment]
-    if row.large_print not in renderers:
-        standard = renderers[False]
-        renderers[row.large_print] = Renderer(standard.brand, standard.paper, standard.template_dirs, large_print=row.large_print)
-    renderer = renderers[row.large_print]
+    renderer = worker_renderer(_WORKER["brand"], _WORKER["paper"], _WORKER["template_dirs"], row.large_print)  # type: ignore[arg-type]
     try:
         pdf = renderer.plan(Patient(row.name, row.clinician), build_plan(row.request), _WORKER["articles"][row.language], _WORKER["issued"])  # type: ignore[arg-type, index]
         digest = hashlib.sha256(pdf).hexdigest()

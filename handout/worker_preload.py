@@ -13,20 +13,24 @@ from __future__ import annotations
 import datetime as dt
 import gc
 
-from handout.api import render_plan
+from handout.batch import worker_renderer
+from handout.brand import load_brand
 from handout.i18n import available_languages
-from handout.pipeline import article_for
+from handout.pipeline import Patient, article_for
+from handout.plan import PlanRequest, build_plan
 from handout.render.fonts import GENERAL, register_face, register_fonts
 
 register_fonts()
 register_face(GENERAL)  # Greek, Cyrillic and Latin letters Atkinson lacks: any list of names soon needs it
 for _language in available_languages():
     article_for(_language)
-# One plan drawn end to end: every module a plan loads on first use is loaded, and every per-process
-# cache (paragraph styles, compiled parts of the plan's template) is made once, here, for all workers.
-# Caches are keyed on the brand, paper and templates, so a run with another brand only misses them.
+# One plan drawn end to end, as a worker draws it: every module a plan loads on first use is loaded,
+# and every per-process cache (styles, compiled templates, the QR code) is made once, here, for all
+# workers. Made for the example brand on A4: a run with those uses this very renderer; any other
+# brand, paper or templates gets its own renderer (the caches are keyed on them) and only misses them.
 try:
-    render_plan(patient="Preload", start_date=dt.date(2000, 1, 3), issued=dt.date(2000, 1, 1), weeks=1)
+    _issued = dt.date(2000, 1, 1)
+    worker_renderer(load_brand(None), "a4", (), False).plan(Patient("Preload"), build_plan(PlanRequest(start_date=dt.date(2000, 1, 3), weeks=1)), article_for("en"), _issued)
 except Exception:  # a plan that cannot be made fails in the worker, with its own message; the server must start
     pass
 
