@@ -158,6 +158,10 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
 
     report = reporter or Reporter()
     brand = load_brand(options.brand_dir)
+    if (options.workers or os.cpu_count() or 1) > 1:
+        # It loads ReportLab and handout on another core while this process reads, checks and prepares the list.
+        # (A list of one row, or a run that stops on a mistake, leaves it unused: it ends with this process.)
+        start_worker_server()
     patients = read_patient_list(options.patients_csv, options.today, options.encrypt, unprintable_problem, options.encoding, options.language, options.large_print)
     result = BatchResult(ignored_columns=patients.ignored_columns, encoding=patients.encoding)
     if patients.ignored_columns:
@@ -175,8 +179,6 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
             raise HandoutError(f"{options.patients_csv}: {bad} bad {'row' if bad == 1 else 'rows'} (listed above); nothing was rendered because of --strict")
         return result
 
-    if len(patients.rows) > 1 and (options.workers or os.cpu_count() or 1) > 1:
-        start_worker_server()  # it loads ReportLab and handout while this process checks and prepares the rest
     settings = SmtpSettings.from_env(env) if options.sending else None  # bad settings fail before any work
     if not options.sending and any(wants_email(row, options.encrypt) for row in patients.rows):
         outbox_sender(env, brand)  # the outbox's messages need a From address: say so before any plan is made
