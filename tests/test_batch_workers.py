@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
+import subprocess
 import sys
+import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import pikepdf
 from typer.testing import CliRunner
 
 from handout import batch
@@ -45,3 +50,35 @@ def test_plans_from_preloaded_workers_are_byte_identical_to_plans_made_in_one_pr
         made[workers] = {path.name: path.read_bytes() for path in sorted(out.glob("*.pdf"))}
     assert len(made["1"]) == len(names) + 2  # the plans, to-print.pdf and its sheet
     assert made["1"] == made["2"]
+
+
+def test_ctrl_c_mid_batch_leaves_whole_plans_only_and_the_rerun_finishes_the_list(tmp_path: Path) -> None:
+    """Stopped while two workers render and the to-print file is being built: no half-written file, no partial to-print file."""
+    patients = tmp_path / "patients.csv"
+    patients.write_text("name,patient_id,weeks\n" + "".join(f"Patient {i},P{i:03d},12\n" for i in range(60)), encoding="utf-8")
+    out = tmp_path / "plans"
+    command = [sys.executable, "-m", "handout", "batch", str(patients), "--out-dir", str(out), "--workers", "2"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while len(list(out.glob("P*.pdf"))) < 5:  # under way: plans made, the first to-print file half built in memory
+            assert process.poll() is None and time.monotonic() < deadline, process.stderr.read().decode() if process.stderr else ""
+            time.sleep(0.05)
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C reaches the whole group, workers too, as in a terminal
+        process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode != 0
+    assert not list(out.glob(".*.part")) and not list(out.glob("to-print*"))
+    made = sorted(out.glob("P*.pdf"))
+    assert 5 <= len(made) < 60
+    for plan in made:
+        with pikepdf.open(plan) as opened:
+            assert len(opened.pages) == 6
+
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert len(list(out.glob("P*.pdf"))) == 60
+    with pikepdf.open(out / "to-print-1.pdf") as first, pikepdf.open(out / "to-print-2.pdf") as second:
+        assert len(first.pages) + len(second.pages) == 60 * 6
