@@ -15,10 +15,11 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from handout.brand import load_brand
+from handout.brand import Brand, load_brand
 from handout.delivery import Delivered, Delivery, Outcome, wants_email
 from handout.errors import HandoutError
 from handout.journal import Journal
@@ -157,6 +158,10 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
 
     report = reporter or Reporter()
     brand = load_brand(options.brand_dir)
+    if (options.workers or os.cpu_count() or 1) > 1:
+        # It loads ReportLab and handout on another core while this process reads, checks and prepares the list.
+        # (A list of one row, or a run that stops on a mistake, leaves it unused: it ends with this process.)
+        start_worker_server()
     patients = read_patient_list(options.patients_csv, options.today, options.encrypt, unprintable_problem, options.encoding, options.language, options.large_print)
     result = BatchResult(ignored_columns=patients.ignored_columns, encoding=patients.encoding)
     if patients.ignored_columns:
@@ -358,24 +363,45 @@ def plan_path(out_dir: Path, row: PatientRow) -> Path:
 _WORKER: dict[str, object] = {}
 
 
+def start_worker_server() -> None:
+    """Start the fork server the render workers are forked from, loading ReportLab, handout and the fonts there once (worker_preload.py).
+
+    Started as soon as a run knows it will render in parallel, it loads them on the other
+    core while this process reads the list and prepares; every worker then starts with
+    them loaded (and shares their memory) instead of importing them on its own.
+    The server is the process's one fork server: started once, it serves later runs too.
+    """
+    from multiprocessing import forkserver
+
+    # "__main__" as multiprocessing preloads it by default: the program's own module, which each worker would otherwise import.
+    multiprocessing.get_context("forkserver").set_forkserver_preload(["__main__", "handout.worker_preload"])
+    forkserver.ensure_running()
+
+
 def _prepare_worker(
     brand_dir: Path | None, template_dirs: tuple[Path, ...], paper: str, encrypt: bool, out_dir: Path, issued: dt.date, batch_pid: int | None = None
 ) -> None:
-    """Once per worker: templates compiled, fonts registered, QR code built, article loaded."""
-    from handout.content import load_article
+    """Once per worker: templates compiled, fonts registered, QR code built, article loaded (mostly done already in the fork server)."""
     from handout.i18n import available_languages
-    from handout.pipeline import PLAN_TEMPLATE, Renderer
+    from handout.pipeline import PLAN_TEMPLATE, article_for
 
     if batch_pid is not None:
         _exit_with(batch_pid)
         ignore_stop_signals()
 
-    renderer = Renderer(load_brand(brand_dir), paper, template_dirs)
+    renderer = worker_renderer(load_brand(brand_dir), paper, tuple(template_dirs), False)
     renderer.prepare((PLAN_TEMPLATE,))
     # Every language's article, loaded once: a list can mix languages row by row.
-    articles = {language: load_article(language=language) for language in available_languages()}
-    # One renderer per print size: the large-print one is made when a row first asks for it.
-    _WORKER.update(renderers={False: renderer}, articles=articles, encrypt=encrypt, out_dir=out_dir, issued=issued)
+    articles = {language: article_for(language) for language in available_languages()}
+    _WORKER.update(brand=renderer.brand, paper=paper, template_dirs=tuple(template_dirs), articles=articles, encrypt=encrypt, out_dir=out_dir, issued=issued)
+
+
+@lru_cache(maxsize=4)
+def worker_renderer(brand: Brand, paper: str, template_dirs: tuple[Path, ...], large_print: bool) -> Renderer:
+    """A worker's renderer for one print size, made on first need; the fork server's warm-up plan (worker_preload.py) made the example brand's A4 one."""
+    from handout.pipeline import Renderer
+
+    return Renderer(brand, paper, template_dirs, large_print=large_print)
 
 
 def _exit_with(batch_pid: int) -> None:
@@ -396,14 +422,10 @@ def _exit_with(batch_pid: int) -> None:
 
 def render_one(row: PatientRow) -> Rendered:
     """Render, optionally encrypt, and atomically write one row's plan."""
-    from handout.pipeline import Patient, Renderer
+    from handout.pipeline import Patient
     from handout.plan import build_plan
 
-    renderers: dict[bool, Renderer] = _WORKER["renderers"]  # type: ignore[assignment]
-    if row.large_print not in renderers:
-        standard = renderers[False]
-        renderers[row.large_print] = Renderer(standard.brand, standard.paper, standard.template_dirs, large_print=row.large_print)
-    renderer = renderers[row.large_print]
+    renderer = worker_renderer(_WORKER["brand"], _WORKER["paper"], _WORKER["template_dirs"], row.large_print)  # type: ignore[arg-type]
     try:
         pdf = renderer.plan(Patient(row.name, row.clinician), build_plan(row.request), _WORKER["articles"][row.language], _WORKER["issued"])  # type: ignore[arg-type, index]
         digest = hashlib.sha256(pdf).hexdigest()
@@ -439,6 +461,7 @@ def render_rows(rows: Sequence[PatientRow], options: BatchOptions) -> Iterator[R
         return
     # forkserver: workers start clean, without the parent's threads (progress bar) or open files.
     context = multiprocessing.get_context("forkserver")
+    start_worker_server()  # already running when run_batch started it
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_prepare_worker, initargs=(*init_args, os.getpid())) as pool:
         try:
             yield from _bounded_map(pool, render_one, rows, window=workers * 8)

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import logging
 import os
 import re
 from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from handout.errors import HandoutError
 from handout.output import write_atomic
 from handout.xmp import xmp_packet
+
+if TYPE_CHECKING:
+    from handout.plan_merging import PlanMerger
 
 TO_PRINT_PDF = "to-print.pdf"
 TO_PRINT_LIST = "to-print.txt"
@@ -24,16 +28,18 @@ TO_PRINT_SHEET = "to-print-list.pdf"  # with names: the sheet staff tick as they
 MANIFEST = ".handout-to-print"
 # Every name a to-print file can have: a patient_id may not begin with "to-print", so no plan is ever one.
 _TO_PRINT_NAME = re.compile(r"to-print(-list)?(-[0-9]+)?\.pdf|to-print\.txt")
-_MADE_TITLES = ("Walking plans to print", "Plans to print")  # the to-print files of a version before the manifest
+TO_PRINT_TITLE = "Walking plans to print"
+_MADE_TITLES = (TO_PRINT_TITLE, "Plans to print")  # the to-print files of a version before the manifest
 LIST_HEADER = "patient_id\trow\tfile\tpages"
 # Plans per merged file. A clinic printer's queue takes a 300-page job (50 twelve-week plans)
-# comfortably, and merging holds every plan of a file in memory (about 0.25 MB each), so
-# a 10,000-row list stays within the batch's memory instead of growing with the list.
+# comfortably, and the file being built is held in memory (about 50 KB a plan), so a 10,000-row
+# list stays within the batch's memory instead of growing with the list.
 PLANS_PER_FILE = 50
 # Rows per part of the to-print sheet (about 125 pages). A list of 100,000 rows gets 20 sheets, each made
 # and written before the next, so memory stays that of one part; and a fill of the sheet's template stays
 # far inside the sandbox's step limit, which is for template code, not for the length of the list.
 SHEET_ROWS = 5_000
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -150,23 +156,44 @@ def note_made(folder: Path, name: str) -> None:
 
 
 class ToPrintWriter:
-    """Merges plans to print as the batch hands them over, a file at a time, so memory stays flat.
+    """Merges plans to print as the batch hands them over, a plan at a time, so memory stays flat and no merge holds up the batch.
 
     One file, `to-print.pdf`, up to PLANS_PER_FILE plans; beyond that,
     `to-print-1.pdf`, `to-print-2.pdf`, … in row order. Each plan starts on
     a new sheet when printed double-sided: a plan with an odd number of
     pages is followed by a blank page of the same size.
+
+    Each plan is copied into the file being built as it arrives (plan_merging.py: a few
+    milliseconds, no PDF library). A plan that is not laid out as handout's writer lays
+    it out has its whole file merged with pikepdf instead, with a warning logged: that
+    is slower, and handout's own plans never need it.
     """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self._waiting: list[Printable] = []
+        self._merger: PlanMerger | None = None  # the file being built; None once a plan of it needed pikepdf
+        self._ranges: list[str] = []
         self._files: list[Path] = []
         self._entries: list[tuple[str, int, int, str]] = []  # patient_id, row, which file, its pages there
         self._pages = 0
+        self.merged_with_pikepdf = 0  # files: none, unless a plan was not handout's writer's own
 
     def add(self, plan: Printable) -> None:
+        from handout.plan_merging import NotOurLayout, PlanMerger
+
+        if not self._waiting:
+            self._merger = PlanMerger(TO_PRINT_TITLE)
         self._waiting.append(plan)
+        if self._merger is not None:
+            try:
+                first, last = self._merger.add(plan.plan.read_bytes() if isinstance(plan.plan, Path) else plan.plan)
+                self._ranges.append(f"{first}-{last}")
+            except NotOurLayout as exc:
+                _log.warning("to-print file %d is merged with pikepdf, more slowly: a plan in it is not laid out as handout writes plans (%s)", len(self._files) + 1, exc)
+                self._merger = None
+            except OSError as exc:
+                raise HandoutError(f"{plan.plan}: cannot be read to merge it into the plans to print ({exc.strerror})") from None
         if len(self._waiting) == PLANS_PER_FILE:
             self._write_file()
 
@@ -189,17 +216,23 @@ class ToPrintWriter:
 
     def _write_file(self) -> None:
         path = self.folder / f"to-print-{len(self._files) + 1}.pdf"
-        data, ranges, pages = merge_plans(self._waiting)
+        if self._merger is not None:
+            data, ranges, pages = self._merger.finish(), self._ranges, self._merger.page_count
+        else:
+            data, ranges, pages = merge_plans(self._waiting)
+            self.merged_with_pikepdf += 1
         note_made(self.folder, path.name)
         write_atomic(path, data)
         self._entries.extend((plan.patient_id, plan.row, len(self._files), pages_there) for plan, pages_there in zip(self._waiting, ranges))
         self._files.append(path)
         self._pages += pages
-        self._waiting = []
+        self._waiting, self._ranges, self._merger = [], [], None
 
 
 def merge_plans(plans: Sequence[Printable]) -> tuple[bytes, list[str], int]:
-    """The plans merged into one PDF, each plan's pages there ("5-8"), and the page count.
+    """The plans merged into one PDF with pikepdf, each plan's pages there ("5-8"), and the page count.
+
+    For plans plan_merging.py cannot read (ToPrintWriter uses it otherwise).
 
     Only the pages are copied, not the plans' titles or metadata, and the file
     ID is derived from the content, so identical plans give identical bytes.
@@ -222,7 +255,7 @@ def merge_plans(plans: Sequence[Printable]) -> tuple[bytes, list[str], int]:
                 box = source.pages[-1].mediabox
                 merged.add_blank_page(page_size=(float(box[2]) - float(box[0]), float(box[3]) - float(box[1])))
             ranges.append(f"{first}-{len(merged.pages)}")
-        title = "Walking plans to print"
+        title = TO_PRINT_TITLE
         merged.docinfo["/Title"] = title
         tree.finish(title)
         buffer = io.BytesIO()

@@ -1,0 +1,40 @@
+"""Imported once in the batch's fork server, which forks the render workers: ReportLab, handout and its fonts loaded there, once, for all of them.
+
+A worker forked from the server starts with all this in memory (shared with its
+siblings until written to) instead of importing and reading it itself, so its
+first plan comes as soon as a plain process pool's does, and the workers together
+hold less memory. Only what does not depend on the run is done here (the server
+outlives a batch in `handout serve`): the brand, templates and paper are each
+worker's own, in batch._prepare_worker.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+
+from handout.batch import worker_renderer
+from handout.brand import load_brand
+from handout.i18n import available_languages
+from handout.pipeline import Patient, article_for
+from handout.plan import PlanRequest, build_plan
+from handout.render.fonts import GENERAL, register_face, register_fonts
+
+register_fonts()
+register_face(GENERAL)  # Greek, Cyrillic and Latin letters Atkinson lacks: any list of names soon needs it
+for _language in available_languages():
+    article_for(_language)
+# One plan drawn end to end, as a worker draws it: every module a plan loads on first use is loaded,
+# and every per-process cache (styles, compiled templates, the QR code) is made once, here, for all
+# workers. Made for the example brand on A4: a run with those uses this very renderer; any other
+# brand, paper or templates gets its own renderer (the caches are keyed on them) and only misses them.
+try:
+    _issued = dt.date(2000, 1, 1)
+    worker_renderer(load_brand(None), "a4", (), False).plan(Patient("Preload"), build_plan(PlanRequest(start_date=dt.date(2000, 1, 3), weeks=1)), article_for("en"), _issued)
+except Exception:  # a plan that cannot be made fails in the worker, with its own message; the server must start
+    pass
+
+# What is loaded now stays shared with the workers only while nobody writes to its pages. The garbage
+# collector would write to every object's header as it scans (copying each page into each worker):
+# everything made so far is set aside from its scans, as it lives as long as the server anyway.
+gc.freeze()

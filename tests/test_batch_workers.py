@@ -1,0 +1,84 @@
+"""A batch's render workers start from a fork server that has loaded ReportLab, handout and the fonts once, and they render the same bytes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pikepdf
+from typer.testing import CliRunner
+
+from handout import batch
+from handout.cli import app
+
+
+def what_a_new_worker_has() -> dict[str, bool]:
+    """Run in a freshly forked worker, before it has done anything of its own."""
+    from handout.render import fonts
+
+    return {
+        "preloaded": "handout.worker_preload" in sys.modules,
+        "reportlab": "reportlab.platypus" in sys.modules and "handout.render.pdf" in sys.modules,
+        "fonts": fonts.register_fonts.cache_info().currsize == 1 and fonts.register_face.cache_info().currsize >= 1,
+    }
+
+
+def test_workers_start_with_reportlab_handout_and_the_fonts_loaded() -> None:
+    batch.start_worker_server()
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("forkserver")) as pool:
+        assert pool.submit(what_a_new_worker_has).result() == {"preloaded": True, "reportlab": True, "fonts": True}
+
+
+def test_plans_from_preloaded_workers_are_byte_identical_to_plans_made_in_one_process(tmp_path: Path) -> None:
+    names = ["Jane Doe", "Σοφία Παπαδοπούλου", "Łukasz Żółć", "Ana García"]
+    patients = tmp_path / "patients.csv"
+    patients.write_text(
+        "name,patient_id,weeks,language,large_print\n" + "".join(f'"{n}",P{i},{(1, 12, 4, 26)[i]},{"es" if i == 3 else ""},{"yes" if i == 2 else ""}\n' for i, n in enumerate(names)),
+        encoding="utf-8",
+    )
+    made = {}
+    for workers in ("1", "2"):
+        out = tmp_path / f"workers-{workers}"
+        result = CliRunner().invoke(app, ["batch", str(patients), "--out-dir", str(out), "--workers", workers])
+        assert result.exit_code == 0, result.output
+        made[workers] = {path.name: path.read_bytes() for path in sorted(out.glob("*.pdf"))}
+    assert len(made["1"]) == len(names) + 2  # the plans, to-print.pdf and its sheet
+    assert made["1"] == made["2"]
+
+
+def test_ctrl_c_mid_batch_leaves_whole_plans_only_and_the_rerun_finishes_the_list(tmp_path: Path) -> None:
+    """Stopped while two workers render and the to-print file is being built: no half-written file, no partial to-print file."""
+    patients = tmp_path / "patients.csv"
+    patients.write_text("name,patient_id,weeks\n" + "".join(f"Patient {i},P{i:03d},12\n" for i in range(60)), encoding="utf-8")
+    out = tmp_path / "plans"
+    command = [sys.executable, "-m", "handout", "batch", str(patients), "--out-dir", str(out), "--workers", "2"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while len(list(out.glob("P*.pdf"))) < 5:  # under way: plans made, the first to-print file half built in memory
+            assert process.poll() is None and time.monotonic() < deadline, process.stderr.read().decode() if process.stderr else ""
+            time.sleep(0.05)
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C reaches the whole group, workers too, as in a terminal
+        process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode != 0
+    assert not list(out.glob(".*.part")) and not list(out.glob("to-print*"))
+    made = sorted(out.glob("P*.pdf"))
+    assert 5 <= len(made) < 60
+    for plan in made:
+        with pikepdf.open(plan) as opened:
+            assert len(opened.pages) == 6
+
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert len(list(out.glob("P*.pdf"))) == 60
+    with pikepdf.open(out / "to-print-1.pdf") as first, pikepdf.open(out / "to-print-2.pdf") as second:
+        assert len(first.pages) + len(second.pages) == 60 * 6
