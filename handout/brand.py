@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from handout.checks import bidi_control, composed
 from handout.errors import HandoutError
-from handout.qr import check_url
+from handout.qr import check_url, remember_public
 from handout.resources import default_brand_dir
 from handout.toml_files import parse_toml
 
@@ -293,6 +293,7 @@ def read_brand(directory: Path | None = None) -> BrandReading:
     except HandoutError as exc:
         problem("resources_url", f"key 'resources_url': {exc.message}")
         resources_url = check_url(str(values["resources_url"]))
+    remember_public(resources_url)
     if "email" in values:
         from handout.checks import email_parts
 

@@ -44,11 +44,21 @@ def check_url(url: str) -> str:
 # under a key of the URL, the qrcode version and how the code is made (this file), the newest MAX_KEPT.
 QR_FORMAT = 1
 MAX_KEPT = 64
+# Only a brand's own resources address is kept on disk: an address given for one plan (--qr-url, the
+# front desk's field) may carry a patient's token, and a kept code decodes back to it.
+_PUBLIC: set[str] = set()
+
+
+def remember_public(url: str) -> None:
+    """Mark `url` as a brand's published resources address, whose code may be kept in the user's cache."""
+    _PUBLIC.add(url)
 
 
 @lru_cache(maxsize=32)
 def qr_matrix(url: str) -> tuple[tuple[bool, ...], ...]:
     """Dark/light modules of the URL's QR code, quiet zone included, error correction M."""
+    if url not in _PUBLIC:
+        return _made_matrix(url)
     import hashlib
 
     from handout import private_cache

@@ -17,6 +17,7 @@ URLS = ["https://example-physio.org/back", "http://a.example/x?y=1&z=2", "https:
 def cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv("HANDOUT_CACHE", raising=False)
+    monkeypatch.setattr(qr, "_PUBLIC", set(URLS))  # as if each were a brand's resources address
     qr.qr_matrix.cache_clear()
     yield tmp_path / "cache" / "handout" / "qr"
     qr.qr_matrix.cache_clear()
@@ -43,6 +44,21 @@ def test_a_damaged_qr_entry_is_made_again(rows: object, cache_home: Path) -> Non
     qr.qr_matrix.cache_clear()
     assert qr.qr_matrix(url) == qr._made_matrix(url)
     assert len(json.loads(entry.read_text(encoding="utf-8"))["rows"]) == len(qr._made_matrix(url))  # written again
+
+
+def test_only_a_brands_own_address_is_kept_on_disk(cache_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # An address given for one plan (--qr-url, the front desk's field) may carry a patient's token, and a kept
+    # code decodes back to it: it is made in memory only. A brand's published address is kept.
+    from handout.brand import load_brand
+
+    monkeypatch.setattr(qr, "_PUBLIC", set())
+    token = "https://clinic.example/video?patient=8f3a91"
+    assert qr.qr_matrix(token) == qr._made_matrix(token)
+    assert not cache_home.exists() or not list(cache_home.iterdir())
+    brand = load_brand(None)
+    assert qr._PUBLIC == {brand.resources_url}
+    qr.qr_matrix(brand.resources_url)
+    assert len(list(cache_home.glob("*.json"))) == 1
 
 
 def test_off_keeps_nothing(cache_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
