@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import weakref
 from collections import OrderedDict
 from typing import Any
@@ -18,6 +19,7 @@ _parses: OrderedDict[tuple[Any, ...], tuple[Any, ...]] = OrderedDict()
 _wraps: OrderedDict[tuple[Any, ...], tuple[tuple[float, float], dict[str, Any]]] = OrderedDict()
 _style_keys: weakref.WeakKeyDictionary[ParagraphStyle, int | None] = weakref.WeakKeyDictionary()
 _style_numbers: dict[tuple[Any, ...], int] = {}  # each distinct set of style values seen, numbered: a short key to hash
+_numbers = itertools.count()  # style numbers: each given once in the process's life
 
 
 class KeptParagraph(TaggedParagraph):
@@ -115,7 +117,7 @@ def _style_key(style: ParagraphStyle) -> int | None:
         key = tuple((name, _value_key(value)) for name, value in sorted(values.items()) if name not in ("name", "parent"))
         if key not in _style_numbers and len(_style_numbers) >= _STYLES_KEPT:
             _forget_all()  # numbers are never given twice: they and everything keyed by them go together
-        number = _style_numbers.setdefault(key, len(_style_numbers))
+        number = _style_numbers.setdefault(key, next(_numbers))  # never len(): two threads, or a number given before a clear, would share it
     _style_keys[style] = number
     return number
 
