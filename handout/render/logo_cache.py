@@ -35,7 +35,7 @@ def cache_key(svg: bytes, font: str) -> str:
     digest = hashlib.sha256(svg)
     digest.update(f"|{FORMAT}|{font}|{reportlab_version}|{private_cache.installed_version('svglib', 'svglib.py')}|{sys.version}|".encode())
     here = Path(__file__).parent
-    for code in ("graphics.py", "logo_cache.py"):  # how handout reads the SVG (its fonts) and what it keeps
+    for code in ("graphics.py", "logo_cache.py", "tagging.py"):  # how handout reads the SVG (its fonts), what it keeps, how colours are written
         digest.update((here / code).read_bytes())
     return digest.hexdigest()
 
