@@ -189,7 +189,7 @@ class ToPrintWriter:
             try:
                 first, last = self._merger.add(plan.plan.read_bytes() if isinstance(plan.plan, Path) else plan.plan)
                 self._ranges.append(f"{first}-{last}")
-            except NotOurLayout as exc:
+            except (NotOurLayout, ValueError, KeyError, IndexError) as exc:  # any plan the fast path cannot read: pikepdf merges the file
                 _log.warning("to-print file %d is merged with pikepdf, more slowly: a plan in it is not laid out as handout writes plans (%s)", len(self._files) + 1, exc)
                 self._merger = None
             except OSError as exc:
