@@ -121,7 +121,10 @@ def read_plainly(params: list[Any]) -> list[Any]:
             continue
         read = _reader(descriptor)
         if read is not None:
-            param._runtime_param = PlainRuntimeParam(parameter_info=descriptor.parameter_info, annotation=descriptor.annotation, descriptor=descriptor, read=read)
+            try:
+                param._runtime_param = PlainRuntimeParam(parameter_info=descriptor.parameter_info, annotation=descriptor.annotation, descriptor=descriptor, read=read)
+            except (TypeError, AttributeError):
+                return params  # a Typer whose private classes changed shape: let it read every value itself, as it would anyway
     return params
 
 
