@@ -80,3 +80,18 @@ def test_the_quick_reading_does_and_says_what_typer_does(tmp_path: Path, args: l
     for name in made:
         assert (tmp_path / "quick" / name).read_bytes() == (tmp_path / "typer" / name).read_bytes()
     assert by_typer[0] == 0 or by_typer[2].startswith("handout: error: ")
+
+
+def test_the_plain_readers_defaults_are_the_typer_commands() -> None:
+    # Restated defaults could drift: a plain line would then make another leaflet than Typer's reading of it.
+    import enum
+    import inspect
+
+    from handout import cli
+    from handout.leaflet_command import LEAFLET_DEFAULTS
+
+    typer_defaults = {
+        name: (parameter.default.value if isinstance(parameter.default, enum.Enum) else parameter.default)
+        for name, parameter in inspect.signature(cli.leaflet).parameters.items()
+    }
+    assert LEAFLET_DEFAULTS == typer_defaults
