@@ -36,6 +36,8 @@ from handout.web.render_jobs import SOMETHING_WENT_WRONG, ClinicSpec, MadePlan, 
 from handout.web.store import ExpiringStore
 from handout.web.workers import Workers
 
+from helpers import all_text
+
 pytestmark = pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="finds worker processes in Linux's /proc")
 
 
@@ -261,3 +263,19 @@ def test_stopping_the_server_however_it_stops_leaves_no_worker_process(tmp_path:
     output = (tmp_path / "serve.log").read_text()
     if how != "sigkill":
         assert code == 0 and output.rstrip().endswith("handout stopped serving.") and "Traceback" not in output, output
+
+
+def test_workers_print_the_brand_the_server_read_even_if_its_folder_changed_since(brand_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A worker reads its clinic when it first needs it (or when it replaces one that died): it must not print a
+    # phone number edited into brand.toml after the server started, while the server's own pages show the old one.
+    from handout.service import Clinic
+
+    monkeypatch.setattr(render_jobs, "_clinics", {})
+    spec = ClinicSpec.of(Clinic(brand_dir))
+    toml = brand_dir / "brand.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace("01632 960 123", "01632 960 999"), encoding="utf-8")
+    today = dt.date(2026, 11, 30)
+    made = render_jobs.run_job(PlanJob(spec, check_plan_form(PlanForm(patient="Jane Doe", weeks="4"), today), today))
+    assert isinstance(made, MadePlan)
+    text = all_text(made.pdf)
+    assert "960 123" in text and "960 999" not in text

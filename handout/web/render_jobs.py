@@ -18,6 +18,7 @@ from typing import Any
 import handout.pipeline  # noqa: F401
 import handout.render.pdf  # noqa: F401
 from handout import document as doc
+from handout.brand import Brand
 from handout.errors import HandoutError
 from handout.service import Clinic, PlanForm, PlanOrder, check_plan_form
 
@@ -33,10 +34,13 @@ class ClinicSpec:
     brand_dir: Path | None
     template_dirs: tuple[Path, ...]
     paper: str
+    # The brand as the server read it (plain data): a worker started later, or replacing one that died, prints
+    # what the server shows even if brand.toml or the logo was edited since, not what the folder holds now.
+    brand: Brand | None = None
 
     @classmethod
     def of(cls, clinic: Clinic) -> ClinicSpec:
-        return cls(clinic.brand_dir, clinic.template_dirs, clinic.paper)
+        return cls(clinic.brand_dir, clinic.template_dirs, clinic.paper, clinic.brand)
 
 
 @dataclass(frozen=True)
@@ -98,7 +102,8 @@ def clinic_for(spec: ClinicSpec) -> Clinic:
     if clinic is None:
         if len(_clinics) >= CLINICS_KEPT:
             _clinics.pop(next(iter(_clinics)))
-        clinic = _clinics[spec] = Clinic(spec.brand_dir, spec.template_dirs, spec.paper)
+        read = spec.brand if spec.brand is not None and spec.brand_dir is not None else spec.brand_dir  # the example brand is the package's own
+        clinic = _clinics[spec] = Clinic(read, spec.template_dirs, spec.paper)
     return clinic
 
 
