@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from itertools import accumulate, chain
 
 from handout.xmp import xmp_packet
+from handout.xref_rows import up_predicted
 
 HEADER = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"  # 1.7: the version PDF/UA is defined on; the comment marks the file binary
 # The merged file's own objects, at fixed numbers below any plan's.
@@ -438,14 +439,4 @@ def _xref_rows(size: int, plain: dict[int, int], packed: list[tuple[int, list[in
     for stream, numbers in packed:
         for index, n in enumerate(numbers):
             row(table, 7 * n, 2, stream, index)
-    rows = int.from_bytes(table, "big")
-    # All rows less the row above at once, as render/packing.py does: one long number less itself shifted down a row.
-    above = rows >> 56
-    high = int.from_bytes(b"\x80" * 7 * size, "big")
-    difference = ((rows | high) - (above & ~high)) ^ ((rows ^ ~above) & high)
-    data = (difference & ((1 << 56 * size) - 1)).to_bytes(7 * size, "big")
-    out = bytearray(8 * size)
-    out[0::8] = b"\x02" * size  # each row's predictor: Up
-    for column in range(7):
-        out[1 + column :: 8] = data[column::7]
-    return zlib.compress(bytes(out))
+    return up_predicted(bytes(table))

@@ -19,6 +19,8 @@ from typing import Any
 from reportlab.pdfbase.pdfdoc import PDFDocument, PDFFile, PDFObject, PDFObjectReference
 from reportlab.pdfbase.pdfdoc import format as pdf_format
 
+from handout.xref_rows import up_predicted
+
 OBJECTS_PER_STREAM = 10_000  # well under the 65,536 an xref row's 2-byte index field can hold
 
 
@@ -138,20 +140,5 @@ def _offsets(packed: list[tuple[int, bytes]]) -> list[tuple[int, int]]:
 
 
 def _xref_rows(entries: list[tuple[int, int, int]]) -> bytes:
-    """The cross-reference rows, each stored as its difference from the row above (PNG "Up"), then deflated.
-
-    Packed objects' rows differ by one from each other, so they shrink to almost nothing.
-    All rows are subtracted at once, as one long number of 7-byte rows less the same number
-    shifted down a row, with no borrow between bytes (the high bit of each is set aside).
-    """
-    count = len(entries)
-    rows = int.from_bytes(b"".join([(kind << 48 | field2 << 16 | field3).to_bytes(7, "big") for kind, field2, field3 in entries]), "big")
-    above = rows >> 56  # each row's neighbour above in its place; the first row's is zero
-    high = int.from_bytes(b"\x80" * 7 * count, "big")
-    difference = ((rows | high) - (above & ~high)) ^ ((rows ^ ~above) & high)
-    data = (difference & ((1 << 56 * count) - 1)).to_bytes(7 * count, "big")
-    out = bytearray(8 * count)
-    out[0::8] = b"\x02" * count  # each row's predictor: Up
-    for column in range(7):
-        out[1 + column :: 8] = data[column::7]
-    return zlib.compress(bytes(out))
+    """The cross-reference rows (type, field 2, field 3 as 1 + 4 + 2 bytes), Up-predicted and deflated."""
+    return up_predicted(b"".join([(kind << 48 | field2 << 16 | field3).to_bytes(7, "big") for kind, field2, field3 in entries]))
