@@ -71,19 +71,20 @@ class OneLineErrors(PlainValues, TyperGroup):
         return code
 
 
+def _echo(message: str, err: bool) -> None:
+    typer.echo(message, err=err)
+
+
 def _fail(message: str, code: int) -> None:
-    try:
-        typer.echo(f"handout: error: {message}", err=True)
-    except OSError:
-        pass  # standard error is gone too (a closed terminal): the exit code still says it
-    sys.exit(code)
+    from handout.terminal import end_with_error
+
+    end_with_error(message, code, _echo)
 
 
 def _fail_to_write(exc: OSError) -> None:
-    from handout.terminal import silence_standard_output, write_error_message
+    from handout.terminal import end_with_write_error
 
-    silence_standard_output()  # else Python fails again flushing it at exit, with a traceback-like message
-    _fail(write_error_message(exc, exc.filename or "standard output"), EXIT_FAILURE)
+    end_with_write_error(exc, _echo)
 
 
 app = typer.Typer(

@@ -121,19 +121,15 @@ def _say(message: str, err: bool) -> None:
 
 
 def _fail(message: str, code: int) -> None:
-    try:
-        _say(f"handout: error: {message}", True)
-    except OSError:
-        pass  # standard error is gone too (a closed terminal): the exit code still says it
-    sys.exit(code)
+    from handout.terminal import end_with_error
+
+    end_with_error(message, code, _say)
 
 
 def _fail_to_write(exc: OSError) -> None:
-    from handout.errors import EXIT_FAILURE
-    from handout.terminal import silence_standard_output, write_error_message
+    from handout.terminal import end_with_write_error
 
-    silence_standard_output()  # else Python fails again flushing it at exit, with a traceback-like message
-    _fail(write_error_message(exc, exc.filename or "standard output"), EXIT_FAILURE)
+    end_with_write_error(exc, _say)
 
 
 # cli.leaflet's defaults, restated so a plain line needs no Typer; a test holds the two equal.

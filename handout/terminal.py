@@ -7,6 +7,8 @@ import errno
 import os
 import sys
 import unicodedata
+from collections.abc import Callable
+from typing import NoReturn
 
 FALLBACK_ERRORS = "handout-fallback"
 
@@ -89,3 +91,20 @@ def silence_standard_output() -> None:
         os.close(devnull)
     except (OSError, ValueError, AttributeError):
         pass
+
+
+def end_with_error(message: str, code: int, say: Callable[[str, bool], None]) -> NoReturn:
+    """End the command with `handout: error: <message>` on standard error (through `say`) and exit code `code`."""
+    try:
+        say(f"handout: error: {message}", True)
+    except OSError:
+        pass  # standard error is gone too (a closed terminal): the exit code still says it
+    sys.exit(code)
+
+
+def end_with_write_error(exc: OSError, say: Callable[[str, bool], None]) -> NoReturn:
+    """End the command after a failed write to standard output (a full disk, a closed pipe): one line, never a traceback."""
+    from handout.errors import EXIT_FAILURE
+
+    silence_standard_output()  # else Python fails again flushing it at exit, with a traceback-like message
+    end_with_error(write_error_message(exc, exc.filename or "standard output"), EXIT_FAILURE, say)
