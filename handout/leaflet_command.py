@@ -42,7 +42,7 @@ def make_leaflet(
 
     language = checked_language("--lang", lang)
     url = checked_qr_url(qr_url)
-    clinic = Clinic(brand, [templates] if templates is not None else [], paper)
+    clinic = Clinic(brand, [templates] if templates is not None else [], paper, keep_leaflet_text=True)  # one leaflet a process: its fill kept between runs
     pdf = clinic.leaflet(language, url, large_print, layout)
     where = write_output(output, pdf)
     note = clinic.brand_note("leaflet", language, large_print, layout, made=pdf)

@@ -31,7 +31,7 @@ from handout.document import (
     plain_text,
 )
 from handout.errors import HandoutError
-from handout.template_parts import MARKER_TARGET, Part
+from handout.part_markers import MARKER_TARGET, Part
 
 
 @dataclass

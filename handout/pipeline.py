@@ -10,8 +10,6 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import jinja2
-
 from handout.brand import Brand
 from handout.content import Article
 from handout.diary.code import plan_tag
@@ -23,10 +21,11 @@ from handout.plan import Plan
 from handout.qr import check_url
 from handout.render.pdf import PdfRenderer
 from handout.render.styles import LARGE_PRINT, STANDARD
-from handout.template_parts import Part
-from handout.templating import compile_template, environment_for, render_template, template_path
 
-if TYPE_CHECKING:  # the tri-fold layout is imported only when a tri-fold is made
+if TYPE_CHECKING:  # the tri-fold layout is imported only when a tri-fold is made; Jinja only when a template is filled
+    import jinja2
+
+    from handout.part_markers import Part
     from handout.render.trifold import TrifoldRenderer
 
 LEAFLET_TEMPLATE = "leaflet.xml.j2"
@@ -130,23 +129,32 @@ class Renderer:
     paper: str = "a4"
     template_dirs: Sequence[Path] = ()
     large_print: bool = False  # 18 pt body, 22 pt headings, 7:1 contrast: a renderer per print profile
-    env: jinja2.Environment = field(init=False)
+    keep_leaflet_text: bool = False  # the command line's: a leaflet's filled template kept between runs (leaflet_text.py)
+    template_folders: tuple[Path, ...] = field(init=False)  # the clinic's own, in the order searched; the built-ins come after
     pdf: PdfRenderer = field(init=False)
     _date_locales: dict[str, str] = field(init=False, default_factory=dict)  # language → its dates' Babel locale, for this brand
 
     def __post_init__(self) -> None:
-        self.env = environment_for(self.brand.templates_dir, self.template_dirs)
+        from handout.resources import clinic_template_folders
+
+        self.template_folders = clinic_template_folders(self.brand.templates_dir, self.template_dirs)  # a missing one is said now, not at the first fill
+        self.pdf = PdfRenderer(self.brand, self.paper, LARGE_PRINT if self.large_print else STANDARD)
+
+    @cached_property
+    def env(self) -> jinja2.Environment:
+        """The clinic's template environment, made when a template is first filled (a leaflet whose filled text is kept needs none)."""
+        from handout.templating import make_environment
+
+        env = make_environment(self.template_folders)
         # Dates in the document's language, as its readers write them: "Mon 7 Dec" (en-GB),
         # "Mon, Dec 7" (en-US), "lun 7 dic" (es). The language is the document's, not the process's.
         # A date never breaks over two lines: its spaces are no-break spaces.
-        self.env.filters["weekday"] = lambda day: _format_date(day, "EEE d", self._date_locale()).replace(" ", _NBSP)  # a diary row's day: "Mon 5"
-        self.env.filters["day"] = lambda day: _format_date(day, "EEE, MMM d" if self._us() else "EEE d MMM", self._date_locale()).replace(" ", _NBSP)
-        self.env.filters["short_date"] = lambda day, with_year=False: _format_date(day, _SHORT_DATES[self._us()][with_year], self._date_locale()).replace(
-            " ", _NBSP
-        )
-        self.env.filters["long_date"] = lambda day: _format_date(day, "long", self._date_locale()).replace(" ", _NBSP)
-        self.env.filters["date_range"] = lambda start, end, with_year=False: date_range(start, end, with_year, self._date_locale())
-        self.pdf = PdfRenderer(self.brand, self.paper, LARGE_PRINT if self.large_print else STANDARD)
+        env.filters["weekday"] = lambda day: _format_date(day, "EEE d", self._date_locale()).replace(" ", _NBSP)  # a diary row's day: "Mon 5"
+        env.filters["day"] = lambda day: _format_date(day, "EEE, MMM d" if self._us() else "EEE d MMM", self._date_locale()).replace(" ", _NBSP)
+        env.filters["short_date"] = lambda day, with_year=False: _format_date(day, _SHORT_DATES[self._us()][with_year], self._date_locale()).replace(" ", _NBSP)
+        env.filters["long_date"] = lambda day: _format_date(day, "long", self._date_locale()).replace(" ", _NBSP)
+        env.filters["date_range"] = lambda start, end, with_year=False: date_range(start, end, with_year, self._date_locale())
+        return env
 
     def _date_locale(self) -> str:
         # Asked for by every date a template prints (hundreds a plan): worked out once per language.
@@ -162,6 +170,7 @@ class Renderer:
     def prepare(self, templates: tuple[str, ...] = (LEAFLET_TEMPLATE, PLAN_TEMPLATE)) -> None:
         """Do now what every document would otherwise do first: compile templates, build the QR code."""
         from handout.render.graphics import prepare_qr
+        from handout.templating import compile_template
 
         for name in templates:
             compile_template(self.env, name)
@@ -173,6 +182,8 @@ class Renderer:
 
     def document(self, template: str, context: Mapping[str, object]) -> Document:
         """Fill a template and parse it into blocks (in the language of the article in the context)."""
+        from handout.templating import render_template, template_path
+
         article = context["article"]
         assert isinstance(article, Article)
         parts: dict[int, Part] = {}
@@ -191,7 +202,20 @@ class Renderer:
         }
 
     def leaflet_document(self, article: Article, qr_url: str | None = None) -> Document:
-        return self.document(LEAFLET_TEMPLATE, self._common(article, qr_url))
+        context = self._common(article, qr_url)
+        if not self.keep_leaflet_text or qr_url is not None:  # an address given for this leaflet may carry a token: never kept
+            return self.document(LEAFLET_TEMPLATE, context)
+        from handout.leaflet_text import FilledLeaflet, filled_leaflet
+
+        def fill() -> FilledLeaflet:
+            from handout.templating import render_template, template_path
+
+            with use_language(article.language):
+                text = render_template(self.env, LEAFLET_TEMPLATE, context, SHARED_NAMES)  # whole: no markers for a parser of this process
+            return FilledLeaflet(text, template_path(self.env, LEAFLET_TEMPLATE))
+
+        filled = filled_leaflet(self.template_folders, context, fill)
+        return parse_document(filled.text, filled.source)
 
     @cached_property
     def _trifold(self) -> TrifoldRenderer:
@@ -279,6 +303,8 @@ class Renderer:
             "brand": self.brand.for_templates(), "lang": self.lang_for("en"), "entries": tuple(entries), "files": tuple(files), "pages": pages, "made": made,
             "part": part, "parts": parts, "total": len(entries) if total is None else total,
         }  # fmt: skip
+        from handout.templating import render_template, template_path
+
         with use_language("en"):  # staff's sheet: the clinic's own language, as the page is
             document = parse_document(render_template(self.env, TO_PRINT_TEMPLATE, context), template_path(self.env, TO_PRINT_TEMPLATE))
             return self.pdf.render(document, document_date(made))

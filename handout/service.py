@@ -170,18 +170,20 @@ def qr_address(label: str, value: str) -> str:
 class Clinic:
     """One clinic's brand, templates and paper, loaded once, and the documents made with them."""
 
-    def __init__(self, brand: Path | Brand | None, template_dirs: Sequence[Path] = (), paper: str = "a4") -> None:
+    def __init__(self, brand: Path | Brand | None, template_dirs: Sequence[Path] = (), paper: str = "a4", keep_leaflet_text: bool = False) -> None:
         # A folder (None: the built-in example brand) is read and checked here; a Brand was checked when it was loaded (handout.api).
+        # keep_leaflet_text: the command line's one leaflet a process: its filled template kept between runs (leaflet_text.py).
         self.brand: Brand = brand if isinstance(brand, Brand) else load_brand(brand)
         self.brand_dir = self.brand.directory if isinstance(brand, Brand) else brand
         self.template_dirs = tuple(template_dirs)
         self.paper = paper
+        self.keep_leaflet_text = keep_leaflet_text
         self._renderers: dict[bool, Renderer] = {}
 
     def renderer(self, large_print: bool) -> Renderer:
         """The renderer for standard or large print, built on first use (fonts, styles and templates are prepared once)."""
         if large_print not in self._renderers:
-            self._renderers[large_print] = Renderer(self.brand, self.paper, self.template_dirs, large_print=large_print)
+            self._renderers[large_print] = Renderer(self.brand, self.paper, self.template_dirs, large_print=large_print, keep_leaflet_text=self.keep_leaflet_text)
         return self._renderers[large_print]
 
     def leaflet(self, language: str, qr_url: str | None = None, large_print: bool = False, layout: str = "standard") -> bytes:
@@ -203,7 +205,7 @@ class Clinic:
         from handout.pipeline import article_for, document_date
 
         article = article_for(language)
-        ours, example = self.renderer(large_print), Clinic(None, self.template_dirs, self.paper).renderer(large_print)
+        ours, example = self.renderer(large_print), Clinic(None, self.template_dirs, self.paper, self.keep_leaflet_text).renderer(large_print)
         if layout == "trifold":
             from handout.i18n import use_language
 

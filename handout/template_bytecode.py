@@ -6,37 +6,45 @@ import hashlib
 import os
 import stat
 import sys
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import jinja2
-from jinja2.bccache import Bucket, FileSystemBytecodeCache
+if TYPE_CHECKING:  # Jinja is imported when a template is compiled, not by every command that finds the cache folder (private_cache.py)
+    from jinja2.bccache import FileSystemBytecodeCache
 
 # The files whose code decides what a template compiles to (the sandbox's checks are compiled into it):
 # a change to any of them, or to Jinja or Python, starts a new folder rather than run code compiled by the old.
 _COMPILER_FILES = ("templating.py", "template_parts.py", "template_bytecode.py")
 
 
-class PrivateBytecodeCache(FileSystemBytecodeCache):
-    """Jinja's file cache, but any trouble reading or writing it only means compiling again: never an error.
+@cache
+def _private_bytecode_cache() -> type[FileSystemBytecodeCache]:
+    from jinja2.bccache import Bucket, FileSystemBytecodeCache
 
-    Jinja keys each file by the template's name and full path (a clinic's own template never meets the
-    built-in one of the same name) and checks a hash of its source (an edited template is compiled again).
-    """
+    class PrivateBytecodeCache(FileSystemBytecodeCache):
+        """Jinja's file cache, but any trouble reading or writing it only means compiling again: never an error.
 
-    def load_bytecode(self, bucket: Bucket) -> None:
-        try:
-            super().load_bytecode(bucket)
-        except Exception:  # a damaged or foreign file: compile again (and write over it)
-            bucket.reset()
+        Jinja keys each file by the template's name and full path (a clinic's own template never meets the
+        built-in one of the same name) and checks a hash of its source (an edited template is compiled again).
+        """
 
-    def dump_bytecode(self, bucket: Bucket) -> None:
-        try:
-            super().dump_bytecode(bucket)
-        except OSError:  # full disk, read-only home, folder removed meanwhile: this run simply keeps nothing
-            pass
+        def load_bytecode(self, bucket: Bucket) -> None:
+            try:
+                super().load_bytecode(bucket)
+            except Exception:  # a damaged or foreign file: compile again (and write over it)
+                bucket.reset()
+
+        def dump_bytecode(self, bucket: Bucket) -> None:
+            try:
+                super().dump_bytecode(bucket)
+            except OSError:  # full disk, read-only home, folder removed meanwhile: this run simply keeps nothing
+                pass
+
+    return PrivateBytecodeCache
 
 
-def template_cache(root: Path | None = None) -> PrivateBytecodeCache | None:
+def template_cache(root: Path | None = None) -> FileSystemBytecodeCache | None:
     """The compiled-template cache in the user's cache folder (~/.cache/handout/templates-<fingerprint> on Linux),
     or None when that folder cannot be made, or is not private to this user (compiled code read from a folder others
     can write to would run as this user).
@@ -54,7 +62,7 @@ def template_cache(root: Path | None = None) -> PrivateBytecodeCache | None:
             return None
     except OSError:
         return None
-    return PrivateBytecodeCache(str(folder), "%s.jinja")
+    return _private_bytecode_cache()(str(folder), "%s.jinja")
 
 
 def user_cache_root() -> Path:
@@ -80,6 +88,8 @@ def private_folder(folder: Path) -> bool:
 
 
 def _fingerprint() -> str:
+    import jinja2
+
     digest = hashlib.sha256(f"{jinja2.__version__}|{sys.version}".encode())
     here = Path(__file__).parent
     for name in _COMPILER_FILES:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextvars
-import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
@@ -15,12 +14,10 @@ from jinja2 import nodes
 from jinja2.environment import TemplateModule
 
 from handout import i18n
+from handout.part_markers import MARKER_TARGET, Part  # the parser's half, without Jinja (markup.py)
 
 MAX_PARTS = 256  # filled blocks kept per process (a plan has about six; a busy server a few brands × languages × print sizes)
 MAX_PART_TEXT = 200_000  # characters: a block longer than this is filled each time rather than kept
-# A filled block handed to the document parser as this marker instead of its text, so the parser can use the
-# blocks it already read from that text. The token is the process's own: a template cannot write a marker.
-MARKER_TARGET = f"handout-part-{secrets.token_hex(8)}"
 # Names every template may read that are the same for every document: Jinja's and handout's functions.
 _FIXED_NAMES = frozenset({"_", "gettext", "ngettext", "range", "dict", "cycler", "joiner", "namespace"})
 
@@ -62,15 +59,6 @@ def reads_source(template: nodes.Template) -> str:
     whole = reads_of(template.body)
     as_tuple = {name: (r.names, r.includes, r.cacheable) for name, r in blocks.items()}
     return f"\nhandout_reads = {(whole.names, whole.includes, whole.cacheable)!r}\nhandout_block_reads = {as_tuple!r}\n"
-
-
-@dataclass
-class Part:
-    """A block's filled text, and the document blocks the parser read from it (once; None until then)."""
-
-    text: str
-    blocks: Any = None
-    standalone: bool = True  # False once the parser found it is not whole elements at the top of the document
 
 
 @dataclass

@@ -18,7 +18,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from handout import i18n, template_parts
 from handout.errors import HandoutError
-from handout.resources import templates_dir
+from handout.no_break import nowrap
+from handout.resources import checked_template_folders, clinic_template_folders, templates_dir
 from handout.template_values import is_template_value, may_call, may_read
 
 # (type, attribute) → whether reading that attribute of that type is allowed whenever its value is plain data:
@@ -316,11 +317,6 @@ def _checked_attr(environment: jinja2.Environment, obj: Any, name: str) -> Any:
     return environment.getattr(obj, str(name))
 
 
-def nowrap(text: str) -> str:
-    """`{{ brand.phone | nowrap }}`: no-break spaces, so a line never ends inside it (a split phone number cannot be dialled)."""
-    return str(text).replace(" ", "\u00a0")
-
-
 def _finalize(value: object) -> object:
     # Every {{ value }} passes here: the one place that sees all a template prints.
     if isinstance(value, str):
@@ -333,9 +329,7 @@ def make_environment(override_dirs: Sequence[Path] = ()) -> jinja2.Environment:
 
     A clinic template may `{% extends "builtin/leaflet.xml.j2" %}` and replace one block.
     """
-    for folder in override_dirs:
-        if not folder.is_dir():
-            raise HandoutError(f"{folder}: templates folder not found")
+    override_dirs = checked_template_folders(override_dirs)
     builtin = jinja2.FileSystemLoader(templates_dir())
     loader = jinja2.ChoiceLoader(
         [

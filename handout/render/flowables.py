@@ -23,7 +23,7 @@ from handout.render.styles import INK, NOTE_TINT, WARNING, WARNING_TINT, Styles
 from handout.render.tagged_flowables import TaggedParagraph
 from handout.render.tagged_flowables import TaggedTable as Table
 from handout.render.tagging import tagged
-from handout.templating import nowrap
+from handout.no_break import nowrap
 
 HEADER_FILL = HexColor("#EEF1F4")
 SPLIT_ITEMS = 2  # a list splits only after its first two items and before its last two

@@ -28,7 +28,7 @@ from handout.render.scrap import TIGHTER, PageLog, number_leaves, tighten
 from handout.render.structure import Node
 from handout.render.styles import MUTED, STANDARD, Profile, make_styles
 from handout.render.tagging import ARTIFACT_PAGINATION, TaggedCanvas, artifact, tagged
-from handout.templating import nowrap
+from handout.no_break import nowrap
 
 PAPER_SIZES = {"a4": A4, "letter": LETTER}
 MARGIN = 15 * mm  # above the 12 mm minimum, clear of most printers' unprintable edge

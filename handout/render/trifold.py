@@ -27,7 +27,7 @@ from handout.render.pdf import PAPER_SIZES, document_settings
 from handout.render.structure import Node
 from handout.render.styles import INK, NOTE_TINT, Profile, Styles, make_styles
 from handout.render.tagging import TaggedCanvas, artifact
-from handout.templating import nowrap
+from handout.no_break import nowrap
 
 # The sheet. A4 landscape folds into panels of 97 + 100 + 100 mm, the usual
 # split for a letter fold; Letter landscape the same way (91.1 + 94.1 + 94.1 mm).
