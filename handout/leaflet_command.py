@@ -150,9 +150,11 @@ def run_without_typer(args: list[str]) -> None:
     options = plain_leaflet_options(args)
     if options is None or not _plain_streams():
         return
+    from handout.deferred_imports import defer_unused_libraries
     from handout.errors import HandoutError
     from handout.terminal import show_what_the_terminal_can
 
+    defer_unused_libraries()  # this process makes one leaflet: HarfBuzz, pyphen and Pillow load only if it needs them
     show_what_the_terminal_can()
     settings = {**LEAFLET_DEFAULTS, **options}
     try:
