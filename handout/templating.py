@@ -19,7 +19,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from handout import i18n, template_parts
 from handout.errors import HandoutError
 from handout.no_break import nowrap
-from handout.resources import checked_template_folders, clinic_template_folders, templates_dir
+from handout.resources import checked_template_folders, templates_dir
 from handout.template_values import is_template_value, may_call, may_read
 
 # (type, attribute) → whether reading that attribute of that type is allowed whenever its value is plain data:

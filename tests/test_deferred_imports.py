@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from handout import api
+
 from conftest import set_brand_value
 
 # `handout leaflet …` as the installed command runs it, then which of the libraries it really loaded.

@@ -15,6 +15,7 @@ from handout import document as doc
 from handout.brand import Brand
 from handout.errors import HandoutError
 from handout.i18n import current_language
+from handout.no_break import nowrap
 from handout.render.diary_report import diary_chart, picture
 from handout.render.fonts import MAIN, MAIN_BOLD, inline_markup, paragraph, printable_in_main, string_width, text_markup
 from handout.render.graphics import QR_WIDTH, GridTable, LogoFlowable, QRFlowable, TickBox, WarningSign
@@ -23,7 +24,6 @@ from handout.render.styles import INK, NOTE_TINT, WARNING, WARNING_TINT, Styles
 from handout.render.tagged_flowables import TaggedParagraph
 from handout.render.tagged_flowables import TaggedTable as Table
 from handout.render.tagging import tagged
-from handout.no_break import nowrap
 
 HEADER_FILL = HexColor("#EEF1F4")
 SPLIT_ITEMS = 2  # a list splits only after its first two items and before its last two

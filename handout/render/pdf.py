@@ -22,13 +22,13 @@ from handout import document as doc
 from handout.brand import Brand
 from handout.errors import HandoutError
 from handout.i18n import gettext
+from handout.no_break import nowrap
 from handout.render.flowables import Builder, BulletItem, Kept, separated_lines
 from handout.render.fonts import MAIN, MAIN_BOLD, first_unprintable, paragraph, register_fonts, text_markup
 from handout.render.scrap import TIGHTER, PageLog, number_leaves, tighten
 from handout.render.structure import Node
 from handout.render.styles import MUTED, STANDARD, Profile, make_styles
 from handout.render.tagging import ARTIFACT_PAGINATION, TaggedCanvas, artifact, tagged
-from handout.no_break import nowrap
 
 PAPER_SIZES = {"a4": A4, "letter": LETTER}
 MARGIN = 15 * mm  # above the 12 mm minimum, clear of most printers' unprintable edge

@@ -20,6 +20,7 @@ from handout import document as doc
 from handout.brand import Brand
 from handout.errors import HandoutError
 from handout.i18n import current_language
+from handout.no_break import nowrap
 from handout.render.flowables import Builder, address_lines, breakable_urls, heading_tag, logo_figure, no_lone_last_word, website_href
 from handout.render.fonts import inline_markup, paragraph, register_fonts, string_width, text_markup
 from handout.render.graphics import QR_WIDTH, LogoFlowable, QRFlowable
@@ -27,7 +28,6 @@ from handout.render.pdf import PAPER_SIZES, document_settings
 from handout.render.structure import Node
 from handout.render.styles import INK, NOTE_TINT, Profile, Styles, make_styles
 from handout.render.tagging import TaggedCanvas, artifact
-from handout.no_break import nowrap
 
 # The sheet. A4 landscape folds into panels of 97 + 100 + 100 mm, the usual
 # split for a letter fold; Letter landscape the same way (91.1 + 94.1 + 94.1 mm).
