@@ -74,11 +74,13 @@ def cache_key(folders: Sequence[Path], context: Mapping[str, object]) -> str | N
 
 def _add_folder(digest: hashlib._Hash, folder: Path) -> bool:
     """Add every file a template could be read from in `folder`: its name and bytes. False when the folder is too big or unreadable."""
-    digest.update(f"\0folder {os.fspath(folder)}\0".encode())
+    top_folder = os.fspath(folder)
+    digest.update(f"\0folder {top_folder}\0".encode())
     files = total = 0
     try:
-        # Links followed, as Jinja follows them; a loop of links ends at MAX_FILES.
-        for top, dirs, names in os.walk(folder, followlinks=True, onerror=_raise):
+        # Links followed, as Jinja follows them; a loop of links ends at MAX_FILES or the system's path limit (an OSError).
+        for top, dirs, names in os.walk(top_folder, followlinks=True, onerror=_raise):
+            inside = top[len(top_folder) :]  # the folder's path below `folder`, as templates name it
             dirs.sort()
             for name in sorted(names):
                 path = os.path.join(top, name)
@@ -87,7 +89,7 @@ def _add_folder(digest: hashlib._Hash, folder: Path) -> bool:
                 files, total = files + 1, total + len(data)
                 if files > MAX_FILES or total > MAX_BYTES:
                     return False
-                digest.update(f"\0{os.path.relpath(path, folder)}\0{len(data)}\0".encode())
+                digest.update(f"\0{inside}/{name}\0{len(data)}\0".encode())
                 digest.update(data)
     except (OSError, UnicodeEncodeError):
         return False

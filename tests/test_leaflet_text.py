@@ -129,6 +129,8 @@ def test_a_huge_folder_is_not_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert key(tmp_path, [folder]) is None
     monkeypatch.setattr(leaflet_text, "MAX_FILES", 5)
     assert key(tmp_path, [folder]) is not None
+    (folder / "again").symlink_to(folder)  # a loop of links: walked until the limit, never for ever
+    assert key(tmp_path, [folder]) is None
 
 
 def test_a_damaged_entry_is_filled_again(tmp_path: Path, cache_home: Path) -> None:
