@@ -24,7 +24,7 @@ from starlette.testclient import TestClient
 from test_web import BASE, Clock, csrf, front_desk, make_plan
 from typer.testing import CliRunner
 
-from handout import pipeline
+from handout import templating
 from handout.cli import app as cli
 from handout.errors import HandoutError
 from handout.service import Clinic, PlanForm, check_plan_form
@@ -93,13 +93,13 @@ def test_a_leaflet_made_on_the_page_is_the_command_lines_pdf_byte_for_byte(
 
 def test_a_plan_and_its_preview_come_from_one_template_fill(monkeypatch: pytest.MonkeyPatch) -> None:
     fills: list[str] = []
-    fill = pipeline.render_template
+    fill = templating.render_template
 
     def counted(env: object, name: str, *args: object) -> str:
         fills.append(name)
         return fill(env, name, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(pipeline, "render_template", counted)
+    monkeypatch.setattr(templating, "render_template", counted)  # the renderer takes it from templating when it fills
     today = dt.date(2026, 11, 30)
     order = check_plan_form(PlanForm(patient="Jane Doe", weeks="4"), today)
     made = render_jobs.run_job(PlanJob(ClinicSpec(None, (), "a4"), order, today))
