@@ -98,7 +98,11 @@ def shape_of(code: PageCode) -> tuple[tuple[int, tuple[int, ...]], ...]:
 
 def test_the_drawn_diary_geometry_is_every_plans_own_wherever_it_was_first_worked_out() -> None:
     """Plans of other dates and minutes share a drawn geometry: each one's places and numbers are its own page layout's."""
-    requests = [PlanRequest(10, 30, 5, 12, dt.date(2026, 12, 7)), PlanRequest(12, 28, 3, 12, dt.date(2027, 6, 30)), PlanRequest(30, 60, 4, 12, dt.date(2026, 2, 2))]
+    requests = [
+        PlanRequest(10, 30, 5, 12, dt.date(2026, 12, 7)),
+        PlanRequest(12, 28, 3, 12, dt.date(2027, 6, 30)),
+        PlanRequest(30, 60, 4, 12, dt.date(2026, 2, 2)),
+    ]
     requests += [PlanRequest(20, 90, 7, 26, dt.date(2026, 12, 28)), PlanRequest(5, 35, 6, 11, dt.date(2027, 1, 1))]
     for paper, large_print in (("a4", False), ("letter", True)):
         for request in requests:
@@ -108,10 +112,11 @@ def test_the_drawn_diary_geometry_is_every_plans_own_wherever_it_was_first_worke
 
 
 def test_with_the_shortcuts_off_reportlab_writes_the_same_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The canvas writes most diary strings, fill colours and shown text itself, and the caches stand in for ReportLab's
-    parsing, line breaking and subsetting: with all of them switched off, the very same bytes."""
+    """The canvas writes most diary strings, fill colours and shown text itself, the diary weeks' furniture is written
+    from its kept operators, and the caches stand in for ReportLab's parsing, line breaking and subsetting: with all
+    of them switched off, the very same bytes."""
     from handout import api
-    from handout.render import diary, paragraphs, tagged_flowables, tagging
+    from handout.render import diary, diary_kept, paragraphs, tagged_flowables, tagging
 
     def documents() -> list[bytes]:
         return [
@@ -120,6 +125,9 @@ def test_with_the_shortcuts_off_reportlab_writes_the_same_bytes(monkeypatch: pyt
         ]
 
     direct = documents()
+    assert documents() == direct  # the second time every diary week's furniture is written from what the first kept
+    monkeypatch.setattr(diary_kept, "_found", lambda table, week: None)  # nothing kept: every week drawn by ReportLab's calls
+    assert documents() == direct
     monkeypatch.setattr(tagging, "_escaped", lambda *args: None)
     monkeypatch.setattr(tagging.TaggedCanvas, "_show_at", lambda *args: False)
     monkeypatch.setattr(tagging.TaggedCanvas, "setFillColor", Canvas.setFillColor)

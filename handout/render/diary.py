@@ -35,6 +35,7 @@ from handout.diary.layout import (
 )
 from handout.errors import HandoutError
 from handout.plan import PlanRequest, Week, build_plan
+from handout.render.diary_kept import write_numbers, write_rules
 from handout.render.fonts import MAIN, MAIN_BOLD
 from handout.render.graphics import code_image
 from handout.render.structure import Node
@@ -126,7 +127,9 @@ def diary_flowables(
             table = section.add("Table")
             tags.append((heading, table))
         shape = tuple((number, minutes_values(aim)) for number, aim in enumerate(minutes[(index - 1) * per : index * per], (index - 1) * per + 1))
-        pages.append(DiaryPage(block, weeks, base, index, height, title if index == 1 else None, instructions if index == 1 else None, tags, placed, section, shape))
+        pages.append(
+            DiaryPage(block, weeks, base, index, height, title if index == 1 else None, instructions if index == 1 else None, tags, placed, section, shape)
+        )
     return pages
 
 
@@ -315,8 +318,7 @@ class DiaryPage(Flowable):
             with tagged(c, cells[key]):
                 self._text(self.block.text(key), lx0 + 4, ly0 + (ly1 - ly0) / 2 - size * 0.35, size, bold=True)
         with artifact(c):
-            for _field, value, (nx0, ny0, nx1, ny1) in week.numbers:
-                self._text(str(value), (nx0 + nx1) / 2, ny0 + (ny1 - ny0) / 2 - size * 0.35, size, align="centre")
+            write_numbers(c, week, MAIN, size, INK, lambda text, x, y: self._text(text, x, y, size, align="centre"))
         day_cells = [cell for cell in week.cells if cell.field == "day"]
         for cell, name in zip(day_cells, block.days):
             th = table.add_row(len(week.labels) - 1)  # the day's header cell; its other cells hold only artifacts
@@ -324,8 +326,11 @@ class DiaryPage(Flowable):
             with tagged(c, th):
                 self._text(name, cx0 + 4, cy0 + (cy1 - cy0) / 2 - size * 0.35, size)
         with artifact(c):
-            self._grid(week)
-            self._circles(layout, week)
+            write_rules(c, week, lambda: self._grid_and_circles(week), circle_row_form)
+
+    def _grid_and_circles(self, week: WeekLayout) -> list[list[tuple[float, float, float]]]:
+        self._grid(week)
+        return self._circles(week)
 
     def _grid(self, week: WeekLayout) -> None:
         c = self.canv
@@ -353,7 +358,8 @@ class DiaryPage(Flowable):
         c.setLineWidth(1.2)
         c.line(x0, week.header[1], x1, week.header[1])
 
-    def _circles(self, layout: PageLayout, week: WeekLayout) -> None:
+    def _circles(self, week: WeekLayout) -> list[list[tuple[float, float, float]]]:
+        """Draw the week's tick boxes and circle rows; the rows, each day's circles, in the order placed."""
         c = self.canv
         c.setStrokeColor(INK)
         c.setLineWidth(BOX_LINE)
@@ -374,6 +380,7 @@ class DiaryPage(Flowable):
             c.translate(ox, oy)
             c.doForm(name)
             c.restoreState()
+        return list(by_day.values())
 
 
 def circle_row_form(c: Canvas, circles: list[tuple[float, float, float]]) -> str:
