@@ -35,7 +35,7 @@ from handout.diary.layout import (
 )
 from handout.errors import HandoutError
 from handout.plan import PlanRequest, Week, build_plan
-from handout.render.diary_kept import write_numbers, write_rules
+from handout.render.diary_kept import kept_places, write_rules, write_texts
 from handout.render.fonts import MAIN, MAIN_BOLD
 from handout.render.graphics import code_image
 from handout.render.structure import Node
@@ -314,17 +314,16 @@ class DiaryPage(Flowable):
         with artifact(c):
             c.setFillColor(HEADER_FILL)
             c.rect(x0, y0, x1 - x0, y1 - y0, stroke=0, fill=1)
-        for key, (lx0, ly0, _, ly1) in week.labels:
-            with tagged(c, cells[key]):
-                self._text(self.block.text(key), lx0 + 4, ly0 + (ly1 - ly0) / 2 - size * 0.35, size, bold=True)
+        # The labels', numbers' and day names' places are the week geometry's, worked out once (diary_kept.py).
+        places = kept_places(week, size)
+        labels = [(self.block.text(key), x, y, start) for key, x, y, start in places.labels]
+        write_texts(c, MAIN_BOLD, size, INK, labels, lambda text, x, y: self._text(text, x, y, size, bold=True), [cells[key] for key, *_ in places.labels])
         with artifact(c):
-            write_numbers(c, week, MAIN, size, INK, lambda text, x, y: self._text(text, x, y, size, align="centre"))
-        day_cells = [cell for cell in week.cells if cell.field == "day"]
-        for cell, name in zip(day_cells, block.days):
-            th = table.add_row(len(week.labels) - 1)  # the day's header cell; its other cells hold only artifacts
-            cx0, cy0, _, cy1 = cell.rect
-            with tagged(c, th):
-                self._text(name, cx0 + 4, cy0 + (cy1 - cy0) / 2 - size * 0.35, size)
+            write_texts(c, MAIN, size, INK, places.numbers, lambda text, x, y: self._text(text, x, y, size, align="centre"))
+        days = list(zip(block.days, places.days))
+        # Each day's header cell; its other cells hold only artifacts.
+        tags = [table.add_row(len(week.labels) - 1) for _ in days]
+        write_texts(c, MAIN, size, INK, [(name, x, y, start) for name, (x, y, start) in days], lambda text, x, y: self._text(text, x, y, size), tags)
         with artifact(c):
             write_rules(c, week, lambda: self._grid_and_circles(week), circle_row_form)
 

@@ -11,7 +11,8 @@ default, is drawn through ReportLab as before.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -21,19 +22,26 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from handout.diary.layout import WeekLayout
-from handout.render.tagging import TaggedCanvas
+from handout.render.fonts import MAIN
+from handout.render.structure import Node
+from handout.render.tagging import TaggedCanvas, tagged
 
 _K = TypeVar("_K")
+_UNTAGGED = nullcontext()
 MAX_WEEKS = 256  # week geometries kept (diary._drawn keeps 64 pages of at most a few weeks each)
 
 
-@dataclass(frozen=True)
-class KeptNumbers:
-    """The circles' numbers of one week geometry: each one's text, centre and baseline, and its text object's start."""
+Shown = tuple[str, float, float, str]  # a one-line text: its words, where it is drawn (x, baseline y), its text object's start ("BT 1 0 0 1 x y Tm")
 
-    font: str
+
+@dataclass(frozen=True)
+class KeptPlaces:
+    """Where one week geometry's strings are shown: the circles' numbers (words and all), and each label's and day's start."""
+
     size: float
-    shown: tuple[tuple[str, float, float, str], ...]  # (text, centre x, baseline y, "BT 1 0 0 1 x y Tm")
+    numbers: tuple[Shown, ...]  # centred in their boxes, as drawCentredString centres them
+    labels: tuple[tuple[str, float, float, str], ...]  # (label key, x, y, start)
+    days: tuple[tuple[float, float, str], ...]  # (x, y, start) of each day's name
 
 
 @dataclass(frozen=True)
@@ -46,7 +54,7 @@ class KeptRules:
     line_width: float
 
 
-_NUMBERS: dict[int, tuple[WeekLayout, KeptNumbers]] = {}  # by id of the week geometry (kept with it: the id stays its own)
+_PLACES: dict[int, tuple[WeekLayout, KeptPlaces]] = {}  # by id of the week geometry (kept with it: the id stays its own)
 _RULES: dict[int, tuple[WeekLayout, KeptRules]] = {}
 _LOCK = threading.Lock()
 
@@ -63,33 +71,40 @@ def _found(table: dict[int, tuple[WeekLayout, _K]], week: WeekLayout) -> _K | No
     return entry[1] if entry is not None and entry[0] is week else None
 
 
-def kept_numbers(week: WeekLayout, font: str, size: float) -> KeptNumbers:
-    """Where each circle number of this week is shown, centred in its box as drawCentredString centres it."""
-    kept = _found(_NUMBERS, week)
-    if kept is not None and kept.font == font and kept.size == size:
+def _start(x: float, y: float) -> str:
+    return f"BT 1 0 0 1 {fp_str(x, y)} Tm"
+
+
+def kept_places(week: WeekLayout, size: float) -> KeptPlaces:
+    """Where this week's circle numbers, labels and day names are shown, worked out as diary.py's drawing places them."""
+    kept = _found(_PLACES, week)
+    if kept is not None and kept.size == size:
         return kept
-    shown = []
+    numbers = []
     for _field, value, (nx0, ny0, nx1, ny1) in week.numbers:
         text, x, y = str(value), (nx0 + nx1) / 2, ny0 + (ny1 - ny0) / 2 - size * 0.35
-        shown.append((text, x, y, f"BT 1 0 0 1 {fp_str(x - 0.5 * stringWidth(text, font, size), y)} Tm"))
-    kept = KeptNumbers(font, size, tuple(shown))
-    _keep(_NUMBERS, week, kept)
+        numbers.append((text, x, y, _start(x - 0.5 * stringWidth(text, MAIN, size), y)))
+    labels = [(key, lx0 + 4, ly0 + (ly1 - ly0) / 2 - size * 0.35) for key, (lx0, ly0, _, ly1) in week.labels]
+    days = [(cell.rect[0] + 4, cell.rect[1] + (cell.rect[3] - cell.rect[1]) / 2 - size * 0.35) for cell in week.cells if cell.field == "day"]
+    kept = KeptPlaces(size, tuple(numbers), tuple((key, x, y, _start(x, y)) for key, x, y in labels), tuple((x, y, _start(x, y)) for x, y in days))
+    _keep(_PLACES, week, kept)
     return kept
 
 
-def write_numbers(c: Canvas, week: WeekLayout, font: str, size: float, colour: Color, draw: Callable[[str, float, float], None]) -> None:
-    """Show the week's circle numbers in `colour`; `draw(text, centre x, baseline y)` draws one through ReportLab when it must."""
-    kept = kept_numbers(week, font, size)
+def write_texts(
+    c: Canvas, font: str, size: float, colour: Color, shown: Sequence[Shown], draw: Callable[[str, float, float], None], tags: Sequence[Node] | None = None
+) -> None:
+    """Show each one-line text in `font`, `size` and `colour` (each as its tag's content when `tags` are given), the
+    operators drawString would write; `draw(text, x, y)` draws one through ReportLab, in the same font and colour, when it must."""
     fill = c.fill_operator(colour) if isinstance(c, TaggedCanvas) else None
-    if fill is None:
-        for text, x, y, _ in kept.shown:
-            draw(text, x, y)
-        return
-    c.setFont(font, size)  # a TrueType font: sets the canvas's font, writes nothing
-    for text, x, y, placed in kept.shown:
-        if not c.show_placed(placed, text, fill):
-            draw(text, x, y)
-    c._fillColorObj = colour
+    if fill is not None:
+        c.setFont(font, size)  # a TrueType font: sets the canvas's font, writes nothing
+    for index, (text, x, y, start) in enumerate(shown):
+        with tagged(c, tags[index]) if tags is not None else _UNTAGGED:
+            if fill is None or not c.show_placed(start, text, fill):
+                draw(text, x, y)
+    if fill is not None:
+        c._fillColorObj = colour
 
 
 def write_rules(
