@@ -89,6 +89,14 @@ def wrap_lines(text: str, size: float, width_at: Callable[[float], float], y: fl
     return lines
 
 
+@lru_cache(maxsize=256)
+def instruction_lines(text: str, size: float, band: tuple[float, float, float, float], y: float, leading: float) -> tuple[str, ...]:
+    """An instruction's lines in the band (left, right, the page code's foot, the right edge beside the code), from
+    `y` down: kept per process, as every plan's diary pages say the same words in the same places."""
+    left, right, beside_code, narrow_right = band
+    return tuple(wrap_lines(text, size, lambda y: (right if y - leading > beside_code else narrow_right) - left, y, leading))
+
+
 def wrap_lines_bold(text: str, size: float, width: float) -> list[str]:
     lines: list[str] = []
     for word in _words(text):
@@ -287,7 +295,7 @@ class DiaryPage(Flowable):
         beside_code = layout.qr[1] - QR_QUIET * QR_MODULE  # below this the band runs the page's full width
         leading = size * 1.15
         for index, key in enumerate(instruction_keys(layout.code.large_print)):
-            lines = wrap_lines(self.block.text(key), size, lambda y: (x1 if y - leading > beside_code else layout.weeks[0].heading[2]) - x0, y, leading)
+            lines = instruction_lines(self.block.text(key), size, (x0, x1, beside_code, layout.weeks[0].heading[2]), y, leading)
             with tagged(self.canv, self.instructions[index]) if self.instructions is not None else artifact(self.canv):
                 for number, line in enumerate(lines):
                     y -= leading
@@ -327,7 +335,7 @@ class DiaryPage(Flowable):
         with artifact(c):
             write_rules(c, week, lambda: self._grid_and_circles(week), circle_row_form)
 
-    def _grid_and_circles(self, week: WeekLayout) -> list[list[tuple[float, float, float]]]:
+    def _grid_and_circles(self, week: WeekLayout) -> list[tuple[str, list[tuple[float, float, float]]]]:
         self._grid(week)
         return self._circles(week)
 
@@ -357,8 +365,8 @@ class DiaryPage(Flowable):
         c.setLineWidth(1.2)
         c.line(x0, week.header[1], x1, week.header[1])
 
-    def _circles(self, week: WeekLayout) -> list[list[tuple[float, float, float]]]:
-        """Draw the week's tick boxes and circle rows; the rows, each day's circles, in the order placed."""
+    def _circles(self, week: WeekLayout) -> list[tuple[str, list[tuple[float, float, float]]]]:
+        """Draw the week's tick boxes and circle rows; each row's form name and circles, in the order placed."""
         c = self.canv
         c.setStrokeColor(INK)
         c.setLineWidth(BOX_LINE)
@@ -373,13 +381,15 @@ class DiaryPage(Flowable):
         c.drawPath(boxes, stroke=1, fill=0)
         # Every day's circles are the same drawing moved down a row: drawn once as a form and placed per day.
         # A plan has about 1,500 circles; written one by one as curves they took half its bytes.
+        rows = []
         for circles in by_day.values():
             (ox, oy, _), name = circles[0], circle_row_form(c, circles)
             c.saveState()
             c.translate(ox, oy)
             c.doForm(name)
             c.restoreState()
-        return list(by_day.values())
+            rows.append((name, circles))
+        return rows
 
 
 def circle_row_form(c: Canvas, circles: list[tuple[float, float, float]]) -> str:

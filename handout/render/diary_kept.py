@@ -49,7 +49,7 @@ class KeptRules:
     """The operators one week geometry's rules, boxes and circle rows wrote, and the circle rows' forms they place."""
 
     operators: tuple[str, ...]
-    rows: tuple[list[tuple[float, float, float]], ...]  # each day's circles, as circle_row_form takes them
+    rows: tuple[tuple[str, list[tuple[float, float, float]]], ...]  # each circle row's form: its name, and its circles as circle_row_form takes them
     ink: Color  # the stroke colour and line width the drawing ends with
     line_width: float
 
@@ -108,10 +108,13 @@ def write_texts(
 
 
 def write_rules(
-    c: Canvas, week: WeekLayout, draw: Callable[[], list[list[tuple[float, float, float]]]], form: Callable[[Canvas, list[tuple[float, float, float]]], str]
+    c: Canvas,
+    week: WeekLayout,
+    draw: Callable[[], list[tuple[str, list[tuple[float, float, float]]]]],
+    form: Callable[[Canvas, list[tuple[float, float, float]]], str],
 ) -> None:
-    """Write the week's rules, boxes and circle rows: `draw()` draws them through ReportLab (returning the circle rows
-    it placed) the first time, and their operators are kept; `form(c, circles)` makes a circle row's form in this document."""
+    """Write the week's rules, boxes and circle rows: `draw()` draws them through ReportLab (returning the forms of the
+    circle rows it placed) the first time, and their operators are kept; `form(c, circles)` makes a row's form in this document."""
     kept = _found(_RULES, week)
     plain = c._extgstate._d.get("CA", 1) == 1  # strokes opaque, as when kept: no opacity operator is written
     if kept is None or not plain:
@@ -120,7 +123,9 @@ def write_rules(
         if plain:
             _keep(_RULES, week, KeptRules(tuple(c._code[start:]), tuple(rows), c._strokeColorObj, c._lineWidth))
         return
-    names = [form(c, circles) for circles in kept.rows]
+    for name, circles in kept.rows:
+        if not c.hasForm(name):
+            form(c, circles)  # made in the order the drawing made them: the same object numbers
     c._code.extend(kept.operators)
-    c._formsinuse.extend(names)
+    c._formsinuse.extend(name for name, _ in kept.rows)
     c._strokeColorObj, c._lineWidth = kept.ink, kept.line_width
