@@ -38,10 +38,16 @@ CASES = {
     "wrong type": (lambda b: set_brand_value(b, "phone", "1632960123"), ["phone", "in quotes"]),
     "missing logo": (lambda b: (b / "logo.svg").unlink(), ["key 'logo'", "not found"]),
     "corrupt svg logo": (lambda b: (b / "logo.svg").write_text("<svg><g></svg>", encoding="utf-8"), ["key 'logo'", "logo.svg", "not a valid SVG"]),
-    "corrupt png logo": (lambda b: ((b / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 20), set_brand_value(b, "logo", '"logo.png"')), ["key 'logo'", "logo.png", "damaged"]),
+    "corrupt png logo": (
+        lambda b: ((b / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 20), set_brand_value(b, "logo", '"logo.png"')),
+        ["key 'logo'", "logo.png", "damaged"],
+    ),
     "logo not an image": (lambda b: ((b / "logo.gif").write_bytes(b"GIF89a"), set_brand_value(b, "logo", '"logo.gif"')), ["key 'logo'", "PNG or SVG"]),
     "huge logo pixels": (lambda b: write_png(b, (6000, 300)), ["key 'logo'", "6000×300 pixels"]),
-    "huge logo file": (lambda b: (b / "logo.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'>" + "<!-- padding -->" * 200_000 + "</svg>", encoding="utf-8"), ["key 'logo'", "MB"]),
+    "huge logo file": (
+        lambda b: (b / "logo.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'>" + "<!-- padding -->" * 200_000 + "</svg>", encoding="utf-8"),
+        ["key 'logo'", "MB"],
+    ),
     "bad resources url": (lambda b: set_brand_value(b, "resources_url", '"www.example.org"'), ["resources_url", "https://"]),
     "no brand.toml": (lambda b: (b / "brand.toml").unlink(), ["brand.toml", "not found"]),
 }
@@ -79,3 +85,17 @@ def test_default_brand_loads_with_every_field() -> None:
 def test_short_hex_colours_are_accepted(brand_dir: Path) -> None:
     set_brand_value(brand_dir, "accent_colour", '"#f80"')
     assert load_brand(brand_dir).accent_colour.hex == "#FF8800"
+
+
+def test_a_brand_read_again_in_one_process_is_what_it_says_now(brand_dir: Path) -> None:
+    """brand.toml's text is parsed once per process (toml_files), but read every time: an edit between two reads is seen,
+    and a caller changing the data it was given changes nothing kept."""
+    from handout import toml_files
+
+    first = load_brand(brand_dir)
+    assert load_brand(brand_dir) == first
+    set_brand_value(brand_dir, "phone", '"01632 960 999"')
+    assert load_brand(brand_dir).phone == "01632 960 999"
+    text = (brand_dir / "brand.toml").read_text(encoding="utf-8")
+    toml_files.parse_toml(text)["phone"] = "changed"
+    assert toml_files.parse_toml(text)["phone"] == "01632 960 999"
