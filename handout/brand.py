@@ -25,9 +25,7 @@ MAX_LOGO_PIXELS = 4000  # per side; a print logo at 600 dpi needs far fewer
 MIN_TEXT_CONTRAST = 4.5
 # The example brand's disclaimer: a brand that keeps it gets handout's translation of it (the catalogs have it).
 EXAMPLE_DISCLAIMER = "General information only. It does not replace advice from your physiotherapist or doctor."
-LOGO_DESCRIPTION = (
-    "{clinic} logo"  # a message: the logo's description when brand.toml gives none  # WCAG 2 AA for normal text: headings and links use the primary colour
-)
+LOGO_DESCRIPTION = "{clinic} logo"  # a message: the logo's description when brand.toml gives none  # WCAG 2 AA for normal text: headings and links use the primary colour
 
 REQUIRED_KEYS = ("name", "address", "phone", "primary_colour", "accent_colour", "logo", "resources_url", "disclaimer")
 OPTIONAL_KEYS = ("email", "website", "locale", "logo_description")
@@ -152,7 +150,6 @@ def ratio_text(ratio: float) -> str:
     """A contrast ratio as people read it ("4.4:1"), rounded down: 4.47 must not show as a passing 4.5."""
     return f"{math.floor(ratio * 10) / 10:.1f}:1"
 
-
 def load_brand(directory: Path | None = None) -> Brand:
     """Read and check a brand folder; the built-in example brand when none is given.
 
@@ -241,17 +238,13 @@ def read_brand(directory: Path | None = None) -> BrandReading:
             if not isinstance(value, str) or not value.strip() or "\n" in value:
                 problems.append(BrandProblem(code, f"{path}: key '{key}' in [{code}] must be a non-empty text value on one line"))
             elif len(value.strip()) > MAX_LENGTHS[key]:
-                problems.append(
-                    BrandProblem(code, f"{path}: key '{key}' in [{code}] is {len(value.strip())} characters; keep it to {MAX_LENGTHS[key]} so it fits the page")
-                )
+                problems.append(BrandProblem(code, f"{path}: key '{key}' in [{code}] is {len(value.strip())} characters; keep it to {MAX_LENGTHS[key]} so it fits the page"))
             else:
                 texts[code][key] = composed(value.strip())
     values: dict[str, object] = dict(data)
     unknown = sorted(set(data) - set(REQUIRED_KEYS) - set(OPTIONAL_KEYS))
     for key in unknown:
-        problems.append(
-            BrandProblem(key, f"{path}: unknown key '{key}' (allowed: {', '.join(REQUIRED_KEYS + OPTIONAL_KEYS)}, and a [{'] or ['.join(languages)}] table)")
-        )
+        problems.append(BrandProblem(key, f"{path}: unknown key '{key}' (allowed: {', '.join(REQUIRED_KEYS + OPTIONAL_KEYS)}, and a [{'] or ['.join(languages)}] table)"))
         values.pop(key)
     for key in REQUIRED_KEYS:
         if key not in data:
@@ -295,10 +288,7 @@ def read_brand(directory: Path | None = None) -> BrandReading:
         part = max((piece.rstrip("/.@-") for piece in ADDRESS_BREAKS.split(str(values.get(key, "")))), key=len)
         if len(part) > MAX_ADDRESS_PART:
             # An address breaks over lines only after "/", "." or "@", never inside a word: a longer run could not be printed whole.
-            problem(
-                key,
-                f"key '{key}' has '{part[:20]}…', {len(part)} characters with no '.', '/', '@' or '-' to break the line at; keep each part to {MAX_ADDRESS_PART}",
-            )
+            problem(key, f"key '{key}' has '{part[:20]}…', {len(part)} characters with no '.', '/', '@' or '-' to break the line at; keep each part to {MAX_ADDRESS_PART}")
     try:
         resources_url = check_url(str(values["resources_url"]))
     except HandoutError as exc:
@@ -362,15 +352,7 @@ def _regular_file(path: Path, where: str, label: str, needed_for: str = "") -> N
     except OSError as exc:
         raise HandoutError(f"{where}: {label}cannot be read ({exc.strerror})") from None
     if not stat.S_ISREG(mode):
-        kind = (
-            "a folder"
-            if stat.S_ISDIR(mode)
-            else "a named pipe"
-            if stat.S_ISFIFO(mode)
-            else "a device"
-            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
-            else "a socket"
-        )
+        kind = "a folder" if stat.S_ISDIR(mode) else "a named pipe" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket"
         raise HandoutError(f"{where}: {label}is {kind}, not a regular file; give the name of a file")
 
 
@@ -472,7 +454,10 @@ def _parse_and_check_svg(where: str, logo: Path) -> None:
         raise HandoutError(f"{where}: {logo.name} is XML but not an SVG image")
     reference = _external_reference(root, logo)
     if reference is not None:
-        raise HandoutError(f"{where}: {logo.name} {reference} outside the logo file; use a self-contained SVG (pictures inside it as data: URIs) or a PNG")
+        raise HandoutError(
+            f"{where}: {logo.name} {reference} outside the logo file; "
+            "use a self-contained SVG (pictures inside it as data: URIs) or a PNG"
+        )
 
 
 _CSS_URL = re.compile(r"""url\(\s*['"]?([^'")]*)""", re.IGNORECASE)

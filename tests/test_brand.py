@@ -38,16 +38,10 @@ CASES = {
     "wrong type": (lambda b: set_brand_value(b, "phone", "1632960123"), ["phone", "in quotes"]),
     "missing logo": (lambda b: (b / "logo.svg").unlink(), ["key 'logo'", "not found"]),
     "corrupt svg logo": (lambda b: (b / "logo.svg").write_text("<svg><g></svg>", encoding="utf-8"), ["key 'logo'", "logo.svg", "not a valid SVG"]),
-    "corrupt png logo": (
-        lambda b: ((b / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 20), set_brand_value(b, "logo", '"logo.png"')),
-        ["key 'logo'", "logo.png", "damaged"],
-    ),
+    "corrupt png logo": (lambda b: ((b / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"garbage" * 20), set_brand_value(b, "logo", '"logo.png"')), ["key 'logo'", "logo.png", "damaged"]),
     "logo not an image": (lambda b: ((b / "logo.gif").write_bytes(b"GIF89a"), set_brand_value(b, "logo", '"logo.gif"')), ["key 'logo'", "PNG or SVG"]),
     "huge logo pixels": (lambda b: write_png(b, (6000, 300)), ["key 'logo'", "6000×300 pixels"]),
-    "huge logo file": (
-        lambda b: (b / "logo.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'>" + "<!-- padding -->" * 200_000 + "</svg>", encoding="utf-8"),
-        ["key 'logo'", "MB"],
-    ),
+    "huge logo file": (lambda b: (b / "logo.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg'>" + "<!-- padding -->" * 200_000 + "</svg>", encoding="utf-8"), ["key 'logo'", "MB"]),
     "bad resources url": (lambda b: set_brand_value(b, "resources_url", '"www.example.org"'), ["resources_url", "https://"]),
     "no brand.toml": (lambda b: (b / "brand.toml").unlink(), ["brand.toml", "not found"]),
 }

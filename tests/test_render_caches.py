@@ -98,11 +98,7 @@ def shape_of(code: PageCode) -> tuple[tuple[int, tuple[int, ...]], ...]:
 
 def test_the_drawn_diary_geometry_is_every_plans_own_wherever_it_was_first_worked_out() -> None:
     """Plans of other dates and minutes share a drawn geometry: each one's places and numbers are its own page layout's."""
-    requests = [
-        PlanRequest(10, 30, 5, 12, dt.date(2026, 12, 7)),
-        PlanRequest(12, 28, 3, 12, dt.date(2027, 6, 30)),
-        PlanRequest(30, 60, 4, 12, dt.date(2026, 2, 2)),
-    ]
+    requests = [PlanRequest(10, 30, 5, 12, dt.date(2026, 12, 7)), PlanRequest(12, 28, 3, 12, dt.date(2027, 6, 30)), PlanRequest(30, 60, 4, 12, dt.date(2026, 2, 2))]
     requests += [PlanRequest(20, 90, 7, 26, dt.date(2026, 12, 28)), PlanRequest(5, 35, 6, 11, dt.date(2027, 1, 1))]
     for paper, large_print in (("a4", False), ("letter", True)):
         for request in requests:

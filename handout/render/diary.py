@@ -135,9 +135,7 @@ def diary_flowables(
             table = section.add("Table")
             tags.append((heading, table))
         shape = tuple((number, minutes_values(aim)) for number, aim in enumerate(minutes[(index - 1) * per : index * per], (index - 1) * per + 1))
-        pages.append(
-            DiaryPage(block, weeks, base, index, height, title if index == 1 else None, instructions if index == 1 else None, tags, placed, section, shape)
-        )
+        pages.append(DiaryPage(block, weeks, base, index, height, title if index == 1 else None, instructions if index == 1 else None, tags, placed, section, shape))
     return pages
 
 

@@ -253,9 +253,7 @@ class TaggedCanvas(Canvas):
         self._code.append(f"{placed} {_font_operator(self, self._fontname, self._fontsize, self._leading)} ({escaped}) Tj T* ET")
         return True
 
-    def linkURL(
-        self, url: str, rect: Any, relative: int = 0, thickness: int = 0, color: Any = None, dashArray: Any = None, kind: str = "URI", **kw: Any
-    ) -> None:  # noqa: N802, N803
+    def linkURL(self, url: str, rect: Any, relative: int = 0, thickness: int = 0, color: Any = None, dashArray: Any = None, kind: str = "URI", **kw: Any) -> None:  # noqa: N802, N803
         # /Contents says where the link goes for a reader; /F 4 prints it (PDF/UA 7.18.1).
         super().linkURL(url, rect, relative, thickness, color, dashArray, kind, Contents=PDFString(url), F=4, **kw)
         node = self.current_node()
