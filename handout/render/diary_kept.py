@@ -1,13 +1,13 @@
-"""A diary week's furniture (its circles' numbers, rules, tick boxes and circle rows), written as it was drawn the first time.
+"""A diary week's furniture (rules, tick boxes, circle rows) and its strings' places, kept from the first time a week geometry was drawn.
 
 What a week's furniture writes depends only on its geometry, which diary.drawn_layout keeps per
 process whoever's plan it is: the same operators in every plan of that paper, print size and shape.
 They are drawn once with ReportLab's calls and their operators kept; later weeks of that geometry
-write the kept operators (the same bytes) and only the numbers' character codes are the document's.
-A number whose characters have no code yet in the document, or a page whose opacity is not the
-default, is drawn through ReportLab as before.
+write the kept operators (the same bytes). The circles' numbers, the column labels and the day names
+are shown at kept places, each as drawString would show it; their words (a clinic's template's) and
+character codes are the document's. A string with a character that has no code yet in the document,
+or a page whose opacity is not the default, is drawn through ReportLab as before.
 """
-
 from __future__ import annotations
 
 import threading
