@@ -6,6 +6,7 @@ import math
 import re
 import shutil
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -419,12 +420,25 @@ def _check_svg(where: str, logo: Path) -> None:
         svg = logo.read_bytes()
     except OSError as exc:
         raise HandoutError(f"{where}: {logo.name} cannot be read ({exc.strerror})") from None
-    digest = hashlib.sha256(f"{SVG_CHECK_FORMAT}|{sys.version}|".encode() + Path(__file__).read_bytes() + b"|" + svg)
-    key, folder = digest.hexdigest(), private_cache.cache_folder("svg-checks")
-    if private_cache.load(folder, key) is not None:
+    digest = hashlib.sha256(f"{SVG_CHECK_FORMAT}|{sys.version}|".encode() + _own_bytes() + b"|" + svg)
+    key = digest.hexdigest()
+    if key in _SVG_PASSED:  # passed in this process: a server or an API caller reads the brand for every document
         return
-    _parse_and_check_svg(where, logo)
-    private_cache.store(folder, key, {"passed": True}, 16)
+    folder = private_cache.cache_folder("svg-checks")
+    if private_cache.load(folder, key) is None:
+        _parse_and_check_svg(where, logo)
+        private_cache.store(folder, key, {"passed": True}, 16)
+    if len(_SVG_PASSED) < 64:
+        _SVG_PASSED.add(key)
+
+
+_SVG_PASSED: set[str] = set()  # keys of logos that passed the checks in this process
+
+
+@cache
+def _own_bytes() -> bytes:
+    """This file's bytes, as the running checks were read from it (once per process)."""
+    return Path(__file__).read_bytes()
 
 
 def _parse_and_check_svg(where: str, logo: Path) -> None:

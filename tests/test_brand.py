@@ -79,3 +79,17 @@ def test_default_brand_loads_with_every_field() -> None:
 def test_short_hex_colours_are_accepted(brand_dir: Path) -> None:
     set_brand_value(brand_dir, "accent_colour", '"#f80"')
     assert load_brand(brand_dir).accent_colour.hex == "#FF8800"
+
+
+def test_a_brand_read_again_in_one_process_is_what_it_says_now(brand_dir: Path) -> None:
+    """brand.toml's text is parsed once per process (toml_files), but read every time: an edit between two reads is seen,
+    and a caller changing the data it was given changes nothing kept."""
+    from handout import toml_files
+
+    first = load_brand(brand_dir)
+    assert load_brand(brand_dir) == first
+    set_brand_value(brand_dir, "phone", '"01632 960 999"')
+    assert load_brand(brand_dir).phone == "01632 960 999"
+    text = (brand_dir / "brand.toml").read_text(encoding="utf-8")
+    toml_files.parse_toml(text)["phone"] = "changed"
+    assert toml_files.parse_toml(text)["phone"] == "01632 960 999"

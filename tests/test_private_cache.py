@@ -116,6 +116,7 @@ def test_kept_toml_is_what_tomllib_parses(tmp_path: Path, monkeypatch: pytest.Mo
     from handout.resources import default_brand_dir
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(toml_files, "_IN_PROCESS", {})  # what this process read already would not reach the new folder
     texts = [(default_brand_dir() / "brand.toml").read_text(encoding="utf-8"), *(path.read_text(encoding="utf-8") for path in sorted(articles_dir().glob("*.toml")))]
     texts.append('when = 2027-01-04\nlist = [1, 2.5, "x", true]\n[t]\na = {b = [{c = 1}]}\n')
     for text in texts:

@@ -145,3 +145,28 @@ def test_a_filter_misused_in_a_template_is_one_line_not_a_traceback(tmp_path: Pa
     (tmp_path / "leaflet.xml.j2").write_text('{% extends "builtin/leaflet.xml.j2" %}{% block title %}<title>{{ brand.name | long_date }}</title>{% endblock %}', encoding="utf-8")
     with pytest.raises(HandoutError, match=r"template leaflet.xml.j2 failed while being filled in"):
         Renderer(load_brand(), "a4", [tmp_path]).leaflet_document(load_article())
+
+
+def test_a_clinics_diary_words_are_printed_after_a_built_in_plan_in_the_same_process(brand_dir: Path) -> None:
+    """The diary's places and instruction lines are kept per process (render/diary_kept.py, diary.instruction_lines):
+    a clinic's own column names and instructions still take effect after plans with the built-in words were drawn."""
+    import datetime as dt
+    import re
+
+    from handout import api
+    from handout.resources import templates_dir
+
+    def plan(brand: Path | None) -> str:
+        return body_text(api.render_plan(patient="Jane Doe", start_date=dt.date(2026, 12, 7), issued=dt.date(2026, 11, 27), brand=brand))
+
+    assert "Walked" in plan(None) and "Write your steps and notes by hand." in plan(None)
+    builtin = (templates_dir() / "plan.xml.j2").read_text(encoding="utf-8")
+    diary = re.search(r"{% block diary %}.*?{% endblock %}", builtin, re.S)
+    assert diary is not None
+    block = diary.group(0).replace("walked=\"{{ _('Walked') }}\"", 'walked="Done"')
+    block = re.sub(r'write="[^"]*"', 'write="Bring this diary to your next visit."', block)
+    (brand_dir / "templates").mkdir()
+    (brand_dir / "templates" / "plan.xml.j2").write_text('{% extends "builtin/plan.xml.j2" %}\n' + block + "\n", encoding="utf-8")
+    text = plan(brand_dir)
+    assert text.count("Day Done Pain Minutes Steps Notes") == 12 and "Walked" not in text
+    assert "Bring this diary to your next visit." in text and "Write your steps" not in text

@@ -35,6 +35,7 @@ from handout.diary.layout import (
 )
 from handout.errors import HandoutError
 from handout.plan import PlanRequest, Week, build_plan
+from handout.render.diary_kept import kept_places, write_rules, write_texts
 from handout.render.fonts import MAIN, MAIN_BOLD
 from handout.render.graphics import code_image
 from handout.render.structure import Node
@@ -86,6 +87,14 @@ def wrap_lines(text: str, size: float, width_at: Callable[[float], float], y: fl
         lines.append(line)
         y -= leading
     return lines
+
+
+@lru_cache(maxsize=256)
+def instruction_lines(text: str, size: float, band: tuple[float, float, float, float], y: float, leading: float) -> tuple[str, ...]:
+    """An instruction's lines in the band (left, right, the page code's foot, the right edge beside the code), from
+    `y` down: kept per process, as every plan's diary pages say the same words in the same places."""
+    left, right, beside_code, narrow_right = band
+    return tuple(wrap_lines(text, size, lambda y: (right if y - leading > beside_code else narrow_right) - left, y, leading))
 
 
 def wrap_lines_bold(text: str, size: float, width: float) -> list[str]:
@@ -284,7 +293,7 @@ class DiaryPage(Flowable):
         beside_code = layout.qr[1] - QR_QUIET * QR_MODULE  # below this the band runs the page's full width
         leading = size * 1.15
         for index, key in enumerate(instruction_keys(layout.code.large_print)):
-            lines = wrap_lines(self.block.text(key), size, lambda y: (x1 if y - leading > beside_code else layout.weeks[0].heading[2]) - x0, y, leading)
+            lines = instruction_lines(self.block.text(key), size, (x0, x1, beside_code, layout.weeks[0].heading[2]), y, leading)
             with tagged(self.canv, self.instructions[index]) if self.instructions is not None else artifact(self.canv):
                 for number, line in enumerate(lines):
                     y -= leading
@@ -311,21 +320,22 @@ class DiaryPage(Flowable):
         with artifact(c):
             c.setFillColor(HEADER_FILL)
             c.rect(x0, y0, x1 - x0, y1 - y0, stroke=0, fill=1)
-        for key, (lx0, ly0, _, ly1) in week.labels:
-            with tagged(c, cells[key]):
-                self._text(self.block.text(key), lx0 + 4, ly0 + (ly1 - ly0) / 2 - size * 0.35, size, bold=True)
+        # The labels', numbers' and day names' places are the week geometry's, worked out once (diary_kept.py).
+        places = kept_places(week, size)
+        labels = [(self.block.text(key), x, y, start) for key, x, y, start in places.labels]
+        write_texts(c, MAIN_BOLD, size, INK, labels, lambda text, x, y: self._text(text, x, y, size, bold=True), [cells[key] for key, *_ in places.labels])
         with artifact(c):
-            for _field, value, (nx0, ny0, nx1, ny1) in week.numbers:
-                self._text(str(value), (nx0 + nx1) / 2, ny0 + (ny1 - ny0) / 2 - size * 0.35, size, align="centre")
-        day_cells = [cell for cell in week.cells if cell.field == "day"]
-        for cell, name in zip(day_cells, block.days):
-            th = table.add_row(len(week.labels) - 1)  # the day's header cell; its other cells hold only artifacts
-            cx0, cy0, _, cy1 = cell.rect
-            with tagged(c, th):
-                self._text(name, cx0 + 4, cy0 + (cy1 - cy0) / 2 - size * 0.35, size)
+            write_texts(c, MAIN, size, INK, places.numbers, lambda text, x, y: self._text(text, x, y, size, align="centre"))
+        days = list(zip(block.days, places.days))
+        # Each day's header cell; its other cells hold only artifacts.
+        tags = [table.add_row(len(week.labels) - 1) for _ in days]
+        write_texts(c, MAIN, size, INK, [(name, x, y, start) for name, (x, y, start) in days], lambda text, x, y: self._text(text, x, y, size), tags)
         with artifact(c):
-            self._grid(week)
-            self._circles(layout, week)
+            write_rules(c, week, lambda: self._grid_and_circles(week), circle_row_form)
+
+    def _grid_and_circles(self, week: WeekLayout) -> list[tuple[str, list[tuple[float, float, float]]]]:
+        self._grid(week)
+        return self._circles(week)
 
     def _grid(self, week: WeekLayout) -> None:
         c = self.canv
@@ -353,7 +363,8 @@ class DiaryPage(Flowable):
         c.setLineWidth(1.2)
         c.line(x0, week.header[1], x1, week.header[1])
 
-    def _circles(self, layout: PageLayout, week: WeekLayout) -> None:
+    def _circles(self, week: WeekLayout) -> list[tuple[str, list[tuple[float, float, float]]]]:
+        """Draw the week's tick boxes and circle rows; each row's form name and circles, in the order placed."""
         c = self.canv
         c.setStrokeColor(INK)
         c.setLineWidth(BOX_LINE)
@@ -368,12 +379,15 @@ class DiaryPage(Flowable):
         c.drawPath(boxes, stroke=1, fill=0)
         # Every day's circles are the same drawing moved down a row: drawn once as a form and placed per day.
         # A plan has about 1,500 circles; written one by one as curves they took half its bytes.
+        rows = []
         for circles in by_day.values():
             (ox, oy, _), name = circles[0], circle_row_form(c, circles)
             c.saveState()
             c.translate(ox, oy)
             c.doForm(name)
             c.restoreState()
+            rows.append((name, circles))
+        return rows
 
 
 def circle_row_form(c: Canvas, circles: list[tuple[float, float, float]]) -> str:

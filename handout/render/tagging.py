@@ -221,21 +221,36 @@ class TaggedCanvas(Canvas):
         # Set about 470 times a plan (each diary cell sets its colour), nearly always an opaque RGB colour whose
         # opacity is already the page's: ReportLab's same operator is written, and its opacity steps, which
         # would change and write nothing, are skipped. Anything else is ReportLab's.
-        if alpha is None and type(aColor) is Color and not self._enforceColorSpace:
-            opacity = aColor.alpha
-            if opacity is None or (opacity == self._extgstate._d.get("ca", 1) and self._doc._pdfVersion >= _TRANSPARENCY):
-                self._fillColorObj = aColor
-                self._code.append(f"{fp_str((aColor.red, aColor.green, aColor.blue))} rg")
-                return
-        super().setFillColor(aColor, alpha)
+        operator = self.fill_operator(aColor) if alpha is None else None
+        if operator is None:
+            super().setFillColor(aColor, alpha)
+            return
+        self._fillColorObj = aColor
+        self._code.append(operator)
+
+    def fill_operator(self, colour: Any) -> str | None:
+        """The one operator setFillColor(colour) writes when it is an opaque RGB colour whose opacity is already the
+        page's (nearly always), else None: ReportLab's setFillColor must then set it."""
+        if type(colour) is not Color or self._enforceColorSpace:
+            return None
+        opacity = colour.alpha
+        if opacity is None or (opacity == self._extgstate._d.get("ca", 1) and self._doc._pdfVersion >= _TRANSPARENCY):
+            return f"{fp_str((colour.red, colour.green, colour.blue))} rg"
+        return None
 
     def _show_at(self, x: float, y: float, text: str) -> bool:
         """Write a one-line text object showing `text` at (x, y), as drawString's would be; False when ReportLab must."""
+        return self.show_placed(f"BT 1 0 0 1 {fp_str(x, y)} Tm", text)
+
+    def show_placed(self, placed: str, text: str, before: str | None = None) -> bool:
+        """Write a one-line text object showing `text` in the canvas's font, `placed` being its start ("BT 1 0 0 1 x y Tm"),
+        after the operator `before` if given; False, writing nothing, when ReportLab must show it."""
         escaped = _escaped(self, self._fontname, text) if self.bottomup else None
         if escaped is None:
             return False
-        font = _font_operator(self, self._fontname, self._fontsize, self._leading)
-        self._code.append(f"BT 1 0 0 1 {fp_str(x, y)} Tm {font} ({escaped}) Tj T* ET")
+        if before is not None:
+            self._code.append(before)
+        self._code.append(f"{placed} {_font_operator(self, self._fontname, self._fontsize, self._leading)} ({escaped}) Tj T* ET")
         return True
 
     def linkURL(self, url: str, rect: Any, relative: int = 0, thickness: int = 0, color: Any = None, dashArray: Any = None, kind: str = "URI", **kw: Any) -> None:  # noqa: N802, N803
