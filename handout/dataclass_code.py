@@ -6,13 +6,13 @@ import atexit
 import dataclasses
 import marshal
 import os
-import stat
 import sys
 import zlib
 from pathlib import Path
 from types import CodeType
 from typing import Any
 
+from handout import private_cache
 from handout.errors import HandoutError
 
 # A command's start makes about sixty frozen data classes (handout's own, Typer's), and for each one
@@ -28,30 +28,6 @@ _MAGIC = b"handout-dataclass-code-1\n"
 def _file(root: Path) -> Path:
     tag = f"{sys.implementation.cache_tag}-{sys.version}-{sys.executable}"  # code is kept per interpreter build
     return root / f"dataclass-code-{zlib.crc32(tag.encode()):08x}.bin"
-
-
-def _cache_root() -> Path | None:
-    """handout's private user cache folder, or None when it is off, unusual (then platformdirs' to name) or not private."""
-    if os.environ.get("HANDOUT_CACHE", "").strip().lower() in ("off", "0", "no", "false"):
-        return None
-    if sys.platform != "linux":
-        return None  # the plain Linux answer only: finding the folder elsewhere costs more than this saves
-    xdg, home = os.environ.get("XDG_CACHE_HOME", ""), os.environ.get("HOME", "")
-    if xdg.startswith("/"):
-        root = Path(xdg, "handout")
-    elif home.startswith("/") and not xdg:
-        root = Path(home, ".cache", "handout")
-    else:
-        return None
-    try:
-        root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        info = root.lstat()
-    except OSError:
-        return None
-    # Kept code runs as this user: only from a real folder of this user's that nobody else may write to.
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        return None
-    return root
 
 
 def _load(path: Path) -> dict[str, CodeType]:
@@ -87,7 +63,9 @@ def keep_dataclass_code() -> None:
     """
     if "exec" in vars(dataclasses):
         return  # already on
-    root = _cache_root()
+    # handout's private cache folder (private_cache.cache_root: off, or not this user's alone, means None), found
+    # without platformdirs: off plain Linux, finding the folder costs more than this saves. Kept code runs as this user.
+    root = private_cache.cache_root(ask_platformdirs=False)
     if root is None:
         return
     path = _file(root)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
 import sys
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # Jinja is imported when a template is compiled, not by every command that finds the cache folder (private_cache.py)
+if TYPE_CHECKING:  # Jinja is imported when a template is first compiled, not with this module
     from jinja2.bccache import FileSystemBytecodeCache
+
+from handout import private_cache
 
 # The files whose code decides what a template compiles to (the sandbox's checks are compiled into it):
 # a change to any of them, or to Jinja or Python, starts a new folder rather than run code compiled by the old.
@@ -49,42 +50,16 @@ def template_cache(root: Path | None = None) -> FileSystemBytecodeCache | None:
     or None when that folder cannot be made, or is not private to this user (compiled code read from a folder others
     can write to would run as this user).
 
-    HANDOUT_TEMPLATE_CACHE=off turns it off.
+    HANDOUT_TEMPLATE_CACHE=off turns it off. `root`: another folder for handout's caches (the tests').
     """
-    if os.environ.get("HANDOUT_TEMPLATE_CACHE", "").strip().lower() in ("off", "0", "no", "false"):
+    if os.environ.get("HANDOUT_TEMPLATE_CACHE", "").strip().lower() in private_cache.OFF:
         return None
     if root is None:
-        root = user_cache_root()
-    folder = root / f"templates-{_fingerprint()}"
-    try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if not (private_folder(folder) and private_folder(root)):
+        root = private_cache.user_cache_root()
+        if root is None:
             return None
-    except OSError:
-        return None
-    return _private_bytecode_cache()(str(folder), "%s.jinja")
-
-
-def user_cache_root() -> Path:
-    """handout's folder in the user's cache folder (~/.cache/handout on Linux, honouring XDG_CACHE_HOME), as platformdirs names it."""
-    if sys.platform == "linux" and not hasattr(sys, "getandroidapilevel") and not os.environ.get("ANDROID_DATA"):
-        # platformdirs' answer on an everyday Linux, without importing it (a fiftieth of a command's start):
-        # an absolute XDG_CACHE_HOME, else the absolute HOME's .cache. Anything less plain is its to answer.
-        xdg, home = os.environ.get("XDG_CACHE_HOME", ""), os.environ.get("HOME", "")
-        if xdg.startswith("/"):
-            return Path(xdg, "handout")
-        if home.startswith("/"):
-            return Path(os.path.expanduser("~/.cache"), "handout")
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("handout", appauthor=False))
-
-
-def private_folder(folder: Path) -> bool:
-    """A real folder (not a link), this user's own, that nobody else may write to."""
-    info = folder.lstat()
-    owner_ok = not hasattr(os, "getuid") or info.st_uid == os.getuid()
-    return stat.S_ISDIR(info.st_mode) and owner_ok and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    folder = private_cache.made_private(root / f"templates-{_fingerprint()}", root)
+    return None if folder is None else _private_bytecode_cache()(str(folder), "%s.jinja")
 
 
 def _fingerprint() -> str:

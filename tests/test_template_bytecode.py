@@ -141,7 +141,7 @@ def test_tests_never_write_to_the_users_own_cache_folder(own_cache_folder: Path)
 def test_the_cache_folder_is_where_platformdirs_puts_it(xdg: str | None, home: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from platformdirs import user_cache_dir
 
-    from handout.template_bytecode import user_cache_root
+    from handout.private_cache import user_cache_root
 
     if xdg is None:
         monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
