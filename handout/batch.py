@@ -40,6 +40,7 @@ from handout.printing import (
 )
 from handout.runcontrol import StopNow, folder_lock, ignore_stop_signals, stop_requests
 from handout.smtp import SmtpSettings
+from handout.worker_server import start_worker_server
 
 if TYPE_CHECKING:
     from handout.pipeline import Renderer  # imported where it is used, as elsewhere here: the command line starts faster
@@ -361,21 +362,6 @@ def plan_path(out_dir: Path, row: PatientRow) -> Path:
 # Rendering, in worker processes
 
 _WORKER: dict[str, object] = {}
-
-
-def start_worker_server() -> None:
-    """Start the fork server the render workers are forked from, loading ReportLab, handout and the fonts there once (worker_preload.py).
-
-    Started as soon as a run knows it will render in parallel, it loads them on the other
-    core while this process reads the list and prepares; every worker then starts with
-    them loaded (and shares their memory) instead of importing them on its own.
-    The server is the process's one fork server: started once, it serves later runs too.
-    """
-    from multiprocessing import forkserver
-
-    # "__main__" as multiprocessing preloads it by default: the program's own module, which each worker would otherwise import.
-    multiprocessing.get_context("forkserver").set_forkserver_preload(["__main__", "handout.worker_preload"])
-    forkserver.ensure_running()
 
 
 def _prepare_worker(
