@@ -230,12 +230,14 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
                         report.problem(f"{row.label}: {outcome.error}")
                     else:
                         document_hmac = outcome.document_hmac or journal.keyed(outcome.document_sha256)
-                        journal.mark(outcome.key, outcome.row, "rendered", document_hmac=document_hmac)
+                        # Lazily: lost in a crash, these cost a re-run the plan's render; delivering it commits them
+                        # (an email is journalled at once, before it is handed over), or they go in batches.
+                        journal.mark(outcome.key, outcome.row, "rendered", document_hmac=document_hmac, lazily=True)
                         assert outcome.path is not None
                         if outcome.kept:
                             result.kept.append(outcome.row)
                         else:
-                            journal.record_plan(outcome.path, made_from(journal, row, signature), document_hmac)
+                            journal.record_plan(outcome.path, made_from(journal, row, signature), document_hmac, lazily=True)
                         result.rendered.append(outcome.row)
                         delivered = delivery.deliver(row, outcome.path)
                         result.record(row.row, delivered)
@@ -334,7 +336,7 @@ def _without_repeats(rows: Sequence[PatientRow], journal: Journal, result: Batch
         fingerprint = journal.fingerprint(row)  # includes the patient_id: rows with ids never repeat (ids are unique)
         if fingerprint in first:
             report.warn(f"row {row.row} repeats row {first[fingerprint]} exactly (no patient_id): one plan for both")
-            journal.mark(row.key, row.row, "repeated")
+            journal.mark(row.key, row.row, "repeated", lazily=True)
             result.repeated.append(row.row)
             continue
         first[fingerprint] = row.row
