@@ -159,7 +159,7 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
 
     report = reporter or Reporter()
     brand = load_brand(options.brand_dir)
-    if (options.workers or os.cpu_count() or 1) > 1:
+    if _workers(options) > 1:
         # It loads ReportLab and handout on another core while this process reads, checks and prepares the list.
         # (A list of one row, or a run that stops on a mistake, leaves it unused: it ends with this process.)
         start_worker_server()
@@ -258,7 +258,7 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
                 try:
                     result.to_print_files = printing.finish()
                     if result.to_print_files is not None:
-                        result.to_print_files = _with_sheet(checked, result.to_print_files, by_row, options.today, report)
+                        result.to_print_files = _with_sheet(checked, result.to_print_files, by_row, options, report)
                 except StopNow:
                     result.interrupted_by, result.to_print_files = stop.signal_number, None
             if result.interrupted_by is not None:
@@ -293,9 +293,12 @@ def open_journal(journal_dir: Path, options: BatchOptions, report: Reporter) -> 
     return journal
 
 
-def _with_sheet(renderer: Renderer, to_print: ToPrint, rows: Mapping[int, PatientRow], today: dt.date, report: Reporter) -> ToPrint:
+def _with_sheet(renderer: Renderer, to_print: ToPrint, rows: Mapping[int, PatientRow], options: BatchOptions, report: Reporter) -> ToPrint:
     """The to-print files with the sheet of who is in them, by name, for handing them over (in parts for a long list).
 
+    A run that rendered in parallel has the sheet drawn by a worker forked for it from the fork
+    server, which has the fonts and ReportLab loaded: this process never loads the fonts, and the
+    sheet, the last thing a run waits for, does not wait for them to load here.
     A sheet that cannot be made (a brand's template failing as it runs) is a warning: by now the
     plans are made and emailed, and to-print.txt still lists them.
     """
@@ -304,16 +307,22 @@ def _with_sheet(renderer: Renderer, to_print: ToPrint, rows: Mapping[int, Patien
     parts = sheet_parts(to_print.entries)
     pages_in = _pages_by_file(to_print)
 
-    def sheets() -> Iterator[bytes]:
+    def sheets(draw: Callable[..., bytes]) -> Iterator[bytes]:
         for number, part in enumerate(parts, start=1):
             files = list(dict.fromkeys(e.file for e in part))
             entries = [ListedPlan(e.row, e.patient_id, rows[e.row].name, e.pages, e.file) for e in part]
-            yield renderer.to_print_list(entries, files, sum(pages_in[f] for f in files), today, number, len(parts), len(to_print.entries))
+            yield draw(entries, files, sum(pages_in[f] for f in files), options.today, number, len(parts), len(to_print.entries))
 
     try:
-        return with_sheets(to_print, sheets())
-    except HandoutError as exc:
-        report.warn(f"{TO_PRINT_SHEET} was not made: {exc.message}")
+        if _workers(options) == 1:
+            return with_sheets(to_print, sheets(renderer.to_print_list))
+        context = multiprocessing.get_context("forkserver")
+        start_worker_server()  # already running: run_batch started it
+        with ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_prepare_worker, initargs=(*_init_args(options), os.getpid())) as pool:
+            return with_sheets(to_print, sheets(lambda *args: pool.submit(_sheet_in_worker, *args).result()))
+    except (HandoutError, BrokenProcessPool) as exc:
+        reason = exc.message if isinstance(exc, HandoutError) else "the process drawing it stopped unexpectedly"
+        report.warn(f"{TO_PRINT_SHEET} was not made: {reason}")
         remove_sheets = [to_print.files[0].with_name(sheet_name(n, len(parts))) for n in range(1, len(parts) + 1)]
         for path in remove_sheets:  # part of the sheet would look like all of it
             path.unlink(missing_ok=True)
@@ -408,6 +417,12 @@ def _exit_with(batch_pid: int) -> None:
     threading.Thread(target=watch, name="handout-batch-watch", daemon=True).start()
 
 
+def _sheet_in_worker(*args: object) -> bytes:
+    """The to-print sheet (Renderer.to_print_list's arguments), drawn by a worker with the run's brand, paper and templates."""
+    renderer = worker_renderer(_WORKER["brand"], _WORKER["paper"], _WORKER["template_dirs"], False)  # type: ignore[arg-type]
+    return renderer.to_print_list(*args)  # type: ignore[arg-type]
+
+
 def render_one(row: PatientRow) -> Rendered:
     """Render, optionally encrypt, and atomically write one row's plan."""
     from handout.pipeline import Patient
@@ -441,8 +456,8 @@ def render_rows(rows: Sequence[PatientRow], options: BatchOptions) -> Iterator[R
     """Plans in row order, rendered across worker processes with a bounded queue (flat memory)."""
     if not rows:
         return  # every plan was kept: no worker to start
-    workers = options.workers or os.cpu_count() or 1
-    init_args = (options.brand_dir, options.template_dirs, options.paper, options.encrypt, options.out_dir, options.today)
+    workers = _workers(options)
+    init_args = _init_args(options)
     if workers == 1 or len(rows) == 1:
         _prepare_worker(*init_args)
         yield from (render_one(row) for row in rows)
@@ -459,6 +474,15 @@ def render_rows(rows: Sequence[PatientRow], options: BatchOptions) -> Iterator[R
         finally:
             # Stopped early (Ctrl-C): plans not yet started are dropped, the ones in hand finish, the workers leave cleanly.
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _workers(options: BatchOptions) -> int:
+    return options.workers or os.cpu_count() or 1
+
+
+def _init_args(options: BatchOptions) -> tuple[object, ...]:
+    """_prepare_worker's arguments for a run (without the batch's process id)."""
+    return (options.brand_dir, options.template_dirs, options.paper, options.encrypt, options.out_dir, options.today)
 
 
 def _bounded_map(pool: ProcessPoolExecutor, function: Callable[[PatientRow], Rendered], items: Iterable[PatientRow], window: int) -> Iterator[Rendered]:
