@@ -18,6 +18,10 @@ def main() -> None:
     its own settings.
     """
     gc.disable()
+    if sys.argv[1:2] == ["batch"]:
+        from handout.worker_server import start_for_batch_command
+
+        start_for_batch_command(sys.argv[2:])  # the workers' server loads on the other core while this one starts
     from handout.dataclass_code import keep_dataclass_code
 
     keep_dataclass_code()  # the data classes' methods compiled once, not on every start: about a tenth of a leaflet's start

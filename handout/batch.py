@@ -40,6 +40,7 @@ from handout.printing import (
 )
 from handout.runcontrol import StopNow, folder_lock, ignore_stop_signals, stop_requests
 from handout.smtp import SmtpSettings
+from handout.worker_server import start_worker_server
 
 if TYPE_CHECKING:
     from handout.pipeline import Renderer  # imported where it is used, as elsewhere here: the command line starts faster
@@ -158,7 +159,7 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
 
     report = reporter or Reporter()
     brand = load_brand(options.brand_dir)
-    if (options.workers or os.cpu_count() or 1) > 1:
+    if _workers(options) > 1:
         # It loads ReportLab and handout on another core while this process reads, checks and prepares the list.
         # (A list of one row, or a run that stops on a mistake, leaves it unused: it ends with this process.)
         start_worker_server()
@@ -229,12 +230,14 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
                         report.problem(f"{row.label}: {outcome.error}")
                     else:
                         document_hmac = outcome.document_hmac or journal.keyed(outcome.document_sha256)
-                        journal.mark(outcome.key, outcome.row, "rendered", document_hmac=document_hmac)
+                        # Lazily: lost in a crash, these cost a re-run the plan's render; delivering it commits them
+                        # (an email is journalled at once, before it is handed over), or they go in batches.
+                        journal.mark(outcome.key, outcome.row, "rendered", document_hmac=document_hmac, lazily=True)
                         assert outcome.path is not None
                         if outcome.kept:
                             result.kept.append(outcome.row)
                         else:
-                            journal.record_plan(outcome.path, made_from(journal, row, signature), document_hmac)
+                            journal.record_plan(outcome.path, made_from(journal, row, signature), document_hmac, lazily=True)
                         result.rendered.append(outcome.row)
                         delivered = delivery.deliver(row, outcome.path)
                         result.record(row.row, delivered)
@@ -255,7 +258,7 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
                 try:
                     result.to_print_files = printing.finish()
                     if result.to_print_files is not None:
-                        result.to_print_files = _with_sheet(checked, result.to_print_files, by_row, options.today, report)
+                        result.to_print_files = _with_sheet(checked, result.to_print_files, by_row, options, report)
                 except StopNow:
                     result.interrupted_by, result.to_print_files = stop.signal_number, None
             if result.interrupted_by is not None:
@@ -290,9 +293,12 @@ def open_journal(journal_dir: Path, options: BatchOptions, report: Reporter) -> 
     return journal
 
 
-def _with_sheet(renderer: Renderer, to_print: ToPrint, rows: Mapping[int, PatientRow], today: dt.date, report: Reporter) -> ToPrint:
+def _with_sheet(renderer: Renderer, to_print: ToPrint, rows: Mapping[int, PatientRow], options: BatchOptions, report: Reporter) -> ToPrint:
     """The to-print files with the sheet of who is in them, by name, for handing them over (in parts for a long list).
 
+    A run that rendered in parallel has the sheet drawn by a worker forked for it from the fork
+    server, which has the fonts and ReportLab loaded: this process never loads the fonts, and the
+    sheet, the last thing a run waits for, does not wait for them to load here.
     A sheet that cannot be made (a brand's template failing as it runs) is a warning: by now the
     plans are made and emailed, and to-print.txt still lists them.
     """
@@ -301,16 +307,22 @@ def _with_sheet(renderer: Renderer, to_print: ToPrint, rows: Mapping[int, Patien
     parts = sheet_parts(to_print.entries)
     pages_in = _pages_by_file(to_print)
 
-    def sheets() -> Iterator[bytes]:
+    def sheets(draw: Callable[..., bytes]) -> Iterator[bytes]:
         for number, part in enumerate(parts, start=1):
             files = list(dict.fromkeys(e.file for e in part))
             entries = [ListedPlan(e.row, e.patient_id, rows[e.row].name, e.pages, e.file) for e in part]
-            yield renderer.to_print_list(entries, files, sum(pages_in[f] for f in files), today, number, len(parts), len(to_print.entries))
+            yield draw(entries, files, sum(pages_in[f] for f in files), options.today, number, len(parts), len(to_print.entries))
 
     try:
-        return with_sheets(to_print, sheets())
-    except HandoutError as exc:
-        report.warn(f"{TO_PRINT_SHEET} was not made: {exc.message}")
+        if _workers(options) == 1:
+            return with_sheets(to_print, sheets(renderer.to_print_list))
+        context = multiprocessing.get_context("forkserver")
+        start_worker_server()  # already running: run_batch started it
+        with ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_prepare_worker, initargs=(*_init_args(options), os.getpid())) as pool:
+            return with_sheets(to_print, sheets(lambda *args: pool.submit(_sheet_in_worker, *args).result()))
+    except (HandoutError, BrokenProcessPool) as exc:
+        reason = exc.message if isinstance(exc, HandoutError) else "the process drawing it stopped unexpectedly"
+        report.warn(f"{TO_PRINT_SHEET} was not made: {reason}")
         remove_sheets = [to_print.files[0].with_name(sheet_name(n, len(parts))) for n in range(1, len(parts) + 1)]
         for path in remove_sheets:  # part of the sheet would look like all of it
             path.unlink(missing_ok=True)
@@ -333,7 +345,7 @@ def _without_repeats(rows: Sequence[PatientRow], journal: Journal, result: Batch
         fingerprint = journal.fingerprint(row)  # includes the patient_id: rows with ids never repeat (ids are unique)
         if fingerprint in first:
             report.warn(f"row {row.row} repeats row {first[fingerprint]} exactly (no patient_id): one plan for both")
-            journal.mark(row.key, row.row, "repeated")
+            journal.mark(row.key, row.row, "repeated", lazily=True)
             result.repeated.append(row.row)
             continue
         first[fingerprint] = row.row
@@ -361,21 +373,6 @@ def plan_path(out_dir: Path, row: PatientRow) -> Path:
 # Rendering, in worker processes
 
 _WORKER: dict[str, object] = {}
-
-
-def start_worker_server() -> None:
-    """Start the fork server the render workers are forked from, loading ReportLab, handout and the fonts there once (worker_preload.py).
-
-    Started as soon as a run knows it will render in parallel, it loads them on the other
-    core while this process reads the list and prepares; every worker then starts with
-    them loaded (and shares their memory) instead of importing them on its own.
-    The server is the process's one fork server: started once, it serves later runs too.
-    """
-    from multiprocessing import forkserver
-
-    # "__main__" as multiprocessing preloads it by default: the program's own module, which each worker would otherwise import.
-    multiprocessing.get_context("forkserver").set_forkserver_preload(["__main__", "handout.worker_preload"])
-    forkserver.ensure_running()
 
 
 def _prepare_worker(
@@ -420,6 +417,12 @@ def _exit_with(batch_pid: int) -> None:
     threading.Thread(target=watch, name="handout-batch-watch", daemon=True).start()
 
 
+def _sheet_in_worker(*args: object) -> bytes:
+    """The to-print sheet (Renderer.to_print_list's arguments), drawn by a worker with the run's brand, paper and templates."""
+    renderer = worker_renderer(_WORKER["brand"], _WORKER["paper"], _WORKER["template_dirs"], False)  # type: ignore[arg-type]
+    return renderer.to_print_list(*args)  # type: ignore[arg-type]
+
+
 def render_one(row: PatientRow) -> Rendered:
     """Render, optionally encrypt, and atomically write one row's plan."""
     from handout.pipeline import Patient
@@ -453,8 +456,8 @@ def render_rows(rows: Sequence[PatientRow], options: BatchOptions) -> Iterator[R
     """Plans in row order, rendered across worker processes with a bounded queue (flat memory)."""
     if not rows:
         return  # every plan was kept: no worker to start
-    workers = options.workers or os.cpu_count() or 1
-    init_args = (options.brand_dir, options.template_dirs, options.paper, options.encrypt, options.out_dir, options.today)
+    workers = _workers(options)
+    init_args = _init_args(options)
     if workers == 1 or len(rows) == 1:
         _prepare_worker(*init_args)
         yield from (render_one(row) for row in rows)
@@ -471,6 +474,15 @@ def render_rows(rows: Sequence[PatientRow], options: BatchOptions) -> Iterator[R
         finally:
             # Stopped early (Ctrl-C): plans not yet started are dropped, the ones in hand finish, the workers leave cleanly.
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _workers(options: BatchOptions) -> int:
+    return options.workers or os.cpu_count() or 1
+
+
+def _init_args(options: BatchOptions) -> tuple[object, ...]:
+    """_prepare_worker's arguments for a run (without the batch's process id)."""
+    return (options.brand_dir, options.template_dirs, options.paper, options.encrypt, options.out_dir, options.today)
 
 
 def _bounded_map(pool: ProcessPoolExecutor, function: Callable[[PatientRow], Rendered], items: Iterable[PatientRow], window: int) -> Iterator[Rendered]:

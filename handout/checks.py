@@ -197,10 +197,11 @@ def person_name(option: str, value: str, required: bool) -> str:
 
 def unprintable_problem(text: str) -> str | None:
     """Why a name cannot be printed as typed, or None; the character is named by code point only, as it is part of a name."""
-    from handout.render.fonts import first_unprintable, unprintable_reason
+    from handout.render.fonts import first_unprintable, kept_coverage, unprintable_reason
 
-    char = first_unprintable(text)
-    return None if char is None else f"has the character U+{ord(char):04X}, {unprintable_reason(char)}"
+    # The fonts' coverage without registering them: a batch's main process checks every name and draws nothing until its workers are done.
+    char = first_unprintable(text, kept_coverage)
+    return None if char is None else f"has the character U+{ord(char):04X}, {unprintable_reason(char, kept_coverage)}"
 
 
 def printable(option: str, text: str) -> None:

@@ -94,7 +94,7 @@ class Delivery:
     def deliver(self, row: PatientRow, pdf_path: Path) -> Delivered:
         """Email the plan (only with consent, or when it is encrypted), else list it to print."""
         if not wants_email(row, self.encrypted):
-            self.journal.mark(row.key, row.row, "to_print")
+            self.journal.mark(row.key, row.row, "to_print", lazily=True)  # nothing sent: lost in a crash, a re-run lists it again
             return Delivered(Outcome.TO_PRINT)
         sending = self.sender is not None
         # Known by what the row asks for and its patient_id, never by its position in the list.

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import hmac
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +57,11 @@ _PREVIOUS_ROW_COLUMNS = ["key", "row", "state", "document_sha256", "reason", "se
 _ROW_COLUMNS = ["key", "row", "state", "document_hmac", "reason", "updated_at"]
 _DELIVERY_COLUMNS = ["fingerprint", "patient_id", "state", "message_id", "sent_at", "updated_at"]
 _UPGRADED_FROM_0_1 = 1  # the journal's PRAGMA user_version once it has been upgraded from handout 0.1's
+# Writes a crash may lose (`lazily`) are committed together: at most this many, or this old, or with
+# the next write that may not be lost. Each commit is a flush to disk (synchronous=FULL): one a row's
+# state made a batch of plans to print wait on the disk about 3 times a plan.
+LAZY_WRITES = 64
+LAZY_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -67,7 +73,7 @@ class MailRecord:
 
 
 class Journal:
-    """Row states by key, deliveries by keyed fingerprint; each change is committed at once, so a kill -9 loses nothing.
+    """Row states by key, deliveries by keyed fingerprint; each change is committed at once, so a kill -9 loses nothing (but what is written `lazily`).
 
     A plan counts as sent when the mail server accepted one with the same
     fingerprint: the patient_id (or none) and what the row asks for, never its
@@ -77,10 +83,19 @@ class Journal:
     The key file may also hold the secrets of journals taken in from older
     handouts' output folders (see `take_in`); their deliveries keep their
     fingerprints and are recognised under their own secret.
+
+    A row's state and a plan's record may be written `lazily`: committed with
+    the next write that may not be lost, or within LAZY_WRITES writes or
+    LAZY_SECONDS, or on close. A kill -9 can lose those, and losing one
+    costs a re-run no more than rendering that plan again: what was handed
+    to a mail server (`deliveries`) is never written lazily, and commits
+    whatever lazy writes came before it.
     """
 
     def __init__(self, folder: Path, start_afresh: bool = False) -> None:
         self.folder = folder
+        self._lazy = 0  # lazy writes not yet committed
+        self._lazy_since = 0.0
         self.path, self.key_path = journal_paths(folder)
         if not start_afresh:
             self._open()
@@ -241,7 +256,19 @@ class Journal:
         self.close()
 
     def close(self) -> None:
-        self._db.close()
+        try:
+            self.commit()  # lazy writes record what happened; a run stopped by an error still keeps them
+        finally:
+            self._db.close()
+
+    def commit(self) -> None:
+        """Commit the lazy writes not yet committed."""
+        if self._lazy:
+            self._lazy = 0
+            try:
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise HandoutError(f"{self.path}: cannot write the batch journal ({exc})") from None
 
     def keyed(self, text: str) -> str:
         """HMAC-SHA256 under this journal's secret: stable here, meaningless without the secret."""
@@ -254,14 +281,22 @@ class Journal:
     def _every_key(self, text: str) -> list[str]:
         return [_keyed(secret, text) for secret in self._secrets]
 
-    def _write(self, statement: str, values: tuple[object, ...]) -> None:
+    def _write(self, statement: str, values: tuple[object, ...], lazily: bool = False) -> None:
         try:
+            if lazily and not self._lazy:
+                self._db.execute("BEGIN IMMEDIATE")
+                self._lazy_since = time.monotonic()
             self._db.execute(statement, values)
         except sqlite3.Error as exc:
             raise HandoutError(f"{self.path}: cannot write the batch journal ({exc})") from None
+        if lazily:
+            self._lazy += 1
+            if self._lazy < LAZY_WRITES and time.monotonic() - self._lazy_since < LAZY_SECONDS:
+                return
+        self.commit()  # a write that may not be lost is committed now, with the lazy ones before it
 
-    def mark(self, key: str, row: int, state: str, document_hmac: str | None = None, reason: str | None = None) -> None:
-        """Record a row's latest state."""
+    def mark(self, key: str, row: int, state: str, document_hmac: str | None = None, reason: str | None = None, lazily: bool = False) -> None:
+        """Record a row's latest state (`lazily`: a crash may lose it, see the class)."""
         self._write(
             """
             INSERT INTO rows (key, row, state, document_hmac, reason, updated_at) VALUES (?, ?, ?, ?, ?, ?)
@@ -270,6 +305,7 @@ class Journal:
                 document_hmac = COALESCE(excluded.document_hmac, rows.document_hmac)
             """,
             (key, row, state, document_hmac, reason, _now()),
+            lazily,
         )
 
     def plan_made(self, path: Path, made_from: str) -> str | None:
@@ -280,11 +316,11 @@ class Journal:
         state = self._file_state(path)
         return found[2] if state is not None and hmac.compare_digest(found[1], state) else None
 
-    def record_plan(self, path: Path, made_from: str, document_hmac: str) -> None:
-        """The plan at `path` is made from `made_from`: a re-run keeps it while neither changes."""
+    def record_plan(self, path: Path, made_from: str, document_hmac: str, lazily: bool = False) -> None:
+        """The plan at `path` is made from `made_from`: a re-run keeps it while neither changes (lost in a crash: made again)."""
         state = self._file_state(path)
         if state is not None:
-            self._write("INSERT OR REPLACE INTO plans VALUES (?, ?, ?, ?)", (self._plan_file(path), made_from, state, document_hmac))
+            self._write("INSERT OR REPLACE INTO plans VALUES (?, ?, ?, ?)", (self._plan_file(path), made_from, state, document_hmac), lazily)
 
     def _plan_file(self, path: Path) -> str:
         return self.keyed(f"file\0{path.resolve()}")

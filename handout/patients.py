@@ -58,7 +58,7 @@ _NO = {"no", "n", "false", "0", ""}
 _DELIMITER_NAMES = {",": "commas", ";": "semicolons", "\t": "tabs"}  # the order breaks ties: a comma first
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a 10,000-row list is held for the whole run
 class PatientRow:
     """One checked row: everything needed to render and deliver one plan."""
 

@@ -30,7 +30,7 @@ class PlanInputError(ValueError):
         self.problem = problem
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: one a row of a patient list, held for the whole run
 class PlanRequest:
     """What the clinician asks for."""
 

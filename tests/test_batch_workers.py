@@ -82,3 +82,21 @@ def test_ctrl_c_mid_batch_leaves_whole_plans_only_and_the_rerun_finishes_the_lis
     assert len(list(out.glob("P*.pdf"))) == 60
     with pikepdf.open(out / "to-print-1.pdf") as first, pikepdf.open(out / "to-print-2.pdf") as second:
         assert len(first.pages) + len(second.pages) == 60 * 6
+
+
+def test_a_parallel_batch_never_loads_the_fallback_fonts_in_its_own_process(tmp_path: Path) -> None:
+    """Names are checked against the fonts' kept coverage and the to-print sheet is drawn by a worker: only the main font, for checking the brand, is loaded here."""
+    patients = tmp_path / "patients.csv"
+    patients.write_text("name,patient_id,weeks\nJane Doe,P1,1\nΣοφία Παπαδοπούλου,P2,1\nAna García,P3,1\n", encoding="utf-8")
+    program = (
+        "import os, sys\n"
+        "from pathlib import Path\n"
+        "from handout.batch import BatchOptions, run_batch\n"
+        f"result = run_batch(BatchOptions(Path({str(patients)!r}), out_dir=Path({str(tmp_path / 'plans')!r}), workers=2, data_dir=Path({str(tmp_path / 'data')!r})), os.environ)\n"
+        "assert result.ok and result.to_print_files is not None and result.to_print_files.sheet is not None, result\n"
+        "from reportlab.pdfbase import pdfmetrics\n"
+        "print(sorted(pdfmetrics.getRegisteredFontNames()))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['Atkinson', 'Atkinson-Bold']"  # a Greek name's Noto Sans (about 10 MB) only in the workers

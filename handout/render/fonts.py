@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import struct
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from itertools import groupby
@@ -242,6 +243,41 @@ def _coverage(font_name: str) -> frozenset[int]:
     return frozenset(c for c in font.face.charToGlyph if not 0xE000 <= c <= 0xF8FF)  # type: ignore[attr-defined]
 
 
+Coverage = Callable[[str], frozenset[int]]
+_COVERAGE_FORMAT = 1
+
+
+@cache
+def kept_coverage(font_name: str) -> frozenset[int]:
+    """The characters a font prints, as `_coverage` finds them, but without registering the font: kept between runs.
+
+    For checking a patient list: a batch's main process checks every name but draws
+    nothing while its workers render, and registering the fonts there (parsing them)
+    cost about 13 MB and 0.15 s of CPU. Kept under the font file's path, size and time.
+    """
+    from handout import private_cache
+
+    family = _FACES[font_name].family if font_name in _FACES else "Atkinson Hyperlegible"
+    source = font_path(family, 400)
+    try:
+        info = source.stat()
+    except OSError:
+        return _coverage(font_name)
+    key = hashlib.sha256(f"{font_name}|{source}|{info.st_size}|{info.st_mtime_ns}|{_COVERAGE_FORMAT}|{rl_config.__file__}".encode()).hexdigest()
+    folder = private_cache.cache_folder("coverage")
+    kept = private_cache.load(folder, key)
+    ranges = kept.get("ranges") if kept is not None else None
+    if isinstance(ranges, list) and all(isinstance(r, list) and len(r) == 2 and all(type(n) is int for n in r) for r in ranges):
+        return frozenset(c for first, last in ranges for c in range(first, last + 1))
+    data = font_data(font_name) if font_name in _FACES else source.read_bytes()
+    face = TTFontFace(io.BytesIO(data))  # parsed and dropped: nothing registered
+    found = frozenset(c for c in face.charToGlyph if not 0xE000 <= c <= 0xF8FF)
+    codes = sorted(found)
+    runs = [[codes[i], codes[j - 1]] for i, j in zip([0] + [k for k in range(1, len(codes)) if codes[k] != codes[k - 1] + 1], [k for k in range(1, len(codes)) if codes[k] != codes[k - 1] + 1] + [len(codes)])] if codes else []
+    private_cache.store(folder, key, {"ranges": runs}, 16)
+    return found
+
+
 def _script_face(char: str) -> Face | None:
     if not _SCRIPT_CHAR.match(char):
         return None
@@ -249,8 +285,8 @@ def _script_face(char: str) -> Face | None:
     return next(face for face in SCRIPTS.values() if any(a <= code <= b for a, b in face.ranges))
 
 
-def _in_main(text: str) -> bool:
-    main = _coverage(MAIN)
+def _in_main(text: str, coverage: Coverage = _coverage) -> bool:
+    main = coverage(MAIN)
     return all(ord(c) in main or c == "\n" for c in text)
 
 
@@ -258,7 +294,7 @@ def _word_face(word: str) -> Face:
     return next((face for face in map(_script_face, word) if face is not None), GENERAL)
 
 
-def font_runs(text: str) -> Iterator[tuple[Face | None, str]]:
+def font_runs(text: str, coverage: Coverage = _coverage) -> Iterator[tuple[Face | None, str]]:
     """The text in runs, each with the fallback face it is set in (None: the main font).
 
     Each comma-separated part the main font cannot print whole (a name in
@@ -270,30 +306,30 @@ def font_runs(text: str) -> Iterator[tuple[Face | None, str]]:
     for part in re.split(r"(?<=, )", text):
         if not part:
             continue
-        if _in_main(part):
+        if _in_main(part, coverage):
             yield None, part
             continue
         scripts = {face for face in map(_script_face, part) if face is not None}
         if len(scripts) <= 1:
             face = scripts.pop() if scripts else GENERAL
-            coverage = _coverage(face.regular)
-            if all(ord(c) in coverage or c.isspace() for c in part):
+            covered = coverage(face.regular)
+            if all(ord(c) in covered or c.isspace() for c in part):
                 yield face, part
                 continue
         for word in re.findall(r"\S+\s*|\s+", part):
             yield _word_face(word), word
 
 
-def first_unprintable(text: str) -> str | None:
-    """The first character no shipped font can print (or place correctly), if any."""
+def first_unprintable(text: str, coverage: Coverage = _coverage) -> str | None:
+    """The first character no shipped font can print (or place correctly), if any (`coverage=kept_coverage`: without registering the fonts)."""
     text = unicodedata.normalize("NFC", text)
-    if _in_main(text):
+    if _in_main(text, coverage):
         return None
-    for face, run in font_runs(text):
+    for face, run in font_runs(text, coverage):
         if face is None:
             continue
-        coverage = _coverage(face.regular)
-        bad = next((c for c in run if ord(c) not in coverage and not c.isspace()), None)
+        covered = coverage(face.regular)
+        bad = next((c for c in run if ord(c) not in covered and not c.isspace()), None)
         if bad is not None:
             return bad
         if face.right_to_left:
@@ -303,9 +339,9 @@ def first_unprintable(text: str) -> str | None:
     return None
 
 
-def unprintable_reason(char: str) -> str:
+def unprintable_reason(char: str, coverage: Coverage = _coverage) -> str:
     """Why `char`, as found by first_unprintable, stops a name: no font has it, or it cannot stand where it is."""
-    if ord(char) in _coverage(MAIN) or ord(char) in _coverage(GENERAL.regular) or _script_face(char) is not None:
+    if ord(char) in coverage(MAIN) or ord(char) in coverage(GENERAL.regular) or _script_face(char) is not None:
         return "which handout cannot place correctly after Arabic letters: put digits before the Arabic words, and Latin letters in words of their own"
     return f"which the fonts handout ships cannot print; use {SUPPORTED_SCRIPTS}"
 
