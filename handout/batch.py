@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -162,7 +162,11 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
     if _workers(options) > 1:
         # It loads ReportLab and handout on another core while this process reads, checks and prepares the list.
         # (A list of one row, or a run that stops on a mistake, leaves it unused: it ends with this process.)
-        start_worker_server()
+        try:
+            start_worker_server()
+        except OSError as exc:  # no worker can be started (a TMPDIR path too long for its socket, no processes left): slower, not stopped
+            report.warn(f"cannot start worker processes ({exc.strerror or exc}); rendering every plan in this process")
+            options = replace(options, workers=1)
     patients = read_patient_list(options.patients_csv, options.today, options.encrypt, unprintable_problem, options.encoding, options.language, options.large_print)
     result = BatchResult(ignored_columns=patients.ignored_columns, encoding=patients.encoding)
     if patients.ignored_columns:
@@ -320,13 +324,23 @@ def _with_sheet(renderer: Renderer, to_print: ToPrint, rows: Mapping[int, Patien
         start_worker_server()  # already running: run_batch started it
         with ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_prepare_worker, initargs=(*_init_args(options), os.getpid())) as pool:
             return with_sheets(to_print, sheets(lambda *args: pool.submit(_sheet_in_worker, *args).result()))
-    except (HandoutError, BrokenProcessPool) as exc:
-        reason = exc.message if isinstance(exc, HandoutError) else "the process drawing it stopped unexpectedly"
-        report.warn(f"{TO_PRINT_SHEET} was not made: {reason}")
-        remove_sheets = [to_print.files[0].with_name(sheet_name(n, len(parts))) for n in range(1, len(parts) + 1)]
-        for path in remove_sheets:  # part of the sheet would look like all of it
-            path.unlink(missing_ok=True)
-        return to_print
+    except (OSError, BrokenProcessPool):
+        # The worker drawing it could not start or died (no processes left, the server gone): the plans are made
+        # and emailed by now, so the sheet is drawn here rather than lost with the run's summary.
+        try:
+            return with_sheets(to_print, sheets(renderer.to_print_list))
+        except HandoutError as exc:
+            return _without_sheet(to_print, len(parts), exc.message, report)
+    except HandoutError as exc:
+        return _without_sheet(to_print, len(parts), exc.message, report)
+
+
+def _without_sheet(to_print: ToPrint, parts: int, reason: str, report: Reporter) -> ToPrint:
+    """Warn that the sheet was not made, and remove what of it was written: part of the sheet would look like all of it."""
+    report.warn(f"{TO_PRINT_SHEET} was not made: {reason}")
+    for path in [to_print.files[0].with_name(sheet_name(n, parts)) for n in range(1, parts + 1)]:
+        path.unlink(missing_ok=True)
+    return to_print
 
 
 def _pages_by_file(to_print: ToPrint) -> dict[str, int]:

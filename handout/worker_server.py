@@ -35,7 +35,10 @@ def start_for_batch_command(args: Sequence[str]) -> None:
     """
     if any(arg in ("--help", "-h") for arg in args) or (_workers(args) or os.cpu_count() or 1) <= 1:  # as run_batch decides
         return
-    start_worker_server()
+    try:
+        start_worker_server()
+    except OSError:
+        pass  # run_batch tries again, where a failure is one line and the plans are rendered in this process
 
 
 def _workers(args: Sequence[str]) -> int | None:

@@ -100,3 +100,36 @@ def test_a_parallel_batch_never_loads_the_fallback_fonts_in_its_own_process(tmp_
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "['Atkinson', 'Atkinson-Bold']"  # a Greek name's Noto Sans (about 10 MB) only in the workers
+
+
+def test_a_batch_whose_worker_processes_cannot_start_renders_in_its_own_process(tmp_path: Path) -> None:
+    """A TMPDIR too long for the fork server's socket (AF_UNIX paths end at 108 bytes): one warning line, every plan made, no traceback."""
+    patients = tmp_path / "patients.csv"
+    patients.write_text("name,patient_id,weeks\nJane Doe,P1,1\nAna García,P2,1\n", encoding="utf-8")
+    deep = tmp_path / ("t" * 60) / ("m" * 60)
+    deep.mkdir(parents=True)
+    env = {**os.environ, "TMPDIR": str(deep), "XDG_DATA_HOME": str(tmp_path / "data")}
+    out = tmp_path / "plans"
+    done = subprocess.run([sys.executable, "-m", "handout", "batch", str(patients), "--out-dir", str(out), "--workers", "2"], capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "cannot start worker processes" in done.stderr
+    assert sorted(path.name for path in out.glob("P*.pdf")) == ["P1.pdf", "P2.pdf"]
+    assert (out / "to-print.pdf").is_file() and (out / "to-print-list.pdf").is_file()
+
+
+def test_a_to_print_sheet_whose_worker_cannot_start_is_drawn_in_this_process(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The plans are made by then: a worker that cannot be forked for the sheet (no processes left) must not lose the sheet or the run's summary."""
+    starts = batch.start_worker_server
+
+    def start_unless_for_the_sheet() -> None:
+        if sys._getframe(1).f_code.co_name == "_with_sheet":
+            raise OSError(11, "Resource temporarily unavailable")  # EAGAIN, as fork gives at the process limit
+        starts()
+
+    monkeypatch.setattr(batch, "start_worker_server", start_unless_for_the_sheet)
+    patients = tmp_path / "patients.csv"
+    patients.write_text("name,patient_id,weeks\nJane Doe,P1,1\nAna García,P2,1\nBen Bold,P3,1\n", encoding="utf-8")
+    result = batch.run_batch(batch.BatchOptions(patients, out_dir=tmp_path / "plans", workers=2, data_dir=tmp_path / "data"), os.environ)
+    assert result.ok and result.to_print_files is not None and result.to_print_files.sheet is not None, result
+    assert (tmp_path / "plans" / "to-print-list.pdf").is_file()
