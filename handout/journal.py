@@ -263,8 +263,8 @@ class Journal:
 
     def commit(self) -> None:
         """Commit the lazy writes not yet committed."""
-        if self._lazy:
-            self._lazy = 0
+        self._lazy = 0
+        if self._db.in_transaction:  # SQLite's own answer: a count kept here can miss a BEGIN whose first write failed
             try:
                 self._db.execute("COMMIT")
             except sqlite3.Error as exc:
@@ -283,7 +283,7 @@ class Journal:
 
     def _write(self, statement: str, values: tuple[object, ...], lazily: bool = False) -> None:
         try:
-            if lazily and not self._lazy:
+            if lazily and not self._db.in_transaction:
                 self._db.execute("BEGIN IMMEDIATE")
                 self._lazy_since = time.monotonic()
             self._db.execute(statement, values)

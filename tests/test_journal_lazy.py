@@ -11,7 +11,9 @@ import time
 from pathlib import Path
 
 import pikepdf
+import pytest
 
+from handout.errors import HandoutError
 from handout.journal import LAZY_WRITES, Journal
 
 
@@ -28,6 +30,15 @@ def test_a_lazy_write_is_committed_with_the_next_write_that_may_not_be_lost(tmp_
         assert committed(tmp_path, "rows") == 0
         journal.mark_sending("fingerprint", "P2", "<id@example.org>")  # an email about to go: never lazily, and it takes the lazy ones with it
         assert committed(tmp_path, "rows") == 1 and committed(tmp_path, "deliveries") == 1
+
+
+def test_an_email_record_after_a_failed_lazy_write_is_still_committed_at_once(tmp_path: Path) -> None:
+    """A lazy write that fails after its transaction began leaves the transaction open: the email's record must still not wait in it."""
+    with Journal(tmp_path) as journal:
+        with pytest.raises(HandoutError):
+            journal.mark("P1", object(), "rendered", lazily=True)  # type: ignore[arg-type]  # SQLite cannot bind it: fails inside the transaction
+        journal.mark_sending("fingerprint", "P2", "<id@example.org>")
+        assert committed(tmp_path, "deliveries") == 1  # a crash now must not lose that P2's email may have gone
 
 
 def test_lazy_writes_are_committed_in_batches_and_on_close(tmp_path: Path) -> None:
