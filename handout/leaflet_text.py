@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import stat
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -84,7 +85,10 @@ def _add_folder(digest: hashlib._Hash, folder: Path) -> bool:
             dirs.sort()
             for name in sorted(names):
                 path = os.path.join(top, name)
-                with open(path, "rb") as stream:
+                # Without blocking: a named pipe or device among the templates would wait for a writer forever.
+                with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as stream:
+                    if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+                        return False  # not a file a template is read from: this leaflet is simply not kept
                     data = stream.read(MAX_BYTES + 1)
                 files, total = files + 1, total + len(data)
                 if files > MAX_FILES or total > MAX_BYTES:

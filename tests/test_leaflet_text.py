@@ -133,6 +133,19 @@ def test_a_huge_folder_is_not_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert key(tmp_path, [folder]) is None
 
 
+def test_a_named_pipe_among_the_templates_is_not_waited_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pipe has no writer: opening it to hash it would wait for ever. It is no template file, so the leaflet is not kept."""
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    (folder / "a.j2").write_text("x", encoding="utf-8")
+    builtin = tmp_path / "builtin"
+    builtin.mkdir()
+    monkeypatch.setattr(leaflet_text, "templates_dir", lambda: builtin)
+    assert key(tmp_path, [folder]) is not None
+    os.mkfifo(folder / "pipe")
+    assert key(tmp_path, [folder]) is None
+
+
 def test_a_damaged_entry_is_filled_again(tmp_path: Path, cache_home: Path) -> None:
     made, _ = leaflet(tmp_path)
     for entry in cache_home.glob("*.json"):
