@@ -263,7 +263,9 @@ def kept_coverage(font_name: str) -> frozenset[int]:
         info = source.stat()
     except OSError:
         return _coverage(font_name)
-    key = hashlib.sha256(f"{font_name}|{source}|{info.st_size}|{info.st_mtime_ns}|{_COVERAGE_FORMAT}|{rl_config.__file__}".encode()).hexdigest()
+    # ReportLab parses the font and HarfBuzz makes a fallback's static face: an upgrade of either is another key.
+    libraries = "|".join(private_cache.installed_version(package, "__init__.py") for package in ("reportlab", "uharfbuzz"))
+    key = hashlib.sha256(f"{font_name}|{source}|{info.st_size}|{info.st_mtime_ns}|{_COVERAGE_FORMAT}|{libraries}".encode()).hexdigest()
     folder = private_cache.cache_folder("coverage")
     kept = private_cache.load(folder, key)
     ranges = kept.get("ranges") if kept is not None else None
@@ -272,10 +274,19 @@ def kept_coverage(font_name: str) -> frozenset[int]:
     data = font_data(font_name) if font_name in _FACES else source.read_bytes()
     face = TTFontFace(io.BytesIO(data))  # parsed and dropped: nothing registered
     found = frozenset(c for c in face.charToGlyph if not 0xE000 <= c <= 0xF8FF)
-    codes = sorted(found)
-    runs = [[codes[i], codes[j - 1]] for i, j in zip([0] + [k for k in range(1, len(codes)) if codes[k] != codes[k - 1] + 1], [k for k in range(1, len(codes)) if codes[k] != codes[k - 1] + 1] + [len(codes)])] if codes else []
-    private_cache.store(folder, key, {"ranges": runs}, 16)
+    private_cache.store(folder, key, {"ranges": _runs(sorted(found))}, 16)
     return found
+
+
+def _runs(codes: list[int]) -> list[list[int]]:
+    """Sorted character codes as [first, last] runs of consecutive codes (a font's coverage kept in a few hundred numbers)."""
+    runs: list[list[int]] = []
+    for code in codes:
+        if runs and code == runs[-1][1] + 1:
+            runs[-1][1] = code
+        else:
+            runs.append([code, code])
+    return runs
 
 
 def _script_face(char: str) -> Face | None:
