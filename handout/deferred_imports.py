@@ -32,6 +32,10 @@ class DeferredModule(types.ModuleType):
     def __getattr__(self, name: str) -> Any:
         return getattr(load(self), name)
 
+    # Names are copied from the library once, when it loads: a name set through the stand-in afterwards
+    # (`Image.MAX_IMAGE_PIXELS = …`) would not reach the library. Only the leaflet command has stand-ins,
+    # and nothing it runs sets one; read-diary, which does, never has them.
+
 
 def load(stand_in: DeferredModule) -> types.ModuleType:
     """The library `stand_in` stands for, imported now if it is not yet, its names copied into the stand-in."""

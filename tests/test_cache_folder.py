@@ -13,7 +13,9 @@ from handout import private_cache
 from handout.template_bytecode import template_cache
 
 # The data classes' code is kept from the very start of a command: asked in a process of its own.
-KEEP_CODE = "from handout.dataclass_code import keep_dataclass_code; keep_dataclass_code(); import dataclasses; dataclasses.make_dataclass('Probe', ['x'], frozen=True)"
+KEEP_CODE = (
+    "from handout.dataclass_code import keep_dataclass_code; keep_dataclass_code(); import dataclasses; dataclasses.make_dataclass('Probe', ['x'], frozen=True)"
+)
 
 
 def where_each_cache_keeps(home: Path, xdg: str | None, **environment: str) -> dict[str, Path | None]:

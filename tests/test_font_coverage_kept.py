@@ -26,7 +26,9 @@ def test_checking_names_registers_no_font_and_finds_the_same_problems() -> None:
     )
     answers, registered = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True).stdout.splitlines()
     assert registered == "[]"
-    expected = [None if (char := fonts.first_unprintable(n)) is None else f"has the character U+{ord(char):04X}, {fonts.unprintable_reason(char)}" for n in names]
+    expected = [
+        None if (char := fonts.first_unprintable(n)) is None else f"has the character U+{ord(char):04X}, {fonts.unprintable_reason(char)}" for n in names
+    ]
     assert answers == repr(expected)
     assert [answer is None for answer in expected] == [True, True, True, False, False, True]  # no font (CJK), and a misplaced Latin word after Arabic
 
