@@ -491,6 +491,7 @@ def render_rows(rows: Sequence[PatientRow], options: BatchOptions) -> Iterator[R
 
 
 def _workers(options: BatchOptions) -> int:
+    """How many processes render: --workers, else one a core."""
     return options.workers or os.cpu_count() or 1
 
 
