@@ -1,0 +1,102 @@
+"""Writes furniture that pages repeat (a diary week's grid, its instructions, the footer) once per document, as a form each page places."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from reportlab.pdfgen.canvas import Canvas
+
+from handout.render.tagging import ARTIFACT_LAYOUT, artifact
+
+Box = tuple[float, float, float, float]
+
+
+@contextmanager
+def reused_artifact(
+    canvas: Canvas, prefix: str, box: Box, at: tuple[float, float] = (0, 0), opener: str = ARTIFACT_LAYOUT, reuse: bool = True
+) -> Iterator[None]:
+    """Draw the block's content as an artifact, written into the file once and placed with its origin at `at`.
+
+    Each page's content is compressed on its own, so furniture drawn again on every page cost its bytes
+    again on every page (a large-print 12-week plan's diary grids alone were 4 KB of its 58). What the
+    block draws, in its own coordinates (its origin is `at`; `box` holds all of it), is the key: a page
+    drawing the same operators in the same box places the form already written. Forms are named in the
+    order the document first draws them, so identical inputs still write identical bytes. A form
+    restores the graphics state it changes, so the canvas's idea of the state goes back to what it was
+    before the block too. The block must not tag content (an artifact holds none: whatever it opens is
+    folded into the artifact around it), nor begin a form of its own (make those first). `reuse` False
+    draws the block in place, for furniture the caller knows the document repeats too seldom to pay
+    for a form's own dictionary.
+    """
+    if not reuse:
+        with artifact(canvas, opener):
+            if at == (0, 0):
+                yield
+            else:
+                canvas.saveState()
+                canvas.translate(*at)
+                yield
+                canvas.restoreState()
+        return
+    with artifact(canvas, opener):
+        code, forms = canvas._code, canvas._formsinuse
+        canvas.push_state_stack()
+        canvas._code, canvas._formsinuse = [], []
+        try:
+            yield
+            drawn, used = canvas._code, canvas._formsinuse
+        finally:
+            canvas._code, canvas._formsinuse = code, forms
+            canvas.pop_state_stack()
+        if drawn:
+            _place(canvas, prefix, box, "\n".join(drawn), used, at)
+
+
+def place_drawn(
+    canvas: Canvas, prefix: str, box: Box, content: str, used: Sequence[str], at: tuple[float, float] = (0, 0), opener: str = ARTIFACT_LAYOUT, reuse: bool = True
+) -> None:
+    """What `reused_artifact` writes for a block that drew `content` (its operators, one a line) placing the forms `used`,
+    without drawing it: furniture whose operators are kept (diary_kept.py) is placed, or written in place, as they are.
+    The block leaves the canvas's graphics state as it found it."""
+    with artifact(canvas, opener):
+        if reuse:
+            _place(canvas, prefix, box, content, used, at)
+        elif at == (0, 0):
+            canvas._code.append(content)
+            canvas._formsinuse.extend(used)
+        else:
+            canvas.saveState()
+            canvas.translate(*at)
+            canvas._code.append(content)
+            canvas._formsinuse.extend(used)
+            canvas.restoreState()
+
+
+def _place(canvas: Canvas, prefix: str, box: Box, content: str, used: Sequence[str], at: tuple[float, float]) -> None:
+    """Place the document's form of `content` in `box` at `at`, writing it first if this document has none yet."""
+    named = _forms_of(canvas._doc)
+    name = named.get((box, content))
+    if name is None:
+        name = named[box, content] = f"{prefix}{len(named)}"  # short: each page names the forms it places
+        canvas.beginForm(name, *box)
+        canvas._code.append(content)
+        canvas._formsinuse.extend(used)
+        canvas.endForm()
+    if at == (0, 0):
+        canvas.doForm(name)
+    else:
+        canvas.saveState()
+        canvas.translate(*at)
+        canvas.doForm(name)
+        canvas.restoreState()
+
+
+def _forms_of(doc: Any) -> dict[tuple[Box, str], str]:
+    """The document's forms made here, by their box and operators (the memo lives and ends with the document)."""
+    try:
+        return doc._handout_reused  # type: ignore[no-any-return]
+    except AttributeError:
+        doc._handout_reused = {}
+        return doc._handout_reused  # type: ignore[no-any-return]
