@@ -40,7 +40,7 @@ from handout.plan import PlanRequest, Week, build_plan
 from handout.render.diary_kept import kept_places, write_furniture, write_texts
 from handout.render.fonts import MAIN, MAIN_BOLD
 from handout.render.graphics import code_image
-from handout.render.reused import reused_artifact
+from handout.render.reused import placed_again, reused_artifact
 from handout.render.structure import Node
 from handout.render.styles import INK
 from handout.render.tagging import artifact, tagged
@@ -305,11 +305,17 @@ class DiaryPage(Flowable):
         beside_code = layout.qr[1] - QR_QUIET * QR_MODULE  # below this the band runs the page's full width
         leading = size * 1.15
         page = (0, 0, layout.width, layout.height)
-        with nullcontext() if self.instructions is not None else reused_artifact(self.canv, "DiaryBand", page, reuse=self.count >= REUSED_FROM):
+        reuse = self.count >= REUSED_FROM
+        texts = tuple(self.block.text(key) for key in instruction_keys(layout.code.large_print))
+        # What the band draws when it is furniture: a later page with the same words in the same places places its form.
+        known = ("DiaryBand", page, title if alike else None, layout.band, size, beside_code, layout.weeks[0].heading[2], texts)
+        if self.instructions is None and reuse and placed_again(self.canv, known):
+            return  # drawn before in this document as it is: it fitted then
+        with nullcontext() if self.instructions is not None else reused_artifact(self.canv, "DiaryBand", page, reuse=reuse, known=known):
             if alike:
                 self._text(title, x0, top, size * 1.2, bold=True)
-            for index, key in enumerate(instruction_keys(layout.code.large_print)):
-                lines = instruction_lines(self.block.text(key), size, (x0, x1, beside_code, layout.weeks[0].heading[2]), y, leading)
+            for index, text in enumerate(texts):
+                lines = instruction_lines(text, size, (x0, x1, beside_code, layout.weeks[0].heading[2]), y, leading)
                 with tagged(self.canv, self.instructions[index]) if self.instructions is not None else nullcontext():
                     for number, line in enumerate(lines):
                         y -= leading
@@ -347,8 +353,12 @@ class DiaryPage(Flowable):
             # would be used about once). Text stays in the page's coordinates, a form placed where it was drawn:
             # a reader that does not carry a page's transformation into a form still places it.
             end = start + sum(1 for _ in numbers)
-            with reused_artifact(c, "DiaryNumbers", (x0, y0, x1, y1), reuse=reuse and field == "pain"):
-                write_texts(c, MAIN, size, INK, places.numbers[start:end], lambda text, x, y: self._text(text, x, y, size, align="centre"))
+            shown = places.numbers[start:end]
+            # Pain's numbers in the same places as a week drawn before in this document: its form is placed as it is.
+            known = ("DiaryNumbers", (x0, y0, x1, y1), shown)
+            if not (reuse and field == "pain" and placed_again(c, known)):
+                with reused_artifact(c, "DiaryNumbers", (x0, y0, x1, y1), reuse=reuse and field == "pain", known=known):
+                    write_texts(c, MAIN, size, INK, shown, lambda text, x, y: self._text(text, x, y, size, align="centre"))
             start = end
         days = list(zip(block.days, places.days))
         # Each day's header cell; its other cells hold only artifacts.

@@ -25,7 +25,7 @@ from handout.i18n import gettext
 from handout.no_break import nowrap
 from handout.render.flowables import Builder, BulletItem, Kept, separated_lines
 from handout.render.fonts import MAIN, MAIN_BOLD, first_unprintable, paragraph, register_fonts, text_markup
-from handout.render.reused import reused_artifact
+from handout.render.reused import placed_again, reused_artifact
 from handout.render.scrap import TIGHTER, PageLog, number_leaves, tighten
 from handout.render.structure import Node
 from handout.render.styles import MUTED, STANDARD, Profile, make_styles
@@ -241,8 +241,12 @@ class PdfRenderer:
             y -= height
             # The same words in the same place on every page: written once and placed on each (reused_artifact).
             page = (0, 0, self.page_width, self.page_height)
-            with reused_artifact(canvas, "Footer", page, opener=ARTIFACT_PAGINATION, reuse=total >= REUSED_FOOTER) if said is None else tagged(canvas, said[index]):
-                para.drawOn(canvas, MARGIN, y)
+            # A page after the first that wrote it places that form without laying the paragraph out again.
+            known = ("Footer", id(para), y)  # the paragraph is the footer's, kept as long as the renderer
+            reuse = said is None and total >= REUSED_FOOTER
+            if not (reuse and placed_again(canvas, known, opener=ARTIFACT_PAGINATION)):
+                with reused_artifact(canvas, "Footer", page, opener=ARTIFACT_PAGINATION, reuse=reuse, known=known) if said is None else tagged(canvas, said[index]):
+                    para.drawOn(canvas, MARGIN, y)
             y -= FOOTER_LINE_GAP
         canvas.restoreState()
 

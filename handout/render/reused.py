@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -15,7 +15,13 @@ Box = tuple[float, float, float, float]
 
 @contextmanager
 def reused_artifact(
-    canvas: Canvas, prefix: str, box: Box, at: tuple[float, float] = (0, 0), opener: str = ARTIFACT_LAYOUT, reuse: bool = True
+    canvas: Canvas,
+    prefix: str,
+    box: Box,
+    at: tuple[float, float] = (0, 0),
+    opener: str = ARTIFACT_LAYOUT,
+    reuse: bool = True,
+    known: Hashable | None = None,
 ) -> Iterator[None]:
     """Draw the block's content as an artifact, written into the file once and placed with its origin at `at`.
 
@@ -28,7 +34,8 @@ def reused_artifact(
     before the block too. The block must not tag content (an artifact holds none: whatever it opens is
     folded into the artifact around it), nor begin a form of its own (make those first). `reuse` False
     draws the block in place, for furniture the caller knows the document repeats too seldom to pay
-    for a form's own dictionary.
+    for a form's own dictionary. `known`, when given, names what the block draws in this document (the same
+    key, the same operators): `placed_again` places its form later without drawing it again.
     """
     if not reuse:
         with artifact(canvas, opener):
@@ -51,7 +58,20 @@ def reused_artifact(
             canvas._code, canvas._formsinuse = code, forms
             canvas.pop_state_stack()
         if drawn:
-            _place(canvas, prefix, box, "\n".join(drawn), used, at)
+            name = _place(canvas, prefix, box, "\n".join(drawn), used, at)
+            if known is not None:
+                _known_of(canvas._doc)[known] = name
+
+
+def placed_again(canvas: Canvas, known: Hashable, at: tuple[float, float] = (0, 0), opener: str = ARTIFACT_LAYOUT) -> bool:
+    """Place the form a block `known` by this key drew earlier in this document (reused_artifact), as it would place
+    it, and say True; False, writing nothing, when there is none yet. What the block would draw is not drawn again."""
+    name = _known_of(canvas._doc).get(known)
+    if name is None:
+        return False
+    with artifact(canvas, opener):
+        _do(canvas, name, at)
+    return True
 
 
 def place_drawn(
@@ -74,7 +94,7 @@ def place_drawn(
             canvas.restoreState()
 
 
-def _place(canvas: Canvas, prefix: str, box: Box, content: str, used: Sequence[str], at: tuple[float, float]) -> None:
+def _place(canvas: Canvas, prefix: str, box: Box, content: str, used: Sequence[str], at: tuple[float, float]) -> str:
     """Place the document's form of `content` in `box` at `at`, writing it first if this document has none yet."""
     named = _forms_of(canvas._doc)
     name = named.get((box, content))
@@ -84,6 +104,11 @@ def _place(canvas: Canvas, prefix: str, box: Box, content: str, used: Sequence[s
         canvas._code.append(content)
         canvas._formsinuse.extend(used)
         canvas.endForm()
+    _do(canvas, name, at)
+    return name
+
+
+def _do(canvas: Canvas, name: str, at: tuple[float, float]) -> None:
     if at == (0, 0):
         canvas.doForm(name)
     else:
@@ -100,3 +125,12 @@ def _forms_of(doc: Any) -> dict[tuple[Box, str], str]:
     except AttributeError:
         doc._handout_reused = {}
         return doc._handout_reused  # type: ignore[no-any-return]
+
+
+def _known_of(doc: Any) -> dict[Hashable, str]:
+    """The document's forms by what their blocks were known as (reused_artifact's `known`); it lives and ends with the document."""
+    try:
+        return doc._handout_known  # type: ignore[no-any-return]
+    except AttributeError:
+        doc._handout_known = {}
+        return doc._handout_known  # type: ignore[no-any-return]
