@@ -22,7 +22,7 @@ DOCUMENTS = ("leaflet", "trifold", *(f"plan-{weeks}{article}" for weeks in (1, 1
 # then (issue 18) embedding font subsets without TrueType hinting and drawing each QR code as a 1-bit image
 # mask: the largest, a large-print 12-week plan with the article, 70.7 -> 57.6 KB; a 26-week one 115.8 -> 98.4 KB.
 # A long name in another script embeds a subset of its fallback font too (3 to 6 KB): a 200-letter Devanagari name
-# took that plan to 64.9 KB, until furniture every page repeats was written once as a form (56.6 KB; 26 weeks 87.3 KB).
+# took that plan to 64.6 KB, until furniture every page repeats was written once as a form (56.3 KB; 26 weeks 105.7 -> 85.3 KB).
 
 
 def longest_name(words: str) -> str:
