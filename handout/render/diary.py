@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import replace
 from functools import lru_cache
-from itertools import groupby
 from typing import overload
 
 from reportlab.lib.colors import Color, HexColor
@@ -347,19 +346,15 @@ class DiaryPage(Flowable):
         labels = [(self.block.text(key), x, y, start) for key, x, y, start in places.labels]
         write_texts(c, MAIN_BOLD, size, INK, labels, lambda text, x, y: self._text(text, x, y, size, bold=True), [cells[key] for key, *_ in places.labels])
         reuse = self.count >= REUSED_FROM
-        start = 0
-        for field, numbers in groupby(week.numbers, key=lambda number: number[0]):
+        for field, shown in places.numbers:
             # The circles' numbers: pain's are the same every week (the minutes' change with the aim: a form for each
             # would be used about once). Text stays in the page's coordinates, a form placed where it was drawn:
             # a reader that does not carry a page's transformation into a form still places it.
-            end = start + sum(1 for _ in numbers)
-            shown = places.numbers[start:end]
             # Pain's numbers in the same places as a week drawn before in this document: its form is placed as it is.
             known = ("DiaryNumbers", (x0, y0, x1, y1), shown)
             if not (reuse and field == "pain" and placed_again(c, known)):
                 with reused_artifact(c, "DiaryNumbers", (x0, y0, x1, y1), reuse=reuse and field == "pain", known=known):
                     write_texts(c, MAIN, size, INK, shown, lambda text, x, y: self._text(text, x, y, size, align="centre"))
-            start = end
         days = list(zip(block.days, places.days))
         # Each day's header cell; its other cells hold only artifacts.
         tags = [table.add_row(len(week.labels) - 1) for _ in days]

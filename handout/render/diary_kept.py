@@ -40,7 +40,7 @@ class KeptPlaces:
     """Where one week geometry's strings are shown: the circles' numbers (words and all), and each label's and day's start."""
 
     size: float
-    numbers: tuple[Shown, ...]  # centred in their boxes, as drawCentredString centres them
+    numbers: tuple[tuple[str, tuple[Shown, ...]], ...]  # each run of one field's numbers (pain, minutes), centred in their boxes as drawCentredString centres them
     labels: tuple[tuple[str, float, float, str], ...]  # (label key, x, y, start)
     days: tuple[tuple[float, float, str], ...]  # (x, y, start) of each day's name
 
@@ -80,13 +80,15 @@ def kept_places(week: WeekLayout, size: float) -> KeptPlaces:
     kept = _found(_PLACES, week)
     if kept is not None and kept.size == size:
         return kept
-    numbers = []
-    for _field, value, (nx0, ny0, nx1, ny1) in week.numbers:
+    numbers: list[tuple[str, list[Shown]]] = []
+    for field, value, (nx0, ny0, nx1, ny1) in week.numbers:
         text, x, y = str(value), (nx0 + nx1) / 2, ny0 + (ny1 - ny0) / 2 - size * 0.35
-        numbers.append((text, x, y, _start(x - 0.5 * stringWidth(text, MAIN, size), y)))
+        if not numbers or numbers[-1][0] != field:
+            numbers.append((field, []))
+        numbers[-1][1].append((text, x, y, _start(x - 0.5 * stringWidth(text, MAIN, size), y)))
     labels = [(key, lx0 + 4, ly0 + (ly1 - ly0) / 2 - size * 0.35) for key, (lx0, ly0, _, ly1) in week.labels]
     days = [(cell.rect[0] + 4, cell.rect[1] + (cell.rect[3] - cell.rect[1]) / 2 - size * 0.35) for cell in week.cells if cell.field == "day"]
-    kept = KeptPlaces(size, tuple(numbers), tuple((key, x, y, _start(x, y)) for key, x, y in labels), tuple((x, y, _start(x, y)) for x, y in days))
+    kept = KeptPlaces(size, tuple((field, tuple(shown)) for field, shown in numbers), tuple((key, x, y, _start(x, y)) for key, x, y in labels), tuple((x, y, _start(x, y)) for x, y in days))
     _keep(_PLACES, week, kept)
     return kept
 
