@@ -351,9 +351,10 @@ class DiaryPage(Flowable):
             # would be used about once). Text stays in the page's coordinates, a form placed where it was drawn:
             # a reader that does not carry a page's transformation into a form still places it.
             # Pain's numbers in the same places as a week drawn before in this document: its form is placed as it is.
+            alike = reuse and field == "pain"
             known = ("DiaryNumbers", (x0, y0, x1, y1), shown)
-            if not (reuse and field == "pain" and placed_again(c, known)):
-                with reused_artifact(c, "DiaryNumbers", (x0, y0, x1, y1), reuse=reuse and field == "pain", known=known):
+            if not (alike and placed_again(c, known)):
+                with reused_artifact(c, "DiaryNumbers", (x0, y0, x1, y1), known=known) if alike else artifact(c):
                     write_texts(c, MAIN, size, INK, shown, lambda text, x, y: self._text(text, x, y, size, align="centre"))
         days = list(zip(block.days, places.days))
         # Each day's header cell; its other cells hold only artifacts.

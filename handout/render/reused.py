@@ -88,12 +88,9 @@ def place_drawn(
         elif at == (0, 0):
             canvas._code.append(content)
             canvas._formsinuse.extend(used)
-        else:
-            canvas.saveState()
-            canvas.translate(*at)
-            canvas._code.append(content)
+        else:  # what saveState, translate and restoreState write around it
+            canvas._code += ("q", f"{fp_str(1, 0, 0, 1, *at)} cm", content, "Q")
             canvas._formsinuse.extend(used)
-            canvas.restoreState()
 
 
 def _place(canvas: Canvas, prefix: str, box: Box, content: str, used: Sequence[str], at: tuple[float, float]) -> str:
