@@ -40,7 +40,8 @@ class KeptPlaces:
     """Where one week geometry's strings are shown: the circles' numbers (words and all), and each label's and day's start."""
 
     size: float
-    numbers: tuple[tuple[str, tuple[Shown, ...]], ...]  # each run of one field's numbers (pain, minutes), centred in their boxes as drawCentredString centres them
+    # The circles' numbers in runs of one field (pain, minutes), centred in their boxes as drawCentredString centres them.
+    numbers: tuple[tuple[str, tuple[Shown, ...]], ...]
     labels: tuple[tuple[str, float, float, str], ...]  # (label key, x, y, start)
     days: tuple[tuple[float, float, str], ...]  # (x, y, start) of each day's name
 

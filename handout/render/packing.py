@@ -17,7 +17,17 @@ from functools import lru_cache
 from itertools import accumulate
 from typing import Any
 
-from reportlab.pdfbase.pdfdoc import PDFArray, PDFDocument, PDFFile, PDFFormXObject, PDFObject, PDFObjectReference, PDFResourceDictionary, PDFStream, PDFZCompress
+from reportlab.pdfbase.pdfdoc import (
+    PDFArray,
+    PDFDocument,
+    PDFFile,
+    PDFFormXObject,
+    PDFObject,
+    PDFObjectReference,
+    PDFResourceDictionary,
+    PDFStream,
+    PDFZCompress,
+)
 from reportlab.pdfbase.pdfdoc import format as pdf_format
 
 from handout.xref_rows import up_predicted
