@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import pikepdf
 import pypdf
 import pypdfium2
 import zxingcpp
@@ -20,6 +23,24 @@ WEB_PAGE_DEBRIS = {"Advice", ", ,", "Pinterest", "LinkedIn"}
 def normalise(text: str) -> str:
     """Collapse all whitespace, as a reader does not see line breaks inside a sentence."""
     return re.sub(r"\s+", " ", text).strip()
+
+
+def content_operations(page: Any) -> Iterator[tuple[list[Any], pikepdf.Operator]]:
+    """A page's content-stream operations as a viewer runs them: each form XObject it places drawn where it is placed.
+
+    Furniture a document repeats (diary grids, footers) is written once as a form; a test reading the drawing
+    reads it on every page that places it: q, the form's /Matrix as cm, its own operations, Q.
+    """
+    resources = page.Resources if isinstance(page, pikepdf.Page) else page.get("/Resources", pikepdf.Dictionary())
+    for operands, operator in pikepdf.parse_content_stream(page):
+        xobject = resources.get("/XObject", {}).get(str(operands[0])) if str(operator) == "Do" else None
+        if xobject is None or xobject.get("/Subtype") != "/Form":
+            yield operands, operator
+            continue
+        yield [], pikepdf.Operator("q")
+        yield list(xobject.get("/Matrix", [1, 0, 0, 1, 0, 0])), pikepdf.Operator("cm")
+        yield from content_operations(xobject)
+        yield [], pikepdf.Operator("Q")
 
 
 def body_text(pdf: bytes) -> str:

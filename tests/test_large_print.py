@@ -33,7 +33,7 @@ from handout.pipeline import Patient, Renderer
 from handout.plan import PlanRequest, build_plan
 
 from conftest import set_brand_value
-from helpers import decode_qr_codes
+from helpers import content_operations, decode_qr_codes
 
 ISSUED = dt.date(2026, 11, 27)
 START = dt.date(2026, 12, 7)
@@ -169,7 +169,7 @@ def text_colours(pdf: bytes) -> list[tuple[tuple[float, float, float], tuple[flo
             stack: list[tuple[float, float, float]] = []
             background: tuple[float, float, float] | None = None
             rect = False
-            for operands, operator in pikepdf.parse_content_stream(page):
+            for operands, operator in content_operations(page):
                 op = str(operator)
                 if op == "q":
                     stack.append(fill)
@@ -323,7 +323,7 @@ def test_large_print_diary_rows_are_at_least_12_mm_and_tick_boxes_larger(paper: 
     boxes: list[float] = []
     with pikepdf.open(io.BytesIO(pdf)) as document:
         for page in document.pages:
-            for operands, operator in pikepdf.parse_content_stream(page):
+            for operands, operator in content_operations(page):
                 if str(operator) == "re" and abs(float(operands[2]) - float(operands[3])) < 0.01 and 12 < float(operands[2]) < 40:  # not the diary's 4 mm corner marks
                     boxes.append(float(operands[2]))
     assert len(boxes) >= 4 * 7 and min(boxes) >= 7 * MM - 0.1, boxes[:3]  # standard print: 5.4 mm

@@ -25,6 +25,7 @@ from handout.pipeline import Patient, Renderer
 from handout.plan import PlanRequest, build_plan
 
 from conftest import set_brand_value
+from helpers import content_operations
 
 MM = 72 / 25.4
 MARGIN = 15 * MM  # the page margin every glyph must stay inside (render/pdf.py)
@@ -435,7 +436,7 @@ def horizontal_rules(pdf: bytes, page_index: int) -> list[tuple[float, float, fl
         matrix = pikepdf.Matrix()
         stack: list[pikepdf.Matrix] = []
         start: tuple[float, float] | None = None
-        for operands, operator in pikepdf.parse_content_stream(page):
+        for operands, operator in content_operations(page):
             op = str(operator)
             if op == "q":
                 stack.append(matrix)

@@ -109,10 +109,11 @@ def test_the_drawn_diary_geometry_is_every_plans_own_wherever_it_was_first_worke
 
 def test_with_the_shortcuts_off_reportlab_writes_the_same_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
     """The canvas writes most diary strings, fill colours and shown text itself, the diary weeks' furniture is written
-    from its kept operators, and the caches stand in for ReportLab's parsing, line breaking and subsetting: with all
-    of them switched off, the very same bytes."""
+    from its kept operators, a form already written is placed without drawing its furniture again, forms are written
+    as ready-made bytes, and the caches stand in for ReportLab's parsing, line breaking and subsetting: with all of
+    them switched off, the very same bytes."""
     from handout import api
-    from handout.render import diary, diary_kept, paragraphs, tagged_flowables, tagging
+    from handout.render import diary, diary_kept, packing, paragraphs, reused, tagged_flowables, tagging
 
     def documents() -> list[bytes]:
         return [
@@ -123,6 +124,10 @@ def test_with_the_shortcuts_off_reportlab_writes_the_same_bytes(monkeypatch: pyt
     direct = documents()
     assert documents() == direct  # the second time every diary week's furniture is written from what the first kept
     monkeypatch.setattr(diary_kept, "_found", lambda table, week: None)  # nothing kept: every week drawn by ReportLab's calls
+    assert documents() == direct
+    monkeypatch.setattr(reused, "_known_of", lambda doc: {})  # no form placed without drawing its furniture again
+    assert documents() == direct
+    monkeypatch.setattr(packing, "_form", lambda form, document: None)  # every form XObject written by ReportLab's formatter
     assert documents() == direct
     monkeypatch.setattr(tagging, "_escaped", lambda *args: None)
     monkeypatch.setattr(tagging.TaggedCanvas, "_show_at", lambda *args: False)

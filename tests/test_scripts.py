@@ -25,7 +25,7 @@ from handout.pipeline import Patient, Renderer
 from handout.plan import PlanRequest, build_plan
 
 from conftest import set_brand_value
-from helpers import all_text, body_text
+from helpers import all_text, body_text, content_operations
 
 ISSUED = dt.date(2026, 11, 27)
 START = dt.date(2026, 12, 7)
@@ -97,7 +97,7 @@ def drawn_glyphs(pdf: bytes, originals: dict[str, bytes]) -> list[set[int]]:
                 glyf, hmtx = sub["glyf"], sub["hmtx"]
                 decoders[key] = {code: set(index.get(_outline_key(glyf, hmtx, name), [])) for code, name in sub["cmap"].tables[0].cmap.items()}
             current: dict[int, set[int]] | None = None
-            for operands, operator in pikepdf.parse_content_stream(page):
+            for operands, operator in content_operations(page):
                 op = str(operator)
                 if op == "Tf":
                     current = decoders.get(str(operands[0]))

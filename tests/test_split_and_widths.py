@@ -19,6 +19,8 @@ from handout.content import load_article
 from handout.pipeline import Renderer
 from handout.render import flowables
 
+from helpers import content_operations
+
 PLANS = [c for c in FORMS if c[0] != "leaflet"]
 WEEKLY_TIMES = {"en": "Your weekly times", "es": "Sus tiempos semanales"}
 TOLERANCE = 0.5  # points: glyph boxes are measured, not declared
@@ -142,7 +144,7 @@ def segments(pdf: bytes, index: int) -> tuple[list[tuple[float, float, float]], 
         matrix = pikepdf.Matrix()
         stack: list[pikepdf.Matrix] = []
         start: tuple[float, float] | None = None
-        for operands, operator in pikepdf.parse_content_stream(document.pages[index]):
+        for operands, operator in content_operations(document.pages[index]):
             op = str(operator)
             if op == "q":
                 stack.append(matrix)

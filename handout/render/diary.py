@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import re
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import replace
 from functools import lru_cache
 from typing import overload
@@ -35,9 +36,10 @@ from handout.diary.layout import (
 )
 from handout.errors import HandoutError
 from handout.plan import PlanRequest, Week, build_plan
-from handout.render.diary_kept import kept_places, write_rules, write_texts
+from handout.render.diary_kept import kept_places, write_furniture, write_texts
 from handout.render.fonts import MAIN, MAIN_BOLD
 from handout.render.graphics import code_image
+from handout.render.reused import placed_again, reused_artifact
 from handout.render.structure import Node
 from handout.render.styles import INK
 from handout.render.tagging import artifact, tagged
@@ -46,6 +48,10 @@ OUTLINE = HexColor("#6B6B6B")  # the circles and boxes: plain to see, lighter th
 RULE = HexColor("#9A9A9A")
 HEADER_FILL = HexColor("#EEF1F4")
 BLACK = HexColor("#000000")
+# Diary pages from which each page's repeated furniture is a form placed on each (reused_artifact): zlib already
+# finds a repeat within one page's content, so a form pays for its own dictionary only across two pages or more.
+REUSED_FROM = 3
+GRID_REACH = 2.0  # points a week's form reaches past its rules on every side: their strokes' outer halves, drawn in full
 
 
 @lru_cache(maxsize=256)
@@ -135,7 +141,7 @@ def diary_flowables(
             table = section.add("Table")
             tags.append((heading, table))
         shape = tuple((number, minutes_values(aim)) for number, aim in enumerate(minutes[(index - 1) * per : index * per], (index - 1) * per + 1))
-        pages.append(DiaryPage(block, weeks, base, index, height, title if index == 1 else None, instructions if index == 1 else None, tags, placed, section, shape))
+        pages.append(DiaryPage(block, weeks, base, (index, count), height, title if index == 1 else None, instructions if index == 1 else None, tags, placed, section, shape))
     return pages
 
 
@@ -223,7 +229,7 @@ class DiaryPage(Flowable):
         block: doc.Diary,
         weeks: tuple[doc.DiaryWeek, ...],
         base: PageCode,
-        index: int,
+        place: tuple[int, int],
         height: float,
         title: Node | None,
         instructions: list[Node] | None,
@@ -233,7 +239,8 @@ class DiaryPage(Flowable):
         shape: tuple[tuple[int, tuple[int, ...]], ...],
     ) -> None:
         super().__init__()
-        self.block, self.weeks, self.base, self.index, self.height = block, weeks, base, index, height
+        self.block, self.weeks, self.base, self.height = block, weeks, base, height
+        self.index, self.count = place  # its number among the diary's pages, and how many there are
         self.title, self.instructions, self.week_tags, self.placed = title, instructions, week_tags, placed
         self.section = section  # the diary's Sect element, which all its pages share
         self.shape = shape  # its weeks' numbers and circle values (drawn_layout)
@@ -287,18 +294,32 @@ class DiaryPage(Flowable):
         if len(weeks) > 1:
             title += " · " + self.block.text("pages").replace("{first}", str(weeks[0].week.number)).replace("{last}", str(weeks[-1].week.number))
         top = y1 - size * 1.2
-        with tagged(self.canv, self.title) if self.title is not None else artifact(self.canv):
-            self._text(title, x0, top, size * 1.2, bold=True)
+        # The title and instructions are read on the diary's first page. On the others they are furniture, the same
+        # on each (a title naming its page's weeks aside): written once, placed on each page.
+        alike = self.title is None and len(weeks) == 1
+        if not alike:
+            with tagged(self.canv, self.title) if self.title is not None else artifact(self.canv):
+                self._text(title, x0, top, size * 1.2, bold=True)
         y = top - size * 0.5
         beside_code = layout.qr[1] - QR_QUIET * QR_MODULE  # below this the band runs the page's full width
         leading = size * 1.15
-        for index, key in enumerate(instruction_keys(layout.code.large_print)):
-            lines = instruction_lines(self.block.text(key), size, (x0, x1, beside_code, layout.weeks[0].heading[2]), y, leading)
-            with tagged(self.canv, self.instructions[index]) if self.instructions is not None else artifact(self.canv):
-                for number, line in enumerate(lines):
-                    y -= leading
-                    # A space ends each line but the last: the words at line ends stay apart for a reader of the text.
-                    self._text(line if number == len(lines) - 1 else line + " ", x0, y, size)
+        page = (0, 0, layout.width, layout.height)
+        reuse = self.count >= REUSED_FROM
+        texts = tuple(self.block.text(key) for key in instruction_keys(layout.code.large_print))
+        # What the band draws when it is furniture: a later page with the same words in the same places places its form.
+        known = ("DiaryBand", page, title if alike else None, layout.band, size, beside_code, layout.weeks[0].heading[2], texts)
+        if self.instructions is None and reuse and placed_again(self.canv, known):
+            return  # drawn before in this document as it is: it fitted then
+        with nullcontext() if self.instructions is not None else reused_artifact(self.canv, "DiaryBand", page, reuse=reuse, known=known):
+            if alike:
+                self._text(title, x0, top, size * 1.2, bold=True)
+            for index, text in enumerate(texts):
+                lines = instruction_lines(text, size, (x0, x1, beside_code, layout.weeks[0].heading[2]), y, leading)
+                with tagged(self.canv, self.instructions[index]) if self.instructions is not None else nullcontext():
+                    for number, line in enumerate(lines):
+                        y -= leading
+                        # A space ends each line but the last: the words at line ends stay apart for a reader of the text.
+                        self._text(line if number == len(lines) - 1 else line + " ", x0, y, size)
         if y < y0:
             raise HandoutError("the diary's instructions are too long for the top of its pages; shorten them in the template")
 
@@ -324,70 +345,83 @@ class DiaryPage(Flowable):
         places = kept_places(week, size)
         labels = [(self.block.text(key), x, y, start) for key, x, y, start in places.labels]
         write_texts(c, MAIN_BOLD, size, INK, labels, lambda text, x, y: self._text(text, x, y, size, bold=True), [cells[key] for key, *_ in places.labels])
-        with artifact(c):
-            write_texts(c, MAIN, size, INK, places.numbers, lambda text, x, y: self._text(text, x, y, size, align="centre"))
+        reuse = self.count >= REUSED_FROM
+        for field, shown in places.numbers:
+            # The circles' numbers: pain's are the same every week (the minutes' change with the aim: a form for each
+            # would be used about once). Text stays in the page's coordinates, a form placed where it was drawn:
+            # a reader that does not carry a page's transformation into a form still places it.
+            # Pain's numbers in the same places as a week drawn before in this document: its form is placed as it is.
+            alike = reuse and field == "pain"
+            known = ("DiaryNumbers", (x0, y0, x1, y1), shown)
+            if not (alike and placed_again(c, known)):
+                with reused_artifact(c, "DiaryNumbers", (x0, y0, x1, y1), known=known) if alike else artifact(c):
+                    write_texts(c, MAIN, size, INK, shown, lambda text, x, y: self._text(text, x, y, size, align="centre"))
         days = list(zip(block.days, places.days))
         # Each day's header cell; its other cells hold only artifacts.
         tags = [table.add_row(len(week.labels) - 1) for _ in days]
         write_texts(c, MAIN, size, INK, [(name, x, y, start) for name, (x, y, start) in days], lambda text, x, y: self._text(text, x, y, size), tags)
-        with artifact(c):
-            write_rules(c, week, lambda: self._grid_and_circles(week), circle_row_form)
+        # A week's rules, boxes and circles are the same on every page (and for each week of a page): drawn from
+        # the header's top-left corner, they are written once and placed there.
+        left, top = week.header[0], week.header[3]
+        bottom = min(row[1] for row in week.rows)
+        box = (-GRID_REACH, _off(bottom, top) - GRID_REACH, _off(week.header[2], left) + GRID_REACH, GRID_REACH)
+        write_furniture(c, week, box, (left, top), reuse, lambda rows: self._grid_and_circles(week, rows), circle_row_form)
 
-    def _grid_and_circles(self, week: WeekLayout) -> list[tuple[str, list[tuple[float, float, float]]]]:
-        self._grid(week)
-        return self._circles(week)
+    def _grid_and_circles(self, week: WeekLayout, rows: list[tuple[tuple[float, float, float], str]]) -> None:
+        left, top = week.header[0], week.header[3]
+        self._grid(week, left, top)
+        self._circles(week, rows, left, top)
 
-    def _grid(self, week: WeekLayout) -> None:
+    def _grid(self, week: WeekLayout, left: float, top: float) -> None:
+        """The week's rules, drawn from its top-left corner (left, top)."""
         c = self.canv
         c.setStrokeColor(RULE)
         c.setLineWidth(0.6)
-        x0, _, x1, top = week.header
-        bottom = week.rows[-1][1]
+        x0, x1, y1 = _off(week.header[0], left), _off(week.header[2], left), _off(week.header[3], top)
+        header, bottom = _off(week.header[1], top), _off(week.rows[-1][1], top)
         path = c.beginPath()
-        for y in (top, week.header[1], *(r[1] for r in week.rows)):
+        for y in (y1, header, *(_off(r[1], top) for r in week.rows)):
             path.moveTo(x0, y)
             path.lineTo(x1, y)
         for x in week.columns:
-            path.moveTo(x, bottom)
-            path.lineTo(x, top)
+            path.moveTo(_off(x, left), bottom)
+            path.lineTo(_off(x, left), y1)
         c.drawPath(path, stroke=1, fill=0)
         if week.line_rules:
             c.setDash(1, 2)
             path = c.beginPath()
             for y in week.line_rules:
-                path.moveTo(week.columns[2], y)
-                path.lineTo(x1, y)
+                path.moveTo(_off(week.columns[2], left), _off(y, top))
+                path.lineTo(x1, _off(y, top))
             c.drawPath(path, stroke=1, fill=0)
             c.setDash()
         c.setStrokeColor(INK)
         c.setLineWidth(1.2)
-        c.line(x0, week.header[1], x1, week.header[1])
+        c.line(x0, header, x1, header)
 
-    def _circles(self, week: WeekLayout) -> list[tuple[str, list[tuple[float, float, float]]]]:
-        """Draw the week's tick boxes and circle rows; each row's form name and circles, in the order placed."""
+    def _circles(self, week: WeekLayout, rows: list[tuple[tuple[float, float, float], str]], left: float, top: float) -> None:
+        """The walked boxes and each day's row of circles (`rows`: its first circle and its form), from the week's top-left corner."""
         c = self.canv
         c.setStrokeColor(INK)
         c.setLineWidth(BOX_LINE)
         boxes = c.beginPath()
-        by_day: dict[object, list[tuple[float, float, float]]] = {}
         for area in week.areas:
-            cx, cy = area.centre
             if area.field == "walked":
-                boxes.rect(cx - area.size / 2, cy - area.size / 2, area.size, area.size)
-            else:
-                by_day.setdefault(area.date, []).append((cx, cy, area.size))
+                cx, cy = area.centre
+                boxes.rect(_off(cx - area.size / 2, left), _off(cy - area.size / 2, top), round(area.size, 3), round(area.size, 3))
         c.drawPath(boxes, stroke=1, fill=0)
         # Every day's circles are the same drawing moved down a row: drawn once as a form and placed per day.
         # A plan has about 1,500 circles; written one by one as curves they took half its bytes.
-        rows = []
-        for circles in by_day.values():
-            (ox, oy, _), name = circles[0], circle_row_form(c, circles)
+        for (ox, oy, _), name in rows:
             c.saveState()
-            c.translate(ox, oy)
+            c.translate(_off(ox, left), _off(oy, top))
             c.doForm(name)
             c.restoreState()
-            rows.append((name, circles))
-        return rows
+
+
+def _off(at: float, origin: float) -> float:
+    """A coordinate from a week's corner, to a thousandth of a point: every week of a page drawn the same is one form (unrounded, they differ in the last bits)."""
+    return round(at - origin, 3)
 
 
 def circle_row_form(c: Canvas, circles: list[tuple[float, float, float]]) -> str:

@@ -23,6 +23,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from handout.diary.layout import WeekLayout
 from handout.render.fonts import MAIN
+from handout.render.reused import Box, place_drawn, reused_artifact
 from handout.render.structure import Node
 from handout.render.tagging import TaggedCanvas, tagged
 
@@ -39,19 +40,19 @@ class KeptPlaces:
     """Where one week geometry's strings are shown: the circles' numbers (words and all), and each label's and day's start."""
 
     size: float
-    numbers: tuple[Shown, ...]  # centred in their boxes, as drawCentredString centres them
+    # The circles' numbers in runs of one field (pain, minutes), centred in their boxes as drawCentredString centres them.
+    numbers: tuple[tuple[str, tuple[Shown, ...]], ...]
     labels: tuple[tuple[str, float, float, str], ...]  # (label key, x, y, start)
     days: tuple[tuple[float, float, str], ...]  # (x, y, start) of each day's name
 
 
 @dataclass(frozen=True)
 class KeptRules:
-    """The operators one week geometry's rules, boxes and circle rows wrote, and the circle rows' forms they place."""
+    """The operators one week geometry's rules, boxes and circle rows wrote from its corner, and the circle rows' forms they place."""
 
-    operators: tuple[str, ...]
+    content: str  # one operator a line, as a page or form writes them (one string: its hash is worked out once, to find its form)
+    used: tuple[str, ...]  # the forms it places, in order
     rows: tuple[tuple[str, list[tuple[float, float, float]]], ...]  # each circle row's form: its name, and its circles as circle_row_form takes them
-    ink: Color  # the stroke colour and line width the drawing ends with
-    line_width: float
 
 
 _PLACES: dict[int, tuple[WeekLayout, KeptPlaces]] = {}  # by id of the week geometry (kept with it: the id stays its own)
@@ -80,13 +81,15 @@ def kept_places(week: WeekLayout, size: float) -> KeptPlaces:
     kept = _found(_PLACES, week)
     if kept is not None and kept.size == size:
         return kept
-    numbers = []
-    for _field, value, (nx0, ny0, nx1, ny1) in week.numbers:
+    numbers: list[tuple[str, list[Shown]]] = []
+    for field, value, (nx0, ny0, nx1, ny1) in week.numbers:
         text, x, y = str(value), (nx0 + nx1) / 2, ny0 + (ny1 - ny0) / 2 - size * 0.35
-        numbers.append((text, x, y, _start(x - 0.5 * stringWidth(text, MAIN, size), y)))
+        if not numbers or numbers[-1][0] != field:
+            numbers.append((field, []))
+        numbers[-1][1].append((text, x, y, _start(x - 0.5 * stringWidth(text, MAIN, size), y)))
     labels = [(key, lx0 + 4, ly0 + (ly1 - ly0) / 2 - size * 0.35) for key, (lx0, ly0, _, ly1) in week.labels]
     days = [(cell.rect[0] + 4, cell.rect[1] + (cell.rect[3] - cell.rect[1]) / 2 - size * 0.35) for cell in week.cells if cell.field == "day"]
-    kept = KeptPlaces(size, tuple(numbers), tuple((key, x, y, _start(x, y)) for key, x, y in labels), tuple((x, y, _start(x, y)) for x, y in days))
+    kept = KeptPlaces(size, tuple((field, tuple(shown)) for field, shown in numbers), tuple((key, x, y, _start(x, y)) for key, x, y in labels), tuple((x, y, _start(x, y)) for x, y in days))
     _keep(_PLACES, week, kept)
     return kept
 
@@ -107,25 +110,42 @@ def write_texts(
         c._fillColorObj = colour
 
 
-def write_rules(
+def write_furniture(
     c: Canvas,
     week: WeekLayout,
-    draw: Callable[[], list[tuple[str, list[tuple[float, float, float]]]]],
+    box: Box,
+    at: tuple[float, float],
+    reuse: bool,
+    draw: Callable[[list[tuple[tuple[float, float, float], str]]], None],
     form: Callable[[Canvas, list[tuple[float, float, float]]], str],
 ) -> None:
-    """Write the week's rules, boxes and circle rows: `draw()` draws them through ReportLab (returning the forms of the
-    circle rows it placed) the first time, and their operators are kept; `form(c, circles)` makes a row's form in this document."""
+    """Write the week's rules, boxes and circle rows, from its corner `at`, as a form each page places (reused.py;
+    in place when not `reuse`). `draw(rows)` draws them through ReportLab the first time (`rows`: each circle row's
+    first circle and form), and their operators are kept; `form(c, circles)` makes a row's form in this document.
+    Once kept, a week whose form this document has already written is placed without drawing anything."""
     kept = _found(_RULES, week)
     plain = c._extgstate._d.get("CA", 1) == 1  # strokes opaque, as when kept: no opacity operator is written
     if kept is None or not plain:
-        start = len(c._code)
-        rows = draw()
+        each = circle_rows(week)
+        rows = [(circles[0], form(c, circles)) for circles in each]  # made first: a form is not begun inside another
+        with reused_artifact(c, "DiaryWeek", box, at=at, reuse=reuse):
+            start, used = len(c._code), len(c._formsinuse)
+            draw(rows)
+            drawn, forms = c._code[start:], c._formsinuse[used:]
         if plain:
-            _keep(_RULES, week, KeptRules(tuple(c._code[start:]), tuple(rows), c._strokeColorObj, c._lineWidth))
+            _keep(_RULES, week, KeptRules("\n".join(drawn), tuple(forms), tuple((name, circles) for (_, name), circles in zip(rows, each))))
         return
     for name, circles in kept.rows:
         if not c.hasForm(name):
             form(c, circles)  # made in the order the drawing made them: the same object numbers
-    c._code.extend(kept.operators)
-    c._formsinuse.extend(name for name, _ in kept.rows)
-    c._strokeColorObj, c._lineWidth = kept.ink, kept.line_width
+    place_drawn(c, "DiaryWeek", box, kept.content, kept.used, at, reuse=reuse)
+
+
+def circle_rows(week: WeekLayout) -> list[list[tuple[float, float, float]]]:
+    """Each day's circles (centre x, centre y, diameter): its pain and minutes rows together, in the week's order."""
+    by_day: dict[object, list[tuple[float, float, float]]] = {}
+    for area in week.areas:
+        if area.field != "walked":
+            cx, cy = area.centre
+            by_day.setdefault(area.date, []).append((cx, cy, area.size))
+    return list(by_day.values())

@@ -25,6 +25,7 @@ from handout.i18n import gettext
 from handout.no_break import nowrap
 from handout.render.flowables import Builder, BulletItem, Kept, separated_lines
 from handout.render.fonts import MAIN, MAIN_BOLD, first_unprintable, paragraph, register_fonts, text_markup
+from handout.render.reused import placed_again, reused_artifact
 from handout.render.scrap import TIGHTER, PageLog, number_leaves, tighten
 from handout.render.structure import Node
 from handout.render.styles import MUTED, STANDARD, Profile, make_styles
@@ -36,6 +37,7 @@ MIN_FOOTER_HEIGHT = 13 * mm  # from the bottom margin to the body: footer text, 
 FOOTER_TEXT_GAP = 1.5 * mm  # between the footer rule and the footer text under it
 FOOTER_RULE_GAP = 4 * mm  # between the last line of the body and the footer rule
 FOOTER_LINE_GAP = 1  # points between the clinic line and the disclaimer
+REUSED_FOOTER = 5  # pages from which the footer's words are one form placed on each: fewer are smaller drawn on each
 PAGE_LABEL = "Page {number} of {total}"  # a message: translated through the catalog like the templates' words
 
 
@@ -237,8 +239,14 @@ class PdfRenderer:
             canvas.drawRightString(MARGIN + width, y - self.styles.footer.fontSize, footer.page_label.format(number=number, total=total))  # on the clinic line's baseline
         for index, (para, height) in enumerate(zip(footer.paragraphs, footer.heights)):
             y -= height
-            with artifact(canvas, ARTIFACT_PAGINATION) if said is None else tagged(canvas, said[index]):
-                para.drawOn(canvas, MARGIN, y)
+            # The same words in the same place on every page: written once and placed on each (reused_artifact).
+            page = (0, 0, self.page_width, self.page_height)
+            # A page after the first that wrote it places that form without laying the paragraph out again.
+            known = ("Footer", id(para), y)  # the paragraph is the footer's, kept as long as the renderer
+            reuse = said is None and total >= REUSED_FOOTER
+            if not (reuse and placed_again(canvas, known, opener=ARTIFACT_PAGINATION)):
+                with reused_artifact(canvas, "Footer", page, opener=ARTIFACT_PAGINATION, reuse=reuse, known=known) if said is None else tagged(canvas, said[index]):
+                    para.drawOn(canvas, MARGIN, y)
             y -= FOOTER_LINE_GAP
         canvas.restoreState()
 

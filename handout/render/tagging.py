@@ -273,7 +273,11 @@ class TaggedCanvas(Canvas):
     def _setAnnotations(self, page: Any) -> None:  # noqa: N802 - ReportLab's name; runs as each page is written
         super()._setAnnotations(page)
         if not isinstance(page, PDFPage):
-            return  # a form (drawn once, placed on pages): it is not a page of the structure tree
+            # A form (drawn once, placed on pages): not a page of the structure tree. Its content is Flate
+            # without ASCII85 too (PDFFormXObject keeps a content stream it is given as it is).
+            if page.compression:
+                page.Contents, page.compression = PDFStream(content=page.stream, filters=[PDFZCompress]), 0
+            return
         # PDFPage writes only the keys it lists; these two are what a tagged page adds.
         page.__NoDefault__ = [*page.__NoDefault__, "StructParents", "Tabs"]
         page.StructParents = self._page_index
