@@ -372,11 +372,6 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
     return template_cache()
 
 
-def environment_for(brand_templates: Path | None, template_dirs: Sequence[Path] = ()) -> jinja2.Environment:
-    """The environment for a clinic: --templates folders first, then the brand's templates/, then the built-ins."""
-    return make_environment([*template_dirs, *([brand_templates] if brand_templates is not None else [])])
-
-
 def compile_template(env: jinja2.Environment, name: str) -> jinja2.Template:
     """Load and compile a template, turning its mistakes into a one-line error naming the file."""
     try:
