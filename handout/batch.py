@@ -318,29 +318,20 @@ def _with_sheet(renderer: Renderer, to_print: ToPrint, rows: Mapping[int, Patien
             yield draw(entries, files, sum(pages_in[f] for f in files), options.today, number, len(parts), len(to_print.entries))
 
     try:
-        if _workers(options) == 1:
-            return with_sheets(to_print, sheets(renderer.to_print_list))
-        context = multiprocessing.get_context("forkserver")
-        start_worker_server()  # already running: run_batch started it
-        with ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_prepare_worker, initargs=(*_init_args(options), os.getpid())) as pool:
-            return with_sheets(to_print, sheets(lambda *args: pool.submit(_sheet_in_worker, *args).result()))
-    except (OSError, BrokenProcessPool):
-        # The worker drawing it could not start or died (no processes left, the server gone): the plans are made
-        # and emailed by now, so the sheet is drawn here rather than lost with the run's summary.
-        try:
-            return with_sheets(to_print, sheets(renderer.to_print_list))
-        except HandoutError as exc:
-            return _without_sheet(to_print, len(parts), exc.message, report)
+        if _workers(options) > 1:
+            try:
+                context = multiprocessing.get_context("forkserver")
+                start_worker_server()  # already running: run_batch started it
+                with ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_prepare_worker, initargs=(*_init_args(options), os.getpid())) as pool:
+                    return with_sheets(to_print, sheets(lambda *args: pool.submit(_sheet_in_worker, *args).result()))
+            except (OSError, BrokenProcessPool):
+                pass  # its worker could not start or died (no processes left, the server gone): drawn here, not lost with the run's summary
+        return with_sheets(to_print, sheets(renderer.to_print_list))
     except HandoutError as exc:
-        return _without_sheet(to_print, len(parts), exc.message, report)
-
-
-def _without_sheet(to_print: ToPrint, parts: int, reason: str, report: Reporter) -> ToPrint:
-    """Warn that the sheet was not made, and remove what of it was written: part of the sheet would look like all of it."""
-    report.warn(f"{TO_PRINT_SHEET} was not made: {reason}")
-    for path in [to_print.files[0].with_name(sheet_name(n, parts)) for n in range(1, parts + 1)]:
-        path.unlink(missing_ok=True)
-    return to_print
+        report.warn(f"{TO_PRINT_SHEET} was not made: {exc.message}")
+        for number in range(1, len(parts) + 1):  # part of the sheet would look like all of it
+            to_print.files[0].with_name(sheet_name(number, len(parts))).unlink(missing_ok=True)
+        return to_print
 
 
 def _pages_by_file(to_print: ToPrint) -> dict[str, int]:
