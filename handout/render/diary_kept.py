@@ -8,6 +8,7 @@ are shown at kept places, each as drawString would show it; their words (a clini
 character codes are the document's. A string with a character that has no code yet in the document,
 or a page whose opacity is not the default, is drawn through ReportLab as before.
 """
+
 from __future__ import annotations
 
 import threading
@@ -17,7 +18,6 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from reportlab.lib.colors import Color
-from reportlab.lib.rl_accel import fp_str
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
@@ -25,7 +25,7 @@ from handout.diary.layout import WeekLayout
 from handout.render.fonts import MAIN
 from handout.render.reused import Box, place_drawn, reused_artifact
 from handout.render.structure import Node
-from handout.render.tagging import TaggedCanvas, tagged
+from handout.render.tagging import TaggedCanvas, tagged, text_start
 
 _K = TypeVar("_K")
 _UNTAGGED = nullcontext()
@@ -72,10 +72,6 @@ def _found(table: dict[int, tuple[WeekLayout, _K]], week: WeekLayout) -> _K | No
     return entry[1] if entry is not None and entry[0] is week else None
 
 
-def _start(x: float, y: float) -> str:
-    return f"BT 1 0 0 1 {fp_str(x, y)} Tm"
-
-
 def kept_places(week: WeekLayout, size: float) -> KeptPlaces:
     """Where this week's circle numbers, labels and day names are shown, worked out as diary.py's drawing places them."""
     kept = _found(_PLACES, week)
@@ -86,10 +82,10 @@ def kept_places(week: WeekLayout, size: float) -> KeptPlaces:
         text, x, y = str(value), (nx0 + nx1) / 2, ny0 + (ny1 - ny0) / 2 - size * 0.35
         if not numbers or numbers[-1][0] != field:
             numbers.append((field, []))
-        numbers[-1][1].append((text, x, y, _start(x - 0.5 * stringWidth(text, MAIN, size), y)))
+        numbers[-1][1].append((text, x, y, text_start(x - 0.5 * stringWidth(text, MAIN, size), y)))
     labels = [(key, lx0 + 4, ly0 + (ly1 - ly0) / 2 - size * 0.35) for key, (lx0, ly0, _, ly1) in week.labels]
     days = [(cell.rect[0] + 4, cell.rect[1] + (cell.rect[3] - cell.rect[1]) / 2 - size * 0.35) for cell in week.cells if cell.field == "day"]
-    kept = KeptPlaces(size, tuple((field, tuple(shown)) for field, shown in numbers), tuple((key, x, y, _start(x, y)) for key, x, y in labels), tuple((x, y, _start(x, y)) for x, y in days))
+    kept = KeptPlaces(size, tuple((field, tuple(shown)) for field, shown in numbers), tuple((key, x, y, text_start(x, y)) for key, x, y in labels), tuple((x, y, text_start(x, y)) for x, y in days))
     _keep(_PLACES, week, kept)
     return kept
 

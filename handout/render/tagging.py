@@ -117,6 +117,11 @@ ARTIFACT_PAGINATION = "/Artifact <</Type /Pagination /Subtype /Footer>> BDC"
 ARTIFACT_PAGINATION_HEADER = "/Artifact <</Type /Pagination /Subtype /Header>> BDC"  # a table's header row repeated overleaf
 
 
+def text_start(x: float, y: float) -> str:
+    """The start of a one-line text object at (x, y), as drawString writes it (TaggedCanvas.show_placed takes it)."""
+    return f"BT 1 0 0 1 {fp_str(x, y)} Tm"
+
+
 class TaggedCanvas(Canvas):
     """A canvas that records marked content against structure elements and writes the tree when saved.
 
@@ -240,7 +245,7 @@ class TaggedCanvas(Canvas):
 
     def _show_at(self, x: float, y: float, text: str) -> bool:
         """Write a one-line text object showing `text` at (x, y), as drawString's would be; False when ReportLab must."""
-        return self.show_placed(f"BT 1 0 0 1 {fp_str(x, y)} Tm", text)
+        return self.show_placed(text_start(x, y), text)
 
     def show_placed(self, placed: str, text: str, before: str | None = None) -> bool:
         """Write a one-line text object showing `text` in the canvas's font, `placed` being its start ("BT 1 0 0 1 x y Tm"),
