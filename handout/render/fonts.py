@@ -239,8 +239,12 @@ def _coverage(font_name: str) -> frozenset[int]:
     register_fonts()
     if font_name in _FACES:
         register_face(_FACES[font_name])
-    font = pdfmetrics.getFont(font_name)
-    return frozenset(c for c in font.face.charToGlyph if not 0xE000 <= c <= 0xF8FF)  # type: ignore[attr-defined]
+    return _printed_codes(pdfmetrics.getFont(font_name).face)  # type: ignore[attr-defined]
+
+
+def _printed_codes(face: TTFontFace) -> frozenset[int]:
+    """The characters a parsed face has glyphs for, less the private-use codes ReportLab gives glyphs of no character of their own."""
+    return frozenset(c for c in face.charToGlyph if not 0xE000 <= c <= 0xF8FF)
 
 
 Coverage = Callable[[str], frozenset[int]]
@@ -272,8 +276,7 @@ def kept_coverage(font_name: str) -> frozenset[int]:
     if isinstance(ranges, list) and all(isinstance(r, list) and len(r) == 2 and all(type(n) is int for n in r) for r in ranges):
         return frozenset(c for first, last in ranges for c in range(first, last + 1))
     data = font_data(font_name) if font_name in _FACES else source.read_bytes()
-    face = TTFontFace(io.BytesIO(data))  # parsed and dropped: nothing registered
-    found = frozenset(c for c in face.charToGlyph if not 0xE000 <= c <= 0xF8FF)
+    found = _printed_codes(TTFontFace(io.BytesIO(data)))  # parsed and dropped: nothing registered
     private_cache.store(folder, key, {"ranges": _runs(sorted(found))}, 16)
     return found
 
