@@ -20,6 +20,18 @@ FOOTER_TOP_PT = (15 + 13) * 72 / 25.4  # MARGIN + FOOTER_HEIGHT in render/pdf.py
 WEB_PAGE_DEBRIS = {"Advice", ", ,", "Pinterest", "LinkedIn"}
 
 
+def as_the_command(then: str) -> str:
+    """A `python -c` program running `handout ARGS…` as the installed command runs it (its exit code checked to be 0), then `then`."""
+    return (
+        "import runpy, sys\n"
+        'sys.argv = ["handout", *sys.argv[1:]]\n'
+        "try:\n"
+        '    runpy.run_module("handout", run_name="__main__")\n'
+        "except SystemExit as exit:\n"
+        "    assert not exit.code, exit.code\n"
+    ) + then
+
+
 def normalise(text: str) -> str:
     """Collapse all whitespace, as a reader does not see line breaks inside a sentence."""
     return re.sub(r"\s+", " ", text).strip()

@@ -11,18 +11,15 @@ import pytest
 from handout import api
 
 from conftest import set_brand_value
+from helpers import as_the_command
 
 # `handout leaflet …` as the installed command runs it, then which of the libraries it really loaded.
-PROBE = """
-import runpy, sys
-sys.argv = ["handout", *sys.argv[1:]]
-try:
-    runpy.run_module("handout", run_name="__main__")
-except SystemExit as exit:
-    assert not exit.code, exit.code
+PROBE = as_the_command(
+    """
 from handout.deferred_imports import DEFERRED, loaded
 print("loaded:", " ".join(name for name in DEFERRED if loaded(name)))
 """
+)
 
 
 def command_leaflet(tmp_path: Path, *args: str) -> tuple[bytes, set[str]]:

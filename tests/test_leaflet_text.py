@@ -15,16 +15,14 @@ from handout.brand import load_brand
 from handout.content import load_article
 from handout.pipeline import Renderer
 
+from helpers import as_the_command
+
 # `handout leaflet …` as the installed command runs it, then whether Jinja was imported.
-PROBE = """
-import runpy, sys
-sys.argv = ["handout", *sys.argv[1:]]
-try:
-    runpy.run_module("handout", run_name="__main__")
-except SystemExit as exit:
-    assert not exit.code, exit.code
+PROBE = as_the_command(
+    """
 print("jinja:", "jinja2" in sys.modules)
 """
+)
 OVERRIDE = '{% extends "builtin/leaflet.xml.j2" %}\n{% block title %}\n<title>{{ article.title }} (TITLE)</title>\n{% endblock %}\n'
 
 

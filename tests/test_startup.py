@@ -14,17 +14,15 @@ from hypothesis import strategies as st
 
 from handout import checks, i18n
 
+from helpers import as_the_command
+
 # Run as `handout leaflet` runs, then list which of these libraries the process imported.
-PROBE = """
-import runpy, sys
-sys.argv = ["handout", *sys.argv[1:]]
-try:
-    runpy.run_module("handout", run_name="__main__")
-except SystemExit as exit:
-    assert not exit.code, exit.code
+PROBE = as_the_command(
+    """
 watched = {"babel", "email_validator", "pikepdf", "charset_normalizer", "starlette", "uvicorn", "pydantic", "svglib", "lxml", "qrcode", "fontpkg", "platformdirs", "urllib.request", "tomllib", "xml.etree.ElementTree", "reportlab.graphics", "handout.diary.reading", "reportlab.graphics.charts", "typer", "click", "typer._click"}
 print("imported:", " ".join(sorted(name for name in watched if name in sys.modules)))
 """
+)
 
 
 def imported_by(args: list[str], cwd: Path) -> set[str]:
