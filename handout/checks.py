@@ -10,6 +10,7 @@ import sys
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from handout.errors import HandoutError, UsageError
 from handout.plan import (
@@ -22,6 +23,9 @@ from handout.plan import (
     PlanRequest,
     range_problems,
 )
+
+if TYPE_CHECKING:
+    from handout.brand import Brand
 
 MAX_NAME_LENGTH = 200
 INVISIBLE = "has nothing that would print (only invisible or combining characters); type the name again"
@@ -202,6 +206,15 @@ def unprintable_problem(text: str) -> str | None:
     # The fonts' coverage without registering them: a batch's main process checks every name and draws nothing until its workers are done.
     char = first_unprintable(text, kept_coverage)
     return None if char is None else f"has the character U+{ord(char):04X}, {unprintable_reason(char, kept_coverage)}"
+
+
+def brand_text_problem(brand: Brand) -> str | None:
+    """Why the brand's own words cannot be printed (a character no shipped font has), as drawing would say it, or None."""
+    for key in ("name", "address", "phone", "email", "website", "disclaimer"):
+        problem = unprintable_problem(getattr(brand, key))
+        if problem is not None:
+            return f"{brand.directory / 'brand.toml'}: key '{key}' {problem}"
+    return None
 
 
 def printable(option: str, text: str) -> None:

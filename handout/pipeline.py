@@ -19,13 +19,12 @@ from handout.i18n import current_language, gettext, language_tag, use_language
 from handout.markup import parse_document
 from handout.plan import Plan
 from handout.qr import check_url
-from handout.render.pdf import PdfRenderer
-from handout.render.styles import LARGE_PRINT, STANDARD
 
 if TYPE_CHECKING:  # the tri-fold layout is imported only when a tri-fold is made; Jinja only when a template is filled
     import jinja2
 
     from handout.part_markers import Part
+    from handout.render.pdf import PdfRenderer
     from handout.render.trifold import TrifoldRenderer
 
 LEAFLET_TEMPLATE = "leaflet.xml.j2"
@@ -131,14 +130,20 @@ class Renderer:
     large_print: bool = False  # 18 pt body, 22 pt headings, 7:1 contrast: a renderer per print profile
     keep_leaflet_text: bool = False  # the command line's: a leaflet's filled template kept between runs (leaflet_text.py)
     template_folders: tuple[Path, ...] = field(init=False)  # the clinic's own, in the order searched; the built-ins come after
-    pdf: PdfRenderer = field(init=False)
     _date_locales: dict[str, str] = field(init=False, default_factory=dict)  # language → its dates' Babel locale, for this brand
 
     def __post_init__(self) -> None:
         from handout.resources import clinic_template_folders
 
         self.template_folders = clinic_template_folders(self.brand.templates_dir, self.template_dirs)  # a missing one is said now, not at the first fill
-        self.pdf = PdfRenderer(self.brand, self.paper, LARGE_PRINT if self.large_print else STANDARD)
+
+    @cached_property
+    def pdf(self) -> PdfRenderer:
+        """What draws this renderer's documents (fonts, styles), made for the first: a batch's own process checks templates and draws nothing."""
+        from handout.render.pdf import PdfRenderer
+        from handout.render.styles import LARGE_PRINT, STANDARD
+
+        return PdfRenderer(self.brand, self.paper, LARGE_PRINT if self.large_print else STANDARD)
 
     @cached_property
     def env(self) -> jinja2.Environment:
@@ -170,11 +175,16 @@ class Renderer:
     def prepare(self, templates: tuple[str, ...] = (LEAFLET_TEMPLATE, PLAN_TEMPLATE)) -> None:
         """Do now what every document would otherwise do first: compile templates, build the QR code."""
         from handout.render.graphics import prepare_qr
+
+        self.check_templates(templates)
+        prepare_qr(self.brand.resources_url)
+
+    def check_templates(self, templates: Sequence[str]) -> None:
+        """Compile the templates now, so that one that cannot be read fails before any document is made."""
         from handout.templating import compile_template
 
         for name in templates:
             compile_template(self.env, name)
-        prepare_qr(self.brand.resources_url)
 
     def lang_for(self, language: str) -> str:
         """The document language tag: the brand's locale when it is the same language (en → en-GB)."""
