@@ -17,6 +17,12 @@ own language, its ParentTree keys moved up past the plans before it, and
 an odd-length plan gets a blank back so the next starts on a new sheet:
 the same file printing.merge_plans makes with pikepdf, which remains for
 any plan not laid out as handout's writer lays it out (NotOurLayout).
+
+A batch's worker hands over each plan to print already read (`readable`,
+from the objects its writer kept as it wrote the file: render/packing.py's
+WrittenFiles), so the batch's own process, which competes with the workers
+for the cores, only moves the references and compresses: about a third of
+reading the file back and merging it.
 """
 
 from __future__ import annotations
@@ -26,7 +32,8 @@ import re
 import struct
 import zlib
 from dataclasses import dataclass
-from itertools import accumulate, chain
+from itertools import accumulate, chain, count
+from operator import add
 
 from handout.xmp import xmp_packet
 from handout.xref_rows import up_predicted
@@ -84,16 +91,16 @@ class PlanMerger:
     def page_count(self) -> int:
         return len(self._pages)
 
-    def add(self, pdf: bytes) -> tuple[int, int]:
-        """Append a plan (and a blank back if its page count is odd); returns the first and last page it takes here, from 1.
+    def add(self, pdf: bytes | ReadPlan) -> tuple[int, int]:
+        """Append a plan, its bytes or as `readable` read them (and a blank back if its page count is odd); returns the first and last page it takes here, from 1.
 
         Raises NotOurLayout, before anything is appended, for a PDF not laid out as handout's writer lays it out.
         """
-        plan = _read(pdf)
+        plan = readable(objects_in(pdf)) if isinstance(pdf, bytes) else pdf
         offset, key_offset = self._next - 1, self._next_key
         # Each object n of the plan becomes n + offset, but for the page tree and the structure tree root,
         # which are the merged file's own now; the catalog, ParentTree and the rest are not copied at all.
-        table = {b"%d" % n: b"%d" % (n + offset) for n in range(1, plan.size)}
+        table = dict(zip(_decimals(1, plan.size), _decimals(1 + offset, plan.size + offset)))
         for n in plan.dropped:
             del table[b"%d" % n]
         table[b"%d" % plan.pages_number] = b"%d" % PAGES
@@ -113,15 +120,13 @@ class PlanMerger:
             out.append(last)
             return b" 0 R".join(out)
 
-        text = b"\x00".join(plan.packed.values())  # NUL: in no object (checked), so it marks where each ends
-        _check_references(text)
-        text = moved(text)
+        text = moved(plan.text)
         keys = text.count(b"/StructParent")
         text, moved_keys = _STRUCT_PARENT.subn(lambda match: _moved_key(match, plan.next_key, key_offset), text)
         if moved_keys != keys:
             raise NotOurLayout("a /StructParent(s) that is not a number")
         bodies = text.split(b"\x00")
-        numbers = [n + offset for n in plan.packed]
+        numbers = [n + offset for n in plan.numbers]
         if len(bodies) != len(numbers):
             raise NotOurLayout("an object holds a NUL byte")
         nums = [(int(key) + key_offset, moved(value)) for key, value in plan.nums]
@@ -193,10 +198,13 @@ class PlanMerger:
         self._add(b"%d 0 obj\n%s\nendobj\n" % (number, body))
 
     def _write_object_stream(self, number: int, numbers: list[int], bodies: list[bytes]) -> None:
-        offsets = accumulate((len(body) + 1 for body in bodies[:-1]), initial=0)
-        header = " ".join(map(str, chain.from_iterable(zip(numbers, offsets)))).encode() + b" "
+        offsets = list(map(add, accumulate(map(len, bodies[:-1]), initial=0), count()))  # each body and its newline
+        decimal = _decimals_below(max(max(numbers), offsets[-1]) + 1).__getitem__
+        header = b" ".join(chain.from_iterable(zip(map(decimal, numbers), map(decimal, offsets)))) + b" "
         self._packed.append((number, numbers))
-        data = zlib.compress(header + b"\n".join(bodies) + b"\n", 4)  # 4: within 1 % of the smallest (6), in half the time
+        # 1: a plan's objects 9 % bigger than at zlib's default (a to-print file about 2 % bigger), in a third of the time,
+        # which the batch's process spends while the workers need both cores.
+        data = zlib.compress(header + b"\n".join(bodies) + b"\n", 1)
         self._write_object(number, b"<</Type/ObjStm/N %d/First %d/Filter/FlateDecode/Length %d>>\nstream\n%s\nendstream" % (len(numbers), len(header), len(data), data))
 
 
@@ -222,11 +230,29 @@ def _moved_key(match: re.Match[bytes], next_key: int, key_offset: int) -> bytes:
 
 
 @dataclass(frozen=True, slots=True)
-class _Plan:
-    """One plan as read: the objects to copy, and where its pages, structure tree and language are."""
+class PlanObjects:
+    """A plan's objects as its file lists them: /Size, the catalog's and Info's numbers, and each object's text by number.
+
+    Read back from the file (objects_in), or kept by the writer as it wrote the file (render/packing.py).
+    """
+
+    size: int  # the cross-reference stream's /Size: every object number the file uses is below
+    root: int
+    info: int
+    packed: dict[int, bytes]  # the objects in object streams, in file order, each with the newline after it
+    plain: dict[int, bytes]  # the others, in file order, each from after "N 0 obj" to just before "endobj": streams and the Info
+
+
+@dataclass(frozen=True, slots=True)
+class ReadPlan:
+    """One plan read for merging: the objects to copy, and where its pages, structure tree and language are.
+
+    Made where the plan was written and sent to the batch's process: plain data, no file.
+    """
 
     size: int  # its cross-reference stream's /Size: every object number it uses is below
-    packed: dict[int, bytes]  # object number → body: the objects that go into the merged file's object stream
+    numbers: list[int]  # the objects that go into the merged file's object stream, in order
+    text: bytes  # their bodies, each ended by a NUL (in no object: checked), references checked to be only references
     streams: dict[int, tuple[bytes, bytes]]  # object number → (its dictionary, the rest from `stream` on): copied as plain objects
     dropped: set[int]  # the catalog, page tree, structure tree root, ParentTree and the like: the merged file has its own
     pages_number: int
@@ -239,8 +265,8 @@ class _Plan:
     last_media_box: bytes
 
 
-def _read(pdf: bytes) -> _Plan:
-    """A plan's objects and the facts the merge needs, or NotOurLayout."""
+def objects_in(pdf: bytes) -> PlanObjects:
+    """A plan file's objects, read as handout's writer lays them out, or NotOurLayout."""
     tail = _STARTXREF.search(pdf, max(0, len(pdf) - 64))
     if tail is None:
         raise NotOurLayout("no startxref at the end")
@@ -288,6 +314,13 @@ def _read(pdf: bytes) -> _Plan:
     # the object streams hold what the cross-reference stream says.
     if len(packed) != kinds.count(2) or not packed.keys().isdisjoint(plain) or max(packed, default=0) >= size:
         raise NotOurLayout("the object streams do not hold what the cross-reference stream says")
+    return PlanObjects(size, root, info, packed, plain)
+
+
+def readable(objects: PlanObjects) -> ReadPlan:
+    """The facts the merge needs from a plan's objects, its references checked, or NotOurLayout."""
+    size, root, info = objects.size, objects.root, objects.info
+    packed, plain = dict(objects.packed), dict(objects.plain)  # the caller's objects stay as they were
 
     def body(n: int) -> bytes:
         found = packed.get(n)
@@ -358,8 +391,10 @@ def _read(pdf: bytes) -> _Plan:
     media_box = _MEDIA_BOX.search(last_page)
     if media_box is None:
         raise NotOurLayout("a page without its own /MediaBox")
-    return _Plan(
-        size=size, packed=packed, streams=streams, dropped=dropped, pages_number=pages_number, page_numbers=page_numbers,
+    text = b"\x00".join(packed.values())  # NUL: in no object (checked), so it marks where each ends
+    _check_references(text)
+    return ReadPlan(
+        size=size, numbers=list(packed), text=text, streams=streams, dropped=dropped, pages_number=pages_number, page_numbers=page_numbers,
         tree_root_number=tree_root_number, document_number=document_number, nums=nums,
         next_key=_integer(tree_root, rb"/ParentTreeNextKey\s+(\d+)"), lang=lang[1], last_media_box=media_box[1],
     )  # fmt: skip
@@ -420,6 +455,21 @@ def _unpack(container: bytes, number: int) -> dict[int, bytes]:
     ends = starts[1:] + [len(data)]
     # Each object with the separator after it (a newline, as handout's writer writes them): copied as it is.
     return dict(zip(map(int, pairs[0::2]), [data[start:end] for start, end in zip(starts, ends)]))
+
+
+def _decimals_below(stop: int) -> list[bytes]:
+    """The numbers as PDF writes them, by value, at least up to `stop`: a list kept per process, grown as files need."""
+    if stop > len(_DECIMALS):
+        _DECIMALS.extend(b"%d" % n for n in range(len(_DECIMALS), max(stop, 2 * len(_DECIMALS))))
+    return _DECIMALS
+
+
+def _decimals(start: int, stop: int) -> list[bytes]:
+    """The numbers from `start` up to `stop` as PDF writes them."""
+    return _decimals_below(stop)[start:stop]
+
+
+_DECIMALS: list[bytes] = [b"0"]
 
 
 def _references(numbers: list[int]) -> bytes:

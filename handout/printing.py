@@ -18,7 +18,7 @@ from handout.output import write_atomic
 from handout.xmp import xmp_packet
 
 if TYPE_CHECKING:
-    from handout.plan_merging import PlanMerger
+    from handout.plan_merging import PlanMerger, ReadPlan
 
 TO_PRINT_PDF = "to-print.pdf"
 TO_PRINT_LIST = "to-print.txt"
@@ -44,11 +44,12 @@ _log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Printable:
-    """One plan to print: its row, its patient_id ('' if none), and the unencrypted plan (its file, or its bytes)."""
+    """One plan to print: its row, its patient_id ('' if none), the unencrypted plan (its file, or its bytes), and the plan read for merging if it was."""
 
     row: int
     patient_id: str
     plan: Path | bytes
+    read: ReadPlan | None = None  # read by the worker that wrote it (plan_merging.readable): not read again here
 
 
 @dataclass(frozen=True)
@@ -184,10 +185,10 @@ class ToPrintWriter:
 
         if not self._waiting:
             self._merger = PlanMerger(TO_PRINT_TITLE)
-        self._waiting.append(plan)
+        self._waiting.append(dataclasses.replace(plan, read=None))  # what pikepdf would need, if it came to that: the file or bytes
         if self._merger is not None:
             try:
-                first, last = self._merger.add(plan.plan.read_bytes() if isinstance(plan.plan, Path) else plan.plan)
+                first, last = self._merger.add(plan.read or (plan.plan.read_bytes() if isinstance(plan.plan, Path) else plan.plan))
                 self._ranges.append(f"{first}-{last}")
             except (NotOurLayout, ValueError, KeyError, IndexError) as exc:  # any plan the fast path cannot read: pikepdf merges the file
                 _log.warning("to-print file %d is merged with pikepdf, more slowly: a plan in it is not laid out as handout writes plans (%s)", len(self._files) + 1, exc)

@@ -204,3 +204,26 @@ def test_text_whose_references_a_replace_would_get_wrong_is_not_merged_by_copyin
 
 def test_strings_with_balanced_parentheses_and_escapes_are_merged_by_copying() -> None:
     plan_merging._check_references(b"<</T (Week 1 \\(of 4\\))/Alt (a (small) walk)/K[5 0 R 6 0 R]/P 4 0 R>>")
+
+
+def test_a_plan_read_from_its_writers_objects_merges_to_the_same_bytes_as_read_from_its_file() -> None:
+    """A batch's worker hands over each plan to print as the writer kept its objects (WrittenFiles); a kept plan is read from its file."""
+    from handout.render.packing import WrittenFiles
+
+    cases = [
+        {"patient": "Jane Doe"},
+        {"patient": "Σοφία Παπαδοπούλου", "weeks": 3},
+        {"patient": "Ana García", "weeks": 4, "language": "es", "with_article": True},  # laid out twice: the kept layout's objects
+        {"patient": "Zoë O'Brien-Smith (Room 12 0 R)", "weeks": 3, "large_print": True, "paper": "letter"},
+        {"patient": "José Ñúñez", "weeks": 26},
+    ]
+    from_files, from_writer = PlanMerger(printing.TO_PRINT_TITLE), PlanMerger(printing.TO_PRINT_TITLE)
+    for case in cases:
+        options = {"clinician": "Sam Lee", "start_date": START, "issued": ISSUED, **case}
+        with WrittenFiles() as written:
+            pdf = render_plan(**options)  # type: ignore[arg-type]
+        objects = written.objects(pdf)
+        assert objects is not None and objects == plan_merging.objects_in(pdf)
+        assert from_writer.add(plan_merging.readable(objects)) == from_files.add(pdf)
+    assert from_writer.finish() == from_files.finish()
+    assert WrittenFiles().objects(pdf) is None  # only what was written while it was open

@@ -15,7 +15,7 @@ from __future__ import annotations
 import zlib
 from functools import lru_cache
 from itertools import accumulate
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reportlab.pdfbase.pdfdoc import (
     PDFArray,
@@ -31,6 +31,9 @@ from reportlab.pdfbase.pdfdoc import (
 from reportlab.pdfbase.pdfdoc import format as pdf_format
 
 from handout.xref_rows import up_predicted
+
+if TYPE_CHECKING:
+    from handout.plan_merging import PlanObjects
 
 OBJECTS_PER_STREAM = 10_000  # well under the 65,536 an xref row's 2-byte index field can hold
 
@@ -91,6 +94,7 @@ class PackingDocument(PDFDocument):
         out = self.__accum__ = PDFFile(self._pdfVersion)
         entries: dict[int, tuple[int, int, int]] = {0: (0, 0, 65535)}  # number → (type, field 2, field 3)
         packed: list[tuple[int, bytes]] = []
+        plain: dict[int, bytes] = {}  # kept for WrittenFiles: each plain object as a reader finds it between "obj" and "endobj"
         counter = 0
         blocks: dict[int, tuple[list[bytes], int]] = self.__dict__.get("packed_blocks", {})
         while True:  # formatting may register new objects, so the loop reads the table as it grows
@@ -112,7 +116,8 @@ class PackingDocument(PDFDocument):
             if obj is not self.info and not body.endswith(b"endstream\n"):
                 packed.append((counter, body))
                 continue
-            entries[counter] = (1, out.add(b"%d 0 obj\n%s%sendobj\n" % (counter, body, b"" if body.endswith(b"\n") else b"\n")), 0)
+            plain[counter] = body if body.endswith(b"\n") else body + b"\n"
+            entries[counter] = (1, out.add(b"%d 0 obj\n%sendobj\n" % (counter, plain[counter])), 0)
         del self.__accum__
         if counter - 1 != len(self.numberToId) + sum(count for _, count in blocks.values()):  # ReportLab's own check: an object after a gap would be lost
             raise ValueError(f"object numbers have a gap: {counter - 1} written, {len(self.numberToId)} registered and {len(blocks)} blocks reserved")
@@ -141,7 +146,39 @@ class PackingDocument(PDFDocument):
             + rows
             + b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % xref_offset
         )
-        return bytes(out.format(self))
+        pdf = bytes(out.format(self))
+        if _OPEN:
+            from handout.plan_merging import PlanObjects
+
+            # As plan_merging.objects_in reads them back: a packed object with the newline after it, a plain one without leading space.
+            objects = PlanObjects(xref_number + 1, number(self, catalog), number(self, info), {n: body + b"\n" for n, body in packed}, {n: body.lstrip() for n, body in plain.items()})
+            for files in _OPEN:
+                files.written.append((pdf, objects))
+        return pdf
+
+
+class WrittenFiles:
+    """The files written while it is open (`with WrittenFiles() as written:`), each kept with its objects.
+
+    A batch's worker reads a plan to print from them for the merge, instead of reading back the file it just wrote.
+    """
+
+    def __init__(self) -> None:
+        self.written: list[tuple[bytes, PlanObjects]] = []
+
+    def __enter__(self) -> WrittenFiles:
+        _OPEN.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _OPEN.remove(self)
+
+    def objects(self, pdf: bytes) -> PlanObjects | None:
+        """The objects of `pdf` if it was written here (of a document laid out twice, the layout kept), else None."""
+        return next((objects for data, objects in reversed(self.written) if data == pdf), None)
+
+
+_OPEN: list[WrittenFiles] = []
 
 
 def _offsets(packed: list[tuple[int, bytes]]) -> list[tuple[int, int]]:
