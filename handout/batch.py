@@ -3,30 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import multiprocessing
 import os
 import re
-import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from handout.brand import Brand, load_brand
-from handout.delivery import Delivered, Delivery, Outcome, wants_email
+from handout.batch_worker import Rendered, prepare_worker, render_one, sheet_in_worker
+from handout.brand import load_brand
+from handout.delivery import Delivered, Delivery, Outcome
 from handout.errors import HandoutError
 from handout.journal import Journal
 from handout.kept_plans import kept_or_rendered, made_from, run_signature
 from handout.mail import outbox_sender
-from handout.output import private_folder, write_atomic
-from handout.patients import PatientRow, read_patient_list
+from handout.output import private_folder
+from handout.patients import PatientRow, read_patient_list, wants_email
 from handout.printing import (
     TO_PRINT_SHEET,
     Printable,
@@ -38,14 +35,13 @@ from handout.printing import (
     sheet_parts,
     with_sheets,
 )
-from handout.runcontrol import StopNow, folder_lock, ignore_stop_signals, stop_requests
+from handout.runcontrol import StopNow, folder_lock, stop_requests
 from handout.smtp import SmtpSettings
 from handout.worker_server import start_worker_server
 
 if TYPE_CHECKING:
     from handout.pipeline import Renderer  # imported where it is used, as elsewhere here: the command line starts faster
 
-PLAN_EXTENSION = ".pdf"
 OUT_DIR_BUSY = "another handout batch is using this folder; wait for it to finish, or use another --out-dir"
 OUTBOX_BUSY = "another handout run is writing to this outbox; wait for it to finish, or use another --outbox"
 JOURNAL_BUSY = "another handout batch (or a patient list on the front desk's page) is using the journal of what was sent; wait for it to finish"
@@ -89,20 +85,6 @@ class BatchOptions:
     @property
     def outbox_dir(self) -> Path:
         return self.outbox if self.outbox is not None else self.out_dir / "outbox"
-
-
-@dataclass(frozen=True)
-class Rendered:
-    """What a worker reports back: file, identity of the content, or why it failed. Never a name."""
-
-    row: int
-    key: str
-    path: Path | None
-    document_sha256: str
-    error: str = ""
-    printable: bytes | None = None  # the unencrypted plan of an encrypted row that is to print, for to-print.pdf
-    document_hmac: str = ""  # of a kept plan: the keyed hash the journal has for it
-    kept: bool = False  # made by an earlier run from the same inputs, and unchanged since: not rendered again
 
 
 @dataclass
@@ -155,10 +137,13 @@ class Reporter:
 
 def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter | None = None) -> BatchResult:
     """Validate every row, render the good ones in parallel, deliver each, and journal every step."""
-    from handout.checks import unprintable_problem
+    from handout.checks import brand_text_problem, unprintable_problem
 
     report = reporter or Reporter()
     brand = load_brand(options.brand_dir)
+    brand_problem = brand_text_problem(brand)  # said once now, not on every row by the workers that draw the brand
+    if brand_problem is not None:
+        raise HandoutError(brand_problem)
     if _workers(options) > 1:
         # It loads ReportLab and handout on another core while this process reads, checks and prepares the list.
         # (A list of one row, or a run that stops on a mistake, leaves it unused: it ends with this process.)
@@ -193,7 +178,7 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
 
     document_date(options.today)  # a bad SOURCE_DATE_EPOCH is one line now, not the same failure on every row
     checked = Renderer(brand, options.paper, options.template_dirs)
-    checked.prepare((PLAN_TEMPLATE, TO_PRINT_TEMPLATE, "email/plan.txt.j2", "email/plan.html.j2"))
+    checked.check_templates((PLAN_TEMPLATE, TO_PRINT_TEMPLATE, "email/plan.txt.j2", "email/plan.html.j2"))  # nothing is drawn here
     private_folder(options.out_dir, "--out-dir")
     journal_dir = private_folder(options.journal_dir, "the data folder")
     with folder_lock(options.out_dir, OUT_DIR_BUSY), ExitStack() as locks, stop_requests() as stop:
@@ -213,7 +198,7 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
             remove_partial_files(options.outbox_dir)
         with open_journal(journal_dir, options, report) as journal, Delivery(
             brand, checked.env, journal, env, settings, options.outbox_dir, options.encrypt, options.resend, report.warn, options.resend_maybe
-        ) as delivery:
+        ) as delivery, RenderWorkers(options) as workers:
             rows = _without_repeats(patients.rows, journal, result, report)
             # Rows rejected on reading are named by their patient_id too, as the upload's row report names them.
             result.patient_ids = {problem.row: problem.patient_id for problem in patients.problems} | {row.row: row.patient_id for row in rows}
@@ -224,7 +209,7 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
             try:
                 signature = run_signature(options, brand)
                 plans = kept_or_rendered(
-                    rows, options.out_dir, journal, signature, lambda row: not (options.encrypt and not wants_email(row, True)), lambda todo: render_rows(todo, options)
+                    rows, options.out_dir, journal, signature, lambda row: not (options.encrypt and not wants_email(row, True)), workers.render
                 )
                 for outcome in plans if stop.signal_number is None else ():
                     row = by_row[outcome.row]
@@ -248,7 +233,7 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
                         if delivered.outcome in (Outcome.FAILED, Outcome.MAYBE_SENT):
                             report.problem(f"{row.label}: {delivered.reason}")
                         elif delivered.outcome is Outcome.TO_PRINT:
-                            printing.add(Printable(row.row, row.patient_id, outcome.printable or outcome.path))
+                            printing.add(Printable(row.row, row.patient_id, outcome.printable or outcome.path, outcome.read))
                     result.done += 1
                     report.advance()
                     if stop.signal_number is not None:
@@ -262,7 +247,7 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
                 try:
                     result.to_print_files = printing.finish()
                     if result.to_print_files is not None:
-                        result.to_print_files = _with_sheet(checked, result.to_print_files, by_row, options, report)
+                        result.to_print_files = _with_sheet(checked, result.to_print_files, by_row, options.today, report, workers)
                 except StopNow:
                     result.interrupted_by, result.to_print_files = stop.signal_number, None
             if result.interrupted_by is not None:
@@ -297,36 +282,30 @@ def open_journal(journal_dir: Path, options: BatchOptions, report: Reporter) -> 
     return journal
 
 
-def _with_sheet(renderer: Renderer, to_print: ToPrint, rows: Mapping[int, PatientRow], options: BatchOptions, report: Reporter) -> ToPrint:
+def _with_sheet(renderer: Renderer, to_print: ToPrint, rows: Mapping[int, PatientRow], made: dt.date, report: Reporter, workers: RenderWorkers | None = None) -> ToPrint:
     """The to-print files with the sheet of who is in them, by name, for handing them over (in parts for a long list).
 
-    A run that rendered in parallel has the sheet drawn by a worker forked for it from the fork
-    server, which has the fonts and ReportLab loaded: this process never loads the fonts, and the
-    sheet, the last thing a run waits for, does not wait for them to load here.
-    A sheet that cannot be made (a brand's template failing as it runs) is a warning: by now the
-    plans are made and emailed, and to-print.txt still lists them.
+    A run that rendered in parallel has the sheet drawn by one of its workers, which has the fonts, the
+    brand and the templates loaded already: this process never loads the fonts, and the sheet, the last
+    thing a run waits for, waits for nothing to load. Without a worker (one was asked for, or none can
+    start now) it is drawn here. A sheet that cannot be made (a brand's template failing as it runs) is
+    a warning: by now the plans are made and emailed, and to-print.txt still lists them.
     """
     from handout.pipeline import ListedPlan
 
     parts = sheet_parts(to_print.entries)
     pages_in = _pages_by_file(to_print)
 
-    def sheets(draw: Callable[..., bytes]) -> Iterator[bytes]:
+    def sheets() -> Iterator[bytes]:
         for number, part in enumerate(parts, start=1):
             files = list(dict.fromkeys(e.file for e in part))
             entries = [ListedPlan(e.row, e.patient_id, rows[e.row].name, e.pages, e.file) for e in part]
-            yield draw(entries, files, sum(pages_in[f] for f in files), options.today, number, len(parts), len(to_print.entries))
+            args = (entries, files, sum(pages_in[f] for f in files), made, number, len(parts), len(to_print.entries))
+            drawn = workers.sheet(*args) if workers is not None else None
+            yield drawn if drawn is not None else renderer.to_print_list(*args)
 
     try:
-        if _workers(options) > 1:
-            try:
-                context = multiprocessing.get_context("forkserver")
-                start_worker_server()  # already running: run_batch started it
-                with ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_prepare_worker, initargs=(*_init_args(options), os.getpid())) as pool:
-                    return with_sheets(to_print, sheets(lambda *args: pool.submit(_sheet_in_worker, *args).result()))
-            except (OSError, BrokenProcessPool):
-                pass  # its worker could not start or died (no processes left, the server gone): drawn here, not lost with the run's summary
-        return with_sheets(to_print, sheets(renderer.to_print_list))
+        return with_sheets(to_print, sheets())
     except HandoutError as exc:
         report.warn(f"{TO_PRINT_SHEET} was not made: {exc.message}")
         for number in range(1, len(parts) + 1):  # part of the sheet would look like all of it
@@ -369,116 +348,55 @@ def remove_partial_files(folder: Path) -> None:
             leftover.unlink(missing_ok=True)
 
 
-def plan_path(out_dir: Path, row: PatientRow) -> Path:
-    """Named from patient_id (else the row number), never from the name."""
-    return out_dir / f"{row.key}{PLAN_EXTENSION}"
+class RenderWorkers:
+    """The processes a run renders its plans in, kept for its to-print sheet: forked on first need, ended with the run.
 
+    A run asked for one process, or with one plan to make, renders in this process instead.
+    """
 
-# ---------------------------------------------------------------------------
-# Rendering, in worker processes
+    def __init__(self, options: BatchOptions) -> None:
+        self.options = options
+        self._pool: ProcessPoolExecutor | None = None
 
-_WORKER: dict[str, object] = {}
+    def __enter__(self) -> RenderWorkers:
+        return self
 
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            # Stopped early (Ctrl-C): plans not yet started are dropped, the ones in hand finish, the workers leave cleanly.
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
-def _prepare_worker(
-    brand_dir: Path | None, template_dirs: tuple[Path, ...], paper: str, encrypt: bool, out_dir: Path, issued: dt.date, batch_pid: int | None = None
-) -> None:
-    """Once per worker: templates compiled, fonts registered, QR code built, article loaded (mostly done already in the fork server)."""
-    from handout.i18n import available_languages
-    from handout.pipeline import PLAN_TEMPLATE, article_for
-
-    if batch_pid is not None:
-        _exit_with(batch_pid)
-        ignore_stop_signals()
-
-    renderer = worker_renderer(load_brand(brand_dir), paper, tuple(template_dirs), False)
-    renderer.prepare((PLAN_TEMPLATE,))
-    # Every language's article, loaded once: a list can mix languages row by row.
-    articles = {language: article_for(language) for language in available_languages()}
-    _WORKER.update(brand=renderer.brand, paper=paper, template_dirs=tuple(template_dirs), articles=articles, encrypt=encrypt, out_dir=out_dir, issued=issued)
-
-
-@lru_cache(maxsize=4)
-def worker_renderer(brand: Brand, paper: str, template_dirs: tuple[Path, ...], large_print: bool) -> Renderer:
-    """A worker's renderer for one print size, made on first need; the fork server's warm-up plan (worker_preload.py) made the example brand's A4 one."""
-    from handout.pipeline import Renderer
-
-    return Renderer(brand, paper, template_dirs, large_print=large_print)
-
-
-def _exit_with(batch_pid: int) -> None:
-    """Leave when the batch process is gone (even killed with -9), instead of lingering as an orphan."""
-
-    def watch() -> None:
-        while True:
-            time.sleep(0.5)
-            try:
-                os.kill(batch_pid, 0)
-            except ProcessLookupError:
-                os._exit(1)
-            except PermissionError:
-                pass
-
-    threading.Thread(target=watch, name="handout-batch-watch", daemon=True).start()
-
-
-def _sheet_in_worker(*args: object) -> bytes:
-    """The to-print sheet (Renderer.to_print_list's arguments), drawn by a worker with the run's brand, paper and templates."""
-    renderer = worker_renderer(_WORKER["brand"], _WORKER["paper"], _WORKER["template_dirs"], False)  # type: ignore[arg-type]
-    return renderer.to_print_list(*args)  # type: ignore[arg-type]
-
-
-def render_one(row: PatientRow) -> Rendered:
-    """Render, optionally encrypt, and atomically write one row's plan."""
-    from handout.pipeline import Patient
-    from handout.plan import build_plan
-
-    renderer = worker_renderer(_WORKER["brand"], _WORKER["paper"], _WORKER["template_dirs"], row.large_print)  # type: ignore[arg-type]
-    try:
-        pdf = renderer.plan(Patient(row.name, row.clinician), build_plan(row.request), _WORKER["articles"][row.language], _WORKER["issued"])  # type: ignore[arg-type, index]
-        digest = hashlib.sha256(pdf).hexdigest()
-        printable = None
-        if _WORKER["encrypt"]:
-            from handout.encrypt import encrypt_pdf
-
-            # A plan to print needs no password on paper: to-print.pdf is made from the unlocked plan, kept in memory only.
-            printable = None if wants_email(row, True) else pdf
-            pdf = encrypt_pdf(pdf, row.pdf_password)
-        path = write_atomic(plan_path(_WORKER["out_dir"], row), pdf)  # type: ignore[arg-type]
-        return Rendered(row.row, row.key, path, digest, printable=printable)
-    except HandoutError as exc:
-        # A template's error message can quote what it was filling in: keep the patient's details out.
-        message = exc.message
-        for private in (row.name, row.clinician, row.email, row.pdf_password):
-            if private:
-                message = message.replace(private, "<patient data>")
-        return Rendered(row.row, row.key, None, "", f"could not be rendered: {message}")
-    except Exception as exc:  # a bug must not stop a whole clinic's batch; the row is reported failed
-        return Rendered(row.row, row.key, None, "", f"could not be rendered (internal error {type(exc).__name__})")
-
-
-def render_rows(rows: Sequence[PatientRow], options: BatchOptions) -> Iterator[Rendered]:
-    """Plans in row order, rendered across worker processes with a bounded queue (flat memory)."""
-    if not rows:
-        return  # every plan was kept: no worker to start
-    workers = _workers(options)
-    init_args = _init_args(options)
-    if workers == 1 or len(rows) == 1:
-        _prepare_worker(*init_args)
-        yield from (render_one(row) for row in rows)
-        return
-    # forkserver: workers start clean, without the parent's threads (progress bar) or open files.
-    context = multiprocessing.get_context("forkserver")
-    start_worker_server()  # already running when run_batch started it
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_prepare_worker, initargs=(*init_args, os.getpid())) as pool:
+    def render(self, rows: Sequence[PatientRow]) -> Iterator[Rendered]:
+        """Plans in row order, rendered across the workers with a bounded queue (flat memory)."""
+        if not rows:
+            return  # every plan was kept: no worker to start
+        workers = _workers(self.options)
+        if workers == 1 or len(rows) == 1:
+            prepare_worker(*_init_args(self.options))
+            yield from (render_one(row) for row in rows)
+            return
         try:
-            yield from _bounded_map(pool, render_one, rows, window=workers * 8)
+            yield from _bounded_map(self._started(), render_one, rows, window=workers * 8)
         except BrokenProcessPool:
             # Start-up problems are checked in this process first; this is a worker that died (out of memory, killed).
             raise HandoutError("a rendering process stopped unexpectedly; run again to finish the batch (finished plans are kept)") from None
-        finally:
-            # Stopped early (Ctrl-C): plans not yet started are dropped, the ones in hand finish, the workers leave cleanly.
-            pool.shutdown(wait=True, cancel_futures=True)
+
+    def sheet(self, *args: object) -> bytes | None:
+        """The to-print sheet (Renderer.to_print_list's arguments) drawn by a worker; None if no worker can draw it (the caller draws it)."""
+        if _workers(self.options) == 1:
+            return None
+        try:
+            return self._started().submit(sheet_in_worker, *args).result()
+        except (OSError, BrokenProcessPool):
+            return None  # no worker could start, or it died (no processes left, the server gone): drawn there, not lost with the run's summary
+
+    def _started(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # forkserver: workers start clean, without the parent's threads (progress bar) or open files.
+            start_worker_server()  # already running: run_batch started it
+            context = multiprocessing.get_context("forkserver")
+            self._pool = ProcessPoolExecutor(max_workers=_workers(self.options), mp_context=context, initializer=prepare_worker, initargs=(*_init_args(self.options), os.getpid()))
+        return self._pool
 
 
 def _workers(options: BatchOptions) -> int:
@@ -487,7 +405,7 @@ def _workers(options: BatchOptions) -> int:
 
 
 def _init_args(options: BatchOptions) -> tuple[object, ...]:
-    """_prepare_worker's arguments for a run (without the batch's process id)."""
+    """prepare_worker's arguments for a run (without the batch's process id)."""
     return (options.brand_dir, options.template_dirs, options.paper, options.encrypt, options.out_dir, options.today)
 
 

@@ -18,7 +18,7 @@ from handout.i18n import language_tag
 from handout.journal import Journal, MailRecord
 from handout.mail import MailAddress, build_message
 from handout.outbox import remove_from_outbox, write_new_outbox_file, write_outbox
-from handout.patients import PatientRow
+from handout.patients import PatientRow, wants_email
 from handout.smtp import MaybeSent, NotDelivered, PermanentFailure, RecipientDeferred, SmtpSender, SmtpSettings, TemporaryFailure
 
 RESEND_MAYBE_OPTION = "--resend-maybe-sent"
@@ -163,11 +163,6 @@ def maybe_sent_reason(message_id: str) -> str:
         f"look for that Message-ID in the mail server's log or the clinic's sent mail, or ask the patient; "
         f"to send it again, run with {RESEND_MAYBE_OPTION}"
     )
-
-
-def wants_email(row: PatientRow, encrypted: bool) -> bool:
-    """Emailed when the row has an address and the patient consented or the PDF is locked; else printed."""
-    return bool(row.email and (row.consent_email or encrypted))
 
 
 def email_one_plan(

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 from handout import __version__
 
 if TYPE_CHECKING:
-    from handout.batch import BatchOptions, Rendered
+    from handout.batch import BatchOptions
+    from handout.batch_worker import Rendered
     from handout.brand import Brand
     from handout.journal import Journal
     from handout.patients import PatientRow
@@ -45,7 +46,7 @@ def kept_or_rendered(
 
     `may_keep` says no where a kept file would not do (an encrypted plan to print: its unlocked bytes exist only while rendering).
     """
-    from handout.batch import Rendered, plan_path
+    from handout.batch_worker import Rendered, plan_path
 
     kept: dict[int, Rendered] = {}
     for row in rows:

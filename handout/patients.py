@@ -420,3 +420,8 @@ def _check_row(
         large_print=large_print,
         fingerprint_without_password=fingerprint_without_password if require_password else "",
     )
+
+
+def wants_email(row: PatientRow, encrypted: bool) -> bool:
+    """Emailed when the row has an address and the patient consented or the PDF is locked; else printed."""
+    return bool(row.email and (row.consent_email or encrypted))

@@ -5,7 +5,7 @@ siblings until written to) instead of importing and reading it itself, so its
 first plan comes as soon as a plain process pool's does, and the workers together
 hold less memory. Only what does not depend on the run is done here (the server
 outlives a batch in `handout serve`): the brand, templates and paper are each
-worker's own, in batch._prepare_worker.
+worker's own, in batch_worker.prepare_worker.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ gc.disable()
 from handout.dataclass_code import keep_dataclass_code  # noqa: E402
 
 keep_dataclass_code()  # the data classes' methods compiled once, as the command's own start does (__main__)
-from handout.batch import worker_renderer  # noqa: E402  (imported with the collector off and the kept code in place)
+import handout.plan_merging  # noqa: E402, F401  (each plan to print is read for the merge where it is made)
+from handout.batch_worker import worker_renderer  # noqa: E402  (imported with the collector off and the kept code in place)
 from handout.brand import load_brand  # noqa: E402
 from handout.i18n import available_languages  # noqa: E402
 from handout.pipeline import Patient, article_for  # noqa: E402

@@ -19,6 +19,7 @@ from handout.cli import app
 from handout.errors import HandoutError
 from handout.patients import read_patient_list
 
+from conftest import set_brand_value
 from helpers import body_text, normalise
 
 TODAY = dt.date(2026, 11, 27)
@@ -285,3 +286,16 @@ def test_plain_smtp_is_allowed_on_localhost_only() -> None:
 
     settings = SmtpSettings.from_env({"HANDOUT_SMTP_HOST": "127.0.0.1", "HANDOUT_SMTP_SECURITY": "none", "HANDOUT_MAIL_FROM": "a@b.org", "HANDOUT_SMTP_PASSWORD": ""})
     assert settings.port == 25 and "password" not in repr(settings).lower()
+
+
+def test_a_brand_whose_own_words_cannot_print_stops_the_batch_before_any_plan(tmp_path: Path, brand_dir: Path) -> None:
+    """The batch's own process draws nothing, so it checks the brand's words itself: one line, no plan, not one failure a row."""
+    set_brand_value(brand_dir, "name", '"Clínica 山"')  # no shipped font has CJK
+    patients = tmp_path / "patients.csv"
+    patients.write_text("name,patient_id\nJane Doe,P1\nAna García,P2\n", encoding="utf-8")
+    out = tmp_path / "plans"
+    result = CliRunner().invoke(app, ["batch", str(patients), "--out-dir", str(out), "--brand", str(brand_dir), "--workers", "2"], env={"XDG_DATA_HOME": str(tmp_path / "data")})
+    assert result.exit_code != 0
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "brand.toml: key 'name' has the character U+5C71" in lines[0], result.output
+    assert not out.exists() or not list(out.glob("*.pdf"))

@@ -85,7 +85,7 @@ def test_ctrl_c_mid_batch_leaves_whole_plans_only_and_the_rerun_finishes_the_lis
 
 
 def test_a_parallel_batch_never_loads_the_fallback_fonts_in_its_own_process(tmp_path: Path) -> None:
-    """Names are checked against the fonts' kept coverage and the to-print sheet is drawn by a worker: only the main font, for checking the brand, is loaded here."""
+    """Names are checked against the fonts' kept coverage, templates are only compiled, and the to-print sheet is drawn by a worker: no font is loaded here."""
     patients = tmp_path / "patients.csv"
     patients.write_text("name,patient_id,weeks\nJane Doe,P1,1\nΣοφία Παπαδοπούλου,P2,1\nAna García,P3,1\n", encoding="utf-8")
     program = (
@@ -99,7 +99,7 @@ def test_a_parallel_batch_never_loads_the_fallback_fonts_in_its_own_process(tmp_
     )
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "['Atkinson', 'Atkinson-Bold']"  # a Greek name's Noto Sans (about 10 MB) only in the workers
+    assert done.stdout.strip() == "[]"  # the fonts (a Greek name's Noto Sans, about 10 MB) only in the workers
 
 
 def test_a_batch_whose_worker_processes_cannot_start_renders_in_its_own_process(tmp_path: Path) -> None:
@@ -119,17 +119,44 @@ def test_a_batch_whose_worker_processes_cannot_start_renders_in_its_own_process(
 
 
 def test_a_to_print_sheet_whose_worker_cannot_start_is_drawn_in_this_process(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """The plans are made by then: a worker that cannot be forked for the sheet (no processes left) must not lose the sheet or the run's summary."""
+    """The plans are made by then: a worker that cannot be forked for the sheet (no processes left) must not lose the sheet or the run's summary.
+
+    The second run keeps every plan the first made, so it starts its workers only for the sheet, and that start fails.
+    """
+    patients = tmp_path / "patients.csv"
+    patients.write_text("name,patient_id,weeks\nJane Doe,P1,1\nAna García,P2,1\nBen Bold,P3,1\n", encoding="utf-8")
+    options = batch.BatchOptions(patients, out_dir=tmp_path / "plans", workers=2, data_dir=tmp_path / "data")
+    first = batch.run_batch(options, os.environ)
+    sheet = (tmp_path / "plans" / "to-print-list.pdf").read_bytes()
     starts = batch.start_worker_server
 
     def start_unless_for_the_sheet() -> None:
-        if sys._getframe(1).f_code.co_name == "_with_sheet":
+        if sys._getframe(1).f_code.co_name == "_started":
             raise OSError(11, "Resource temporarily unavailable")  # EAGAIN, as fork gives at the process limit
         starts()
 
     monkeypatch.setattr(batch, "start_worker_server", start_unless_for_the_sheet)
+    again = batch.run_batch(options, os.environ)
+    assert first.rendered == again.kept == [2, 3, 4]
+    assert again.ok and again.to_print_files is not None and again.to_print_files.sheet is not None, again
+    assert (tmp_path / "plans" / "to-print-list.pdf").read_bytes() == sheet  # drawn here, the same sheet
+
+
+def test_the_batchs_own_process_never_reads_a_plan_back_to_merge_it(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Each worker hands over its plan to print read already, from the objects its writer kept: here they are only copied."""
+    from handout import plan_merging
+
+    def refused(pdf: bytes) -> None:
+        raise AssertionError("the batch's process read a plan file back to merge it")
+
+    monkeypatch.setattr(plan_merging, "objects_in", refused)
     patients = tmp_path / "patients.csv"
-    patients.write_text("name,patient_id,weeks\nJane Doe,P1,1\nAna García,P2,1\nBen Bold,P3,1\n", encoding="utf-8")
+    patients.write_text("name,patient_id,weeks\nJane Doe,P1,1\nΣοφία Παπαδοπούλου,P2,3\nAna García,P3,1\n", encoding="utf-8")
     result = batch.run_batch(batch.BatchOptions(patients, out_dir=tmp_path / "plans", workers=2, data_dir=tmp_path / "data"), os.environ)
-    assert result.ok and result.to_print_files is not None and result.to_print_files.sheet is not None, result
-    assert (tmp_path / "plans" / "to-print-list.pdf").is_file()
+    assert result.ok and result.to_print == [2, 3, 4] and result.to_print_files is not None
+    pages = []
+    for key in ("P1", "P2", "P3"):
+        with pikepdf.open(tmp_path / "plans" / f"{key}.pdf") as plan:
+            pages.append(len(plan.pages) + len(plan.pages) % 2)  # each plan starts on a new sheet
+    with pikepdf.open(tmp_path / "plans" / "to-print.pdf") as merged:
+        assert len(merged.pages) == sum(pages)

@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from handout.batch import OUT_DIR_BUSY, PLAN_EXTENSION, BatchOptions, BatchResult, Reporter, run_batch
+from handout.batch import OUT_DIR_BUSY, BatchOptions, BatchResult, Reporter, run_batch
+from handout.batch_worker import PLAN_EXTENSION
 from handout.checks import unprintable_problem
-from handout.delivery import wants_email
 from handout.errors import HandoutError
 from handout.output import ensure_folder, writable_folder
-from handout.patients import PatientList, read_patient_list
+from handout.patients import PatientList, read_patient_list, wants_email
 from handout.printing import MANIFEST, TO_PRINT_LIST
 from handout.runcontrol import folder_lock
 from handout.service import Clinic
