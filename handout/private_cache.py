@@ -1,4 +1,4 @@
-"""Small results kept between runs as JSON files in a private per-user folder: written whole, bounded, never trusted blindly.
+"""Results kept between runs in a private per-user folder (JSON, or bytes with their digest): written whole, bounded, never trusted blindly.
 
 Also the one answer to where handout's user cache folder is and whether it may be used, which every
 cache asks (these JSON files, the compiled templates, the data classes' code): dataclass_code.py asks
@@ -135,6 +135,37 @@ def store(folder: Path | None, key: str, entry: dict[str, Any], keep: int) -> No
 
         write_atomic(folder / f"{key}.json", text.encode("utf-8"))  # 0600, whole or not at all
         entries = sorted(folder.glob("*.json"), key=lambda path: path.stat().st_mtime_ns, reverse=True)
+        for stale in entries[keep:]:
+            stale.unlink(missing_ok=True)
+    except (OSError, HandoutError):
+        pass
+
+
+def load_bytes(folder: Path | None, key: str) -> bytes | None:
+    """The bytes kept under `key` by store_bytes, or None when there are none or they are not whole (their digest is kept with them)."""
+    if folder is None:
+        return None
+    import hashlib
+
+    try:
+        kept = (folder / f"{key}.bin").read_bytes()
+    except OSError:
+        return None
+    digest, data = kept[:32], kept[32:]
+    return data if len(kept) > 32 and hashlib.sha256(key.encode() + data).digest() == digest else None
+
+
+def store_bytes(folder: Path | None, key: str, data: bytes, keep: int) -> None:
+    """Keep `data` under `key` with a digest of both (a damaged or another key's file is never read back), and only the `keep` newest."""
+    if folder is None:
+        return
+    import hashlib
+
+    try:
+        from handout.output import write_atomic
+
+        write_atomic(folder / f"{key}.bin", hashlib.sha256(key.encode() + data).digest() + data)
+        entries = sorted(folder.glob("*.bin"), key=lambda path: path.stat().st_mtime_ns, reverse=True)
         for stale in entries[keep:]:
             stale.unlink(missing_ok=True)
     except (OSError, HandoutError):

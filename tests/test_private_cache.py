@@ -146,3 +146,44 @@ def test_a_logo_that_passed_the_svg_checks_is_remembered_and_a_changed_one_is_ch
         brand._check_svg("brand.toml", logo)
     with pytest.raises(HandoutError, match="outside the logo file"):
         brand._check_svg("brand.toml", logo)  # a refusal is never remembered
+
+
+@pytest.fixture
+def static_fonts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    from handout.render import fonts
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("HANDOUT_CACHE", raising=False)
+    fonts.font_data.cache_clear()
+    yield tmp_path / "cache" / "handout" / "static-fonts"
+    fonts.font_data.cache_clear()
+
+
+def test_a_kept_static_font_is_the_one_harfbuzz_makes_and_a_damaged_one_is_made_again(static_fonts: Path) -> None:
+    from handout.render import fonts
+    from handout.render.font_files import font_path
+
+    name = fonts.GENERAL.bold
+    made = fonts._static_instance(font_path(fonts.GENERAL.family, 400).read_bytes(), name)
+    assert fonts.font_data(name) == made  # made and kept
+    (entry,) = static_fonts.glob("*.bin")
+    assert stat.S_IMODE(entry.stat().st_mode) == 0o600
+    fonts.font_data.cache_clear()
+    assert fonts.font_data(name) == made  # read back
+    for damage in (lambda kept: kept[:-1], lambda kept: kept[:32] + b"\0" + kept[33:], lambda kept: b""):
+        entry.write_bytes(damage(entry.read_bytes()))
+        fonts.font_data.cache_clear()
+        assert fonts.font_data(name) == made  # not read back: made and kept again
+        assert entry.read_bytes()[32:] == made
+
+
+def test_static_fonts_are_kept_by_weight_and_harfbuzz_version(static_fonts: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from handout.render import fonts
+
+    regular, bold = fonts.font_data(fonts.GENERAL.regular), fonts.font_data(fonts.GENERAL.bold)
+    assert regular != bold and len(list(static_fonts.glob("*.bin"))) == 2
+    real = private_cache.installed_version
+    monkeypatch.setattr(private_cache, "installed_version", lambda package, module: "upgraded" if package == "uharfbuzz" else real(package, module))
+    fonts.font_data.cache_clear()
+    assert fonts.font_data(fonts.GENERAL.regular) == regular
+    assert len(list(static_fonts.glob("*.bin"))) == 3  # another key: made again, not read from the older HarfBuzz's entry

@@ -84,11 +84,33 @@ def font_data(name: str) -> bytes:
 
     The Noto families ship as variable fonts, and ReportLab can only use
     their default (regular) outlines. HarfBuzz's instancer pins the weight
-    axis to make a true bold, in a few milliseconds, kept for the process.
+    axis to make a true bold. That took about 25 ms a weight, on the path
+    of a batch's first plan (its workers' server registers the general face):
+    the static font is kept between runs, under the variable font's path,
+    size and time and HarfBuzz's version, and checked against its digest.
     """
+    from handout import private_cache
+
+    source = font_path(_FACES[name].family, 400)
+    try:
+        info = source.stat()
+    except OSError:
+        return _static_instance(source.read_bytes(), name)  # says which file is missing, as before
+    key = hashlib.sha256(f"{name}|{source}|{info.st_size}|{info.st_mtime_ns}|{private_cache.installed_version('uharfbuzz', '__init__.py')}".encode()).hexdigest()
+    folder = private_cache.cache_folder("static-fonts")
+    kept = private_cache.load_bytes(folder, key)
+    if kept is not None:
+        return kept
+    made = _static_instance(source.read_bytes(), name)
+    private_cache.store_bytes(folder, key, made, 2 * len(_FACES))
+    return made
+
+
+def _static_instance(variable: bytes, name: str) -> bytes:
+    """A Noto variable font pinned to `name`'s weight and the normal width, by HarfBuzz's instancer."""
     import uharfbuzz
 
-    face = uharfbuzz.Face(font_path(_FACES[name].family, 400).read_bytes())
+    face = uharfbuzz.Face(variable)
     request = uharfbuzz.SubsetInput()
     request.keep_everything()
     request.pin_axis_location(face, "wght", _WEIGHTS.get(name, 400))
