@@ -142,6 +142,34 @@ def test_a_to_print_sheet_whose_worker_cannot_start_is_drawn_in_this_process(tmp
     assert (tmp_path / "plans" / "to-print-list.pdf").read_bytes() == sheet  # drawn here, the same sheet
 
 
+def test_a_long_sheet_is_drawn_once_the_render_workers_have_left_and_is_the_same_sheet(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Drawn beside the render workers, a long sheet's memory added to theirs (the 10,000-row run's peak): it gets a worker of its own after them."""
+    patients = tmp_path / "patients.csv"
+    patients.write_text("name,patient_id,weeks\nJane Doe,P1,1\nAna García,P2,1\nBen Bold,P3,1\n", encoding="utf-8")
+    seen: list[dict[str, object]] = []
+    draw = batch.RenderWorkers.sheet
+
+    def watched(self: batch.RenderWorkers, *args: object) -> bytes | None:
+        renderers = list(self._pool._processes.values()) if self._pool is not None else []  # type: ignore[union-attr]
+        drawn = draw(self, *args)
+        sheet_pool = list(self._pool._processes.values()) if self._pool is not None else []  # type: ignore[union-attr]
+        seen.append({"renderers": len(renderers), "renderers alive": sum(p.is_alive() for p in renderers), "sheet workers": len(sheet_pool),
+                     "own worker": not {p.pid for p in sheet_pool} & {p.pid for p in renderers}})  # fmt: skip
+        return drawn
+
+    monkeypatch.setattr(batch.RenderWorkers, "sheet", watched)
+    sheets = []
+    for beside in (1_000, 2):  # three rows: beside the render workers, then "long"
+        monkeypatch.setattr(batch, "SHEET_ROWS_BESIDE_RENDERERS", beside)
+        options = batch.BatchOptions(patients, out_dir=tmp_path / f"plans-{beside}", workers=2, data_dir=tmp_path / f"data-{beside}")
+        result = batch.run_batch(options, os.environ)
+        assert result.ok and result.to_print_files is not None and result.to_print_files.sheet is not None, result
+        sheets.append(result.to_print_files.sheet.read_bytes())
+    assert seen[0] == {"renderers": 2, "renderers alive": 2, "sheet workers": 2, "own worker": False}
+    assert seen[1] == {"renderers": 2, "renderers alive": 0, "sheet workers": 1, "own worker": True}
+    assert sheets[0] == sheets[1]
+
+
 def test_the_batchs_own_process_never_reads_a_plan_back_to_merge_it(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Each worker hands over its plan to print read already, from the objects its writer kept: here they are only copied."""
     from handout import plan_merging
