@@ -291,8 +291,9 @@ def _with_sheet(renderer: Renderer, to_print: ToPrint, rows: Mapping[int, Patien
 
     A run that rendered in parallel has the sheet drawn by a worker, which has the fonts, the brand and
     the templates loaded already (RenderWorkers.sheet): this process never loads the fonts. Without a
-    worker (one was asked for, or none can start now) it is drawn here. A sheet that cannot be made (a brand's template failing as it runs) is
-    a warning: by now the plans are made and emailed, and to-print.txt still lists them.
+    worker (one was asked for, or none can start now) it is drawn here. A sheet that cannot be made (a
+    brand's template failing as it runs) is a warning: by now the plans are made and emailed, and
+    to-print.txt still lists them.
     """
     from handout.pipeline import ListedPlan
 

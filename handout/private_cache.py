@@ -134,9 +134,7 @@ def store(folder: Path | None, key: str, entry: dict[str, Any], keep: int) -> No
         from handout.output import write_atomic  # only when an entry is made: a warm start writes nothing
 
         write_atomic(folder / f"{key}.json", text.encode("utf-8"))  # 0600, whole or not at all
-        entries = sorted(folder.glob("*.json"), key=lambda path: path.stat().st_mtime_ns, reverse=True)
-        for stale in entries[keep:]:
-            stale.unlink(missing_ok=True)
+        _keep_newest(folder, "*.json", keep)
     except (OSError, HandoutError):
         pass
 
@@ -165,8 +163,13 @@ def store_bytes(folder: Path | None, key: str, data: bytes, keep: int) -> None:
         from handout.output import write_atomic
 
         write_atomic(folder / f"{key}.bin", hashlib.sha256(key.encode() + data).digest() + data)
-        entries = sorted(folder.glob("*.bin"), key=lambda path: path.stat().st_mtime_ns, reverse=True)
-        for stale in entries[keep:]:
-            stale.unlink(missing_ok=True)
+        _keep_newest(folder, "*.bin", keep)
     except (OSError, HandoutError):
         pass
+
+
+def _keep_newest(folder: Path, pattern: str, keep: int) -> None:
+    """Remove all but the `keep` newest entries matching `pattern`."""
+    entries = sorted(folder.glob(pattern), key=lambda path: path.stat().st_mtime_ns, reverse=True)
+    for stale in entries[keep:]:
+        stale.unlink(missing_ok=True)

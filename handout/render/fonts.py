@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from itertools import groupby
+from pathlib import Path
 
 from reportlab import rl_config
 from reportlab.lib.styles import ParagraphStyle
@@ -92,11 +93,9 @@ def font_data(name: str) -> bytes:
     from handout import private_cache
 
     source = font_path(_FACES[name].family, 400)
-    try:
-        info = source.stat()
-    except OSError:
+    key = _kept_key(name, source, private_cache.installed_version("uharfbuzz", "__init__.py"))
+    if key is None:
         return _static_instance(source.read_bytes(), name)  # says which file is missing, as before
-    key = hashlib.sha256(f"{name}|{source}|{info.st_size}|{info.st_mtime_ns}|{private_cache.installed_version('uharfbuzz', '__init__.py')}".encode()).hexdigest()
     folder = private_cache.cache_folder("static-fonts")
     kept = private_cache.load_bytes(folder, key)
     if kept is not None:
@@ -285,13 +284,11 @@ def kept_coverage(font_name: str) -> frozenset[int]:
 
     family = _FACES[font_name].family if font_name in _FACES else "Atkinson Hyperlegible"
     source = font_path(family, 400)
-    try:
-        info = source.stat()
-    except OSError:
-        return _coverage(font_name)
     # ReportLab parses the font and HarfBuzz makes a fallback's static face: an upgrade of either is another key.
     libraries = "|".join(private_cache.installed_version(package, "__init__.py") for package in ("reportlab", "uharfbuzz"))
-    key = hashlib.sha256(f"{font_name}|{source}|{info.st_size}|{info.st_mtime_ns}|{_COVERAGE_FORMAT}|{libraries}".encode()).hexdigest()
+    key = _kept_key(font_name, source, str(_COVERAGE_FORMAT), libraries)
+    if key is None:
+        return _coverage(font_name)
     folder = private_cache.cache_folder("coverage")
     kept = private_cache.load(folder, key)
     ranges = kept.get("ranges") if kept is not None else None
@@ -301,6 +298,15 @@ def kept_coverage(font_name: str) -> frozenset[int]:
     found = _printed_codes(TTFontFace(io.BytesIO(data)))  # parsed and dropped: nothing registered
     private_cache.store(folder, key, {"ranges": _runs(sorted(found))}, 16)
     return found
+
+
+def _kept_key(font_name: str, source: Path, *parts: str) -> str | None:
+    """The cache key of what is made from the font file `source` for `font_name`: its path, size and time, and `parts`; None if it cannot be read."""
+    try:
+        info = source.stat()
+    except OSError:
+        return None
+    return hashlib.sha256("|".join([font_name, str(source), str(info.st_size), str(info.st_mtime_ns), *parts]).encode()).hexdigest()
 
 
 def _runs(codes: list[int]) -> list[list[int]]:
