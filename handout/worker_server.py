@@ -2,27 +2,105 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
-from collections.abc import Sequence
+import sys
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 # What the fork server loads once for every worker: the program's own module (as multiprocessing
 # preloads it by default, else each worker would import it) and ReportLab, handout and the fonts.
 PRELOAD = ["__main__", "handout.worker_preload"]
 
 
-def start_worker_server() -> None:
+def start_worker_server(*, fork_here: bool = False) -> None:
     """Start the fork server the render workers are forked from, loading ReportLab, handout and the fonts there once (worker_preload.py).
 
     It loads them on the other core while this process reads the list and prepares;
     every worker then starts with them loaded (and shares their memory) instead of
     importing them on its own. The server is the process's one fork server: started
-    once, it serves later runs too.
+    once, it serves later runs too. `fork_here`: the server (and multiprocessing's
+    resource tracker) is this process forked, not a new interpreter started
+    (_forked_not_started); only for a process with no other thread yet.
     """
     from multiprocessing import forkserver
 
     multiprocessing.get_context("forkserver").set_forkserver_preload(PRELOAD)
-    forkserver.ensure_running()
+    if fork_here and threading.active_count() == 1:
+        with _forked_not_started():
+            forkserver.ensure_running()
+    else:
+        forkserver.ensure_running()
+
+
+# How multiprocessing starts its fork server and resource tracker: a new interpreter running this code.
+_SERVER_CODE = ("from multiprocessing.forkserver import main", "from multiprocessing.resource_tracker import main")
+
+
+@contextmanager
+def _forked_not_started() -> Iterator[None]:
+    """Within it, multiprocessing's fork server and resource tracker are this process forked, running the code they would start with.
+
+    A new interpreter took 70-80 ms to start and import multiprocessing before the server
+    could begin loading, all of it on the way to the batch's first plan; a fork takes about
+    a millisecond, and has Python and multiprocessing loaded already. The forked server is
+    as the started one would be: only the descriptors it is passed are open, stdin is
+    closed by the server itself, and the collector is on. Any other program multiprocessing
+    would start (another Python's way of starting them) is started as before.
+    """
+    from multiprocessing import util
+
+    spawn: Callable[..., int] = util.spawnv_passfds
+    util.spawnv_passfds = _fork_server_code(spawn)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        util.spawnv_passfds = spawn
+
+
+def _fork_server_code(spawn: Callable[..., int]) -> Callable[[str, list[str], Sequence[int]], int]:
+    """A stand-in for multiprocessing.util.spawnv_passfds that forks this process to run the server's code, or else calls `spawn`."""
+
+    def fork_or_spawn(path: str, args: list[str], passfds: Sequence[int]) -> int:
+        if len(args) < 2 or args[-2] != "-c" or not args[-1].startswith(_SERVER_CODE):
+            return spawn(path, args, passfds)
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()  # nothing buffered here is written twice
+        pid = os.fork()
+        if pid:
+            return pid
+        code = 1
+        try:
+            _close_all_but(passfds)
+            gc.enable()  # as in a new interpreter: the command turned it off for its own start
+            exec(args[-1], {"__name__": "__mp_server__"})  # noqa: S102 (multiprocessing's own code, as it would run it)
+            code = 0
+        except SystemExit as exc:  # the fork server's way to end: everyone it served has left
+            code = exc.code if isinstance(exc.code, int) else 0
+        except BaseException:  # noqa: BLE001 (reported as the started server would report it, then this fork ends)
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            os._exit(code)  # never back into the caller's code: this process is the server, not the batch
+
+    return fork_or_spawn
+
+
+def _close_all_but(passfds: Sequence[int]) -> None:
+    """Close every descriptor but stdin, stdout, stderr and `passfds`, as starting a program with close_fds does.
+
+    The batch's end of the server's "alive" pipe above all: held here, the server would never see the batch leave.
+    """
+    low = 3
+    for fd in sorted(set(passfds)):
+        if fd >= low:
+            os.closerange(low, fd)
+            low = fd + 1
+    os.closerange(low, os.sysconf("SC_OPEN_MAX"))
 
 
 def start_for_batch_command(args: Sequence[str]) -> None:
@@ -36,7 +114,7 @@ def start_for_batch_command(args: Sequence[str]) -> None:
     if any(arg in ("--help", "-h") for arg in args) or (_workers(args) or os.cpu_count() or 1) <= 1:  # as run_batch decides
         return
     try:
-        start_worker_server()
+        start_worker_server(fork_here=True)  # nothing but this has run yet: no thread, no file open
     except OSError:
         pass  # run_batch tries again, where a failure is one line and the plans are rendered in this process
 
