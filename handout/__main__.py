@@ -28,13 +28,18 @@ def main() -> None:
     from handout.lazy_patterns import defer_reportlab_patterns
 
     defer_reportlab_patterns()  # ReportLab's seldom-used patterns compiled on first use: about a tenth of a leaflet's start
+    from handout.leaflet_command import run_without_typer
+
+    run_without_typer(sys.argv[1:])  # `handout leaflet` with plain options needs no Typer: returns only when Typer must read them
+    from handout.cli import main as command_line
+
+    command_line()
+
+
+def run() -> None:
+    """The `handout` program: main(), and the process ended without the interpreter's teardown (_leave)."""
     try:
-        from handout.leaflet_command import run_without_typer
-
-        run_without_typer(sys.argv[1:])  # `handout leaflet` with plain options needs no Typer: returns only when Typer must read them
-        from handout.cli import main as command_line
-
-        command_line()
+        main()
     except SystemExit as exc:
         _leave(exc.code)
     _leave(0)  # a command that returned
@@ -68,4 +73,4 @@ def _leave(code: object) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run()

@@ -21,12 +21,16 @@ WEB_PAGE_DEBRIS = {"Advice", ", ,", "Pinterest", "LinkedIn"}
 
 
 def as_the_command(then: str) -> str:
-    """A `python -c` program running `handout ARGS…` as the installed command runs it (its exit code checked to be 0), then `then`."""
+    """A `python -c` program running `handout ARGS…` as the installed command runs it (its exit code checked to be 0), then `then`.
+
+    Through handout.__main__.main, which the command's run() calls: run() would end the process before `then`.
+    """
     return (
-        "import runpy, sys\n"
+        "import sys\n"
         'sys.argv = ["handout", *sys.argv[1:]]\n'
+        "from handout.__main__ import main\n"
         "try:\n"
-        '    runpy.run_module("handout", run_name="__main__")\n'
+        "    main()\n"
         "except SystemExit as exit:\n"
         "    assert not exit.code, exit.code\n"
     ) + then

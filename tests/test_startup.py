@@ -149,7 +149,7 @@ def test_the_installed_command_is_the_tuned_entry_point() -> None:
     import tomllib
 
     pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
-    assert pyproject["project"]["scripts"]["handout"] == "handout.__main__:main"
+    assert pyproject["project"]["scripts"]["handout"] == "handout.__main__:run"
 
 
 # ReportLab's web-address splitting, which uses the deferred uri_pat: a long address in a narrow column.
