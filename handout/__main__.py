@@ -53,14 +53,14 @@ def _leave(code: object) -> None:
     the files are written and closed by then. What would happen at exit is done here:
     the exit handlers (multiprocessing's clean-up of its folder and processes, logging's
     flush) and the flush of stdout and stderr. Any other thread still running, a message
-    as the exit code, or a flush that fails (a closed pipe) ends the usual way instead.
+    as the exit code (or a number no exit status holds), or a flush that fails (a closed pipe) ends the usual way instead.
     """
     import atexit
     import os
     import threading
 
     run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)  # what Py_FinalizeEx calls; private, so looked for
-    if threading.active_count() != 1 or not isinstance(code, int | None) or run_exit_handlers is None:
+    if threading.active_count() != 1 or not (code is None or (isinstance(code, int) and 0 <= code <= 255)) or run_exit_handlers is None:
         raise SystemExit(code)
     run_exit_handlers()
     try:

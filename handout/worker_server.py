@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import gc
 import multiprocessing
 import os
@@ -74,8 +75,7 @@ def _fork_server_code(spawn: Callable[..., int]) -> Callable[[str, list[str], Se
             return pid
         code = 1
         try:
-            _close_all_but(passfds)
-            gc.enable()  # as in a new interpreter: the command turned it off for its own start
+            _as_if_started(spawn, passfds)
             exec(args[-1], {"__name__": "__mp_server__"})  # noqa: S102 (multiprocessing's own code, as it would run it)
             code = 0
         except SystemExit as exc:  # the fork server's way to end: everyone it served has left
@@ -85,9 +85,35 @@ def _fork_server_code(spawn: Callable[..., int]) -> Callable[[str, list[str], Se
 
             traceback.print_exc()
         finally:
-            os._exit(code)  # never back into the caller's code: this process is the server, not the batch
+            try:
+                atexit._run_exitfuncs()  # its own, as a started server's exit runs them (the data classes' code it compiled is kept)
+            finally:
+                os._exit(code)  # never back into the caller's code: this process is the server, not the batch
 
     return fork_or_spawn
+
+
+def _as_if_started(spawn: Callable[..., int], passfds: Sequence[int]) -> None:
+    """Make this fork what a new interpreter running the server's code would be, as far as that code and its children can tell.
+
+    It was forked in the middle of multiprocessing's ensure_running: the locks held there are
+    held here too, the resource tracker's descriptor is one this fork closes, and spawnv_passfds
+    is the stand-in. The batch's exit handlers are not this process's to run.
+    """
+    from multiprocessing import forkserver, resource_tracker, util
+
+    _close_all_but(passfds)
+    util.spawnv_passfds = spawn
+    atexit._clear()
+    if hasattr(forkserver._forkserver, "_lock"):
+        forkserver._forkserver._lock = threading.Lock()
+    tracker = resource_tracker._resource_tracker
+    if hasattr(tracker, "_lock"):
+        tracker._lock = threading.RLock()
+    for name in ("_fd", "_pid"):
+        if hasattr(tracker, name):
+            setattr(tracker, name, None)
+    gc.enable()  # as in a new interpreter: the command turned it off for its own start
 
 
 def _close_all_but(passfds: Sequence[int]) -> None:

@@ -23,7 +23,7 @@ atexit.register(print, " handlers ran", end="")
 if sys.argv[1] == "thread":
     threading.Thread(target=threading.Event().wait, daemon=True).start()
 print("written", end="")
-_leave(int(sys.argv[2]) if sys.argv[2] != "none" else None)
+_leave(None if sys.argv[2] == "none" else int(sys.argv[2]) if sys.argv[2].isdigit() else sys.argv[2])
 """
 
 
@@ -36,6 +36,11 @@ def test_a_command_ends_with_its_handlers_run_its_output_written_and_no_teardown
 def test_with_another_thread_running_the_process_ends_the_usual_way() -> None:
     done = subprocess.run([sys.executable, "-c", _ENDING, "thread", "3"], capture_output=True, text=True, timeout=60)
     assert (done.stdout, done.returncode) == ("written handlers ran torn down", 3)
+
+
+def test_a_message_as_exit_code_ends_the_usual_way() -> None:
+    done = subprocess.run([sys.executable, "-c", _ENDING, "alone", "stopped"], capture_output=True, text=True, timeout=60)
+    assert (done.stdout, done.stderr, done.returncode) == ("written handlers ran torn down", "stopped\n", 1)
 
 
 def test_a_batch_leaves_no_multiprocessing_folder_behind(tmp_path: Path) -> None:

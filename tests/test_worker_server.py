@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -42,34 +43,51 @@ def test_one_core_and_no_workers_option_renders_in_process(monkeypatch: pytest.M
     assert started == []
 
 
-# A program that starts the server as `handout batch` does, has a worker report its parent, and leaves.
+# A program that starts the server as `handout batch` does, with an exit handler of its own and one the server
+# loads (markers.py), has a worker report its parent and what it inherited, and leaves.
 _SERVED = """
-import multiprocessing, os, sys, threading
+import atexit, multiprocessing, os, sys, threading
 from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import forkserver
-from handout.worker_server import start_worker_server
+from multiprocessing import forkserver, util
+from handout import worker_server
+
+def inherited():
+    return os.getppid(), forkserver._forkserver._lock.locked(), util.spawnv_passfds.__module__
 
 if __name__ == '__main__':  # the workers of a server started anew import this program
+    atexit.register(lambda: open(os.environ["MARKS"], "a").write(f"batch {os.getpid()}\\n"))
     if sys.argv[1] == "thread":
         threading.Thread(target=threading.Event().wait, daemon=True).start()
-    start_worker_server(fork_here=True)
+    worker_server.PRELOAD = [*worker_server.PRELOAD, "markers"]
+    worker_server.start_worker_server(fork_here=True)
     server = forkserver._forkserver._forkserver_pid
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("forkserver")) as pool:
-        worker_parent = pool.submit(os.getppid).result()
+        parent, locked, spawner = pool.submit(inherited).result()
     with open(f"/proc/{server}/cmdline", "rb") as handle:  # read once it has served: a new interpreter has started by then
         started_anew = b"-c" in handle.read().split(b"\\0")
-    print(server, started_anew, worker_parent == server)
+    print(os.getpid(), server, started_anew, parent == server, locked, spawner)
+"""
+_MARKERS = """
+import atexit, os
+atexit.register(lambda: open(os.environ["MARKS"], "a").write(f"server {os.getpid()}\\n"))
 """
 
 
-def _served(tmp_path: Path, how: str) -> tuple[int, bool, bool]:
+def _served(tmp_path: Path, how: str) -> tuple[int, bool, bool, bool, str]:
+    """The server's process id, whether it is a new interpreter, whether it served the worker, whether the worker found
+    multiprocessing's lock held, and the module of the worker's spawnv_passfds; checks that each process ran its own exit handlers."""
     program = tmp_path / "served.py"
     program.write_text(_SERVED, encoding="utf-8")
+    (tmp_path / "markers.py").write_text(_MARKERS, encoding="utf-8")
     said = tmp_path / "said.txt"
+    env = {**os.environ, "MARKS": str(tmp_path / "marks.txt")}
     with said.open("w") as stdout:  # not a pipe: a server that never left would hold it open, and the test would wait on it
-        subprocess.run([sys.executable, str(program), how], stdout=stdout, timeout=120, check=True)
-    server, started_anew, served = said.read_text().split()
-    return int(server), started_anew == "True", served == "True"
+        subprocess.run([sys.executable, str(program), how], stdout=stdout, timeout=120, check=True, env=env, cwd=tmp_path)
+    batch, server, started_anew, served, locked, spawner = said.read_text().split()
+    assert _gone(int(server))  # it holds no end of the pipe that tells it the batch has left
+    # Each ran its own exit handlers, once: the server those of what it loaded, not the batch's.
+    assert sorted((tmp_path / "marks.txt").read_text().splitlines()) == [f"batch {batch}", f"server {server}"]
+    return int(server), started_anew == "True", served == "True", locked == "True", spawner
 
 
 def _gone(pid: int, seconds: float = 10.0) -> bool:
@@ -82,13 +100,12 @@ def _gone(pid: int, seconds: float = 10.0) -> bool:
 
 
 def test_the_batch_forks_its_server_which_serves_the_workers_and_leaves_with_the_batch(tmp_path: Path) -> None:
-    server, started_anew, served = _served(tmp_path, "alone")
+    _, started_anew, served, locked, spawner = _served(tmp_path, "alone")
     assert not started_anew  # this process forked, not a new interpreter
     assert served  # the worker was forked from that server
-    assert _gone(server)  # it holds no end of the pipe that tells it the batch has left
+    assert (locked, spawner) == (False, "multiprocessing.util")  # nothing of the fork's moment left: no lock held, no stand-in
 
 
 def test_a_process_with_threads_starts_a_new_server_as_before(tmp_path: Path) -> None:
-    server, started_anew, served = _served(tmp_path, "thread")
-    assert started_anew and served
-    assert _gone(server)
+    _, started_anew, served, locked, _ = _served(tmp_path, "thread")
+    assert started_anew and served and not locked
