@@ -53,14 +53,16 @@ def _leave(code: object) -> None:
     the files are written and closed by then. What would happen at exit is done here:
     the exit handlers (multiprocessing's clean-up of its folder and processes, logging's
     flush) and the flush of stdout and stderr. Any other thread still running, a message
-    as the exit code (or a number no exit status holds), or a flush that fails (a closed pipe) ends the usual way instead.
+    as the exit code (or a number no exit status holds), or a flush that fails (a closed
+    pipe) ends the usual way instead.
     """
     import atexit
     import os
     import threading
 
+    status = 0 if code is None else code
     run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)  # what Py_FinalizeEx calls; private, so looked for
-    if threading.active_count() != 1 or not (code is None or (isinstance(code, int) and 0 <= code <= 255)) or run_exit_handlers is None:
+    if threading.active_count() != 1 or not isinstance(status, int) or not 0 <= status <= 255 or run_exit_handlers is None:
         raise SystemExit(code)
     run_exit_handlers()
     try:
@@ -69,7 +71,7 @@ def _leave(code: object) -> None:
                 stream.flush()
     except (OSError, ValueError):  # a pipe closed early, a stream closed: Python's own exit says so
         raise SystemExit(code) from None
-    os._exit(code or 0)
+    os._exit(status)
 
 
 if __name__ == "__main__":

@@ -46,10 +46,9 @@ def _forked_not_started() -> Iterator[None]:
 
     A new interpreter took 70-80 ms to start and import multiprocessing before the server
     could begin loading, all of it on the way to the batch's first plan; a fork takes about
-    a millisecond, and has Python and multiprocessing loaded already. The forked server is
-    as the started one would be: only the descriptors it is passed are open, stdin is
-    closed by the server itself, and the collector is on. Any other program multiprocessing
-    would start (another Python's way of starting them) is started as before.
+    a millisecond, and has Python and multiprocessing loaded already (_as_if_started makes
+    it what a started one would be). Any other program multiprocessing would start (another
+    Python's way of starting them) is started as before.
     """
     from multiprocessing import util
 
