@@ -22,7 +22,7 @@ from handout.errors import HandoutError
 from handout.journal import Journal
 from handout.kept_plans import kept_or_rendered, made_from, run_signature
 from handout.mail import outbox_sender
-from handout.output import private_folder
+from handout.output import commit_written, private_folder
 from handout.patients import PatientRow, read_patient_list, wants_email
 from handout.printing import (
     TO_PRINT_SHEET,
@@ -191,6 +191,9 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
             locks.enter_context(folder_lock(journal_dir, JOURNAL_BUSY))
         # Only now, with the folder ours: another run's half-written files are not ours to remove.
         remove_partial_files(options.out_dir)
+        # And once the workers have left (run first of what `locks` holds): a plan a worker wrote that this process never
+        # took in (a run stopped early, a worker's last plan when this one failed) was never named, so it was never made.
+        locks.callback(remove_partial_files, options.out_dir)
         remove_to_print(options.out_dir)  # last run's list must not be printed again by mistake
         refuse_others_files(options.out_dir)  # what is left with those names is someone else's: never replaced
         # The outbox is written by a dry run, and a real send clears the messages it sent from it.
@@ -217,6 +220,7 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
                 )
                 for outcome in plans if stop.signal_number is None else ():
                     row = by_row[outcome.row]
+                    outcome = _committed(outcome)
                     if outcome.error:
                         journal.mark(outcome.key, outcome.row, "failed", reason=outcome.error)
                         result.failed.append((outcome.row, outcome.error))
@@ -258,6 +262,16 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
                 remove_to_print(options.out_dir)  # a part of the list would look like all of it
     result.failed.sort()
     return result
+
+
+def _committed(outcome: Rendered) -> Rendered:
+    """A plan a worker wrote under a temporary name, flushed to disk and named (output.commit_written); a plan that cannot be is a failed row."""
+    if outcome.unsynced is None:
+        return outcome
+    try:
+        return replace(outcome, path=commit_written(outcome.unsynced), unsynced=None)
+    except HandoutError as exc:
+        return replace(outcome, path=None, read=None, printable=None, unsynced=None, error=f"could not be written: {exc.message}")
 
 
 def open_journal(journal_dir: Path, options: BatchOptions, report: Reporter) -> Journal:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from handout.brand import Brand, load_brand
 from handout.errors import HandoutError
-from handout.output import write_atomic
+from handout.output import Unsynced, write_unsynced
 from handout.patients import PatientRow, wants_email
 from handout.runcontrol import ignore_stop_signals
 
@@ -42,6 +42,7 @@ class Rendered:
     read: ReadPlan | None = None  # a plan to print, read for the merge by the worker that wrote it: this process need not read it back
     document_hmac: str = ""  # of a kept plan: the keyed hash the journal has for it
     kept: bool = False  # made by an earlier run from the same inputs, and unchanged since: not rendered again
+    unsynced: Unsynced | None = None  # the plan written under a temporary name: the batch's process flushes it and names it `path`
 
 
 def plan_path(out_dir: Path, row: PatientRow) -> Path:
@@ -101,7 +102,7 @@ def sheet_in_worker(*args: object) -> bytes:
 
 
 def render_one(row: PatientRow) -> Rendered:
-    """Render, optionally encrypt, and atomically write one row's plan."""
+    """Render, optionally encrypt, and write one row's plan under a temporary name, for the batch's process to commit (output.commit_written)."""
     from handout.pipeline import Patient
     from handout.plan import build_plan
     from handout.render.packing import WrittenFiles
@@ -120,8 +121,6 @@ def render_one(row: PatientRow) -> Rendered:
             # A plan to print needs no password on paper: to-print.pdf is made from the unlocked plan, kept in memory only.
             printable = pdf if to_print else None
             pdf = encrypt_pdf(pdf, row.pdf_password)
-        path = write_atomic(plan_path(_WORKER["out_dir"], row), pdf)  # type: ignore[arg-type]
-        return Rendered(row.row, row.key, path, digest, printable=printable, read=read)
     except HandoutError as exc:
         # A template's error message can quote what it was filling in: keep the patient's details out.
         message = exc.message
@@ -131,6 +130,13 @@ def render_one(row: PatientRow) -> Rendered:
         return Rendered(row.row, row.key, None, "", f"could not be rendered: {message}")
     except Exception as exc:  # a bug must not stop a whole clinic's batch; the row is reported failed
         return Rendered(row.row, row.key, None, "", f"could not be rendered (internal error {type(exc).__name__})")
+    try:
+        unsynced = write_unsynced(plan_path(_WORKER["out_dir"], row), pdf)  # type: ignore[arg-type]
+    except HandoutError as exc:  # a folder or a pipe under the plan's name, a full disk: the message names the file, by patient_id
+        return Rendered(row.row, row.key, None, "", f"could not be written: {exc.message}")
+    except Exception as exc:
+        return Rendered(row.row, row.key, None, "", f"could not be written (internal error {type(exc).__name__})")
+    return Rendered(row.row, row.key, unsynced.path, digest, printable=printable, read=read, unsynced=unsynced)
 
 
 def _read_for_merging(written: object, pdf: bytes) -> ReadPlan | None:
