@@ -118,6 +118,7 @@ def _document(markup: str, source: str, parts: Mapping[int, Part] | None) -> Doc
 
 def _parse_tree(markup: str, source: str, parts: Mapping[int, Part] | None = None) -> _Node:
     parser = xml.parsers.expat.ParserCreate()
+    parser.buffer_text = True  # a text's run in one piece, not cut at each entity or line end: one span, drawn as a plain string where it can be
     stack: list[_Node] = []
     roots: list[_Node] = []
 

@@ -17,8 +17,8 @@ from handout.errors import HandoutError
 from handout.i18n import current_language
 from handout.no_break import nowrap
 from handout.render.diary_report import diary_chart, picture
-from handout.render.fonts import MAIN, MAIN_BOLD, inline_markup, paragraph, printable_in_main, string_width, text_markup
-from handout.render.graphics import QR_WIDTH, GridTable, LogoFlowable, QRFlowable, TickBox, WarningSign
+from handout.render.fonts import MAIN, MAIN_BOLD, FontRuns, inline_markup, paragraph, plain_runs, printable_in_main, runs_width, string_width, text_markup
+from handout.render.graphics import QR_WIDTH, GridCell, GridTable, LogoFlowable, QRFlowable, TickBox, WarningSign
 from handout.render.structure import Node
 from handout.render.styles import INK, NOTE_TINT, WARNING, WARNING_TINT, Styles
 from handout.render.tagged_flowables import TaggedParagraph
@@ -55,6 +55,15 @@ def simple_text(spans: doc.Inline, style: ParagraphStyle, width: float) -> str |
     if string_width(text, style.fontSize, bold=True) > width:
         return None
     return text
+
+
+def grid_text(spans: doc.Inline, style: ParagraphStyle, width: float) -> str | FontRuns | None:
+    """As simple_text, and text the main font cannot print whole as font runs when each run draws glyph by glyph (fonts.plain_runs): a name in Greek stays in the grid."""
+    text = simple_text(spans, style, width)
+    if text is not None or len(spans) != 1 or spans[0].href or "\n" in spans[0].text or printable_in_main(spans[0].text):
+        return text
+    runs = plain_runs(spans[0].text)
+    return runs if runs is not None and runs_width(runs, style.fontSize, bold=True) <= width else None
 
 
 def fit_columns(widths: list[float], needs: list[float]) -> list[float] | None:
@@ -404,16 +413,16 @@ class Builder:
         col_widths = fitted
         diary = block.style == "diary"
         body_size = s.cell_header.fontSize if diary else s.cell.fontSize
-        rows: list[list[str | None]] = []
+        rows: list[list[GridCell]] = []
         bold: set[tuple[int, int]] = set()
         for index, row in enumerate(block.rows):
             style = s.cell_header if index < block.header_rows else s.cell
-            cells: list[str | None] = []
+            cells: list[GridCell] = []
             for column, cell in enumerate(row):
                 if cell.tick:
                     cells.append(None)
                     continue
-                text = simple_text(cell.text, style, col_widths[column] - CELL_PADDING)
+                text = grid_text(cell.text, style, col_widths[column] - CELL_PADDING)
                 if text is None:
                     return None
                 if text and index >= block.header_rows and cell.text[0].bold:

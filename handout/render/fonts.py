@@ -388,6 +388,33 @@ def unprintable_reason(char: str, coverage: Coverage = _coverage) -> str:
     return f"which the fonts handout ships cannot print; use {SUPPORTED_SCRIPTS}"
 
 
+FontRuns = tuple[tuple[Face | None, str], ...]
+
+
+def plain_runs(text: str) -> FontRuns | None:
+    """The text as font_runs sets it, when each run can be drawn glyph by glyph in its face (a name in Greek or Cyrillic); None when it needs HarfBuzz, or a glyph is missing.
+
+    For text drawn directly (a grid's cells) rather than as a Paragraph: Arabic, Indic and
+    Thai scripts and combining marks need shaping (and right-to-left order), so those stay Paragraphs.
+    """
+    text = unicodedata.normalize("NFC", text)
+    if needs_shaping(text):
+        return None
+    runs = tuple(font_runs(text))
+    for face, run in runs:
+        if face is not None:
+            covered = _coverage(face.regular)  # registers the face, for drawing
+            if any(ord(c) not in covered and not c.isspace() for c in run):
+                return None
+    return runs
+
+
+def runs_width(runs: FontRuns, size: float, bold: bool = False) -> float:
+    """Width in points of font runs, each in its face."""
+    register_fonts()
+    return sum(pdfmetrics.stringWidth(run, (MAIN_BOLD if bold else MAIN) if face is None else (face.bold if bold else face.regular), size) for face, run in runs)
+
+
 def printable_in_main(text: str) -> bool:
     """True when the main font has every glyph of `text`."""
     main = _coverage(MAIN)
@@ -503,3 +530,4 @@ def string_width(text: str, size: float, bold: bool = False) -> float:
     """Width in points of plain text set in the main font."""
     register_fonts()
     return pdfmetrics.stringWidth(text, MAIN_BOLD if bold else MAIN, size)
+

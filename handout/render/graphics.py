@@ -16,7 +16,7 @@ from reportlab.platypus import Flowable, Image
 from handout.document import Role
 from handout.errors import HandoutError
 from handout.qr import qr_matrix
-from handout.render.fonts import MAIN, MAIN_BOLD
+from handout.render.fonts import MAIN, MAIN_BOLD, FontRuns
 from handout.render.logo_cache import CachedLogo
 from handout.render.structure import Node
 from handout.render.tagging import ARTIFACT_PAGINATION_HEADER, TaggedCanvas, artifact, tagged
@@ -282,18 +282,22 @@ class LogoFlowable(Flowable):
                 self.canv.drawImage(self.image.filename, 0, 0, self.width, self.height, mask="auto")
 
 
+GridCell = str | FontRuns | None
+
+
 class GridTable(Flowable):
     """A ruled table of one-line cells drawn directly: the diary's hundreds of cells at a fraction of platypus.Table's cost.
 
-    Cells are plain strings, "" for a blank to write in, or None for a tick box.
-    The header rows repeat when the grid splits across pages.
+    Cells are plain strings in the main font, font runs (a name in Greek: fonts.plain_runs),
+    "" for a blank to write in, or None for a tick box. The header rows repeat when the
+    grid splits across pages.
     """
 
     role = Role.TABLE
 
     def __init__(
         self,
-        rows: list[list[str | None]],
+        rows: list[list[GridCell]],
         header_rows: int,
         col_widths: list[float],
         row_height: float,
@@ -349,7 +353,7 @@ class GridTable(Flowable):
         repeated: list[list[Node | None]] = [[None] * len(row) for row in head]
         return [self._like(first, self.header_rows, self.cell_tags[:cut]), self._like(rest, cut, repeated + self.cell_tags[cut:])]
 
-    def _like(self, rows: list[list[str | None]], first_body_row: int, cell_tags: list[list[Node | None]]) -> GridTable:
+    def _like(self, rows: list[list[GridCell]], first_body_row: int, cell_tags: list[list[Node | None]]) -> GridTable:
         # Bold cells are numbered by row in the whole table; renumber them for this part.
         shift = first_body_row - self.header_rows
         bold = frozenset((r - shift if r >= self.header_rows else r, c) for r, c in self.bold_cells if r < self.header_rows or r - shift >= self.header_rows)
@@ -383,7 +387,8 @@ class GridTable(Flowable):
                 if cell is None:
                     boxes.append((edges[column] + (self.col_widths[column] - self.tick_size) / 2, y - (height + self.tick_size) / 2))
                 elif cell:
-                    text.setFont(bold if header or (index, column) in self.bold_cells else regular, size)
+                    weighty = header or (index, column) in self.bold_cells
+                    text.setFont(bold if weighty else regular, size)
                     text.setTextOrigin(edges[column] + 6, baseline)
                     if marking:  # each cell its own TH/TD, inside the one text object
                         tag = self.cell_tags[index][column]
@@ -391,7 +396,14 @@ class GridTable(Flowable):
                             c.begin_artifact(ARTIFACT_PAGINATION_HEADER, text._code)
                         else:
                             c.begin_tag(tag, text._code)
-                    text.textOut(cell + " ")  # the space keeps cells apart when a reader copies a row
+                    if isinstance(cell, str):
+                        text.textOut(cell + " ")  # the space keeps cells apart when a reader copies a row
+                    else:
+                        for face, run in cell:
+                            text.setFont((bold if weighty else regular) if face is None else face.bold if weighty else face.regular, size)
+                            text.textOut(run)
+                        text.setFont(bold if weighty else regular, size)
+                        text.textOut(" ")
                     if marking:
                         c.end_marked(text._code)
             y -= height
