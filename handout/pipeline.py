@@ -108,6 +108,14 @@ class ListedPlan:
 
 
 @dataclass(frozen=True)
+class ListedFile:
+    """One to-print file on the sheet: its name and its plans there, in order."""
+
+    file: str
+    entries: tuple[ListedPlan, ...]
+
+
+@dataclass(frozen=True)
 class Patient:
     """Who a plan is for. The name is printed on the page and nowhere else (not in metadata, file names or logs)."""
 
@@ -309,9 +317,13 @@ class Renderer:
 
         A long list's sheet comes in `parts`: this is part `part`, with `entries` of the `total` plans, in `files`.
         """
+        by_file: dict[str, list[ListedPlan]] = {}
+        for entry in entries:
+            by_file.setdefault(entry.file, []).append(entry)
         context = {
             "brand": self.brand.for_templates(), "lang": self.lang_for("en"), "entries": tuple(entries), "files": tuple(files), "pages": pages, "made": made,
             "part": part, "parts": parts, "total": len(entries) if total is None else total,
+            "by_file": tuple(ListedFile(file, tuple(listed)) for file, listed in by_file.items()),
         }  # fmt: skip
         from handout.templating import render_template, template_path
 

@@ -130,7 +130,8 @@ def test_a_long_list_to_print_is_split_into_files_of_bounded_size(tmp_path: Path
     assert [(r[0], r[2], r[3]) for r in rows] == [("P1", "to-print-1.pdf", "1-4"), ("", "to-print-1.pdf", "5-8"), ("P4", "to-print-2.pdf", "1-4")]
     assert "2 files, to-print-1.pdf to to-print-2.pdf" in normalise(result.stdout)
     sheet = " ".join(page_texts((out / "to-print-list.pdf").read_bytes()))
-    assert "5-8 of to-print-1.pdf" in sheet and "1-4 of to-print-2.pdf" in sheet  # which file each plan is in
+    # Which file each plan is in: a table for each file, under its name.
+    assert re.search(r"to-print-1\.pdf .*Ann Able 1-4 .*Cat Cole 5-8 .*to-print-2\.pdf .*Dan Dale 1-4 ", sheet), sheet
 
     # A later, shorter run leaves one plain to-print.pdf and none of the earlier run's files.
     monkeypatch.setattr(printing, "PLANS_PER_FILE", 100)
