@@ -18,8 +18,12 @@ import gc
 _collecting = gc.isenabled()
 gc.disable()
 from handout.dataclass_code import keep_dataclass_code  # noqa: E402
+from handout.lazy_patterns import defer_reportlab_patterns  # noqa: E402
 
 keep_dataclass_code()  # the data classes' methods compiled once, as the command's own start does (__main__)
+# ReportLab's seldom-used patterns compiled on first use, as __main__ has them (a batch's server, forked from the
+# command, has them so already): compiled at import, they were 30-45 ms of the loading every first plan waits for.
+defer_reportlab_patterns()
 import handout.plan_merging  # noqa: E402, F401  (each plan to print is read for the merge where it is made)
 from handout.batch_worker import worker_renderer  # noqa: E402  (imported with the collector off and the kept code in place)
 from handout.brand import load_brand  # noqa: E402

@@ -26,13 +26,15 @@ def what_a_new_worker_has() -> dict[str, bool]:
         "preloaded": "handout.worker_preload" in sys.modules,
         "reportlab": "reportlab.platypus" in sys.modules and "handout.render.pdf" in sys.modules,
         "fonts": fonts.register_fonts.cache_info().currsize == 1 and fonts.register_face.cache_info().currsize >= 1,
+        # ReportLab's web-address pattern, deferred (lazy_patterns.py) when the server imported ReportLab, not compiled since.
+        "patterns deferred": getattr(sys.modules["reportlab.platypus.paragraph"].uri_pat, "_compiled", "compiled at import") is None,
     }
 
 
 def test_workers_start_with_reportlab_handout_and_the_fonts_loaded() -> None:
     batch.start_worker_server()
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("forkserver")) as pool:
-        assert pool.submit(what_a_new_worker_has).result() == {"preloaded": True, "reportlab": True, "fonts": True}
+        assert pool.submit(what_a_new_worker_has).result() == {"preloaded": True, "reportlab": True, "fonts": True, "patterns deferred": True}
 
 
 def test_plans_from_preloaded_workers_are_byte_identical_to_plans_made_in_one_process(tmp_path: Path) -> None:
