@@ -253,9 +253,12 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
             result.interrupted_by = stop.signal_number
             if result.interrupted_by is None:
                 try:
+                    # The sheet is drawn by a worker while this process writes the last to-print file and the list.
+                    planned = printing.listed()
+                    early = workers.sheet_soon(*_sheet_args(planned, by_row, options.today)[0]) if planned is not None and len(sheet_parts(planned.entries)) == 1 else None
                     result.to_print_files = printing.finish()
                     if result.to_print_files is not None:
-                        result.to_print_files = _with_sheet(checked, result.to_print_files, by_row, options.today, report, workers)
+                        result.to_print_files = _with_sheet(checked, result.to_print_files, by_row, options.today, report, workers, early if planned == result.to_print_files else None)
                 except StopNow:
                     result.interrupted_by, result.to_print_files = stop.signal_number, None
             if result.interrupted_by is not None:
@@ -300,27 +303,25 @@ def open_journal(journal_dir: Path, options: BatchOptions, report: Reporter) -> 
     return journal
 
 
-def _with_sheet(renderer: Renderer, to_print: ToPrint, rows: Mapping[int, PatientRow], made: dt.date, report: Reporter, workers: RenderWorkers | None = None) -> ToPrint:
+def _with_sheet(
+    renderer: Renderer, to_print: ToPrint, rows: Mapping[int, PatientRow], made: dt.date, report: Reporter, workers: RenderWorkers | None = None, early: Future[bytes] | None = None
+) -> ToPrint:
     """The to-print files with the sheet of who is in them, by name, for handing them over (in parts for a long list).
 
     A run that rendered in parallel has the sheet drawn by a worker, which has the fonts, the brand and
     the templates loaded already (RenderWorkers.sheet): this process never loads the fonts. Without a
     worker (one was asked for, or none can start now) it is drawn here. A sheet that cannot be made (a
     brand's template failing as it runs) is a warning: by now the plans are made and emailed, and
-    to-print.txt still lists them.
+    to-print.txt still lists them. `early`: the first part, already being drawn (RenderWorkers.sheet_soon).
     """
-    from handout.pipeline import ListedPlan
-
-    parts = sheet_parts(to_print.entries)
-    pages_in = _pages_by_file(to_print)
+    parts = _sheet_args(to_print, rows, made)
 
     def sheets() -> Iterator[bytes]:
-        for number, part in enumerate(parts, start=1):
-            files = list(dict.fromkeys(e.file for e in part))
-            entries = [ListedPlan(e.row, e.patient_id, rows[e.row].name, e.pages, e.file) for e in part]
-            args = (entries, files, sum(pages_in[f] for f in files), made, number, len(parts), len(to_print.entries))
-            drawn = workers.sheet(*args) if workers is not None else None
-            yield drawn if drawn is not None else renderer.to_print_list(*args)
+        for number, args in enumerate(parts, start=1):
+            drawn = _drawn(early) if number == 1 and early is not None else None
+            if drawn is None and workers is not None:
+                drawn = workers.sheet(*args)
+            yield drawn if drawn is not None else renderer.to_print_list(*args)  # type: ignore[arg-type]
 
     try:
         return with_sheets(to_print, sheets())
@@ -329,6 +330,28 @@ def _with_sheet(renderer: Renderer, to_print: ToPrint, rows: Mapping[int, Patien
         for number in range(1, len(parts) + 1):  # part of the sheet would look like all of it
             to_print.files[0].with_name(sheet_name(number, len(parts))).unlink(missing_ok=True)
         return to_print
+
+
+def _sheet_args(to_print: ToPrint, rows: Mapping[int, PatientRow], made: dt.date) -> list[tuple[Sequence[object], list[str], int, dt.date, int, int, int]]:
+    """Renderer.to_print_list's arguments for each part of the sheet."""
+    from handout.pipeline import ListedPlan
+
+    parts = sheet_parts(to_print.entries)
+    pages_in = _pages_by_file(to_print)
+    out: list[tuple[Sequence[object], list[str], int, dt.date, int, int, int]] = []
+    for number, part in enumerate(parts, start=1):
+        files = list(dict.fromkeys(e.file for e in part))
+        entries = [ListedPlan(e.row, e.patient_id, rows[e.row].name, e.pages, e.file) for e in part]
+        out.append((entries, files, sum(pages_in[f] for f in files), made, number, len(parts), len(to_print.entries)))
+    return out
+
+
+def _drawn(early: Future[bytes]) -> bytes | None:
+    """The sheet a worker was drawing, or None if the worker could not (it died, or the server went): drawn again the usual way."""
+    try:
+        return early.result()
+    except (OSError, BrokenProcessPool):
+        return None
 
 
 def _pages_by_file(to_print: ToPrint) -> dict[str, int]:
@@ -414,6 +437,15 @@ class RenderWorkers:
             return self._started(1).submit(sheet_in_worker, entries, *args).result()  # one worker, if none is running: it draws every part
         except (OSError, BrokenProcessPool):
             return None  # no worker could start, or it died (no processes left, the server gone): drawn there, not lost with the run's summary
+
+    def sheet_soon(self, entries: Sequence[object], *args: object) -> Future[bytes] | None:
+        """The to-print sheet (as `sheet`) started now on a render worker, to be collected later; None if it cannot start so (the caller draws it as usual)."""
+        if self._pool is None or self._pool_size == 1 or len(entries) > SHEET_ROWS_BESIDE_RENDERERS:
+            return None
+        try:
+            return self._pool.submit(sheet_in_worker, entries, *args)
+        except (OSError, BrokenProcessPool, RuntimeError):
+            return None
 
     def _started(self, workers: int | None = None) -> ProcessPoolExecutor:
         """The pool, forked on first need with `workers` processes (default: the run's)."""

@@ -198,6 +198,22 @@ class ToPrintWriter:
         if len(self._waiting) == PLANS_PER_FILE:
             self._write_file()
 
+    def listed(self) -> ToPrint | None:
+        """What `finish` writes, under the names it gives the files, before it writes it: the sheet can be drawn meanwhile.
+
+        None when there is nothing to print, or when the file being built is merged with pikepdf (its plans' pages are known only then).
+        """
+        if self._waiting and self._merger is None:
+            return None
+        count = len(self._files) + bool(self._waiting)
+        if not count:
+            return None
+        names = [TO_PRINT_PDF] if count == 1 else [f"to-print-{number}.pdf" for number in range(1, count + 1)]  # one file gets the plain name
+        pending = [(plan.patient_id, plan.row, len(self._files), pages) for plan, pages in zip(self._waiting, self._ranges)]
+        entries = tuple(PrintEntry(row, pid, names[index], pages) for pid, row, index, pages in [*self._entries, *pending])
+        pages = self._pages + (self._merger.page_count if self._waiting and self._merger is not None else 0)
+        return ToPrint(tuple(self.folder / name for name in names), pages, entries)
+
     def finish(self) -> ToPrint | None:
         """Write what is waiting and the list; None when there was nothing to print."""
         if self._waiting:
@@ -209,11 +225,12 @@ class ToPrintWriter:
             note_made(self.folder, single.name)
             os.replace(self._files[0], single)
             self._files = [single]
-        entries = tuple(PrintEntry(row, pid, self._files[index].name, pages) for pid, row, index, pages in self._entries)
-        lines = [LIST_HEADER] + [f"{e.patient_id}\t{e.row}\t{e.file}\t{e.pages}" for e in entries]
+        written = self.listed()
+        assert written is not None
+        lines = [LIST_HEADER] + [f"{e.patient_id}\t{e.row}\t{e.file}\t{e.pages}" for e in written.entries]
         note_made(self.folder, TO_PRINT_LIST)
         write_atomic(self.folder / TO_PRINT_LIST, ("\n".join(lines) + "\n").encode("utf-8"))
-        return ToPrint(tuple(self._files), self._pages, entries)
+        return written
 
     def _write_file(self) -> None:
         path = self.folder / f"to-print-{len(self._files) + 1}.pdf"

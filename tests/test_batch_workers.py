@@ -156,10 +156,20 @@ def test_a_long_sheet_is_drawn_once_the_render_workers_have_left_and_is_the_same
         drawn = draw(self, *args)
         sheet_pool = list(self._pool._processes.values()) if self._pool is not None else []  # type: ignore[union-attr]
         seen.append({"renderers": len(renderers), "renderers alive": sum(p.is_alive() for p in renderers), "sheet workers": len(sheet_pool),
-                     "own worker": not {p.pid for p in sheet_pool} & {p.pid for p in renderers}})  # fmt: skip
+                     "own worker": not {p.pid for p in sheet_pool} & {p.pid for p in renderers}, "while finishing": False})  # fmt: skip
         return drawn
 
+    soon = batch.RenderWorkers.sheet_soon
+
+    def watched_soon(self: batch.RenderWorkers, *args: object) -> object:
+        started = soon(self, *args)
+        if started is not None:  # drawn now, beside the render workers, while this process finishes the to-print files
+            renderers = list(self._pool._processes.values())  # type: ignore[union-attr]
+            seen.append({"renderers": len(renderers), "renderers alive": sum(p.is_alive() for p in renderers), "sheet workers": len(renderers), "own worker": False, "while finishing": True})
+        return started
+
     monkeypatch.setattr(batch.RenderWorkers, "sheet", watched)
+    monkeypatch.setattr(batch.RenderWorkers, "sheet_soon", watched_soon)
     sheets = []
     for beside in (1_000, 2):  # three rows: beside the render workers, then "long"
         monkeypatch.setattr(batch, "SHEET_ROWS_BESIDE_RENDERERS", beside)
@@ -167,8 +177,11 @@ def test_a_long_sheet_is_drawn_once_the_render_workers_have_left_and_is_the_same
         result = batch.run_batch(options, os.environ)
         assert result.ok and result.to_print_files is not None and result.to_print_files.sheet is not None, result
         sheets.append(result.to_print_files.sheet.read_bytes())
-    assert seen[0] == {"renderers": 2, "renderers alive": 2, "sheet workers": 2, "own worker": False}
-    assert seen[1] == {"renderers": 2, "renderers alive": 0, "sheet workers": 1, "own worker": True}
+    # A short sheet is started as the last plan is in, and drawn while this process writes the last to-print file;
+    # started so, it is never drawn a second time (the files written are those it lists).
+    assert seen[0] == {"renderers": 2, "renderers alive": 2, "sheet workers": 2, "own worker": False, "while finishing": True}
+    assert seen[1] == {"renderers": 2, "renderers alive": 0, "sheet workers": 1, "own worker": True, "while finishing": False}
+    assert len(seen) == 2
     assert sheets[0] == sheets[1]
 
 
