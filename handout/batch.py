@@ -40,7 +40,7 @@ from handout.smtp import SmtpSettings
 from handout.worker_server import start_worker_server
 
 if TYPE_CHECKING:
-    from handout.pipeline import Renderer  # imported where it is used, as elsewhere here: the command line starts faster
+    from handout.pipeline import ListedPlan, Renderer  # imported where it is used, as elsewhere here: the command line starts faster
 
 OUT_DIR_BUSY = "another handout batch is using this folder; wait for it to finish, or use another --out-dir"
 OUTBOX_BUSY = "another handout run is writing to this outbox; wait for it to finish, or use another --outbox"
@@ -191,7 +191,7 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
             locks.enter_context(folder_lock(journal_dir, JOURNAL_BUSY))
         # Only now, with the folder ours: another run's half-written files are not ours to remove.
         remove_partial_files(options.out_dir)
-        # And once the workers have left (run first of what `locks` holds): a plan a worker wrote that this process never
+        # And once the workers have left, with the folder still ours: a plan a worker wrote that this process never
         # took in (a run stopped early, a worker's last plan when this one failed) was never named, so it was never made.
         locks.callback(remove_partial_files, options.out_dir)
         remove_to_print(options.out_dir)  # last run's list must not be printed again by mistake
@@ -255,10 +255,15 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
                 try:
                     # The sheet is drawn by a worker while this process writes the last to-print file and the list.
                     planned = printing.listed()
-                    early = workers.sheet_soon(*_sheet_args(planned, by_row, options.today)[0]) if planned is not None and len(sheet_parts(planned.entries)) == 1 else None
-                    result.to_print_files = printing.finish()
+                    early = workers.sheet_soon(*next(_sheet_args(planned, by_row, options.today))) if planned is not None and len(sheet_parts(planned.entries)) == 1 else None
+                    try:
+                        result.to_print_files = printing.finish()
+                    finally:
+                        if early is not None and planned != result.to_print_files:  # stopped, or not what was written: not waited for
+                            early.cancel()
+                            early = None
                     if result.to_print_files is not None:
-                        result.to_print_files = _with_sheet(checked, result.to_print_files, by_row, options.today, report, workers, early if planned == result.to_print_files else None)
+                        result.to_print_files = _with_sheet(checked, result.to_print_files, by_row, options.today, report, workers, early)
                 except StopNow:
                     result.interrupted_by, result.to_print_files = stop.signal_number, None
             if result.interrupted_by is not None:
@@ -314,36 +319,34 @@ def _with_sheet(
     brand's template failing as it runs) is a warning: by now the plans are made and emailed, and
     to-print.txt still lists them. `early`: the first part, already being drawn (RenderWorkers.sheet_soon).
     """
-    parts = _sheet_args(to_print, rows, made)
+    parts = len(sheet_parts(to_print.entries))
 
     def sheets() -> Iterator[bytes]:
-        for number, args in enumerate(parts, start=1):
+        for number, args in enumerate(_sheet_args(to_print, rows, made), start=1):
             drawn = _drawn(early) if number == 1 and early is not None else None
             if drawn is None and workers is not None:
                 drawn = workers.sheet(*args)
-            yield drawn if drawn is not None else renderer.to_print_list(*args)  # type: ignore[arg-type]
+            yield drawn if drawn is not None else renderer.to_print_list(*args)
 
     try:
         return with_sheets(to_print, sheets())
     except HandoutError as exc:
         report.warn(f"{TO_PRINT_SHEET} was not made: {exc.message}")
-        for number in range(1, len(parts) + 1):  # part of the sheet would look like all of it
-            to_print.files[0].with_name(sheet_name(number, len(parts))).unlink(missing_ok=True)
+        for number in range(1, parts + 1):  # part of the sheet would look like all of it
+            to_print.files[0].with_name(sheet_name(number, parts)).unlink(missing_ok=True)
         return to_print
 
 
-def _sheet_args(to_print: ToPrint, rows: Mapping[int, PatientRow], made: dt.date) -> list[tuple[Sequence[object], list[str], int, dt.date, int, int, int]]:
-    """Renderer.to_print_list's arguments for each part of the sheet."""
+def _sheet_args(to_print: ToPrint, rows: Mapping[int, PatientRow], made: dt.date) -> Iterator[tuple[list[ListedPlan], list[str], int, dt.date, int, int, int]]:
+    """Renderer.to_print_list's arguments for each part of the sheet, a part at a time (a part's names are held only while it is drawn)."""
     from handout.pipeline import ListedPlan
 
     parts = sheet_parts(to_print.entries)
     pages_in = _pages_by_file(to_print)
-    out: list[tuple[Sequence[object], list[str], int, dt.date, int, int, int]] = []
     for number, part in enumerate(parts, start=1):
         files = list(dict.fromkeys(e.file for e in part))
         entries = [ListedPlan(e.row, e.patient_id, rows[e.row].name, e.pages, e.file) for e in part]
-        out.append((entries, files, sum(pages_in[f] for f in files), made, number, len(parts), len(to_print.entries)))
-    return out
+        yield entries, files, sum(pages_in[f] for f in files), made, number, len(parts), len(to_print.entries)
 
 
 def _drawn(early: Future[bytes]) -> bytes | None:
@@ -386,7 +389,10 @@ def remove_partial_files(folder: Path) -> None:
     """A run killed mid-write leaves `.name.part` files: they were never complete plans. Only handout's own are removed."""
     for leftover in folder.glob(".*.part"):
         if _PARTIAL_FILE.fullmatch(leftover.name):
-            leftover.unlink(missing_ok=True)
+            try:
+                leftover.unlink(missing_ok=True)
+            except OSError:  # a folder made read-only meanwhile: the next run sweeps it; never a traceback over a finished run
+                pass
 
 
 class RenderWorkers:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from handout.brand import Brand, load_brand
 from handout.errors import HandoutError
-from handout.output import Unsynced, write_unsynced
+from handout.output import Unsynced, write_atomic, write_unsynced
 from handout.patients import PatientRow, wants_email
 from handout.runcontrol import ignore_stop_signals
 
@@ -130,8 +130,13 @@ def render_one(row: PatientRow) -> Rendered:
         return Rendered(row.row, row.key, None, "", f"could not be rendered: {message}")
     except Exception as exc:  # a bug must not stop a whole clinic's batch; the row is reported failed
         return Rendered(row.row, row.key, None, "", f"could not be rendered (internal error {type(exc).__name__})")
+    target = plan_path(_WORKER["out_dir"], row)  # type: ignore[arg-type]
     try:
-        unsynced = write_unsynced(plan_path(_WORKER["out_dir"], row), pdf)  # type: ignore[arg-type]
+        if target.is_symlink():
+            # Its temporary file would be made beside the link's target, outside the folder the batch sweeps
+            # for files nobody took in: written, flushed and named here, as a single plan is.
+            return Rendered(row.row, row.key, write_atomic(target, pdf), digest, printable=printable, read=read)
+        unsynced = write_unsynced(target, pdf)
     except HandoutError as exc:  # a folder or a pipe under the plan's name, a full disk: the message names the file, by patient_id
         return Rendered(row.row, row.key, None, "", f"could not be written: {exc.message}")
     except Exception as exc:

@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from handout import batch
 from handout.cli import app
 from handout.errors import HandoutError
-from handout.output import commit_written, write_unsynced
+from handout.output import Unsynced, commit_written, write_unsynced
 
 
 def test_an_unsynced_plan_has_no_name_until_it_is_committed_then_it_is_whole_and_private(tmp_path: Path) -> None:
@@ -46,7 +47,7 @@ def test_a_plan_whose_name_became_a_folder_meanwhile_is_refused_in_one_line_and_
     assert not written.temp.exists()
 
 
-def test_a_plan_that_cannot_be_named_is_one_failed_row_and_every_other_plan_is_made(tmp_path: Path) -> None:
+def test_a_plan_its_worker_cannot_write_is_one_failed_row_and_every_other_plan_is_made(tmp_path: Path) -> None:
     patients = tmp_path / "patients.csv"
     patients.write_text("name,patient_id,weeks\n" + "".join(f"Patient {i},P{i},1\n" for i in range(1, 6)), encoding="utf-8")
     out = tmp_path / "plans"
@@ -60,7 +61,62 @@ def test_a_plan_that_cannot_be_named_is_one_failed_row_and_every_other_plan_is_m
     assert "P3\t" not in listed and "P5\t" in listed
 
 
-@pytest.mark.skipif(shutil.which("strace") is None, reason="strace (Debian's strace, which .ci/run installs) shows which process flushes what")
+def test_a_plan_that_cannot_be_named_when_it_is_taken_in_is_one_failed_row_and_leaves_no_temporary_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker wrote P3's plan; by the time this process names it, a folder has taken its name (someone's mkdir)."""
+    patients = tmp_path / "patients.csv"
+    patients.write_text("name,patient_id,weeks\n" + "".join(f"Patient {i},P{i},1\n" for i in range(1, 6)), encoding="utf-8")
+    out = tmp_path / "plans"
+    commit = batch.commit_written
+
+    def folder_first(written: Unsynced) -> Path:
+        if written.path.name == "P3.pdf":
+            assert written.temp.exists()  # written by its worker, not named yet
+            written.path.mkdir()
+        return commit(written)
+
+    monkeypatch.setattr(batch, "commit_written", folder_first)
+    result = CliRunner().invoke(app, ["batch", str(patients), "--out-dir", str(out), "--workers", "2"])
+    assert result.exit_code == 1
+    lines = [line for line in result.stderr.splitlines() if "P3" in line]
+    assert len(lines) == 1 and re.search(r"row 4 \(patient_id P3\): could not be written: .*P3\.pdf: is a folder, not a file", lines[0]), result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(path.name for path in out.glob("P*.pdf") if path.is_file()) == ["P1.pdf", "P2.pdf", "P4.pdf", "P5.pdf"]
+    assert not list(out.glob(".*.part"))
+    assert "P3\t" not in (out / "to-print.txt").read_text(encoding="utf-8")
+
+
+def test_a_plan_whose_name_is_a_link_out_of_the_folder_is_never_left_for_the_sweep_outside_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A temporary file waiting to be named is swept from the output folder if the run stops first: never is one made elsewhere."""
+    waiting: list[Path] = []
+    commit = batch.commit_written
+
+    def noted(written: Unsynced) -> Path:
+        waiting.append(written.temp.parent)
+        return commit(written)
+
+    monkeypatch.setattr(batch, "commit_written", noted)
+    patients = tmp_path / "patients.csv"
+    patients.write_text("name,patient_id,weeks\nPatient 1,P1,1\nPatient 2,P2,1\n", encoding="utf-8")
+    out, elsewhere = tmp_path / "plans", tmp_path / "shared"
+    out.mkdir()
+    elsewhere.mkdir()
+    (elsewhere / "current.pdf").write_bytes(b"old")
+    (out / "P1.pdf").symlink_to(elsewhere / "current.pdf")
+    result = CliRunner().invoke(app, ["batch", str(patients), "--out-dir", str(out), "--workers", "2"])
+    assert result.exit_code == 0, result.stderr
+    assert (out / "P1.pdf").is_symlink() and (elsewhere / "current.pdf").read_bytes().startswith(b"%PDF-")
+    assert sorted(path.name for path in elsewhere.iterdir()) == ["current.pdf"]
+    assert waiting == [out]  # P2's; P1's, through the link, was written and named by its worker
+
+
+def _strace_works() -> bool:
+    """strace installed and allowed to trace (a container without ptrace refuses it)."""
+    if shutil.which("strace") is None:
+        return False
+    return subprocess.run(["strace", "-f", "-o", os.devnull, "true"], capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(not _strace_works(), reason="strace (Debian's strace, which .ci/run installs), allowed to trace, shows which process flushes what")
 def test_workers_never_wait_for_the_disk_and_each_plan_is_flushed_before_it_gets_its_name(tmp_path: Path) -> None:
     patients = tmp_path / "patients.csv"
     patients.write_text("name,patient_id,weeks\n" + "".join(f"Patient {i},P{i},1\n" for i in range(1, 7)), encoding="utf-8")

@@ -14,6 +14,7 @@ import pytest
 
 from handout.brand import load_brand
 from handout.pipeline import ListedPlan, Renderer
+
 from helpers import fonts
 
 MADE = dt.date(2026, 12, 5)
@@ -49,7 +50,14 @@ def test_a_sheet_of_names_in_other_alphabets_is_drawn_as_one_grid_not_cell_by_ce
     assert text_objects(sheet(NAMES)) == latin < 15
 
 
-def test_names_that_need_shaping_are_still_set_in_their_own_script() -> None:
-    # Arabic letters join and run right to left: HarfBuzz shapes them in a Paragraph, outside the grid, and nothing is lost.
-    pdf = sheet(["فاطمة الزهراء", "Jane Doe"])
+def test_names_that_need_shaping_are_still_paragraphs_shaped_in_their_own_script() -> None:
+    # Arabic letters join and run right to left: HarfBuzz shapes them in a Paragraph, outside the grid (a text object a
+    # cell), and the shaped glyphs carry the name as typed for a screen reader.
+    names = ["فاطمة الزهراء", "Jane Doe", "John Smith", "Ann Able", "Bob Bell"]
+    pdf = sheet(names)
     assert any("NotoSansArabic" in font.name for font in fonts(pdf))
+    assert text_objects(pdf) > text_objects(sheet(names[1:] + ["Cat Cole"])) + 10
+    with pikepdf.open(io.BytesIO(pdf)) as opened:
+        assert b"/ActualText" in b"".join(page.Contents.read_bytes() for page in opened.pages) or any(
+            "/ActualText" in element for element in (repr(obj) for obj in opened.objects if isinstance(obj, pikepdf.Dictionary))
+        )

@@ -530,4 +530,3 @@ def string_width(text: str, size: float, bold: bool = False) -> float:
     """Width in points of plain text set in the main font."""
     register_fonts()
     return pdfmetrics.stringWidth(text, MAIN_BOLD if bold else MAIN, size)
-
