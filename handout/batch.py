@@ -253,17 +253,7 @@ def run_batch(options: BatchOptions, env: Mapping[str, str], reporter: Reporter 
             result.interrupted_by = stop.signal_number
             if result.interrupted_by is None:
                 try:
-                    # The sheet is drawn by a worker while this process writes the last to-print file and the list.
-                    planned = printing.listed()
-                    early = workers.sheet_soon(*next(_sheet_args(planned, by_row, options.today))) if planned is not None and len(sheet_parts(planned.entries)) == 1 else None
-                    try:
-                        result.to_print_files = printing.finish()
-                    finally:
-                        if early is not None and planned != result.to_print_files:  # stopped, or not what was written: not waited for
-                            early.cancel()
-                            early = None
-                    if result.to_print_files is not None:
-                        result.to_print_files = _with_sheet(checked, result.to_print_files, by_row, options.today, report, workers, early)
+                    result.to_print_files = _finished_with_sheet(printing, checked, by_row, options.today, report, workers)
                 except StopNow:
                     result.interrupted_by, result.to_print_files = stop.signal_number, None
             if result.interrupted_by is not None:
@@ -306,6 +296,26 @@ def open_journal(journal_dir: Path, options: BatchOptions, report: Reporter) -> 
             raise
         report.warn(f"took the journal in {options.out_dir} ({count} plans handed to the mail server) into {journal.path}, which records what was sent from every folder")
     return journal
+
+
+def _finished_with_sheet(
+    printing: ToPrintWriter, renderer: Renderer, rows: Mapping[int, PatientRow], made: dt.date, report: Reporter, workers: RenderWorkers
+) -> ToPrint | None:
+    """The to-print files written and their sheet beside them; None when nothing was to print.
+
+    The sheet's first part is started on a worker before the last file and the list are written
+    (ToPrintWriter.listed says what they will be), and drawn meanwhile.
+    """
+    planned = printing.listed()
+    early = workers.sheet_soon(*next(_sheet_args(planned, rows, made))) if planned is not None else None
+    written: ToPrint | None = None
+    try:
+        written = printing.finish()
+    finally:
+        if early is not None and planned != written:  # stopped, or not what was written: not waited for
+            early.cancel()
+            early = None
+    return None if written is None else _with_sheet(renderer, written, rows, made, report, workers, early)
 
 
 def _with_sheet(

@@ -78,19 +78,20 @@ def write_unsynced(path: Path, data: bytes) -> Unsynced:
 def commit_written(written: Unsynced) -> Path:
     """Flush a file `write_unsynced` wrote to disk, then rename it into place: atomically, as write_atomic; removed if either fails."""
     try:
-        handle = os.open(written.temp, os.O_RDONLY)
         try:
-            os.fsync(handle)  # a write the disk refuses (EIO, a network share's full quota) can show only here
-        finally:
-            os.close(handle)
-        path = _regular_file(written.path)  # checked again: the worker wrote it a moment ago, and the folder is the user's
-    except (OSError, HandoutError) as exc:
-        written.temp.unlink(missing_ok=True)
-        if isinstance(exc, HandoutError):
-            raise
-        from handout.terminal import write_error_message
+            handle = os.open(written.temp, os.O_RDONLY)
+            try:
+                os.fsync(handle)  # a write the disk refuses (EIO, a network share's full quota) can show only here
+            finally:
+                os.close(handle)
+        except OSError as exc:
+            from handout.terminal import write_error_message
 
-        raise HandoutError(write_error_message(exc, str(written.path))) from None
+            raise HandoutError(write_error_message(exc, str(written.path))) from None
+        path = _regular_file(written.path)  # checked again: the worker wrote it a moment ago, and the folder is the user's
+    except BaseException:
+        written.temp.unlink(missing_ok=True)
+        raise
     return _renamed(written.temp, path)
 
 

@@ -43,26 +43,31 @@ def _table_style(commands: list) -> TableStyle:
     return TableStyle([("FONTNAME", (0, 0), (-1, -1), MAIN), *commands])
 
 
-def simple_text(spans: doc.Inline, style: ParagraphStyle, width: float) -> str | None:
-    """The cell's text when it can be drawn as a plain string: one line, one look, main font only."""
+def _one_line(spans: doc.Inline) -> str | None:
+    """The cell's text when it is one plain span on one line ("" for none), else None."""
     if not spans:
         return ""
     if len(spans) != 1 or spans[0].href or "\n" in spans[0].text:
         return None
-    text = spans[0].text
-    if not printable_in_main(text):
-        return None
-    if string_width(text, style.fontSize, bold=True) > width:
-        return None
-    return text
+    return spans[0].text
+
+
+def simple_text(spans: doc.Inline, style: ParagraphStyle, width: float) -> str | None:
+    """The cell's text when it can be drawn as a plain string: one line, one look, main font only."""
+    text = _one_line(spans)
+    if not text:
+        return text
+    return text if printable_in_main(text) and string_width(text, style.fontSize, bold=True) <= width else None
 
 
 def grid_text(spans: doc.Inline, style: ParagraphStyle, width: float) -> str | FontRuns | None:
     """As simple_text, and text the main font cannot print whole as font runs when each run draws glyph by glyph (fonts.plain_runs): a name in Greek stays in the grid."""
-    text = simple_text(spans, style, width)
-    if text is not None or len(spans) != 1 or spans[0].href or "\n" in spans[0].text or printable_in_main(spans[0].text):
+    text = _one_line(spans)
+    if not text:
         return text
-    runs = plain_runs(spans[0].text)
+    if printable_in_main(text):
+        return text if string_width(text, style.fontSize, bold=True) <= width else None
+    runs = plain_runs(text)
     return runs if runs is not None and runs_width(runs, style.fontSize, bold=True) <= width else None
 
 

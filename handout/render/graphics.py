@@ -388,7 +388,8 @@ class GridTable(Flowable):
                     boxes.append((edges[column] + (self.col_widths[column] - self.tick_size) / 2, y - (height + self.tick_size) / 2))
                 elif cell:
                     weighty = header or (index, column) in self.bold_cells
-                    text.setFont(bold if weighty else regular, size)
+                    font = bold if weighty else regular
+                    text.setFont(font, size)
                     text.setTextOrigin(edges[column] + 6, baseline)
                     if marking:  # each cell its own TH/TD, inside the one text object
                         tag = self.cell_tags[index][column]
@@ -400,9 +401,9 @@ class GridTable(Flowable):
                         text.textOut(cell + " ")  # the space keeps cells apart when a reader copies a row
                     else:
                         for face, run in cell:
-                            text.setFont((bold if weighty else regular) if face is None else face.bold if weighty else face.regular, size)
+                            text.setFont(font if face is None else face.bold if weighty else face.regular, size)
                             text.textOut(run)
-                        text.setFont(bold if weighty else regular, size)
+                        text.setFont(font, size)
                         text.textOut(" ")
                     if marking:
                         c.end_marked(text._code)
