@@ -61,3 +61,14 @@ def test_names_that_need_shaping_are_still_paragraphs_shaped_in_their_own_script
         assert b"/ActualText" in b"".join(page.Contents.read_bytes() for page in opened.pages) or any(
             "/ActualText" in element for element in (repr(obj) for obj in opened.objects if isinstance(obj, pikepdf.Dictionary))
         )
+
+
+@pytest.mark.skipif(shutil.which("pdfinfo") is None, reason="poppler-utils' pdfinfo reads the structure as a screen reader's software does")
+def test_each_to_print_file_is_a_section_heading_one_level_below_the_title(tmp_path: Path) -> None:
+    # A screen reader lists the headings: "Plans to print", then each file; a level skipped (H1 to H3) is a PDF/UA failure.
+    entries = [ListedPlan(row, f"P{row}", f"Patient {row}", "1-6", f"to-print-{1 + (row - 2) // 3}.pdf") for row in range(2, 8)]
+    path = tmp_path / "sheet.pdf"
+    path.write_bytes(Renderer(load_brand(None), "a4", ()).to_print_list(entries, ["to-print-1.pdf", "to-print-2.pdf"], 36, MADE))
+    printed = subprocess.run(["pdfinfo", "-struct-text", str(path)], capture_output=True, text=True, check=True).stdout
+    headings = re.findall(r"^\s*(H\d?) \(block\)\n\s*\"(.*?) ?\"$", printed, re.M)
+    assert headings == [("H1", "Plans to print"), ("H2", "to-print-1.pdf"), ("H2", "to-print-2.pdf")]
