@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import multiprocessing
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pikepdf
@@ -18,8 +17,15 @@ from handout import batch
 from handout.cli import app
 
 
-def what_a_new_worker_has() -> dict[str, bool]:
-    """Run in a freshly forked worker, before it has done anything of its own."""
+# A program that starts the worker server as `handout batch` does, in a process of its own: the server is the
+# process's one fork server, so in the test process it may already be another test's (the web page's, with other preloads).
+_NEW_WORKER = """
+import json, multiprocessing, sys
+from concurrent.futures import ProcessPoolExecutor
+from handout import worker_server
+
+def what_a_new_worker_has():
+    # Run in a freshly forked worker, before it has done anything of its own.
     from handout.render import fonts
 
     return {
@@ -30,11 +36,20 @@ def what_a_new_worker_has() -> dict[str, bool]:
         "patterns deferred": getattr(sys.modules["reportlab.platypus.paragraph"].uri_pat, "_compiled", "compiled at import") is None,
     }
 
-
-def test_workers_start_with_reportlab_handout_and_the_fonts_loaded() -> None:
-    batch.start_worker_server()
+if __name__ == "__main__":
+    worker_server.start_worker_server(fork_here=sys.argv[1] == "forked")
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("forkserver")) as pool:
-        assert pool.submit(what_a_new_worker_has).result() == {"preloaded": True, "reportlab": True, "fonts": True, "patterns deferred": True}
+        print(json.dumps(pool.submit(what_a_new_worker_has).result()))
+"""
+
+
+def test_workers_start_with_reportlab_handout_and_the_fonts_loaded(tmp_path: Path) -> None:
+    program = tmp_path / "new_worker.py"
+    program.write_text(_NEW_WORKER, encoding="utf-8")
+    for how in ("forked", "started"):  # the server as `handout batch` makes it, and as a program with threads gets it
+        done = subprocess.run([sys.executable, str(program), how], capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout) == {"preloaded": True, "reportlab": True, "fonts": True, "patterns deferred": True}, how
 
 
 def test_plans_from_preloaded_workers_are_byte_identical_to_plans_made_in_one_process(tmp_path: Path) -> None:
