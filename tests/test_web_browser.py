@@ -237,7 +237,7 @@ def test_served_beyond_this_computer_every_page_waits_for_the_password(tmp_path:
         password.send_keys("Front-desk 2026")
         password.submit()
         # Back to the page first asked for, kept through the wrong password.
-        WebDriverWait(driver, 10).until(lambda d: d.current_url == url + "/plan")
+        wait_for_page(driver, url + "/plan")
         assert driver.find_element(By.TAG_NAME, "h1").text == "New walking plan"  # type: ignore[attr-defined]
         no_violations(driver, "plan form, signed in")
         driver.find_element(By.CSS_SELECTOR, "form.sign-out button").click()  # type: ignore[attr-defined]
@@ -340,7 +340,10 @@ def test_reload_back_and_forward_never_send_again_or_ask_to_resubmit_and_change_
         patient.clear()
         patient.send_keys("Zoe Adams")
         driver.find_element(By.CSS_SELECTOR, "form[action='/plan'] button").click()  # type: ignore[attr-defined]
-        WebDriverWait(driver, 10).until(lambda d: "/plans/" in d.current_url and d.current_url != preview)
+        # The address changes before the new page has loaded: wait for the page, not only its address.
+        WebDriverWait(driver, 10).until(
+            lambda d: "/plans/" in d.current_url and d.current_url != preview and d.execute_script("return document.readyState") == "complete"
+        )
         assert "Walking plan for Zoe Adams" in driver.find_element(By.CSS_SELECTOR, ".whose").text  # type: ignore[attr-defined]
         no_violations(driver, "changed plan preview")
         driver.set_window_size(1280, 1700)  # type: ignore[attr-defined]  # whose plan, as printed, "Change this plan" and the email form

@@ -15,6 +15,11 @@ from handout.service import Clinic, PlanForm, check_plan_form
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "assets" / "readme"
 
 
+def loaded(driver: object) -> bool:
+    """The new page has loaded, not only its address changed (the address changes first)."""
+    return bool(driver.execute_script("return document.readyState") == "complete")  # type: ignore[attr-defined]
+
+
 @needs_browser
 def test_read_a_diary_in_the_browser(tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
@@ -34,7 +39,7 @@ def test_read_a_diary_in_the_browser(tmp_path: Path) -> None:
         assert axe_violations(driver) == []
         driver.find_element(By.ID, "scans").send_keys(str(scan))  # type: ignore[attr-defined]
         driver.find_element(By.CSS_SELECTOR, "form[action='/diary'] button[type=submit]").click()  # type: ignore[attr-defined]
-        WebDriverWait(driver, 30).until(lambda d: "/diary/" in d.current_url)
+        WebDriverWait(driver, 30).until(lambda d: "/diary/" in d.current_url and loaded(d))
         assert "What the diary says" in driver.page_source and "planned days" in driver.page_source  # type: ignore[attr-defined]
         assert "Jane" not in driver.current_url  # type: ignore[attr-defined]
         assert axe_violations(driver) == []
@@ -43,12 +48,12 @@ def test_read_a_diary_in_the_browser(tmp_path: Path) -> None:
         report = wait_for_file(downloads, ".pdf")
         assert report.read_bytes().startswith(b"%PDF")
         driver.find_element(By.PARTIAL_LINK_TEXT, "Make the next plan from this diary").click()  # type: ignore[attr-defined]
-        WebDriverWait(driver, 30).until(lambda d: d.current_url.endswith("/next-plan"))
+        WebDriverWait(driver, 30).until(lambda d: d.current_url.endswith("/next-plan") and loaded(d))
         assert "The next walking plan" in driver.page_source and axe_violations(driver) == []  # type: ignore[attr-defined]
         driver.save_screenshot(str(tmp_path / "next-plan.png"))  # type: ignore[attr-defined]
         driver.find_element(By.ID, "patient").send_keys("Jane Doe")  # type: ignore[attr-defined]
         driver.find_element(By.CSS_SELECTOR, "form[action='/plan'] button[type=submit]").click()  # type: ignore[attr-defined]
-        WebDriverWait(driver, 30).until(lambda d: "/plans/" in d.current_url)
+        WebDriverWait(driver, 30).until(lambda d: "/plans/" in d.current_url and loaded(d))
         assert "Jane" not in driver.current_url  # type: ignore[attr-defined]
     log = (tmp_path / "serve.log").read_text()
     assert "Jane" not in log and "scan.png" not in log
