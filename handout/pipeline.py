@@ -34,7 +34,7 @@ PLAN_TITLE = "Your walking plan"  # a message: printed in the document's languag
 # The context names whose values are the same for every patient of a clinic: a template block reading only
 # these (the masthead, the bad-day and warning panels, the resources, the article) is filled and read once
 # per process and language (template_parts.py). Never a patient's name, plan, dates or diary tag.
-SHARED_NAMES = frozenset({"article", "brand", "lang", "qr_url", "qr_url_display", "title", "with_article"})
+SHARED_NAMES = frozenset({"article", "brand", "lang", "large_print", "qr_url", "qr_url_display", "title", "with_article"})
 
 
 _SHORT_DATES = {False: {False: "d MMM", True: "d MMM yyyy"}, True: {False: "MMM d", True: "MMM d, yyyy"}}  # [US?][with year?]
@@ -215,6 +215,7 @@ class Renderer:
             "article": article,
             "brand": self.brand.for_templates(),
             "lang": self.lang_for(article.language),
+            "large_print": self.large_print,  # a template may arrange its parts for the larger type (plan.xml.j2)
             "qr_url": url,
             "qr_url_display": display_url(url),
         }

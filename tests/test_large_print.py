@@ -6,10 +6,13 @@ import colorsys
 import datetime as dt
 import io
 import re
+import subprocess
+import tempfile
 from functools import cache
 from pathlib import Path
 
 import pikepdf
+import pypdfium2
 import pytest
 from test_layout import (  # noqa: F401 - longest_brand is a fixture
     MM,
@@ -33,6 +36,7 @@ from handout.pipeline import Patient, Renderer
 from handout.plan import PlanRequest, build_plan
 
 from conftest import set_brand_value
+from page_space import MAX_BLANK_MM, page_spaces
 from helpers import content_operations, decode_qr_codes
 
 ISSUED = dt.date(2026, 11, 27)
@@ -289,6 +293,38 @@ def test_longest_name_and_brand_values_fit_in_large_print(longest_brand: Path, p
     text = "".join(g.char for page in read_pages(pdf) for g in page.glyphs)
     for word in (*brand.name.split(), *brand.disclaimer.split(), *(LONG_NAME.split() if kind == "plan" else ())):
         assert word in text, word
+
+
+FIND_OUT_MORE = {"en": "Find out more", "es": "Más información"}
+STOP = {"en": "STOP AND GET ADVICE", "es": "DEJE DE CAMINAR Y CONSULTE"}
+WEEKLY_TIMES = {"en": "Your weekly times", "es": "Sus tiempos semanales"}
+
+
+def reading_order(pdf: bytes, texts: list[str]) -> list[str]:
+    """`texts` in the order a screen reader meets them: the tagged structure, as poppler reads it."""
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as handle:
+        handle.write(pdf)
+        handle.flush()
+        tree = subprocess.run(["pdfinfo", "-struct-text", handle.name], capture_output=True, text=True, check=True).stdout
+    return sorted((t for t in texts if t in tree), key=tree.index)
+
+
+@pytest.mark.parametrize("paper", ["a4", "letter"])
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_first_large_print_page_is_filled_by_the_clinics_address_not_left_half_empty(paper: str, language: str) -> None:
+    """The warning box is taller than what large print leaves under the bad-day note: page 1 ended 62-99 mm
+    above its footer and the QR block stood alone on page 3. The QR block fills page 1; the box opens page 2."""
+    for weeks in (1, 12, 26):
+        plan = build_plan(PlanRequest(start_date=START, weeks=weeks))
+        pdf = renderer(paper).plan(Patient("Jane Doe"), plan, load_article(language=language), ISSUED)
+        first, second = (" ".join(page.get_textpage().get_text_range().split()) for page in list(pypdfium2.PdfDocument(pdf))[:2])
+        assert FIND_OUT_MORE[language] in first and second.startswith(STOP[language]), (weeks, first, second)
+        assert page_spaces(pdf)[0].blank_above_footer <= MAX_BLANK_MM, weeks
+        words = [FIND_OUT_MORE[language], STOP[language], WEEKLY_TIMES[language]]
+        assert reading_order(pdf, words) == words  # read as printed, the address once
+    standard = renderer(paper, large_print=False).plan(Patient("Jane Doe"), plan, load_article(language=language), ISSUED)
+    words = [STOP[language], WEEKLY_TIMES[language], FIND_OUT_MORE[language]]
+    assert reading_order(standard, words) == words  # standard print keeps its order: the box fits on page 1
 
 
 def test_content_is_never_dropped_it_takes_more_pages() -> None:
